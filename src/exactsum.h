@@ -1,0 +1,46 @@
+/*
+ * exactsum.h
+ *	  Order-independent exact summation of doubles (pure C, no Postgres headers).
+ *
+ * Floating-point addition is not associative, so a plain running sum of the
+ * same trades gives different last bits under a different input order or a
+ * parallel plan.  An xsum is a 320-bit two's-complement fixed-point integer
+ * whose least significant bit is 2^-160: every addend is placed into it
+ * exactly (bits below 2^-160 are truncated toward zero, a function of the
+ * addend alone), integer addition is associative, and xsum_value() rounds
+ * the exact total once, correctly.  The result therefore depends only on the
+ * multiset of addends, never on their order or grouping.
+ *
+ * Invariants: an addend must be finite with |x| < 2^96 (xsum_add reports
+ * false otherwise and leaves the sum untouched); with at most 2^62 addends
+ * the total can never overflow the 2^159 range.
+ */
+#ifndef TRIGGERSTOCK_EXACTSUM_H
+#define TRIGGERSTOCK_EXACTSUM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define XSUM_LIMBS 5
+
+/* The largest magnitude (exclusive) that xsum_add accepts: 2^96. */
+#define XSUM_MAX_ADDEND 79228162514264337593543950336.0
+
+typedef struct xsum
+{
+	uint64_t	limb[XSUM_LIMBS];	/* little-endian limbs, two's complement */
+} xsum;
+
+/* Set the sum to zero. */
+extern void xsum_init(xsum *s);
+
+/* Add x exactly; false if x is not finite or |x| >= 2^96. */
+extern bool xsum_add(xsum *s, double x);
+
+/* Add another exact sum (the combine step of a parallel aggregate). */
+extern void xsum_merge(xsum *s, const xsum *other);
+
+/* The exact total, correctly rounded to the nearest double. */
+extern double xsum_value(const xsum *s);
+
+#endif							/* TRIGGERSTOCK_EXACTSUM_H */

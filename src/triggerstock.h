@@ -1,0 +1,22 @@
+/*
+ * triggerstock.h
+ *	  Declarations shared by the extension's Postgres-facing files: the
+ *	  GUC variables defined in triggerstock.c and the worker entry points.
+ */
+#ifndef TRIGGERSTOCK_H
+#define TRIGGERSTOCK_H
+
+#include "postgres.h"
+
+/* GUC variables (see triggerstock.c for their documentation). */
+extern char *triggerstock_database;
+extern int	triggerstock_maintenance_naptime;
+extern int	triggerstock_partitions_ahead;
+
+/* Registers the static launcher; only possible while preloading. */
+extern void triggerstock_register_launcher(void);
+
+/* Background worker entry points (must be exported for the postmaster). */
+extern PGDLLEXPORT void triggerstock_launcher_main(Datum main_arg);
+
+#endif							/* TRIGGERSTOCK_H */
