@@ -123,15 +123,33 @@ CREATE TABLE triggerstock.trades (
     qty         float8 NOT NULL CONSTRAINT trades_qty_valid
                     CHECK (qty >= 0 AND qty < 'Infinity'),
     side        text CONSTRAINT trades_side_valid CHECK (side IN ('buy', 'sell')),
-    received_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT trades_unique UNIQUE (exchange, instrument, trade_id, ts)
+    received_at timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (ts);
-CREATE INDEX trades_symbol_ts ON triggerstock.trades (symbol, ts);
-CREATE INDEX trades_received_at ON triggerstock.trades USING brin (received_at);
 CREATE TABLE triggerstock.trades_default PARTITION OF triggerstock.trades DEFAULT;
 
+-- The unique key and indexes live on each partition, not on the parent: a
+-- parent index would be recreated by CREATE EXTENSION during a restore and
+-- then collide with the partition indexes that pg_dump restores.  Since ts is
+-- part of the key and partitions do not overlap in ts, per-partition unique
+-- keys are one global unique key.
+CREATE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    name text := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                   partition, name || '_unique');
+    EXECUTE format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.trade_partition_indexes(regclass) IS
+'gives a trade partition its unique key (exchange, instrument, trade_id, ts) and its indexes on (symbol, ts) and received_at; create_partitions() calls it, call it for partitions made by hand';
+SELECT @extschema@.trade_partition_indexes('triggerstock.trades_default');
+
 COMMENT ON TABLE triggerstock.trades IS
-'executed trades, one partition per UTC day (created ahead by maintain()); trades_default catches rows of days without a partition';
+'executed trades, one partition per UTC day (created ahead by maintain()), each unique on (exchange, instrument, trade_id, ts); trades_default catches rows of days without a partition';
 COMMENT ON COLUMN triggerstock.trades.exchange IS 'exchange the trade comes from (binance, coinbase, ...)';
 COMMENT ON COLUMN triggerstock.trades.instrument IS 'the exchange''s own instrument name (BTCUSDT, XBT/USD, BTC-USD)';
 COMMENT ON COLUMN triggerstock.trades.symbol IS 'canonical symbol (BTC) that candles and models use';
@@ -215,6 +233,7 @@ BEGIN
             EXECUTE format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
                            'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
                 USING day, day + interval '24 hours';
+            PERFORM @extschema@.trade_partition_indexes(format('triggerstock.%I', name)::regclass);
             EXECUTE format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
                            name, day, day + interval '24 hours');
             RETURN NEXT 'triggerstock.' || name;

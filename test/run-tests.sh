@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what is missing,
+# builds and installs the extension, then runs
+#   1. the pure-C unit tests (no server),
+#   2. the pg_regress suites in a throw-away cluster with
+#      shared_preload_libraries = pg_cron,triggerstock, and again without
+#      preloading (pure SQL features must work either way),
+#   3. the TAP tests in test/t (each makes its own throw-away clusters).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash test/install-deps.sh
+export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+echo "== build"
+make -s -j2
+$SUDO make -s install
+
+echo "== unit tests"
+make -s unit
+
+# pg_regress in a pg_virtualenv cluster; show the diffs when it fails
+run_regress() {
+  if ! pg_virtualenv "$@" make -s installcheck; then
+    cat regression.diffs 2>/dev/null || true
+    return 1
+  fi
+}
+echo "== pg_regress, preloaded"
+run_regress -o shared_preload_libraries=pg_cron,triggerstock \
+            -o cron.database_name=contrib_regression -o max_worker_processes=16
+echo "== pg_regress, not preloaded"
+run_regress
+
+echo "== TAP tests"
+bash test/run-tap.sh
