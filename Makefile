@@ -5,7 +5,7 @@
 #   make unit                pure-C unit tests (no server)
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
 #   make demo                the demo (test/demo.sh)
-#   make bench               benchmarks (test/bench/run-bench.sh)
+#   make bench               every benchmark (test/bench/run-*.sh)
 
 EXTENSION = triggerstock
 MODULE_big = triggerstock
@@ -52,4 +52,4 @@ demo:
 	bash test/demo.sh
 
 bench:
-	bash test/bench/run-bench.sh
+	@for script in test/bench/run-*.sh; do echo "== $$script"; bash $$script || exit 1; done
