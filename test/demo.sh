@@ -4,12 +4,7 @@
 # builds candles and prints them (test/demo.sql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash test/install-deps.sh
-export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-make -s -j2
-$SUDO make -s install
+bash test/build-install.sh
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
 pg_virtualenv -o shared_preload_libraries=pg_cron,triggerstock -o max_worker_processes=16 \
   psql -X -q -v ON_ERROR_STOP=1 -f test/demo.sql

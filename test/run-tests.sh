@@ -9,14 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash test/install-deps.sh
-export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-
 echo "== build"
-make -s -j2
-$SUDO make -s install
+bash test/build-install.sh
+export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 
 echo "== unit tests"
 make -s unit
