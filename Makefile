@@ -15,9 +15,9 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # Pure-C cores: no Postgres headers, shared with the unit tests.
 CORE_SRCS = src/exactsum.c src/candle.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o
+OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 

@@ -379,3 +379,28 @@ COMMENT ON VIEW triggerstock.candles_5m IS '5-minute candles rolled up from trig
 COMMENT ON VIEW triggerstock.candles_15m IS '15-minute candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1h IS '1-hour candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1d IS '1-day (UTC) candles rolled up from triggerstock.candles';
+
+------------------------------------------------------------------------------
+-- Background workers
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.config_changed()
+RETURNS trigger AS 'MODULE_PATHNAME', 'config_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.config_changed() IS
+'statement trigger of configuration tables: sends a relcache invalidation at commit so that the launcher and workers re-read their configuration';
+
+-- The workers the launcher keeps running: one row per (kind, id); each kind
+-- is a C entry point triggerstock_<kind>_main.  Sections below extend it.
+CREATE VIEW triggerstock.worker_plan AS
+SELECT NULL::text AS kind, NULL::integer AS id WHERE false;
+COMMENT ON VIEW triggerstock.worker_plan IS
+'the dynamic background workers the launcher keeps running, one per (kind, id)';
+
+CREATE FUNCTION @extschema@.worker_status()
+RETURNS TABLE (kind text, id integer, pid integer, state text, state_since timestamptz,
+               started_at timestamptz, starts integer)
+AS 'MODULE_PATHNAME', 'worker_status'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION @extschema@.worker_status() IS
+'the launcher''s dynamic workers: kind, id, pid (NULL while stopped), state, when it entered it, last start and number of starts; needs shared_preload_libraries';

@@ -4,12 +4,16 @@
  *	  at preload and restarted by the postmaster if it dies, connected to
  *	  triggerstock.database.
  *
- * Today it runs the periodic maintenance pass (maintain(): daily trade
- * partitions created ahead, stray rows moved out of the default partition);
- * the per-source ingest workers will be started from here as well.
+ * It keeps the dynamic workers listed in triggerstock.worker_plan running
+ * (see workers.h), and runs the periodic maintenance pass (maintain():
+ * daily trade partitions created ahead, stray rows moved out of the
+ * default partition).
  *
  * Invariants:
  *	- it never holds a transaction open while sleeping;
+ *	- it wakes at least once a second, accepts invalidation messages and
+ *	  re-reads the plan after a configuration table changed; a worker that
+ *	  stopped is restarted after a backoff of 1, 2, 4 ... 60 seconds;
  *	- an ERROR in a pass is logged and the pass retried after the naptime,
  *	  the worker itself stays up;
  *	- it sleeps on its latch with WL_EXIT_ON_PM_DEATH, reloads the
@@ -27,13 +31,41 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "triggerstock.h"
+#include "workers.h"
+
+/* Longest pause between two starts of a worker that keeps stopping. */
+#define LAUNCHER_MAX_BACKOFF_MS 60000
+
+/* One planned worker, as read from triggerstock.worker_plan. */
+typedef struct launcher_planned
+{
+	char		kind[TS_WORKER_KIND_LEN];
+	int32		id;
+} launcher_planned;
+
+/* Launcher-local per slot: the handle and when it may start again. */
+typedef struct launcher_slot_local
+{
+	BackgroundWorkerHandle *handle;
+	TimestampTz next_start;
+	bool		stopping;		/* terminated because it left the plan */
+} launcher_slot_local;
+
+static launcher_slot_local *launcher_local = NULL;
+
+/* Set by the relcache callback: the plan must be read again. */
+static volatile bool launcher_plan_dirty = true;
 
 /*
  * triggerstock_register_launcher
@@ -56,66 +88,357 @@ triggerstock_register_launcher(void)
 }
 
 /*
- * launcher_maintain_once
- *	  One maintenance pass in its own short transaction: if the extension
- *	  is installed here, call its maintain() function.
+ * launcher_extension_schema
+ *	  The schema of the installed extension (palloc'd), or NULL if it is
+ *	  not installed in this database.  Inside a transaction with SPI.
  */
-static void
-launcher_maintain_once(void)
+static char *
+launcher_extension_schema(void)
 {
 	int			ret;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "triggerstock maintenance");
 
 	ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
 					  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
 					  "WHERE e.extname = 'triggerstock'", true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-
-	if (SPI_processed == 1)
-	{
-		char	   *schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *query = psprintf("SELECT %s.maintain()", quote_identifier(schema));
-
-		ret = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
-		if (ret != SPI_OK_UTILITY)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		ret = SPI_execute(query, false, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	}
-
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	if (SPI_processed != 1)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 /*
- * launcher_maintain
- *	  Run a pass; on ERROR, log it, roll back and carry on.
+ * launcher_maintain_in_xact
+ *	  The maintenance pass: call maintain() if the extension is installed.
  */
 static void
-launcher_maintain(void)
+launcher_maintain_in_xact(void *arg)
 {
+	char	   *schema = launcher_extension_schema();
+	int			ret;
+
+	if (schema == NULL)
+		return;
+	ret = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
+	if (ret != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	ret = SPI_execute(psprintf("SELECT %s.maintain()", quote_identifier(schema)), false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * launcher_read_plan_in_xact
+ *	  Read triggerstock.worker_plan into the List **arg (launcher_planned
+ *	  entries in TopMemoryContext); an empty plan if not installed.
+ */
+static void
+launcher_read_plan_in_xact(void *arg)
+{
+	List	  **plan = (List **) arg;
+	int			ret;
+
+	if (launcher_extension_schema() == NULL)
+		return;
+	ret = SPI_execute("SELECT kind, id FROM triggerstock.worker_plan "
+					  "WHERE kind IS NOT NULL AND id IS NOT NULL", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext spicontext;
+		launcher_planned *entry;
+
+		/* the list must outlive SPI_finish(), which frees SPI's memory */
+		spicontext = MemoryContextSwitchTo(TopMemoryContext);
+		entry = palloc0(sizeof(launcher_planned));
+		strlcpy(entry->kind, kind, TS_WORKER_KIND_LEN);
+		entry->id = DatumGetInt32(id);
+		*plan = lappend(*plan, entry);
+		MemoryContextSwitchTo(spicontext);
+	}
+}
+
+/*
+ * launcher_run
+ *	  Run fn(arg) in its own short transaction with SPI and a snapshot; on
+ *	  ERROR, log it, roll back and return false.  The launcher stays up.
+ */
+static bool
+launcher_run(void (*fn) (void *), void *arg, const char *activity)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	volatile bool ok = true;
+
 	PG_TRY();
 	{
-		launcher_maintain_once();
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, activity);
+		fn(arg);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
 	}
 	PG_CATCH();
 	{
+		MemoryContextSwitchTo(oldcontext);
 		EmitErrorReport();
 		AbortCurrentTransaction();
 		FlushErrorState();
-		pgstat_report_activity(STATE_IDLE, NULL);
+		ok = false;
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * launcher_valid_kind
+ *	  A kind names an exported triggerstock_<kind>_main: lower-case letters,
+ *	  digits and underscores only, and the function must exist.
+ */
+static bool
+launcher_valid_kind(const char *kind)
+{
+	char		function[BGW_MAXLEN];
+
+	if (kind[0] == '\0' || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(kind))
+		return false;
+	snprintf(function, sizeof(function), "triggerstock_%s_main", kind);
+	return load_external_function("triggerstock", function, false, NULL) != NULL;
+}
+
+/*
+ * launcher_start_slot
+ *	  Register the dynamic worker of slot i; false if no bgworker slot was
+ *	  free (it is retried after the backoff).
+ */
+static bool
+launcher_start_slot(int i)
+{
+	ts_worker_slot *slot = &TriggerstockShared->slots[i];
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "triggerstock");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "triggerstock_%s_main", slot->kind);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "triggerstock %s %d", slot->kind, slot->id);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "triggerstock %s", slot->kind);
+	worker.bgw_main_arg = Int32GetDatum(i);
+	worker.bgw_notify_pid = MyProcPid;
+
+	/* before registering: the new worker may set its state at once */
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	slot->state[0] = '\0';
+	slot->state_since = 0;
+	LWLockRelease(TriggerstockShared->lock);
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &launcher_local[i].handle))
+	{
+		launcher_local[i].handle = NULL;
+		ereport(WARNING,
+				(errmsg("could not start triggerstock %s worker %d: no background worker slot free",
+						slot->kind, slot->id),
+				 errhint("Raise max_worker_processes: each ingest source and poll worker needs one, "
+						 "besides the launcher, pg_cron and parallel query.")));
+		return false;
+	}
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	slot->starts++;
+	LWLockRelease(TriggerstockShared->lock);
+	return true;
+}
+
+/*
+ * launcher_slot_running
+ *	  True while the worker of slot i has not stopped; keeps its pid in the
+ *	  slot up to date.
+ */
+static bool
+launcher_slot_running(int i)
+{
+	pid_t		pid = 0;
+	BgwHandleStatus status;
+
+	if (launcher_local[i].handle == NULL)
+		return false;
+	status = GetBackgroundWorkerPid(launcher_local[i].handle, &pid);
+	if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
+	{
+		pfree(launcher_local[i].handle);
+		launcher_local[i].handle = NULL;
+		pid = 0;
+	}
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	TriggerstockShared->slots[i].pid = (status == BGWH_STARTED) ? pid : 0;
+	LWLockRelease(TriggerstockShared->lock);
+	return launcher_local[i].handle != NULL;
+}
+
+/*
+ * launcher_planned_index
+ *	  Position of (kind, id) in the plan, or -1.
+ */
+static int
+launcher_planned_index(List *plan, const char *kind, int32 id)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		launcher_planned *entry = lfirst(lc);
+
+		if (entry->id == id && strcmp(entry->kind, kind) == 0)
+			return foreach_current_index(lc);
+	}
+	return -1;
+}
+
+/*
+ * launcher_apply_plan
+ *	  Make the slots match the plan: free the slots of workers that left it
+ *	  (terminating them first), allocate slots for new entries.
+ */
+static void
+launcher_apply_plan(List *plan)
+{
+	int			nslots = TriggerstockShared->nslots;
+	bool	   *planned_has_slot = palloc0(sizeof(bool) * (list_length(plan) + 1));
+	ListCell   *lc;
+
+	for (int i = 0; i < nslots; i++)
+	{
+		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		int			pos;
+
+		if (!slot->in_use)
+			continue;
+		pos = launcher_planned_index(plan, slot->kind, slot->id);
+		if (pos >= 0)
+		{
+			planned_has_slot[pos] = true;
+			launcher_local[i].stopping = false;
+			continue;
+		}
+		/* out of the plan: stop it; launcher_keep_running frees the slot */
+		if (launcher_slot_running(i) && !launcher_local[i].stopping)
+			TerminateBackgroundWorker(launcher_local[i].handle);
+		launcher_local[i].stopping = true;
+	}
+
+	foreach(lc, plan)
+	{
+		launcher_planned *entry = lfirst(lc);
+		int			free_slot = -1;
+
+		if (planned_has_slot[foreach_current_index(lc)])
+			continue;
+		if (!launcher_valid_kind(entry->kind))
+		{
+			ereport(WARNING,
+					(errmsg("triggerstock.worker_plan names unknown worker kind \"%s\"", entry->kind)));
+			continue;
+		}
+		for (int i = 0; i < nslots && free_slot < 0; i++)
+			if (!TriggerstockShared->slots[i].in_use)
+				free_slot = i;
+		if (free_slot < 0)
+		{
+			ereport(WARNING,
+					(errmsg("no triggerstock worker slot free for %s worker %d", entry->kind, entry->id),
+					 errhint("Raise triggerstock.max_workers (currently %d).", nslots)));
+			break;
+		}
+		LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+		TriggerstockShared->slots[free_slot].in_use = true;
+		strlcpy(TriggerstockShared->slots[free_slot].kind, entry->kind, TS_WORKER_KIND_LEN);
+		TriggerstockShared->slots[free_slot].id = entry->id;
+		LWLockRelease(TriggerstockShared->lock);
+		launcher_local[free_slot].next_start = 0;
+	}
+	pfree(planned_has_slot);
+}
+
+/*
+ * launcher_keep_running
+ *	  Free the slots of stopped workers that left the plan; start every
+ *	  other allocated slot whose worker is not running and whose backoff
+ *	  has passed, doubling the backoff at each start.
+ */
+static void
+launcher_keep_running(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	{
+		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		int			backoff_ms;
+
+		if (!slot->in_use || launcher_slot_running(i))
+			continue;
+		if (launcher_local[i].stopping)
+		{
+			LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+			memset(slot, 0, sizeof(*slot));
+			LWLockRelease(TriggerstockShared->lock);
+			launcher_local[i].stopping = false;
+			launcher_local[i].next_start = 0;
+			continue;
+		}
+		if (now < launcher_local[i].next_start)
+			continue;
+		if (slot->starts > 0)
+			ereport(LOG, (errmsg("restarting triggerstock %s worker %d", slot->kind, slot->id)));
+		backoff_ms = 1000 << Min(slot->starts, 6);
+		launcher_local[i].next_start =
+			TimestampTzPlusMilliseconds(now, Min(backoff_ms, LAUNCHER_MAX_BACKOFF_MS));
+		(void) launcher_start_slot(i);
+	}
+}
+
+/*
+ * launcher_relcache_callback
+ *	  Any relcache invalidation may be a configuration change: re-read the
+ *	  plan (one small query) on the next wake-up.
+ */
+static void
+launcher_relcache_callback(Datum arg, Oid relid)
+{
+	launcher_plan_dirty = true;
+}
+
+/*
+ * launcher_reconcile
+ *	  Re-read the plan if it may have changed, then keep its workers running.
+ */
+static void
+launcher_reconcile(void)
+{
+	AcceptInvalidationMessages();
+	if (launcher_plan_dirty)
+	{
+		List	   *plan = NIL;
+
+		launcher_plan_dirty = false;
+		if (launcher_run(launcher_read_plan_in_xact, &plan, "triggerstock plan"))
+			launcher_apply_plan(plan);
+		else
+			launcher_plan_dirty = true;
+		list_free_deep(plan);
+	}
+	launcher_keep_running();
 }
 
 /*
@@ -137,22 +460,43 @@ triggerstock_launcher_main(Datum main_arg)
 			(errmsg("triggerstock launcher started in database \"%s\"",
 					triggerstock_database)));
 
+	launcher_local = MemoryContextAllocZero(TopMemoryContext,
+											sizeof(launcher_slot_local) * TriggerstockShared->nslots);
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	TriggerstockShared->launcher_pid = MyProcPid;
+	TriggerstockShared->database = MyDatabaseId;
+	/*
+	 * Workers of a previous launcher outlive it (dynamic workers are not tied
+	 * to the process that registered them) and this launcher has no handles
+	 * for them: stop them, their slots stay allocated and start afresh.
+	 */
+	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	{
+		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+
+		if (slot->pid != 0 && BackendPidGetProc(slot->pid) != NULL)
+			(void) kill(slot->pid, SIGTERM);
+		slot->pid = 0;
+		slot->starts = 0;
+	}
+	LWLockRelease(TriggerstockShared->lock);
+	CacheRegisterRelcacheCallback(launcher_relcache_callback, (Datum) 0);
+
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
-		long		sleep_ms;
 
+		launcher_reconcile();
 		if (now >= next_pass)
 		{
-			launcher_maintain();
-			now = GetCurrentTimestamp();
-			next_pass = TimestampTzPlusMilliseconds(now,
+			launcher_run(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
+			next_pass = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													triggerstock_maintenance_naptime * 1000L);
 		}
 
-		sleep_ms = TimestampDifferenceMilliseconds(now, next_pass);
+		/* at least once a second: invalidations and stopped workers */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
+						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 

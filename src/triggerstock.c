@@ -9,6 +9,7 @@
  * background workers need it.
  */
 #include "triggerstock.h"
+#include "workers.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -68,8 +69,11 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("triggerstock");
-
 	if (process_shared_preload_libraries_in_progress)
+	{
+		ts_workers_preload();
 		triggerstock_register_launcher();
+	}
+
+	MarkGUCPrefixReserved("triggerstock");
 }

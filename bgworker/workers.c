@@ -1,0 +1,242 @@
+/*
+ * workers.c
+ *	  Shared memory of the worker slots, the worker-side attach step, the
+ *	  worker_status() SQL function and the config_changed() trigger
+ *	  (see workers.h for the design and its invariants).
+ */
+#include "postgres.h"
+
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "workers.h"
+
+ts_shared_state *TriggerstockShared = NULL;
+int			ts_worker_slot_index = -1;
+
+/* triggerstock.max_workers: dynamic worker slots reserved in shared memory */
+static int	workers_max = 8;
+
+static shmem_request_hook_type workers_prev_shmem_request = NULL;
+static shmem_startup_hook_type workers_prev_shmem_startup = NULL;
+
+PG_FUNCTION_INFO_V1(worker_status);
+PG_FUNCTION_INFO_V1(config_changed);
+
+/*
+ * workers_shmem_size
+ *	  Bytes of shared memory for the slots.
+ */
+static Size
+workers_shmem_size(void)
+{
+	return add_size(offsetof(ts_shared_state, slots),
+					mul_size(sizeof(ts_worker_slot), workers_max));
+}
+
+/*
+ * workers_shmem_request
+ *	  shmem_request_hook: reserve the slots and one LWLock.
+ */
+static void
+workers_shmem_request(void)
+{
+	if (workers_prev_shmem_request)
+		workers_prev_shmem_request();
+	RequestAddinShmemSpace(workers_shmem_size());
+	RequestNamedLWLockTranche("triggerstock", 1);
+}
+
+/*
+ * workers_shmem_startup
+ *	  shmem_startup_hook: create or attach to the slots.
+ */
+static void
+workers_shmem_startup(void)
+{
+	bool		found;
+
+	if (workers_prev_shmem_startup)
+		workers_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	TriggerstockShared = ShmemInitStruct("triggerstock workers", workers_shmem_size(), &found);
+	if (!found)
+	{
+		memset(TriggerstockShared, 0, workers_shmem_size());
+		TriggerstockShared->lock = &(GetNamedLWLockTranche("triggerstock"))->lock;
+		TriggerstockShared->nslots = workers_max;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * ts_workers_preload
+ *	  Define triggerstock.max_workers and hook shared memory; preload only.
+ */
+void
+ts_workers_preload(void)
+{
+	DefineCustomIntVariable("triggerstock.max_workers",
+							"Dynamic background workers the launcher may run.",
+							"Each ingest source or poll worker takes one; each also "
+							"needs a max_worker_processes slot.",
+							&workers_max,
+							8, 1, 256,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	workers_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = workers_shmem_request;
+	workers_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = workers_shmem_startup;
+}
+
+/*
+ * ts_worker_slots
+ *	  Number of worker slots.
+ */
+int
+ts_worker_slots(void)
+{
+	return workers_max;
+}
+
+/*
+ * ts_require_preload
+ *	  Raise an ERROR saying that `what` needs the library preloaded.
+ */
+void
+ts_require_preload(const char *what)
+{
+	if (TriggerstockShared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s needs triggerstock in shared_preload_libraries", what),
+				 errhint("Add triggerstock to shared_preload_libraries in postgresql.conf "
+						 "and restart the server.")));
+}
+
+/*
+ * ts_worker_attach
+ *	  Worker-side start: signals, database connection, id from the slot.
+ */
+int32
+ts_worker_attach(Datum main_arg)
+{
+	ts_worker_slot *slot;
+	int32		id;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	ts_worker_slot_index = DatumGetInt32(main_arg);
+	if (TriggerstockShared == NULL || ts_worker_slot_index < 0 ||
+		ts_worker_slot_index >= TriggerstockShared->nslots)
+		elog(FATAL, "triggerstock worker started with invalid slot %d", ts_worker_slot_index);
+
+	BackgroundWorkerInitializeConnectionByOid(TriggerstockShared->database, InvalidOid, 0);
+
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	slot = &TriggerstockShared->slots[ts_worker_slot_index];
+	slot->pid = MyProcPid;
+	slot->started_at = GetCurrentTimestamp();
+	id = slot->id;
+	LWLockRelease(TriggerstockShared->lock);
+
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	return id;
+}
+
+/*
+ * ts_worker_set_state
+ *	  Publish the current worker's state in its slot.
+ */
+void
+ts_worker_set_state(const char *state)
+{
+	ts_worker_slot *slot;
+
+	if (ts_worker_slot_index < 0)
+		return;
+	slot = &TriggerstockShared->slots[ts_worker_slot_index];
+	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	if (strncmp(slot->state, state, TS_WORKER_STATE_LEN) != 0)
+	{
+		strlcpy(slot->state, state, TS_WORKER_STATE_LEN);
+		slot->state_since = GetCurrentTimestamp();
+	}
+	LWLockRelease(TriggerstockShared->lock);
+}
+
+/*
+ * worker_status() -> setof (kind, id, pid, state, state_since, started_at, starts)
+ *	  The launcher's worker slots in use.
+ */
+Datum
+worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	ts_require_preload("worker_status()");
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(TriggerstockShared->lock, LW_SHARED);
+	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	{
+		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		Datum		values[7];
+		bool		nulls[7] = {false};
+
+		if (!slot->in_use)
+			continue;
+		values[0] = CStringGetTextDatum(slot->kind);
+		values[1] = Int32GetDatum(slot->id);
+		values[2] = Int32GetDatum(slot->pid);
+		nulls[2] = slot->pid == 0;
+		values[3] = CStringGetTextDatum(slot->pid == 0 ? "stopped" :
+										slot->state[0] ? slot->state : "starting");
+		values[4] = TimestampTzGetDatum(slot->state_since);
+		nulls[4] = slot->state_since == 0;
+		values[5] = TimestampTzGetDatum(slot->started_at);
+		nulls[5] = slot->started_at == 0;
+		values[6] = Int32GetDatum(slot->starts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(TriggerstockShared->lock);
+	return (Datum) 0;
+}
+
+/*
+ * config_changed() -> trigger
+ *	  Statement-level AFTER trigger on configuration tables: a relcache
+ *	  invalidation of the table, sent at commit, tells the launcher and the
+ *	  workers to re-read their configuration (no polling of the table).
+ */
+Datum
+config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("config_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

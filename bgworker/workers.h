@@ -1,0 +1,80 @@
+/*
+ * workers.h
+ *	  The dynamic background workers the launcher runs, and what they share.
+ *
+ * Which workers run is data: the view triggerstock.worker_plan lists
+ * (kind, id) pairs, for instance ('ingest', source id).  The launcher keeps
+ * exactly those running, one dynamic worker each, whose entry point is the
+ * exported C function triggerstock_<kind>_main in this library.  It
+ * restarts a worker that died (with backoff), stops one whose row left the
+ * plan, and re-reads the plan when a configuration table changes: tables
+ * that feed the plan carry the statement trigger config_changed(), which
+ * sends a relcache invalidation at commit.
+ *
+ * Shared memory holds one slot per worker (triggerstock.max_workers of
+ * them).  A kind that needs more shared state of its own allocates an
+ * array of ts_worker_slots() entries and indexes it with ts_worker_slot_index.
+ *
+ * Invariants: slots are changed under TriggerstockShared->lock; only the
+ * launcher allocates and frees slots; a worker writes only its own slot's
+ * state fields.  Per-process handles (BackgroundWorkerHandle) stay in the
+ * launcher's memory, never in shared memory.
+ */
+#ifndef TRIGGERSTOCK_WORKERS_H
+#define TRIGGERSTOCK_WORKERS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/lwlock.h"
+
+#define TS_WORKER_KIND_LEN 32
+#define TS_WORKER_STATE_LEN 32
+
+typedef struct ts_worker_slot
+{
+	bool		in_use;			/* allocated by the launcher */
+	char		kind[TS_WORKER_KIND_LEN];
+	int32		id;
+	int			pid;			/* 0 while not running */
+	int32		starts;			/* times started since allocation */
+	TimestampTz started_at;
+	char		state[TS_WORKER_STATE_LEN];	/* set by the worker */
+	TimestampTz state_since;
+} ts_worker_slot;
+
+typedef struct ts_shared_state
+{
+	LWLock	   *lock;
+	int			launcher_pid;
+	Oid			database;		/* the launcher's database, for the workers */
+	int			nslots;
+	ts_worker_slot slots[FLEXIBLE_ARRAY_MEMBER];
+} ts_shared_state;
+
+/* Attached at shared memory startup; NULL when not preloaded. */
+extern ts_shared_state *TriggerstockShared;
+
+/* Slot of the current worker process (-1 outside a dynamic worker). */
+extern int	ts_worker_slot_index;
+
+/* Number of worker slots (triggerstock.max_workers). */
+extern int	ts_worker_slots(void);
+
+/* Called from _PG_init while preloading: GUC and shared memory hooks. */
+extern void ts_workers_preload(void);
+
+/*
+ * In a dynamic worker's entry point: installs the signal handlers (SIGTERM
+ * sets ShutdownRequestPending so the worker can flush, then exit), connects
+ * to the launcher's database and returns the worker's id from the plan.
+ */
+extern int32 ts_worker_attach(Datum main_arg);
+
+/* A worker reports its state ("connecting", "streaming", ...). */
+extern void ts_worker_set_state(const char *state);
+
+/* ERROR with a hint unless the library was preloaded. */
+extern void ts_require_preload(const char *what);
+
+#endif							/* TRIGGERSTOCK_WORKERS_H */
