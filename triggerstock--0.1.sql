@@ -69,7 +69,7 @@ COMMENT ON FUNCTION @extschema@.ohlcv_final(internal) IS
 CREATE AGGREGATE @extschema@.ohlcv(ts timestamptz, price float8, qty float8) (
     SFUNC = @extschema@.ohlcv_trade_sfunc,
     STYPE = internal,
-    SSPACE = 176,
+    SSPACE = 272,
     FINALFUNC = @extschema@.ohlcv_final,
     FINALFUNC_MODIFY = READ_ONLY,
     COMBINEFUNC = @extschema@.ohlcv_combine,
@@ -83,7 +83,7 @@ COMMENT ON AGGREGATE @extschema@.ohlcv(timestamptz, float8, float8) IS
 CREATE AGGREGATE @extschema@.ohlcv(ts timestamptz, price float8, qty float8, seq bigint) (
     SFUNC = @extschema@.ohlcv_trade_sfunc,
     STYPE = internal,
-    SSPACE = 176,
+    SSPACE = 272,
     FINALFUNC = @extschema@.ohlcv_final,
     FINALFUNC_MODIFY = READ_ONLY,
     COMBINEFUNC = @extschema@.ohlcv_combine,
@@ -97,7 +97,7 @@ COMMENT ON AGGREGATE @extschema@.ohlcv(timestamptz, float8, float8, bigint) IS
 CREATE AGGREGATE @extschema@.rollup(candle @extschema@.ohlcv) (
     SFUNC = @extschema@.ohlcv_rollup_sfunc,
     STYPE = internal,
-    SSPACE = 176,
+    SSPACE = 272,
     FINALFUNC = @extschema@.ohlcv_final,
     FINALFUNC_MODIFY = READ_ONLY,
     COMBINEFUNC = @extschema@.ohlcv_combine,
