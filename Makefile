@@ -17,7 +17,8 @@ CANDLE_SRCS = src/exactsum.c src/candle.c
 INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o
+OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o \
+	src/window_common.o src/window_close.o src/window_bar.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -ffp-contract=off: the indicators reproduce TA-Lib bit for bit only without
@@ -26,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage
+REGRESS = candles candle_errors storage indicators indicators_golden
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -360,3 +360,130 @@ COMMENT ON VIEW triggerstock.candles_5m IS '5-minute candles rolled up from trig
 COMMENT ON VIEW triggerstock.candles_15m IS '15-minute candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1h IS '1-hour candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1d IS '1-day (UTC) candles rolled up from triggerstock.candles';
+
+------------------------------------------------------------------------------
+-- Indicators (window functions) -- branch "indicators"
+--
+-- Every indicator is a C window function over a pure-C streaming state
+-- (src/indicators*.c, src/window_*.c), used as
+--     rsi(close, 14) OVER (PARTITION BY symbol ORDER BY bucket)
+-- Common rules (docs/indicators.md):
+--   * computed from the partition's first row in ORDER BY order, whatever
+--     the frame clause; NULL inside the lookback; values equal TA-Lib's;
+--   * a row with a NULL value input returns NULL and is skipped (the state
+--     behaves as if the row did not exist); NaN/Infinity inputs are an error;
+--   * parameters are validated on a partition's first row (invalid or NULL
+--     -> ERROR invalid_parameter_value) and must not change within a
+--     partition (ERROR).
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.macd_result AS (macd float8, signal float8, hist float8);
+COMMENT ON TYPE @extschema@.macd_result IS
+'result of macd(): macd = EMA(fast) - EMA(slow), signal = EMA(signal) of macd, hist = macd - signal';
+
+CREATE TYPE @extschema@.bbands_result AS (upper float8, middle float8, lower float8);
+COMMENT ON TYPE @extschema@.bbands_result IS
+'result of bbands(): middle = SMA(n), upper/lower = middle +/- k * population standard deviation';
+
+CREATE TYPE @extschema@.stoch_result AS (k float8, d float8);
+COMMENT ON TYPE @extschema@.stoch_result IS
+'result of stoch(): k = slow %K (SMA(k_slow) of fast %K), d = slow %D (SMA(d) of slow %K)';
+
+CREATE FUNCTION @extschema@.sma(x float8, n int4)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_sma'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sma(float8, int4) IS
+'window function: simple moving average of the last n values (TA_SMA); NULL for the first n-1 rows';
+
+CREATE FUNCTION @extschema@.ema(x float8, n int4)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_ema'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ema(float8, int4) IS
+'window function: exponential moving average, k = 2/(n+1), seeded with the SMA of the first n values (TA_EMA); NULL for the first n-1 rows';
+
+CREATE FUNCTION @extschema@.rsi(x float8, n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_rsi'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rsi(float8, int4) IS
+'window function: relative strength index with Wilder smoothing, 0..100 (TA_RSI); NULL for the first n rows';
+
+CREATE FUNCTION @extschema@.roc(x float8, n int4 DEFAULT 10)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_roc'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.roc(float8, int4) IS
+'window function: rate of change in percent, (x / x[n rows back] - 1) * 100, 0 when x[n back] is 0 (TA_ROC); NULL for the first n rows';
+
+CREATE FUNCTION @extschema@.mom(x float8, n int4 DEFAULT 10)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_mom'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mom(float8, int4) IS
+'window function: momentum x - x[n rows back] (TA_MOM); NULL for the first n rows';
+
+CREATE FUNCTION @extschema@.macd(x float8, fast int4 DEFAULT 12, slow int4 DEFAULT 26,
+                                 signal int4 DEFAULT 9)
+RETURNS @extschema@.macd_result AS 'MODULE_PATHNAME', 'window_macd'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.macd(float8, int4, int4, int4) IS
+'window function: MACD (TA_MACD) as (macd, signal, hist); fast must be less than slow; NULL for the first (slow-1)+(signal-1) rows';
+
+CREATE FUNCTION @extschema@.bbands(x float8, n int4 DEFAULT 20, k float8 DEFAULT 2)
+RETURNS @extschema@.bbands_result AS 'MODULE_PATHNAME', 'window_bbands'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bbands(float8, int4, float8) IS
+'window function: Bollinger bands (TA_BBANDS, SMA, population stddev, k up and down) as (upper, middle, lower); NULL for the first n-1 rows';
+
+CREATE FUNCTION @extschema@.atr(high float8, low float8, close float8, n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_atr'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.atr(float8, float8, float8, int4) IS
+'window function: average true range with Wilder smoothing (TA_ATR); NULL for the first n rows';
+
+CREATE FUNCTION @extschema@.willr(high float8, low float8, close float8, n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_willr'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.willr(float8, float8, float8, int4) IS
+'window function: Williams %R over n bars, -100..0, 0 for a flat window (TA_WILLR); NULL for the first n-1 rows';
+
+CREATE FUNCTION @extschema@.cci(high float8, low float8, close float8, n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_cci'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cci(float8, float8, float8, int4) IS
+'window function: commodity channel index on the typical price (h+l+c)/3 (TA_CCI), O(n) per row; NULL for the first n-1 rows';
+
+CREATE FUNCTION @extschema@.adx(high float8, low float8, close float8, n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_adx'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.adx(float8, float8, float8, int4) IS
+'window function: average directional index with Wilder smoothing, 0..100 (TA_ADX); NULL for the first 2n-1 rows';
+
+CREATE FUNCTION @extschema@.stoch(high float8, low float8, close float8, k int4 DEFAULT 14,
+                                  k_slow int4 DEFAULT 3, d int4 DEFAULT 3)
+RETURNS @extschema@.stoch_result AS 'MODULE_PATHNAME', 'window_stoch'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stoch(float8, float8, float8, int4, int4, int4) IS
+'window function: slow stochastic with SMA smoothing (TA_STOCH) as (k, d); NULL for the first (k-1)+(k_slow-1)+(d-1) rows';
+
+CREATE FUNCTION @extschema@.obv(close float8, volume float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_obv'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.obv(float8, float8) IS
+'window function: on-balance volume starting at the first row''s volume (TA_OBV); no lookback';
+
+CREATE FUNCTION @extschema@.mfi(high float8, low float8, close float8, volume float8,
+                                n int4 DEFAULT 14)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_mfi'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mfi(float8, float8, float8, float8, int4) IS
+'window function: money flow index on the typical price, 0..100, 0 when the window''s money flow is below 1 (TA_MFI); NULL for the first n rows';
+
+CREATE FUNCTION @extschema@.vwap(price float8, volume float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_vwap'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.vwap(float8, float8) IS
+'window function: cumulative volume-weighted average price sum(price*volume)/sum(volume) from the partition''s first row (partition by day for a session VWAP); NULL while the volume sum is 0';
+
+CREATE FUNCTION @extschema@.vwap(price float8, volume float8, n int4)
+RETURNS float8 AS 'MODULE_PATHNAME', 'window_vwap_rolling'
+LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.vwap(float8, float8, int4) IS
+'window function: rolling volume-weighted average price over the last n rows; NULL for the first n-1 rows and while the window''s volume sum is 0';
