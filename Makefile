@@ -27,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden
+REGRESS = candles candle_errors storage indicators indicators_golden features
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
