@@ -572,7 +572,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                           - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
                k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
                                                  k.volume) OVER session, 0) - 1 AS vwap_dist,
-               extract(epoch FROM k.closes_at - date_bin('1 day', k.closes_at, TIMESTAMPTZ 'epoch'))
+               -- date_part (float8), not extract (numeric): it runs once per row
+               date_part('epoch', k.closes_at - date_bin('1 day', k.closes_at, TIMESTAMPTZ 'epoch'))
                  / 86400 AS day_fraction
         FROM (SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch') AS day, c.bucket,
                      c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
