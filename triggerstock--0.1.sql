@@ -506,10 +506,15 @@ CREATE TABLE triggerstock.news (
     inserted_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX news_published_at ON triggerstock.news (published_at);
+COMMENT ON INDEX triggerstock.news_published_at IS
+'serves features(): the news of the hour up to each bucket''s close';
 COMMENT ON TABLE triggerstock.news IS
 'news items from RSS/Atom/JSON feeds with the symbols they mention and a sentiment score; features() reads it';
 COMMENT ON COLUMN triggerstock.news.guid IS 'the item''s feed guid (or link), unique: re-polling never duplicates an item';
 COMMENT ON COLUMN triggerstock.news.feed IS 'the feed the item came from';
+COMMENT ON COLUMN triggerstock.news.title IS 'the item''s title';
+COMMENT ON COLUMN triggerstock.news.summary IS 'the item''s summary or description, as text';
+COMMENT ON COLUMN triggerstock.news.link IS 'the item''s link';
 COMMENT ON COLUMN triggerstock.news.published_at IS 'publication time given by the feed; features() counts an item from this moment on';
 COMMENT ON COLUMN triggerstock.news.symbols IS 'canonical symbols the item mentions (BTC, ...), matched with symbol = ANY(symbols)';
 COMMENT ON COLUMN triggerstock.news.sentiment IS 'sentiment score in [-1, 1] (negative to positive), NULL when not scored';

@@ -216,6 +216,19 @@ RESET enable_sort;
 RESET work_mem;
 RESET max_parallel_workers_per_gather;
 
+-- a rescanned WindowAgg (correlated subquery) starts every partition afresh
+SELECT o.g, (SELECT array_agg(round(r::numeric, 4) ORDER BY i)
+             FROM (SELECT i, rsi(x, 2) OVER (ORDER BY i) AS r FROM ind_edge.t t
+                   WHERE t.i <= o.upto) s) AS rsi2
+FROM (VALUES ('first 4', 4), ('all 8', 8), ('first 4 again', 4)) o(g, upto);
+
+-- ... also when the previous scan stopped in the middle of a partition
+SELECT o.n, l.i, round(l.r::numeric, 4) AS rsi2
+FROM (VALUES (3), (5)) o(n)
+CROSS JOIN LATERAL (SELECT i, rsi(x, 2) OVER (ORDER BY i) AS r FROM ind_edge.t
+                    WHERE i > 0 * o.n ORDER BY i LIMIT o.n) l
+ORDER BY o.n, l.i;
+
 -- catalog: every indicator is a window function with a comment
 SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
        pg_get_function_result(p.oid) AS result, p.prokind, p.provolatile, p.proparallel,
