@@ -6,6 +6,7 @@
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
 #   make demo                the demo (test/demo.sh)
 #   make bench               every benchmark (test/bench/run-*.sh)
+#   make fuzz                libFuzzer targets in test/fuzz (clang)
 
 EXTENSION = triggerstock
 MODULE_big = triggerstock
@@ -13,7 +14,7 @@ DATA = triggerstock--0.1.sql
 PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 
 # Pure-C cores: no Postgres headers, shared with the unit tests.
-CORE_SRCS = src/exactsum.c src/candle.c
+CORE_SRCS = src/exactsum.c src/candle.c src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o
 
@@ -22,7 +23,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
 REGRESS = candles candle_errors storage
-EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -35,13 +36,37 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
-UNIT_TESTS = $(UNIT_BIN)/test_candle
+UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_sentiment
 
-$(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CORE_SRCS)
+SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
+
+$(UNIT_BIN)/test_candle: test/unit/test_candle.c src/exactsum.c src/candle.c
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-.PHONY: unit test demo bench
+$(UNIT_BIN)/test_sentiment: test/unit/test_sentiment.c $(SENTIMENT_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+$(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60]
+FUZZ_BIN = test/fuzz/bin
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment
+
+$(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
+
+.PHONY: unit test demo bench fuzz
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t $(SHARED_DIR) || exit 1; done
 
