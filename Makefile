@@ -14,15 +14,17 @@ DATA = triggerstock--0.1.sql
 PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 
 # Pure-C cores: no Postgres headers, shared with the unit tests.
-CORE_SRCS = src/exactsum.c src/candle.c src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
+CORE_SRCS = src/exactsum.c src/candle.c src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c \
+	src/symbols.c src/feed_parse.c src/feed_text.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o
+OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o src/sentiment_sql.o src/news_sql.o \
+	bgworker/launcher.o bgworker/workers.o
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage
+REGRESS = candles candle_errors storage news
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
