@@ -18,7 +18,7 @@ CORE_SRCS = src/exactsum.c src/candle.c src/sentiment.c src/sentiment_load.c src
 	src/symbols.c src/feed_parse.c src/feed_text.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o src/sentiment_sql.o src/news_sql.o \
-	bgworker/launcher.o bgworker/workers.o
+	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
