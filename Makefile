@@ -38,7 +38,7 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
-UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_sentiment
+UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_sentiment $(UNIT_BIN)/test_news
 
 SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 
@@ -50,6 +50,12 @@ $(UNIT_BIN)/test_sentiment: test/unit/test_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
+NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
+
+$(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
@@ -58,11 +64,15 @@ $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
-FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed
 
 $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+$(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
