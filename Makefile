@@ -6,6 +6,7 @@
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
 #   make demo                the demo (test/demo.sh)
 #   make bench               every benchmark (test/bench/run-*.sh)
+#   make fuzz                libFuzzer targets in test/fuzz (clang)
 
 EXTENSION = triggerstock
 MODULE_big = triggerstock
@@ -15,21 +16,24 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # Pure-C cores: no Postgres headers, shared with the unit tests.
 CANDLE_SRCS = src/exactsum.c src/candle.c
 INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
-CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS)
+SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
+NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
+CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
-	bgworker/launcher.o bgworker/workers.o
+	src/sentiment_sql.o src/news_sql.o \
+	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
 # -ffp-contract=off: the indicators reproduce TA-Lib bit for bit only without
 # fused multiply-add contraction (a no-op on the x86-64 baseline).
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-ffp-contract=off
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features
-EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out
+REGRESS = candles candle_errors storage indicators indicators_golden features news
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -46,7 +50,8 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
-UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators
+UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
+	$(UNIT_BIN)/test_news
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -56,7 +61,37 @@ $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/i
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
-.PHONY: unit test demo bench
+$(UNIT_BIN)/test_sentiment: test/unit/test_sentiment.c $(SENTIMENT_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+$(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
+$(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60]
+FUZZ_BIN = test/fuzz/bin
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed
+
+$(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+$(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
+
+.PHONY: unit test demo bench fuzz
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t $(SHARED_DIR) || exit 1; done
 

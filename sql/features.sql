@@ -44,18 +44,18 @@ $$;
 -- no look-ahead, part 1: features over the first 20,000 candles only, with
 -- the news known so far
 SELECT ind_feat.load('2022-01-14 20:21+00') AS candles_loaded;
-INSERT INTO triggerstock.news (guid, feed, title, published_at, symbols, sentiment, scorer) VALUES
-    ('n1', 'test', 'bitcoin rallies', '2022-01-10 11:10+00', '{FEAT}', 0.8, 'test'),
-    ('n2', 'test', 'bitcoin slips', '2022-01-10 11:40+00', '{FEAT,ETH}', -0.2, 'test'),
-    ('n3', 'test', 'unscored', '2022-01-10 11:50+00', '{FEAT}', NULL, 'test'),
-    ('n4', 'test', 'about ether only', '2022-01-10 11:45+00', '{ETH}', -1, 'test');
+INSERT INTO triggerstock.news (guid, feed_id, title, published_at, symbols, sentiment, scorer) VALUES
+    ('n1', NULL, 'bitcoin rallies', '2022-01-10 11:10+00', '{FEAT}', 0.8, 'test'),
+    ('n2', NULL, 'bitcoin slips', '2022-01-10 11:40+00', '{FEAT,ETH}', -0.2, 'test'),
+    ('n3', NULL, 'unscored', '2022-01-10 11:50+00', '{FEAT}', NULL, 'test'),
+    ('n4', NULL, 'about ether only', '2022-01-10 11:45+00', '{ETH}', -1, 'test');
 CREATE TABLE ind_feat.early AS SELECT * FROM features('FEAT');
 
 -- the rest of the candles, and news published after the first part's last close
 SELECT ind_feat.load('infinity') AS candles_loaded;
-INSERT INTO triggerstock.news (guid, feed, title, published_at, symbols, sentiment, scorer) VALUES
-    ('n5', 'test', 'later news', '2022-01-14 20:21:30+00', '{FEAT}', 1, 'test'),
-    ('n6', 'test', 'much later', '2022-01-20 00:00+00', '{FEAT}', -0.5, 'test');
+INSERT INTO triggerstock.news (guid, feed_id, title, published_at, symbols, sentiment, scorer) VALUES
+    ('n5', NULL, 'later news', '2022-01-14 20:21:30+00', '{FEAT}', 1, 'test'),
+    ('n6', NULL, 'much later', '2022-01-20 00:00+00', '{FEAT}', -0.5, 'test');
 CREATE TABLE ind_feat.full AS SELECT * FROM features('FEAT');
 
 -- the columns

@@ -10,6 +10,7 @@
  */
 #include "triggerstock.h"
 #include "workers.h"
+#include "poll.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -68,6 +69,8 @@ _PG_init(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	ts_poll_define_gucs();
 
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -1,0 +1,664 @@
+/*
+ * poll.c
+ *	  The poll worker's loop: libcurl multi interface driven by
+ *	  curl_multi_socket_action, waiting on the latch, postmaster death and
+ *	  curl's sockets together in one WaitEventSet (no threads of our own).
+ *
+ * Rules this file keeps (see DESIGN.md):
+ *	- curl callbacks only touch malloc'd memory and fixed arrays: no palloc,
+ *	  no ereport; the body is collected with a size cap (poll_max_body) and
+ *	  acted upon after curl_multi_socket_action returns;
+ *	- no transaction is open while waiting; each completed transfer is
+ *	  stored in its own short transaction (poll_store.c);
+ *	- the curl multi handle and every easy handle in flight are freed by a
+ *	  reset callback of the worker's poll memory context;
+ *	- http and https only (also after redirects), redirect limit, total
+ *	  timeout; a failed poll records last_error on its row and the worker
+ *	  carries on; SIGTERM ends the loop between transfers.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "poll.h"
+#include "workers.h"
+
+#define POLL_MAX_SOCKETS 256
+#define POLL_MAX_INFLIGHT 64
+#define POLL_HEADER_LEN 256
+
+int			poll_timeout_ms = 10000;
+int			poll_max_body = 8 * 1024 * 1024;
+int			poll_max_redirects = 5;
+
+/* One transfer; malloc'd because the curl callbacks write into it. */
+typedef struct PollRequest
+{
+	CURL	   *easy;
+	struct curl_slist *headers;
+	PollKind	kind;
+	int32		id;
+	char	   *body;
+	size_t		len,
+				cap,
+				max;
+	bool		too_large;
+	bool		failed_alloc;
+	char		etag[POLL_HEADER_LEN];
+	char		last_modified[POLL_HEADER_LEN];
+	char		errbuf[CURL_ERROR_SIZE];
+} PollRequest;
+
+/* curl's sockets, maintained by the socket callback (fixed array). */
+typedef struct PollSocket
+{
+	curl_socket_t fd;
+	int			what;			/* CURL_POLL_IN / OUT / INOUT */
+} PollSocket;
+
+static CURLM *poll_multi = NULL;
+static PollRequest *poll_inflight[POLL_MAX_INFLIGHT];
+static int	poll_ninflight = 0;
+static PollSocket poll_sockets[POLL_MAX_SOCKETS];
+static int	poll_nsockets = 0;
+static bool poll_sockets_changed = true;
+static long poll_timer_ms = -1;	/* from the timer callback; -1 = none */
+static TimestampTz poll_timer_set_at = 0;
+static bool poll_reload = true;
+static MemoryContext poll_cxt = NULL;
+
+PGDLLEXPORT void triggerstock_poll_main(Datum main_arg);
+
+/*
+ * ts_poll_define_gucs
+ *	  The poll worker's GUCs (triggerstock.poll_*).
+ */
+void
+ts_poll_define_gucs(void)
+{
+	DefineCustomIntVariable("triggerstock.poll_timeout",
+							"Longest time one HTTP poll (connect, redirects, body) may take.",
+							"A poll that takes longer fails with a timeout recorded in last_error.",
+							&poll_timeout_ms, 10000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.poll_max_body",
+							"Largest HTTP response body the poll worker accepts.",
+							"A larger body is abandoned and the poll fails; nothing of it is stored.",
+							&poll_max_body, 8 * 1024 * 1024, 1024, INT_MAX, PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.poll_max_redirects",
+							"Most HTTP redirects one poll follows.",
+							NULL,
+							&poll_max_redirects, 5, 0, 50, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+}
+
+/*
+ * poll_request_free
+ *	  Detach and free one transfer (safe on partially built requests).
+ */
+static void
+poll_request_free(PollRequest *req)
+{
+	if (req == NULL)
+		return;
+	if (req->easy != NULL)
+	{
+		if (poll_multi != NULL)
+			(void) curl_multi_remove_handle(poll_multi, req->easy);
+		curl_easy_cleanup(req->easy);
+	}
+	curl_slist_free_all(req->headers);
+	free(req->body);
+	free(req);
+}
+
+/*
+ * poll_cleanup_callback
+ *	  Reset callback of the poll context: frees every curl handle.
+ */
+static void
+poll_cleanup_callback(void *arg)
+{
+	for (int i = 0; i < poll_ninflight; i++)
+		poll_request_free(poll_inflight[i]);
+	poll_ninflight = 0;
+	if (poll_multi != NULL)
+		(void) curl_multi_cleanup(poll_multi);
+	poll_multi = NULL;
+	poll_nsockets = 0;
+}
+
+/*
+ * poll_write_cb
+ *	  CURLOPT_WRITEFUNCTION: append to the malloc'd body, up to req->max.
+ *	  Returning less than asked aborts the transfer (CURLE_WRITE_ERROR).
+ */
+static size_t
+poll_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	PollRequest *req = (PollRequest *) userdata;
+	size_t		n = size * nmemb;
+
+	if (req->len + n > req->max)
+	{
+		req->too_large = true;
+		return 0;
+	}
+	if (req->len + n + 1 > req->cap)
+	{
+		size_t		cap = req->cap ? req->cap : 16384;
+		char	   *p;
+
+		while (cap < req->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(req->body, cap)) == NULL)
+		{
+			req->failed_alloc = true;
+			return 0;
+		}
+		req->body = p, req->cap = cap;
+	}
+	memcpy(req->body + req->len, data, n);
+	req->len += n;
+	req->body[req->len] = '\0';
+	return n;
+}
+
+/*
+ * poll_copy_header
+ *	  Copy a header value (trimmed) into a fixed buffer.
+ */
+static void
+poll_copy_header(char *dst, const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	if (n >= POLL_HEADER_LEN)
+		n = 0;					/* absurdly long: ignore it */
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+/*
+ * poll_header_cb
+ *	  CURLOPT_HEADERFUNCTION: keep ETag and Last-Modified of the final
+ *	  response (a status line starts a new response after a redirect).
+ */
+static size_t
+poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	PollRequest *req = (PollRequest *) userdata;
+	size_t		n = size * nmemb;
+
+	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
+		req->etag[0] = req->last_modified[0] = '\0';
+	else if (n > 5 && pg_strncasecmp(data, "etag:", 5) == 0)
+		poll_copy_header(req->etag, data + 5, n - 5);
+	else if (n > 14 && pg_strncasecmp(data, "last-modified:", 14) == 0)
+		poll_copy_header(req->last_modified, data + 14, n - 14);
+	return n;
+}
+
+/*
+ * poll_socket_cb
+ *	  CURLMOPT_SOCKETFUNCTION: track which sockets to wait on (fixed array).
+ */
+static int
+poll_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	int			i;
+
+	for (i = 0; i < poll_nsockets && poll_sockets[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < poll_nsockets)
+			poll_sockets[i] = poll_sockets[--poll_nsockets];
+	}
+	else if (i < poll_nsockets)
+		poll_sockets[i].what = what;
+	else if (poll_nsockets < POLL_MAX_SOCKETS)
+	{
+		poll_sockets[poll_nsockets].fd = fd;
+		poll_sockets[poll_nsockets++].what = what;
+	}
+	poll_sockets_changed = true;
+	return 0;
+}
+
+/*
+ * poll_timer_cb
+ *	  CURLMOPT_TIMERFUNCTION: remember when curl wants to be called back.
+ */
+static int
+poll_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	poll_timer_ms = timeout_ms;
+	poll_timer_set_at = GetCurrentTimestamp();
+	return 0;
+}
+
+/*
+ * poll_relcache_cb
+ *	  A configuration table may have changed: re-read the targets.
+ */
+static void
+poll_relcache_cb(Datum arg, Oid relid)
+{
+	poll_reload = true;
+}
+
+/*
+ * poll_setopt_failed
+ *	  Whether any curl_easy_setopt in the array failed.
+ */
+static bool
+poll_setopt_failed(const CURLcode *rc, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (rc[i] != CURLE_OK)
+			return true;
+	return false;
+}
+
+/*
+ * poll_start
+ *	  Start a transfer for target t; false (error recorded) if curl refused.
+ */
+static bool
+poll_start(PollTarget *t)
+{
+	PollRequest *req;
+	CURLcode	rc[16];
+	int			n = 0;
+	char		hdr[POLL_HEADER_LEN + 32];
+
+	if (poll_ninflight >= POLL_MAX_INFLIGHT)
+		return false;
+	if ((req = calloc(1, sizeof(PollRequest))) == NULL || (req->easy = curl_easy_init()) == NULL)
+	{
+		poll_request_free(req);
+		poll_record_status(t, 0, "out of memory starting the HTTP request");
+		return false;
+	}
+	req->kind = t->kind;
+	req->id = t->id;
+	req->max = (size_t) poll_max_body;
+	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
+		req->headers = curl_slist_append(req->headers, hdr);
+	}
+	if (t->kind == POLL_FEED && t->last_modified != NULL && strlen(t->last_modified) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
+		req->headers = curl_slist_append(req->headers, hdr);
+	}
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, t->url);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) poll_max_redirects);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) poll_timeout_ms);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) poll_max_body);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, poll_write_cb);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, poll_header_cb);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_USERAGENT, "triggerstock/0.1");
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_ACCEPT_ENCODING, "");
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
+	if (poll_setopt_failed(rc, n) || curl_multi_add_handle(poll_multi, req->easy) != CURLM_OK)
+	{
+		poll_request_free(req);
+		poll_record_status(t, 0, "could not set up the HTTP request (invalid URL or option)");
+		return false;
+	}
+	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
+	poll_inflight[poll_ninflight++] = req;
+	t->in_flight = true;
+	return true;
+}
+
+/*
+ * poll_find
+ *	  The target of (kind, id) in the current list, or NULL (removed).
+ */
+static PollTarget *
+poll_find(List *targets, PollKind kind, int32 id)
+{
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		PollTarget *t = lfirst(lc);
+
+		if (t->kind == kind && t->id == id)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * poll_error_message
+ *	  A clear message for a failed transfer (palloc'd).
+ */
+static char *
+poll_error_message(PollRequest *req, CURLcode result)
+{
+	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
+
+	if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
+		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
+						poll_max_body);
+	if (req->failed_alloc)
+		return pstrdup("out of memory receiving the response body");
+	switch (result)
+	{
+		case CURLE_OPERATION_TIMEDOUT:
+			return psprintf("timed out after %d ms (triggerstock.poll_timeout): %s",
+							poll_timeout_ms, detail);
+		case CURLE_TOO_MANY_REDIRECTS:
+			return psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d): %s",
+							poll_max_redirects, detail);
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			return psprintf("unsupported protocol (only http and https are polled): %s", detail);
+		default:
+			return psprintf("HTTP request failed (curl error %d): %s", (int) result, detail);
+	}
+}
+
+/*
+ * poll_finish
+ *	  Act on one completed transfer (curl has returned): store or record.
+ */
+static void
+poll_finish(List *targets, PollRequest *req, CURLcode result)
+{
+	PollTarget *t = poll_find(targets, req->kind, req->id);
+	long		status = 0;
+
+	if (t == NULL)
+		return;					/* removed while in flight */
+	t->in_flight = false;
+	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (result != CURLE_OK)
+		poll_record_status(t, status, poll_error_message(req, result));
+	else if (t->kind == POLL_FEED && status == 304)
+		poll_record_status(t, status, NULL);
+	else if (status < 200 || status > 299)
+		poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
+	else if (t->kind == POLL_FEED)
+	{
+		int64		inserted = 0;
+		char	   *err = poll_store_feed(t, req->body, req->len, status, req->etag,
+										  req->last_modified, &inserted);
+
+		if (err == NULL && inserted > 0)
+			elog(DEBUG1, "triggerstock poll: feed %d: %lld new items", t->id, (long long) inserted);
+	}
+	else
+	{
+		bool		stored = false;
+
+		(void) poll_store_quote(t, req->body, req->len, status, &stored);
+	}
+}
+
+/*
+ * poll_drain
+ *	  Collect the completed transfers, detach them, then act on each.
+ */
+static void
+poll_drain(List *targets)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(poll_multi, &left)) != NULL)
+	{
+		PollRequest *req = NULL;
+		CURLcode	result = msg->data.result;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		(void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
+		for (int i = 0; i < poll_ninflight; i++)
+			if (poll_inflight[i] == req)
+				poll_inflight[i] = poll_inflight[--poll_ninflight];
+		if (req == NULL)
+			continue;
+		(void) curl_multi_remove_handle(poll_multi, req->easy);
+		poll_finish(targets, req, result);
+		poll_request_free(req);
+	}
+}
+
+/*
+ * poll_reload_targets
+ *	  Re-read the targets, keeping the schedule of those still present.
+ */
+static List *
+poll_reload_targets(List *old, MemoryContext *targets_cxt)
+{
+	MemoryContext cxt = AllocSetContextCreate(poll_cxt, "triggerstock poll targets",
+											  ALLOCSET_SMALL_SIZES);
+	List	   *targets = poll_load_targets(cxt);
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTimestamp();
+
+	foreach(lc, targets)
+	{
+		PollTarget *t = lfirst(lc);
+		PollTarget *prev = poll_find(old, t->kind, t->id);
+
+		if (prev != NULL)
+		{
+			t->next_due = Min(prev->next_due, TimestampTzPlusMilliseconds(now, t->interval_ms));
+			t->in_flight = prev->in_flight;
+			if (prev->has_last && (!t->has_last || prev->last_ts >= t->last_ts))
+				t->has_last = true, t->last_price = prev->last_price, t->last_ts = prev->last_ts;
+		}
+		else
+			t->next_due = t->last_polled == 0 ? now :
+				TimestampTzPlusMilliseconds(t->last_polled, t->interval_ms);
+	}
+	if (*targets_cxt != NULL)
+		MemoryContextDelete(*targets_cxt);
+	*targets_cxt = cxt;
+	return targets;
+}
+
+/*
+ * poll_wait_timeout
+ *	  Milliseconds until the next due target or curl timer (at most 1 s).
+ */
+static long
+poll_wait_timeout(List *targets, TimestampTz now)
+{
+	long		timeout = 1000;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		PollTarget *t = lfirst(lc);
+
+		if (!t->in_flight)
+			timeout = Min(timeout, Max(0, (long) ((t->next_due - now) / 1000)));
+	}
+	if (poll_timer_ms >= 0)
+	{
+		long		left = poll_timer_ms - (long) ((now - poll_timer_set_at) / 1000);
+
+		timeout = Min(timeout, Max(0, left));
+	}
+	return timeout;
+}
+
+/*
+ * poll_build_wait_set
+ *	  A WaitEventSet of the latch, postmaster death and curl's sockets.
+ */
+static WaitEventSet *
+poll_build_wait_set(void)
+{
+	WaitEventSet *set = CreateWaitEventSet(poll_cxt, 2 + poll_nsockets);
+
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < poll_nsockets; i++)
+	{
+		uint32		ev = 0;
+
+		if (poll_sockets[i].what & CURL_POLL_IN)
+			ev |= WL_SOCKET_READABLE;
+		if (poll_sockets[i].what & CURL_POLL_OUT)
+			ev |= WL_SOCKET_WRITEABLE;
+		if (ev != 0)
+			AddWaitEventToSet(set, ev, poll_sockets[i].fd, NULL, NULL);
+	}
+	poll_sockets_changed = false;
+	return set;
+}
+
+/*
+ * poll_socket_action
+ *	  Let curl act on a socket event or its timer; curl only calls our
+ *	  callbacks from here (and from add/remove handle).
+ */
+static void
+poll_socket_action(curl_socket_t fd, int flags)
+{
+	int			running = 0;
+	CURLMcode	mc;
+
+	if (fd == CURL_SOCKET_TIMEOUT)
+		poll_timer_ms = -1;
+	mc = curl_multi_socket_action(poll_multi, fd, flags, &running);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("curl_multi_socket_action failed: %s", curl_multi_strerror(mc))));
+}
+
+/*
+ * triggerstock_poll_main
+ *	  Entry point of the poll worker (kind 'poll').
+ */
+void
+triggerstock_poll_main(Datum main_arg)
+{
+	MemoryContextCallback *cb;
+	MemoryContext targets_cxt = NULL;
+	List	   *targets = NIL;
+	WaitEventSet *set = NULL;
+	MemoryContext iter_cxt;
+	CURLcode	grc;
+
+	(void) ts_worker_attach(main_arg);
+	ts_worker_set_state("starting");
+
+	if ((grc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialise libcurl: %s", curl_easy_strerror(grc))));
+	poll_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock poll", ALLOCSET_DEFAULT_SIZES);
+	cb = MemoryContextAllocZero(poll_cxt, sizeof(MemoryContextCallback));
+	cb->func = poll_cleanup_callback;
+	MemoryContextRegisterResetCallback(poll_cxt, cb);
+	if ((poll_multi = curl_multi_init()) == NULL ||
+		curl_multi_setopt(poll_multi, CURLMOPT_SOCKETFUNCTION, poll_socket_cb) != CURLM_OK ||
+		curl_multi_setopt(poll_multi, CURLMOPT_TIMERFUNCTION, poll_timer_cb) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not set up the libcurl multi handle")));
+	CacheRegisterRelcacheCallback(poll_relcache_cb, (Datum) 0);
+	iter_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock poll iteration",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	while (!ShutdownRequestPending)
+	{
+		TimestampTz now;
+		ListCell   *lc;
+		WaitEvent	events[16];
+		int			nevents;
+
+		MemoryContextReset(iter_cxt);
+		MemoryContextSwitchTo(iter_cxt);
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		AcceptInvalidationMessages();
+		if (poll_reload)
+		{
+			poll_reload = false;
+			targets = poll_reload_targets(targets, &targets_cxt);
+		}
+
+		now = GetCurrentTimestamp();
+		foreach(lc, targets)
+		{
+			PollTarget *t = lfirst(lc);
+
+			if (!t->in_flight && t->next_due <= now)
+			{
+				t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
+				(void) poll_start(t);
+			}
+		}
+		ts_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
+		if (poll_timer_ms == 0)
+			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
+		poll_drain(targets);
+
+		if (set == NULL || poll_sockets_changed)
+		{
+			if (set != NULL)
+				FreeWaitEventSet(set);
+			set = poll_build_wait_set();
+		}
+		now = GetCurrentTimestamp();
+		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now), events,
+								   lengthof(events), PG_WAIT_EXTENSION);
+		for (int i = 0; i < nevents; i++)
+		{
+			if (events[i].events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+			else if (events[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+				poll_socket_action(events[i].fd,
+								   ((events[i].events & WL_SOCKET_READABLE) ? CURL_CSELECT_IN : 0) |
+								   ((events[i].events & WL_SOCKET_WRITEABLE) ? CURL_CSELECT_OUT : 0));
+		}
+		if (poll_timer_ms >= 0 &&
+			GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(poll_timer_set_at, poll_timer_ms))
+			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
+		poll_drain(targets);
+	}
+
+	ts_worker_set_state("stopping");
+	MemoryContextSwitchTo(TopMemoryContext);
+	if (set != NULL)
+		FreeWaitEventSet(set);
+	MemoryContextDelete(poll_cxt);	/* the reset callback frees curl */
+	curl_global_cleanup();
+	proc_exit(0);
+}

@@ -1,0 +1,80 @@
+/*
+ * poll.h
+ *	  The poll worker (kind 'poll', id 0): fetches RSS/Atom feeds and JSON
+ *	  quote endpoints over HTTP with libcurl's multi interface.  Shared by
+ *	  bgworker/poll.c (loop, curl, waiting) and bgworker/poll_store.c (SPI).
+ *
+ * Invariants: targets are palloc'd in the worker's poll context and re-read
+ * from triggerstock.feeds / triggerstock.quote_sources in a short transaction
+ * after a relcache invalidation; the store functions each run in their own
+ * short transaction and never while a network wait is pending; they return
+ * an error message (palloc'd) instead of raising, so the worker carries on.
+ */
+#ifndef TRIGGERSTOCK_POLL_H
+#define TRIGGERSTOCK_POLL_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+
+typedef enum PollKind
+{
+	POLL_FEED,
+	POLL_QUOTE
+} PollKind;
+
+typedef struct PollTarget
+{
+	PollKind	kind;
+	int32		id;
+	char	   *url;
+	int64		interval_ms;
+	TimestampTz last_polled;	/* 0 if never */
+	/* feeds */
+	char	   *etag;
+	char	   *last_modified;
+	/* quotes: dotted JSON paths, timestamp unit in microseconds */
+	char	   *symbol;
+	char	   *price_path;
+	char	   *ts_path;		/* NULL: time of receipt */
+	char	   *qty_path;		/* NULL: qty 0 */
+	int64		ts_unit_us;
+	bool		has_last;
+	double		last_price;
+	TimestampTz last_ts;
+	/* scheduling (kept across reloads by (kind, id)) */
+	TimestampTz next_due;
+	bool		in_flight;
+} PollTarget;
+
+/* GUCs (defined in poll.c). */
+extern int	poll_timeout_ms;
+extern int	poll_max_body;
+extern int	poll_max_redirects;
+
+/* Define the poll GUCs; called from _PG_init. */
+extern void ts_poll_define_gucs(void);
+
+/* Read the enabled targets into a List of PollTarget * in cxt. */
+extern List *poll_load_targets(MemoryContext cxt);
+
+/*
+ * Store a feed body: parse it and insert the new items, then record the
+ * poll on the feed row (status, etag, last_modified).  Returns NULL on
+ * success (*inserted set) or the error, recorded on the feed row instead.
+ */
+extern char *poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
+							 const char *etag, const char *last_modified, int64 *inserted);
+
+/* Record a poll that stored nothing (304, or an error when error != NULL). */
+extern void poll_record_status(PollTarget *t, long status, const char *error);
+
+/*
+ * Store a quote if its price or timestamp changed; returns NULL on success
+ * (*stored set) or the error, recorded on the source row instead.
+ */
+extern char *poll_store_quote(PollTarget *t, const char *body, size_t len, long status,
+							  bool *stored);
+
+#endif							/* TRIGGERSTOCK_POLL_H */

@@ -1,0 +1,490 @@
+/*
+ * poll_store.c
+ *	  The poll worker's database side: reading its targets and storing what
+ *	  a completed transfer brought, each in one short transaction (SPI).
+ *
+ * Feeds: the body goes through parse_feed() (the pure-C reader) and one
+ * INSERT ... SELECT stores the new items with match_symbols() and
+ * sentiment() computed at insert; ON CONFLICT (guid) DO NOTHING makes
+ * re-polls idempotent.  The feed row is updated in the same transaction, so
+ * items and the ETag that covers them commit together.  Any error rolls the
+ * whole poll back (nothing half-stored) and is then recorded in last_error
+ * by a second transaction.
+ *
+ * Quotes: the JSON body is parsed with cJSON (malloc'd, freed before any
+ * ereport); a trade row is written only when the price or the timestamp
+ * changed.
+ *
+ * Invariants: called only between network waits, never from a curl
+ * callback; no function here lets an ERROR escape (errors become strings).
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <cjson/cJSON.h>
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "poll.h"
+
+/* quote_ident'ed schema of the extension's functions (read with the targets). */
+static char poll_ext_schema[2 * NAMEDATALEN + 3] = "public";
+
+/* What a store step does inside its transaction. */
+typedef void (*PollTxnFn) (void *arg);
+
+/*
+ * poll_txn
+ *	  Run fn(arg) in a transaction with SPI; returns NULL or the error
+ *	  message (palloc'd in the caller's context) after rolling back.
+ */
+static char *
+poll_txn(PollTxnFn fn, void *arg, const char *activity)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *volatile error = NULL;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, activity);
+		fn(arg);
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+			: pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return error;
+}
+
+/*
+ * poll_exec
+ *	  Run one statement with text/other parameters; ERROR on failure.
+ */
+static void
+poll_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expect)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (ret != expect)
+		elog(ERROR, "poll statement failed: %s", SPI_result_code_string(ret));
+}
+
+/* ---- targets ----------------------------------------------------------- */
+
+typedef struct PollLoadArg
+{
+	MemoryContext cxt;
+	List	   *targets;
+} PollLoadArg;
+
+/*
+ * poll_getstr
+ *	  Column `col` of row `row` as a string copied into cxt, or NULL.
+ */
+static char *
+poll_getstr(int row, int col, MemoryContext cxt)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return v != NULL ? MemoryContextStrdup(cxt, v) : NULL;
+}
+
+/*
+ * poll_load_in_txn
+ *	  Read the enabled feeds and quote sources.
+ */
+static void
+poll_load_in_txn(void *p)
+{
+	PollLoadArg *arg = p;
+
+	poll_exec("SELECT quote_ident(n.nspname) FROM pg_extension e "
+			  "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'triggerstock'",
+			  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		strlcpy(poll_ext_schema, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+				sizeof(poll_ext_schema));
+	poll_exec("SELECT 0, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
+			  "  (extract(epoch FROM last_polled) * 1000000)::int8, etag, last_modified, "
+			  "  NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+			  "FROM triggerstock.feeds WHERE enabled "
+			  "UNION ALL "
+			  "SELECT 1, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
+			  "  (extract(epoch FROM last_polled) * 1000000)::int8, NULL, NULL, "
+			  "  symbol, coalesce(options->>'price', 'c'), "
+			  "  CASE WHEN options ? 'ts' THEN options->>'ts' ELSE 't' END, options->>'qty', "
+			  "  coalesce(options->>'ts_unit', 's'), last_price::text, "
+			  "  (extract(epoch FROM last_ts) * 1000000)::int8::text "
+			  "FROM triggerstock.quote_sources WHERE enabled ORDER BY 1, 2",
+			  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		PollTarget *t = MemoryContextAllocZero(arg->cxt, sizeof(PollTarget));
+		char	   *v;
+		MemoryContext old;
+
+		t->kind = atoi(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)) == 0
+			? POLL_FEED : POLL_QUOTE;
+		t->id = atoi(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		t->url = poll_getstr(i, 3, arg->cxt);
+		t->interval_ms = strtoll(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4), NULL, 10);
+		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5)) != NULL)
+			t->last_polled = strtoll(v, NULL, 10) -
+				(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+		t->etag = poll_getstr(i, 6, arg->cxt);
+		t->last_modified = poll_getstr(i, 7, arg->cxt);
+		t->symbol = poll_getstr(i, 8, arg->cxt);
+		t->price_path = poll_getstr(i, 9, arg->cxt);
+		t->ts_path = poll_getstr(i, 10, arg->cxt);
+		if (t->ts_path != NULL && t->ts_path[0] == '\0')
+			t->ts_path = NULL;
+		t->qty_path = poll_getstr(i, 11, arg->cxt);
+		t->ts_unit_us = 1000000;
+		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 12)) != NULL)
+			t->ts_unit_us = strcmp(v, "ms") == 0 ? 1000 : strcmp(v, "us") == 0 ? 1 : 1000000;
+		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 13)) != NULL)
+		{
+			char	   *ts = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 14);
+
+			t->has_last = true;
+			t->last_price = strtod(v, NULL);
+			t->last_ts = ts ? strtoll(ts, NULL, 10) -
+				(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY : 0;
+		}
+		old = MemoryContextSwitchTo(arg->cxt);
+		arg->targets = lappend(arg->targets, t);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* See poll.h. */
+List *
+poll_load_targets(MemoryContext cxt)
+{
+	PollLoadArg arg = {cxt, NIL};
+	char	   *err = poll_txn(poll_load_in_txn, &arg, "triggerstock poll: reading targets");
+
+	if (err != NULL)
+	{
+		ereport(LOG,
+				(errmsg("triggerstock poll worker could not read its targets: %s", err)));
+		return NIL;
+	}
+	return arg.targets;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef struct PollStatusArg
+{
+	PollTarget *t;
+	long		status;
+	const char *error;
+} PollStatusArg;
+
+/*
+ * poll_status_in_txn
+ *	  Record last_polled, last_status and last_error on the target's row.
+ */
+static void
+poll_status_in_txn(void *p)
+{
+	PollStatusArg *a = p;
+	Oid			types[3] = {INT4OID, INT4OID, TEXTOID};
+	Datum		values[3];
+	char		nulls[4] = "   ";
+
+	values[0] = Int32GetDatum(a->t->id);
+	values[1] = Int32GetDatum((int32) a->status);
+	nulls[1] = a->status == 0 ? 'n' : ' ';
+	values[2] = a->error ? CStringGetTextDatum(a->error) : (Datum) 0;
+	nulls[2] = a->error ? ' ' : 'n';
+	poll_exec(a->t->kind == POLL_FEED
+			  ? "UPDATE triggerstock.feeds SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1"
+			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1",
+			  3, types, values, nulls, SPI_OK_UPDATE);
+}
+
+/* See poll.h. */
+void
+poll_record_status(PollTarget *t, long status, const char *error)
+{
+	PollStatusArg a = {t, status, error};
+	char	   *err;
+
+	if (error != NULL)
+		ereport(LOG,
+				(errmsg("triggerstock poll: %s %d (%s): %s",
+						t->kind == POLL_FEED ? "feed" : "quote source", t->id, t->url, error)));
+	if ((err = poll_txn(poll_status_in_txn, &a, "triggerstock poll: recording status")) != NULL)
+		ereport(LOG, (errmsg("triggerstock poll: could not record the poll status: %s", err)));
+}
+
+/* ---- feeds ------------------------------------------------------------- */
+
+typedef struct PollFeedArg
+{
+	PollTarget *t;
+	const char *body;
+	size_t		len;
+	long		status;
+	const char *etag;
+	const char *last_modified;
+	int64		inserted;
+} PollFeedArg;
+
+/*
+ * poll_feed_in_txn
+ *	  Insert the new items of the body, then record the poll on the feed.
+ */
+static void
+poll_feed_in_txn(void *p)
+{
+	PollFeedArg *a = p;
+	Oid			types[5] = {BYTEAOID, INT4OID, INT4OID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[6] = "     ";
+	bytea	   *body = palloc(VARHDRSZ + a->len);
+	bool		isnull;
+
+	SET_VARSIZE(body, VARHDRSZ + a->len);
+	memcpy(VARDATA(body), a->body, a->len);
+	values[0] = PointerGetDatum(body);
+	values[1] = Int32GetDatum(a->t->id);
+	values[2] = Int32GetDatum((int32) a->status);
+	values[3] = a->etag[0] ? CStringGetTextDatum(a->etag) : (Datum) 0;
+	nulls[3] = a->etag[0] ? ' ' : 'n';
+	values[4] = a->last_modified[0] ? CStringGetTextDatum(a->last_modified) : (Datum) 0;
+	nulls[4] = a->last_modified[0] ? ' ' : 'n';
+
+	poll_exec(psprintf("WITH ins AS ("
+					   "  INSERT INTO triggerstock.news (guid, feed_id, title, summary, link, "
+					   "                                 published_at, symbols, sentiment, scorer) "
+					   "  SELECT i.guid, $2, i.title, i.summary, i.link, i.published_at, "
+					   "         %1$s.match_symbols(concat_ws(E'\\n', i.title, i.summary)), "
+					   "         %1$s.sentiment(concat_ws(E'\\n', i.title, i.summary)), 'builtin' "
+					   "  FROM %1$s.parse_feed($1) i "
+					   "  ON CONFLICT (guid) DO NOTHING RETURNING 1), "
+					   "upd AS ("
+					   "  UPDATE triggerstock.feeds SET last_polled = now(), last_status = $3, "
+					   "         last_error = NULL, etag = $4, last_modified = $5 WHERE id = $2) "
+					   "SELECT count(*) FROM ins", poll_ext_schema),
+			  5, types, values, nulls, SPI_OK_SELECT);
+	a->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* See poll.h. */
+char *
+poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
+				const char *etag, const char *last_modified, int64 *inserted)
+{
+	PollFeedArg a = {t, body, len, status, etag, last_modified, 0};
+	char	   *err;
+
+	if (body == NULL || len == 0)
+		err = pstrdup("empty response body; nothing stored");
+	else
+		err = poll_txn(poll_feed_in_txn, &a, "triggerstock poll: storing feed items");
+	if (err != NULL)
+	{
+		poll_record_status(t, status, err);
+		return err;
+	}
+	/* the next request is conditional on what this one returned */
+	t->etag = etag[0] ? MemoryContextStrdup(GetMemoryChunkContext(t), etag) : NULL;
+	t->last_modified = last_modified[0] ? MemoryContextStrdup(GetMemoryChunkContext(t), last_modified) : NULL;
+	*inserted = a.inserted;
+	return NULL;
+}
+
+/* ---- quotes ------------------------------------------------------------ */
+
+/*
+ * poll_json_path
+ *	  The item at a dotted path ("data.price", "0.c" for arrays), or NULL.
+ */
+static const cJSON *
+poll_json_path(const cJSON *root, const char *path)
+{
+	char		key[256];
+	const char *p = path;
+
+	while (root != NULL && *p != '\0')
+	{
+		size_t		n = strcspn(p, ".");
+
+		if (n == 0 || n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (cJSON_IsArray(root) && strspn(key, "0123456789") == n)
+			root = cJSON_GetArrayItem(root, atoi(key));
+		else
+			root = cJSON_GetObjectItemCaseSensitive(root, key);
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return root;
+}
+
+/*
+ * poll_json_number
+ *	  A JSON number, or a string holding one ("64123.5"); false otherwise.
+ */
+static bool
+poll_json_number(const cJSON *item, double *out)
+{
+	char	   *end;
+
+	if (cJSON_IsNumber(item))
+		*out = item->valuedouble;
+	else if (cJSON_IsString(item) && item->valuestring != NULL && item->valuestring[0] != '\0')
+	{
+		*out = strtod(item->valuestring, &end);
+		if (*end != '\0')
+			return false;
+	}
+	else
+		return false;
+	return isfinite(*out);
+}
+
+typedef struct PollQuoteArg
+{
+	PollTarget *t;
+	long		status;
+	double		price,
+				qty;
+	TimestampTz ts;
+	bool		store;
+} PollQuoteArg;
+
+/*
+ * poll_quote_in_txn
+ *	  Insert the quote as a trade (exchange 'quote') if new; record the poll.
+ */
+static void
+poll_quote_in_txn(void *p)
+{
+	PollQuoteArg *a = p;
+	Oid			types[7] = {INT4OID, TEXTOID, INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID};
+	Datum		values[7];
+	int64		trade_id = a->ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+	values[0] = Int32GetDatum(a->t->id);
+	values[1] = CStringGetTextDatum(a->t->symbol);
+	values[2] = Int64GetDatum(trade_id);	/* the quote time in Unix microseconds */
+	values[3] = TimestampTzGetDatum(a->ts);
+	values[4] = Float8GetDatum(a->price);
+	values[5] = Float8GetDatum(a->qty);
+	values[6] = Int32GetDatum((int32) a->status);
+	if (a->store)
+		poll_exec("INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, price, qty) "
+				  "VALUES ('quote', $2, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+				  6, types, values, NULL, SPI_OK_INSERT);
+	poll_exec(a->store
+			  ? "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  "  last_error = NULL, last_price = $5, last_ts = $4 WHERE id = $1 AND $2 IS NOT NULL "
+			  "  AND $3 IS NOT NULL AND $6 IS NOT NULL"
+			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  "  last_error = NULL WHERE id = $1 AND $2 IS NOT NULL AND $3 IS NOT NULL "
+			  "  AND $4 IS NOT NULL AND $5 IS NOT NULL AND $6 IS NOT NULL",
+			  7, types, values, NULL, SPI_OK_UPDATE);
+}
+
+/*
+ * poll_parse_quote
+ *	  Extract price, qty and time from the body; NULL or an error message.
+ */
+static char *
+poll_parse_quote(PollTarget *t, const char *body, size_t len, PollQuoteArg *a)
+{
+	cJSON	   *root = cJSON_ParseWithLength(body, len);
+	const cJSON *item;
+	double		ts = 0;
+	char	   *err = NULL;
+
+	if (root == NULL)
+		return psprintf("response is not valid JSON (near byte %ld)",
+						cJSON_GetErrorPtr() ? (long) (cJSON_GetErrorPtr() - body) : 0L);
+	if (!poll_json_number(poll_json_path(root, t->price_path), &a->price))
+		err = psprintf("no number at the price path \"%s\"", t->price_path);
+	else if (a->price <= 0)
+		err = psprintf("price %g at \"%s\" is not positive (unknown symbol?)", a->price, t->price_path);
+	else if (t->qty_path != NULL && !poll_json_number(poll_json_path(root, t->qty_path), &a->qty))
+		err = psprintf("no number at the qty path \"%s\"", t->qty_path);
+	else if (t->ts_path != NULL)
+	{
+		if ((item = poll_json_path(root, t->ts_path)) == NULL || !poll_json_number(item, &ts) ||
+			ts <= 0 || ts * t->ts_unit_us > 4e15)
+			err = psprintf("no valid timestamp at the ts path \"%s\"", t->ts_path);
+	}
+	cJSON_Delete(root);
+	if (err != NULL)
+		return err;
+	a->ts = t->ts_path == NULL ? GetCurrentTimestamp()
+		: (TimestampTz) llround(ts * t->ts_unit_us) -
+		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	return NULL;
+}
+
+/* See poll.h. */
+char *
+poll_store_quote(PollTarget *t, const char *body, size_t len, long status, bool *stored)
+{
+	PollQuoteArg a = {t, status, 0, 0, 0, false};
+	char	   *err;
+
+	if (body == NULL || len == 0)
+		err = pstrdup("empty response body; nothing stored");
+	else
+		err = poll_parse_quote(t, body, len, &a);
+	if (err == NULL)
+	{
+		if (!t->has_last || a.ts != t->last_ts || a.price != t->last_price)
+		{
+			/* a new price under an unchanged source time: stamped on receipt */
+			if (t->has_last && a.ts == t->last_ts)
+				a.ts = GetCurrentTimestamp();
+			a.store = true;
+		}
+		err = poll_txn(poll_quote_in_txn, &a, "triggerstock poll: storing a quote");
+	}
+	if (err != NULL)
+	{
+		poll_record_status(t, status, err);
+		return err;
+	}
+	if (a.store)
+		t->has_last = true, t->last_price = a.price, t->last_ts = a.ts;
+	*stored = a.store;
+	return NULL;
+}
