@@ -8,7 +8,7 @@
  * timestamp parser, the trade-id reader and id hasher, the side reader, the
  * instrument check, and error/control reporting.  Exchange files must use
  * them rather than re-implement any of it.  (Subscribe plumbing and the
- * canonical-symbol rule live in decode_generic.c.)
+ * canonical-symbol rule live in decode_subscribe.c.)
  *
  * Invariants: every helper tolerates NULL / wrongly-typed cJSON items and
  * records a message naming the field; nothing here recurses; strings from the
