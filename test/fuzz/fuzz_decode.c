@@ -3,7 +3,10 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *            test/fuzz/fuzz_decode.c src/decode*.c -lcjson
- * Input: byte 0 selects the exchange (low 3 bits, mod TD_EXCHANGE_COUNT),
+ * Per-decoder targets: -DTD_FUZZ_ONLY=TD_BINANCE (etc.) pins the exchange,
+ * so `make fuzz` builds one binary per decoder (test/fuzz/run-fuzz.sh).
+ * Input: byte 0 selects the exchange (low 3 bits, mod TD_EXCHANGE_COUNT;
+ * ignored under TD_FUZZ_ONLY),
  * the generic map variant (bit 3) and the output capacity (bits 4-7, so
  * TD_OVERFLOW paths are exercised); the rest is the frame, passed with its
  * exact length and no NUL terminator.  The frame is copied so that it ends
@@ -91,7 +94,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+#ifdef TD_FUZZ_ONLY
+	ex = TD_FUZZ_ONLY;
+#else
 	ex = (td_exchange) ((data[0] & 7) % TD_EXCHANGE_COUNT);
+#endif
 	cap = data[0] >> 4;
 	if ((frame = td_fuzz_guarded(data + 1, size - 1)) != NULL)
 		td_fuzz_check(td_decode(ex, &td_fuzz_maps[(data[0] >> 3) & 1], frame, size - 1,
