@@ -18,7 +18,8 @@ CORE_SRCS = src/exactsum.c src/candle.c
 DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
 	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
 CORE_OBJS = $(CORE_SRCS:.c=.o) $(DECODE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o
+OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o \
+	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_stats.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers

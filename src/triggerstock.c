@@ -10,6 +10,7 @@
  */
 #include "triggerstock.h"
 #include "workers.h"
+#include "ingest.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -69,9 +70,12 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	ts_ingest_define_gucs();
+
 	if (process_shared_preload_libraries_in_progress)
 	{
 		ts_workers_preload();
+		ts_ingest_preload();
 		triggerstock_register_launcher();
 	}
 
