@@ -461,6 +461,7 @@ COMMENT ON COLUMN triggerstock.sources.active_until IS 'UTC time of day streamin
 COMMENT ON COLUMN triggerstock.sources.options IS
 'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const)';
 COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
+COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
 
 CREATE TABLE triggerstock.source_secrets (
     source  integer PRIMARY KEY REFERENCES triggerstock.sources (id) ON DELETE CASCADE,
@@ -491,6 +492,7 @@ CREATE TABLE triggerstock.dead_letters (
 CREATE INDEX dead_letters_source_received ON triggerstock.dead_letters (source, received_at);
 COMMENT ON TABLE triggerstock.dead_letters IS
 'frames an ingest worker could not store (malformed, wrong types, unknown instrument, binary, too large), with the reason; nothing is dropped silently';
+COMMENT ON SEQUENCE triggerstock.dead_letters_id_seq IS 'ids of triggerstock.dead_letters';
 COMMENT ON COLUMN triggerstock.dead_letters.source IS 'the source (triggerstock.sources.id; kept after the source is dropped)';
 COMMENT ON COLUMN triggerstock.dead_letters.received_at IS 'when the frame arrived';
 COMMENT ON COLUMN triggerstock.dead_letters.payload IS 'the frame''s bytes, at most triggerstock.dead_letter_max_bytes of them';

@@ -313,7 +313,7 @@ ingest_percentile_ms(const uint64 *hist, double q)
  *	  frames, bytes, trades, duplicates, dead_letters, reconnects, flushes,
  *	  last_trade_at, last_commit_at, latency_p50_ms, latency_p99_ms)
  *	  The counters of every running or stopped ingest worker; no rows when
- *	  the library is not preloaded.
+ *	  the library is not preloaded or outside the launcher's database.
  */
 Datum
 ingest_stats(PG_FUNCTION_ARGS)
@@ -321,7 +321,9 @@ ingest_stats(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (TriggerstockShared == NULL || ingest_shared == NULL)
+	/* source ids belong to the launcher's database */
+	if (TriggerstockShared == NULL || ingest_shared == NULL ||
+		TriggerstockShared->database != MyDatabaseId)
 		return (Datum) 0;
 
 	for (int i = 0; i < TriggerstockShared->nslots; i++)
