@@ -17,8 +17,11 @@
  *	   the worker exit;
  *	4. service lws without blocking and decode the frames it queued into the
  *	   batch (bad frames become dead letters);
- *	5. flush when the batch holds batch_size trades or its oldest trade has
- *	   waited flush_ms; a failed flush keeps the batch and is retried;
+ *	5. flush when the batch holds batch_size trades, when its oldest trade
+ *	   has waited flush_ms, or as soon as the socket is drained (nothing
+ *	   more to read now): at low rates a trade waits only for its commit,
+ *	   under load batches grow by themselves while the previous flush runs;
+ *	   a failed flush keeps the batch and is retried;
  *	6. wait on the latch and the socket together (WaitEventSet with
  *	   WL_EXIT_ON_PM_DEATH) until the next deadline.
  * On SIGTERM it flushes what it holds, closes the connection and exits.
@@ -401,6 +404,8 @@ triggerstock_ingest_main(Datum main_arg)
 	bool		outside = false;
 
 	ingest_stats_begin(id);
+	/* short, repetitive statements: compiling them would cost more than running them */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	CacheRegisterRelcacheCallback(ingest_relcache_callback, (Datum) 0);
 	(void) ingest_reload(id);
 	ereport(LOG, (errmsg("triggerstock ingest worker for source %d (\"%s\", %s) started",
@@ -411,6 +416,7 @@ triggerstock_ingest_main(Datum main_arg)
 		TimestampTz now;
 		long		timeout;
 		ingest_ws_events ev;
+		bool		drained;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -466,12 +472,16 @@ triggerstock_ingest_main(Datum main_arg)
 		}
 
 		/* receive: bounded rounds, so flushes and signals are not starved */
+		drained = false;
 		if (ingest_ws_active() && (flush_retry_at == 0 || batch.n < 4 * cfg->batch_size))
 		{
 			for (int round = 0; round < INGEST_SERVICE_ROUNDS; round++)
 			{
 				if (ingest_ws_service(ingest_on_frame) <= 0)
+				{
+					drained = true;
 					break;
+				}
 				if (batch.n >= cfg->batch_size && flush_retry_at == 0)
 					ingest_try_flush();
 			}
@@ -512,7 +522,7 @@ triggerstock_ingest_main(Datum main_arg)
 		/* flush by size or age, or retry a failed flush */
 		if (flush_retry_at == 0 || now >= flush_retry_at)
 		{
-			bool		due = batch.n >= cfg->batch_size ||
+			bool		due = batch.n >= cfg->batch_size || (drained && batch.n > 0) ||
 				(batch.n > 0 && now - batch.first_at >= (int64) cfg->flush_ms * 1000) ||
 				(ndead > 0 && now - dead_first_at >= (int64) cfg->flush_ms * 1000);
 
