@@ -75,3 +75,4 @@ bench:
 
 fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(FUZZ_TARGETS))
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+include test/exchange/exchange.mk
