@@ -18,12 +18,15 @@ CANDLE_SRCS = src/exactsum.c src/candle.c
 INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
 SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
-CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS)
+DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
+	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
+CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
 	src/sentiment_sql.o src/news_sql.o \
-	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o
+	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
+	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_stats.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
 # -ffp-contract=off: the indicators reproduce TA-Lib bit for bit only without
@@ -32,7 +35,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -51,7 +54,7 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
-	$(UNIT_BIN)/test_news
+	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -69,15 +72,27 @@ $(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
+$(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $(DECODE_SRCS) \
+		test/unit/test_decode.h src/decode.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60]
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60].  One target per
+# exchange decoder (seeded from the captures by test/fuzz/run-fuzz.sh), plus
+# the sentiment lexicon parsers and the feed reader.
 FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
+DECODE_FUZZ = binance coinbase kraken finnhub generic
 FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed
+
+$(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/decode.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -DTD_FUZZ_ONLY=TD_$(shell echo $* | tr a-z A-Z) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(FUZZ_BIN)
@@ -87,7 +102,8 @@ $(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
-fuzz: $(FUZZ_TARGETS)
+fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ)
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
 
@@ -103,3 +119,5 @@ demo:
 
 bench:
 	@for script in test/bench/run-*.sh; do echo "== $$script"; bash $$script || exit 1; done
+
+include test/exchange/exchange.mk

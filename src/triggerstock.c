@@ -11,6 +11,7 @@
 #include "triggerstock.h"
 #include "workers.h"
 #include "poll.h"
+#include "ingest.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -71,10 +72,12 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	ts_poll_define_gucs();
+	ts_ingest_define_gucs();
 
 	if (process_shared_preload_libraries_in_progress)
 	{
 		ts_workers_preload();
+		ts_ingest_preload();
 		triggerstock_register_launcher();
 	}
 

@@ -5,7 +5,8 @@
 #   2. the pg_regress suites in a throw-away cluster with
 #      shared_preload_libraries = pg_cron,triggerstock, and again without
 #      preloading (pure SQL features must work either way),
-#   3. the TAP tests in test/t (each makes its own throw-away clusters).
+#   3. the TAP tests in test/t (each makes its own throw-away clusters;
+#      the ingestion tests stream from test/exchange/exchange_sim).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,5 @@ echo "== pg_regress, not preloaded"
 run_regress
 
 echo "== TAP tests"
+make -s exchange   # the local exchange the ingestion tests stream from
 bash test/run-tap.sh

@@ -1,0 +1,558 @@
+/*
+ * ingest.c
+ *	  triggerstock_ingest_main: the ingest worker of one source (see
+ *	  ingest.h for the files and the invariants they share).
+ *
+ * The loop, once per wake-up:
+ *	1. configuration: a relcache invalidation of triggerstock.sources or
+ *	   source_secrets (config_changed() trigger) makes it flush, re-read its
+ *	   row and reconnect if anything the connection depends on changed;
+ *	2. active hours: outside them it flushes, disconnects and idles
+ *	   ("outside-hours");
+ *	3. connection: connect when the backoff has passed ("connecting"), then
+ *	   "streaming"; a closed or silent connection (no frame for
+ *	   triggerstock.ingest_idle_timeout) goes to "backoff": 250 ms doubling
+ *	   up to triggerstock.ingest_max_backoff, each pause drawn uniformly from
+ *	   its upper half; a frame received resets it.  The network never makes
+ *	   the worker exit;
+ *	4. service lws without blocking and decode the frames it queued into the
+ *	   batch (bad frames become dead letters);
+ *	5. flush when the batch holds batch_size trades, when its oldest trade
+ *	   has waited flush_ms, or as soon as the socket is drained (nothing
+ *	   more to read now): at low rates a trade waits only for its commit,
+ *	   under load batches grow by themselves while the previous flush runs;
+ *	   a failed flush keeps the batch and is retried;
+ *	6. wait on the latch and the socket together (WaitEventSet with
+ *	   WL_EXIT_ON_PM_DEATH) until the next deadline.
+ * On SIGTERM it flushes what it holds, closes the connection and exits.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "ingest.h"
+#include "workers.h"
+
+#define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
+#define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
+
+PGDLLEXPORT void triggerstock_ingest_main(Datum main_arg);
+
+static ingest_config *cfg = NULL;
+static MemoryContext cfg_cxt = NULL;
+static volatile bool config_dirty = false;
+
+static ingest_batch batch = {0};
+static ingest_dead_letter dead[INGEST_MAX_DEAD];
+static int	ndead = 0;
+static int64 dead_dropped = 0;
+static TimestampTz dead_first_at = 0;
+
+static td_trade *scratch = NULL;
+static int	scratch_cap = 0;
+static int	last_symbol = 0;
+
+static int64 frames_seen = 0;
+static int64 bytes_seen = 0;
+static TimestampTz last_frame_at = 0;
+
+/*
+ * ingest_relcache_callback
+ *	  A watched configuration table changed (or the cache was reset).
+ */
+static void
+ingest_relcache_callback(Datum arg, Oid relid)
+{
+	if (cfg == NULL || relid == InvalidOid || relid == cfg->watch[0] || relid == cfg->watch[1])
+		config_dirty = true;
+}
+
+/*
+ * ingest_dead_letter_add
+ *	  Queue a frame that could not be stored, with the reason.
+ */
+static void
+ingest_dead_letter_add(const char *data, size_t len, size_t total_len, TimestampTz received,
+					   const char *error)
+{
+	ingest_dead_letter *d;
+	size_t		keep = Min(len, (size_t) ingest_dead_letter_max_bytes);
+
+	if (ndead >= INGEST_MAX_DEAD)
+	{
+		if (dead_dropped++ % 10000 == 0)
+			ereport(WARNING,
+					(errmsg("triggerstock ingest source %d: dead letter queue full, "
+							"%lld bad frames not kept: %s", cfg->id, (long long) dead_dropped, error)));
+		return;
+	}
+	d = &dead[ndead];
+	d->payload = malloc(Max(keep, 1));
+	if (d->payload == NULL)
+		elog(ERROR, "out of memory");
+	memcpy(d->payload, data, keep);
+	d->len = keep;
+	d->total_len = total_len;
+	d->received = received;
+	strlcpy(d->error, error, sizeof(d->error));
+	if (ndead++ == 0)
+		dead_first_at = received;
+}
+
+/*
+ * ingest_dead_letters_clear
+ *	  Free the dead letters once stored.
+ */
+static void
+ingest_dead_letters_clear(void)
+{
+	for (int i = 0; i < ndead; i++)
+		free(dead[i].payload);
+	ndead = 0;
+	dead_first_at = 0;
+}
+
+/*
+ * ingest_grow
+ *	  realloc or ERROR.
+ */
+static void *
+ingest_grow(void *p, size_t size)
+{
+	void	   *q = realloc(p, size);
+
+	if (q == NULL)
+		elog(ERROR, "out of memory");
+	return q;
+}
+
+/*
+ * ingest_symbol_index
+ *	  Index of an instrument in the configuration (case-insensitive), or -1.
+ */
+static int
+ingest_symbol_index(const char *instrument)
+{
+	if (last_symbol < cfg->ninstruments &&
+		pg_strcasecmp(cfg->instruments[last_symbol], instrument) == 0)
+		return last_symbol;
+	for (int k = 0; k < cfg->ninstruments; k++)
+		if (pg_strcasecmp(cfg->instruments[k], instrument) == 0)
+			return last_symbol = k;
+	return -1;
+}
+
+/*
+ * ingest_add_trades
+ *	  Append decoded trades to the batch; returns the first instrument that
+ *	  is not configured (its trades are skipped), or NULL.
+ */
+static const char *
+ingest_add_trades(const td_trade *t, int n, TimestampTz received)
+{
+	const char *unknown = NULL;
+
+	if (batch.n + n > batch.cap)
+	{
+		batch.cap = Max(batch.cap * 2, batch.n + n + 1024);
+		batch.trades = ingest_grow(batch.trades, sizeof(td_trade) * batch.cap);
+		batch.symbol_index = ingest_grow(batch.symbol_index, sizeof(int) * batch.cap);
+		batch.received = ingest_grow(batch.received, sizeof(TimestampTz) * batch.cap);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int			k = ingest_symbol_index(t[i].instrument);
+
+		if (k < 0)
+		{
+			if (unknown == NULL)
+				unknown = t[i].instrument;
+			continue;
+		}
+		batch.trades[batch.n] = t[i];
+		batch.symbol_index[batch.n] = k;
+		batch.received[batch.n] = received;
+		if (batch.n++ == 0)
+			batch.first_at = received;
+	}
+	return unknown;
+}
+
+/*
+ * ingest_on_frame
+ *	  One complete WebSocket message (called after lws_service returned).
+ */
+static void
+ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, TimestampTz received)
+{
+	td_result	res;
+	td_kind		kind;
+	char		error[TD_ERROR_MAX + 64];
+	const char *unknown;
+
+	frames_seen++;
+	bytes_seen += total_len;
+	last_frame_at = received;
+	if (total_len > len)
+	{
+		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.ingest_max_frame_bytes (%d)",
+				 total_len, ingest_max_frame_bytes);
+		ingest_dead_letter_add(data, len, total_len, received, error);
+		return;
+	}
+	if (binary)
+	{
+		ingest_dead_letter_add(data, len, total_len, received, "binary message, expected JSON text");
+		return;
+	}
+	kind = td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+	if (kind == TD_OVERFLOW)
+	{
+		scratch_cap = Max(res.needed, scratch_cap * 2);
+		scratch = ingest_grow(scratch, sizeof(td_trade) * scratch_cap);
+		kind = td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+	}
+	if (kind == TD_ERROR || kind == TD_OVERFLOW)
+		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
+	else if (kind == TD_TRADES && (unknown = ingest_add_trades(scratch, res.ntrades, received)) != NULL)
+	{
+		snprintf(error, sizeof(error), "instrument \"%s\" is not configured for source %d",
+				 unknown, cfg->id);
+		ingest_dead_letter_add(data, len, total_len, received, error);
+	}
+}
+
+/*
+ * ingest_try_flush
+ *	  Flush batch and dead letters; on ERROR log it, keep the data and
+ *	  return false.
+ */
+static bool
+ingest_try_flush(void)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	if (batch.n == 0 && ndead == 0)
+		return true;
+	PG_TRY();
+	{
+		ingest_flush(cfg, &batch, dead, ndead);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		FlushErrorState();
+		ingest_flush_reset_plans();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	if (ok)
+		ingest_dead_letters_clear();
+	return ok;
+}
+
+/*
+ * ingest_in_hours
+ *	  True if now is inside the source's active days and hours (UTC).
+ */
+static bool
+ingest_in_hours(TimestampTz now)
+{
+	pg_time_t	t = timestamptz_to_time_t(now);
+	int64		days = t / 86400;
+	int			sod = (int) (t - days * 86400);
+	int			dow = (int) ((days + 4) % 7);	/* 1970-01-01 was a Thursday */
+	int			iso = dow == 0 ? 7 : dow;
+	int			from = cfg->active_from_s,
+				until = cfg->active_until_s;
+
+	if (cfg->active_days != 0 && (cfg->active_days & (1 << iso)) == 0)
+		return false;
+	if (!cfg->has_hours || from == until)
+		return true;
+	return from < until ? (sod >= from && sod < until) : (sod >= from || sod < until);
+}
+
+/*
+ * ingest_same_connection
+ *	  True if two configurations connect and subscribe identically.
+ */
+static bool
+ingest_same_connection(const ingest_config *a, const ingest_config *b)
+{
+	if (strcmp(a->url, b->url) != 0 || a->decoder != b->decoder || a->feed != b->feed ||
+		a->ninstruments != b->ninstruments || a->tls_skip_hostname_check != b->tls_skip_hostname_check ||
+		(a->subscribe == NULL) != (b->subscribe == NULL) ||
+		(a->subscribe && strcmp(a->subscribe, b->subscribe) != 0) || a->decoder == TD_GENERIC)
+		return false;
+	for (int k = 0; k < a->ninstruments; k++)
+		if (strcmp(a->instruments[k], b->instruments[k]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * ingest_reload
+ *	  Flush, then re-read the configuration; returns true if the
+ *	  connection must be made again.  Exits if the source is gone.
+ */
+static bool
+ingest_reload(int32 id)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest config",
+											  ALLOCSET_SMALL_SIZES);
+	ingest_config *fresh;
+	bool		reconnect;
+
+	config_dirty = false;
+	while (!ingest_try_flush())
+	{
+		/* the batch still points at the old instruments: keep trying */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	fresh = ingest_load_config(id, cxt);
+	if (fresh == NULL || !fresh->enabled)
+	{
+		ereport(LOG, (errmsg("triggerstock ingest source %d is %s, worker exits",
+							 id, fresh ? "disabled" : "gone")));
+		ingest_ws_close();
+		proc_exit(0);
+	}
+	reconnect = cfg == NULL || !ingest_same_connection(cfg, fresh);
+	if (cfg_cxt != NULL)
+		MemoryContextDelete(cfg_cxt);
+	cfg_cxt = cxt;
+	cfg = fresh;
+	last_symbol = 0;
+	return reconnect;
+}
+
+/*
+ * ingest_backoff_ms
+ *	  The pause before attempt number `failures` (>= 1): upper bound
+ *	  250 ms * 2^(failures-1), capped, drawn uniformly from its upper half.
+ */
+static int
+ingest_backoff_ms(int failures)
+{
+	int64		cap = Min((int64) ingest_max_backoff_ms, (int64) 250 << Min(failures - 1, 20));
+
+	return (int) (cap / 2 + (int64) (pg_prng_double(&pg_global_prng_state) * (cap / 2)));
+}
+
+/*
+ * ingest_wait
+ *	  Sleep until the latch, the socket (if any) or the timeout.
+ */
+static void
+ingest_wait(long timeout_ms)
+{
+	static WaitEventSet *set = NULL;
+	static uint64 set_generation = 0;
+	static int	set_fd = -2;
+	int			fd = ingest_ws_fd();
+	WaitEvent	event;
+
+	if (set == NULL || set_fd != fd || set_generation != ingest_ws_generation())
+	{
+		if (set != NULL)
+			FreeWaitEventSet(set);
+		set = CreateWaitEventSet(TopMemoryContext, 3);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		if (fd >= 0)
+			AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, NULL, NULL);
+		set_fd = fd;
+		set_generation = ingest_ws_generation();
+	}
+	if (timeout_ms > 0)
+		(void) WaitEventSetWait(set, timeout_ms, &event, 1, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/*
+ * triggerstock_ingest_main
+ *	  Entry point of an ingest worker; its id is the source id.
+ */
+void
+triggerstock_ingest_main(Datum main_arg)
+{
+	int32		id = ts_worker_attach(main_arg);
+	int			failures = 0;
+	TimestampTz next_attempt = 0;
+	TimestampTz flush_retry_at = 0;
+	bool		streaming = false;
+	bool		outside = false;
+
+	ingest_stats_begin(id);
+	/* short, repetitive statements: compiling them would cost more than running them */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	CacheRegisterRelcacheCallback(ingest_relcache_callback, (Datum) 0);
+	(void) ingest_reload(id);
+	ereport(LOG, (errmsg("triggerstock ingest worker for source %d (\"%s\", %s) started",
+						 id, cfg->name, cfg->exchange)));
+
+	while (!ShutdownRequestPending)
+	{
+		TimestampTz now;
+		long		timeout;
+		ingest_ws_events ev;
+		bool		drained;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		AcceptInvalidationMessages();
+		if (config_dirty && ingest_reload(id))
+		{
+			ingest_ws_close();
+			streaming = false;
+			failures = 0;
+			next_attempt = 0;
+		}
+
+		now = GetCurrentTimestamp();
+		if (!ingest_in_hours(now))
+		{
+			if (!outside)
+			{
+				ingest_try_flush();
+				ingest_ws_close();
+				if (streaming)
+					ingest_stats_disconnected(false);
+				streaming = false;
+				outside = true;
+				ts_worker_set_state(INGEST_STATE_OUTSIDE_HOURS);
+			}
+			ingest_wait(1000);
+			continue;
+		}
+		if (outside)
+		{
+			outside = false;
+			failures = 0;
+			next_attempt = 0;
+		}
+
+		if (!ingest_ws_active() && now >= next_attempt)
+		{
+			char		err[512];
+
+			ts_worker_set_state(INGEST_STATE_CONNECTING);
+			last_frame_at = now;
+			if (!ingest_ws_connect(cfg, err, sizeof(err)))
+			{
+				failures++;
+				next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
+				ereport(WARNING, (errmsg("triggerstock ingest source %d: %s", id, err)));
+				ts_worker_set_state(INGEST_STATE_BACKOFF);
+			}
+		}
+
+		/* receive: bounded rounds, so flushes and signals are not starved */
+		drained = false;
+		if (ingest_ws_active() && (flush_retry_at == 0 || batch.n < 4 * cfg->batch_size))
+		{
+			for (int round = 0; round < INGEST_SERVICE_ROUNDS; round++)
+			{
+				if (ingest_ws_service(ingest_on_frame) <= 0)
+				{
+					drained = true;
+					break;
+				}
+				if (batch.n >= cfg->batch_size && flush_retry_at == 0)
+					ingest_try_flush();
+			}
+			if (frames_seen > 0)
+			{
+				ingest_stats_frames(frames_seen, bytes_seen);
+				if (streaming)
+					failures = 0;
+				frames_seen = bytes_seen = 0;
+			}
+		}
+		ingest_ws_events_take(&ev);
+		now = GetCurrentTimestamp();
+		if (ev.established && !ev.closed)
+		{
+			streaming = true;
+			ingest_stats_connected(now);
+			ts_worker_set_state(INGEST_STATE_STREAMING);
+			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
+		}
+		if (ingest_ws_active() && !ev.closed && streaming &&
+			now - last_frame_at > (int64) ingest_idle_timeout_s * USECS_PER_SEC)
+		{
+			ev.closed = true;
+			snprintf(ev.reason, sizeof(ev.reason), "no message for %d s", ingest_idle_timeout_s);
+		}
+		if (ev.closed)
+		{
+			ingest_ws_close();
+			failures++;
+			next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
+			ingest_stats_disconnected(true);
+			streaming = false;
+			ts_worker_set_state(INGEST_STATE_BACKOFF);
+			ereport(LOG, (errmsg("triggerstock ingest source %d: %s; reconnecting", id, ev.reason)));
+		}
+
+		/* flush by size or age, or retry a failed flush */
+		if (flush_retry_at == 0 || now >= flush_retry_at)
+		{
+			bool		due = batch.n >= cfg->batch_size || (drained && batch.n > 0) ||
+				(batch.n > 0 && now - batch.first_at >= (int64) cfg->flush_ms * 1000) ||
+				(ndead > 0 && now - dead_first_at >= (int64) cfg->flush_ms * 1000);
+
+			if (due || flush_retry_at != 0)
+				flush_retry_at = ingest_try_flush() ? 0 : TimestampTzPlusMilliseconds(now, 1000);
+		}
+
+		/* sleep until the next thing to do */
+		if (ingest_ws_active() && ingest_ws_wants_service())
+			timeout = 0;
+		else if (ingest_ws_active())
+			timeout = streaming ? 100 : 10;
+		else
+			timeout = Max(1, Min(1000, (next_attempt - now) / 1000));
+		if (batch.n > 0 || ndead > 0)
+		{
+			TimestampTz oldest = batch.n > 0 ? batch.first_at : dead_first_at;
+			long		left = (long) ((oldest + (int64) cfg->flush_ms * 1000 - now + 999) / 1000);
+
+			timeout = Max(0, Min(timeout, left));
+		}
+		if (flush_retry_at != 0)
+			timeout = Max(0, Min(timeout, (long) ((flush_retry_at - now) / 1000)));
+		ingest_wait(timeout);
+	}
+
+	/* SIGTERM: keep what we hold, then leave */
+	for (int attempt = 0; attempt < 3 && !ingest_try_flush(); attempt++)
+		pg_usleep(100000L);
+	ingest_ws_close();
+	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
+	proc_exit(0);
+}

@@ -1,0 +1,139 @@
+/*
+ * ingest.h
+ *	  The ingest worker: one dynamic background worker per enabled row of
+ *	  triggerstock.sources (worker_plan kind 'ingest'), streaming trades from
+ *	  an exchange WebSocket into triggerstock.trades and keeping the touched
+ *	  1-minute candles current.
+ *
+ * Files:
+ *	ingest.c		the worker's loop: connection state machine, active hours,
+ *					decoding frames into the batch, flush triggers, SIGTERM
+ *	ingest_ws.c		the libwebsockets client: one context per connection,
+ *					callbacks that only copy bytes into a malloc'd frame queue
+ *	ingest_flush.c	everything that talks SQL: configuration, the batch flush
+ *					(trades + candles + dead letters in one short transaction)
+ *	ingest_stats.c	GUCs, shared-memory counters per worker slot, the SQL
+ *					functions ingest_stats() and canonical_symbol()
+ *
+ * Invariants:
+ *	- libwebsockets callbacks never palloc, ereport or touch SQL: they copy
+ *	  frames into malloc'd memory and set flags; the loop acts after
+ *	  lws_service() returns;
+ *	- no transaction is open while the worker waits on the network: all
+ *	  SQL runs in short transactions between waits;
+ *	- trades are kept in process memory until their transaction commits; a
+ *	  flush that fails keeps the batch and is retried (rows are deduplicated
+ *	  on the unique key, so a retry never duplicates);
+ *	- the lws context lives in process memory only, owned by a memory
+ *	  context whose reset callback destroys it.
+ */
+#ifndef TRIGGERSTOCK_INGEST_H
+#define TRIGGERSTOCK_INGEST_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "decode.h"
+
+#define INGEST_STATE_CONNECTING "connecting"
+#define INGEST_STATE_STREAMING "streaming"
+#define INGEST_STATE_BACKOFF "backoff"
+#define INGEST_STATE_OUTSIDE_HOURS "outside-hours"
+
+/* GUCs (ingest_stats.c) */
+extern int	ingest_batch_size;
+extern int	ingest_flush_ms;
+extern int	ingest_max_frame_bytes;
+extern int	ingest_dead_letter_max_bytes;
+extern int	ingest_idle_timeout_s;
+extern int	ingest_max_backoff_ms;
+extern char *ingest_ca_file;
+
+/* One source's configuration, read from triggerstock.sources (palloc'd). */
+typedef struct ingest_config
+{
+	int32		id;
+	char	   *name;
+	char	   *exchange;		/* sources.exchange, stored in trades.exchange */
+	td_exchange decoder;
+	td_feed		feed;			/* subscribe flavour; ignored for generic */
+	char	   *url;			/* ws:// or wss://, token appended if any */
+	int			ninstruments;
+	char	  **instruments;
+	char	  **symbols;
+	bool		enabled;
+	int			active_days;	/* bit d set: ISO day d (1 = Monday) allowed; 0 = every day */
+	bool		has_hours;
+	int			active_from_s;	/* seconds after UTC midnight */
+	int			active_until_s;
+	int			batch_size;
+	int			flush_ms;
+	bool		tls_skip_hostname_check;
+	char	   *subscribe;		/* generic: message sent after connecting, or NULL */
+	td_generic_map map;			/* generic only */
+	Oid			watch[2];		/* sources, source_secrets: their changes reload */
+} ingest_config;
+
+/* A batch of decoded trades waiting for their transaction (malloc'd). */
+typedef struct ingest_batch
+{
+	int			n;
+	int			cap;
+	td_trade   *trades;
+	int		   *symbol_index;	/* index into config instruments/symbols */
+	TimestampTz *received;		/* when the frame carrying the trade arrived */
+	TimestampTz first_at;		/* when the oldest trade arrived, 0 if empty */
+} ingest_batch;
+
+/* A frame that could not be stored, waiting for the next flush (malloc'd). */
+typedef struct ingest_dead_letter
+{
+	TimestampTz received;
+	size_t		total_len;		/* original frame length */
+	size_t		len;			/* bytes kept (<= dead letter cap) */
+	char	   *payload;
+	char		error[TD_ERROR_MAX + 64];
+} ingest_dead_letter;
+
+/* ---- ingest_ws.c ---- */
+
+/* What the callbacks saw; read and cleared by the loop. */
+typedef struct ingest_ws_events
+{
+	bool		established;	/* handshake done since last look */
+	bool		closed;			/* the connection is gone (error or close) */
+	char		reason[256];	/* why it closed, for the log */
+} ingest_ws_events;
+
+/* Called by ingest_ws_service for every complete frame. */
+typedef void (*ingest_frame_fn) (const char *data, size_t len, size_t total_len,
+								  bool binary, TimestampTz received);
+
+extern bool ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz);
+extern void ingest_ws_close(void);
+extern bool ingest_ws_active(void);
+extern int	ingest_ws_fd(void);
+extern uint64 ingest_ws_generation(void);
+extern bool ingest_ws_wants_service(void);
+extern int	ingest_ws_service(ingest_frame_fn fn);
+extern void ingest_ws_events_take(ingest_ws_events *ev);
+
+/* ---- ingest_flush.c ---- */
+
+extern ingest_config *ingest_load_config(int32 id, MemoryContext cxt);
+extern void ingest_flush(const ingest_config *cfg, ingest_batch *batch,
+						 ingest_dead_letter *dead, int ndead);
+extern void ingest_flush_reset_plans(void);
+
+/* ---- ingest_stats.c ---- */
+
+extern void ts_ingest_define_gucs(void);
+extern void ts_ingest_preload(void);
+extern void ingest_stats_begin(int32 source);
+extern void ingest_stats_connected(TimestampTz since);
+extern void ingest_stats_disconnected(bool reconnect);
+extern void ingest_stats_frames(int64 frames, int64 bytes);
+extern void ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
+								   int n, int64 last_trade_us);
+
+#endif							/* TRIGGERSTOCK_INGEST_H */

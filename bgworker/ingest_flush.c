@@ -1,0 +1,522 @@
+/*
+ * ingest_flush.c
+ *	  What the ingest worker says in SQL: reading its source's configuration
+ *	  and flushing a batch.  A flush is one short transaction that
+ *		1. creates the daily trade partitions of days the worker has not
+ *		   seen yet (create_partitions),
+ *		2. inserts the trades from arrays (INSERT ... SELECT unnest(...)
+ *		   ON CONFLICT DO NOTHING, so replays and overlaps are no-ops) and,
+ *		   in the same statement, merges the rows actually inserted into
+ *		   their 1-minute candles (ohlcv() of the new rows rolled up with
+ *		   the stored candle),
+ *		3. stores the dead letters collected since the last flush.
+ *
+ * Invariants:
+ *	- called between network waits only, never with a transaction open;
+ *	- an ERROR leaves the batch untouched (the caller retries it) and drops
+ *	  the prepared plans, which are prepared again on the next flush;
+ *	- a trade is counted in its candle exactly once: only rows the INSERT
+ *	  returns (new ones) reach the candle merge.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "ingest.h"
+
+/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
+#define INGEST_EPOCH_SHIFT_US INT64CONST(946684800000000)
+#define INGEST_DAY_US INT64CONST(86400000000)
+#define INGEST_KNOWN_DAYS 32
+
+static SPIPlanPtr flush_insert_plan = NULL;
+static SPIPlanPtr flush_dead_plan = NULL;
+static SPIPlanPtr flush_partition_plan = NULL;
+static MemoryContext flush_cxt = NULL;
+
+/* Unix days whose partitions exist (committed); a small ring. */
+static int64 flush_known_days[INGEST_KNOWN_DAYS];
+static int	flush_nknown = 0;
+
+/*
+ * flush_schema
+ *	  The extension's schema, quoted; ERROR if it is not installed.
+ */
+static char *
+flush_schema(void)
+{
+	int			ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
+								  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+								  "WHERE e.extname = 'triggerstock'", true, 1);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"triggerstock\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
+	return pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+}
+
+/*
+ * flush_prepare
+ *	  Prepare and keep a plan (inside SPI).
+ */
+static SPIPlanPtr
+flush_prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * flush_prepare_plans
+ *	  Prepare the three statements of a flush, once per worker.
+ */
+static void
+flush_prepare_plans(void)
+{
+	char	   *s;
+	Oid			insert_types[8] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+	TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
+	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
+	Oid			day_types[1] = {TIMESTAMPTZOID};
+
+	if (flush_insert_plan != NULL)
+		return;
+	s = flush_schema();
+	flush_insert_plan = flush_prepare(psprintf(
+		"WITH ins AS ("
+		"  INSERT INTO triggerstock.trades AS t"
+		"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
+		"  SELECT $1, u.i, u.s, u.id, u.ts, u.p, u.q, u.sd"
+		"  FROM unnest($2, $3, $4, $5, $6, $7, $8) AS u(i, s, id, ts, p, q, sd)"
+		"  ON CONFLICT DO NOTHING"
+		"  RETURNING t.symbol, t.ts, t.price, t.qty, t.trade_id"
+		"), fresh AS ("
+		"  SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,"
+		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c, count(*) AS n"
+		"  FROM ins GROUP BY 1, 2"
+		"), merged AS ("
+		"  INSERT INTO triggerstock.candles AS k"
+		"    (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)"
+		"  SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,"
+		"         (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time"
+		"  FROM fresh"
+		"  ON CONFLICT (symbol, width, bucket) DO UPDATE"
+		"  SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
+		"      (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
+		"              (m).open_time, (m).close_time"
+		"       FROM (SELECT %1$s.rollup(x) AS m FROM (VALUES"
+		"             (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
+		"                  k.open_time, k.close_time)::%1$s.ohlcv),"
+		"             (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,"
+		"                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
+		"                  EXCLUDED.close_time)::%1$s.ohlcv)) v(x)) r)"
+		"  RETURNING 1"
+		")"
+		"SELECT (SELECT coalesce(sum(n), 0) FROM fresh)::int8, (SELECT count(*) FROM merged)", s),
+									  8, insert_types);
+	flush_dead_plan = flush_prepare(
+		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
+		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
+	flush_partition_plan = flush_prepare(psprintf(
+		"SELECT count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
+}
+
+/*
+ * ingest_flush_reset_plans
+ *	  Forget the prepared plans (after an ERROR, or a schema change).
+ */
+void
+ingest_flush_reset_plans(void)
+{
+	SPIPlanPtr *plans[3] = {&flush_insert_plan, &flush_dead_plan, &flush_partition_plan};
+
+	for (int i = 0; i < 3; i++)
+		if (*plans[i] != NULL)
+		{
+			SPI_freeplan(*plans[i]);
+			*plans[i] = NULL;
+		}
+}
+
+/*
+ * flush_day_known
+ *	  True if the partition of Unix day `day` is known to exist.
+ */
+static bool
+flush_day_known(int64 day)
+{
+	for (int i = 0; i < Min(flush_nknown, INGEST_KNOWN_DAYS); i++)
+		if (flush_known_days[i] == day)
+			return true;
+	return false;
+}
+
+/*
+ * flush_partitions
+ *	  Create the partitions of the batch's days not seen before; returns
+ *	  the new days (palloc'd, *ndays of them), remembered after commit.
+ */
+static int64 *
+flush_partitions(const ingest_batch *batch, int *ndays)
+{
+	int64	   *days = palloc(sizeof(int64) * 8);
+	int			n = 0;
+
+	for (int i = 0; i < batch->n && n < 8; i++)
+	{
+		int64		day = batch->trades[i].ts_us / INGEST_DAY_US;
+		bool		dup = flush_day_known(day);
+
+		for (int j = 0; j < n && !dup; j++)
+			dup = days[j] == day;
+		if (dup)
+			continue;
+		days[n++] = day;
+	}
+	for (int j = 0; j < n; j++)
+	{
+		Datum		arg = TimestampTzGetDatum(days[j] * INGEST_DAY_US - INGEST_EPOCH_SHIFT_US);
+		int			ret = SPI_execute_plan(flush_partition_plan, &arg, NULL, false, 1);
+
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "create_partitions failed: %s", SPI_result_code_string(ret));
+	}
+	*ndays = n;
+	return days;
+}
+
+/*
+ * flush_text_array
+ *	  A text[] from datums (and optional nulls).
+ */
+static Datum
+flush_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
+}
+
+/*
+ * flush_trades
+ *	  Insert the batch and merge its new rows into candles; returns the
+ *	  number of rows inserted.
+ */
+static int64
+flush_trades(const ingest_config *cfg, const ingest_batch *batch)
+{
+	int			n = batch->n;
+	Datum		args[8];
+	Datum	   *ins = palloc(sizeof(Datum) * n),
+			   *sym = palloc(sizeof(Datum) * n),
+			   *ids = palloc(sizeof(Datum) * n),
+			   *ts = palloc(sizeof(Datum) * n),
+			   *price = palloc(sizeof(Datum) * n),
+			   *qty = palloc(sizeof(Datum) * n),
+			   *side = palloc(sizeof(Datum) * n);
+	bool	   *side_null = palloc(sizeof(bool) * n);
+	Datum	   *ins_text = palloc(sizeof(Datum) * cfg->ninstruments),
+			   *sym_text = palloc(sizeof(Datum) * cfg->ninstruments);
+	Datum		buy = CStringGetTextDatum("buy"),
+				sell = CStringGetTextDatum("sell");
+	bool		isnull;
+	int			ret;
+
+	for (int k = 0; k < cfg->ninstruments; k++)
+	{
+		ins_text[k] = CStringGetTextDatum(cfg->instruments[k]);
+		sym_text[k] = CStringGetTextDatum(cfg->symbols[k]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const td_trade *t = &batch->trades[i];
+
+		ins[i] = ins_text[batch->symbol_index[i]];
+		sym[i] = sym_text[batch->symbol_index[i]];
+		ids[i] = Int64GetDatum(t->trade_id);
+		ts[i] = TimestampTzGetDatum(t->ts_us - INGEST_EPOCH_SHIFT_US);
+		price[i] = Float8GetDatum(t->price);
+		qty[i] = Float8GetDatum(t->qty);
+		side[i] = t->side == 'b' ? buy : sell;
+		side_null[i] = t->side == 0;
+	}
+	args[0] = CStringGetTextDatum(cfg->exchange);
+	args[1] = flush_array(ins, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[2] = flush_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = flush_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[4] = flush_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[5] = flush_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[6] = flush_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[7] = flush_array(side, side_null, n, TEXTOID, -1, false, TYPALIGN_INT);
+
+	ret = SPI_execute_plan(flush_insert_plan, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "trade insert failed: %s", SPI_result_code_string(ret));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * flush_dead_letters
+ *	  Store the dead letters.
+ */
+static void
+flush_dead_letters(const ingest_config *cfg, ingest_dead_letter *dead, int ndead)
+{
+	for (int i = 0; i < ndead; i++)
+	{
+		bytea	   *payload = palloc(VARHDRSZ + dead[i].len);
+		Datum		args[5];
+		int			ret;
+
+		SET_VARSIZE(payload, VARHDRSZ + dead[i].len);
+		memcpy(VARDATA(payload), dead[i].payload, dead[i].len);
+		args[0] = Int32GetDatum(cfg->id);
+		args[1] = TimestampTzGetDatum(dead[i].received);
+		args[2] = PointerGetDatum(payload);
+		args[3] = Int32GetDatum((int32) Min(dead[i].total_len, (size_t) PG_INT32_MAX));
+		args[4] = CStringGetTextDatum(dead[i].error);
+		ret = SPI_execute_plan(flush_dead_plan, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "dead letter insert failed: %s", SPI_result_code_string(ret));
+	}
+}
+
+/*
+ * ingest_flush
+ *	  Flush the batch and the dead letters in one transaction; on success
+ *	  empty the batch and publish the counters.  ERRORs propagate.
+ */
+void
+ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead)
+{
+	MemoryContext old;
+	int64		inserted = 0;
+	int64	   *days = NULL;
+	int			ndays = 0;
+	int64		last_us = 0;
+
+	if (batch->n == 0 && ndead == 0)
+		return;
+	if (flush_cxt == NULL)
+		flush_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest flush",
+										  ALLOCSET_DEFAULT_SIZES);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "triggerstock ingest flush");
+	flush_prepare_plans();
+	old = MemoryContextSwitchTo(flush_cxt);
+	if (batch->n > 0)
+	{
+		days = flush_partitions(batch, &ndays);
+		inserted = flush_trades(cfg, batch);
+	}
+	flush_dead_letters(cfg, dead, ndead);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
+
+	for (int j = 0; j < ndays; j++)
+		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = days[j];
+	for (int i = 0; i < batch->n; i++)
+		last_us = Max(last_us, batch->trades[i].ts_us);
+	ingest_stats_committed(inserted, ndead, batch->received, batch->n,
+						   batch->n > 0 ? last_us - INGEST_EPOCH_SHIFT_US : 0);
+	MemoryContextReset(flush_cxt);
+	batch->n = 0;
+	batch->first_at = 0;
+}
+
+/*
+ * config_text_array
+ *	  The elements of a non-NULL text[] as palloc'd C strings.
+ */
+static char **
+config_text_array(Datum d, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+/*
+ * config_str
+ *	  Column `col` of the current row as a C string in cxt, or NULL.
+ */
+static char *
+config_str(int col, MemoryContext cxt)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+
+	return v ? MemoryContextStrdup(cxt, v) : NULL;
+}
+
+/* Field names of the generic map, in td_generic_map's order of strings. */
+static const char *const config_map_fields[] = {
+	"match_path", "match_value", "items", "instrument", "instrument_const",
+	"price", "qty", "ts", "trade_id", "side"
+};
+
+/*
+ * ingest_load_config
+ *	  Read source `id` into a config allocated in cxt; NULL if the row is
+ *	  gone.  Runs its own transaction.  Bad settings raise an ERROR.
+ */
+ingest_config *
+ingest_load_config(int32 id, MemoryContext cxt)
+{
+	ingest_config *cfg = NULL;
+	StringInfoData sql;
+	Datum		arg = Int32GetDatum(id);
+	Oid			argtype = INT4OID;
+	int			ret;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT s.name, s.exchange, s.url, s.instruments, s.symbols, s.enabled,"
+						   " (SELECT coalesce(bit_or(1 << d), 0) FROM unnest(s.active_days) d),"
+						   " extract(epoch FROM s.active_from)::int, extract(epoch FROM s.active_until)::int,"
+						   " (s.options->>'batch_size')::int, (s.options->>'flush_ms')::int,"
+						   " s.options->>'feed', coalesce((s.options->>'tls_skip_hostname_check')::bool, false),"
+						   " s.options->>'subscribe', k.secrets->>'token',"
+						   " s.options #>> '{map,ts_unit}', s.options #>> '{map,side_mode}'");
+	for (int f = 0; f < (int) lengthof(config_map_fields); f++)
+		appendStringInfo(&sql, ", s.options #>> '{map,%s}'", config_map_fields[f]);
+	appendStringInfoString(&sql, ", 'triggerstock.sources'::regclass::oid,"
+						   " 'triggerstock.source_secrets'::regclass::oid");
+	appendStringInfoString(&sql, " FROM triggerstock.sources s"
+						   " LEFT JOIN triggerstock.source_secrets k ON k.source = s.id"
+						   " WHERE s.id = $1");
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		char	   *feed,
+				   *token,
+				   *ts_unit,
+				   *side_mode;
+		int			nsym;
+
+		cfg = palloc0(sizeof(ingest_config));
+		cfg->id = id;
+		cfg->name = config_str(1, cxt);
+		cfg->exchange = config_str(2, cxt);
+		cfg->url = config_str(3, cxt);
+		cfg->instruments = config_text_array(SPI_getbinval(tup, desc, 4, &isnull), &cfg->ninstruments);
+		cfg->symbols = config_text_array(SPI_getbinval(tup, desc, 5, &isnull), &nsym);
+		cfg->enabled = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		cfg->active_days = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		cfg->has_hours = !isnull;
+		cfg->active_from_s = isnull ? 0 : DatumGetInt32(d);
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		cfg->active_until_s = isnull ? 0 : DatumGetInt32(d);
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		cfg->batch_size = isnull ? ingest_batch_size : Max(1, Min(DatumGetInt32(d), 100000));
+		d = SPI_getbinval(tup, desc, 11, &isnull);
+		cfg->flush_ms = isnull ? ingest_flush_ms : Max(1, DatumGetInt32(d));
+		feed = config_str(12, cxt);
+		cfg->tls_skip_hostname_check = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
+		cfg->subscribe = config_str(14, cxt);
+		token = config_str(15, cxt);
+		ts_unit = config_str(16, cxt);
+		side_mode = config_str(17, cxt);
+		cfg->map.match_path = config_str(18, cxt);
+		cfg->map.match_value = config_str(19, cxt);
+		cfg->map.items = config_str(20, cxt);
+		cfg->map.instrument = config_str(21, cxt);
+		cfg->map.instrument_const = config_str(22, cxt);
+		cfg->map.price = config_str(23, cxt);
+		cfg->map.qty = config_str(24, cxt);
+		cfg->map.ts = config_str(25, cxt);
+		cfg->map.trade_id = config_str(26, cxt);
+		cfg->map.side = config_str(27, cxt);
+		cfg->watch[0] = DatumGetObjectId(SPI_getbinval(tup, desc, 28, &isnull));
+		cfg->watch[1] = DatumGetObjectId(SPI_getbinval(tup, desc, 29, &isnull));
+		MemoryContextSwitchTo(old);
+
+		if (td_exchange_from_name(cfg->exchange, &cfg->decoder) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source %d has unknown exchange \"%s\"", id, cfg->exchange),
+					 errhint("Use binance, coinbase, kraken, finnhub or generic.")));
+		if (feed == NULL)
+			cfg->feed = cfg->decoder == TD_BINANCE ? TD_FEED_BINANCE_TRADE :
+				cfg->decoder == TD_COINBASE ? TD_FEED_COINBASE_MATCHES :
+				cfg->decoder == TD_KRAKEN ? TD_FEED_KRAKEN_V1 : TD_FEED_FINNHUB;
+		else if (td_feed_from_name(feed, &cfg->feed) != 0 ||
+				 (cfg->decoder != TD_GENERIC && td_feed_exchange(cfg->feed) != cfg->decoder))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source %d has feed \"%s\", which is not a %s feed", id, feed, cfg->exchange),
+					 errhint("Feeds are binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, "
+							 "kraken_v1, kraken_v2, kraken_futures and finnhub.")));
+		if (cfg->decoder == TD_GENERIC)
+		{
+			char		err[256];
+
+			cfg->map.ts_unit = !ts_unit || strcmp(ts_unit, "ms") == 0 ? TD_TS_MS :
+				strcmp(ts_unit, "s") == 0 ? TD_TS_S : strcmp(ts_unit, "us") == 0 ? TD_TS_US :
+				strcmp(ts_unit, "ns") == 0 ? TD_TS_NS : TD_TS_RFC3339;
+			cfg->map.side_mode = side_mode && strcmp(side_mode, "maker") == 0 ? TD_SIDE_MAKER : TD_SIDE_TAKER;
+			if (td_generic_map_check(&cfg->map, err, sizeof(err)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source %d has an unusable field map: %s", id, err),
+						 errhint("Set options->'map' with at least price, qty, ts and instrument paths.")));
+		}
+		if (nsym != cfg->ninstruments)
+			elog(ERROR, "source %d has %d symbols for %d instruments", id, nsym, cfg->ninstruments);
+		if (token != NULL && token[0] != '\0')
+			cfg->url = MemoryContextStrdup(cxt, psprintf("%s%ctoken=%s", cfg->url,
+														 strchr(cfg->url, '?') ? '&' : '?', token));
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return cfg;
+}

@@ -1,0 +1,397 @@
+/*
+ * ingest_stats.c
+ *	  GUCs of the ingest workers, their shared-memory counters (one entry per
+ *	  launcher worker slot, indexed by ts_worker_slot_index) and the SQL
+ *	  functions ingest_stats() and canonical_symbol().
+ *
+ * Invariants:
+ *	- only the worker owning a slot writes its entry, under the entry's
+ *	  spinlock, and never calls anything that can fail while holding it;
+ *	  readers copy the entry under the same spinlock;
+ *	- ingest_stats_begin() clears the entry when a worker starts, so
+ *	  counters describe the current worker process;
+ *	- latencies go into a fixed log-scale histogram (4 buckets per power of
+ *	  two of microseconds), percentiles are read from it: +-19% resolution,
+ *	  constant memory, no allocation on the hot path.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "ingest.h"
+#include "workers.h"
+
+#define INGEST_LATENCY_BUCKETS 100	/* 2^(100/4) us ~ 33 s */
+
+/* Counters of one ingest worker. */
+typedef struct ingest_slot_stats
+{
+	slock_t		mutex;
+	int32		source;			/* 0: slot not used by an ingest worker */
+	TimestampTz connected_since;	/* 0 while not connected */
+	int64		frames;
+	int64		bytes;
+	int64		trades;			/* rows stored */
+	int64		duplicates;		/* trades skipped by the unique key */
+	int64		dead_letters;
+	int64		reconnects;
+	int64		flushes;
+	TimestampTz last_trade_at;	/* exchange time of the newest stored trade */
+	TimestampTz last_commit_at;
+	uint64		latency[INGEST_LATENCY_BUCKETS];
+} ingest_slot_stats;
+
+int			ingest_batch_size = 5000;
+int			ingest_flush_ms = 5;
+int			ingest_max_frame_bytes = 1024 * 1024;
+int			ingest_dead_letter_max_bytes = 8192;
+int			ingest_idle_timeout_s = 60;
+int			ingest_max_backoff_ms = 30000;
+char	   *ingest_ca_file = NULL;
+
+static ingest_slot_stats *ingest_shared = NULL;
+static shmem_request_hook_type ingest_prev_shmem_request = NULL;
+static shmem_startup_hook_type ingest_prev_shmem_startup = NULL;
+
+PG_FUNCTION_INFO_V1(ingest_stats);
+PG_FUNCTION_INFO_V1(canonical_symbol);
+
+/*
+ * ts_ingest_define_gucs
+ *	  The triggerstock.ingest_* settings; defined whether or not preloaded.
+ */
+void
+ts_ingest_define_gucs(void)
+{
+	DefineCustomIntVariable("triggerstock.ingest_batch_size",
+							"Trades an ingest worker buffers before it flushes them.",
+							"A source's options->batch_size overrides it.",
+							&ingest_batch_size, 5000, 1, 100000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_flush_ms",
+							"Longest time a received trade waits before it is flushed.",
+							"A source's options->flush_ms overrides it.",
+							&ingest_flush_ms, 5, 1, 60000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_max_frame_bytes",
+							"Largest WebSocket message an ingest worker decodes.",
+							"Larger messages become dead letters.",
+							&ingest_max_frame_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.dead_letter_max_bytes",
+							"Bytes of a bad frame kept in triggerstock.dead_letters.",
+							NULL,
+							&ingest_dead_letter_max_bytes, 8192, 0, 16 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_idle_timeout",
+							"Silence after which an ingest worker reconnects.",
+							"Exchanges send trades or heartbeats well within it.",
+							&ingest_idle_timeout_s, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_max_backoff",
+							"Longest pause between two connection attempts.",
+							"Pauses start at 250 ms and double, with random jitter.",
+							&ingest_max_backoff_ms, 30000, 250, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("triggerstock.ingest_ca_file",
+							   "CA certificates (PEM file) that wss:// servers are checked against.",
+							   "Empty: the system's CA store.",
+							   &ingest_ca_file, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+/*
+ * ingest_shmem_size
+ *	  Bytes of the counters: one entry per worker slot.
+ */
+static Size
+ingest_shmem_size(void)
+{
+	return mul_size(sizeof(ingest_slot_stats), ts_worker_slots());
+}
+
+/*
+ * ingest_shmem_request
+ *	  shmem_request_hook: reserve the counters.
+ */
+static void
+ingest_shmem_request(void)
+{
+	if (ingest_prev_shmem_request)
+		ingest_prev_shmem_request();
+	RequestAddinShmemSpace(ingest_shmem_size());
+}
+
+/*
+ * ingest_shmem_startup
+ *	  shmem_startup_hook: create or attach to the counters.
+ */
+static void
+ingest_shmem_startup(void)
+{
+	bool		found;
+
+	if (ingest_prev_shmem_startup)
+		ingest_prev_shmem_startup();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ingest_shared = ShmemInitStruct("triggerstock ingest", ingest_shmem_size(), &found);
+	if (!found)
+	{
+		memset(ingest_shared, 0, ingest_shmem_size());
+		for (int i = 0; i < ts_worker_slots(); i++)
+			SpinLockInit(&ingest_shared[i].mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * ts_ingest_preload
+ *	  Chain the shared memory hooks; called from _PG_init after
+ *	  ts_workers_preload (so the slot count is known).
+ */
+void
+ts_ingest_preload(void)
+{
+	ingest_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = ingest_shmem_request;
+	ingest_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = ingest_shmem_startup;
+}
+
+/*
+ * ingest_my_stats
+ *	  The current worker's entry.
+ */
+static ingest_slot_stats *
+ingest_my_stats(void)
+{
+	Assert(ingest_shared != NULL && ts_worker_slot_index >= 0);
+	return &ingest_shared[ts_worker_slot_index];
+}
+
+/*
+ * ingest_stats_begin
+ *	  A worker starts: clear its entry and tag it with the source id.
+ */
+void
+ingest_stats_begin(int32 source)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+
+	SpinLockAcquire(&s->mutex);
+	memset(((char *) s) + offsetof(ingest_slot_stats, source), 0,
+		   sizeof(*s) - offsetof(ingest_slot_stats, source));
+	s->source = source;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * ingest_stats_connected
+ *	  The WebSocket handshake completed at `since`.
+ */
+void
+ingest_stats_connected(TimestampTz since)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+
+	SpinLockAcquire(&s->mutex);
+	s->connected_since = since;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * ingest_stats_disconnected
+ *	  The connection is gone; count a reconnect if another attempt follows.
+ */
+void
+ingest_stats_disconnected(bool reconnect)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+
+	SpinLockAcquire(&s->mutex);
+	s->connected_since = 0;
+	if (reconnect)
+		s->reconnects++;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * ingest_stats_frames
+ *	  Frames and bytes received.
+ */
+void
+ingest_stats_frames(int64 frames, int64 bytes)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+
+	SpinLockAcquire(&s->mutex);
+	s->frames += frames;
+	s->bytes += bytes;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * ingest_latency_bucket
+ *	  Histogram bucket of a latency in microseconds: 4 per power of two.
+ */
+static int
+ingest_latency_bucket(int64 us)
+{
+	int			b;
+
+	if (us < 1)
+		return 0;
+	b = (int) floor(4.0 * log2((double) us)) + 1;
+	return Min(b, INGEST_LATENCY_BUCKETS - 1);
+}
+
+/*
+ * ingest_stats_committed
+ *	  A flush committed: `stored` new rows (of n trades, whose frames arrived
+ *	  at received[]), `dead_letters` dead letters; latency is measured from
+ *	  arrival to now, after the commit.
+ */
+void
+ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
+					   int n, int64 last_trade_us)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		hist[INGEST_LATENCY_BUCKETS] = {0};
+
+	for (int i = 0; i < n; i++)
+		hist[ingest_latency_bucket(now - received[i])]++;
+
+	SpinLockAcquire(&s->mutex);
+	s->trades += stored;
+	s->duplicates += n - stored;
+	s->dead_letters += dead_letters;
+	s->flushes++;
+	s->last_commit_at = now;
+	if (n > 0 && last_trade_us > s->last_trade_at)
+		s->last_trade_at = last_trade_us;
+	for (int b = 0; b < INGEST_LATENCY_BUCKETS; b++)
+		s->latency[b] += hist[b];
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * ingest_percentile_ms
+ *	  Upper bound in milliseconds of the bucket holding quantile q, or -1
+ *	  when nothing was measured.
+ */
+static double
+ingest_percentile_ms(const uint64 *hist, double q)
+{
+	uint64		total = 0,
+				seen = 0;
+
+	for (int b = 0; b < INGEST_LATENCY_BUCKETS; b++)
+		total += hist[b];
+	if (total == 0)
+		return -1;
+	for (int b = 0; b < INGEST_LATENCY_BUCKETS; b++)
+	{
+		seen += hist[b];
+		if ((double) seen >= q * (double) total)
+			return b == 0 ? 0.001 : pow(2.0, b / 4.0) / 1000.0;
+	}
+	return pow(2.0, INGEST_LATENCY_BUCKETS / 4.0) / 1000.0;
+}
+
+/*
+ * ingest_stats() -> setof (source, pid, state, state_since, connected_since,
+ *	  frames, bytes, trades, duplicates, dead_letters, reconnects, flushes,
+ *	  last_trade_at, last_commit_at, latency_p50_ms, latency_p99_ms)
+ *	  The counters of every running or stopped ingest worker; no rows when
+ *	  the library is not preloaded or outside the launcher's database.
+ */
+Datum
+ingest_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	/* source ids belong to the launcher's database */
+	if (TriggerstockShared == NULL || ingest_shared == NULL ||
+		TriggerstockShared->database != MyDatabaseId)
+		return (Datum) 0;
+
+	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	{
+		ts_worker_slot slot;
+		ingest_slot_stats s;
+		Datum		values[16];
+		bool		nulls[16] = {false};
+		double		p50,
+					p99;
+
+		LWLockAcquire(TriggerstockShared->lock, LW_SHARED);
+		slot = TriggerstockShared->slots[i];
+		LWLockRelease(TriggerstockShared->lock);
+		if (!slot.in_use || strcmp(slot.kind, "ingest") != 0)
+			continue;
+		SpinLockAcquire(&ingest_shared[i].mutex);
+		memcpy(&s, &ingest_shared[i], sizeof(s));
+		SpinLockRelease(&ingest_shared[i].mutex);
+		if (s.source != slot.id)	/* not started yet: no counters of its own */
+			memset(&s, 0, sizeof(s));
+
+		values[0] = Int32GetDatum(slot.id);
+		values[1] = Int32GetDatum(slot.pid);
+		nulls[1] = slot.pid == 0;
+		values[2] = CStringGetTextDatum(slot.pid == 0 ? "stopped" :
+										slot.state[0] ? slot.state : "starting");
+		values[3] = TimestampTzGetDatum(slot.state_since);
+		nulls[3] = slot.state_since == 0;
+		values[4] = TimestampTzGetDatum(s.connected_since);
+		nulls[4] = s.connected_since == 0 || slot.pid == 0;
+		values[5] = Int64GetDatum(s.frames);
+		values[6] = Int64GetDatum(s.bytes);
+		values[7] = Int64GetDatum(s.trades);
+		values[8] = Int64GetDatum(s.duplicates);
+		values[9] = Int64GetDatum(s.dead_letters);
+		values[10] = Int64GetDatum(s.reconnects);
+		values[11] = Int64GetDatum(s.flushes);
+		values[12] = TimestampTzGetDatum(s.last_trade_at);
+		nulls[12] = s.last_trade_at == 0;
+		values[13] = TimestampTzGetDatum(s.last_commit_at);
+		nulls[13] = s.last_commit_at == 0;
+		p50 = ingest_percentile_ms(s.latency, 0.50);
+		p99 = ingest_percentile_ms(s.latency, 0.99);
+		values[14] = Float8GetDatum(p50);
+		nulls[14] = p50 < 0;
+		values[15] = Float8GetDatum(p99);
+		nulls[15] = p99 < 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * canonical_symbol(instrument text) -> text
+ *	  The default canonical symbol of an exchange instrument (BTCUSDT,
+ *	  XBT/USD, BTC-USD -> BTC); the rule is td_canonical_symbol's.
+ */
+Datum
+canonical_symbol(PG_FUNCTION_ARGS)
+{
+	char	   *native = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char		out[TD_INSTRUMENT_MAX];
+
+	if (td_canonical_symbol(native, out, sizeof(out)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid instrument name \"%s\"", native),
+				 errhint("An instrument is 1 to 63 printable ASCII characters, such as BTCUSDT or XBT/USD.")));
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}

@@ -1,0 +1,504 @@
+/*
+ * ingest_ws.c
+ *	  The ingest worker's libwebsockets (4.1) client: one lws context per
+ *	  connection attempt, ws:// or wss:// (system CAs or
+ *	  triggerstock.ingest_ca_file), subscribe messages sent once the
+ *	  handshake is done, lws PINGs on idle links.
+ *
+ * Invariants:
+ *	- the callback runs inside lws_service(): it only copies bytes into
+ *	  the malloc'd frame queue, sets flags in ws_state and writes queued
+ *	  messages; no palloc, no ereport, no SQL;
+ *	- a message larger than triggerstock.ingest_max_frame_bytes is kept
+ *	  truncated and flagged (its total length is still counted), so one
+ *	  hostile frame cannot exhaust memory;
+ *	- the lws context is owned by ws_cxt: resetting that memory context
+ *	  (ingest_ws_close, or process exit) destroys the context, and with it
+ *	  the socket; ingest_ws_generation() changes whenever the socket may
+ *	  have changed, so the loop rebuilds its WaitEventSet;
+ *	- lws_service() is always called with a negative timeout (never
+ *	  blocks); the loop waits on the latch and the socket instead.
+ */
+#include "postgres.h"
+
+#include <libwebsockets.h>
+
+#include "storage/ipc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "ingest.h"
+
+/* One received message in the queue (followed by its bytes). */
+typedef struct ws_frame
+{
+	size_t		len;			/* bytes stored */
+	size_t		total_len;		/* bytes received */
+	bool		binary;
+	TimestampTz received;
+} ws_frame;
+
+/* Everything the callback may touch: plain memory, no palloc. */
+typedef struct ws_state
+{
+	struct lws_context *context;
+	struct lws *wsi;
+	/* outgoing messages, '\n'-separated, LWS_PRE headroom before each write */
+	char	   *tx;
+	size_t		tx_len;
+	size_t		tx_pos;
+	bool		want_write;
+	/* the message being assembled */
+	char	   *msg;
+	size_t		msg_len;
+	size_t		msg_cap;
+	size_t		msg_total;
+	bool		msg_binary;
+	/* complete messages waiting for the loop */
+	char	   *queue;
+	size_t		queue_len;
+	size_t		queue_cap;
+	bool		oom;
+	ingest_ws_events ev;
+	uint64		generation;
+} ws_state;
+
+static ws_state ws = {0};
+static MemoryContext ws_cxt = NULL;
+static MemoryContextCallback ws_cleanup;
+static char ws_ua_path[1024];
+static char ws_host[256];
+
+/* lws PINGs after 20 s without traffic, hangs up after 60 s. */
+static const lws_retry_bo_t ws_retry = {
+	.secs_since_valid_ping = 20,
+	.secs_since_valid_hangup = 60,
+};
+
+/*
+ * ws_append
+ *	  Append n bytes to a growing malloc'd buffer; false when out of memory.
+ */
+static bool
+ws_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n > *cap)
+	{
+		size_t		newcap = Max(*cap * 2, *len + n + 4096);
+		char	   *p = realloc(*buf, newcap);
+
+		if (p == NULL)
+			return false;
+		*buf = p;
+		*cap = newcap;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	return true;
+}
+
+/*
+ * ws_receive
+ *	  One fragment of a message: assemble, and queue the message when final.
+ */
+static void
+ws_receive(struct lws *wsi, const char *in, size_t len)
+{
+	size_t		limit = (size_t) ingest_max_frame_bytes;
+
+	if (ws.msg_total == 0)
+		ws.msg_binary = lws_frame_is_binary(wsi);
+	ws.msg_total += len;
+	if (ws.msg_len < limit)
+	{
+		size_t		keep = Min(len, limit - ws.msg_len);
+
+		if (!ws_append(&ws.msg, &ws.msg_len, &ws.msg_cap, in, keep))
+			ws.oom = true;
+	}
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+		return;
+	{
+		ws_frame	f;
+
+		f.len = ws.msg_len;
+		f.total_len = ws.msg_total;
+		f.binary = ws.msg_binary;
+		f.received = GetCurrentTimestamp();
+		if (!ws_append(&ws.queue, &ws.queue_len, &ws.queue_cap, &f, sizeof(f)) ||
+			!ws_append(&ws.queue, &ws.queue_len, &ws.queue_cap, ws.msg, ws.msg_len))
+			ws.oom = true;
+	}
+	ws.msg_len = 0;
+	ws.msg_total = 0;
+}
+
+/*
+ * ws_write_next
+ *	  Write the next queued outgoing message; ask for another writable
+ *	  callback while messages remain.  Returns -1 to close on error.
+ */
+static int
+ws_write_next(struct lws *wsi)
+{
+	char	   *start = ws.tx + ws.tx_pos;
+	char	   *end;
+	size_t		n;
+	unsigned char *buf;
+	int			written;
+
+	if (ws.tx == NULL || ws.tx_pos >= ws.tx_len)
+	{
+		ws.want_write = false;
+		return 0;
+	}
+	end = memchr(start, '\n', ws.tx_len - ws.tx_pos);
+	n = end ? (size_t) (end - start) : ws.tx_len - ws.tx_pos;
+	buf = malloc(LWS_PRE + n);
+	if (buf == NULL)
+		return -1;
+	memcpy(buf + LWS_PRE, start, n);
+	written = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+	free(buf);
+	if (written < (int) n)
+	{
+		snprintf(ws.ev.reason, sizeof(ws.ev.reason), "could not send the subscribe message");
+		return -1;
+	}
+	ws.tx_pos += n + (end ? 1 : 0);
+	ws.want_write = ws.tx_pos < ws.tx_len;
+	if (ws.want_write)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*
+ * ws_callback
+ *	  The protocol callback: runs inside lws_service().  See the invariants.
+ */
+static int
+ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	switch (reason)
+	{
+		case LWS_CALLBACK_CLIENT_ESTABLISHED:
+			ws.ev.established = true;
+			ws.generation++;
+			if (ws.tx_len > 0)
+			{
+				ws.want_write = true;
+				lws_callback_on_writable(wsi);
+			}
+			break;
+		case LWS_CALLBACK_CLIENT_RECEIVE:
+			ws_receive(wsi, (const char *) in, len);
+			break;
+		case LWS_CALLBACK_CLIENT_WRITEABLE:
+			return ws_write_next(wsi);
+		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "connection error: %.*s",
+					 in ? (int) Min(len, 200) : 7, in ? (const char *) in : "unknown");
+			ws.ev.closed = true;
+			ws.wsi = NULL;
+			ws.generation++;
+			break;
+		case LWS_CALLBACK_CLIENT_CLOSED:
+			if (ws.ev.reason[0] == '\0')
+				snprintf(ws.ev.reason, sizeof(ws.ev.reason), "connection closed by the server");
+			ws.ev.closed = true;
+			ws.wsi = NULL;
+			ws.generation++;
+			break;
+		case LWS_CALLBACK_WSI_DESTROY:
+			if (wsi == ws.wsi)
+			{
+				ws.ev.closed = true;
+				ws.wsi = NULL;
+				ws.generation++;
+			}
+			break;
+		default:
+			break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols ws_protocols[] = {
+	{"triggerstock-ingest", ws_callback, 0, 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+/*
+ * ws_destroy_context
+ *	  Memory-context reset callback of ws_cxt: destroy the lws context.
+ */
+static void
+ws_destroy_context(void *arg)
+{
+	if (ws.context != NULL)
+	{
+		struct lws_context *context = ws.context;
+
+		ws.context = NULL;
+		lws_context_destroy(context);	/* runs the callbacks: flags only */
+	}
+	ws.wsi = NULL;
+	ws.generation++;
+	free(ws.tx);
+	ws.tx = NULL;
+	ws.tx_len = ws.tx_pos = 0;
+	ws.want_write = false;
+	ws.msg_len = ws.msg_total = 0;
+	ws.queue_len = 0;
+	memset(&ws.ev, 0, sizeof(ws.ev));	/* a close we asked for is no event */
+}
+
+/*
+ * ws_on_exit
+ *	  Process exit: close the connection.
+ */
+static void
+ws_on_exit(int code, Datum arg)
+{
+	ingest_ws_close();
+}
+
+/*
+ * ingest_ws_connect
+ *	  Start connecting to cfg->url with a fresh context; the handshake and
+ *	  the subscribe messages complete inside later ingest_ws_service()
+ *	  calls.  False with a message in err if it could not even start.
+ */
+bool
+ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
+{
+	struct lws_context_creation_info info;
+	struct lws_client_connect_info ci;
+	char		url[2048];
+	const char *prot,
+			   *address,
+			   *path;
+	int			port;
+	bool		tls;
+	char		sub[65536];
+	int			sublen = 0;
+
+	ingest_ws_close();
+	if (ws_cxt == NULL)
+	{
+		ws_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest ws",
+									   ALLOCSET_SMALL_SIZES);
+		on_proc_exit(ws_on_exit, (Datum) 0);
+	}
+	ws_cleanup.func = ws_destroy_context;
+	ws_cleanup.arg = NULL;
+	MemoryContextRegisterResetCallback(ws_cxt, &ws_cleanup);
+	memset(&ws.ev, 0, sizeof(ws.ev));
+	ws.oom = false;
+
+	strlcpy(url, cfg->url, sizeof(url));
+	if (lws_parse_uri(url, &prot, &address, &port, &path) != 0 ||
+		(strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0))
+	{
+		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", cfg->url);
+		return false;
+	}
+	tls = strcmp(prot, "wss") == 0;
+	strlcpy(ws_host, address, sizeof(ws_host));
+
+	/*
+	 * Binance: a bare URL gets the combined-stream path of the instruments.
+	 * lws_parse_uri() reports a URL without a path as "/", not "".
+	 */
+	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
+	{
+		if (td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+								   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
+		{
+			snprintf(err, errsz, "too many instruments for one Binance stream URL");
+			return false;
+		}
+	}
+	else
+		snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path);
+
+	/* what to send once connected */
+	if (cfg->decoder == TD_GENERIC)
+	{
+		if (cfg->subscribe)
+			sublen = strlcpy(sub, cfg->subscribe, sizeof(sub));
+	}
+	else if (cfg->decoder != TD_BINANCE)
+	{
+		sublen = td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+									  cfg->ninstruments, sub, sizeof(sub));
+		if (sublen < 0 || sublen >= (int) sizeof(sub))
+		{
+			snprintf(err, errsz, "could not build the subscribe message for %d instruments",
+					 cfg->ninstruments);
+			return false;
+		}
+	}
+	if (sublen > 0)
+	{
+		ws.tx = malloc(sublen);
+		if (ws.tx == NULL)
+		{
+			snprintf(err, errsz, "out of memory");
+			return false;
+		}
+		memcpy(ws.tx, sub, sublen);
+		ws.tx_len = sublen;
+		ws.tx_pos = 0;
+	}
+
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = ws_protocols;
+	info.gid = -1;
+	info.uid = -1;
+	info.fd_limit_per_thread = 8;
+	info.pt_serv_buf_size = 65536;
+	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	if (tls && ingest_ca_file && ingest_ca_file[0])
+		info.client_ssl_ca_filepath = ingest_ca_file;
+	ws.context = lws_create_context(&info);
+	if (ws.context == NULL)
+	{
+		snprintf(err, errsz, "could not create the libwebsockets context%s",
+				 tls ? " (check triggerstock.ingest_ca_file)" : "");
+		return false;
+	}
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = ws.context;
+	ci.address = ws_host;
+	ci.port = port;
+	ci.path = ws_ua_path;
+	ci.host = ws_host;
+	ci.origin = ws_host;
+	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	if (tls && cfg->tls_skip_hostname_check)
+		ci.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+	ci.local_protocol_name = ws_protocols[0].name;
+	ci.retry_and_idle_policy = &ws_retry;
+	ci.pwsi = &ws.wsi;
+	ws.generation++;
+	if (lws_client_connect_via_info(&ci) == NULL)
+	{
+		snprintf(err, errsz, "could not start connecting to %s%s%s",
+				 ws_host, ws.ev.reason[0] ? ": " : "", ws.ev.reason);
+		ingest_ws_close();
+		return false;
+	}
+	return true;
+}
+
+/*
+ * ingest_ws_close
+ *	  Drop the connection and its context (by resetting ws_cxt).
+ */
+void
+ingest_ws_close(void)
+{
+	if (ws_cxt != NULL)
+		MemoryContextReset(ws_cxt);
+}
+
+/*
+ * ingest_ws_active
+ *	  True while a context exists (connecting or connected).
+ */
+bool
+ingest_ws_active(void)
+{
+	return ws.context != NULL;
+}
+
+/*
+ * ingest_ws_fd
+ *	  The connection's socket, or -1 if there is none (yet).
+ */
+int
+ingest_ws_fd(void)
+{
+	if (ws.context == NULL || ws.wsi == NULL)
+		return -1;
+	return (int) lws_get_socket_fd(ws.wsi);
+}
+
+/*
+ * ingest_ws_generation
+ *	  Changes whenever the socket may have been replaced.
+ */
+uint64
+ingest_ws_generation(void)
+{
+	return ws.generation;
+}
+
+/*
+ * ingest_ws_wants_service
+ *	  True if lws must run again without waiting for the socket: a pending
+ *	  write, or data already buffered (TLS) that poll() would not report.
+ */
+bool
+ingest_ws_wants_service(void)
+{
+	if (ws.context == NULL)
+		return false;
+	return ws.want_write || lws_service_adjust_timeout(ws.context, 1, 0) == 0;
+}
+
+/*
+ * ingest_ws_service
+ *	  Run lws without blocking, then hand every queued message to fn.
+ *	  Returns the number of messages handed over, -1 if out of memory
+ *	  (the connection is then closed and an event recorded).
+ */
+int
+ingest_ws_service(ingest_frame_fn fn)
+{
+	size_t		pos = 0;
+	int			n = 0;
+
+	if (ws.context == NULL)
+		return 0;
+	if (lws_service(ws.context, -1) < 0)
+	{
+		ws.ev.closed = true;
+		if (ws.ev.reason[0] == '\0')
+			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "lws_service failed");
+	}
+	while (pos + sizeof(ws_frame) <= ws.queue_len)
+	{
+		ws_frame	f;
+
+		memcpy(&f, ws.queue + pos, sizeof(f));
+		pos += sizeof(f);
+		fn(ws.queue + pos, f.len, f.total_len, f.binary, f.received);
+		pos += f.len;
+		n++;
+	}
+	ws.queue_len = 0;
+	if (ws.oom)
+	{
+		ws.oom = false;
+		ws.ev.closed = true;
+		snprintf(ws.ev.reason, sizeof(ws.ev.reason), "out of memory while receiving");
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * ingest_ws_events_take
+ *	  Copy and clear what the callbacks recorded.
+ */
+void
+ingest_ws_events_take(ingest_ws_events *ev)
+{
+	*ev = ws.ev;
+	memset(&ws.ev, 0, sizeof(ws.ev));
+}

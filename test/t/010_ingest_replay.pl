@@ -1,0 +1,78 @@
+# Ingestion of real captures, one source per exchange format, each streamed
+# by the local exchange (test/exchange/exchange_sim --replay): afterwards
+# triggerstock.trades holds exactly the distinct trades of the file (count and
+# sum of quantity per instrument, from an independent parse in IngestTest),
+# the 1-minute candles agree with a recomputation from the stored trades,
+# and ingest_status reports the stream.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IngestTest;
+
+my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
+my $ws = "$shared/data/websocket";
+
+my $node = ingest_node('ingest_replay');
+
+# [sim --exchange, sources.exchange, options, capture]
+my @cases = (
+	[ 'binance', 'binance', '{}', "$ws/binance/spot_btcusdt_trade_2024-08-08T2354Z_0005Z.jsonl" ],
+	[ 'coinbase', 'coinbase', '{}', "$ws/coinbase/exchange_wsfeed_matches_only_2021-04-17.jsonl" ],
+	[ 'coinbase-advanced', 'coinbase', '{"feed": "coinbase_advanced"}',
+		"$ws/coinbase/advanced_trade_market_trades_2026-08-09.jsonl" ],
+	[ 'kraken', 'kraken', '{}', "$ws/kraken/spot_v1_trade_2021-04-17.jsonl" ],
+	[ 'finnhub', 'finnhub', '{}', "$ws/finnhub/trade_frame_sample_2022-12-29.jsonl" ],
+);
+
+for my $case (@cases)
+{
+	my ($format, $exchange, $options, $file) = @$case;
+	my $exp = expected_trades($format, $file);
+	my @instruments = sort keys %$exp;
+	my $total = 0;
+	$total += $exp->{$_}{n} for @instruments;
+	ok($total > 0, "$format: the capture has $total trades in " . scalar(@instruments) . ' instruments');
+
+	# one exchange per source: the exchange column tells the sources apart
+	$node->safe_psql('postgres', 'UPDATE triggerstock.sources SET enabled = false');
+	$node->safe_psql('postgres', 'TRUNCATE triggerstock.trades, triggerstock.candles');
+	my $x = start_exchange(exchange => $format, replay => $file);
+	my $list = join(',', map { "'$_'" } @instruments);
+	my $id = $node->safe_psql('postgres', qq{
+		SELECT add_source('$format', '$exchange', 'ws://127.0.0.1:$x->{port}', ARRAY[$list],
+		                  options => '$options')});
+	my $got = wait_for_trades($node, "exchange = '$exchange'", $total, 60);
+	is($got, $total, "$format: $total trades stored");
+	compare_trades($node, $exchange, $exp, $format);
+
+	# live candles = candles recomputed from the stored trades
+	is($node->safe_psql('postgres', q{
+		SELECT count(*) FROM triggerstock.candles k
+		FULL JOIN (SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,
+		                  ohlcv(ts, price, qty, trade_id) AS c
+		           FROM triggerstock.trades GROUP BY 1, 2) r USING (symbol, bucket)
+		WHERE k.trades IS DISTINCT FROM (r.c).trades OR k.high IS DISTINCT FROM (r.c).high
+		   OR k.low IS DISTINCT FROM (r.c).low OR k.open_time IS DISTINCT FROM (r.c).open_time
+		   OR k.close_time IS DISTINCT FROM (r.c).close_time
+		   OR abs(k.volume - (r.c).volume) > 1e-9 * (r.c).volume}), '0',
+		"$format: 1-minute candles current with every stored trade");
+
+	my $status = $node->safe_psql('postgres', qq{
+		SELECT state, frames > 0, trades, dead_letters, latency_p99_ms IS NOT NULL
+		FROM triggerstock.ingest_status WHERE source = $id});
+	like($status, qr/^(streaming|backoff)\|t\|$total\|0\|t$/, "$format: ingest_status: $status");
+	is($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.dead_letters WHERE source = $id"),
+		'0', "$format: no dead letters");
+	stop_exchange($x);
+}
+
+# symbols came from the default mapping (the last source is Finnhub's)
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT symbol, ',' ORDER BY symbol) FROM triggerstock.trades}),
+	'AAPL,TSLA', 'finnhub symbols map to themselves');
+is($node->safe_psql('postgres', q{SELECT array_to_string(symbols, ',') FROM triggerstock.sources WHERE name = 'kraken'}),
+	'SC,XMR', 'kraken pairs map to their base asset');
+
+done_testing();
