@@ -13,9 +13,10 @@ DATA = triggerstock--0.1.sql
 PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 
 # Pure-C cores: no Postgres headers, shared with the unit tests.
-CORE_SRCS = src/exactsum.c src/candle.c
+CORE_SRCS = src/exactsum.c src/candle.c src/model_metrics.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o
+OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o bgworker/launcher.o bgworker/workers.o \
+	src/model_xgb.o src/model_cache.o src/model_train.o src/model_predict.o bgworker/predictor.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
@@ -35,9 +36,13 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
-UNIT_TESTS = $(UNIT_BIN)/test_candle
+UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_model_metrics
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CORE_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+$(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c src/model_metrics.c
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
