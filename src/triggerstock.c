@@ -69,6 +69,9 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	/* GUCs only: no XGBoost call may happen here (postmaster, fork) */
+	ts_model_define_gucs();
+
 	if (process_shared_preload_libraries_in_progress)
 	{
 		ts_workers_preload();
