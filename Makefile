@@ -22,7 +22,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage
+REGRESS = candles candle_errors storage models
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -229,8 +229,11 @@ ts_model_get(int64 model_id)
 	for (int i = 0; i < cache_nmodels; i++)
 		if (cache_models[i]->id == model_id)
 		{
-			cache_models[i]->last_used = ++cache_clock;
-			return cache_models[i];
+			m = cache_models[i];
+			m->last_used = ++cache_clock;
+			/* the GUC may have been lowered: m is the newest, never evicted */
+			cache_evict_to(ts_model_cache_size);
+			return m;
 		}
 
 	cache_evict_to(ts_model_cache_size - 1);

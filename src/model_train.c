@@ -441,9 +441,11 @@ train_boost(MemoryContext cxt, const train_rows *r, const float *label,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("xgboost training failed: %s", XGBGetLastError()),
 					 errhint("The message is XGBoost's own; check the parameters given in params.")));
-		if (iter == 0 && strstr(ts_xgb_log_text(), "might not be used") != NULL)
+		if (iter == 0 && (strstr(ts_xgb_log_text(), "are not used") != NULL ||
+						  strstr(ts_xgb_log_text(), "might not be used") != NULL))
 		{
-			char	   *msg = pstrdup(ts_xgb_log_text());
+			char	   *msg = pstrdup(strstr(ts_xgb_log_text(), "Parameters:") ?
+									  strstr(ts_xgb_log_text(), "Parameters:") : ts_xgb_log_text());
 			char	   *nl = strchr(msg, '\n');
 
 			if (nl)
