@@ -2,11 +2,14 @@
  * exactsum.c
  *	  Order-independent exact summation of doubles (see exactsum.h).
  *
- * A double is m * 2^e with a 53-bit integer m.  In units of the accumulator's
- * least significant bit (2^-160) it is m << (e + 160), which for |x| < 2^96
- * spans at most two adjacent 64-bit limbs; a negative addend is added as its
- * 320-bit two's complement.  Nothing here allocates, so the functions are safe
- * anywhere, including inside aggregate transition functions on the hot path.
+ * A double is m * 2^e with a 53-bit integer m.  In units of 2^-160 it is
+ * m << (e + 160); split at 32-bit boundaries that is at most three pieces
+ * below 2^32, added (or subtracted, for a negative addend) into three
+ * consecutive chunks.  xsum_normalize() propagates carries so that chunks
+ * 0..8 lie in [0, 2^32) and chunk 9 holds the sign; xsum_value() converts
+ * that canonical form to 64-bit limbs and rounds once.  Nothing here
+ * allocates, so the functions are safe anywhere, including inside aggregate
+ * transition functions on the hot path.
  */
 #include "exactsum.h"
 
@@ -21,41 +24,27 @@ typedef unsigned __int128 xsum_u128;
 /* Exponent field of the first double that is too large: 2^96. */
 #define XSUM_EXPONENT_LIMIT (1023 + 96)
 
-/*
- * xsum_add_limbs
- *	  s += addend, over all limbs with carry (wraps modulo 2^320, which is
- *	  exactly two's-complement addition).
- */
-static void
-xsum_add_limbs(xsum *s, const uint64_t *addend)
-{
-	uint64_t	carry = 0;
+/* Adds between carry propagations: each add moves a chunk by < 2^32. */
+#define XSUM_PENDING_LIMIT (INT64_C(1) << 30)
 
-	for (int i = 0; i < XSUM_LIMBS; i++)
-	{
-		xsum_u128	acc = (xsum_u128) s->limb[i] + addend[i] + carry;
-
-		s->limb[i] = (uint64_t) acc;
-		carry = (uint64_t) (acc >> 64);
-	}
-}
+#define XSUM_LIMBS (XSUM_CHUNKS / 2)
 
 /*
- * xsum_negate_limbs
- *	  limbs = -limbs in two's complement.
+ * xsum_normalize
+ *	  Propagate carries: chunks 0..8 into [0, 2^32), the rest into chunk 9.
+ *	  The represented value does not change.
  */
 static void
-xsum_negate_limbs(uint64_t *limbs)
+xsum_normalize(xsum *s)
 {
-	uint64_t	carry = 1;
-
-	for (int i = 0; i < XSUM_LIMBS; i++)
+	for (int i = 0; i < XSUM_CHUNKS - 1; i++)
 	{
-		xsum_u128	acc = (xsum_u128) (~limbs[i]) + carry;
+		int64_t		carry = s->chunk[i] >> 32;	/* floor division by 2^32 */
 
-		limbs[i] = (uint64_t) acc;
-		carry = (uint64_t) (acc >> 64);
+		s->chunk[i] -= carry * (INT64_C(1) << 32);
+		s->chunk[i + 1] += carry;
 	}
+	s->pending = 0;
 }
 
 /*
@@ -78,10 +67,11 @@ xsum_add(xsum *s, double x)
 {
 	uint64_t	bits;
 	uint64_t	mantissa;
-	uint64_t	addend[XSUM_LIMBS] = {0};
 	int			exponent;
 	int			shift;
+	int			first;
 	xsum_u128	placed;
+	int64_t		pieces[3];
 
 	memcpy(&bits, &x, sizeof(bits));
 	exponent = (int) ((bits >> 52) & 0x7ff);
@@ -106,42 +96,85 @@ xsum_add(xsum *s, double x)
 		shift = 0;
 	}
 
-	placed = (xsum_u128) mantissa << (shift % 64);
-	addend[shift / 64] = (uint64_t) placed;
-	if (shift / 64 + 1 < XSUM_LIMBS)
-		addend[shift / 64 + 1] = (uint64_t) (placed >> 64);
+	/* shift <= 203, so first + 2 <= 8 and the pieces fit the chunks */
+	first = shift / 32;
+	placed = (xsum_u128) mantissa << (shift % 32);
+	pieces[0] = (int64_t) (uint32_t) placed;
+	pieces[1] = (int64_t) (uint32_t) (placed >> 32);
+	pieces[2] = (int64_t) (placed >> 64);
 	if (bits >> 63)
-		xsum_negate_limbs(addend);
-	xsum_add_limbs(s, addend);
+	{
+		s->chunk[first] -= pieces[0];
+		s->chunk[first + 1] -= pieces[1];
+		s->chunk[first + 2] -= pieces[2];
+	}
+	else
+	{
+		s->chunk[first] += pieces[0];
+		s->chunk[first + 1] += pieces[1];
+		s->chunk[first + 2] += pieces[2];
+	}
+	if (++s->pending >= XSUM_PENDING_LIMIT)
+		xsum_normalize(s);
 	return true;
 }
 
 /*
  * xsum_merge
- *	  s += other, exactly.
+ *	  s += other, exactly (the combine step of a parallel aggregate).
  */
 void
 xsum_merge(xsum *s, const xsum *other)
 {
-	xsum_add_limbs(s, other->limb);
+	xsum		addend = *other;
+
+	xsum_normalize(s);
+	xsum_normalize(&addend);
+	for (int i = 0; i < XSUM_CHUNKS; i++)
+		s->chunk[i] += addend.chunk[i];
+	s->pending = 1;
+}
+
+/*
+ * xsum_negate_limbs
+ *	  limbs = -limbs in 320-bit two's complement.
+ */
+static void
+xsum_negate_limbs(uint64_t *limbs)
+{
+	uint64_t	carry = 1;
+
+	for (int i = 0; i < XSUM_LIMBS; i++)
+	{
+		xsum_u128	acc = (xsum_u128) (~limbs[i]) + carry;
+
+		limbs[i] = (uint64_t) acc;
+		carry = (uint64_t) (acc >> 64);
+	}
 }
 
 /*
  * xsum_value
- *	  Round the exact total to the nearest double (ties to even).  The top
- *	  two non-zero limbs go through the compiler's correctly rounded 128-bit
- *	  conversion, with any lower non-zero bit folded into bit 0 as a sticky
- *	  bit; the power-of-two scaling by ldexp is exact.
+ *	  Round the exact total to the nearest double (ties to even).  The
+ *	  canonical chunks become 64-bit two's-complement limbs; the top two
+ *	  non-zero limbs of the magnitude go through the compiler's correctly
+ *	  rounded 128-bit conversion, with any lower non-zero bit folded into
+ *	  bit 0 as a sticky bit; the power-of-two scaling by ldexp is exact.
  */
 double
 xsum_value(const xsum *s)
 {
+	xsum		canonical = *s;
 	uint64_t	magnitude[XSUM_LIMBS];
-	bool		negative = (s->limb[XSUM_LIMBS - 1] >> 63) != 0;
+	bool		negative;
 	int			top = XSUM_LIMBS - 1;
 	double		result;
 
-	memcpy(magnitude, s->limb, sizeof(magnitude));
+	xsum_normalize(&canonical);
+	for (int i = 0; i < XSUM_LIMBS; i++)
+		magnitude[i] = (uint64_t) canonical.chunk[2 * i] |
+			((uint64_t) canonical.chunk[2 * i + 1] << 32);
+	negative = canonical.chunk[XSUM_CHUNKS - 1] < 0;
 	if (negative)
 		xsum_negate_limbs(magnitude);
 

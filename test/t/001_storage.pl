@@ -108,12 +108,13 @@ my $checksum = q{
 	        FROM triggerstock.candles c) || ' ' ||
 	       (SELECT count(*) FROM triggerstock.trades_default) || ' ' ||
 	       (SELECT string_agg(partition::text, ',' ORDER BY range_from) FROM trade_partitions()) || ' ' ||
-	       (SELECT count(*) FROM pg_indexes WHERE schemaname = 'triggerstock')
+	       (SELECT count(*) FROM pg_indexes
+	        WHERE schemaname = 'triggerstock' AND tablename LIKE 'trades%')
 };
 my $before = $node->safe_psql('dumpsrc', $checksum);
 is($before =~ s/^\S+ \S+ //r,
-	'1 triggerstock.trades_p20240808,triggerstock.trades_p20240809 10',
-	'dump source: a stray row, two partitions, 3 x 3 indexes plus the candles key');
+	'1 triggerstock.trades_p20240808,triggerstock.trades_p20240809 9',
+	'dump source: a stray row, two partitions, 3 indexes on each of the 3 trade tables');
 
 my $dump = "$PostgreSQL::Test::Utils::tmp_check/triggerstock.dump";
 $node->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('dumpsrc')],

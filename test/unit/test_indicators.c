@@ -1,0 +1,796 @@
+/*
+ * test_indicators.c
+ *	  Golden test of src/indicators.c against TA-Lib's own output.
+ *
+ * Usage: test_indicators SHARED_DIR   (e.g. /work/shared)
+ *
+ * Streams SHARED_DIR/data/candles/crypto/btc_perp_1m_2021-12-31_2022-02-01.csv
+ * through every indicator and compares each cell with
+ * SHARED_DIR/golden/talib_btc_perp_1m.csv: a value passes when it is within
+ * 1e-9 relative of TA-Lib's (1e-9 absolute where |golden| < 1), and "no
+ * value" must coincide exactly with an empty golden cell.  Also checks the
+ * parameter validation, that a state block survives being copied, and that
+ * cumulative/rolling VWAP equal a naive recomputation.
+ *
+ * Prints one line per golden column (worst errors, NULL mismatches) and, as
+ * its very last line, "N passed, N failed"; exits non-zero on any failure.
+ */
+#include "indicators.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_CANDLES "data/candles/crypto/btc_perp_1m_2021-12-31_2022-02-01.csv"
+#define TEST_GOLDEN "golden/talib_btc_perp_1m.csv"
+#define TEST_TOLERANCE 1e-9
+#define TEST_LINE_MAX 4096
+#define TEST_TS_MAX 40
+
+/* Golden columns after "ts,close", in file order. */
+enum test_column
+{
+	COL_SMA20, COL_EMA20, COL_RSI14, COL_MACD, COL_MACD_SIGNAL, COL_MACD_HIST,
+	COL_BB_UPPER, COL_BB_MIDDLE, COL_BB_LOWER, COL_ATR14, COL_OBV,
+	COL_STOCH_K, COL_STOCH_D, COL_ROC10, COL_MOM10, COL_WILLR14, COL_CCI14,
+	COL_MFI14, COL_ADX14, COL_COUNT
+};
+
+static const char *const test_column_names[COL_COUNT] = {
+	"sma20", "ema20", "rsi14", "macd", "macd_signal", "macd_hist",
+	"bb_upper", "bb_middle", "bb_lower", "atr14", "obv",
+	"stoch_k", "stoch_d", "roc10", "mom10", "willr14", "cci14",
+	"mfi14", "adx14"
+};
+
+/* One candle row plus the golden row for the same timestamp. */
+typedef struct test_row
+{
+	char		ts[TEST_TS_MAX];
+	double		high;
+	double		low;
+	double		close;
+	double		volume;
+	double		golden_close;
+	bool		golden_has[COL_COUNT];
+	double		golden[COL_COUNT];
+} test_row;
+
+static int	test_passed;
+static int	test_failed;
+
+/* Scratch state memory for checks with small states (double-aligned). */
+static union
+{
+	double		align;
+	char		bytes[4096];
+}			test_block;
+
+/* Records one check; prints a FAIL line with the formatted reason. */
+static void
+test_check(bool ok, const char *fmt, ...)
+{
+	va_list		args;
+
+	if (ok)
+	{
+		test_passed++;
+		return;
+	}
+	test_failed++;
+	printf("FAIL: ");
+	va_start(args, fmt);
+	vprintf(fmt, args);
+	va_end(args);
+	printf("\n");
+}
+
+/* Zeroed block of `size` bytes (stands in for WinGetPartitionLocalMemory). */
+static void *
+test_alloc(size_t size)
+{
+	void	   *mem = calloc(1, size);
+
+	if (mem == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return mem;
+}
+
+/*
+ * Splits a CSV line in place into at most max_fields fields (empty fields
+ * kept, trailing newline dropped); returns the field count.
+ */
+static int
+test_split_csv(char *line, char **fields, int max_fields)
+{
+	int			count = 0;
+	char	   *cursor = line;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while (count < max_fields)
+	{
+		char	   *comma = strchr(cursor, ',');
+
+		fields[count++] = cursor;
+		if (comma == NULL)
+			break;
+		*comma = '\0';
+		cursor = comma + 1;
+	}
+	return count;
+}
+
+/* Opens dir/relative for reading or exits. */
+static FILE *
+test_open(const char *dir, const char *relative)
+{
+	char		path[TEST_LINE_MAX];
+	FILE	   *file;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, relative);
+	file = fopen(path, "r");
+	if (file == NULL)
+	{
+		perror(path);
+		exit(2);
+	}
+	return file;
+}
+
+/* Loads candles and golden rows side by side; returns the row count. */
+static int
+test_load(const char *shared_dir, test_row **rows_out)
+{
+	FILE	   *candles = test_open(shared_dir, TEST_CANDLES);
+	FILE	   *golden = test_open(shared_dir, TEST_GOLDEN);
+	char		candle_line[TEST_LINE_MAX];
+	char		golden_line[TEST_LINE_MAX];
+	int			capacity = 1024;
+	int			count = 0;
+	int			ts_mismatches = 0;
+	test_row   *rows = malloc(capacity * sizeof(test_row));
+
+	/* Skip both headers. */
+	if (rows == NULL || !fgets(candle_line, sizeof(candle_line), candles) ||
+		!fgets(golden_line, sizeof(golden_line), golden))
+	{
+		fprintf(stderr, "cannot read input headers\n");
+		exit(2);
+	}
+	while (fgets(candle_line, sizeof(candle_line), candles))
+	{
+		char	   *cf[6];
+		char	   *gf[2 + COL_COUNT];
+		test_row   *row;
+
+		if (!fgets(golden_line, sizeof(golden_line), golden) ||
+			test_split_csv(candle_line, cf, 6) != 6 ||
+			test_split_csv(golden_line, gf, 2 + COL_COUNT) != 2 + COL_COUNT)
+		{
+			fprintf(stderr, "malformed or misaligned input at row %d\n", count);
+			exit(2);
+		}
+		if (count == capacity)
+		{
+			capacity *= 2;
+			rows = realloc(rows, capacity * sizeof(test_row));
+			if (rows == NULL)
+				exit(2);
+		}
+		row = &rows[count++];
+		snprintf(row->ts, sizeof(row->ts), "%s", cf[0]);
+		row->high = strtod(cf[2], NULL);
+		row->low = strtod(cf[3], NULL);
+		row->close = strtod(cf[4], NULL);
+		row->volume = strtod(cf[5], NULL);
+		if (strcmp(cf[0], gf[0]) != 0)
+			ts_mismatches++;
+		row->golden_close = strtod(gf[1], NULL);
+		for (int col = 0; col < COL_COUNT; col++)
+		{
+			row->golden_has[col] = gf[2 + col][0] != '\0';
+			row->golden[col] = row->golden_has[col] ? strtod(gf[2 + col], NULL) : 0.0;
+		}
+	}
+	test_check(!fgets(golden_line, sizeof(golden_line), golden),
+			   "golden file has more rows than the candles");
+	test_check(ts_mismatches == 0, "%d candle/golden timestamps differ",
+			   ts_mismatches);
+	fclose(candles);
+	fclose(golden);
+	*rows_out = rows;
+	return count;
+}
+
+/* Per-column comparison results. */
+typedef struct test_column_stats
+{
+	double		worst_relative; /* over cells with |golden| >= 1 */
+	double		worst_absolute; /* over cells with |golden| < 1 */
+	int			out_of_tolerance;
+	int			null_mismatches;
+	int			values;
+	int			first_bad_row;
+} test_column_stats;
+
+/* Compares one produced cell (has, value) with the golden one. */
+static void
+test_compare_cell(test_column_stats *stats, const test_row *row, int row_index,
+				  int col, bool has, double value)
+{
+	double		expected = row->golden[col];
+	double		error;
+
+	if (has != row->golden_has[col])
+	{
+		if (stats->null_mismatches++ == 0 && stats->first_bad_row < 0)
+			stats->first_bad_row = row_index;
+		return;
+	}
+	if (!has)
+		return;
+	stats->values++;
+	error = fabs(value - expected);
+	if (fabs(expected) >= 1.0)
+	{
+		error /= fabs(expected);
+		if (error > stats->worst_relative)
+			stats->worst_relative = error;
+	}
+	else if (error > stats->worst_absolute)
+		stats->worst_absolute = error;
+	if (!(error <= TEST_TOLERANCE))
+	{
+		if (stats->out_of_tolerance++ == 0 && stats->first_bad_row < 0)
+			stats->first_bad_row = row_index;
+	}
+}
+
+/* All indicator states fed by the golden run. */
+typedef struct test_states
+{
+	ind_sma_state *sma;
+	ind_ema_state *ema;
+	ind_rsi_state *rsi;
+	ind_macd_state *macd;
+	ind_bbands_state *bbands;
+	ind_atr_state *atr;
+	ind_obv_state *obv;
+	ind_stoch_state *stoch;
+	ind_roc_state *roc;
+	ind_mom_state *mom;
+	ind_willr_state *willr;
+	ind_cci_state *cci;
+	ind_mfi_state *mfi;
+	ind_adx_state *adx;
+} test_states;
+
+/* Allocates and initialises every state with the golden parameters. */
+static void
+test_states_init(test_states *st)
+{
+	int			rc = 0;
+
+	st->sma = test_alloc(ind_sma_size(20));
+	rc |= ind_sma_init(st->sma, 20);
+	st->ema = test_alloc(ind_ema_size(20));
+	rc |= ind_ema_init(st->ema, 20);
+	st->rsi = test_alloc(ind_rsi_size(14));
+	rc |= ind_rsi_init(st->rsi, 14);
+	st->macd = test_alloc(ind_macd_size(12, 26, 9));
+	rc |= ind_macd_init(st->macd, 12, 26, 9);
+	st->bbands = test_alloc(ind_bbands_size(20));
+	rc |= ind_bbands_init(st->bbands, 20, 2.0);
+	st->atr = test_alloc(ind_atr_size(14));
+	rc |= ind_atr_init(st->atr, 14);
+	st->obv = test_alloc(ind_obv_size());
+	rc |= ind_obv_init(st->obv);
+	st->stoch = test_alloc(ind_stoch_size(14, 3, 3));
+	rc |= ind_stoch_init(st->stoch, 14, 3, 3);
+	st->roc = test_alloc(ind_roc_size(10));
+	rc |= ind_roc_init(st->roc, 10);
+	st->mom = test_alloc(ind_mom_size(10));
+	rc |= ind_mom_init(st->mom, 10);
+	st->willr = test_alloc(ind_willr_size(14));
+	rc |= ind_willr_init(st->willr, 14);
+	st->cci = test_alloc(ind_cci_size(14));
+	rc |= ind_cci_init(st->cci, 14);
+	st->mfi = test_alloc(ind_mfi_size(14));
+	rc |= ind_mfi_init(st->mfi, 14);
+	st->adx = test_alloc(ind_adx_size(14));
+	rc |= ind_adx_init(st->adx, 14);
+	test_check(rc == 0, "init with the golden parameters failed");
+}
+
+/* Releases the states of test_states_init. */
+static void
+test_states_free(test_states *st)
+{
+	void	   *blocks[] = {st->sma, st->ema, st->rsi, st->macd, st->bbands,
+		st->atr, st->obv, st->stoch, st->roc, st->mom, st->willr, st->cci,
+	st->mfi, st->adx};
+
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+		free(blocks[i]);
+}
+
+/* Pushes one row through every indicator into has[] / value[]. */
+static void
+test_push_row(test_states *st, const test_row *r, bool *has, double *value)
+{
+	ind_macd_out macd;
+	ind_bbands_out bands;
+	ind_stoch_out stoch;
+
+	has[COL_SMA20] = ind_sma_push(st->sma, r->close, &value[COL_SMA20]);
+	has[COL_EMA20] = ind_ema_push(st->ema, r->close, &value[COL_EMA20]);
+	has[COL_RSI14] = ind_rsi_push(st->rsi, r->close, &value[COL_RSI14]);
+	has[COL_MACD] = has[COL_MACD_SIGNAL] = has[COL_MACD_HIST] =
+		ind_macd_push(st->macd, r->close, &macd);
+	value[COL_MACD] = macd.macd;
+	value[COL_MACD_SIGNAL] = macd.signal;
+	value[COL_MACD_HIST] = macd.hist;
+	has[COL_BB_UPPER] = has[COL_BB_MIDDLE] = has[COL_BB_LOWER] =
+		ind_bbands_push(st->bbands, r->close, &bands);
+	value[COL_BB_UPPER] = bands.upper;
+	value[COL_BB_MIDDLE] = bands.middle;
+	value[COL_BB_LOWER] = bands.lower;
+	has[COL_ATR14] = ind_atr_push(st->atr, r->high, r->low, r->close,
+								  &value[COL_ATR14]);
+	has[COL_OBV] = ind_obv_push(st->obv, r->close, r->volume, &value[COL_OBV]);
+	has[COL_STOCH_K] = has[COL_STOCH_D] =
+		ind_stoch_push(st->stoch, r->high, r->low, r->close, &stoch);
+	value[COL_STOCH_K] = stoch.k;
+	value[COL_STOCH_D] = stoch.d;
+	has[COL_ROC10] = ind_roc_push(st->roc, r->close, &value[COL_ROC10]);
+	has[COL_MOM10] = ind_mom_push(st->mom, r->close, &value[COL_MOM10]);
+	has[COL_WILLR14] = ind_willr_push(st->willr, r->high, r->low, r->close,
+									  &value[COL_WILLR14]);
+	has[COL_CCI14] = ind_cci_push(st->cci, r->high, r->low, r->close,
+								  &value[COL_CCI14]);
+	has[COL_MFI14] = ind_mfi_push(st->mfi, r->high, r->low, r->close,
+								  r->volume, &value[COL_MFI14]);
+	has[COL_ADX14] = ind_adx_push(st->adx, r->high, r->low, r->close,
+								  &value[COL_ADX14]);
+}
+
+/* Streams all rows through every indicator and checks each golden column. */
+static void
+test_golden(const test_row *rows, int nrows)
+{
+	test_states st;
+	test_column_stats stats[COL_COUNT];
+	int			close_mismatches = 0;
+
+	test_states_init(&st);
+	for (int col = 0; col < COL_COUNT; col++)
+	{
+		memset(&stats[col], 0, sizeof(stats[col]));
+		stats[col].first_bad_row = -1;
+	}
+	for (int i = 0; i < nrows; i++)
+	{
+		bool		has[COL_COUNT];
+		double		value[COL_COUNT];
+
+		memset(value, 0, sizeof(value));
+		if (rows[i].golden_close != rows[i].close)
+			close_mismatches++;
+		test_push_row(&st, &rows[i], has, value);
+		for (int col = 0; col < COL_COUNT; col++)
+			test_compare_cell(&stats[col], &rows[i], i, col, has[col], value[col]);
+	}
+	test_check(close_mismatches == 0, "%d golden closes differ from the candles",
+			   close_mismatches);
+	printf("%-12s %8s %14s %14s %8s %8s\n", "column", "values", "worst_rel",
+		   "worst_abs", "bad", "null_mis");
+	for (int col = 0; col < COL_COUNT; col++)
+	{
+		const test_column_stats *s = &stats[col];
+
+		printf("%-12s %8d %14.6e %14.6e %8d %8d\n", test_column_names[col],
+			   s->values, s->worst_relative, s->worst_absolute,
+			   s->out_of_tolerance, s->null_mismatches);
+		test_check(s->out_of_tolerance == 0,
+				   "%s: %d values out of tolerance (first bad row %d)",
+				   test_column_names[col], s->out_of_tolerance, s->first_bad_row);
+		test_check(s->null_mismatches == 0,
+				   "%s: %d NULL mismatches (first bad row %d)",
+				   test_column_names[col], s->null_mismatches, s->first_bad_row);
+	}
+	test_states_free(&st);
+}
+
+/* Checks that init(size(params)) returns `expected` and its message. */
+static void
+test_expect_status(const char *what, size_t size, int status, int expected,
+				   const char *message)
+{
+	test_check(size > 0, "%s: size must be positive for any parameters", what);
+	test_check(status == expected, "%s: status %d, expected %d", what, status,
+			   expected);
+	test_check(strcmp(ind_strerror(status), message) == 0,
+			   "%s: message \"%s\", expected \"%s\"", what,
+			   ind_strerror(status), message);
+}
+
+/* Exercises parameter validation of every init function. */
+static void
+test_validation(void)
+{
+	void	   *mem = &test_block;
+	const char *n_small = "n must be at least 1";
+	const char *too_large = "period parameters must be at most 1000000";
+	const int	big = IND_MAX_PERIOD + 1;
+
+#define EXPECT(what, size_expr, init_expr, code, msg) \
+	test_check((size_expr) <= sizeof(test_block), "%s: bare size too big", what); \
+	test_expect_status(what, size_expr, init_expr, code, msg)
+
+	EXPECT("sma(0)", ind_sma_size(0), ind_sma_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("sma(-3)", ind_sma_size(-3), ind_sma_init(mem, -3), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("sma(big)", ind_sma_size(big), ind_sma_init(mem, big), IND_ERR_PERIOD_TOO_LARGE, too_large);
+	EXPECT("ema(0)", ind_ema_size(0), ind_ema_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("rsi(0)", ind_rsi_size(0), ind_rsi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("roc(0)", ind_roc_size(0), ind_roc_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("mom(0)", ind_mom_size(0), ind_mom_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("atr(0)", ind_atr_size(0), ind_atr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("willr(0)", ind_willr_size(0), ind_willr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("cci(0)", ind_cci_size(0), ind_cci_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("adx(0)", ind_adx_size(0), ind_adx_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("mfi(0)", ind_mfi_size(0), ind_mfi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("bbands(0,2)", ind_bbands_size(0), ind_bbands_init(mem, 0, 2.0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("bbands(20,nan)", ind_bbands_size(20), ind_bbands_init(mem, 20, NAN),
+		   IND_ERR_MULTIPLIER_NOT_FINITE, "k must be a finite number");
+	EXPECT("bbands(20,inf)", ind_bbands_size(20), ind_bbands_init(mem, 20, INFINITY),
+		   IND_ERR_MULTIPLIER_NOT_FINITE, "k must be a finite number");
+	EXPECT("vwap_rolling(0)", ind_vwap_rolling_size(0), ind_vwap_rolling_init(mem, 0),
+		   IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("macd(0,26,9)", ind_macd_size(0, 26, 9), ind_macd_init(mem, 0, 26, 9),
+		   IND_ERR_FAST_TOO_SMALL, "fast must be at least 1");
+	EXPECT("macd(12,12,9)", ind_macd_size(12, 12, 9), ind_macd_init(mem, 12, 12, 9),
+		   IND_ERR_FAST_NOT_BELOW_SLOW, "fast must be less than slow");
+	EXPECT("macd(26,12,9)", ind_macd_size(26, 12, 9), ind_macd_init(mem, 26, 12, 9),
+		   IND_ERR_FAST_NOT_BELOW_SLOW, "fast must be less than slow");
+	EXPECT("macd(12,26,0)", ind_macd_size(12, 26, 0), ind_macd_init(mem, 12, 26, 0),
+		   IND_ERR_SIGNAL_TOO_SMALL, "signal must be at least 1");
+	EXPECT("macd(12,big,9)", ind_macd_size(12, big, 9), ind_macd_init(mem, 12, big, 9),
+		   IND_ERR_PERIOD_TOO_LARGE, too_large);
+	EXPECT("stoch(0,3,3)", ind_stoch_size(0, 3, 3), ind_stoch_init(mem, 0, 3, 3),
+		   IND_ERR_K_TOO_SMALL, "k must be at least 1");
+	EXPECT("stoch(14,0,3)", ind_stoch_size(14, 0, 3), ind_stoch_init(mem, 14, 0, 3),
+		   IND_ERR_K_SLOW_TOO_SMALL, "k_slow must be at least 1");
+	EXPECT("stoch(14,3,0)", ind_stoch_size(14, 3, 0), ind_stoch_init(mem, 14, 3, 0),
+		   IND_ERR_D_TOO_SMALL, "d must be at least 1");
+	EXPECT("stoch(14,3,big)", ind_stoch_size(14, 3, big), ind_stoch_init(mem, 14, 3, big),
+		   IND_ERR_PERIOD_TOO_LARGE, too_large);
+	EXPECT("sma NULL mem", ind_sma_size(20), ind_sma_init(NULL, 20),
+		   IND_ERR_NULL_MEMORY, "indicator state memory is NULL");
+	EXPECT("obv()", ind_obv_size(), ind_obv_init(mem), IND_OK, "success");
+	EXPECT("vwap()", ind_vwap_size(), ind_vwap_init(mem), IND_OK, "success");
+	EXPECT("macd(1,2,1)", ind_macd_size(1, 2, 1), ind_macd_init(mem, 1, 2, 1), IND_OK, "success");
+	EXPECT("sma(1)", ind_sma_size(1), ind_sma_init(mem, 1), IND_OK, "success");
+#undef EXPECT
+	test_check(strcmp(ind_strerror(12345), "unknown indicator error") == 0,
+			   "unknown status code message");
+}
+
+/* A state block copied mid-stream must continue exactly like the original. */
+static void
+test_state_copy(const test_row *rows, int nrows)
+{
+	size_t		size = ind_stoch_size(14, 3, 3);
+	ind_stoch_state *original = test_alloc(size);
+	ind_stoch_state *copy = test_alloc(size);
+	int			split = nrows / 2;
+	int			bad = 0;
+
+	ind_stoch_init(original, 14, 3, 3);
+	for (int i = 0; i < split; i++)
+	{
+		ind_stoch_out out;
+
+		ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &out);
+	}
+	memcpy(copy, original, size);
+	memset(original, 0xA5, size);	/* the copy must not point into it */
+	free(original);
+	original = test_alloc(size);
+	memcpy(original, copy, size);
+	for (int i = split; i < nrows; i++)
+	{
+		ind_stoch_out a, b;
+		bool		ha = ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &a);
+		bool		hb = ind_stoch_push(copy, rows[i].high, rows[i].low, rows[i].close, &b);
+
+		if (ha != hb || (ha && (a.k != b.k || a.d != b.d)))
+			bad++;
+	}
+	test_check(bad == 0, "copied stoch state diverged on %d rows", bad);
+	free(original);
+	free(copy);
+}
+
+/* Checks value against a naive result within relative TEST_TOLERANCE. */
+static bool
+test_close_enough(double value, double expected)
+{
+	return fabs(value - expected) <= TEST_TOLERANCE * fmax(fabs(expected), 1.0);
+}
+
+/* Rolling VWAP(n) on the candles vs a from-scratch sum for every row. */
+static void
+test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
+{
+	ind_vwap_rolling_state *s = test_alloc(ind_vwap_rolling_size(n));
+	int			bad = 0;
+	double		worst = 0.0;
+
+	ind_vwap_rolling_init(s, n);
+	for (int i = 0; i < nrows; i++)
+	{
+		double		value = NAN;
+		bool		has = ind_vwap_rolling_push(s, rows[i].close, rows[i].volume, &value);
+		double		pv = 0.0;
+		double		v = 0.0;
+
+		for (int j = i - n + 1; j <= i; j++)
+		{
+			if (j < 0)
+				continue;
+			pv += rows[j].close * rows[j].volume;
+			v += rows[j].volume;
+		}
+		if (has != (i >= n - 1 && v != 0.0))
+			bad++;
+		else if (has)
+		{
+			double		err = fabs(value - pv / v) / fmax(fabs(pv / v), 1.0);
+
+			worst = fmax(worst, err);
+			if (!test_close_enough(value, pv / v))
+				bad++;
+		}
+	}
+	printf("vwap_roll%-4d %8d rows, worst_rel %.6e\n", n, nrows, worst);
+	test_check(bad == 0, "vwap_rolling(%d): %d rows differ from naive", n, bad);
+	free(s);
+}
+
+/* Cumulative VWAP on the candles vs a from-scratch sum every 97th row. */
+static void
+test_vwap_cumulative_naive(const test_row *rows, int nrows)
+{
+	ind_vwap_state *s = test_alloc(ind_vwap_size());
+	int			bad = 0;
+	double		worst = 0.0;
+
+	ind_vwap_init(s);
+	for (int i = 0; i < nrows; i++)
+	{
+		double		value = NAN;
+		bool		has = ind_vwap_push(s, rows[i].close, rows[i].volume, &value);
+		double		pv = 0.0;
+		double		v = 0.0;
+
+		if (i % 97 != 0 && i != nrows - 1)
+			continue;
+		for (int j = 0; j <= i; j++)
+		{
+			pv += rows[j].close * rows[j].volume;
+			v += rows[j].volume;
+		}
+		if (!has || !test_close_enough(value, pv / v))
+			bad++;
+		worst = fmax(worst, fabs(value - pv / v) / fabs(pv / v));
+	}
+	printf("vwap_cum     %8d rows, worst_rel %.6e\n", nrows, worst);
+	test_check(bad == 0, "cumulative vwap: %d sampled rows differ from naive", bad);
+	free(s);
+}
+
+/* Zero-volume windows give no value, and no residue leaks afterwards. */
+static void
+test_vwap_zero_volume(void)
+{
+	static const double prices[] = {10.1, 20.3, 30.7, 40.0, 50.0, 60.0, 70.0};
+	static const double volumes[] = {1.1, 2.2, 0.3, 0.0, 0.0, 0.0, 5.0};
+	/* Expected rolling(3) presence per row. */
+	static const bool rolling_has[] = {false, false, true, true, true, false, true};
+	ind_vwap_rolling_state *rolling = test_alloc(ind_vwap_rolling_size(3));
+	ind_vwap_state *cumulative = test_alloc(ind_vwap_size());
+	double		value = NAN;
+
+	ind_vwap_rolling_init(rolling, 3);
+	ind_vwap_init(cumulative);
+	for (int i = 0; i < 7; i++)
+	{
+		bool		has = ind_vwap_rolling_push(rolling, prices[i], volumes[i], &value);
+
+		test_check(has == rolling_has[i], "vwap_rolling(3) zero-volume row %d: has=%d",
+				   i, has);
+	}
+	test_check(value == 70.0, "vwap_rolling(3) after a zero window: %.17g", value);
+	test_check(!ind_vwap_push(cumulative, 5.0, 0.0, &value),
+			   "cumulative vwap with only zero volume must have no value");
+	test_check(ind_vwap_push(cumulative, 7.0, 2.0, &value) && value == 7.0,
+			   "cumulative vwap after first volume: %.17g", value);
+	free(rolling);
+	free(cumulative);
+}
+
+/*
+ * Runs PUSH_EXPR (a bool push of row `r` into an already initialised state)
+ * over all rows and checks that exactly the first EXPECTED rows give no value.
+ */
+#define TEST_LOOKBACK(label, expected, push_expr) \
+	do { \
+		int			first_value = -1; \
+		int			gaps = 0; \
+		for (int i = 0; i < nrows; i++) \
+		{ \
+			const test_row *r = &rows[i]; \
+			bool		has = (push_expr); \
+			if (has && first_value < 0) \
+				first_value = i; \
+			else if (!has && first_value >= 0) \
+				gaps++; \
+		} \
+		test_check(first_value == (expected) && gaps == 0, \
+				   "%s: first value at row %d (expected %d), %d later gaps", \
+				   label, first_value, (expected), gaps); \
+	} while (0)
+
+/* Lookbacks for non-default parameters (the golden file pins the defaults),
+ * and the degenerate period 1. */
+static void
+test_lookbacks(const test_row *rows, int nrows)
+{
+	void	   *mem = &test_block;
+	double		v;
+	ind_macd_out macd;
+	ind_stoch_out stoch;
+	ind_bbands_out bands;
+
+	/* Degenerate period 1: sma(1) and ema(1) are the input itself. */
+	ind_sma_init(mem, 1);
+	TEST_LOOKBACK("sma(1)", 0, ind_sma_push(mem, r->close, &v) && v == r->close);
+	ind_ema_init(mem, 1);
+	TEST_LOOKBACK("ema(1)", 0, ind_ema_push(mem, r->close, &v) && v == r->close);
+	ind_macd_init(mem, 5, 35, 5);
+	TEST_LOOKBACK("macd(5,35,5)", 38, ind_macd_push(mem, r->close, &macd));
+	ind_macd_init(mem, 1, 2, 1);
+	TEST_LOOKBACK("macd(1,2,1)", 1, ind_macd_push(mem, r->close, &macd));
+	ind_stoch_init(mem, 5, 1, 1);
+	TEST_LOOKBACK("stoch(5,1,1)", 4, ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
+	ind_stoch_init(mem, 9, 4, 2);
+	TEST_LOOKBACK("stoch(9,4,2)", 12, ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
+	ind_adx_init(mem, 3);
+	TEST_LOOKBACK("adx(3)", 5, ind_adx_push(mem, r->high, r->low, r->close, &v));
+	ind_adx_init(mem, 1);
+	TEST_LOOKBACK("adx(1)", 1, ind_adx_push(mem, r->high, r->low, r->close, &v));
+	ind_rsi_init(mem, 1);
+	TEST_LOOKBACK("rsi(1)", 1, ind_rsi_push(mem, r->close, &v));
+	ind_atr_init(mem, 1);
+	TEST_LOOKBACK("atr(1)", 1, ind_atr_push(mem, r->high, r->low, r->close, &v));
+	ind_cci_init(mem, 1);
+	TEST_LOOKBACK("cci(1)", 0, ind_cci_push(mem, r->high, r->low, r->close, &v));
+	ind_mfi_init(mem, 2);
+	TEST_LOOKBACK("mfi(2)", 2, ind_mfi_push(mem, r->high, r->low, r->close, r->volume, &v));
+	ind_bbands_init(mem, 1, 2.0);
+	TEST_LOOKBACK("bbands(1)", 0, ind_bbands_push(mem, r->close, &bands));
+	ind_roc_init(mem, 1);
+	TEST_LOOKBACK("roc(1)", 1, ind_roc_push(mem, r->close, &v));
+	ind_vwap_rolling_init(mem, 5);
+	TEST_LOOKBACK("vwap_rolling(5)", 4, ind_vwap_rolling_push(mem, r->close, r->volume, &v));
+}
+
+/* Williams %R(n) vs a naive rescan of the window: checks the min/max deque. */
+static void
+test_channel_naive(const test_row *rows, int nrows)
+{
+	static const int periods[] = {1, 2, 7, 60};
+
+	for (size_t p = 0; p < sizeof(periods) / sizeof(periods[0]); p++)
+	{
+		int			n = periods[p];
+		ind_willr_state *s = test_alloc(ind_willr_size(n));
+		int			bad = 0;
+
+		ind_willr_init(s, n);
+		for (int i = 0; i < nrows; i++)
+		{
+			double		value = NAN;
+			bool		has = ind_willr_push(s, rows[i].high, rows[i].low, rows[i].close, &value);
+			double		highest = -INFINITY;
+			double		lowest = INFINITY;
+			double		scale;
+
+			if (has != (i >= n - 1))
+			{
+				bad++;
+				continue;
+			}
+			if (!has)
+				continue;
+			for (int j = i - n + 1; j <= i; j++)
+			{
+				highest = fmax(highest, rows[j].high);
+				lowest = fmin(lowest, rows[j].low);
+			}
+			scale = (highest - lowest) / (-100.0);
+			if (value != (scale != 0.0 ? (highest - rows[i].close) / scale : 0.0))
+				bad++;
+		}
+		test_check(bad == 0, "willr(%d): %d rows differ from a naive rescan", n, bad);
+		free(s);
+	}
+}
+
+/* A flat series: TA-Lib's zero-division guards give 0 (bands collapse). */
+static void
+test_flat_series(void)
+{
+	void	   *mem = &test_block;
+	double		v = NAN;
+	ind_stoch_out stoch = {NAN, NAN};
+	ind_bbands_out bands = {NAN, NAN, NAN};
+	const int	rows = 40;
+
+#define TEST_FLAT(label, init_expr, push_expr, ok_expr) \
+	do { \
+		bool		has = false; \
+		init_expr; \
+		for (int i = 0; i < rows; i++) \
+			has = (push_expr); \
+		test_check(has && (ok_expr), "flat %s: has=%d", label, has); \
+	} while (0)
+
+	TEST_FLAT("rsi", ind_rsi_init(mem, 14), ind_rsi_push(mem, 100.0, &v), v == 0.0);
+	TEST_FLAT("willr", ind_willr_init(mem, 14), ind_willr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("cci", ind_cci_init(mem, 14), ind_cci_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("atr", ind_atr_init(mem, 14), ind_atr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("adx", ind_adx_init(mem, 14), ind_adx_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("mfi", ind_mfi_init(mem, 14), ind_mfi_push(mem, 100.0, 100.0, 100.0, 5.0, &v), v == 0.0);
+	TEST_FLAT("roc", ind_roc_init(mem, 10), ind_roc_push(mem, 100.0, &v), v == 0.0);
+	TEST_FLAT("stoch", ind_stoch_init(mem, 14, 3, 3),
+			  ind_stoch_push(mem, 100.0, 100.0, 100.0, &stoch), stoch.k == 0.0 && stoch.d == 0.0);
+	TEST_FLAT("bbands", ind_bbands_init(mem, 20, 2.0), ind_bbands_push(mem, 100.0, &bands),
+			  bands.upper == 100.0 && bands.middle == 100.0 && bands.lower == 100.0);
+#undef TEST_FLAT
+}
+
+/* Runs every check; the last output line is the pass/fail summary. */
+int
+main(int argc, char **argv)
+{
+	test_row   *rows;
+	int			nrows;
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: %s SHARED_DIR\n", argv[0]);
+		return 2;
+	}
+	nrows = test_load(argv[1], &rows);
+	test_check(nrows == 36025, "expected 36025 rows, read %d", nrows);
+	test_golden(rows, nrows);
+	test_validation();
+	test_state_copy(rows, nrows);
+	test_lookbacks(rows, nrows);
+	test_channel_naive(rows, nrows);
+	test_flat_series();
+	test_vwap_rolling_naive(rows, nrows, 1);
+	test_vwap_rolling_naive(rows, nrows, 20);
+	test_vwap_rolling_naive(rows, nrows, 390);
+	test_vwap_cumulative_naive(rows, nrows);
+	test_vwap_zero_volume();
+	free(rows);
+	printf("%d passed, %d failed\n", test_passed, test_failed);
+	return test_failed == 0 ? 0 : 1;
+}
