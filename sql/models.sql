@@ -13,8 +13,6 @@ SET client_min_messages = notice;
 \set QUIET on
 \set load_file :abs_srcdir '/test/sql/load_candles.sql'
 \i :load_file
-\set standin_file :abs_srcdir '/test/sql/features_standin.sql'
-\i :standin_file
 \set QUIET off
 SELECT symbol, count(*), min(bucket), max(bucket) FROM triggerstock.candles GROUP BY 1 ORDER BY 1;
 

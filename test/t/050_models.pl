@@ -34,7 +34,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
 $node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "shared=$shared",
 	'-d', $node->connstr('postgres'),
-	'-f', "$repo/test/sql/load_candles.sql", '-f', "$repo/test/sql/features_standin.sql"],
+	'-f', "$repo/test/sql/load_candles.sql"],
 	'real candles loaded');
 is($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.candles WHERE symbol = 'BTC'"),
 	'36025', 'BTC: 36,025 one-minute candles');
