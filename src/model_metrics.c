@@ -7,7 +7,9 @@
  * Invariants: no allocation, no global state, no Postgres headers; NaN
  * marks an undefined value.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

