@@ -767,6 +767,8 @@ COMMENT ON COLUMN triggerstock.predictions.features IS 'snapshot of the feature 
 COMMENT ON COLUMN triggerstock.predictions.latency_us IS 'time to score, microseconds (feature row, model, fallbacks)';
 COMMENT ON COLUMN triggerstock.predictions.outcome IS 'whether the next 1-minute candle closed higher than this one; NULL until it has closed';
 
+COMMENT ON SEQUENCE triggerstock.models_id_seq IS 'ids of triggerstock.models';
+COMMENT ON SEQUENCE triggerstock.deployments_id_seq IS 'ids of triggerstock.deployments (their order is the deployment order)';
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.models', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.models_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.deployments', '');

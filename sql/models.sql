@@ -5,6 +5,9 @@
 -- Metric values are not printed here (they depend on features()); the TAP
 -- test test/t/050_models.pl checks them against python3-xgboost.
 --
+-- a clean extension whatever the earlier suites left in the database
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS triggerstock CASCADE;
 CREATE EXTENSION triggerstock;
 SET TimeZone = 'UTC';
 SET client_min_messages = notice;
