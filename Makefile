@@ -20,13 +20,16 @@ SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
 DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
 	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
-CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS)
+MODEL_SRCS = src/model_metrics.c
+CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
+	$(MODEL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
 	src/sentiment_sql.o src/news_sql.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
-	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_stats.o
+	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_stats.o \
+	src/model_xgb.o src/model_cache.o src/model_train.o src/model_predict.o bgworker/predictor.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
 # -ffp-contract=off: the indicators reproduce TA-Lib bit for bit only without
@@ -35,7 +38,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -54,7 +57,7 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
-	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode
+	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -76,6 +79,10 @@ $(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $
 		test/unit/test_decode.h src/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+
+$(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c $(MODEL_SRCS)
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)

@@ -73,6 +73,8 @@ _PG_init(void)
 
 	ts_poll_define_gucs();
 	ts_ingest_define_gucs();
+	/* GUCs only: no XGBoost call may happen here (postmaster, fork) */
+	ts_model_define_gucs();
 
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -18,5 +18,9 @@ extern void triggerstock_register_launcher(void);
 
 /* Background worker entry points (must be exported for the postmaster). */
 extern PGDLLEXPORT void triggerstock_launcher_main(Datum main_arg);
+extern PGDLLEXPORT void triggerstock_predictor_main(Datum main_arg);
+
+/* The model GUCs (src/model_cache.c). */
+extern void ts_model_define_gucs(void);
 
 #endif							/* TRIGGERSTOCK_H */
