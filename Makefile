@@ -20,7 +20,7 @@ SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
 DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
 	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
-MODEL_SRCS = src/model_metrics.c
+MODEL_SRCS = src/model_metrics.c src/model_trees.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
 	$(MODEL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
@@ -57,7 +57,8 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
-	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics
+	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
+	$(UNIT_BIN)/test_model_trees
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -82,7 +83,11 @@ $(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $
 
 $(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c $(MODEL_SRCS)
 	@mkdir -p $(UNIT_BIN)
-	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
+
+$(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/model_trees.c
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
 
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -165,6 +167,8 @@ void
 triggerstock_predictor_main(Datum main_arg)
 {
 	(void) ts_worker_attach(main_arg);
+	/* score each closed candle on its own features, never a cached row */
+	SetConfigOption("triggerstock.feature_cache_ttl", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	ts_worker_set_state("scoring");
 
 	while (!ShutdownRequestPending)

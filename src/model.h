@@ -22,11 +22,14 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "model_trees.h"
+
 /* GUCs (model_cache.c defines them) */
 extern int	ts_model_train_threads;
 extern int	ts_model_predict_threads;
 extern int	ts_model_cache_size;
 extern int	ts_model_last_score_max_age;
+extern int	ts_model_feature_cache_ttl;
 
 /* Called from _PG_init: the model GUCs. */
 extern void ts_model_define_gucs(void);
@@ -58,6 +61,13 @@ extern BoosterHandle ts_xgb_load(MemoryContext cxt, const void *bytes, size_t le
 extern void ts_xgb_predict(BoosterHandle booster, const float *x, size_t nrow, size_t ncol,
 						   double *out);
 
+/*
+ * The booster's trees as a direct evaluator (model_trees.h), freed with
+ * cxt; NULL when the model is not one it supports (then serve through
+ * libxgboost).
+ */
+extern tsm_forest *ts_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures);
+
 /* ---- model_cache.c ---- */
 
 /* A loaded model, cached per backend by id. */
@@ -71,6 +81,7 @@ typedef struct ts_model
 	int			nfeatures;
 	char	  **features;		/* names, in matrix column order */
 	BoosterHandle booster;
+	tsm_forest *forest;			/* direct tree evaluator, NULL: use booster */
 	MemoryContext cxt;			/* owns everything above, booster included */
 	uint64		last_used;
 } ts_model;

@@ -35,6 +35,7 @@ int			ts_model_train_threads = 2;
 int			ts_model_predict_threads = 1;
 int			ts_model_cache_size = 8;
 int			ts_model_last_score_max_age = 300;
+int			ts_model_feature_cache_ttl = 1000;
 
 /* Most symbols whose deployment is remembered before the map is reset. */
 #define CACHE_MAX_SYMBOLS 256
@@ -85,6 +86,12 @@ ts_model_define_gucs(void)
 							"Second level of predict()'s fallback chain.",
 							&ts_model_last_score_max_age,
 							300, 0, INT_MAX, PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.feature_cache_ttl",
+							"How long predict() reuses a symbol's latest feature row without "
+							"checking for a newer candle.",
+							"0 checks the latest candle on every call.",
+							&ts_model_feature_cache_ttl,
+							1000, 0, 60000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /*
@@ -205,6 +212,7 @@ cache_load(int64 model_id)
 		MemoryContextSwitchTo(old);
 		m->booster = ts_xgb_load(cxt, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
 								 ts_model_predict_threads);
+		m->forest = ts_xgb_forest(cxt, m->booster, m->nfeatures);
 	}
 	PG_CATCH();
 	{

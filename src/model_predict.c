@@ -65,6 +65,7 @@ typedef struct predict_row
 	double		sig_close;
 	double		sig_volume;
 	int64		sig_trades;
+	TimestampTz checked_at;		/* when the signature was last read */
 	/* the row */
 	bool		found;
 	TimestampTz bucket;
@@ -126,13 +127,29 @@ predict_spi_connect(void)
 }
 
 /*
- * predict_latest_row
- *	  The latest complete feature row of (symbol, width), from the cache
- *	  when the latest complete candle did not change.  Returns NULL when
- *	  the symbol has no complete candle.  SPI must be connected.
+ * predict_cached_row
+ *	  The cached row of (symbol, width), or NULL.
  */
 static predict_row *
-predict_latest_row(const char *symbol, Interval *width, Oid nsp)
+predict_cached_row(const char *symbol, const Interval *width)
+{
+	for (int i = 0; i < predict_nrows; i++)
+		if (strcmp(predict_rows[i].symbol, symbol) == 0 &&
+			memcmp(&predict_rows[i].width, width, sizeof(Interval)) == 0)
+			return &predict_rows[i];
+	return NULL;
+}
+
+/*
+ * predict_latest_row
+ *	  The latest complete feature row of (symbol, width), from the cache
+ *	  when it was checked less than triggerstock.feature_cache_ttl ago or
+ *	  the latest complete candle did not change.  Returns NULL when the
+ *	  symbol has no complete candle.  Connects SPI (*spi set) only when it
+ *	  has to read.
+ */
+static predict_row *
+predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 {
 	Datum		args[3];
 	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
@@ -152,6 +169,17 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp)
 		predict_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock feature rows",
 											ALLOCSET_DEFAULT_SIZES);
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
+	}
+	row = predict_cached_row(symbol, width);
+	if (row != NULL && row->sig_bucket != DT_NOBEGIN && ts_model_feature_cache_ttl > 0 &&
+		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
+									ts_model_feature_cache_ttl))
+		return row->found ? row : NULL;
+
+	if (!*spi)
+	{
+		predict_spi_connect();
+		*spi = true;
 	}
 	if (predict_sig_plan == NULL)
 	{
@@ -178,16 +206,12 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp)
 	sig_volume = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
 	sig_trades = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 
-	for (int i = 0; i < predict_nrows; i++)
-		if (strcmp(predict_rows[i].symbol, symbol) == 0 &&
-			memcmp(&predict_rows[i].width, width, sizeof(Interval)) == 0)
-		{
-			row = &predict_rows[i];
-			if (row->sig_bucket == sig_bucket && row->sig_close == sig_close &&
-				row->sig_volume == sig_volume && row->sig_trades == sig_trades)
-				return row->found ? row : NULL;
-			break;
-		}
+	if (row != NULL && row->sig_bucket == sig_bucket && row->sig_close == sig_close &&
+		row->sig_volume == sig_volume && row->sig_trades == sig_trades)
+	{
+		row->checked_at = GetCurrentTimestamp();
+		return row->found ? row : NULL;
+	}
 	if (row == NULL)
 	{
 		if (predict_nrows == PREDICT_MAX_ROWS || strlen(symbol) >= NAMEDATALEN)
@@ -263,6 +287,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp)
 	row->sig_close = sig_close;
 	row->sig_volume = sig_volume;
 	row->sig_trades = sig_trades;
+	row->checked_at = GetCurrentTimestamp();
 	return row->found ? row : NULL;
 }
 
@@ -283,6 +308,21 @@ predict_row_value(const predict_row *row, const char *name, double *v)
 }
 
 /*
+ * predict_one
+ *	  Probability of one row: the direct tree evaluator when the model has
+ *	  one (same arithmetic as libxgboost, far cheaper per row), else the
+ *	  booster.
+ */
+static void
+predict_one(const ts_model *m, const float *x, double *out)
+{
+	if (m->forest != NULL)
+		*out = tsm_forest_predict(m->forest, x);
+	else
+		ts_xgb_predict(m->booster, x, 1, m->nfeatures, out);
+}
+
+/*
  * ts_predict_symbol
  *	  Run the fallback chain for symbol; see the file header.
  */
@@ -293,14 +333,15 @@ ts_predict_symbol(const char *symbol, ts_prediction *out)
 	ts_model   *m = model_id ? ts_model_get(model_id) : NULL;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
+	bool		spi = false;
 	double		rsi,
 				macd;
 
 	memset(out, 0, sizeof(*out));
 	out->level = TS_LEVEL_ABSTAIN;
 
-	predict_spi_connect();
-	row = predict_latest_row(symbol, m ? &m->width : &one_minute, ts_model_extension_namespace());
+	row = predict_latest_row(symbol, m ? &m->width : &one_minute, ts_model_extension_namespace(),
+							 &spi);
 
 	if (row != NULL)
 	{
@@ -334,7 +375,7 @@ ts_predict_symbol(const char *symbol, ts_prediction *out)
 								   m->features[j], (long long) m->id);
 		else
 		{
-			ts_xgb_predict(m->booster, x, 1, m->nfeatures, &out->probability);
+			predict_one(m, x, &out->probability);
 			out->has_probability = true;
 			out->level = TS_LEVEL_MODEL;
 			out->model_id = m->id;
@@ -349,6 +390,11 @@ ts_predict_symbol(const char *symbol, ts_prediction *out)
 		Datum		args[2] = {CStringGetTextDatum(symbol), Int32GetDatum(ts_model_last_score_max_age)};
 		int			ret;
 
+		if (!spi)
+		{
+			predict_spi_connect();
+			spi = true;
+		}
 		ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
 									"WHERE symbol = $1 AND fallback_level = 'model' "
 									"AND predicted_at >= now() - make_interval(secs => $2) "
@@ -379,7 +425,8 @@ ts_predict_symbol(const char *symbol, ts_prediction *out)
 		out->has_probability = true;
 		out->level = TS_LEVEL_RULES;
 	}
-	SPI_finish();
+	if (spi)
+		SPI_finish();
 }
 
 /*
@@ -539,7 +586,7 @@ model_predict_features(PG_FUNCTION_ARGS)
 	x = palloc(sizeof(float) * Max(n, 1));
 	for (int j = 0; j < n; j++)
 		x[j] = nulls[j] ? NAN : (float) DatumGetFloat8(elems[j]);
-	ts_xgb_predict(m->booster, x, 1, n, &prob);
+	predict_one(m, x, &prob);
 	PG_RETURN_FLOAT8(prob);
 }
 

@@ -206,6 +206,46 @@ ts_xgb_load(MemoryContext cxt, const void *bytes, size_t len, int nthread)
 }
 
 /*
+ * xgb_free_forest
+ *	  Memory context reset callback: free a tree evaluator.
+ */
+static void
+xgb_free_forest(void *arg)
+{
+	tsm_forest_free((tsm_forest *) arg);
+}
+
+/* See model.h. */
+tsm_forest *
+ts_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures)
+{
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	bst_ulong	len = 0;
+	const char *json = NULL;
+	char		err[128];
+	tsm_forest *forest;
+	sigset_t	saved;
+	int			rc;
+
+	ts_xgb_block_signals(&saved);
+	rc = XGBoosterSaveModelToBuffer(booster, "{\"format\": \"json\"}", &len, &json);
+	ts_xgb_restore_signals(&saved);
+	ts_xgb_check(rc, "XGBoosterSaveModelToBuffer");
+
+	forest = tsm_forest_from_json(json, (size_t) len, nfeatures, err, sizeof(err));
+	if (forest == NULL)
+	{
+		elog(DEBUG1, "serving the model through libxgboost: %s", err);
+		pfree(cb);
+		return NULL;
+	}
+	cb->func = xgb_free_forest;
+	cb->arg = forest;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	return forest;
+}
+
+/*
  * ts_xgb_predict
  *	  Probabilities of a row-major float matrix; the temporary DMatrix is
  *	  freed before any error is raised.
