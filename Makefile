@@ -18,7 +18,8 @@ CANDLE_SRCS = src/exactsum.c src/candle.c
 INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
 SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
-CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS)
+SENTIMENT_API_SRCS = src/sentiment_api.c
+CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(SENTIMENT_API_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
@@ -51,7 +52,7 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURDIR)/src
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
-	$(UNIT_BIN)/test_news
+	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_sentiment_api
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -68,6 +69,10 @@ $(UNIT_BIN)/test_sentiment: test/unit/test_sentiment.c $(SENTIMENT_SRCS)
 $(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
+$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment_api.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
