@@ -82,7 +82,7 @@ $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
-FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
 
 $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(FUZZ_BIN)
@@ -91,6 +91,10 @@ $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 $(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
+$(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
