@@ -7,6 +7,8 @@
 #  - an endpoint answering HTTP 500 and one that never answers (timeout
 #    500 ms): every item gets scorer 'builtin' and the lexicon score, one
 #    WARNING is logged, and the worker stays alive (same pid);
+#  - a malformed feed still fails with last_error, with no request and no
+#    sentiment WARNING;
 #  - sentiment_url '' again: no requests, scorer 'builtin'.
 # The GUCs change with ALTER SYSTEM + pg_reload_conf(); each case polls a
 # fresh feed URL (/tagged/TAG/NAME: a real feed under new guids).
@@ -151,6 +153,14 @@ ok(requests_to('/sentiment/slow') <= 3, 'slow endpoint: at most 3 requests for t
 ok($node->wait_for_log(
 	qr/WARNING:  triggerstock poll: feed $sl: sentiment endpoint failed: timed out after 500 ms/),
 	'slow endpoint: one WARNING with the timeout');
+# a malformed feed fails as before (last_error), with no request and no WARNING
+my $slow_requests = requests_to('/sentiment/slow');
+my $bad = $node->safe_psql('postgres', "SELECT add_feed('$base/malformed', '1 second')");
+ok($node->poll_query_until('postgres',
+	"SELECT last_error LIKE 'invalid feed: malformed XML%' FROM triggerstock.feeds WHERE id = $bad"),
+	'malformed feed: the poll fails with last_error as without an endpoint');
+is(requests_to('/sentiment/slow'), $slow_requests, 'malformed feed: no request to the endpoint');
+$node->safe_psql('postgres', "UPDATE triggerstock.feeds SET enabled = false WHERE id = $bad");
 my $warnings = () = slurp_file($node->logfile) =~ /sentiment endpoint failed/g;
 is($warnings, 2, 'one WARNING per failing poll, not per item');
 
@@ -163,8 +173,8 @@ is(scalar(split(/\n/, slurp_file("$state/sentiment.log"))), $before, 'off: no re
 
 is($node->safe_psql('postgres', "SELECT pid FROM worker_status() WHERE kind = 'poll'"),
 	$poll_pid, 'the poll worker never restarted');
-is($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.feeds WHERE last_error IS NOT NULL"),
-	'0', 'no feed poll failed');
+is($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.feeds WHERE last_error IS NOT NULL AND id <> $bad"),
+	'0', 'no other feed poll failed');
 
 $node->stop;
 done_testing();
