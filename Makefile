@@ -18,11 +18,12 @@ CANDLE_SRCS = src/exactsum.c src/candle.c
 INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
 SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
 NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
+SENTIMENT_API_SRCS = src/sentiment_api.c
 DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
 	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
 MODEL_SRCS = src/model_metrics.c src/model_trees.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(MODEL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
@@ -58,7 +59,7 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -89,6 +90,10 @@ $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/model_trees.c
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
 
+$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment_api.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
+
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
@@ -100,7 +105,7 @@ FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
 DECODE_FUZZ = binance coinbase kraken finnhub generic
-FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/decode.h
 	@mkdir -p $(FUZZ_BIN)
@@ -113,6 +118,10 @@ $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 $(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
+
+$(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 
 fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ)

@@ -571,8 +571,9 @@ COMMENT ON COLUMN triggerstock.news.title IS 'title, HTML stripped and entities 
 COMMENT ON COLUMN triggerstock.news.summary IS 'description / summary / content, HTML stripped and entities decoded';
 COMMENT ON COLUMN triggerstock.news.published_at IS 'pubDate (RFC 822) or published/updated (RFC 3339); NULL if absent or unparseable';
 COMMENT ON COLUMN triggerstock.news.symbols IS 'symbols whose aliases occur in title or summary (match_symbols)';
-COMMENT ON COLUMN triggerstock.news.sentiment IS 'sentiment of the title (and summary) in [-1, 1]';
-COMMENT ON COLUMN triggerstock.news.scorer IS 'which scorer gave the sentiment: builtin (the built-in lexicon)';
+COMMENT ON COLUMN triggerstock.news.sentiment IS 'sentiment of the title (and summary) in [-1, 1], from the scorer named in scorer';
+COMMENT ON COLUMN triggerstock.news.scorer IS
+'which scorer gave the sentiment: openai or huggingface (the model endpoint of triggerstock.sentiment_url), builtin (the built-in lexicon: endpoint off, failed, timed out, or past triggerstock.sentiment_max_items)';
 COMMENT ON COLUMN triggerstock.news.link IS 'the item''s link';
 COMMENT ON COLUMN triggerstock.news.inserted_at IS 'when the item was stored';
 COMMENT ON INDEX triggerstock.news_published_at_idx IS

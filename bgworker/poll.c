@@ -41,6 +41,18 @@
 int			poll_timeout_ms = 10000;
 int			poll_max_body = 8 * 1024 * 1024;
 int			poll_max_redirects = 5;
+char	   *poll_sentiment_url = NULL;
+int			poll_sentiment_api = SENTIMENT_API_OPENAI;
+char	   *poll_sentiment_model = NULL;
+char	   *poll_sentiment_api_key = NULL;
+int			poll_sentiment_timeout_ms = 2000;
+int			poll_sentiment_max_items = 50;
+
+static const struct config_enum_entry poll_sentiment_api_options[] = {
+	{"openai", SENTIMENT_API_OPENAI, false},
+	{"huggingface", SENTIMENT_API_HUGGINGFACE, false},
+	{NULL, 0, false}
+};
 
 /* One transfer; malloc'd because the curl callbacks write into it. */
 typedef struct PollRequest
@@ -82,7 +94,7 @@ PGDLLEXPORT void triggerstock_poll_main(Datum main_arg);
 
 /*
  * ts_poll_define_gucs
- *	  The poll worker's GUCs (triggerstock.poll_*).
+ *	  The poll worker's GUCs (triggerstock.poll_*, triggerstock.sentiment_*).
  */
 void
 ts_poll_define_gucs(void)
@@ -101,6 +113,35 @@ ts_poll_define_gucs(void)
 							"Most HTTP redirects one poll follows.",
 							NULL,
 							&poll_max_redirects, 5, 0, 50, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("triggerstock.sentiment_url",
+							   "Sentiment model endpoint the poll worker asks for the score of new news items.",
+							   "Empty (the default) uses the built-in lexicon only; on any failure of the "
+							   "endpoint the lexicon is used and news.scorer says so.",
+							   &poll_sentiment_url, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("triggerstock.sentiment_api",
+							 "Protocol of triggerstock.sentiment_url: openai (chat completions) or huggingface (text classification).",
+							 NULL,
+							 &poll_sentiment_api, SENTIMENT_API_OPENAI, poll_sentiment_api_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("triggerstock.sentiment_model",
+							   "Model name sent to an OpenAI-compatible triggerstock.sentiment_url.",
+							   "Empty (the default) sends no model name.",
+							   &poll_sentiment_model, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("triggerstock.sentiment_api_key",
+							   "Bearer token sent to triggerstock.sentiment_url (empty: none).",
+							   NULL,
+							   &poll_sentiment_api_key, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.sentiment_timeout",
+							"Longest time one request to triggerstock.sentiment_url may take.",
+							"A slower answer falls back to the built-in lexicon.",
+							&poll_sentiment_timeout_ms, 2000, 50, 60000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.sentiment_max_items",
+							"Most new items of one feed poll scored through triggerstock.sentiment_url.",
+							"The other new items of that poll are scored with the built-in lexicon.",
+							&poll_sentiment_max_items, 50, 0, 10000, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 }
 

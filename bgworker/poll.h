@@ -18,6 +18,8 @@
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
+#include "sentiment_api.h"
+
 typedef enum PollKind
 {
 	POLL_FEED,
@@ -52,6 +54,12 @@ typedef struct PollTarget
 extern int	poll_timeout_ms;
 extern int	poll_max_body;
 extern int	poll_max_redirects;
+extern char *poll_sentiment_url;
+extern int	poll_sentiment_api;		/* a sentiment_api_kind */
+extern char *poll_sentiment_model;
+extern char *poll_sentiment_api_key;
+extern int	poll_sentiment_timeout_ms;
+extern int	poll_sentiment_max_items;
 
 /* Define the poll GUCs; called from _PG_init. */
 extern void ts_poll_define_gucs(void);
@@ -61,8 +69,12 @@ extern List *poll_load_targets(MemoryContext cxt);
 
 /*
  * Store a feed body: parse it and insert the new items, then record the
- * poll on the feed row (status, etag, last_modified).  Returns NULL on
- * success (*inserted set) or the error, recorded on the feed row instead.
+ * poll on the feed row (status, etag, last_modified).  With
+ * triggerstock.sentiment_url set, the new items are first listed in a
+ * short transaction and scored through the endpoint with no transaction
+ * open (blocking, bounded by a few sentiment timeouts); items it did not
+ * score get the lexicon.  Returns NULL on success (*inserted set) or the
+ * error, recorded on the feed row instead.
  */
 extern char *poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
 							 const char *etag, const char *last_modified, int64 *inserted);

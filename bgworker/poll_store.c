@@ -11,6 +11,13 @@
  * whole poll back (nothing half-stored) and is then recorded in last_error
  * by a second transaction.
  *
+ * With triggerstock.sentiment_url set, a feed poll first lists the new
+ * items in a short transaction, then (no transaction open) asks the model
+ * endpoint for the score of up to triggerstock.sentiment_max_items of them
+ * (src/sentiment_api.c), and the INSERT takes those scores, joined on guid,
+ * with scorer 'openai' / 'huggingface'; every other item, and every item the
+ * endpoint failed on, gets the lexicon score and scorer 'builtin'.
+ *
  * Quotes: the JSON body is parsed with cJSON (malloc'd, freed before any
  * ereport); a trade row is written only when the price or the timestamp
  * changed.
@@ -24,8 +31,11 @@
 #include <cjson/cJSON.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -258,19 +268,58 @@ typedef struct PollFeedArg
 	const char *etag;
 	const char *last_modified;
 	int64		inserted;
+	/* scores from the sentiment endpoint (nscored 0: none) */
+	int			nscored;
+	char	  **scored_guids;
+	double	   *scores;
+	const char *scorer;			/* 'openai' or 'huggingface' */
 } PollFeedArg;
 
 /*
+ * poll_scores_param
+ *	  The endpoint's scores as $6 text[] guids, $7 float8[] scores and
+ *	  $8 text[] scorers (NULLs when there are none).
+ */
+static void
+poll_scores_param(PollFeedArg *a, Datum *values, char *nulls)
+{
+	Datum	   *guids,
+			   *scores,
+			   *scorers;
+
+	if (a->nscored == 0)
+	{
+		nulls[5] = nulls[6] = nulls[7] = 'n';
+		return;
+	}
+	guids = palloc(sizeof(Datum) * a->nscored);
+	scores = palloc(sizeof(Datum) * a->nscored);
+	scorers = palloc(sizeof(Datum) * a->nscored);
+	for (int i = 0; i < a->nscored; i++)
+	{
+		guids[i] = CStringGetTextDatum(a->scored_guids[i]);
+		scores[i] = Float8GetDatum(a->scores[i]);
+		scorers[i] = CStringGetTextDatum(a->scorer);
+	}
+	values[5] = PointerGetDatum(construct_array(guids, a->nscored, TEXTOID, -1, false, TYPALIGN_INT));
+	values[6] = PointerGetDatum(construct_array(scores, a->nscored, FLOAT8OID, sizeof(float8),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[7] = PointerGetDatum(construct_array(scorers, a->nscored, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
  * poll_feed_in_txn
- *	  Insert the new items of the body, then record the poll on the feed.
+ *	  Insert the new items of the body (with the endpoint's scores where
+ *	  there are some, else the lexicon's), then record the poll on the feed.
  */
 static void
 poll_feed_in_txn(void *p)
 {
 	PollFeedArg *a = p;
-	Oid			types[5] = {BYTEAOID, INT4OID, INT4OID, TEXTOID, TEXTOID};
-	Datum		values[5];
-	char		nulls[6] = "     ";
+	Oid			types[8] = {BYTEAOID, INT4OID, INT4OID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
+	Datum		values[8];
+	char		nulls[9] = "        ";
 	bytea	   *body = palloc(VARHDRSZ + a->len);
 	bool		isnull;
 
@@ -283,21 +332,182 @@ poll_feed_in_txn(void *p)
 	nulls[3] = a->etag[0] ? ' ' : 'n';
 	values[4] = a->last_modified[0] ? CStringGetTextDatum(a->last_modified) : (Datum) 0;
 	nulls[4] = a->last_modified[0] ? ' ' : 'n';
+	poll_scores_param(a, values, nulls);
 
-	poll_exec(psprintf("WITH ins AS ("
+	poll_exec(psprintf("WITH api AS ("
+					   "  SELECT * FROM unnest($6::text[], $7::float8[], $8::text[]) AS s(guid, score, scorer)), "
+					   "ins AS ("
 					   "  INSERT INTO triggerstock.news (guid, feed_id, title, summary, link, "
 					   "                                 published_at, symbols, sentiment, scorer) "
 					   "  SELECT i.guid, $2, i.title, i.summary, i.link, i.published_at, "
 					   "         %1$s.match_symbols(concat_ws(E'\\n', i.title, i.summary)), "
-					   "         %1$s.sentiment(concat_ws(E'\\n', i.title, i.summary)), 'builtin' "
-					   "  FROM %1$s.parse_feed($1) i "
+					   "         coalesce(s.score, %1$s.sentiment(concat_ws(E'\\n', i.title, i.summary))), "
+					   "         CASE WHEN s.score IS NULL THEN 'builtin' ELSE s.scorer END "
+					   "  FROM %1$s.parse_feed($1) i LEFT JOIN api s ON s.guid = i.guid "
 					   "  ON CONFLICT (guid) DO NOTHING RETURNING 1), "
 					   "upd AS ("
 					   "  UPDATE triggerstock.feeds SET last_polled = now(), last_status = $3, "
 					   "         last_error = NULL, etag = $4, last_modified = $5 WHERE id = $2) "
 					   "SELECT count(*) FROM ins", poll_ext_schema),
-			  5, types, values, nulls, SPI_OK_SELECT);
+			  8, types, values, nulls, SPI_OK_SELECT);
 	a->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* ---- sentiment endpoint ----------------------------------------------- */
+
+/* A failing endpoint's WARNING is repeated at most this often (same error). */
+#define POLL_SENTIMENT_WARN_MS 60000
+/* Scoring one poll's items stops after this many timeouts' worth of time, */
+#define POLL_SENTIMENT_BUDGET_TIMEOUTS 3
+/* or after this many failures in a row. */
+#define POLL_SENTIMENT_MAX_FAILURES 3
+
+static TimestampTz poll_sentiment_warned_at = 0;
+static char poll_sentiment_warned[256] = "";
+static int	poll_sentiment_suppressed = 0;
+
+typedef struct PollListArg
+{
+	PollFeedArg *feed;
+	MemoryContext cxt;			/* where the copies go (the caller's) */
+	int			n;
+	char	  **guids;
+	char	  **texts;
+} PollListArg;
+
+/*
+ * poll_list_in_txn
+ *	  The first sentiment_max_items new items of the body (guid and the text
+ *	  to score), distinct, in feed order, copied out of SPI memory.
+ */
+static void
+poll_list_in_txn(void *p)
+{
+	PollListArg *l = p;
+	Oid			types[2] = {BYTEAOID, INT4OID};
+	Datum		values[2];
+	bytea	   *body = palloc(VARHDRSZ + l->feed->len);
+
+	SET_VARSIZE(body, VARHDRSZ + l->feed->len);
+	memcpy(VARDATA(body), l->feed->body, l->feed->len);
+	values[0] = PointerGetDatum(body);
+	values[1] = Int32GetDatum(poll_sentiment_max_items);
+	poll_exec(psprintf("SELECT guid, txt FROM ("
+					   "  SELECT DISTINCT ON (i.guid) i.guid, concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
+					   "  FROM %s.parse_feed($1) WITH ORDINALITY AS i(guid, title, summary, link, published_at, ord) "
+					   "  WHERE NOT EXISTS (SELECT 1 FROM triggerstock.news n WHERE n.guid = i.guid) "
+					   "  ORDER BY i.guid, i.ord) d "
+					   "ORDER BY ord LIMIT $2", poll_ext_schema),
+			  2, types, values, NULL, SPI_OK_SELECT);
+	l->n = (int) SPI_processed;
+	l->guids = MemoryContextAllocZero(l->cxt, sizeof(char *) * (l->n + 1));
+	l->texts = MemoryContextAllocZero(l->cxt, sizeof(char *) * (l->n + 1));
+	for (int i = 0; i < l->n; i++)
+	{
+		l->guids[i] = poll_getstr(i, 1, l->cxt);
+		l->texts[i] = poll_getstr(i, 2, l->cxt);
+	}
+}
+
+/*
+ * poll_sentiment_warn
+ *	  One WARNING for a poll whose scoring failed, unless the same error was
+ *	  reported less than POLL_SENTIMENT_WARN_MS ago (then it is counted).
+ */
+static void
+poll_sentiment_warn(PollTarget *t, const char *error, const char *detail)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (strncmp(poll_sentiment_warned, error, sizeof(poll_sentiment_warned) - 1) == 0 &&
+		!TimestampDifferenceExceeds(poll_sentiment_warned_at, now, POLL_SENTIMENT_WARN_MS))
+	{
+		poll_sentiment_suppressed++;
+		return;
+	}
+	ereport(WARNING,
+			(errmsg("triggerstock poll: feed %d: sentiment endpoint failed: %s", t->id, error),
+			 errdetail("%s%s", detail,
+					   poll_sentiment_suppressed > 0
+					   ? psprintf(" %d similar warnings were suppressed.", poll_sentiment_suppressed) : ""),
+			 errhint("Check triggerstock.sentiment_url, triggerstock.sentiment_api and triggerstock.sentiment_timeout.")));
+	strlcpy(poll_sentiment_warned, error, sizeof(poll_sentiment_warned));
+	poll_sentiment_warned_at = now;
+	poll_sentiment_suppressed = 0;
+}
+
+/*
+ * poll_score_new_items
+ *	  List the new items (short transaction), then score them through the
+ *	  endpoint with no transaction open; the scores go into a->scores.
+ *	  Stops early on shutdown, after a few timeouts' worth of time, or after
+ *	  a few failures in a row; what is left gets the lexicon at insert.
+ */
+static void
+poll_score_new_items(PollFeedArg *a)
+{
+	PollListArg l = {a, CurrentMemoryContext, 0, NULL, NULL};
+	sentiment_api_config cfg;
+	char		errbuf[256];
+	char	   *first_error = NULL;
+	char	   *err;
+	TimestampTz start;
+	int			tried = 0,
+				failed = 0,
+				in_a_row = 0;
+
+	if ((err = poll_txn(poll_list_in_txn, &l, "triggerstock poll: listing new feed items")) != NULL)
+	{
+		/* a bad body: the insert fails the same way and records last_error */
+		elog(DEBUG1, "triggerstock poll: feed %d: could not list the new items: %s", a->t->id, err);
+		return;
+	}
+	if (l.n == 0)
+		return;
+	cfg.url = poll_sentiment_url;
+	cfg.api = (sentiment_api_kind) poll_sentiment_api;
+	cfg.model = poll_sentiment_model;
+	cfg.api_key = poll_sentiment_api_key;
+	cfg.timeout_ms = poll_sentiment_timeout_ms;
+	cfg.max_response = 0;
+	a->scorer = cfg.api == SENTIMENT_API_HUGGINGFACE ? "huggingface" : "openai";
+	a->scored_guids = palloc(sizeof(char *) * l.n);
+	a->scores = palloc(sizeof(double) * l.n);
+	start = GetCurrentTimestamp();
+	pgstat_report_activity(STATE_RUNNING, "triggerstock poll: scoring new items through triggerstock.sentiment_url");
+	for (int i = 0; i < l.n && !ShutdownRequestPending; i++)
+	{
+		double		score;
+
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+									   POLL_SENTIMENT_BUDGET_TIMEOUTS * poll_sentiment_timeout_ms))
+		{
+			if (first_error == NULL)
+				first_error = psprintf("stopped after %d ms (%d x triggerstock.sentiment_timeout)",
+									   POLL_SENTIMENT_BUDGET_TIMEOUTS * poll_sentiment_timeout_ms,
+									   POLL_SENTIMENT_BUDGET_TIMEOUTS);
+			break;
+		}
+		tried++;
+		if (sentiment_api_score(&cfg, l.texts[i] ? l.texts[i] : "", &score, errbuf, sizeof(errbuf)) == 0)
+		{
+			a->scored_guids[a->nscored] = l.guids[i];
+			a->scores[a->nscored++] = score;
+			in_a_row = 0;
+			continue;
+		}
+		failed++;
+		if (first_error == NULL)
+			first_error = pstrdup(errbuf);
+		if (++in_a_row >= POLL_SENTIMENT_MAX_FAILURES)
+			break;
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (first_error != NULL)
+		poll_sentiment_warn(a->t, first_error,
+							psprintf("%d of %d requests failed; the built-in lexicon scored %d of the %d "
+									 "new items meant for the endpoint (scorer 'builtin').",
+									 failed, tried, l.n - a->nscored, l.n));
 }
 
 /* See poll.h. */
@@ -311,7 +521,12 @@ poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
 	if (body == NULL || len == 0)
 		err = pstrdup("empty response body; nothing stored");
 	else
+	{
+		if (poll_sentiment_url != NULL && poll_sentiment_url[0] != '\0' &&
+			poll_sentiment_max_items > 0)
+			poll_score_new_items(&a);	/* no transaction open while it waits */
 		err = poll_txn(poll_feed_in_txn, &a, "triggerstock poll: storing feed items");
+	}
 	if (err != NULL)
 	{
 		poll_record_status(t, status, err);

@@ -14,13 +14,30 @@ Writes the port it listens on to STATE_DIR/port, then serves:
   /hang            accepts, then never answers
   /loop            302 to itself, forever
   /status/N        answers with HTTP status N
+  /tagged/TAG/NAME the real feed NAME with every guid prefixed by "TAG-"
+                   (fresh items for each TAG)
+Sentiment model endpoints (POST, JSON):
+  /v1/chat/completions  OpenAI-shaped; the request must be
+                   {"model": str, "temperature": 0, "messages": [system, user]}
+                   (else 400); content "0.9" when the user text contains
+                   "bitcoin" (ASCII case-insensitive), else "-0.4"
+  /hf/classify     Hugging Face-shaped {"inputs": str} (else 400) ->
+                   [[{"label": "Positive", ...}, {"label": "NEGATIVE", ...},
+                   {"label": "neutral", ...}]]: 0.75/0.125/0.125 when the text
+                   contains "bitcoin", else 0.125/0.625/0.25 (p - n = 0.625,
+                   -0.5)
+  /sentiment/broken  HTTP 500 with {"error": "model crashed"}
+  /sentiment/slow    reads the request, then never answers
+Every POST is appended to STATE_DIR/sentiment.log ("PATH STATUS AUTHORIZATION").
 Every request is appended to STATE_DIR/requests.log ("METHOD PATH STATUS").
 The test stops the server by its pid.
 """
 import email.utils
 import hashlib
 import http.server
+import json
 import os
+import re
 import sys
 import time
 
@@ -107,7 +124,64 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if p.startswith("/status/"):
             return self.send_body(int(p[8:]), b"status", "text/plain")
+        m = re.match(r"^/tagged/([A-Za-z0-9_-]+)/([A-Za-z0-9_.-]+)$", p)
+        if m:
+            try:
+                with open(os.path.join(DATA, "news", "rss", m.group(2) + ".rss"), "rb") as f:
+                    body = f.read()
+            except FileNotFoundError:
+                return self.send_body(404, b"not found", "text/plain")
+            body = re.sub(rb"<guid([^>]*)>", b"<guid\\1>" + m.group(1).encode() + b"-", body)
+            return self.send_body(200, body, "application/rss+xml")
         return self.send_body(404, b"not found", "text/plain")
+
+    def sentiment_note(self, status):
+        with open(os.path.join(STATE, "sentiment.log"), "a") as log:
+            log.write("%s %d %s\n" % (self.path, status, self.headers.get("Authorization", "-")))
+
+    def send_json(self, status, obj):
+        self.sentiment_note(status)
+        self.send_body(status, json.dumps(obj).encode(), "application/json")
+
+    def do_POST(self):
+        p = self.path
+        try:
+            req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        except ValueError:
+            return self.send_json(400, {"error": "request is not JSON"})
+        if self.headers.get("Content-Type") != "application/json":
+            return self.send_json(400, {"error": "Content-Type is not application/json"})
+        if p == "/v1/chat/completions":
+            msgs = req.get("messages") if isinstance(req, dict) else None
+            if (not isinstance(req.get("model"), str) or req.get("temperature") != 0
+                    or not isinstance(msgs, list) or len(msgs) != 2
+                    or msgs[0].get("role") != "system" or msgs[1].get("role") != "user"
+                    or "from -1" not in msgs[0].get("content", "")
+                    or not isinstance(msgs[1].get("content"), str)):
+                return self.send_json(400, {"error": {"message": "bad chat request"}})
+            text = msgs[1]["content"].encode().lower()
+            content = "0.9" if b"bitcoin" in text else "-0.4"
+            return self.send_json(200, {
+                "id": "chatcmpl-test", "object": "chat.completion", "model": req["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content}}]})
+        if p == "/hf/classify":
+            if not isinstance(req, dict) or not isinstance(req.get("inputs"), str):
+                return self.send_json(400, {"error": "inputs must be a string"})
+            if b"bitcoin" in req["inputs"].encode().lower():
+                pos, neg, neu = 0.75, 0.125, 0.125
+            else:
+                pos, neg, neu = 0.125, 0.625, 0.25
+            return self.send_json(200, [[{"label": "Positive", "score": pos},
+                                         {"label": "NEGATIVE", "score": neg},
+                                         {"label": "neutral", "score": neu}]])
+        if p == "/sentiment/broken":
+            return self.send_json(500, {"error": "model crashed"})
+        if p == "/sentiment/slow":
+            self.sentiment_note(0)
+            time.sleep(3600)
+            return
+        return self.send_json(404, {"error": "not found"})
 
 
 def main():
