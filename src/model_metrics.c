@@ -156,7 +156,8 @@ tsm_compute_metrics(const float *label, const double *prob, size_t n,
 	out->brier = brier / (double) n;
 	out->base_rate = (double) out->positives / (double) n;
 	out->majority_accuracy = majority_class ? out->base_rate : 1.0 - out->base_rate;
-	out->roc_auc = tsm_roc_auc(label, prob, n, scratch);
+	/* the AUC needs a sort: skipped (NaN) when the caller gives no scratch */
+	out->roc_auc = scratch ? tsm_roc_auc(label, prob, n, scratch) : NAN;
 }
 
 /*
@@ -202,32 +203,110 @@ tsm_cmp_double(const void *a, const void *b)
 }
 
 /*
+ * tsm_swap
+ *	  Exchange two doubles.
+ */
+static void
+tsm_swap(double *a, double *b)
+{
+	double		t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * tsm_select
+ *	  Reorder the NaN-free values[lo..hi) so that values[k] is the value a
+ *	  sort would put there, with no larger value before it and no smaller one
+ *	  after (quickselect: median-of-three pivot, three-way partition so runs
+ *	  of equal values cost one pass; a range that keeps failing to shrink is
+ *	  simply sorted).  Expected O(hi - lo).
+ */
+static void
+tsm_select(double *values, size_t lo, size_t hi, size_t k)
+{
+	for (int rounds = 0; hi - lo > 1; rounds++)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+		double		a = values[lo],
+					b = values[mid],
+					c = values[hi - 1];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t		lt = lo,
+					i = lo,
+					gt = hi;
+
+		if (rounds > 64)
+		{
+			qsort(values + lo, hi - lo, sizeof(double), tsm_cmp_double);
+			return;
+		}
+		while (i < gt)
+		{
+			if (values[i] < pivot)
+				tsm_swap(&values[lt++], &values[i++]);
+			else if (values[i] > pivot)
+				tsm_swap(&values[i], &values[--gt]);
+			else
+				i++;
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return;				/* values[k] equals the pivot: in place */
+	}
+}
+
+/*
  * tsm_psi_edges
- *	  Distinct deciles of the finite values (sorted in place).
+ *	  Distinct deciles of the finite values (values are reordered in place;
+ *	  the deciles are exact order statistics, as from a sort, found by
+ *	  selection in expected linear time).
  */
 int
 tsm_psi_edges(double *values, size_t n, double *edges)
 {
 	size_t		finite = 0;
+	size_t		from = 0;
+	double		min,
+				max;
 	int			nedges = 0;
 
-	qsort(values, n, sizeof(double), tsm_cmp_double);
-	while (finite < n && !isnan(values[finite]))
-		finite++;
-	if (finite < 2 || values[0] == values[finite - 1])
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(values[i]))
+			tsm_swap(&values[finite++], &values[i]);
+	if (finite < 2)
+		return 0;
+	min = max = values[0];
+	for (size_t i = 1; i < finite; i++)
+	{
+		if (values[i] < min)
+			min = values[i];
+		if (values[i] > max)
+			max = values[i];
+	}
+	if (min == max)
 		return 0;
 	for (int b = 1; b < TSM_PSI_BINS; b++)
 	{
-		double		e = values[(size_t) ((double) finite * b / TSM_PSI_BINS)];
+		size_t		pos = (size_t) ((double) finite * b / TSM_PSI_BINS);
+		double		e;
 
+		/* positions increase: select within what lies at or after the last */
+		tsm_select(values, from, finite, pos);
+		from = pos;
+		e = values[pos];
 		/* the last value is never an edge: its bin would be empty */
-		if (e >= values[finite - 1])
+		if (e >= max)
 			break;
 		if (nedges == 0 || e > edges[nedges - 1])
 			edges[nedges++] = e;
 	}
 	if (nedges == 0)
-		edges[nedges++] = values[0];
+		edges[nedges++] = min;
 	return nedges;
 }
 

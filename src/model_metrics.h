@@ -56,7 +56,8 @@ extern int	tsm_split(size_t n, double test_fraction, size_t gap,
  * Metrics of probabilities prob[i] against labels label[i] (0 or 1).
  * majority_class is the class that was the majority in the training data
  * (the honest "always say the same thing" baseline).  scratch must hold n
- * size_t values (used to rank the probabilities for the ROC AUC).
+ * size_t values (used to rank the probabilities for the ROC AUC); with
+ * scratch NULL the AUC, which needs that sort, is skipped (NaN).
  */
 extern void tsm_compute_metrics(const float *label, const double *prob, size_t n,
 								int majority_class, size_t *scratch, tsm_metrics *out);
@@ -77,7 +78,7 @@ extern int	tsm_parse_eval(const char *text, const char *key, double *value);
  * are written to edges.  Returns the number of edges (0 when fewer than two
  * distinct finite values).
  */
-extern int	tsm_psi_edges(double *values, size_t n, double *edges);
+extern int	tsm_psi_edges(double *values, size_t n, double *edges);	/* reorders values */
 
 /*
  * Fractions of values falling in each bin: bin b < nedges + 1 holds the

@@ -6,7 +6,7 @@
  *	  it when it beats the deployed one on the same test window.
  *
  * Invariants:
- *	- rows are read in time order through a cursor; the feature columns
+ *	- rows are read in time order (model_fetch.c); the feature columns
  *	  are discovered from the result: every numeric column except the
  *	  identifiers symbol, bucket and close;
  *	- the split is never shuffled: train on the oldest rows, leave out
@@ -36,6 +36,7 @@
 
 #include "model.h"
 #include "model_metrics.h"
+#include "model_rows.h"
 
 PG_FUNCTION_INFO_V1(model_train);
 PG_FUNCTION_INFO_V1(model_train_query);
@@ -44,20 +45,11 @@ PG_FUNCTION_INFO_V1(model_train_query);
 #define TRAIN_MIN_TRAIN_ROWS 100
 #define TRAIN_MIN_TEST_ROWS 20
 
-/* Rows fetched from the cursor at a time. */
-#define TRAIN_FETCH 20000
-
-/* The rows read for training. */
-typedef struct train_rows
-{
-	size_t		n;
-	size_t		cap;
-	int			nfeat;
-	char	  **names;
-	float	   *x;				/* n * nfeat, row-major, NaN for NULL */
-	double	   *close;
-	TimestampTz *bucket;
-} train_rows;
+/*
+ * Training rows behind the drift reference (evenly spaced) and behind the
+ * training log loss and accuracy (the latest ones).
+ */
+#define TRAIN_PSI_SAMPLE 65536
 
 /* Settings of one training run (our keys, then XGBoost's). */
 typedef struct train_settings
@@ -70,160 +62,6 @@ typedef struct train_settings
 	char	   *values[64];
 } train_settings;
 
-/*
- * train_to_double
- *	  A numeric datum of type typid as a double.
- */
-static double
-train_to_double(Datum d, Oid typid)
-{
-	switch (typid)
-	{
-		case FLOAT8OID:
-			return DatumGetFloat8(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		case INT8OID:
-			return (double) DatumGetInt64(d);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-	}
-	elog(ERROR, "unexpected feature type %u", typid);
-	return 0;
-}
-
-/* Feature columns are of these types. */
-static bool
-train_numeric_type(Oid typid)
-{
-	return typid == FLOAT8OID || typid == FLOAT4OID || typid == INT2OID ||
-		typid == INT4OID || typid == INT8OID || typid == NUMERICOID;
-}
-
-/*
- * train_fetch
- *	  Run query (with args) through a cursor and collect its rows into r,
- *	  allocated in cxt.  Requires columns bucket and close; rows must come
- *	  in strictly increasing bucket order.
- */
-static void
-train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
-			MemoryContext cxt, train_rows *r)
-{
-	SPIPlanPtr	plan;
-	Portal		portal;
-	int			bucket_col = 0,
-				close_col = 0;
-	int		   *cols = NULL;
-	Oid		   *types = NULL;
-
-	plan = SPI_prepare(query, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	memset(r, 0, sizeof(*r));
-
-	for (;;)
-	{
-		TupleDesc	desc;
-
-		SPI_cursor_fetch(portal, true, TRAIN_FETCH);
-		desc = SPI_tuptable->tupdesc;
-		if (cols == NULL)
-		{
-			/* first batch: find the columns */
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			cols = palloc(sizeof(int) * desc->natts);
-			types = palloc(sizeof(Oid) * desc->natts);
-			r->names = palloc(sizeof(char *) * desc->natts);
-			for (int i = 0; i < desc->natts; i++)
-			{
-				Form_pg_attribute att = TupleDescAttr(desc, i);
-				const char *name = NameStr(att->attname);
-
-				if (att->attisdropped)
-					continue;
-				if (strcmp(name, "bucket") == 0 &&
-					(att->atttypid == TIMESTAMPTZOID || att->atttypid == TIMESTAMPOID))
-					bucket_col = i + 1;
-				else if (strcmp(name, "close") == 0 && train_numeric_type(att->atttypid))
-					close_col = i + 1;
-				else if (strcmp(name, "symbol") != 0 && train_numeric_type(att->atttypid))
-				{
-					cols[r->nfeat] = i + 1;
-					types[r->nfeat] = att->atttypid;
-					r->names[r->nfeat++] = pstrdup(name);
-				}
-			}
-			MemoryContextSwitchTo(old);
-			if (bucket_col == 0 || close_col == 0 || r->nfeat == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature rows need a timestamptz column bucket, a numeric column close and at least one numeric feature column"),
-						 errhint("Every numeric column other than symbol, bucket and close is a feature.")));
-		}
-		if (SPI_processed == 0)
-			break;
-
-		if (r->n + SPI_processed > r->cap)
-		{
-			size_t		cap = Max(r->cap * 2, r->n + SPI_processed);
-
-			if (r->cap == 0)
-			{
-				r->x = MemoryContextAllocHuge(cxt, sizeof(float) * cap * r->nfeat);
-				r->close = MemoryContextAllocHuge(cxt, sizeof(double) * cap);
-				r->bucket = MemoryContextAllocHuge(cxt, sizeof(TimestampTz) * cap);
-			}
-			else
-			{
-				r->x = repalloc_huge(r->x, sizeof(float) * cap * r->nfeat);
-				r->close = repalloc_huge(r->close, sizeof(double) * cap);
-				r->bucket = repalloc_huge(r->bucket, sizeof(TimestampTz) * cap);
-			}
-			r->cap = cap;
-		}
-		for (uint64 t = 0; t < SPI_processed; t++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[t];
-			bool		isnull;
-			Datum		d;
-			float	   *row = r->x + r->n * r->nfeat;
-
-			d = SPI_getbinval(tup, desc, bucket_col, &isnull);
-			if (isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("feature row with a NULL bucket")));
-			r->bucket[r->n] = DatumGetTimestampTz(d);
-			if (r->n > 0 && r->bucket[r->n] <= r->bucket[r->n - 1])
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature rows are not in strictly increasing bucket order"),
-						 errhint("Add ORDER BY bucket to the query; one row per bucket.")));
-			d = SPI_getbinval(tup, desc, close_col, &isnull);
-			if (isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("feature row with a NULL close")));
-			r->close[r->n] = train_to_double(d, TupleDescAttr(desc, close_col - 1)->atttypid);
-			for (int j = 0; j < r->nfeat; j++)
-			{
-				d = SPI_getbinval(tup, desc, cols[j], &isnull);
-				row[j] = isnull ? NAN : (float) train_to_double(d, types[j]);
-			}
-			r->n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-}
 
 /*
  * train_settings_parse
@@ -402,10 +240,13 @@ train_boost(MemoryContext cxt, const train_rows *r, const float *label,
 	sigset_t	saved;
 	int			rc;
 
-	ts_xgb_check(XGDMatrixCreateFromMat(r->x, n_train, r->nfeat, NAN, &dm[0]), "XGDMatrixCreateFromMat");
+	/* the threaded constructor, as python-xgboost's numpy path uses */
+	ts_xgb_check(XGDMatrixCreateFromMat_omp(r->x, n_train, r->nfeat, NAN, &dm[0], ts_model_train_threads),
+				 "XGDMatrixCreateFromMat_omp");
 	ts_xgb_own_dmatrix(cxt, dm[0]);
-	ts_xgb_check(XGDMatrixCreateFromMat(r->x + test_begin * r->nfeat, n_test, r->nfeat, NAN, &dm[1]),
-				 "XGDMatrixCreateFromMat");
+	ts_xgb_check(XGDMatrixCreateFromMat_omp(r->x + test_begin * r->nfeat, n_test, r->nfeat, NAN, &dm[1],
+											ts_model_train_threads),
+				 "XGDMatrixCreateFromMat_omp");
 	ts_xgb_own_dmatrix(cxt, dm[1]);
 	ts_xgb_check(XGDMatrixSetFloatInfo(dm[0], "label", label, n_train), "XGDMatrixSetFloatInfo");
 	ts_xgb_check(XGDMatrixSetFloatInfo(dm[1], "label", label + test_begin, n_test), "XGDMatrixSetFloatInfo");
@@ -571,7 +412,9 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 							 "at the training width.", needed)));
 	}
 
-	train_fetch(query, nargs, argtypes, args, cxt, &r);
+	ts_train_fetch(query, nargs, argtypes, args, cxt, &r);
+	elog(DEBUG1, "train %s: %zu rows read in %ld ms", symbol, r.n,
+		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
 	label = palloc(sizeof(float) * Max(r.n, 1));
 	nl = tsm_labels(r.close, r.n, horizon, label);
 	if (nl < needed - horizon ||
@@ -596,14 +439,23 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 
 	booster = train_boost(cxt, &r, label, n_train, test_begin, n_test, &s,
 						  &best_iteration, &rounds, &best_eval);
+	elog(DEBUG1, "train %s: boosted %d rounds, %ld ms since start", symbol, rounds,
+		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
 
 	/* metrics of the sliced booster, through the serving path */
 	prob = palloc(sizeof(double) * Max(n_train, n_test));
 	scratch = palloc(sizeof(size_t) * Max(n_train, n_test));
-	ts_xgb_predict(booster, r.x, n_train, r.nfeat, prob);
-	tsm_compute_metrics(label, prob, n_train, majority, scratch, &trm);
+	{
+		/* training log loss and accuracy: the latest TRAIN_PSI_SAMPLE training rows, no AUC sort */
+		size_t		first = n_train > TRAIN_PSI_SAMPLE ? n_train - TRAIN_PSI_SAMPLE : 0;
+
+		ts_xgb_predict(booster, r.x + first * r.nfeat, n_train - first, r.nfeat, prob);
+		tsm_compute_metrics(label + first, prob, n_train - first, majority, NULL, &trm);
+	}
 	ts_xgb_predict(booster, r.x + test_begin * r.nfeat, n_test, r.nfeat, prob);
 	tsm_compute_metrics(label + test_begin, prob, n_test, majority, scratch, &tm);
+	elog(DEBUG1, "train %s: train and test metrics, %ld ms since start", symbol,
+		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
 
 	ts_xgb_check(XGBoosterSaveModelToBuffer(booster, "{\"format\": \"ubj\"}", &len, &raw),
 				 "XGBoosterSaveModelToBuffer");
@@ -640,8 +492,13 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		appendStringInfoChar(&importance, '}');
 	}
 
+	elog(DEBUG1, "train %s: model saved, importance, %ld ms since start", symbol,
+		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
+
 	/* PSI reference: decile edges and fractions of each training column */
 	{
+		/* evenly spaced training rows, at most TRAIN_PSI_SAMPLE of them */
+		size_t		stride = (n_train + TRAIN_PSI_SAMPLE - 1) / TRAIN_PSI_SAMPLE;
 		double	   *col = palloc(sizeof(double) * n_train);
 		double		edges[TSM_PSI_BINS];
 		double		frac[TSM_PSI_BINS + 1];
@@ -652,10 +509,12 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		{
 			int			ne;
 
-			for (size_t i = 0; i < n_train; i++)
-				col[i] = r.x[i * r.nfeat + j];
-			ne = tsm_psi_edges(col, n_train, edges);
-			tsm_psi_fractions(col, n_train, edges, ne, frac);
+			size_t		m = 0;
+
+			for (size_t i = 0; i < n_train; i += stride)
+				col[m++] = r.x[i * r.nfeat + j];
+			ne = tsm_psi_edges(col, m, edges);
+			tsm_psi_fractions(col, m, edges, ne, frac);
 			if (j > 0)
 				appendStringInfoString(&drift, ", ");
 			train_json_string(&drift, r.names[j]);
@@ -677,6 +536,9 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		}
 		appendStringInfoChar(&drift, '}');
 	}
+
+	elog(DEBUG1, "train %s: metrics, importance and drift reference done, %ld ms since start",
+		 symbol, TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
 
 	/* the deployed model on the same test window decides auto-deployment */
 	deployed_id = ts_model_deployed(symbol);
@@ -714,7 +576,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	train_metrics_json(&metrics, &tm);
 	appendStringInfo(&metrics, ", \"n_train\": %zu, \"n_gap\": %d, \"majority_class\": %d, \"train_base_rate\": ",
 					 n_train, horizon, majority);
-	ts_json_double(&metrics, trm.base_rate);
+	ts_json_double(&metrics, (double) positives / (double) n_train);
 	appendStringInfoString(&metrics, ", \"train_log_loss\": ");
 	ts_json_double(&metrics, trm.log_loss);
 	appendStringInfoString(&metrics, ", \"train_accuracy\": ");

@@ -261,7 +261,9 @@ ts_xgb_predict(BoosterHandle booster, const float *x, size_t nrow, size_t ncol, 
 	int			rc;
 
 	ts_xgb_block_signals(&saved);
-	rc = XGDMatrixCreateFromMat(x, (bst_ulong) nrow, (bst_ulong) ncol, NAN, &dmat);
+	/* many rows (training metrics): build the DMatrix with the training threads */
+	rc = XGDMatrixCreateFromMat_omp(x, (bst_ulong) nrow, (bst_ulong) ncol, NAN, &dmat,
+									nrow >= 10000 ? ts_model_train_threads : 1);
 	if (rc == 0)
 	{
 		rc = XGBoosterPredictFromDMatrix(booster, dmat,
