@@ -29,7 +29,7 @@ OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
 	src/window_common.o src/window_close.o src/window_bar.o \
 	src/sentiment_sql.o src/news_sql.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
-	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_stats.o \
+	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o bgworker/ingest_stats.o \
 	src/model_xgb.o src/model_cache.o src/model_fetch.o src/model_train.o src/model_predict.o bgworker/predictor.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2

@@ -12,6 +12,8 @@
  *					callbacks that only copy bytes into a malloc'd frame queue
  *	ingest_flush.c	everything that talks SQL: configuration, the batch flush
  *					(trades + candles + dead letters in one short transaction)
+ *	ingest_copy.c	the flush's fast path: dedupe in C, one probe for stored
+ *					keys, binary COPY of the new rows, their candle merge
  *	ingest_stats.c	GUCs, shared-memory counters per worker slot, the SQL
  *					functions ingest_stats() and canonical_symbol()
  *
@@ -33,6 +35,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "decode.h"
 
 #define INGEST_STATE_CONNECTING "connecting"
@@ -124,6 +127,12 @@ extern ingest_config *ingest_load_config(int32 id, MemoryContext cxt);
 extern void ingest_flush(const ingest_config *cfg, ingest_batch *batch,
 						 ingest_dead_letter *dead, int ndead);
 extern void ingest_flush_reset_plans(void);
+extern SPIPlanPtr ingest_flush_prepare(const char *sql, int nargs, Oid *types);
+
+/* ---- ingest_copy.c ---- */
+extern void ingest_copy_prepare(const char *schema);
+extern void ingest_copy_reset_plans(void);
+extern int64 ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch);
 
 /* ---- ingest_stats.c ---- */
 

@@ -4,11 +4,16 @@
  *	  and flushing a batch.  A flush is one short transaction that
  *		1. creates the daily trade partitions of days the worker has not
  *		   seen yet (create_partitions),
- *		2. inserts the trades from arrays (INSERT ... SELECT unnest(...)
- *		   ON CONFLICT DO NOTHING, so replays and overlaps are no-ops) and,
- *		   in the same statement, merges the rows actually inserted into
- *		   their 1-minute candles (ohlcv() of the new rows rolled up with
- *		   the stored candle),
+ *		2. stores the trades: a batch of INGEST_COPY_MIN_ROWS or more goes
+ *		   through ingest_copy.c (dedupe in C, one probe for stored keys,
+ *		   binary COPY of the new rows, candle merge of exactly those);
+ *		   a smaller batch, or one whose COPY met a concurrent writer's
+ *		   row (unique violation, subtransaction rolled back), is inserted
+ *		   from arrays (INSERT ... SELECT unnest(...) ON CONFLICT DO
+ *		   NOTHING, so replays and overlaps are no-ops) and, in the same
+ *		   statement, the rows actually inserted are merged into their
+ *		   1-minute candles (ohlcv() of the new rows rolled up with the
+ *		   stored candle),
  *		3. stores the dead letters collected since the last flush.
  *
  * Invariants:
@@ -16,7 +21,7 @@
  *	- an ERROR leaves the batch untouched (the caller retries it) and drops
  *	  the prepared plans, which are prepared again on the next flush;
  *	- a trade is counted in its candle exactly once: only rows the INSERT
- *	  returns (new ones) reach the candle merge.
+ *	  returns, or the COPY stored, (new ones) reach the candle merge.
  */
 #include "postgres.h"
 
@@ -37,6 +42,8 @@
 #define INGEST_EPOCH_SHIFT_US INT64CONST(946684800000000)
 #define INGEST_DAY_US INT64CONST(86400000000)
 #define INGEST_KNOWN_DAYS 32
+/* Batches of at least this many trades take the COPY path (ingest_copy.c). */
+#define INGEST_COPY_MIN_ROWS 64
 
 static SPIPlanPtr flush_insert_plan = NULL;
 static SPIPlanPtr flush_dead_plan = NULL;
@@ -69,11 +76,11 @@ flush_schema(void)
 }
 
 /*
- * flush_prepare
+ * ingest_flush_prepare
  *	  Prepare and keep a plan (inside SPI).
  */
-static SPIPlanPtr
-flush_prepare(const char *sql, int nargs, Oid *types)
+SPIPlanPtr
+ingest_flush_prepare(const char *sql, int nargs, Oid *types)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 
@@ -100,7 +107,7 @@ flush_prepare_plans(void)
 	if (flush_insert_plan != NULL)
 		return;
 	s = flush_schema();
-	flush_insert_plan = flush_prepare(psprintf(
+	flush_insert_plan = ingest_flush_prepare(psprintf(
 		"WITH ins AS ("
 		"  INSERT INTO triggerstock.trades AS t"
 		"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
@@ -132,11 +139,12 @@ flush_prepare_plans(void)
 		")"
 		"SELECT (SELECT coalesce(sum(n), 0) FROM fresh)::int8, (SELECT count(*) FROM merged)", s),
 									  8, insert_types);
-	flush_dead_plan = flush_prepare(
+	flush_dead_plan = ingest_flush_prepare(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
 		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
-	flush_partition_plan = flush_prepare(psprintf(
+	flush_partition_plan = ingest_flush_prepare(psprintf(
 		"SELECT count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
+	ingest_copy_prepare(s);
 }
 
 /*
@@ -154,6 +162,7 @@ ingest_flush_reset_plans(void)
 			SPI_freeplan(*plans[i]);
 			*plans[i] = NULL;
 		}
+	ingest_copy_reset_plans();
 }
 
 /*
@@ -331,7 +340,10 @@ ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *
 	if (batch->n > 0)
 	{
 		days = flush_partitions(batch, &ndays);
-		inserted = flush_trades(cfg, batch);
+		/* small batches: one statement is faster than probe + COPY */
+		inserted = batch->n >= INGEST_COPY_MIN_ROWS ? ingest_copy_trades(cfg, batch) : -1;
+		if (inserted < 0)		/* small, or a concurrent writer: ON CONFLICT */
+			inserted = flush_trades(cfg, batch);
 	}
 	flush_dead_letters(cfg, dead, ndead);
 	MemoryContextSwitchTo(old);

@@ -1,0 +1,606 @@
+/*
+ * ingest_copy.c
+ *	  The ingest worker's fast path for storing a batch of trades, inside
+ *	  the flush transaction that ingest_flush.c opens:
+ *		1. dedupe in C: sort the batch on its key (instrument, trade_id, ts)
+ *		   and keep the first of equal keys, as INSERT ... ON CONFLICT DO
+ *		   NOTHING would;
+ *		2. one probe query for keys already stored (unique index, pruned to
+ *		   the batch's ts range) and drop those rows;
+ *		3. store the remaining rows with PostgreSQL's own COPY code
+ *		   (BeginCopyFrom/CopyFrom, binary format, from a data_source_cb
+ *		   that hands out a buffer built here) inside a subtransaction;
+ *		4. merge exactly the copied rows into their 1-minute candles.
+ *
+ * Invariants:
+ *	- a unique violation in the COPY (a race with another writer) rolls the
+ *	  subtransaction back and reports "not stored": the caller falls back to
+ *	  INSERT ... ON CONFLICT DO NOTHING for the batch, so nothing is lost or
+ *	  duplicated; any other ERROR propagates (the batch is retried);
+ *	- a trade is counted in its candle exactly once: only copied rows reach
+ *	  the candle merge, and it runs after the COPY succeeded.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/copy.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "port/pg_bswap.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+
+#include "ingest.h"
+
+/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
+#define COPY_EPOCH_SHIFT_US INT64CONST(946684800000000)
+#define COPY_NCOLS 8
+/* Trades further apart than this (µs) are probed in separate windows. */
+#define COPY_PROBE_GAP_US INT64CONST(100000)
+
+static SPIPlanPtr copy_probe_plan = NULL;
+static SPIPlanPtr copy_candle_plan = NULL;
+
+/* The binary COPY stream the data source callback hands out. */
+static const char *copy_src_data = NULL;
+static int	copy_src_len = 0;
+static int	copy_src_pos = 0;
+
+/* Sort context: the batch being sorted (qsort has no argument). */
+static const ingest_config *copy_sort_cfg = NULL;
+static const ingest_batch *copy_sort_batch = NULL;
+
+/* The columns the COPY fills, in stream order. */
+static const char *const copy_columns[COPY_NCOLS] = {
+	"exchange", "instrument", "symbol", "trade_id", "ts", "price", "qty", "side"
+};
+
+/*
+ * ingest_copy_prepare
+ *	  Prepare and keep the probe and candle merge plans (inside SPI);
+ *	  `schema` is the extension's quoted schema.
+ */
+void
+ingest_copy_prepare(const char *schema)
+{
+	Oid			probe_types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+	Oid			candle_types[5] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, INT8ARRAYOID};
+
+	if (copy_probe_plan != NULL)
+		return;
+	/* custom plans: the windows must reach the index as constants */
+	copy_probe_plan = SPI_prepare_cursor(
+		"SELECT t.exchange, t.instrument, t.trade_id, t.ts"
+		"  FROM unnest($2, $3) AS w(lo, hi)"
+		"  CROSS JOIN LATERAL (SELECT s.exchange, s.instrument, s.trade_id, s.ts"
+		"                       FROM triggerstock.trades s"
+		"                      WHERE s.symbol = ANY ($1) AND s.ts >= w.lo AND s.ts <= w.hi) t",
+		3, probe_types, CURSOR_OPT_CUSTOM_PLAN);
+	if (copy_probe_plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(copy_probe_plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	copy_candle_plan = ingest_flush_prepare(psprintf(
+		"WITH fresh AS ("
+		"  SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,"
+		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c"
+		"  FROM unnest($1, $2, $3, $4, $5) AS u(symbol, ts, price, qty, trade_id)"
+		"  GROUP BY 1, 2"
+		")"
+		"INSERT INTO triggerstock.candles AS k"
+		"  (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)"
+		"SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,"
+		"       (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time"
+		"  FROM fresh"
+		" ON CONFLICT (symbol, width, bucket) DO UPDATE"
+		" SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
+		"    (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
+		"            (m).open_time, (m).close_time"
+		"     FROM (SELECT %1$s.rollup(x) AS m FROM (VALUES"
+		"           (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
+		"                k.open_time, k.close_time)::%1$s.ohlcv),"
+		"           (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,"
+		"                EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
+		"                EXCLUDED.close_time)::%1$s.ohlcv)) v(x)) r)", schema),
+											 5, candle_types);
+}
+
+/*
+ * ingest_copy_reset_plans
+ *	  Forget the prepared plans (after an ERROR, or a schema change).
+ */
+void
+ingest_copy_reset_plans(void)
+{
+	if (copy_probe_plan != NULL)
+		SPI_freeplan(copy_probe_plan);
+	if (copy_candle_plan != NULL)
+		SPI_freeplan(copy_candle_plan);
+	copy_probe_plan = NULL;
+	copy_candle_plan = NULL;
+}
+
+/*
+ * copy_key_cmp3
+ *	  Order trade keys: instrument, trade_id, ts.
+ */
+static int
+copy_key_cmp3(const char *ia, int64 ida, int64 tsa, const char *ib, int64 idb, int64 tsb)
+{
+	int			c = ia == ib ? 0 : strcmp(ia, ib);	/* same instrument slot: equal */
+
+	if (c != 0)
+		return c;
+	if (ida != idb)
+		return ida < idb ? -1 : 1;
+	if (tsa != tsb)
+		return tsa < tsb ? -1 : 1;
+	return 0;
+}
+
+/*
+ * copy_sort_cmp
+ *	  qsort comparator of batch indexes: by key, then by position (so the
+ *	  first of equal keys comes first).
+ */
+static int
+copy_sort_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+	const td_trade *tx = &copy_sort_batch->trades[x],
+			   *ty = &copy_sort_batch->trades[y];
+	int			c = copy_key_cmp3(copy_sort_cfg->instruments[copy_sort_batch->symbol_index[x]],
+								  tx->trade_id, tx->ts_us,
+								  copy_sort_cfg->instruments[copy_sort_batch->symbol_index[y]],
+								  ty->trade_id, ty->ts_us);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * copy_find
+ *	  Position in the sorted index array `order` (n entries) of a row with
+ *	  this key, or -1.
+ */
+static int
+copy_find(const ingest_config *cfg, const ingest_batch *batch, const int *order, int n,
+		  const char *instrument, int64 trade_id, int64 ts_us)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const td_trade *t = &batch->trades[order[mid]];
+		int			c = copy_key_cmp3(cfg->instruments[batch->symbol_index[order[mid]]],
+									  t->trade_id, t->ts_us, instrument, trade_id, ts_us);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * copy_array
+ *	  A one-dimensional array from datums (and optional nulls).
+ */
+static Datum
+copy_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
+}
+
+/*
+ * copy_int64_cmp
+ *	  qsort comparator of int64 values.
+ */
+static int
+copy_int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * copy_probe
+ *	  Clear keep[] for rows whose key is already stored.  order[] holds the
+ *	  batch's kept rows sorted by key (n of them).  The probe reads the
+ *	  stored rows of the batch's symbols inside the time windows its trades
+ *	  cover (index on (symbol, ts); windows split where trades are more than
+ *	  COPY_PROBE_GAP_US apart, so a batch spanning hours reads only the
+ *	  minutes it has trades in), and matches their exact keys here.
+ */
+static void
+copy_probe(const ingest_config *cfg, const ingest_batch *batch, const int *order, int n, bool *keep)
+{
+	int64	   *times = palloc(sizeof(int64) * n);
+	Datum	   *lo = palloc(sizeof(Datum) * n),
+			   *hi = palloc(sizeof(Datum) * n);
+	Datum	   *syms = palloc(sizeof(Datum) * Max(cfg->ninstruments, 1));
+	bool	   *seen = palloc0(sizeof(bool) * Max(cfg->ninstruments, 1));
+	int			nsyms = 0,
+				nwin = 0;
+	Datum		args[3];
+	int			ret;
+	int			nest;
+
+	for (int j = 0; j < n; j++)
+	{
+		int			k = batch->symbol_index[order[j]];
+
+		times[j] = batch->trades[order[j]].ts_us;
+		if (!seen[k])
+		{
+			/* one entry per distinct symbol (two instruments may share one) */
+			bool		dup = false;
+
+			for (int m = 0; m < cfg->ninstruments && !dup; m++)
+				dup = seen[m] && strcmp(cfg->symbols[m], cfg->symbols[k]) == 0;
+			seen[k] = true;
+			if (!dup)
+				syms[nsyms++] = CStringGetTextDatum(cfg->symbols[k]);
+		}
+	}
+	qsort(times, n, sizeof(int64), copy_int64_cmp);
+	for (int j = 0; j < n; j++)
+	{
+		if (nwin > 0 && times[j] - times[j - 1] <= COPY_PROBE_GAP_US)
+		{
+			hi[nwin - 1] = TimestampTzGetDatum(times[j] - COPY_EPOCH_SHIFT_US);
+			continue;
+		}
+		lo[nwin] = TimestampTzGetDatum(times[j] - COPY_EPOCH_SHIFT_US);
+		hi[nwin] = lo[nwin];
+		nwin++;
+	}
+	args[0] = copy_array(syms, NULL, nsyms, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = copy_array(lo, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[2] = copy_array(hi, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+
+	/*
+	 * The partition the stream writes to grows from empty during a run: plan
+	 * the probe as index range scans per window, whatever the statistics say.
+	 */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_material", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	ret = SPI_execute_plan(copy_probe_plan, args, NULL, false, 0);
+	AtEOXact_GUC(true, nest);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "trade probe failed: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *exchange = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *instrument = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		int64		ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)) + COPY_EPOCH_SHIFT_US;
+		int			pos;
+
+		if (strcmp(exchange, cfg->exchange) != 0)
+			continue;
+		pos = copy_find(cfg, batch, order, n, instrument, id, ts);
+		if (pos >= 0)
+			keep[order[pos]] = false;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * copy_put_text
+ *	  Append one binary COPY text field.
+ */
+static void
+copy_put_text(StringInfo buf, const char *s)
+{
+	uint32		len = (uint32) strlen(s);
+	uint32		nlen = pg_hton32(len);
+
+	appendBinaryStringInfo(buf, (const char *) &nlen, 4);
+	appendBinaryStringInfo(buf, s, (int) len);
+}
+
+/*
+ * copy_put_int8
+ *	  Append one binary COPY 8-byte field (int8, timestamptz, float8 bits).
+ */
+static void
+copy_put_int8(StringInfo buf, uint64 v)
+{
+	uint32		nlen = pg_hton32(8);
+	uint64		nv = pg_hton64(v);
+
+	appendBinaryStringInfo(buf, (const char *) &nlen, 4);
+	appendBinaryStringInfo(buf, (const char *) &nv, 8);
+}
+
+/*
+ * copy_put_float8
+ *	  Append one binary COPY float8 field.
+ */
+static void
+copy_put_float8(StringInfo buf, double d)
+{
+	uint64		bits;
+
+	memcpy(&bits, &d, sizeof(bits));
+	copy_put_int8(buf, bits);
+}
+
+/*
+ * copy_build_stream
+ *	  The kept rows as a binary COPY stream (header, tuples, trailer).
+ */
+static void
+copy_build_stream(StringInfo buf, const ingest_config *cfg, const ingest_batch *batch, const bool *keep)
+{
+	static const char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+	uint32		zero = 0;
+	uint16		ncols = pg_hton16(COPY_NCOLS);
+	uint16		trailer = pg_hton16((uint16) -1);
+	uint32		null_len = pg_hton32((uint32) -1);
+
+	appendBinaryStringInfo(buf, sig, sizeof(sig));
+	appendBinaryStringInfo(buf, (const char *) &zero, 4);	/* flags */
+	appendBinaryStringInfo(buf, (const char *) &zero, 4);	/* header extension */
+	for (int i = 0; i < batch->n; i++)
+	{
+		const td_trade *t = &batch->trades[i];
+		int			k = batch->symbol_index[i];
+
+		if (!keep[i])
+			continue;
+		appendBinaryStringInfo(buf, (const char *) &ncols, 2);
+		copy_put_text(buf, cfg->exchange);
+		copy_put_text(buf, cfg->instruments[k]);
+		copy_put_text(buf, cfg->symbols[k]);
+		copy_put_int8(buf, (uint64) t->trade_id);
+		copy_put_int8(buf, (uint64) (t->ts_us - COPY_EPOCH_SHIFT_US));
+		copy_put_float8(buf, t->price);
+		copy_put_float8(buf, t->qty);
+		if (t->side == 0)
+			appendBinaryStringInfo(buf, (const char *) &null_len, 4);
+		else
+			copy_put_text(buf, t->side == 'b' ? "buy" : "sell");
+	}
+	appendBinaryStringInfo(buf, (const char *) &trailer, 2);
+}
+
+/*
+ * copy_data_source
+ *	  COPY's data source callback: the next bytes of the stream, 0 at EOF.
+ */
+static int
+copy_data_source(void *outbuf, int minread, int maxread)
+{
+	int			n = Min(maxread, copy_src_len - copy_src_pos);
+
+	if (n <= 0)
+		return 0;
+	memcpy(outbuf, copy_src_data + copy_src_pos, n);
+	copy_src_pos += n;
+	return n;
+}
+
+/*
+ * copy_run
+ *	  COPY the stream into triggerstock.trades (binary, the COPY_NCOLS
+ *	  columns); checks INSERT privilege as COPY FROM does.  Returns the
+ *	  rows stored.
+ */
+static uint64
+copy_run(StringInfo stream)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	Oid			relid = RangeVarGetRelid(makeRangeVar("triggerstock", "trades", -1),
+										 RowExclusiveLock, false);
+	Relation	rel = table_open(relid, NoLock);
+	ParseNamespaceItem *nsitem;
+	List	   *attnames = NIL;
+	List	   *options = list_make1(makeDefElem("format", (Node *) makeString("binary"), -1));
+	CopyFromState cstate;
+	uint64		processed;
+
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	for (int c = 0; c < COPY_NCOLS; c++)
+	{
+		AttrNumber	attno = attnameAttNum(rel, copy_columns[c], false);
+
+		if (attno == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of triggerstock.trades does not exist", copy_columns[c]),
+					 errhint("Reinstall the extension: the trades table was altered.")));
+		nsitem->p_rte->insertedCols = bms_add_member(nsitem->p_rte->insertedCols,
+													 attno - FirstLowInvalidHeapAttributeNumber);
+		attnames = lappend(attnames, makeString(pstrdup(copy_columns[c])));
+	}
+	ExecCheckRTPerms(pstate->p_rtable, true);
+
+	copy_src_data = stream->data;
+	copy_src_len = stream->len;
+	copy_src_pos = 0;
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_data_source, attnames, options);
+	processed = CopyFrom(cstate);
+	EndCopyFrom(cstate);
+	copy_src_data = NULL;
+	table_close(rel, NoLock);
+	free_parsestate(pstate);
+	return processed;
+}
+
+/*
+ * copy_in_subxact
+ *	  copy_run inside a subtransaction; false (and the subtransaction rolled
+ *	  back) on a unique violation, other ERRORs propagate.
+ */
+static bool
+copy_in_subxact(StringInfo stream, uint64 *processed)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		*processed = copy_run(stream);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		copy_src_data = NULL;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * copy_candles
+ *	  Merge the copied rows into their 1-minute candles.
+ */
+static void
+copy_candles(const ingest_config *cfg, const ingest_batch *batch, const bool *keep, int n)
+{
+	Datum	   *sym = palloc(sizeof(Datum) * n),
+			   *ts = palloc(sizeof(Datum) * n),
+			   *price = palloc(sizeof(Datum) * n),
+			   *qty = palloc(sizeof(Datum) * n),
+			   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *sym_text = palloc(sizeof(Datum) * Max(cfg->ninstruments, 1));
+	Datum		args[5];
+	int			j = 0;
+	int			ret;
+
+	for (int k = 0; k < cfg->ninstruments; k++)
+		sym_text[k] = CStringGetTextDatum(cfg->symbols[k]);
+	for (int i = 0; i < batch->n; i++)
+	{
+		const td_trade *t = &batch->trades[i];
+
+		if (!keep[i])
+			continue;
+		sym[j] = sym_text[batch->symbol_index[i]];
+		ts[j] = TimestampTzGetDatum(t->ts_us - COPY_EPOCH_SHIFT_US);
+		price[j] = Float8GetDatum(t->price);
+		qty[j] = Float8GetDatum(t->qty);
+		ids[j] = Int64GetDatum(t->trade_id);
+		j++;
+	}
+	Assert(j == n);
+	args[0] = copy_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = copy_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[2] = copy_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[3] = copy_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[4] = copy_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	ret = SPI_execute_plan(copy_candle_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "candle merge failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * ingest_copy_trades
+ *	  Store the batch's new trades by COPY and merge them into candles.
+ *	  Returns the rows stored, or -1 if a concurrent writer made the COPY
+ *	  hit a unique violation (nothing stored; the caller falls back).
+ */
+int64
+ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch)
+{
+	int			n = batch->n;
+	int		   *order = palloc(sizeof(int) * n);
+	bool	   *keep = palloc0(sizeof(bool) * Max(n, 1));
+	int			nuniq = 0;
+	int			nkeep = 0;
+	StringInfoData stream;
+	uint64		processed = 0;
+
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	copy_sort_cfg = cfg;
+	copy_sort_batch = batch;
+	qsort(order, n, sizeof(int), copy_sort_cmp);
+	copy_sort_cfg = NULL;
+	copy_sort_batch = NULL;
+
+	/* keep the first of each run of equal keys; compact order[] to them */
+	for (int j = 0; j < n; j++)
+	{
+		const td_trade *t = &batch->trades[order[j]];
+
+		if (nuniq > 0)
+		{
+			int			p = order[nuniq - 1];
+			const td_trade *u = &batch->trades[p];
+
+			if (copy_key_cmp3(cfg->instruments[batch->symbol_index[p]], u->trade_id, u->ts_us,
+							  cfg->instruments[batch->symbol_index[order[j]]], t->trade_id, t->ts_us) == 0)
+				continue;
+		}
+		keep[order[j]] = true;
+		order[nuniq++] = order[j];
+	}
+	if (nuniq > 0)
+		copy_probe(cfg, batch, order, nuniq, keep);
+	for (int i = 0; i < n; i++)
+		nkeep += keep[i] ? 1 : 0;
+	if (nkeep == 0)
+		return 0;
+
+	initStringInfo(&stream);
+	copy_build_stream(&stream, cfg, batch, keep);
+	if (!copy_in_subxact(&stream, &processed))
+		return -1;
+	if (processed != (uint64) nkeep)
+		elog(ERROR, "COPY stored " UINT64_FORMAT " trades of %d", processed, nkeep);
+	copy_candles(cfg, batch, keep, nkeep);
+	return nkeep;
+}
