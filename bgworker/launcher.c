@@ -162,42 +162,39 @@ launcher_read_plan_in_xact(void *arg)
 	}
 }
 
+/* A launcher pass: its function and argument, run with SPI connected. */
+typedef struct launcher_spi_call
+{
+	void		(*fn) (void *);
+	void	   *arg;
+} launcher_spi_call;
+
+/*
+ * launcher_with_spi
+ *	  Connect SPI around a launcher pass (an ERROR cleans SPI up at abort).
+ */
+static void
+launcher_with_spi(void *p)
+{
+	launcher_spi_call *call = p;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	call->fn(call->arg);
+	SPI_finish();
+}
+
 /*
  * launcher_run
- *	  Run fn(arg) in its own short transaction with SPI and a snapshot; on
- *	  ERROR, log it, roll back and return false.  The launcher stays up.
+ *	  Run fn(arg) with SPI in its own short transaction; false on ERROR
+ *	  (logged and rolled back: the launcher stays up).
  */
 static bool
 launcher_run(void (*fn) (void *), void *arg, const char *activity)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool ok = true;
+	launcher_spi_call call = {fn, arg};
 
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, activity);
-		fn(arg);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		FlushErrorState();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcontext);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return ts_worker_run_in_xact(launcher_with_spi, &call, activity);
 }
 
 /*

@@ -128,35 +128,13 @@ predictor_pass(void)
 }
 
 /*
- * predictor_run_pass
- *	  One pass in its own transaction; an ERROR is logged, not fatal.
+ * predictor_pass_cb
+ *	  ts_worker_run_in_xact callback: one scoring pass.
  */
 static void
-predictor_run_pass(void)
+predictor_pass_cb(void *arg)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "triggerstock predictor");
-		predictor_pass();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		FlushErrorState();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcontext);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	predictor_pass();
 }
 
 /*
@@ -173,7 +151,7 @@ triggerstock_predictor_main(Datum main_arg)
 
 	while (!ShutdownRequestPending)
 	{
-		predictor_run_pass();
+		(void) ts_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -74,6 +74,13 @@ extern int32 ts_worker_attach(Datum main_arg);
 /* A worker reports its state ("connecting", "streaming", ...). */
 extern void ts_worker_set_state(const char *state);
 
+/*
+ * Run fn(arg) in its own short transaction with a snapshot, reporting
+ * activity in pg_stat_activity; on ERROR, log it, roll back and return
+ * false, so that a worker's loop carries on.
+ */
+extern bool ts_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+
 /* ERROR with a hint unless the library was preloaded. */
 extern void ts_require_preload(const char *what);
 
