@@ -32,15 +32,17 @@ CREATE TEMP TABLE bench_result (
     target   text
 );
 
--- bench_case(bench, name, rows, ours, baseline, target): time both, record.
--- target is 'ratio<=X' (ours/baseline at most X) or 'speedup>=X'
--- (baseline/ours at least X).
+-- bench_case(bench, name, rows, ours, baseline, target [, reps]): time both
+-- (best of reps after a warm-up), record.  target is 'ratio<=X'
+-- (ours/baseline at most X) or 'speedup>=X' (baseline/ours at least X).
 CREATE OR REPLACE FUNCTION pg_temp.bench_case(bench text, name text, nrows bigint,
-                                              ours text, baseline text, target text)
+                                              ours text, baseline text, target text,
+                                              reps int DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO bench_result (bench, name, rows, ours_ms, base_ms, target)
-    VALUES (bench, name, nrows, pg_temp.bench_best_ms(ours), pg_temp.bench_best_ms(baseline), target);
+    VALUES (bench, name, nrows, pg_temp.bench_best_ms(ours, reps),
+            pg_temp.bench_best_ms(baseline, reps), target);
 END
 $$;
 

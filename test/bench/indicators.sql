@@ -24,37 +24,7 @@ SET max_parallel_workers_per_gather = 0;
 SET work_mem = '256MB';
 SET TimeZone = 'UTC';
 
--- ind_bench_best_ms(query, reps): one warm-up run, then the best of reps.
-CREATE FUNCTION pg_temp.ind_bench_best_ms(query text, reps int DEFAULT 3)
-RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-    best float8 := 'Infinity';
-    t0   timestamptz;
-BEGIN
-    EXECUTE query;
-    FOR i IN 1..reps LOOP
-        t0 := clock_timestamp();
-        EXECUTE query;
-        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-    RETURN best;
-END
-$$;
-
-CREATE TEMP TABLE ind_bench_result (
-    seq serial, name text, rows bigint, ours_ms float8, base_ms float8, target text);
-
--- ind_bench_case(name, rows, ours, baseline, target): time both, record.
--- target is 'ratio<=X' (ours/baseline) or 'speedup>=X' (baseline/ours).
-CREATE FUNCTION pg_temp.ind_bench_case(name text, nrows bigint, ours text, baseline text,
-                                       target text, reps int DEFAULT 3)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO ind_bench_result (name, rows, ours_ms, base_ms, target)
-    VALUES (name, nrows, pg_temp.ind_bench_best_ms(ours, reps),
-            pg_temp.ind_bench_best_ms(baseline, reps), target);
-END
-$$;
+\i test/bench/bench_common.sql
 
 -- the data
 CREATE TEMP TABLE perp (ts timestamp, open float8, high float8, low float8, close float8, volume float8);
@@ -91,7 +61,7 @@ EXPLAIN (COSTS OFF)
 SELECT count(r) FROM (SELECT lag(close) OVER w AS r FROM bench_one WINDOW w AS (PARTITION BY symbol ORDER BY ts)) s;
 
 -- indicator vs lag(close) over the same window
-SELECT pg_temp.ind_bench_case(format('%s vs lag, %s', f, t.label), 1000000,
+SELECT pg_temp.bench_case('indicators', format('%s vs lag, %s', f, t.label), 1000000,
     format('SELECT count(r) FROM (SELECT %s OVER w AS r FROM %I WINDOW w AS (PARTITION BY symbol ORDER BY ts)) s', f, t.tab),
     format('SELECT count(r) FROM (SELECT lag(close) OVER w AS r FROM %I WINDOW w AS (PARTITION BY symbol ORDER BY ts)) s', t.tab),
     'ratio<=1.5')
@@ -145,7 +115,7 @@ FROM pg_temp.sql_rsi('bench_hundred', 14) q
 FULL JOIN (SELECT symbol, ts, rsi(close, 14) OVER w AS r FROM bench_hundred
            WINDOW w AS (PARTITION BY symbol ORDER BY ts)) o USING (symbol, ts);
 
-SELECT pg_temp.ind_bench_case(format('rsi vs plain-SQL RSI (recursive CTE), %s', t.label), 1000000,
+SELECT pg_temp.bench_case('indicators', format('rsi vs plain-SQL RSI (recursive CTE), %s', t.label), 1000000,
     format('SELECT count(r) FROM (SELECT rsi(close, 14) OVER w AS r FROM %I WINDOW w AS (PARTITION BY symbol ORDER BY ts)) s', t.tab),
     format('SELECT count(rsi) FROM pg_temp.sql_rsi(%L, 14)', t.tab),
     'speedup>=50', 1)
@@ -159,8 +129,8 @@ INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close,
 SELECT 'BENCH', interval '1 minute', ts, open, high, low, close, volume, NULL, 1,
        ts, ts + interval '59 seconds'
 FROM bench_one;
-INSERT INTO triggerstock.news (guid, feed, title, published_at, symbols, sentiment, scorer)
-SELECT 'bench-' || i, 'bench', 'item ' || i,
+INSERT INTO triggerstock.news (guid, feed_id, title, published_at, symbols, sentiment, scorer)
+SELECT 'bench-' || i, NULL, 'item ' || i,
        TIMESTAMPTZ '2022-01-01 00:00+00' + i * interval '10 minutes' + interval '17 seconds',
        '{BENCH}', sin(i), 'bench'
 FROM generate_series(0, 99999) i;
@@ -168,33 +138,23 @@ VACUUM ANALYZE triggerstock.candles;
 VACUUM ANALYZE triggerstock.news;
 CREATE TEMP TABLE ind_bench_features (name text, rows bigint, ms float8);
 INSERT INTO ind_bench_features
-SELECT 'features(''BENCH'') (all rows)', 1000000, pg_temp.ind_bench_best_ms($q$
+SELECT 'features(''BENCH'') (all rows)', 1000000, pg_temp.bench_best_ms($q$
     SELECT count(*), sum(ret_1), sum(ret_5), sum(ret_15), sum(rsi_14), sum(macd_hist),
            sum(bb_pct_b), sum(bb_width), sum(atr_pct), sum(stoch_k), sum(stoch_d),
            sum(willr_14), sum(cci_14), sum(mfi_14), sum(adx_14), sum(volume_z), sum(vwap_dist),
            sum(rv_30), sum(tod_sin), sum(tod_cos), sum(sentiment_1h), sum(news_1h)
     FROM features('BENCH')$q$);
 INSERT INTO ind_bench_features
-SELECT 'features(''BENCH'', since => last bucket) (1 row)', 1, pg_temp.ind_bench_best_ms($q$
+SELECT 'features(''BENCH'', since => last bucket) (1 row)', 1, pg_temp.bench_best_ms($q$
     SELECT count(*), sum(rsi_14), sum(news_1h)
     FROM features('BENCH', since => TIMESTAMPTZ '2022-01-01 00:00+00' + 999999 * interval '1 minute')$q$);
 INSERT INTO ind_bench_features
-SELECT 'features(''BENCH'', ''1 hour'') (16,667 rows)', 16667, pg_temp.ind_bench_best_ms($q$
+SELECT 'features(''BENCH'', ''1 hour'') (16,667 rows)', 16667, pg_temp.bench_best_ms($q$
     SELECT count(*), sum(rsi_14), sum(adx_14), sum(news_1h) FROM features('BENCH', '1 hour')$q$);
 
 \echo
 \echo == indicators vs baselines (best of 3 after a warm-up; the SQL RSI: best of 1 after a warm-up)
-SELECT name AS "case", rows, round(ours_ms::numeric, 1) AS ours_ms,
-       round(base_ms::numeric, 1) AS baseline_ms,
-       round((ours_ms / base_ms)::numeric, 3) AS ratio,
-       round((base_ms / ours_ms)::numeric, 1) AS speedup,
-       target,
-       CASE WHEN target LIKE 'ratio<=%' THEN
-                CASE WHEN ours_ms / base_ms <= substr(target, 8)::float8 THEN 'met' ELSE 'MISSED' END
-            ELSE
-                CASE WHEN base_ms / ours_ms >= substr(target, 10)::float8 THEN 'met' ELSE 'MISSED' END
-       END AS verdict
-FROM ind_bench_result ORDER BY seq;
+SELECT * FROM pg_temp.bench_report;
 
 \echo
 \echo == features() (best of 3 after a warm-up)
