@@ -13,24 +13,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use NewsTest;
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
-my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 my $state = PostgreSQL::Test::Utils::tempdir;
 
-# the local HTTP server; stopped by its pid at the end
-my $server_pid = fork();
-die "fork failed: $!" unless defined $server_pid;
-if ($server_pid == 0)
-{
-	exec('/usr/bin/python3', "$repo/test/news_server.py", "$shared/data", $state)
-	  or die "cannot start the test server: $!";
-}
-END { kill 'TERM', $server_pid if $server_pid; }
-for (1 .. 100) { last if -f "$state/port"; usleep(100_000); }
-my $port = slurp_file("$state/port");
-my $base = "http://127.0.0.1:$port";
+# the local HTTP server (NewsTest stops it by its pid at the end)
+my ($base, $port) = start_news_server($state);
 
 # a feed the test changes: the CoinDesk items under other guids
 my $coindesk = slurp_file("$shared/data/news/rss/coindesk_2025-12-12.rss");

@@ -17,24 +17,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use NewsTest;
 use Time::HiRes qw(usleep);
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
-my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 my $state = PostgreSQL::Test::Utils::tempdir;
 
-# the local HTTP server; stopped by its pid at the end
-my $server_pid = fork();
-die "fork failed: $!" unless defined $server_pid;
-if ($server_pid == 0)
-{
-	exec('/usr/bin/python3', "$repo/test/news_server.py", "$shared/data", $state)
-	  or die "cannot start the test server: $!";
-}
-END { kill 'TERM', $server_pid if $server_pid; }
-for (1 .. 100) { last if -f "$state/port"; usleep(100_000); }
-my $port = slurp_file("$state/port");
-my $base = "http://127.0.0.1:$port";
+# the local HTTP server (NewsTest stops it by its pid at the end)
+my ($base) = start_news_server($state);
 
 my $node = PostgreSQL::Test::Cluster->new('sentiment_api');
 $node->init;
