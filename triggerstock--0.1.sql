@@ -772,9 +772,14 @@ SELECT pg_catalog.pg_extension_config_dump('triggerstock.quote_sources_id_seq', 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.lexicons', '');
 
 -- the poll worker re-reads its queue when these change
-CREATE TRIGGER feeds_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+-- Only configuration columns signal a change: the poll worker's own status
+-- writes (last_polled, last_status, etag, last_price, ...) must not make the
+-- launcher and the worker re-read their configuration after every poll.
+CREATE TRIGGER feeds_config_changed
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF url, poll_interval, enabled
     ON triggerstock.feeds FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
-CREATE TRIGGER quote_sources_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+CREATE TRIGGER quote_sources_config_changed
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF url, symbol, options, poll_interval, enabled
     ON triggerstock.quote_sources FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
 CREATE TRIGGER symbol_aliases_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON triggerstock.symbol_aliases FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
