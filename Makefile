@@ -10,33 +10,51 @@
 
 EXTENSION = triggerstock
 MODULE_big = triggerstock
-DATA = triggerstock--0.1.sql
+EXTVERSION = 0.2
+# 0.1 is frozen as released; the current version's install script is
+# assembled from one SQL piece per subsystem (below).
+DATA = triggerstock--0.1.sql triggerstock--0.1--0.2.sql
+DATA_built = triggerstock--$(EXTVERSION).sql
 PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 
-# Pure-C cores: no Postgres headers, shared with the unit tests.
-CANDLE_SRCS = src/exactsum.c src/candle.c
-INDICATOR_SRCS = src/indicators.c src/indicators_close.c src/indicators_bar.c
-SENTIMENT_SRCS = src/sentiment.c src/sentiment_load.c src/sentiment_lexicon.c
-NEWS_SRCS = src/feed_parse.c src/feed_text.c src/symbols.c
-SENTIMENT_API_SRCS = src/sentiment_api.c
-DECODE_SRCS = src/decode.c src/decode_binance.c src/decode_coinbase.c src/decode_finnhub.c \
-	src/decode_kraken.c src/decode_generic.c src/decode_subscribe.c
-MODEL_SRCS = src/model_metrics.c src/model_trees.c
+# The install script's pieces, in dependency order.  Each piece starts with a
+# banner naming its file, so an error line can be traced back to it.
+SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
+	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
+	src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
+
+# Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
+CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
+INDICATOR_SRCS = src/indicators/indicators.c src/indicators/indicators_close.c src/indicators/indicators_bar.c
+SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_load.c src/sentiment/sentiment_lexicon.c
+NEWS_SRCS = src/news/feed_parse.c src/news/feed_text.c src/news/symbols.c
+SENTIMENT_API_SRCS = src/sentiment/sentiment_api.c
+DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_coinbase.c \
+	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
+	src/ingest/decode_subscribe.c
+MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
 	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
-OBJS = $(CORE_OBJS) src/ohlcv.o src/triggerstock.o \
-	src/window_common.o src/window_close.o src/window_bar.o \
-	src/sentiment_sql.o src/news_sql.o \
+# Postgres glue: fmgr functions, SPI, background workers.
+GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
+	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
+	src/sentiment/sentiment_sql.o src/news/news_sql.o \
+	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
+	src/models/model_train.o src/models/model_predict.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
-	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o bgworker/ingest_stats.o \
-	src/model_xgb.o src/model_cache.o src/model_fetch.o src/model_train.o src/model_predict.o bgworker/predictor.o
+	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
+	bgworker/ingest_stats.o bgworker/predictor.o
+OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -I/usr/include/libxml2
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
+	'-DPGDLLEXPORT=__attribute__((visibility("default")))'
 # -ffp-contract=off: the indicators reproduce TA-Lib bit for bit only without
 # fused multiply-add contraction (a no-op on the x86-64 baseline).
+# -fvisibility=hidden: PostgreSQL loads the library RTLD_GLOBAL; only the fmgr
+# entry points, _PG_init and the worker mains (PGDLLEXPORT) are exported.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	-ffp-contract=off
+	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
 REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models
@@ -48,9 +66,15 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# The install script of the current version, from its pieces.
+triggerstock--$(EXTVERSION).sql: $(SQL_PIECES)
+	{ echo '/* triggerstock--$(EXTVERSION).sql: generated from the pieces listed in SQL_PIECES (Makefile); edit those */'; \
+	  printf '\n%s\n\n' '\echo Use "CREATE EXTENSION triggerstock" to load this file. \quit'; \
+	  for f in $^; do cat $$f; echo; done; } > $@
+
 # PGXS tracks no header dependencies: rebuild every object when a project
 # header changes (a struct layout change must never leave stale objects).
-$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/bgworker/*.h)
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h $(srcdir)/bgworker/*.h)
 
 # The shared data and golden files live beside the repository.
 SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
@@ -65,7 +89,7 @@ $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators.h src/indicators_internal.h
+$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -78,7 +102,7 @@ $(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
 	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
 $(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $(DECODE_SRCS) \
-		test/unit/test_decode.h src/decode.h
+		test/unit/test_decode.h src/ingest/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
@@ -86,11 +110,11 @@ $(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c $(MODEL_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
 
-$(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/model_trees.c
+$(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_trees.c
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
 
-$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment_api.h
+$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment/sentiment_api.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
@@ -107,7 +131,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 DECODE_FUZZ = binance coinbase kraken finnhub generic
 FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
 
-$(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/decode.h
+$(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -DTD_FUZZ_ONLY=TD_$(shell echo $* | tr a-z A-Z) -o $@ $(filter %.c,$^) -lcjson -lm
 

@@ -42,8 +42,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "ingest.h"
-#include "workers.h"
+#include "bgworker/ingest.h"
+#include "bgworker/workers.h"
+#include "guc.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
@@ -88,7 +89,7 @@ ingest_dead_letter_add(const char *data, size_t len, size_t total_len, Timestamp
 					   const char *error)
 {
 	ingest_dead_letter *d;
-	size_t		keep = Min(len, (size_t) ingest_dead_letter_max_bytes);
+	size_t		keep = Min(len, (size_t) tsk_dead_letter_max_bytes);
 
 	if (ndead >= INGEST_MAX_DEAD)
 	{
@@ -207,8 +208,8 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	last_frame_at = received;
 	if (total_len > len)
 	{
-		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.ingest_max_frame_bytes (%d)",
-				 total_len, ingest_max_frame_bytes);
+		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.tsk_ingest_max_frame_bytes (%d)",
+				 total_len, tsk_ingest_max_frame_bytes);
 		ingest_dead_letter_add(data, len, total_len, received, error);
 		return;
 	}
@@ -217,12 +218,12 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 		ingest_dead_letter_add(data, len, total_len, received, "binary message, expected JSON text");
 		return;
 	}
-	kind = td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
 		scratch_cap = Max(res.needed, scratch_cap * 2);
 		scratch = ingest_grow(scratch, sizeof(td_trade) * scratch_cap);
-		kind = td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+		kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
 		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
@@ -249,7 +250,7 @@ ingest_try_flush(void)
 		return true;
 	PG_TRY();
 	{
-		ingest_flush(cfg, &batch, dead, ndead);
+		tsk_ingest_flush(cfg, &batch, dead, ndead);
 	}
 	PG_CATCH();
 	{
@@ -257,7 +258,7 @@ ingest_try_flush(void)
 		EmitErrorReport();
 		AbortCurrentTransaction();
 		FlushErrorState();
-		ingest_flush_reset_plans();
+		tsk_ingest_flush_reset_plans();
 		ok = false;
 	}
 	PG_END_TRY();
@@ -329,12 +330,12 @@ ingest_reload(int32 id)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	fresh = ingest_load_config(id, cxt);
+	fresh = tsk_ingest_load_config(id, cxt);
 	if (fresh == NULL || !fresh->enabled)
 	{
 		ereport(LOG, (errmsg("triggerstock ingest source %d is %s, worker exits",
 							 id, fresh ? "disabled" : "gone")));
-		ingest_ws_close();
+		tsk_ingest_ws_close();
 		proc_exit(0);
 	}
 	reconnect = cfg == NULL || !ingest_same_connection(cfg, fresh);
@@ -354,7 +355,7 @@ ingest_reload(int32 id)
 static int
 ingest_backoff_ms(int failures)
 {
-	int64		cap = Min((int64) ingest_max_backoff_ms, (int64) 250 << Min(failures - 1, 20));
+	int64		cap = Min((int64) tsk_ingest_max_backoff, (int64) 250 << Min(failures - 1, 20));
 
 	return (int) (cap / 2 + (int64) (pg_prng_double(&pg_global_prng_state) * (cap / 2)));
 }
@@ -369,10 +370,10 @@ ingest_wait(long timeout_ms)
 	static WaitEventSet *set = NULL;
 	static uint64 set_generation = 0;
 	static int	set_fd = -2;
-	int			fd = ingest_ws_fd();
+	int			fd = tsk_ingest_ws_fd();
 	WaitEvent	event;
 
-	if (set == NULL || set_fd != fd || set_generation != ingest_ws_generation())
+	if (set == NULL || set_fd != fd || set_generation != tsk_ingest_ws_generation())
 	{
 		if (set != NULL)
 			FreeWaitEventSet(set);
@@ -382,7 +383,7 @@ ingest_wait(long timeout_ms)
 		if (fd >= 0)
 			AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, NULL, NULL);
 		set_fd = fd;
-		set_generation = ingest_ws_generation();
+		set_generation = tsk_ingest_ws_generation();
 	}
 	if (timeout_ms > 0)
 		(void) WaitEventSetWait(set, timeout_ms, &event, 1, PG_WAIT_EXTENSION);
@@ -396,14 +397,14 @@ ingest_wait(long timeout_ms)
 void
 triggerstock_ingest_main(Datum main_arg)
 {
-	int32		id = ts_worker_attach(main_arg);
+	int32		id = tsk_worker_attach(main_arg);
 	int			failures = 0;
 	TimestampTz next_attempt = 0;
 	TimestampTz flush_retry_at = 0;
 	bool		streaming = false;
 	bool		outside = false;
 
-	ingest_stats_begin(id);
+	tsk_ingest_stats_begin(id);
 	/* short, repetitive statements: compiling them would cost more than running them */
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	CacheRegisterRelcacheCallback(ingest_relcache_callback, (Datum) 0);
@@ -427,7 +428,7 @@ triggerstock_ingest_main(Datum main_arg)
 		AcceptInvalidationMessages();
 		if (config_dirty && ingest_reload(id))
 		{
-			ingest_ws_close();
+			tsk_ingest_ws_close();
 			streaming = false;
 			failures = 0;
 			next_attempt = 0;
@@ -439,12 +440,12 @@ triggerstock_ingest_main(Datum main_arg)
 			if (!outside)
 			{
 				ingest_try_flush();
-				ingest_ws_close();
+				tsk_ingest_ws_close();
 				if (streaming)
-					ingest_stats_disconnected(false);
+					tsk_ingest_stats_disconnected(false);
 				streaming = false;
 				outside = true;
-				ts_worker_set_state(INGEST_STATE_OUTSIDE_HOURS);
+				tsk_worker_set_state(INGEST_STATE_OUTSIDE_HOURS);
 			}
 			ingest_wait(1000);
 			continue;
@@ -456,28 +457,28 @@ triggerstock_ingest_main(Datum main_arg)
 			next_attempt = 0;
 		}
 
-		if (!ingest_ws_active() && now >= next_attempt)
+		if (!tsk_ingest_ws_active() && now >= next_attempt)
 		{
 			char		err[512];
 
-			ts_worker_set_state(INGEST_STATE_CONNECTING);
+			tsk_worker_set_state(INGEST_STATE_CONNECTING);
 			last_frame_at = now;
-			if (!ingest_ws_connect(cfg, err, sizeof(err)))
+			if (!tsk_ingest_ws_connect(cfg, err, sizeof(err)))
 			{
 				failures++;
 				next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
 				ereport(WARNING, (errmsg("triggerstock ingest source %d: %s", id, err)));
-				ts_worker_set_state(INGEST_STATE_BACKOFF);
+				tsk_worker_set_state(INGEST_STATE_BACKOFF);
 			}
 		}
 
 		/* receive: bounded rounds, so flushes and signals are not starved */
 		drained = false;
-		if (ingest_ws_active() && (flush_retry_at == 0 || batch.n < 4 * cfg->batch_size))
+		if (tsk_ingest_ws_active() && (flush_retry_at == 0 || batch.n < 4 * cfg->batch_size))
 		{
 			for (int round = 0; round < INGEST_SERVICE_ROUNDS; round++)
 			{
-				if (ingest_ws_service(ingest_on_frame) <= 0)
+				if (tsk_ingest_ws_service(ingest_on_frame) <= 0)
 				{
 					drained = true;
 					break;
@@ -487,35 +488,35 @@ triggerstock_ingest_main(Datum main_arg)
 			}
 			if (frames_seen > 0)
 			{
-				ingest_stats_frames(frames_seen, bytes_seen);
+				tsk_ingest_stats_frames(frames_seen, bytes_seen);
 				if (streaming)
 					failures = 0;
 				frames_seen = bytes_seen = 0;
 			}
 		}
-		ingest_ws_events_take(&ev);
+		tsk_ingest_ws_events_take(&ev);
 		now = GetCurrentTimestamp();
 		if (ev.established && !ev.closed)
 		{
 			streaming = true;
-			ingest_stats_connected(now);
-			ts_worker_set_state(INGEST_STATE_STREAMING);
+			tsk_ingest_stats_connected(now);
+			tsk_worker_set_state(INGEST_STATE_STREAMING);
 			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
 		}
-		if (ingest_ws_active() && !ev.closed && streaming &&
-			now - last_frame_at > (int64) ingest_idle_timeout_s * USECS_PER_SEC)
+		if (tsk_ingest_ws_active() && !ev.closed && streaming &&
+			now - last_frame_at > (int64) tsk_ingest_idle_timeout * USECS_PER_SEC)
 		{
 			ev.closed = true;
-			snprintf(ev.reason, sizeof(ev.reason), "no message for %d s", ingest_idle_timeout_s);
+			snprintf(ev.reason, sizeof(ev.reason), "no message for %d s", tsk_ingest_idle_timeout);
 		}
 		if (ev.closed)
 		{
-			ingest_ws_close();
+			tsk_ingest_ws_close();
 			failures++;
 			next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
-			ingest_stats_disconnected(true);
+			tsk_ingest_stats_disconnected(true);
 			streaming = false;
-			ts_worker_set_state(INGEST_STATE_BACKOFF);
+			tsk_worker_set_state(INGEST_STATE_BACKOFF);
 			ereport(LOG, (errmsg("triggerstock ingest source %d: %s; reconnecting", id, ev.reason)));
 		}
 
@@ -531,9 +532,9 @@ triggerstock_ingest_main(Datum main_arg)
 		}
 
 		/* sleep until the next thing to do */
-		if (ingest_ws_active() && ingest_ws_wants_service())
+		if (tsk_ingest_ws_active() && tsk_ingest_ws_wants_service())
 			timeout = 0;
-		else if (ingest_ws_active())
+		else if (tsk_ingest_ws_active())
 			timeout = streaming ? 100 : 10;
 		else
 			timeout = Max(1, Min(1000, (next_attempt - now) / 1000));
@@ -552,7 +553,7 @@ triggerstock_ingest_main(Datum main_arg)
 	/* SIGTERM: keep what we hold, then leave */
 	for (int attempt = 0; attempt < 3 && !ingest_try_flush(); attempt++)
 		pg_usleep(100000L);
-	ingest_ws_close();
+	tsk_ingest_ws_close();
 	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
 	proc_exit(0);
 }

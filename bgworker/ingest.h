@@ -36,7 +36,7 @@
 
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
-#include "decode.h"
+#include "ingest/decode.h"
 
 #define INGEST_STATE_CONNECTING "connecting"
 #define INGEST_STATE_STREAMING "streaming"
@@ -44,13 +44,6 @@
 #define INGEST_STATE_OUTSIDE_HOURS "outside-hours"
 
 /* GUCs (ingest_stats.c) */
-extern int	ingest_batch_size;
-extern int	ingest_flush_ms;
-extern int	ingest_max_frame_bytes;
-extern int	ingest_dead_letter_max_bytes;
-extern int	ingest_idle_timeout_s;
-extern int	ingest_max_backoff_ms;
-extern char *ingest_ca_file;
 
 /* One source's configuration, read from triggerstock.sources (palloc'd). */
 typedef struct ingest_config
@@ -108,41 +101,40 @@ typedef struct ingest_ws_events
 	char		reason[256];	/* why it closed, for the log */
 } ingest_ws_events;
 
-/* Called by ingest_ws_service for every complete frame. */
+/* Called by tsk_ingest_ws_service for every complete frame. */
 typedef void (*ingest_frame_fn) (const char *data, size_t len, size_t total_len,
 								  bool binary, TimestampTz received);
 
-extern bool ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz);
-extern void ingest_ws_close(void);
-extern bool ingest_ws_active(void);
-extern int	ingest_ws_fd(void);
-extern uint64 ingest_ws_generation(void);
-extern bool ingest_ws_wants_service(void);
-extern int	ingest_ws_service(ingest_frame_fn fn);
-extern void ingest_ws_events_take(ingest_ws_events *ev);
+extern bool tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz);
+extern void tsk_ingest_ws_close(void);
+extern bool tsk_ingest_ws_active(void);
+extern int	tsk_ingest_ws_fd(void);
+extern uint64 tsk_ingest_ws_generation(void);
+extern bool tsk_ingest_ws_wants_service(void);
+extern int	tsk_ingest_ws_service(ingest_frame_fn fn);
+extern void tsk_ingest_ws_events_take(ingest_ws_events *ev);
 
 /* ---- ingest_flush.c ---- */
 
-extern ingest_config *ingest_load_config(int32 id, MemoryContext cxt);
-extern void ingest_flush(const ingest_config *cfg, ingest_batch *batch,
+extern ingest_config *tsk_ingest_load_config(int32 id, MemoryContext cxt);
+extern void tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
 						 ingest_dead_letter *dead, int ndead);
-extern void ingest_flush_reset_plans(void);
-extern SPIPlanPtr ingest_flush_prepare(const char *sql, int nargs, Oid *types);
+extern void tsk_ingest_flush_reset_plans(void);
+extern SPIPlanPtr tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types);
 
 /* ---- ingest_copy.c ---- */
-extern void ingest_copy_prepare(const char *schema);
-extern void ingest_copy_reset_plans(void);
-extern int64 ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch);
+extern void tsk_ingest_copy_prepare(const char *schema);
+extern void tsk_ingest_copy_reset_plans(void);
+extern int64 tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch);
 
 /* ---- ingest_stats.c ---- */
 
-extern void ts_ingest_define_gucs(void);
-extern void ts_ingest_preload(void);
-extern void ingest_stats_begin(int32 source);
-extern void ingest_stats_connected(TimestampTz since);
-extern void ingest_stats_disconnected(bool reconnect);
-extern void ingest_stats_frames(int64 frames, int64 bytes);
-extern void ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
+extern void tsk_ingest_preload(void);
+extern void tsk_ingest_stats_begin(int32 source);
+extern void tsk_ingest_stats_connected(TimestampTz since);
+extern void tsk_ingest_stats_disconnected(bool reconnect);
+extern void tsk_ingest_stats_frames(int64 frames, int64 bytes);
+extern void tsk_ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
 								   int n, int64 last_trade_us);
 
 #endif							/* TRIGGERSTOCK_INGEST_H */

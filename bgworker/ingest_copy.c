@@ -39,7 +39,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
-#include "ingest.h"
+#include "bgworker/ingest.h"
 
 /* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
 #define COPY_EPOCH_SHIFT_US INT64CONST(946684800000000)
@@ -65,12 +65,12 @@ static const char *const copy_columns[COPY_NCOLS] = {
 };
 
 /*
- * ingest_copy_prepare
+ * tsk_ingest_copy_prepare
  *	  Prepare and keep the probe and candle merge plans (inside SPI);
  *	  `schema` is the extension's quoted schema.
  */
 void
-ingest_copy_prepare(const char *schema)
+tsk_ingest_copy_prepare(const char *schema)
 {
 	Oid			probe_types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 	Oid			candle_types[5] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID,
@@ -90,7 +90,7 @@ ingest_copy_prepare(const char *schema)
 		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(copy_probe_plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	copy_candle_plan = ingest_flush_prepare(psprintf(
+	copy_candle_plan = tsk_ingest_flush_prepare(psprintf(
 		"WITH fresh AS ("
 		"  SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,"
 		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c"
@@ -116,11 +116,11 @@ ingest_copy_prepare(const char *schema)
 }
 
 /*
- * ingest_copy_reset_plans
+ * tsk_ingest_copy_reset_plans
  *	  Forget the prepared plans (after an ERROR, or a schema change).
  */
 void
-ingest_copy_reset_plans(void)
+tsk_ingest_copy_reset_plans(void)
 {
 	if (copy_probe_plan != NULL)
 		SPI_freeplan(copy_probe_plan);
@@ -547,13 +547,13 @@ copy_candles(const ingest_config *cfg, const ingest_batch *batch, const bool *ke
 }
 
 /*
- * ingest_copy_trades
+ * tsk_ingest_copy_trades
  *	  Store the batch's new trades by COPY and merge them into candles.
  *	  Returns the rows stored, or -1 if a concurrent writer made the COPY
  *	  hit a unique violation (nothing stored; the caller falls back).
  */
 int64
-ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch)
+tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch)
 {
 	int			n = batch->n;
 	int		   *order = palloc(sizeof(int) * n);

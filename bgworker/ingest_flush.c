@@ -36,7 +36,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "ingest.h"
+#include "bgworker/ingest.h"
+#include "guc.h"
 
 /* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
 #define INGEST_EPOCH_SHIFT_US INT64CONST(946684800000000)
@@ -76,11 +77,11 @@ flush_schema(void)
 }
 
 /*
- * ingest_flush_prepare
+ * tsk_ingest_flush_prepare
  *	  Prepare and keep a plan (inside SPI).
  */
 SPIPlanPtr
-ingest_flush_prepare(const char *sql, int nargs, Oid *types)
+tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 
@@ -107,7 +108,7 @@ flush_prepare_plans(void)
 	if (flush_insert_plan != NULL)
 		return;
 	s = flush_schema();
-	flush_insert_plan = ingest_flush_prepare(psprintf(
+	flush_insert_plan = tsk_ingest_flush_prepare(psprintf(
 		"WITH ins AS ("
 		"  INSERT INTO triggerstock.trades AS t"
 		"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
@@ -139,20 +140,20 @@ flush_prepare_plans(void)
 		")"
 		"SELECT (SELECT coalesce(sum(n), 0) FROM fresh)::int8, (SELECT count(*) FROM merged)", s),
 									  8, insert_types);
-	flush_dead_plan = ingest_flush_prepare(
+	flush_dead_plan = tsk_ingest_flush_prepare(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
 		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
-	flush_partition_plan = ingest_flush_prepare(psprintf(
+	flush_partition_plan = tsk_ingest_flush_prepare(psprintf(
 		"SELECT count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
-	ingest_copy_prepare(s);
+	tsk_ingest_copy_prepare(s);
 }
 
 /*
- * ingest_flush_reset_plans
+ * tsk_ingest_flush_reset_plans
  *	  Forget the prepared plans (after an ERROR, or a schema change).
  */
 void
-ingest_flush_reset_plans(void)
+tsk_ingest_flush_reset_plans(void)
 {
 	SPIPlanPtr *plans[3] = {&flush_insert_plan, &flush_dead_plan, &flush_partition_plan};
 
@@ -162,7 +163,7 @@ ingest_flush_reset_plans(void)
 			SPI_freeplan(*plans[i]);
 			*plans[i] = NULL;
 		}
-	ingest_copy_reset_plans();
+	tsk_ingest_copy_reset_plans();
 }
 
 /*
@@ -310,12 +311,12 @@ flush_dead_letters(const ingest_config *cfg, ingest_dead_letter *dead, int ndead
 }
 
 /*
- * ingest_flush
+ * tsk_ingest_flush
  *	  Flush the batch and the dead letters in one transaction; on success
  *	  empty the batch and publish the counters.  ERRORs propagate.
  */
 void
-ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead)
+tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead)
 {
 	MemoryContext old;
 	int64		inserted = 0;
@@ -341,7 +342,7 @@ ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *
 	{
 		days = flush_partitions(batch, &ndays);
 		/* small batches: one statement is faster than probe + COPY */
-		inserted = batch->n >= INGEST_COPY_MIN_ROWS ? ingest_copy_trades(cfg, batch) : -1;
+		inserted = batch->n >= INGEST_COPY_MIN_ROWS ? tsk_ingest_copy_trades(cfg, batch) : -1;
 		if (inserted < 0)		/* small, or a concurrent writer: ON CONFLICT */
 			inserted = flush_trades(cfg, batch);
 	}
@@ -357,7 +358,7 @@ ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *
 		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = days[j];
 	for (int i = 0; i < batch->n; i++)
 		last_us = Max(last_us, batch->trades[i].ts_us);
-	ingest_stats_committed(inserted, ndead, batch->received, batch->n,
+	tsk_ingest_stats_committed(inserted, ndead, batch->received, batch->n,
 						   batch->n > 0 ? last_us - INGEST_EPOCH_SHIFT_US : 0);
 	MemoryContextReset(flush_cxt);
 	batch->n = 0;
@@ -401,12 +402,12 @@ static const char *const config_map_fields[] = {
 };
 
 /*
- * ingest_load_config
+ * tsk_ingest_load_config
  *	  Read source `id` into a config allocated in cxt; NULL if the row is
  *	  gone.  Runs its own transaction.  Bad settings raise an ERROR.
  */
 ingest_config *
-ingest_load_config(int32 id, MemoryContext cxt)
+tsk_ingest_load_config(int32 id, MemoryContext cxt)
 {
 	ingest_config *cfg = NULL;
 	StringInfoData sql;
@@ -467,9 +468,9 @@ ingest_load_config(int32 id, MemoryContext cxt)
 		d = SPI_getbinval(tup, desc, 9, &isnull);
 		cfg->active_until_s = isnull ? 0 : DatumGetInt32(d);
 		d = SPI_getbinval(tup, desc, 10, &isnull);
-		cfg->batch_size = isnull ? ingest_batch_size : Max(1, Min(DatumGetInt32(d), 100000));
+		cfg->batch_size = isnull ? tsk_ingest_batch_size : Max(1, Min(DatumGetInt32(d), 100000));
 		d = SPI_getbinval(tup, desc, 11, &isnull);
-		cfg->flush_ms = isnull ? ingest_flush_ms : Max(1, DatumGetInt32(d));
+		cfg->flush_ms = isnull ? tsk_ingest_flush_ms : Max(1, DatumGetInt32(d));
 		feed = config_str(12, cxt);
 		cfg->tls_skip_hostname_check = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 		cfg->subscribe = config_str(14, cxt);
@@ -490,7 +491,7 @@ ingest_load_config(int32 id, MemoryContext cxt)
 		cfg->watch[1] = DatumGetObjectId(SPI_getbinval(tup, desc, 29, &isnull));
 		MemoryContextSwitchTo(old);
 
-		if (td_exchange_from_name(cfg->exchange, &cfg->decoder) != 0)
+		if (tsk_td_exchange_from_name(cfg->exchange, &cfg->decoder) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("source %d has unknown exchange \"%s\"", id, cfg->exchange),
@@ -499,8 +500,8 @@ ingest_load_config(int32 id, MemoryContext cxt)
 			cfg->feed = cfg->decoder == TD_BINANCE ? TD_FEED_BINANCE_TRADE :
 				cfg->decoder == TD_COINBASE ? TD_FEED_COINBASE_MATCHES :
 				cfg->decoder == TD_KRAKEN ? TD_FEED_KRAKEN_V1 : TD_FEED_FINNHUB;
-		else if (td_feed_from_name(feed, &cfg->feed) != 0 ||
-				 (cfg->decoder != TD_GENERIC && td_feed_exchange(cfg->feed) != cfg->decoder))
+		else if (tsk_td_feed_from_name(feed, &cfg->feed) != 0 ||
+				 (cfg->decoder != TD_GENERIC && tsk_td_feed_exchange(cfg->feed) != cfg->decoder))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("source %d has feed \"%s\", which is not a %s feed", id, feed, cfg->exchange),
@@ -514,7 +515,7 @@ ingest_load_config(int32 id, MemoryContext cxt)
 				strcmp(ts_unit, "s") == 0 ? TD_TS_S : strcmp(ts_unit, "us") == 0 ? TD_TS_US :
 				strcmp(ts_unit, "ns") == 0 ? TD_TS_NS : TD_TS_RFC3339;
 			cfg->map.side_mode = side_mode && strcmp(side_mode, "maker") == 0 ? TD_SIDE_MAKER : TD_SIDE_TAKER;
-			if (td_generic_map_check(&cfg->map, err, sizeof(err)) != 0)
+			if (tsk_td_generic_map_check(&cfg->map, err, sizeof(err)) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("source %d has an unusable field map: %s", id, err),

@@ -1,14 +1,14 @@
 /*
  * ingest_stats.c
  *	  GUCs of the ingest workers, their shared-memory counters (one entry per
- *	  launcher worker slot, indexed by ts_worker_slot_index) and the SQL
+ *	  launcher worker slot, indexed by tsk_worker_slot_index) and the SQL
  *	  functions ingest_stats() and canonical_symbol().
  *
  * Invariants:
  *	- only the worker owning a slot writes its entry, under the entry's
  *	  spinlock, and never calls anything that can fail while holding it;
  *	  readers copy the entry under the same spinlock;
- *	- ingest_stats_begin() clears the entry when a worker starts, so
+ *	- tsk_ingest_stats_begin() clears the entry when a worker starts, so
  *	  counters describe the current worker process;
  *	- latencies go into a fixed log-scale histogram (4 buckets per power of
  *	  two of microseconds), percentiles are read from it: +-19% resolution,
@@ -28,8 +28,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "ingest.h"
-#include "workers.h"
+#include "bgworker/ingest.h"
+#include "bgworker/workers.h"
 
 #define INGEST_LATENCY_BUCKETS 100	/* 2^(100/4) us ~ 33 s */
 
@@ -51,63 +51,16 @@ typedef struct ingest_slot_stats
 	uint64		latency[INGEST_LATENCY_BUCKETS];
 } ingest_slot_stats;
 
-int			ingest_batch_size = 5000;
-int			ingest_flush_ms = 5;
-int			ingest_max_frame_bytes = 1024 * 1024;
-int			ingest_dead_letter_max_bytes = 8192;
-int			ingest_idle_timeout_s = 60;
-int			ingest_max_backoff_ms = 30000;
-char	   *ingest_ca_file = NULL;
 
 static ingest_slot_stats *ingest_shared = NULL;
 static shmem_request_hook_type ingest_prev_shmem_request = NULL;
 static shmem_startup_hook_type ingest_prev_shmem_startup = NULL;
 
+extern PGDLLEXPORT Datum ingest_stats(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(ingest_stats);
+extern PGDLLEXPORT Datum canonical_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(canonical_symbol);
 
-/*
- * ts_ingest_define_gucs
- *	  The triggerstock.ingest_* settings; defined whether or not preloaded.
- */
-void
-ts_ingest_define_gucs(void)
-{
-	DefineCustomIntVariable("triggerstock.ingest_batch_size",
-							"Trades an ingest worker buffers before it flushes them.",
-							"A source's options->batch_size overrides it.",
-							&ingest_batch_size, 5000, 1, 100000, PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.ingest_flush_ms",
-							"Longest time a received trade waits before it is flushed.",
-							"A source's options->flush_ms overrides it.",
-							&ingest_flush_ms, 5, 1, 60000, PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.ingest_max_frame_bytes",
-							"Largest WebSocket message an ingest worker decodes.",
-							"Larger messages become dead letters.",
-							&ingest_max_frame_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
-							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.dead_letter_max_bytes",
-							"Bytes of a bad frame kept in triggerstock.dead_letters.",
-							NULL,
-							&ingest_dead_letter_max_bytes, 8192, 0, 16 * 1024 * 1024,
-							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.ingest_idle_timeout",
-							"Silence after which an ingest worker reconnects.",
-							"Exchanges send trades or heartbeats well within it.",
-							&ingest_idle_timeout_s, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.ingest_max_backoff",
-							"Longest pause between two connection attempts.",
-							"Pauses start at 250 ms and double, with random jitter.",
-							&ingest_max_backoff_ms, 30000, 250, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("triggerstock.ingest_ca_file",
-							   "CA certificates (PEM file) that wss:// servers are checked against.",
-							   "Empty: the system's CA store.",
-							   &ingest_ca_file, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
-}
 
 /*
  * ingest_shmem_size
@@ -116,7 +69,7 @@ ts_ingest_define_gucs(void)
 static Size
 ingest_shmem_size(void)
 {
-	return mul_size(sizeof(ingest_slot_stats), ts_worker_slots());
+	return mul_size(sizeof(ingest_slot_stats), tsk_worker_slots());
 }
 
 /*
@@ -147,19 +100,19 @@ ingest_shmem_startup(void)
 	if (!found)
 	{
 		memset(ingest_shared, 0, ingest_shmem_size());
-		for (int i = 0; i < ts_worker_slots(); i++)
+		for (int i = 0; i < tsk_worker_slots(); i++)
 			SpinLockInit(&ingest_shared[i].mutex);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
- * ts_ingest_preload
+ * tsk_ingest_preload
  *	  Chain the shared memory hooks; called from _PG_init after
- *	  ts_workers_preload (so the slot count is known).
+ *	  tsk_workers_preload (so the slot count is known).
  */
 void
-ts_ingest_preload(void)
+tsk_ingest_preload(void)
 {
 	ingest_prev_shmem_request = shmem_request_hook;
 	shmem_request_hook = ingest_shmem_request;
@@ -174,16 +127,16 @@ ts_ingest_preload(void)
 static ingest_slot_stats *
 ingest_my_stats(void)
 {
-	Assert(ingest_shared != NULL && ts_worker_slot_index >= 0);
-	return &ingest_shared[ts_worker_slot_index];
+	Assert(ingest_shared != NULL && tsk_worker_slot_index >= 0);
+	return &ingest_shared[tsk_worker_slot_index];
 }
 
 /*
- * ingest_stats_begin
+ * tsk_ingest_stats_begin
  *	  A worker starts: clear its entry and tag it with the source id.
  */
 void
-ingest_stats_begin(int32 source)
+tsk_ingest_stats_begin(int32 source)
 {
 	ingest_slot_stats *s = ingest_my_stats();
 
@@ -195,11 +148,11 @@ ingest_stats_begin(int32 source)
 }
 
 /*
- * ingest_stats_connected
+ * tsk_ingest_stats_connected
  *	  The WebSocket handshake completed at `since`.
  */
 void
-ingest_stats_connected(TimestampTz since)
+tsk_ingest_stats_connected(TimestampTz since)
 {
 	ingest_slot_stats *s = ingest_my_stats();
 
@@ -209,11 +162,11 @@ ingest_stats_connected(TimestampTz since)
 }
 
 /*
- * ingest_stats_disconnected
+ * tsk_ingest_stats_disconnected
  *	  The connection is gone; count a reconnect if another attempt follows.
  */
 void
-ingest_stats_disconnected(bool reconnect)
+tsk_ingest_stats_disconnected(bool reconnect)
 {
 	ingest_slot_stats *s = ingest_my_stats();
 
@@ -225,11 +178,11 @@ ingest_stats_disconnected(bool reconnect)
 }
 
 /*
- * ingest_stats_frames
+ * tsk_ingest_stats_frames
  *	  Frames and bytes received.
  */
 void
-ingest_stats_frames(int64 frames, int64 bytes)
+tsk_ingest_stats_frames(int64 frames, int64 bytes)
 {
 	ingest_slot_stats *s = ingest_my_stats();
 
@@ -255,13 +208,13 @@ ingest_latency_bucket(int64 us)
 }
 
 /*
- * ingest_stats_committed
+ * tsk_ingest_stats_committed
  *	  A flush committed: `stored` new rows (of n trades, whose frames arrived
  *	  at received[]), `dead_letters` dead letters; latency is measured from
  *	  arrival to now, after the commit.
  */
 void
-ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
+tsk_ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
 					   int n, int64 last_trade_us)
 {
 	ingest_slot_stats *s = ingest_my_stats();
@@ -322,22 +275,22 @@ ingest_stats(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	/* source ids belong to the launcher's database */
-	if (TriggerstockShared == NULL || ingest_shared == NULL ||
-		TriggerstockShared->database != MyDatabaseId)
+	if (tsk_shared == NULL || ingest_shared == NULL ||
+		tsk_shared->database != MyDatabaseId)
 		return (Datum) 0;
 
-	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	for (int i = 0; i < tsk_shared->nslots; i++)
 	{
-		ts_worker_slot slot;
+		worker_slot_t slot;
 		ingest_slot_stats s;
 		Datum		values[16];
 		bool		nulls[16] = {false};
 		double		p50,
 					p99;
 
-		LWLockAcquire(TriggerstockShared->lock, LW_SHARED);
-		slot = TriggerstockShared->slots[i];
-		LWLockRelease(TriggerstockShared->lock);
+		LWLockAcquire(tsk_shared->lock, LW_SHARED);
+		slot = tsk_shared->slots[i];
+		LWLockRelease(tsk_shared->lock);
 		if (!slot.in_use || strcmp(slot.kind, "ingest") != 0)
 			continue;
 		SpinLockAcquire(&ingest_shared[i].mutex);
@@ -380,7 +333,7 @@ ingest_stats(PG_FUNCTION_ARGS)
 /*
  * canonical_symbol(instrument text) -> text
  *	  The default canonical symbol of an exchange instrument (BTCUSDT,
- *	  XBT/USD, BTC-USD -> BTC); the rule is td_canonical_symbol's.
+ *	  XBT/USD, BTC-USD -> BTC); the rule is tsk_td_canonical_symbol's.
  */
 Datum
 canonical_symbol(PG_FUNCTION_ARGS)
@@ -388,7 +341,7 @@ canonical_symbol(PG_FUNCTION_ARGS)
 	char	   *native = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char		out[TD_INSTRUMENT_MAX];
 
-	if (td_canonical_symbol(native, out, sizeof(out)) != 0)
+	if (tsk_td_canonical_symbol(native, out, sizeof(out)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid instrument name \"%s\"", native),

@@ -2,19 +2,19 @@
  * ingest_ws.c
  *	  The ingest worker's libwebsockets (4.1) client: one lws context per
  *	  connection attempt, ws:// or wss:// (system CAs or
- *	  triggerstock.ingest_ca_file), subscribe messages sent once the
+ *	  triggerstock.tsk_ingest_ca_file), subscribe messages sent once the
  *	  handshake is done, lws PINGs on idle links.
  *
  * Invariants:
  *	- the callback runs inside lws_service(): it only copies bytes into
  *	  the malloc'd frame queue, sets flags in ws_state and writes queued
  *	  messages; no palloc, no ereport, no SQL;
- *	- a message larger than triggerstock.ingest_max_frame_bytes is kept
+ *	- a message larger than triggerstock.tsk_ingest_max_frame_bytes is kept
  *	  truncated and flagged (its total length is still counted), so one
  *	  hostile frame cannot exhaust memory;
  *	- the lws context is owned by ws_cxt: resetting that memory context
- *	  (ingest_ws_close, or process exit) destroys the context, and with it
- *	  the socket; ingest_ws_generation() changes whenever the socket may
+ *	  (tsk_ingest_ws_close, or process exit) destroys the context, and with it
+ *	  the socket; tsk_ingest_ws_generation() changes whenever the socket may
  *	  have changed, so the loop rebuilds its WaitEventSet;
  *	- lws_service() is always called with a negative timeout (never
  *	  blocks); the loop waits on the latch and the socket instead.
@@ -27,7 +27,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "ingest.h"
+#include "bgworker/ingest.h"
+#include "guc.h"
 
 /* One received message in the queue (followed by its bytes). */
 typedef struct ws_frame
@@ -104,7 +105,7 @@ ws_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
 static void
 ws_receive(struct lws *wsi, const char *in, size_t len)
 {
-	size_t		limit = (size_t) ingest_max_frame_bytes;
+	size_t		limit = (size_t) tsk_ingest_max_frame_bytes;
 
 	if (ws.msg_total == 0)
 		ws.msg_binary = lws_frame_is_binary(wsi);
@@ -260,17 +261,17 @@ ws_destroy_context(void *arg)
 static void
 ws_on_exit(int code, Datum arg)
 {
-	ingest_ws_close();
+	tsk_ingest_ws_close();
 }
 
 /*
- * ingest_ws_connect
+ * tsk_ingest_ws_connect
  *	  Start connecting to cfg->url with a fresh context; the handshake and
- *	  the subscribe messages complete inside later ingest_ws_service()
+ *	  the subscribe messages complete inside later tsk_ingest_ws_service()
  *	  calls.  False with a message in err if it could not even start.
  */
 bool
-ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
+tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 {
 	struct lws_context_creation_info info;
 	struct lws_client_connect_info ci;
@@ -283,7 +284,7 @@ ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	char		sub[65536];
 	int			sublen = 0;
 
-	ingest_ws_close();
+	tsk_ingest_ws_close();
 	if (ws_cxt == NULL)
 	{
 		ws_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest ws",
@@ -312,7 +313,7 @@ ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	 */
 	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
 	{
-		if (td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+		if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
 								   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
 		{
 			snprintf(err, errsz, "too many instruments for one Binance stream URL");
@@ -330,7 +331,7 @@ ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	}
 	else if (cfg->decoder != TD_BINANCE)
 	{
-		sublen = td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+		sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
 									  cfg->ninstruments, sub, sizeof(sub));
 		if (sublen < 0 || sublen >= (int) sizeof(sub))
 		{
@@ -361,13 +362,13 @@ ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	info.fd_limit_per_thread = 8;
 	info.pt_serv_buf_size = 65536;
 	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-	if (tls && ingest_ca_file && ingest_ca_file[0])
-		info.client_ssl_ca_filepath = ingest_ca_file;
+	if (tls && tsk_ingest_ca_file && tsk_ingest_ca_file[0])
+		info.client_ssl_ca_filepath = tsk_ingest_ca_file;
 	ws.context = lws_create_context(&info);
 	if (ws.context == NULL)
 	{
 		snprintf(err, errsz, "could not create the libwebsockets context%s",
-				 tls ? " (check triggerstock.ingest_ca_file)" : "");
+				 tls ? " (check triggerstock.tsk_ingest_ca_file)" : "");
 		return false;
 	}
 
@@ -389,39 +390,39 @@ ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	{
 		snprintf(err, errsz, "could not start connecting to %s%s%s",
 				 ws_host, ws.ev.reason[0] ? ": " : "", ws.ev.reason);
-		ingest_ws_close();
+		tsk_ingest_ws_close();
 		return false;
 	}
 	return true;
 }
 
 /*
- * ingest_ws_close
+ * tsk_ingest_ws_close
  *	  Drop the connection and its context (by resetting ws_cxt).
  */
 void
-ingest_ws_close(void)
+tsk_ingest_ws_close(void)
 {
 	if (ws_cxt != NULL)
 		MemoryContextReset(ws_cxt);
 }
 
 /*
- * ingest_ws_active
+ * tsk_ingest_ws_active
  *	  True while a context exists (connecting or connected).
  */
 bool
-ingest_ws_active(void)
+tsk_ingest_ws_active(void)
 {
 	return ws.context != NULL;
 }
 
 /*
- * ingest_ws_fd
+ * tsk_ingest_ws_fd
  *	  The connection's socket, or -1 if there is none (yet).
  */
 int
-ingest_ws_fd(void)
+tsk_ingest_ws_fd(void)
 {
 	if (ws.context == NULL || ws.wsi == NULL)
 		return -1;
@@ -429,22 +430,22 @@ ingest_ws_fd(void)
 }
 
 /*
- * ingest_ws_generation
+ * tsk_ingest_ws_generation
  *	  Changes whenever the socket may have been replaced.
  */
 uint64
-ingest_ws_generation(void)
+tsk_ingest_ws_generation(void)
 {
 	return ws.generation;
 }
 
 /*
- * ingest_ws_wants_service
+ * tsk_ingest_ws_wants_service
  *	  True if lws must run again without waiting for the socket: a pending
  *	  write, or data already buffered (TLS) that poll() would not report.
  */
 bool
-ingest_ws_wants_service(void)
+tsk_ingest_ws_wants_service(void)
 {
 	if (ws.context == NULL)
 		return false;
@@ -452,13 +453,13 @@ ingest_ws_wants_service(void)
 }
 
 /*
- * ingest_ws_service
+ * tsk_ingest_ws_service
  *	  Run lws without blocking, then hand every queued message to fn.
  *	  Returns the number of messages handed over, -1 if out of memory
  *	  (the connection is then closed and an event recorded).
  */
 int
-ingest_ws_service(ingest_frame_fn fn)
+tsk_ingest_ws_service(ingest_frame_fn fn)
 {
 	size_t		pos = 0;
 	int			n = 0;
@@ -493,11 +494,11 @@ ingest_ws_service(ingest_frame_fn fn)
 }
 
 /*
- * ingest_ws_events_take
+ * tsk_ingest_ws_events_take
  *	  Copy and clear what the callbacks recorded.
  */
 void
-ingest_ws_events_take(ingest_ws_events *ev)
+tsk_ingest_ws_events_take(ingest_ws_events *ev)
 {
 	*ev = ws.ev;
 	memset(&ws.ev, 0, sizeof(ws.ev));

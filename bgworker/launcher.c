@@ -42,7 +42,8 @@
 #include "utils/timestamp.h"
 
 #include "triggerstock.h"
-#include "workers.h"
+#include "bgworker/workers.h"
+#include "guc.h"
 
 /* Longest pause between two starts of a worker that keeps stopping. */
 #define LAUNCHER_MAX_BACKOFF_MS 60000
@@ -68,11 +69,11 @@ static launcher_slot_local *launcher_local = NULL;
 static volatile bool launcher_plan_dirty = true;
 
 /*
- * triggerstock_register_launcher
+ * tsk_register_launcher
  *	  Register the static launcher; called from _PG_init while preloading.
  */
 void
-triggerstock_register_launcher(void)
+tsk_register_launcher(void)
 {
 	BackgroundWorker worker;
 
@@ -194,7 +195,7 @@ launcher_run(void (*fn) (void *), void *arg, const char *activity)
 {
 	launcher_spi_call call = {fn, arg};
 
-	return ts_worker_run_in_xact(launcher_with_spi, &call, activity);
+	return tsk_worker_run_in_xact(launcher_with_spi, &call, activity);
 }
 
 /*
@@ -221,7 +222,7 @@ launcher_valid_kind(const char *kind)
 static bool
 launcher_start_slot(int i)
 {
-	ts_worker_slot *slot = &TriggerstockShared->slots[i];
+	worker_slot_t *slot = &tsk_shared->slots[i];
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
@@ -236,10 +237,10 @@ launcher_start_slot(int i)
 	worker.bgw_notify_pid = MyProcPid;
 
 	/* before registering: the new worker may set its state at once */
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 	slot->state[0] = '\0';
 	slot->state_since = 0;
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &launcher_local[i].handle))
 	{
@@ -251,9 +252,9 @@ launcher_start_slot(int i)
 						 "besides the launcher, pg_cron and parallel query.")));
 		return false;
 	}
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 	slot->starts++;
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 	return true;
 }
 
@@ -277,9 +278,9 @@ launcher_slot_running(int i)
 		launcher_local[i].handle = NULL;
 		pid = 0;
 	}
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
-	TriggerstockShared->slots[i].pid = (status == BGWH_STARTED) ? pid : 0;
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+	tsk_shared->slots[i].pid = (status == BGWH_STARTED) ? pid : 0;
+	LWLockRelease(tsk_shared->lock);
 	return launcher_local[i].handle != NULL;
 }
 
@@ -310,13 +311,13 @@ launcher_planned_index(List *plan, const char *kind, int32 id)
 static void
 launcher_apply_plan(List *plan)
 {
-	int			nslots = TriggerstockShared->nslots;
+	int			nslots = tsk_shared->nslots;
 	bool	   *planned_has_slot = palloc0(sizeof(bool) * (list_length(plan) + 1));
 	ListCell   *lc;
 
 	for (int i = 0; i < nslots; i++)
 	{
-		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		worker_slot_t *slot = &tsk_shared->slots[i];
 		int			pos;
 
 		if (!slot->in_use)
@@ -348,7 +349,7 @@ launcher_apply_plan(List *plan)
 			continue;
 		}
 		for (int i = 0; i < nslots && free_slot < 0; i++)
-			if (!TriggerstockShared->slots[i].in_use)
+			if (!tsk_shared->slots[i].in_use)
 				free_slot = i;
 		if (free_slot < 0)
 		{
@@ -357,11 +358,11 @@ launcher_apply_plan(List *plan)
 					 errhint("Raise triggerstock.max_workers (currently %d).", nslots)));
 			break;
 		}
-		LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
-		TriggerstockShared->slots[free_slot].in_use = true;
-		strlcpy(TriggerstockShared->slots[free_slot].kind, entry->kind, TS_WORKER_KIND_LEN);
-		TriggerstockShared->slots[free_slot].id = entry->id;
-		LWLockRelease(TriggerstockShared->lock);
+		LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+		tsk_shared->slots[free_slot].in_use = true;
+		strlcpy(tsk_shared->slots[free_slot].kind, entry->kind, TS_WORKER_KIND_LEN);
+		tsk_shared->slots[free_slot].id = entry->id;
+		LWLockRelease(tsk_shared->lock);
 		launcher_local[free_slot].next_start = 0;
 	}
 	pfree(planned_has_slot);
@@ -378,18 +379,18 @@ launcher_keep_running(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	for (int i = 0; i < tsk_shared->nslots; i++)
 	{
-		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		worker_slot_t *slot = &tsk_shared->slots[i];
 		int			backoff_ms;
 
 		if (!slot->in_use || launcher_slot_running(i))
 			continue;
 		if (launcher_local[i].stopping)
 		{
-			LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+			LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 			memset(slot, 0, sizeof(*slot));
-			LWLockRelease(TriggerstockShared->lock);
+			LWLockRelease(tsk_shared->lock);
 			launcher_local[i].stopping = false;
 			launcher_local[i].next_start = 0;
 			continue;
@@ -451,32 +452,32 @@ triggerstock_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	BackgroundWorkerInitializeConnection(triggerstock_database, NULL, 0);
+	BackgroundWorkerInitializeConnection(tsk_database, NULL, 0);
 	pgstat_report_appname("triggerstock launcher");
 	ereport(LOG,
 			(errmsg("triggerstock launcher started in database \"%s\"",
-					triggerstock_database)));
+					tsk_database)));
 
 	launcher_local = MemoryContextAllocZero(TopMemoryContext,
-											sizeof(launcher_slot_local) * TriggerstockShared->nslots);
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
-	TriggerstockShared->launcher_pid = MyProcPid;
-	TriggerstockShared->database = MyDatabaseId;
+											sizeof(launcher_slot_local) * tsk_shared->nslots);
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+	tsk_shared->launcher_pid = MyProcPid;
+	tsk_shared->database = MyDatabaseId;
 	/*
 	 * Workers of a previous launcher outlive it (dynamic workers are not tied
 	 * to the process that registered them) and this launcher has no handles
 	 * for them: stop them, their slots stay allocated and start afresh.
 	 */
-	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	for (int i = 0; i < tsk_shared->nslots; i++)
 	{
-		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		worker_slot_t *slot = &tsk_shared->slots[i];
 
 		if (slot->pid != 0 && BackendPidGetProc(slot->pid) != NULL)
 			(void) kill(slot->pid, SIGTERM);
 		slot->pid = 0;
 		slot->starts = 0;
 	}
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 	CacheRegisterRelcacheCallback(launcher_relcache_callback, (Datum) 0);
 
 	for (;;)
@@ -488,7 +489,7 @@ triggerstock_launcher_main(Datum main_arg)
 		{
 			launcher_run(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
 			next_pass = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													triggerstock_maintenance_naptime * 1000L);
+													tsk_maintenance_naptime * 1000L);
 		}
 
 		/* at least once a second: invalidations and stopped workers */

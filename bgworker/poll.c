@@ -6,7 +6,7 @@
  *
  * Rules this file keeps (see DESIGN.md):
  *	- curl callbacks only touch malloc'd memory and fixed arrays: no palloc,
- *	  no ereport; the body is collected with a size cap (poll_max_body) and
+ *	  no ereport; the body is collected with a size cap (tsk_poll_max_body) and
  *	  acted upon after curl_multi_socket_action returns;
  *	- no transaction is open while waiting; each completed transfer is
  *	  stored in its own short transaction (poll_store.c);
@@ -31,35 +31,20 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "poll.h"
-#include "workers.h"
+#include "bgworker/poll.h"
+#include "bgworker/workers.h"
+#include "guc.h"
 
 #define POLL_MAX_SOCKETS 256
 #define POLL_MAX_INFLIGHT 64
 #define POLL_HEADER_LEN 256
 
-int			poll_timeout_ms = 10000;
-int			poll_max_body = 8 * 1024 * 1024;
-int			poll_max_redirects = 5;
-char	   *poll_sentiment_url = NULL;
-int			poll_sentiment_api = SENTIMENT_API_OPENAI;
-char	   *poll_sentiment_model = NULL;
-char	   *poll_sentiment_api_key = NULL;
-int			poll_sentiment_timeout_ms = 2000;
-int			poll_sentiment_max_items = 50;
-
-static const struct config_enum_entry poll_sentiment_api_options[] = {
-	{"openai", SENTIMENT_API_OPENAI, false},
-	{"huggingface", SENTIMENT_API_HUGGINGFACE, false},
-	{NULL, 0, false}
-};
-
 /* One transfer; malloc'd because the curl callbacks write into it. */
-typedef struct PollRequest
+typedef struct poll_request
 {
 	CURL	   *easy;
 	struct curl_slist *headers;
-	PollKind	kind;
+	poll_kind	kind;
 	int32		id;
 	char	   *body;
 	size_t		len,
@@ -70,19 +55,19 @@ typedef struct PollRequest
 	char		etag[POLL_HEADER_LEN];
 	char		last_modified[POLL_HEADER_LEN];
 	char		errbuf[CURL_ERROR_SIZE];
-} PollRequest;
+} poll_request;
 
 /* curl's sockets, maintained by the socket callback (fixed array). */
-typedef struct PollSocket
+typedef struct poll_socket
 {
 	curl_socket_t fd;
 	int			what;			/* CURL_POLL_IN / OUT / INOUT */
-} PollSocket;
+} poll_socket;
 
 static CURLM *poll_multi = NULL;
-static PollRequest *poll_inflight[POLL_MAX_INFLIGHT];
+static poll_request *poll_inflight[POLL_MAX_INFLIGHT];
 static int	poll_ninflight = 0;
-static PollSocket poll_sockets[POLL_MAX_SOCKETS];
+static poll_socket poll_sockets[POLL_MAX_SOCKETS];
 static int	poll_nsockets = 0;
 static bool poll_sockets_changed = true;
 static long poll_timer_ms = -1;	/* from the timer callback; -1 = none */
@@ -92,65 +77,13 @@ static MemoryContext poll_cxt = NULL;
 
 PGDLLEXPORT void triggerstock_poll_main(Datum main_arg);
 
-/*
- * ts_poll_define_gucs
- *	  The poll worker's GUCs (triggerstock.poll_*, triggerstock.sentiment_*).
- */
-void
-ts_poll_define_gucs(void)
-{
-	DefineCustomIntVariable("triggerstock.poll_timeout",
-							"Longest time one HTTP poll (connect, redirects, body) may take.",
-							"A poll that takes longer fails with a timeout recorded in last_error.",
-							&poll_timeout_ms, 10000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.poll_max_body",
-							"Largest HTTP response body the poll worker accepts.",
-							"A larger body is abandoned and the poll fails; nothing of it is stored.",
-							&poll_max_body, 8 * 1024 * 1024, 1024, INT_MAX, PGC_SIGHUP, GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.poll_max_redirects",
-							"Most HTTP redirects one poll follows.",
-							NULL,
-							&poll_max_redirects, 5, 0, 50, PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("triggerstock.sentiment_url",
-							   "Sentiment model endpoint the poll worker asks for the score of new news items.",
-							   "Empty (the default) uses the built-in lexicon only; on any failure of the "
-							   "endpoint the lexicon is used and news.scorer says so.",
-							   &poll_sentiment_url, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("triggerstock.sentiment_api",
-							 "Protocol of triggerstock.sentiment_url: openai (chat completions) or huggingface (text classification).",
-							 NULL,
-							 &poll_sentiment_api, SENTIMENT_API_OPENAI, poll_sentiment_api_options,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("triggerstock.sentiment_model",
-							   "Model name sent to an OpenAI-compatible triggerstock.sentiment_url.",
-							   "Empty (the default) sends no model name.",
-							   &poll_sentiment_model, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("triggerstock.sentiment_api_key",
-							   "Bearer token sent to triggerstock.sentiment_url (empty: none).",
-							   NULL,
-							   &poll_sentiment_api_key, "", PGC_SIGHUP,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.sentiment_timeout",
-							"Longest time one request to triggerstock.sentiment_url may take.",
-							"A slower answer falls back to the built-in lexicon.",
-							&poll_sentiment_timeout_ms, 2000, 50, 60000, PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("triggerstock.sentiment_max_items",
-							"Most new items of one feed poll scored through triggerstock.sentiment_url.",
-							"The other new items of that poll are scored with the built-in lexicon.",
-							&poll_sentiment_max_items, 50, 0, 10000, PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-}
 
 /*
  * poll_request_free
  *	  Detach and free one transfer (safe on partially built requests).
  */
 static void
-poll_request_free(PollRequest *req)
+poll_request_free(poll_request *req)
 {
 	if (req == NULL)
 		return;
@@ -189,7 +122,7 @@ poll_cleanup_callback(void *arg)
 static size_t
 poll_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	PollRequest *req = (PollRequest *) userdata;
+	poll_request *req = (poll_request *) userdata;
 	size_t		n = size * nmemb;
 
 	if (req->len + n > req->max)
@@ -242,7 +175,7 @@ poll_copy_header(char *dst, const char *v, size_t n)
 static size_t
 poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	PollRequest *req = (PollRequest *) userdata;
+	poll_request *req = (poll_request *) userdata;
 	size_t		n = size * nmemb;
 
 	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
@@ -321,24 +254,24 @@ poll_setopt_failed(const CURLcode *rc, int n)
  *	  Start a transfer for target t; false (error recorded) if curl refused.
  */
 static bool
-poll_start(PollTarget *t)
+poll_start(poll_target *t)
 {
-	PollRequest *req;
+	poll_request *req;
 	CURLcode	rc[16];
 	int			n = 0;
 	char		hdr[POLL_HEADER_LEN + 32];
 
 	if (poll_ninflight >= POLL_MAX_INFLIGHT)
 		return false;
-	if ((req = calloc(1, sizeof(PollRequest))) == NULL || (req->easy = curl_easy_init()) == NULL)
+	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
 		poll_request_free(req);
-		poll_record_status(t, 0, "out of memory starting the HTTP request");
+		tsk_poll_record_status(t, 0, "out of memory starting the HTTP request");
 		return false;
 	}
 	req->kind = t->kind;
 	req->id = t->id;
-	req->max = (size_t) poll_max_body;
+	req->max = (size_t) tsk_poll_max_body;
 	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
 	{
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
@@ -353,10 +286,10 @@ poll_start(PollTarget *t)
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) poll_max_redirects);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) poll_timeout_ms);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) tsk_poll_max_redirects);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) poll_max_body);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, poll_write_cb);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, poll_header_cb);
@@ -368,7 +301,7 @@ poll_start(PollTarget *t)
 	if (poll_setopt_failed(rc, n) || curl_multi_add_handle(poll_multi, req->easy) != CURLM_OK)
 	{
 		poll_request_free(req);
-		poll_record_status(t, 0, "could not set up the HTTP request (invalid URL or option)");
+		tsk_poll_record_status(t, 0, "could not set up the HTTP request (invalid URL or option)");
 		return false;
 	}
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
@@ -381,14 +314,14 @@ poll_start(PollTarget *t)
  * poll_find
  *	  The target of (kind, id) in the current list, or NULL (removed).
  */
-static PollTarget *
-poll_find(List *targets, PollKind kind, int32 id)
+static poll_target *
+poll_find(List *targets, poll_kind kind, int32 id)
 {
 	ListCell   *lc;
 
 	foreach(lc, targets)
 	{
-		PollTarget *t = lfirst(lc);
+		poll_target *t = lfirst(lc);
 
 		if (t->kind == kind && t->id == id)
 			return t;
@@ -401,23 +334,23 @@ poll_find(List *targets, PollKind kind, int32 id)
  *	  A clear message for a failed transfer (palloc'd).
  */
 static char *
-poll_error_message(PollRequest *req, CURLcode result)
+poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
 	if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
-		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
-						poll_max_body);
+		return psprintf("response body larger than triggerstock.tsk_poll_max_body (%d bytes); nothing stored",
+						tsk_poll_max_body);
 	if (req->failed_alloc)
 		return pstrdup("out of memory receiving the response body");
 	switch (result)
 	{
 		case CURLE_OPERATION_TIMEDOUT:
 			return psprintf("timed out after %d ms (triggerstock.poll_timeout): %s",
-							poll_timeout_ms, detail);
+							tsk_poll_timeout, detail);
 		case CURLE_TOO_MANY_REDIRECTS:
-			return psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d): %s",
-							poll_max_redirects, detail);
+			return psprintf("too many redirects (more than triggerstock.tsk_poll_max_redirects = %d): %s",
+							tsk_poll_max_redirects, detail);
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return psprintf("unsupported protocol (only http and https are polled): %s", detail);
 		default:
@@ -430,9 +363,9 @@ poll_error_message(PollRequest *req, CURLcode result)
  *	  Act on one completed transfer (curl has returned): store or record.
  */
 static void
-poll_finish(List *targets, PollRequest *req, CURLcode result)
+poll_finish(List *targets, poll_request *req, CURLcode result)
 {
-	PollTarget *t = poll_find(targets, req->kind, req->id);
+	poll_target *t = poll_find(targets, req->kind, req->id);
 	long		status = 0;
 
 	if (t == NULL)
@@ -440,15 +373,15 @@ poll_finish(List *targets, PollRequest *req, CURLcode result)
 	t->in_flight = false;
 	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK)
-		poll_record_status(t, status, poll_error_message(req, result));
+		tsk_poll_record_status(t, status, poll_error_message(req, result));
 	else if (t->kind == POLL_FEED && status == 304)
-		poll_record_status(t, status, NULL);
+		tsk_poll_record_status(t, status, NULL);
 	else if (status < 200 || status > 299)
-		poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
+		tsk_poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = poll_store_feed(t, req->body, req->len, status, req->etag,
+		char	   *err = tsk_poll_store_feed(t, req->body, req->len, status, req->etag,
 										  req->last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
@@ -458,7 +391,7 @@ poll_finish(List *targets, PollRequest *req, CURLcode result)
 	{
 		bool		stored = false;
 
-		(void) poll_store_quote(t, req->body, req->len, status, &stored);
+		(void) tsk_poll_store_quote(t, req->body, req->len, status, &stored);
 	}
 }
 
@@ -474,7 +407,7 @@ poll_drain(List *targets)
 
 	while ((msg = curl_multi_info_read(poll_multi, &left)) != NULL)
 	{
-		PollRequest *req = NULL;
+		poll_request *req = NULL;
 		CURLcode	result = msg->data.result;
 
 		if (msg->msg != CURLMSG_DONE)
@@ -500,14 +433,14 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 {
 	MemoryContext cxt = AllocSetContextCreate(poll_cxt, "triggerstock poll targets",
 											  ALLOCSET_SMALL_SIZES);
-	List	   *targets = poll_load_targets(cxt);
+	List	   *targets = tsk_poll_load_targets(cxt);
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
 
 	foreach(lc, targets)
 	{
-		PollTarget *t = lfirst(lc);
-		PollTarget *prev = poll_find(old, t->kind, t->id);
+		poll_target *t = lfirst(lc);
+		poll_target *prev = poll_find(old, t->kind, t->id);
 
 		if (prev != NULL)
 		{
@@ -538,7 +471,7 @@ poll_wait_timeout(List *targets, TimestampTz now)
 
 	foreach(lc, targets)
 	{
-		PollTarget *t = lfirst(lc);
+		poll_target *t = lfirst(lc);
 
 		if (!t->in_flight)
 			timeout = Min(timeout, Max(0, (long) ((t->next_due - now) / 1000)));
@@ -612,8 +545,8 @@ triggerstock_poll_main(Datum main_arg)
 	MemoryContext iter_cxt;
 	CURLcode	grc;
 
-	(void) ts_worker_attach(main_arg);
-	ts_worker_set_state("starting");
+	(void) tsk_worker_attach(main_arg);
+	tsk_worker_set_state("starting");
 
 	if ((grc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
 		ereport(ERROR,
@@ -658,7 +591,7 @@ triggerstock_poll_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		foreach(lc, targets)
 		{
-			PollTarget *t = lfirst(lc);
+			poll_target *t = lfirst(lc);
 
 			if (!t->in_flight && t->next_due <= now)
 			{
@@ -666,7 +599,7 @@ triggerstock_poll_main(Datum main_arg)
 				(void) poll_start(t);
 			}
 		}
-		ts_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
+		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
 		poll_drain(targets);
@@ -695,7 +628,7 @@ triggerstock_poll_main(Datum main_arg)
 		poll_drain(targets);
 	}
 
-	ts_worker_set_state("stopping");
+	tsk_worker_set_state("stopping");
 	MemoryContextSwitchTo(TopMemoryContext);
 	if (set != NULL)
 		FreeWaitEventSet(set);

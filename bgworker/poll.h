@@ -18,17 +18,17 @@
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
-#include "sentiment_api.h"
+#include "sentiment/sentiment_api.h"
 
-typedef enum PollKind
+typedef enum poll_kind
 {
 	POLL_FEED,
 	POLL_QUOTE
-} PollKind;
+} poll_kind;
 
-typedef struct PollTarget
+typedef struct poll_target
 {
-	PollKind	kind;
+	poll_kind	kind;
 	int32		id;
 	char	   *url;
 	int64		interval_ms;
@@ -48,24 +48,13 @@ typedef struct PollTarget
 	/* scheduling (kept across reloads by (kind, id)) */
 	TimestampTz next_due;
 	bool		in_flight;
-} PollTarget;
+} poll_target;
 
 /* GUCs (defined in poll.c). */
-extern int	poll_timeout_ms;
-extern int	poll_max_body;
-extern int	poll_max_redirects;
-extern char *poll_sentiment_url;
-extern int	poll_sentiment_api;		/* a sentiment_api_kind */
-extern char *poll_sentiment_model;
-extern char *poll_sentiment_api_key;
-extern int	poll_sentiment_timeout_ms;
-extern int	poll_sentiment_max_items;
 
-/* Define the poll GUCs; called from _PG_init. */
-extern void ts_poll_define_gucs(void);
 
-/* Read the enabled targets into a List of PollTarget * in cxt. */
-extern List *poll_load_targets(MemoryContext cxt);
+/* Read the enabled targets into a List of poll_target * in cxt. */
+extern List *tsk_poll_load_targets(MemoryContext cxt);
 
 /*
  * Store a feed body: parse it and insert the new items, then record the
@@ -76,17 +65,17 @@ extern List *poll_load_targets(MemoryContext cxt);
  * score get the lexicon.  Returns NULL on success (*inserted set) or the
  * error, recorded on the feed row instead.
  */
-extern char *poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
+extern char *tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 							 const char *etag, const char *last_modified, int64 *inserted);
 
 /* Record a poll that stored nothing (304, or an error when error != NULL). */
-extern void poll_record_status(PollTarget *t, long status, const char *error);
+extern void tsk_poll_record_status(poll_target *t, long status, const char *error);
 
 /*
  * Store a quote if its price or timestamp changed; returns NULL on success
  * (*stored set) or the error, recorded on the source row instead.
  */
-extern char *poll_store_quote(PollTarget *t, const char *body, size_t len, long status,
+extern char *tsk_poll_store_quote(poll_target *t, const char *body, size_t len, long status,
 							  bool *stored);
 
 #endif							/* TRIGGERSTOCK_POLL_H */

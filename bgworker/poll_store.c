@@ -14,7 +14,7 @@
  * With triggerstock.sentiment_url set, a feed poll first lists the new
  * items in a short transaction, then (no transaction open) asks the model
  * endpoint for the score of up to triggerstock.sentiment_max_items of them
- * (src/sentiment_api.c), and the INSERT takes those scores, joined on guid,
+ * (src/sentiment/sentiment_api.c), and the INSERT takes those scores, joined on guid,
  * with scorer 'openai' / 'huggingface'; every other item, and every item the
  * endpoint failed on, gets the lexicon score and scorer 'builtin'.
  *
@@ -41,7 +41,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "poll.h"
+#include "bgworker/poll.h"
+#include "guc.h"
 
 /* quote_ident'ed schema of the extension's functions (read with the targets). */
 static char poll_ext_schema[2 * NAMEDATALEN + 3] = "public";
@@ -108,11 +109,11 @@ poll_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nul
 
 /* ---- targets ----------------------------------------------------------- */
 
-typedef struct PollLoadArg
+typedef struct poll_load_arg
 {
 	MemoryContext cxt;
 	List	   *targets;
-} PollLoadArg;
+} poll_load_arg;
 
 /*
  * poll_getstr
@@ -133,7 +134,7 @@ poll_getstr(int row, int col, MemoryContext cxt)
 static void
 poll_load_in_txn(void *p)
 {
-	PollLoadArg *arg = p;
+	poll_load_arg *arg = p;
 
 	poll_exec("SELECT quote_ident(n.nspname) FROM pg_extension e "
 			  "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'triggerstock'",
@@ -156,7 +157,7 @@ poll_load_in_txn(void *p)
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		PollTarget *t = MemoryContextAllocZero(arg->cxt, sizeof(PollTarget));
+		poll_target *t = MemoryContextAllocZero(arg->cxt, sizeof(poll_target));
 		char	   *v;
 		MemoryContext old;
 
@@ -196,9 +197,9 @@ poll_load_in_txn(void *p)
 
 /* See poll.h. */
 List *
-poll_load_targets(MemoryContext cxt)
+tsk_poll_load_targets(MemoryContext cxt)
 {
-	PollLoadArg arg = {cxt, NIL};
+	poll_load_arg arg = {cxt, NIL};
 	char	   *err = poll_txn(poll_load_in_txn, &arg, "triggerstock poll: reading targets");
 
 	if (err != NULL)
@@ -212,12 +213,12 @@ poll_load_targets(MemoryContext cxt)
 
 /* ---- status ------------------------------------------------------------ */
 
-typedef struct PollStatusArg
+typedef struct poll_status_arg
 {
-	PollTarget *t;
+	poll_target *t;
 	long		status;
 	const char *error;
-} PollStatusArg;
+} poll_status_arg;
 
 /*
  * poll_status_in_txn
@@ -226,7 +227,7 @@ typedef struct PollStatusArg
 static void
 poll_status_in_txn(void *p)
 {
-	PollStatusArg *a = p;
+	poll_status_arg *a = p;
 	Oid			types[3] = {INT4OID, INT4OID, TEXTOID};
 	Datum		values[3];
 	char		nulls[4] = "   ";
@@ -244,9 +245,9 @@ poll_status_in_txn(void *p)
 
 /* See poll.h. */
 void
-poll_record_status(PollTarget *t, long status, const char *error)
+tsk_poll_record_status(poll_target *t, long status, const char *error)
 {
-	PollStatusArg a = {t, status, error};
+	poll_status_arg a = {t, status, error};
 	char	   *err;
 
 	if (error != NULL)
@@ -259,9 +260,9 @@ poll_record_status(PollTarget *t, long status, const char *error)
 
 /* ---- feeds ------------------------------------------------------------- */
 
-typedef struct PollFeedArg
+typedef struct poll_feed_arg
 {
-	PollTarget *t;
+	poll_target *t;
 	const char *body;
 	size_t		len;
 	long		status;
@@ -273,7 +274,7 @@ typedef struct PollFeedArg
 	char	  **scored_guids;
 	double	   *scores;
 	const char *scorer;			/* 'openai' or 'huggingface' */
-} PollFeedArg;
+} poll_feed_arg;
 
 /*
  * poll_scores_param
@@ -281,7 +282,7 @@ typedef struct PollFeedArg
  *	  $8 text[] scorers (NULLs when there are none).
  */
 static void
-poll_scores_param(PollFeedArg *a, Datum *values, char *nulls)
+poll_scores_param(poll_feed_arg *a, Datum *values, char *nulls)
 {
 	Datum	   *guids,
 			   *scores,
@@ -315,7 +316,7 @@ poll_scores_param(PollFeedArg *a, Datum *values, char *nulls)
 static void
 poll_feed_in_txn(void *p)
 {
-	PollFeedArg *a = p;
+	poll_feed_arg *a = p;
 	Oid			types[8] = {BYTEAOID, INT4OID, INT4OID, TEXTOID, TEXTOID,
 	TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
 	Datum		values[8];
@@ -366,14 +367,14 @@ static TimestampTz poll_sentiment_warned_at = 0;
 static char poll_sentiment_warned[256] = "";
 static int	poll_sentiment_suppressed = 0;
 
-typedef struct PollListArg
+typedef struct poll_list_arg
 {
-	PollFeedArg *feed;
+	poll_feed_arg *feed;
 	MemoryContext cxt;			/* where the copies go (the caller's) */
 	int			n;
 	char	  **guids;
 	char	  **texts;
-} PollListArg;
+} poll_list_arg;
 
 /*
  * poll_list_in_txn
@@ -383,7 +384,7 @@ typedef struct PollListArg
 static void
 poll_list_in_txn(void *p)
 {
-	PollListArg *l = p;
+	poll_list_arg *l = p;
 	Oid			types[2] = {BYTEAOID, INT4OID};
 	Datum		values[2];
 	bytea	   *body = palloc(VARHDRSZ + l->feed->len);
@@ -391,7 +392,7 @@ poll_list_in_txn(void *p)
 	SET_VARSIZE(body, VARHDRSZ + l->feed->len);
 	memcpy(VARDATA(body), l->feed->body, l->feed->len);
 	values[0] = PointerGetDatum(body);
-	values[1] = Int32GetDatum(poll_sentiment_max_items);
+	values[1] = Int32GetDatum(tsk_sentiment_max_items);
 	poll_exec(psprintf("SELECT guid, txt FROM ("
 					   "  SELECT DISTINCT ON (i.guid) i.guid, concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
 					   "  FROM %s.parse_feed($1) WITH ORDINALITY AS i(guid, title, summary, link, published_at, ord) "
@@ -415,7 +416,7 @@ poll_list_in_txn(void *p)
  *	  reported less than POLL_SENTIMENT_WARN_MS ago (then it is counted).
  */
 static void
-poll_sentiment_warn(PollTarget *t, const char *error, const char *detail)
+poll_sentiment_warn(poll_target *t, const char *error, const char *detail)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -444,9 +445,9 @@ poll_sentiment_warn(PollTarget *t, const char *error, const char *detail)
  *	  a few failures in a row; what is left gets the lexicon at insert.
  */
 static void
-poll_score_new_items(PollFeedArg *a)
+poll_score_new_items(poll_feed_arg *a)
 {
-	PollListArg l = {a, CurrentMemoryContext, 0, NULL, NULL};
+	poll_list_arg l = {a, CurrentMemoryContext, 0, NULL, NULL};
 	sentiment_api_config cfg;
 	char		errbuf[256];
 	char	   *first_error = NULL;
@@ -464,11 +465,11 @@ poll_score_new_items(PollFeedArg *a)
 	}
 	if (l.n == 0)
 		return;
-	cfg.url = poll_sentiment_url;
-	cfg.api = (sentiment_api_kind) poll_sentiment_api;
-	cfg.model = poll_sentiment_model;
-	cfg.api_key = poll_sentiment_api_key;
-	cfg.timeout_ms = poll_sentiment_timeout_ms;
+	cfg.url = tsk_sentiment_url;
+	cfg.api = (sentiment_api_kind) tsk_sentiment_api;
+	cfg.model = tsk_sentiment_model;
+	cfg.api_key = tsk_sentiment_api_key;
+	cfg.timeout_ms = tsk_sentiment_timeout;
 	cfg.max_response = 0;
 	a->scorer = cfg.api == SENTIMENT_API_HUGGINGFACE ? "huggingface" : "openai";
 	a->scored_guids = palloc(sizeof(char *) * l.n);
@@ -480,16 +481,16 @@ poll_score_new_items(PollFeedArg *a)
 		double		score;
 
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   POLL_SENTIMENT_BUDGET_TIMEOUTS * poll_sentiment_timeout_ms))
+									   POLL_SENTIMENT_BUDGET_TIMEOUTS * tsk_sentiment_timeout))
 		{
 			if (first_error == NULL)
 				first_error = psprintf("stopped after %d ms (%d x triggerstock.sentiment_timeout)",
-									   POLL_SENTIMENT_BUDGET_TIMEOUTS * poll_sentiment_timeout_ms,
+									   POLL_SENTIMENT_BUDGET_TIMEOUTS * tsk_sentiment_timeout,
 									   POLL_SENTIMENT_BUDGET_TIMEOUTS);
 			break;
 		}
 		tried++;
-		if (sentiment_api_score(&cfg, l.texts[i] ? l.texts[i] : "", &score, errbuf, sizeof(errbuf)) == 0)
+		if (tsk_sentiment_api_score(&cfg, l.texts[i] ? l.texts[i] : "", &score, errbuf, sizeof(errbuf)) == 0)
 		{
 			a->scored_guids[a->nscored] = l.guids[i];
 			a->scores[a->nscored++] = score;
@@ -512,24 +513,24 @@ poll_score_new_items(PollFeedArg *a)
 
 /* See poll.h. */
 char *
-poll_store_feed(PollTarget *t, const char *body, size_t len, long status,
+tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 				const char *etag, const char *last_modified, int64 *inserted)
 {
-	PollFeedArg a = {t, body, len, status, etag, last_modified, 0};
+	poll_feed_arg a = {t, body, len, status, etag, last_modified, 0};
 	char	   *err;
 
 	if (body == NULL || len == 0)
 		err = pstrdup("empty response body; nothing stored");
 	else
 	{
-		if (poll_sentiment_url != NULL && poll_sentiment_url[0] != '\0' &&
-			poll_sentiment_max_items > 0)
+		if (tsk_sentiment_url != NULL && tsk_sentiment_url[0] != '\0' &&
+			tsk_sentiment_max_items > 0)
 			poll_score_new_items(&a);	/* no transaction open while it waits */
 		err = poll_txn(poll_feed_in_txn, &a, "triggerstock poll: storing feed items");
 	}
 	if (err != NULL)
 	{
-		poll_record_status(t, status, err);
+		tsk_poll_record_status(t, status, err);
 		return err;
 	}
 	/* the next request is conditional on what this one returned */
@@ -592,15 +593,15 @@ poll_json_number(const cJSON *item, double *out)
 	return isfinite(*out);
 }
 
-typedef struct PollQuoteArg
+typedef struct poll_quote_arg
 {
-	PollTarget *t;
+	poll_target *t;
 	long		status;
 	double		price,
 				qty;
 	TimestampTz ts;
 	bool		store;
-} PollQuoteArg;
+} poll_quote_arg;
 
 /*
  * poll_quote_in_txn
@@ -609,7 +610,7 @@ typedef struct PollQuoteArg
 static void
 poll_quote_in_txn(void *p)
 {
-	PollQuoteArg *a = p;
+	poll_quote_arg *a = p;
 	Oid			types[7] = {INT4OID, TEXTOID, INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID};
 	Datum		values[7];
 	int64		trade_id = a->ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
@@ -640,7 +641,7 @@ poll_quote_in_txn(void *p)
  *	  Extract price, qty and time from the body; NULL or an error message.
  */
 static char *
-poll_parse_quote(PollTarget *t, const char *body, size_t len, PollQuoteArg *a)
+poll_parse_quote(poll_target *t, const char *body, size_t len, poll_quote_arg *a)
 {
 	cJSON	   *root = cJSON_ParseWithLength(body, len);
 	const cJSON *item;
@@ -673,9 +674,9 @@ poll_parse_quote(PollTarget *t, const char *body, size_t len, PollQuoteArg *a)
 
 /* See poll.h. */
 char *
-poll_store_quote(PollTarget *t, const char *body, size_t len, long status, bool *stored)
+tsk_poll_store_quote(poll_target *t, const char *body, size_t len, long status, bool *stored)
 {
-	PollQuoteArg a = {t, status, 0, 0, 0, false};
+	poll_quote_arg a = {t, status, 0, 0, 0, false};
 	char	   *err;
 
 	if (body == NULL || len == 0)
@@ -695,7 +696,7 @@ poll_store_quote(PollTarget *t, const char *body, size_t len, long status, bool 
 	}
 	if (err != NULL)
 	{
-		poll_record_status(t, status, err);
+		tsk_poll_record_status(t, status, err);
 		return err;
 	}
 	if (a.store)

@@ -13,7 +13,7 @@
  *	- a (symbol, bucket) is scored at most once (primary key, ON CONFLICT
  *	  DO NOTHING); the row records the fallback level, model sha256,
  *	  feature snapshot and the scoring latency in microseconds;
- *	- scoring uses ts_predict_symbol, the very code behind predict();
+ *	- scoring uses tsk_predict_symbol, the very code behind predict();
  *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM.
  */
 #include "postgres.h"
@@ -35,9 +35,9 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "model.h"
+#include "models/model.h"
 #include "triggerstock.h"
-#include "workers.h"
+#include "bgworker/workers.h"
 
 /*
  * predictor_score_symbols
@@ -74,7 +74,7 @@ predictor_pass(void)
 	foreach(lc, symbols)
 	{
 		const char *symbol = lfirst(lc);
-		ts_prediction p;
+		prediction_t p;
 		instr_time	start,
 					elapsed;
 		StringInfoData json;
@@ -83,13 +83,13 @@ predictor_pass(void)
 		char		nulls[8];
 
 		INSTR_TIME_SET_CURRENT(start);
-		ts_predict_symbol(symbol, &p);
+		tsk_predict_symbol(symbol, &p);
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, start);
 		if (!p.has_bucket)
 			continue;
 		initStringInfo(&json);
-		ts_prediction_json(symbol, &p, &json);
+		tsk_prediction_json(symbol, &p, &json);
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(symbol);
 		values[1] = TimestampTzGetDatum(p.bucket);
@@ -99,7 +99,7 @@ predictor_pass(void)
 		nulls[3] = p.model_id ? ' ' : 'n';
 		values[4] = CStringGetTextDatum(p.sha256);
 		nulls[4] = p.model_id ? ' ' : 'n';
-		values[5] = CStringGetTextDatum(ts_fallback_name(p.level));
+		values[5] = CStringGetTextDatum(tsk_fallback_name(p.level));
 		values[6] = CStringGetTextDatum(json.data);
 		values[7] = Int64GetDatum(INSTR_TIME_GET_MICROSEC(elapsed));
 		ret = SPI_execute_with_args("INSERT INTO triggerstock.predictions "
@@ -129,7 +129,7 @@ predictor_pass(void)
 
 /*
  * predictor_pass_cb
- *	  ts_worker_run_in_xact callback: one scoring pass.
+ *	  tsk_worker_run_in_xact callback: one scoring pass.
  */
 static void
 predictor_pass_cb(void *arg)
@@ -144,14 +144,14 @@ predictor_pass_cb(void *arg)
 void
 triggerstock_predictor_main(Datum main_arg)
 {
-	(void) ts_worker_attach(main_arg);
+	(void) tsk_worker_attach(main_arg);
 	/* score each closed candle on its own features, never a cached row */
 	SetConfigOption("triggerstock.feature_cache_ttl", "0", PGC_SUSET, PGC_S_OVERRIDE);
-	ts_worker_set_state("scoring");
+	tsk_worker_set_state("scoring");
 
 	while (!ShutdownRequestPending)
 	{
-		(void) ts_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
+		(void) tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

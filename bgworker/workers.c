@@ -25,18 +25,20 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "workers.h"
+#include "bgworker/workers.h"
+#include "guc.h"
 
-ts_shared_state *TriggerstockShared = NULL;
-int			ts_worker_slot_index = -1;
+shared_state_t *tsk_shared = NULL;
+int			tsk_worker_slot_index = -1;
 
 /* triggerstock.max_workers: dynamic worker slots reserved in shared memory */
-static int	workers_max = 8;
 
 static shmem_request_hook_type workers_prev_shmem_request = NULL;
 static shmem_startup_hook_type workers_prev_shmem_startup = NULL;
 
+extern PGDLLEXPORT Datum worker_status(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(worker_status);
+extern PGDLLEXPORT Datum config_changed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(config_changed);
 
 /*
@@ -46,8 +48,8 @@ PG_FUNCTION_INFO_V1(config_changed);
 static Size
 workers_shmem_size(void)
 {
-	return add_size(offsetof(ts_shared_state, slots),
-					mul_size(sizeof(ts_worker_slot), workers_max));
+	return add_size(offsetof(shared_state_t, slots),
+					mul_size(sizeof(worker_slot_t), tsk_max_workers));
 }
 
 /*
@@ -76,33 +78,23 @@ workers_shmem_startup(void)
 		workers_prev_shmem_startup();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	TriggerstockShared = ShmemInitStruct("triggerstock workers", workers_shmem_size(), &found);
+	tsk_shared = ShmemInitStruct("triggerstock workers", workers_shmem_size(), &found);
 	if (!found)
 	{
-		memset(TriggerstockShared, 0, workers_shmem_size());
-		TriggerstockShared->lock = &(GetNamedLWLockTranche("triggerstock"))->lock;
-		TriggerstockShared->nslots = workers_max;
+		memset(tsk_shared, 0, workers_shmem_size());
+		tsk_shared->lock = &(GetNamedLWLockTranche("triggerstock"))->lock;
+		tsk_shared->nslots = tsk_max_workers;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
- * ts_workers_preload
- *	  Define triggerstock.max_workers and hook shared memory; preload only.
+ * tsk_workers_preload
+ *	  Hook shared memory (slots sized by triggerstock.max_workers); preload only.
  */
 void
-ts_workers_preload(void)
+tsk_workers_preload(void)
 {
-	DefineCustomIntVariable("triggerstock.max_workers",
-							"Dynamic background workers the launcher may run.",
-							"Each ingest source or poll worker takes one; each also "
-							"needs a max_worker_processes slot.",
-							&workers_max,
-							8, 1, 256,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
-
 	workers_prev_shmem_request = shmem_request_hook;
 	shmem_request_hook = workers_shmem_request;
 	workers_prev_shmem_startup = shmem_startup_hook;
@@ -110,23 +102,23 @@ ts_workers_preload(void)
 }
 
 /*
- * ts_worker_slots
+ * tsk_worker_slots
  *	  Number of worker slots.
  */
 int
-ts_worker_slots(void)
+tsk_worker_slots(void)
 {
-	return workers_max;
+	return tsk_max_workers;
 }
 
 /*
- * ts_require_preload
+ * tsk_require_preload
  *	  Raise an ERROR saying that `what` needs the library preloaded.
  */
 void
-ts_require_preload(const char *what)
+tsk_require_preload(const char *what)
 {
-	if (TriggerstockShared == NULL)
+	if (tsk_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s needs triggerstock in shared_preload_libraries", what),
@@ -135,64 +127,64 @@ ts_require_preload(const char *what)
 }
 
 /*
- * ts_worker_attach
+ * tsk_worker_attach
  *	  Worker-side start: signals, database connection, id from the slot.
  */
 int32
-ts_worker_attach(Datum main_arg)
+tsk_worker_attach(Datum main_arg)
 {
-	ts_worker_slot *slot;
+	worker_slot_t *slot;
 	int32		id;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 
-	ts_worker_slot_index = DatumGetInt32(main_arg);
-	if (TriggerstockShared == NULL || ts_worker_slot_index < 0 ||
-		ts_worker_slot_index >= TriggerstockShared->nslots)
-		elog(FATAL, "triggerstock worker started with invalid slot %d", ts_worker_slot_index);
+	tsk_worker_slot_index = DatumGetInt32(main_arg);
+	if (tsk_shared == NULL || tsk_worker_slot_index < 0 ||
+		tsk_worker_slot_index >= tsk_shared->nslots)
+		elog(FATAL, "triggerstock worker started with invalid slot %d", tsk_worker_slot_index);
 
-	BackgroundWorkerInitializeConnectionByOid(TriggerstockShared->database, InvalidOid, 0);
+	BackgroundWorkerInitializeConnectionByOid(tsk_shared->database, InvalidOid, 0);
 
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
-	slot = &TriggerstockShared->slots[ts_worker_slot_index];
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+	slot = &tsk_shared->slots[tsk_worker_slot_index];
 	slot->pid = MyProcPid;
 	slot->started_at = GetCurrentTimestamp();
 	id = slot->id;
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 
 	pgstat_report_appname(MyBgworkerEntry->bgw_name);
 	return id;
 }
 
 /*
- * ts_worker_set_state
+ * tsk_worker_set_state
  *	  Publish the current worker's state in its slot.
  */
 void
-ts_worker_set_state(const char *state)
+tsk_worker_set_state(const char *state)
 {
-	ts_worker_slot *slot;
+	worker_slot_t *slot;
 
-	if (ts_worker_slot_index < 0)
+	if (tsk_worker_slot_index < 0)
 		return;
-	slot = &TriggerstockShared->slots[ts_worker_slot_index];
-	LWLockAcquire(TriggerstockShared->lock, LW_EXCLUSIVE);
+	slot = &tsk_shared->slots[tsk_worker_slot_index];
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 	if (strncmp(slot->state, state, TS_WORKER_STATE_LEN) != 0)
 	{
 		strlcpy(slot->state, state, TS_WORKER_STATE_LEN);
 		slot->state_since = GetCurrentTimestamp();
 	}
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 }
 
 /*
- * ts_worker_run_in_xact
+ * tsk_worker_run_in_xact
  *	  See workers.h.
  */
 bool
-ts_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity)
+tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -231,13 +223,13 @@ worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	ts_require_preload("worker_status()");
+	tsk_require_preload("worker_status()");
 	InitMaterializedSRF(fcinfo, 0);
 
-	LWLockAcquire(TriggerstockShared->lock, LW_SHARED);
-	for (int i = 0; i < TriggerstockShared->nslots; i++)
+	LWLockAcquire(tsk_shared->lock, LW_SHARED);
+	for (int i = 0; i < tsk_shared->nslots; i++)
 	{
-		ts_worker_slot *slot = &TriggerstockShared->slots[i];
+		worker_slot_t *slot = &tsk_shared->slots[i];
 		Datum		values[7];
 		bool		nulls[7] = {false};
 
@@ -256,7 +248,7 @@ worker_status(PG_FUNCTION_ARGS)
 		values[6] = Int32GetDatum(slot->starts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(TriggerstockShared->lock);
+	LWLockRelease(tsk_shared->lock);
 	return (Datum) 0;
 }
 

@@ -13,9 +13,9 @@
  *
  * Shared memory holds one slot per worker (triggerstock.max_workers of
  * them).  A kind that needs more shared state of its own allocates an
- * array of ts_worker_slots() entries and indexes it with ts_worker_slot_index.
+ * array of tsk_worker_slots() entries and indexes it with tsk_worker_slot_index.
  *
- * Invariants: slots are changed under TriggerstockShared->lock; only the
+ * Invariants: slots are changed under tsk_shared->lock; only the
  * launcher allocates and frees slots; a worker writes only its own slot's
  * state fields.  Per-process handles (BackgroundWorkerHandle) stay in the
  * launcher's memory, never in shared memory.
@@ -31,7 +31,7 @@
 #define TS_WORKER_KIND_LEN 32
 #define TS_WORKER_STATE_LEN 32
 
-typedef struct ts_worker_slot
+typedef struct worker_slot_t
 {
 	bool		in_use;			/* allocated by the launcher */
 	char		kind[TS_WORKER_KIND_LEN];
@@ -41,47 +41,47 @@ typedef struct ts_worker_slot
 	TimestampTz started_at;
 	char		state[TS_WORKER_STATE_LEN];	/* set by the worker */
 	TimestampTz state_since;
-} ts_worker_slot;
+} worker_slot_t;
 
-typedef struct ts_shared_state
+typedef struct shared_state_t
 {
 	LWLock	   *lock;
 	int			launcher_pid;
 	Oid			database;		/* the launcher's database, for the workers */
 	int			nslots;
-	ts_worker_slot slots[FLEXIBLE_ARRAY_MEMBER];
-} ts_shared_state;
+	worker_slot_t slots[FLEXIBLE_ARRAY_MEMBER];
+} shared_state_t;
 
 /* Attached at shared memory startup; NULL when not preloaded. */
-extern ts_shared_state *TriggerstockShared;
+extern shared_state_t *tsk_shared;
 
 /* Slot of the current worker process (-1 outside a dynamic worker). */
-extern int	ts_worker_slot_index;
+extern int	tsk_worker_slot_index;
 
 /* Number of worker slots (triggerstock.max_workers). */
-extern int	ts_worker_slots(void);
+extern int	tsk_worker_slots(void);
 
 /* Called from _PG_init while preloading: GUC and shared memory hooks. */
-extern void ts_workers_preload(void);
+extern void tsk_workers_preload(void);
 
 /*
  * In a dynamic worker's entry point: installs the signal handlers (SIGTERM
  * sets ShutdownRequestPending so the worker can flush, then exit), connects
  * to the launcher's database and returns the worker's id from the plan.
  */
-extern int32 ts_worker_attach(Datum main_arg);
+extern int32 tsk_worker_attach(Datum main_arg);
 
 /* A worker reports its state ("connecting", "streaming", ...). */
-extern void ts_worker_set_state(const char *state);
+extern void tsk_worker_set_state(const char *state);
 
 /*
  * Run fn(arg) in its own short transaction with a snapshot, reporting
  * activity in pg_stat_activity; on ERROR, log it, roll back and return
  * false, so that a worker's loop carries on.
  */
-extern bool ts_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+extern bool tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
 
 /* ERROR with a hint unless the library was preloaded. */
-extern void ts_require_preload(const char *what);
+extern void tsk_require_preload(const char *what);
 
 #endif							/* TRIGGERSTOCK_WORKERS_H */

@@ -9,18 +9,13 @@
 #include "postgres.h"
 
 /* GUC variables (see triggerstock.c for their documentation). */
-extern char *triggerstock_database;
-extern int	triggerstock_maintenance_naptime;
-extern int	triggerstock_partitions_ahead;
 
 /* Registers the static launcher; only possible while preloading. */
-extern void triggerstock_register_launcher(void);
+extern void tsk_register_launcher(void);
 
 /* Background worker entry points (must be exported for the postmaster). */
 extern PGDLLEXPORT void triggerstock_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void triggerstock_predictor_main(Datum main_arg);
 
-/* The model GUCs (src/model_cache.c). */
-extern void ts_model_define_gucs(void);
 
 #endif							/* TRIGGERSTOCK_H */

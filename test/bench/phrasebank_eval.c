@@ -29,7 +29,7 @@
  * are not valid UTF-8 are decoded as ISO-8859-1 (50Agree is Latin-1).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "sentiment.h"
+#include "sentiment/sentiment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,7 +228,7 @@ score_all(const SentimentLexicon *lex, const Dataset *ds, double *scores)
 	do
 	{
 		for (i = 0; i < ds->n; i++, scored++)
-			scores[i] = sentiment_score(lex, ds->sentence[i], ds->length[i]);
+			scores[i] = tsk_sentiment_score(lex, ds->sentence[i], ds->length[i]);
 	} while ((elapsed = now() - start) < MIN_BENCH_SECONDS);
 	return scored / elapsed;
 }
@@ -326,13 +326,13 @@ main(int argc, char **argv)
 	for (l = 0; l < sizeof(lexfiles) / sizeof(lexfiles[0]); l++)
 	{
 		SentimentLexicon *lex = NULL;
-		SentimentError err;
+		sentiment_error err;
 		char *buf = NULL;
 
 		if (lexfiles[l].file != NULL)
 		{
 			if ((buf = read_shared(argv[1], lexfiles[l].file, &len)) == NULL ||
-				(lex = sentiment_lexicon_load(buf, len, SENTIMENT_FORMAT_AUTO, &err)) == NULL)
+				(lex = tsk_sentiment_lexicon_load(buf, len, SENTIMENT_FORMAT_AUTO, &err)) == NULL)
 			{
 				printf("%-20s (skipped: %s)\n", lexfiles[l].label,
 					   buf == NULL ? "file not found" : err.message);
@@ -365,7 +365,7 @@ main(int argc, char **argv)
 				}
 			}
 		}
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 	}
 	printf("\n%s\n", sweep_line);
 	free(ds[0].text);

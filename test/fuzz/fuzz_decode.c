@@ -1,8 +1,8 @@
 /*
- * fuzz_decode.c -- libFuzzer target for src/decode*.c.
+ * fuzz_decode.c -- libFuzzer target for src/ingest/decode*.c.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *            test/fuzz/fuzz_decode.c src/decode*.c -lcjson
+ *            test/fuzz/fuzz_decode.c src/ingest/decode*.c -lcjson
  * Per-decoder targets: -DTD_FUZZ_ONLY=TD_BINANCE (etc.) pins the exchange,
  * so `make fuzz` builds one binary per decoder (test/fuzz/run-fuzz.sh).
  * Input: byte 0 selects the exchange (low 3 bits, mod TD_EXCHANGE_COUNT;
@@ -14,9 +14,9 @@
  * (uninstrumented) system libcjson, where ASan cannot see it.
  * Every call's result must satisfy the invariants promised in decode.h, or
  * the target aborts.  The frame bytes (NUL-terminated, first 200) are also
- * fed to td_canonical_symbol and td_subscribe_message.
+ * fed to tsk_td_canonical_symbol and tsk_td_subscribe_message.
  */
-#include "decode.h"
+#include "ingest/decode.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -101,16 +101,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
 	cap = data[0] >> 4;
 	if ((frame = td_fuzz_guarded(data + 1, size - 1)) != NULL)
-		td_fuzz_check(td_decode(ex, &td_fuzz_maps[(data[0] >> 3) & 1], frame, size - 1,
+		td_fuzz_check(tsk_td_decode(ex, &td_fuzz_maps[(data[0] >> 3) & 1], frame, size - 1,
 								out, cap, &res), &res, out, cap);
 
 	memcpy(text, data + 1, size - 1 < 200 ? size - 1 : 200);
 	text[size - 1 < 200 ? size - 1 : 200] = '\0';
-	if (td_canonical_symbol(text, sub, 64) == 0 && (sub[0] == '\0' || strlen(sub) >= 64))
+	if (tsk_td_canonical_symbol(text, sub, 64) == 0 && (sub[0] == '\0' || strlen(sub) >= 64))
 		abort();
-	if (td_subscribe_message((td_feed) (data[0] % TD_FEED_COUNT), ins, 1, sub, sizeof sub) >= (int) sizeof sub
+	if (tsk_td_subscribe_message((td_feed) (data[0] % TD_FEED_COUNT), ins, 1, sub, sizeof sub) >= (int) sizeof sub
 		&& sub[0] != '\0')
 		abort();
-	td_binance_stream_path(TD_FEED_BINANCE_TRADE, ins, 1, sub, sizeof sub);
+	tsk_td_binance_stream_path(TD_FEED_BINANCE_TRADE, ins, 1, sub, sizeof sub);
 	return 0;
 }

@@ -3,14 +3,14 @@
  * stripper, the date parser and the symbol matcher.
  *
  * Input: the whole buffer is parsed as a feed; the same bytes go through
- * feed_strip_html (whose output must never be longer than its input),
- * feed_parse_date (NUL-terminated copy) and symbols_match with a few aliases.
+ * tsk_feed_strip_html (whose output must never be longer than its input),
+ * tsk_feed_parse_date (NUL-terminated copy) and tsk_symbols_match with a few aliases.
  * Every item of a parsed feed must have a guid and fields within the caps.
  *
  * Build and run: make fuzz (clang -fsanitize=fuzzer,address,undefined).
  */
-#include "feed_parse.h"
-#include "symbols.h"
+#include "news/feed_parse.h"
+#include "news/symbols.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +19,15 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const SymbolAlias aliases[] = {{"bitcoin", 7, 0}, {"btc", 3, 0}, {"shiba inu", 9, 1}};
-	FeedResult	r;
+	static const symbol_alias aliases[] = {{"bitcoin", 7, 0}, {"btc", 3, 0}, {"shiba inu", 9, 1}};
+	feed_result	r;
 	char	   *buf = malloc(size + 1);
 	int64_t		us;
 	bool		found[2] = {false, false};
 
 	if (buf == NULL)
 		return 0;
-	if (feed_parse((const char *) data, size, &r))
+	if (tsk_feed_parse((const char *) data, size, &r))
 	{
 		for (size_t i = 0; i < r.n; i++)
 			if (r.items[i].guid == NULL || strlen(r.items[i].guid) > FEED_MAX_ID ||
@@ -37,14 +37,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else if (r.error[0] == '\0')
 		abort();
-	feed_result_free(&r);
+	tsk_feed_result_free(&r);
 
-	if (feed_strip_html((const char *) data, size, buf) > size)
+	if (tsk_feed_strip_html((const char *) data, size, buf) > size)
 		abort();
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	(void) feed_parse_date(buf, &us);
-	(void) symbols_match(buf, size, aliases, 3, found, 2);
+	(void) tsk_feed_parse_date(buf, &us);
+	(void) tsk_symbols_match(buf, size, aliases, 3, found, 2);
 	free(buf);
 	return 0;
 }

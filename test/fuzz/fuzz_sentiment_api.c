@@ -9,7 +9,7 @@
  *
  * Build and run: make fuzz (clang -fsanitize=fuzzer,address,undefined).
  */
-#include "sentiment_api.h"
+#include "sentiment/sentiment_api.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		double		score = 0;
 		char	   *req;
 
-		if (sentiment_api_parse(kinds[k], (const char *) data, size, &score, err, sizeof(err)) == 0)
+		if (tsk_sentiment_api_parse(kinds[k], (const char *) data, size, &score, err, sizeof(err)) == 0)
 		{
 			if (!isfinite(score) || score < -1 || score > 1)
 				abort();
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memcpy(text, data, size);
 		text[size] = '\0';
-		if ((req = sentiment_api_request(&cfg, text)) != NULL)
+		if ((req = tsk_sentiment_api_request(&cfg, text)) != NULL)
 			free(req);
 	}
 	free(text);

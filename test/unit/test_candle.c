@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "candle.h"
-#include "exactsum.h"
+#include "candles/candle.h"
+#include "candles/exactsum.h"
 
 static int	tc_passed;
 static int	tc_failed;
@@ -80,11 +80,11 @@ tc_exactsum_matches_integer_sum(void)
 	}
 	int			accepted = 1;
 
-	xsum_init(&s);
+	tsk_xsum_init(&s);
 	for (int i = 0; i < N; i++)
-		accepted &= xsum_add(&s, v[i]);
-	tc_check(accepted, "xsum_add accepts normal values");
-	tc_check(xsum_value(&s) == ldexp((double) exact, -30), "xsum equals the exact integer sum");
+		accepted &= tsk_xsum_add(&s, v[i]);
+	tc_check(accepted, "tsk_xsum_add accepts normal values");
+	tc_check(tsk_xsum_value(&s) == ldexp((double) exact, -30), "xsum equals the exact integer sum");
 }
 
 /* Cancellation that a plain double sum gets wrong: 1e20 + 1 - 1e20 = 1. */
@@ -96,24 +96,24 @@ tc_exactsum_cancellation(void)
 
 	naive += 1.0;
 	naive -= 1e20;
-	xsum_init(&s);
-	xsum_add(&s, 1e20);
-	xsum_add(&s, 1.0);
-	xsum_add(&s, -1e20);
-	tc_check(xsum_value(&s) == 1.0, "exact sum survives cancellation");
+	tsk_xsum_init(&s);
+	tsk_xsum_add(&s, 1e20);
+	tsk_xsum_add(&s, 1.0);
+	tsk_xsum_add(&s, -1e20);
+	tc_check(tsk_xsum_value(&s) == 1.0, "exact sum survives cancellation");
 	tc_check(naive != 1.0, "the naive sum indeed loses it (test can fail)");
 
-	xsum_init(&s);
-	xsum_add(&s, 0.1);
-	xsum_add(&s, -0.1);
-	tc_check(xsum_value(&s) == 0.0 && !signbit(xsum_value(&s)), "x - x is +0");
-	xsum_add(&s, -2.5);
-	tc_check(xsum_value(&s) == -2.5, "negative totals");
-	xsum_init(&s);
-	xsum_add(&s, 5e-324);
-	tc_check(xsum_value(&s) == 0.0, "below 2^-160 truncates to zero");
-	xsum_add(&s, ldexp(1.0, -160));
-	tc_check(xsum_value(&s) == ldexp(1.0, -160), "2^-160 is representable");
+	tsk_xsum_init(&s);
+	tsk_xsum_add(&s, 0.1);
+	tsk_xsum_add(&s, -0.1);
+	tc_check(tsk_xsum_value(&s) == 0.0 && !signbit(tsk_xsum_value(&s)), "x - x is +0");
+	tsk_xsum_add(&s, -2.5);
+	tc_check(tsk_xsum_value(&s) == -2.5, "negative totals");
+	tsk_xsum_init(&s);
+	tsk_xsum_add(&s, 5e-324);
+	tc_check(tsk_xsum_value(&s) == 0.0, "below 2^-160 truncates to zero");
+	tsk_xsum_add(&s, ldexp(1.0, -160));
+	tc_check(tsk_xsum_value(&s) == ldexp(1.0, -160), "2^-160 is representable");
 }
 
 /* Rejected addends leave the sum unchanged. */
@@ -122,14 +122,14 @@ tc_exactsum_rejects(void)
 {
 	xsum		s;
 
-	xsum_init(&s);
-	xsum_add(&s, 3.0);
-	tc_check(!xsum_add(&s, NAN), "NaN rejected");
-	tc_check(!xsum_add(&s, INFINITY), "Infinity rejected");
-	tc_check(!xsum_add(&s, -ldexp(1.0, 96)), "-2^96 rejected");
-	tc_check(xsum_add(&s, nextafter(ldexp(1.0, 96), 0)), "just below 2^96 accepted");
-	tc_check(xsum_value(&s) == nextafter(ldexp(1.0, 96), 0) + 3.0 ||
-			 xsum_value(&s) == nextafter(ldexp(1.0, 96), 0), "sum after rejections");
+	tsk_xsum_init(&s);
+	tsk_xsum_add(&s, 3.0);
+	tc_check(!tsk_xsum_add(&s, NAN), "NaN rejected");
+	tc_check(!tsk_xsum_add(&s, INFINITY), "Infinity rejected");
+	tc_check(!tsk_xsum_add(&s, -ldexp(1.0, 96)), "-2^96 rejected");
+	tc_check(tsk_xsum_add(&s, nextafter(ldexp(1.0, 96), 0)), "just below 2^96 accepted");
+	tc_check(tsk_xsum_value(&s) == nextafter(ldexp(1.0, 96), 0) + 3.0 ||
+			 tsk_xsum_value(&s) == nextafter(ldexp(1.0, 96), 0), "sum after rejections");
 }
 
 /*
@@ -160,13 +160,13 @@ tc_exactsum_order_free(void)
 
 		tc_shuffle(v, N);
 		for (int p = 0; p < 4; p++)
-			xsum_init(&parts[p]);
+			tsk_xsum_init(&parts[p]);
 		for (int i = 0; i < N; i++)
-			xsum_add(&parts[tc_next() % 4], v[i]);
-		xsum_init(&total);
+			tsk_xsum_add(&parts[tc_next() % 4], v[i]);
+		tsk_xsum_init(&total);
 		for (int p = 3; p >= 0; p--)
-			xsum_merge(&total, &parts[p]);
-		value = xsum_value(&total);
+			tsk_xsum_merge(&total, &parts[p]);
+		value = tsk_xsum_value(&total);
 		if (round == 0)
 			first = value;
 		else if (memcmp(&value, &first, sizeof(double)) != 0)
@@ -184,33 +184,33 @@ tc_candle_basics(void)
 	candle_summary out;
 	double		rejected = 0;
 
-	candle_init(&st);
-	tc_check(!candle_result(&st, &out), "empty candle has no result");
-	tc_check(candle_add_trade(&st, 2000, 7, 10.0, 1.0, &rejected) == CANDLE_OK, "add trade");
-	tc_check(candle_add_trade(&st, 1000, 9, 11.0, 2.0, &rejected) == CANDLE_OK, "add earlier trade");
-	tc_check(candle_add_trade(&st, 1000, 3, 12.0, 0.5, &rejected) == CANDLE_OK, "add tie on ts");
-	tc_check(candle_add_trade(&st, 2000, 8, 9.0, 1.5, &rejected) == CANDLE_OK, "add tie at close");
-	tc_check(candle_result(&st, &out), "result exists");
+	tsk_candle_init(&st);
+	tc_check(!tsk_candle_result(&st, &out), "empty candle has no result");
+	tc_check(tsk_candle_add_trade(&st, 2000, 7, 10.0, 1.0, &rejected) == CANDLE_OK, "add trade");
+	tc_check(tsk_candle_add_trade(&st, 1000, 9, 11.0, 2.0, &rejected) == CANDLE_OK, "add earlier trade");
+	tc_check(tsk_candle_add_trade(&st, 1000, 3, 12.0, 0.5, &rejected) == CANDLE_OK, "add tie on ts");
+	tc_check(tsk_candle_add_trade(&st, 2000, 8, 9.0, 1.5, &rejected) == CANDLE_OK, "add tie at close");
+	tc_check(tsk_candle_result(&st, &out), "result exists");
 	tc_check(out.open == 12.0 && out.open_time == 1000, "open is smallest (ts, seq)");
 	tc_check(out.close == 9.0 && out.close_time == 2000, "close is largest (ts, seq)");
 	tc_check(out.high == 12.0 && out.low == 9.0, "high and low");
 	tc_check(out.volume == 5.0 && out.trades == 4, "volume and trades");
 	tc_check(out.has_vwap && out.vwap == (10.0 + 22.0 + 6.0 + 13.5) / 5.0, "vwap");
 
-	tc_check(candle_add_trade(&st, 3000, 1, NAN, 1.0, &rejected) == CANDLE_BAD_PRICE &&
+	tc_check(tsk_candle_add_trade(&st, 3000, 1, NAN, 1.0, &rejected) == CANDLE_BAD_PRICE &&
 			 isnan(rejected), "NaN price rejected and reported");
-	tc_check(candle_add_trade(&st, 3000, 1, 1.0, -2.0, &rejected) == CANDLE_BAD_QTY &&
+	tc_check(tsk_candle_add_trade(&st, 3000, 1, 1.0, -2.0, &rejected) == CANDLE_BAD_QTY &&
 			 rejected == -2.0, "negative qty rejected and reported");
-	tc_check(candle_add_trade(&st, 3000, 1, 1e300, 1e10, &rejected) == CANDLE_OUT_OF_RANGE,
+	tc_check(tsk_candle_add_trade(&st, 3000, 1, 1e300, 1e10, &rejected) == CANDLE_OUT_OF_RANGE,
 			 "huge turnover rejected");
-	tc_check(candle_result(&st, &out) && out.trades == 4 && out.close_time == 2000,
+	tc_check(tsk_candle_result(&st, &out) && out.trades == 4 && out.close_time == 2000,
 			 "rejections leave the state unchanged");
 
-	candle_init(&st);
-	candle_add_trade(&st, 1, 1, 5.0, 0.0, &rejected);
-	tc_check(candle_result(&st, &out) && out.volume == 0 && !out.has_vwap, "zero volume: no vwap");
-	candle_add_trade(&st, 1, 1, -0.0, 1.0, &rejected);
-	tc_check(candle_result(&st, &out) && !signbit(out.low), "-0.0 price normalised");
+	tsk_candle_init(&st);
+	tsk_candle_add_trade(&st, 1, 1, 5.0, 0.0, &rejected);
+	tc_check(tsk_candle_result(&st, &out) && out.volume == 0 && !out.has_vwap, "zero volume: no vwap");
+	tsk_candle_add_trade(&st, 1, 1, -0.0, 1.0, &rejected);
+	tc_check(tsk_candle_result(&st, &out) && !signbit(out.low), "-0.0 price normalised");
 }
 
 /* Two summaries equal field by field, doubles compared bit for bit. */
@@ -253,10 +253,10 @@ tc_candle_order_free(void)
 		qty[i] = (double) (tc_next() % 100000000ULL) / 1e8;
 		order[i] = i;
 	}
-	candle_init(&whole);
+	tsk_candle_init(&whole);
 	for (int i = 0; i < N; i++)
-		candle_add_trade(&whole, ts[i], seq[i], price[i], qty[i], &rejected);
-	candle_result(&whole, &a);
+		tsk_candle_add_trade(&whole, ts[i], seq[i], price[i], qty[i], &rejected);
+	tsk_candle_result(&whole, &a);
 
 	for (int round = 0; round < 30; round++)
 	{
@@ -269,37 +269,37 @@ tc_candle_order_free(void)
 			order[j] = t;
 		}
 		for (int p = 0; p < PARTS; p++)
-			candle_init(&parts[p]);
+			tsk_candle_init(&parts[p]);
 		for (int i = 0; i < N; i++)
 		{
 			int			k = order[i];
 
-			candle_add_trade(&parts[tc_next() % PARTS], ts[k], seq[k], price[k], qty[k], &rejected);
+			tsk_candle_add_trade(&parts[tc_next() % PARTS], ts[k], seq[k], price[k], qty[k], &rejected);
 		}
-		candle_init(&merged);
+		tsk_candle_init(&merged);
 		for (int p = PARTS - 1; p >= 0; p--)
-			candle_merge(&merged, &parts[p]);
-		candle_result(&merged, &b);
+			tsk_candle_merge(&merged, &parts[p]);
+		tsk_candle_result(&merged, &b);
 		if (!tc_same_summary(&a, &b))
 			same = 0;
 	}
 	tc_check(same, "candle identical under 30 permutations and parallel splits");
 
 	/* rollup of ten time buckets */
-	candle_init(&rolled);
+	tsk_candle_init(&rolled);
 	for (int bucket = 0; bucket < 10; bucket++)
 	{
 		candle_state one;
 		candle_summary c;
 
-		candle_init(&one);
+		tsk_candle_init(&one);
 		for (int i = 0; i < N; i++)
 			if (ts[i] / 6000000 == bucket)
-				candle_add_trade(&one, ts[i], seq[i], price[i], qty[i], &rejected);
-		if (candle_result(&one, &c))
-			tc_check(candle_add_candle(&rolled, &c, &rejected) == CANDLE_OK, "rollup accepts candle");
+				tsk_candle_add_trade(&one, ts[i], seq[i], price[i], qty[i], &rejected);
+		if (tsk_candle_result(&one, &c))
+			tc_check(tsk_candle_add_candle(&rolled, &c, &rejected) == CANDLE_OK, "rollup accepts candle");
 	}
-	candle_result(&rolled, &r);
+	tsk_candle_result(&rolled, &r);
 	tc_check(r.open == a.open && r.close == a.close && r.high == a.high && r.low == a.low &&
 			 r.trades == a.trades && r.open_time == a.open_time && r.close_time == a.close_time,
 			 "rollup OHLC/trades/times equal direct aggregation");

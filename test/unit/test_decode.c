@@ -1,5 +1,5 @@
 /*
- * test_decode.c -- unit tests for src/decode*.c (no Postgres needed).
+ * test_decode.c -- unit tests for src/ingest/decode*.c (no Postgres needed).
  *
  * Usage: test_decode SHARED_DIR   (/work/shared or /work/shared/data)
  *
@@ -258,13 +258,13 @@ static td_exchange best_ex;
 static td_kind
 decode_grow(td_exchange ex, const td_generic_map *m, const char *f, size_t len, td_result *res)
 {
-	td_kind		k = td_decode(ex, m, f, len, g_buf, g_cap, res);
+	td_kind		k = tsk_td_decode(ex, m, f, len, g_buf, g_cap, res);
 
 	if (k == TD_OVERFLOW)
 	{
 		g_cap = res->needed;
 		g_buf = realloc(g_buf, (size_t) g_cap * sizeof *g_buf);
-		k = td_decode(ex, m, f, len, g_buf, g_cap, res);
+		k = tsk_td_decode(ex, m, f, len, g_buf, g_cap, res);
 	}
 	return k;
 }
@@ -329,7 +329,7 @@ test_capture(td_exchange ex, const char *path)
 		{
 			td_trade   *copy = malloc((size_t) r.ntrades * sizeof *copy);
 
-			td_decode(ex, NULL, L.line[i], L.len[i], copy, r.ntrades, &r2);
+			tsk_td_decode(ex, NULL, L.line[i], L.len[i], copy, r.ntrades, &r2);
 			unstable += r2.ntrades != r.ntrades ||
 				memcmp(copy, g_buf, (size_t) r.ntrades * sizeof *copy) != 0;
 			free(copy);
@@ -462,7 +462,7 @@ D(td_exchange ex, const char *frame, td_trade *out, int cap, td_result *r)
 {
 	const char *f = J(frame);
 
-	return td_decode(ex, NULL, f, strlen(f), out, cap, r);
+	return tsk_td_decode(ex, NULL, f, strlen(f), out, cap, r);
 }
 
 /* Decode and expect one TD_CONTROL frame. */
@@ -473,8 +473,8 @@ expect_control(td_exchange ex, const char *frame)
 	td_result	r;
 	td_kind		k = D(ex, frame, t, 4, &r);
 
-	CHECK(k == TD_CONTROL, "%s: expected control, got %s (%s): %s", td_exchange_name(ex),
-		  td_kind_name(k), r.error, J(frame));
+	CHECK(k == TD_CONTROL, "%s: expected control, got %s (%s): %s", tsk_td_exchange_name(ex),
+		  tsk_td_kind_name(k), r.error, J(frame));
 }
 
 /* Decode and expect TD_ERROR whose message contains `needle`. */
@@ -486,8 +486,8 @@ expect_error(td_exchange ex, const char *frame, const char *needle)
 	td_kind		k = D(ex, frame, t, 4, &r);
 
 	CHECK(k == TD_ERROR && strstr(r.error, needle) != NULL,
-		  "%s: expected error containing '%s', got %s '%s': %.200s", td_exchange_name(ex),
-		  needle, td_kind_name(k), r.error, J(frame));
+		  "%s: expected error containing '%s', got %s '%s': %.200s", tsk_td_exchange_name(ex),
+		  needle, tsk_td_kind_name(k), r.error, J(frame));
 }
 
 /* Expect one trade with the given fields. */
@@ -685,12 +685,12 @@ test_canonical(void)
 	char		out[64];
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		CHECK(td_canonical_symbol(cases[i][0], out, sizeof out) == 0 && strcmp(out, cases[i][1]) == 0,
+		CHECK(tsk_td_canonical_symbol(cases[i][0], out, sizeof out) == 0 && strcmp(out, cases[i][1]) == 0,
 			  "canonical %s -> '%s', expected %s", cases[i][0], out, cases[i][1]);
-	CHECK(td_canonical_symbol("", out, sizeof out) == -1 && out[0] == 0, "canonical empty");
-	CHECK(td_canonical_symbol("BTC\xc3\xa9", out, sizeof out) == -1, "canonical non-ASCII");
-	CHECK(td_canonical_symbol("BTCUSDT", out, 3) == -1, "canonical small buffer");
-	CHECK(td_canonical_symbol(NULL, out, sizeof out) == -1, "canonical NULL");
+	CHECK(tsk_td_canonical_symbol("", out, sizeof out) == -1 && out[0] == 0, "canonical empty");
+	CHECK(tsk_td_canonical_symbol("BTC\xc3\xa9", out, sizeof out) == -1, "canonical non-ASCII");
+	CHECK(tsk_td_canonical_symbol("BTCUSDT", out, 3) == -1, "canonical small buffer");
+	CHECK(tsk_td_canonical_symbol(NULL, out, sizeof out) == -1, "canonical NULL");
 }
 
 /* ---- main --------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 #ifndef TEST_DECODE_H
 #define TEST_DECODE_H
 
-#include "decode.h"
+#include "ingest/decode.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -28,17 +28,17 @@ test_overflow(void)
 
 	memset(t, 0xAB, sizeof t);
 	memcpy(guard, t, sizeof t);
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 2, &r) == TD_OVERFLOW && r.needed == 5
-		  && r.ntrades == 0, "overflow: kind %s needed %d", td_kind_name(r.kind), r.needed);
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 2, &r) == TD_OVERFLOW && r.needed == 5
+		  && r.ntrades == 0, "overflow: kind %s needed %d", tsk_td_kind_name(r.kind), r.needed);
 	CHECK(memcmp((char *) &t[2], guard + 2 * sizeof *t, 6 * sizeof *t) == 0, "overflow: wrote past cap");
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), NULL, 0, &r) == TD_OVERFLOW && r.needed == 5,
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), NULL, 0, &r) == TD_OVERFLOW && r.needed == 5,
 		  "overflow with cap 0 / NULL out counts trades");
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 5, &r) == TD_TRADES && r.ntrades == 5
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 5, &r) == TD_TRADES && r.ntrades == 5
 		  && t[4].price == 5, "exact capacity");
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), t, -1, &r) == TD_ERROR, "negative cap");
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), NULL, 3, &r) == TD_ERROR, "NULL out with cap");
-	CHECK(td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 8, NULL) == TD_ERROR, "NULL result");
-	CHECK(td_decode((td_exchange) 99, NULL, f, strlen(f), t, 8, &r) == TD_ERROR, "bad exchange");
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), t, -1, &r) == TD_ERROR, "negative cap");
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), NULL, 3, &r) == TD_ERROR, "NULL out with cap");
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, f, strlen(f), t, 8, NULL) == TD_ERROR, "NULL result");
+	CHECK(tsk_td_decode((td_exchange) 99, NULL, f, strlen(f), t, 8, &r) == TD_ERROR, "bad exchange");
 }
 
 /* Check result invariants after decoding arbitrary input. */
@@ -108,10 +108,10 @@ test_malformed(void)
 		const char *f = J(samples[s].f);
 		size_t		len = strlen(f);
 
-		CHECK(td_decode(samples[s].ex, NULL, f, len, t, 8, &r) == TD_TRADES, "sample %zu: %s", s, r.error);
+		CHECK(tsk_td_decode(samples[s].ex, NULL, f, len, t, 8, &r) == TD_TRADES, "sample %zu: %s", s, r.error);
 		for (size_t n = 0; n < len; n++)
 		{
-			td_kind		k = td_decode(samples[s].ex, NULL, guarded(f, n), n, t, 8, &r);
+			td_kind		k = tsk_td_decode(samples[s].ex, NULL, guarded(f, n), n, t, 8, &r);
 
 			bad += k != TD_ERROR || !result_sane(k, &r, t, 8);
 		}
@@ -132,20 +132,20 @@ test_malformed(void)
 			seed = seed * 1103515245 + 12345;
 			buf[j] = (i & 1) ? (char) (seed >> 16) : alpha[(seed >> 16) % (sizeof alpha - 1)];
 		}
-		k = td_decode((td_exchange) (i % TD_EXCHANGE_COUNT), NULL, guarded(buf, n), n, t, 8, &r);
+		k = tsk_td_decode((td_exchange) (i % TD_EXCHANGE_COUNT), NULL, guarded(buf, n), n, t, 8, &r);
 		bad += !result_sane(k, &r, t, 8);
 	}
 	CHECK(bad == 0, "%d garbage inputs broke result invariants", bad);
 
-	CHECK(td_decode(TD_BINANCE, NULL, "", 0, t, 8, &r) == TD_ERROR && strstr(r.error, "empty"), "empty frame");
-	CHECK(td_decode(TD_BINANCE, NULL, NULL, 0, t, 8, &r) == TD_ERROR, "NULL frame");
-	CHECK(td_decode(TD_BINANCE, NULL, NULL, 5, t, 8, &r) == TD_ERROR, "NULL frame with length");
-	CHECK(td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"}\0", 16, t, 8, &r) == TD_ERROR
+	CHECK(tsk_td_decode(TD_BINANCE, NULL, "", 0, t, 8, &r) == TD_ERROR && strstr(r.error, "empty"), "empty frame");
+	CHECK(tsk_td_decode(TD_BINANCE, NULL, NULL, 0, t, 8, &r) == TD_ERROR, "NULL frame");
+	CHECK(tsk_td_decode(TD_BINANCE, NULL, NULL, 5, t, 8, &r) == TD_ERROR, "NULL frame with length");
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"}\0", 16, t, 8, &r) == TD_ERROR
 		  && strstr(r.error, "NUL"), "NUL byte");
-	CHECK(td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"} x", 17, t, 8, &r) == TD_ERROR
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"} x", 17, t, 8, &r) == TD_ERROR
 		  && strstr(r.error, "trailing"), "trailing garbage");
-	CHECK(td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"}\r\n", 17, t, 8, &r) == TD_CONTROL, "trailing newline");
-	CHECK(td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"", 14, t, 8, &r) == TD_ERROR
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"}\r\n", 17, t, 8, &r) == TD_CONTROL, "trailing newline");
+	CHECK(tsk_td_decode(TD_FINNHUB, NULL, "{\"type\":\"ping\"", 14, t, 8, &r) == TD_ERROR
 		  && strstr(r.error, "invalid JSON"), "truncated JSON message: %s", r.error);
 
 	/* wrong types and bad values name the field */
@@ -187,25 +187,25 @@ test_malformed(void)
 			n += (size_t) sprintf(big + n, "%s{\"p\":%d.25,\"s\":\"SYM%d\",\"t\":1672348887195,\"v\":2}",
 								  ntr ? "," : "", ntr % 1000 + 1, ntr % 7), ntr++;
 		n += (size_t) sprintf(big + n, "]}");
-		CHECK(td_decode(TD_FINNHUB, NULL, big, n, t, 8, &r) == TD_OVERFLOW && r.needed == ntr,
-			  "10 MB frame: %s needed %d of %d", td_kind_name(r.kind), r.needed, ntr);
+		CHECK(tsk_td_decode(TD_FINNHUB, NULL, big, n, t, 8, &r) == TD_OVERFLOW && r.needed == ntr,
+			  "10 MB frame: %s needed %d of %d", tsk_td_kind_name(r.kind), r.needed, ntr);
 		many = malloc((size_t) ntr * sizeof *many);
-		CHECK(td_decode(TD_FINNHUB, NULL, big, n, many, ntr, &r) == TD_TRADES && r.ntrades == ntr
+		CHECK(tsk_td_decode(TD_FINNHUB, NULL, big, n, many, ntr, &r) == TD_TRADES && r.ntrades == ntr
 			  && many[ntr - 1].qty == 2 && many[ntr - 1].price == (ntr - 1) % 1000 + 1.25,
 			  "10 MB frame decoded after retry: %s", r.error);
 		free(many);
 		memset(big, '[', 10u << 20);
-		CHECK(td_decode(TD_KRAKEN, NULL, big, 10u << 20, t, 8, &r) == TD_ERROR, "10 MB of '['");
+		CHECK(tsk_td_decode(TD_KRAKEN, NULL, big, 10u << 20, t, 8, &r) == TD_ERROR, "10 MB of '['");
 		n = (size_t) sprintf(big, "{\"e\":\"trade\",\"s\":\"");
 		memset(big + n, 'A', 10u << 20);
 		n += 10u << 20;
 		n += (size_t) sprintf(big + n, "\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1,\"m\":true}");
-		CHECK(td_decode(TD_BINANCE, NULL, big, n, t, 8, &r) == TD_ERROR && strstr(r.error, "\"s\""),
+		CHECK(tsk_td_decode(TD_BINANCE, NULL, big, n, t, 8, &r) == TD_ERROR && strstr(r.error, "\"s\""),
 			  "10 MB symbol: %s", r.error);
 		free(big);
 		big = malloc(TD_MAX_FRAME_LEN + 1u);
 		memset(big, ' ', TD_MAX_FRAME_LEN + 1u);
-		CHECK(td_decode(TD_BINANCE, NULL, big, TD_MAX_FRAME_LEN + 1u, t, 8, &r) == TD_ERROR
+		CHECK(tsk_td_decode(TD_BINANCE, NULL, big, TD_MAX_FRAME_LEN + 1u, t, 8, &r) == TD_ERROR
 			  && strstr(r.error, "too large"), "frame above TD_MAX_FRAME_LEN");
 		free(big);
 	}
@@ -219,7 +219,7 @@ G(const td_generic_map *m, const char *frame, td_trade *t, int cap, td_result *r
 {
 	const char *f = J(frame);
 
-	return td_decode(TD_GENERIC, m, f, strlen(f), t, cap, r);
+	return tsk_td_decode(TD_GENERIC, m, f, strlen(f), t, cap, r);
 }
 
 /* Timestamp of {'s':'X','p':'1','q':'1','ts':<value>} read with `unit`; -1 on error. */
@@ -256,8 +256,8 @@ test_generic(const char *shared)
 	{
 		for (int i = 0; i < L.n; i++)
 		{
-			td_kind		k1 = td_decode(TD_GENERIC, &bm, L.line[i], L.len[i], t, 4, &r);
-			td_kind		k2 = td_decode(TD_BINANCE, NULL, L.line[i], L.len[i], u, 4, &r2);
+			td_kind		k1 = tsk_td_decode(TD_GENERIC, &bm, L.line[i], L.len[i], t, 4, &r);
+			td_kind		k2 = tsk_td_decode(TD_BINANCE, NULL, L.line[i], L.len[i], u, 4, &r2);
 
 			frames += k2 == TD_TRADES;
 			same += k1 == k2 && r.ntrades == r2.ntrades && memcmp(t, u, (size_t) r.ntrades * sizeof *t) == 0;
@@ -328,33 +328,33 @@ test_generic(const char *shared)
 	{
 		td_generic_map m = {.instrument = "s", .price = "p", .qty = "q", .ts = "t"};
 
-		CHECK(td_generic_map_check(&m, err, sizeof err) == 0, "valid map: %s", err);
-		CHECK(td_generic_map_check(NULL, err, sizeof err) == -1, "NULL map");
-		CHECK(td_decode(TD_GENERIC, NULL, "{}", 2, t, 4, &r) == TD_ERROR && strstr(r.error, "map"), "generic without map");
+		CHECK(tsk_td_generic_map_check(&m, err, sizeof err) == 0, "valid map: %s", err);
+		CHECK(tsk_td_generic_map_check(NULL, err, sizeof err) == -1, "NULL map");
+		CHECK(tsk_td_decode(TD_GENERIC, NULL, "{}", 2, t, 4, &r) == TD_ERROR && strstr(r.error, "map"), "generic without map");
 		m.price = "a..b";
-		CHECK(td_generic_map_check(&m, err, sizeof err) == -1, "malformed path");
+		CHECK(tsk_td_generic_map_check(&m, err, sizeof err) == -1, "malformed path");
 		m.price = NULL;
-		CHECK(td_generic_map_check(&m, err, sizeof err) == -1 && strstr(err, "required"), "missing price path");
+		CHECK(tsk_td_generic_map_check(&m, err, sizeof err) == -1 && strstr(err, "required"), "missing price path");
 		m.price = "p";
 		m.match_path = "type";
-		CHECK(td_generic_map_check(&m, err, sizeof err) == -1, "match_path without value");
+		CHECK(tsk_td_generic_map_check(&m, err, sizeof err) == -1, "match_path without value");
 		m.match_path = NULL;
 		m.ts_unit = (td_ts_unit) 9;
-		CHECK(td_generic_map_check(&m, err, sizeof err) == -1, "bad ts unit");
+		CHECK(tsk_td_generic_map_check(&m, err, sizeof err) == -1, "bad ts unit");
 	}
 }
 
 /* ---- subscriptions and symbols ------------------------------------------ */
 
-/* Expect td_subscribe_message output. */
+/* Expect tsk_td_subscribe_message output. */
 static void
 expect_sub(td_feed feed, const char *const *ins, int n, const char *expected)
 {
 	char		out[512];
-	int			len = td_subscribe_message(feed, ins, n, out, sizeof out);
+	int			len = tsk_td_subscribe_message(feed, ins, n, out, sizeof out);
 
 	CHECK(len == (int) strlen(J(expected)) && strcmp(out, J(expected)) == 0,
-		  "subscribe %s: got %d '%s'", td_feed_name(feed), len, out);
+		  "subscribe %s: got %d '%s'", tsk_td_feed_name(feed), len, out);
 }
 
 /* Subscribe messages, Binance stream paths, names, canonical symbols. */
@@ -381,23 +381,23 @@ test_subscribe(void)
 	expect_sub(TD_FEED_KRAKEN_FUTURES, (const char *const[]) {"PI_XBTUSD"}, 1,
 			   "{'event':'subscribe','feed':'trade','product_ids':['PI_XBTUSD']}");
 	expect_sub(TD_FEED_FINNHUB, fh, 2, "{'type':'subscribe','symbol':'AAPL'}\n{'type':'subscribe','symbol':'BINANCE:BTCUSDT'}");
-	CHECK(td_subscribe_message(TD_FEED_KRAKEN_V1, quote, 1, out, sizeof out) > 0 && strstr(out, "A\\\"B"),
+	CHECK(tsk_td_subscribe_message(TD_FEED_KRAKEN_V1, quote, 1, out, sizeof out) > 0 && strstr(out, "A\\\"B"),
 		  "quotes are JSON-escaped: %s", out);
-	CHECK(td_subscribe_message(TD_FEED_FINNHUB, fh, 2, small, sizeof small) > (int) sizeof small && small[0] == 0,
+	CHECK(tsk_td_subscribe_message(TD_FEED_FINNHUB, fh, 2, small, sizeof small) > (int) sizeof small && small[0] == 0,
 		  "too-small buffer: needed length, empty output");
-	CHECK(td_subscribe_message(TD_FEED_FINNHUB, fh, 2, NULL, 0) == td_subscribe_message(TD_FEED_FINNHUB, fh, 2, out, sizeof out)
+	CHECK(tsk_td_subscribe_message(TD_FEED_FINNHUB, fh, 2, NULL, 0) == tsk_td_subscribe_message(TD_FEED_FINNHUB, fh, 2, out, sizeof out)
 		  && strlen(out) == 84, "length query with NULL buffer");
-	CHECK(td_subscribe_message(TD_FEED_FINNHUB, fh, 0, out, sizeof out) == -1, "no symbols");
-	CHECK(td_subscribe_message(TD_FEED_FINNHUB, bad, 1, out, sizeof out) == -1, "control char in symbol");
-	CHECK(td_subscribe_message((td_feed) 42, fh, 1, out, sizeof out) == -1, "bad feed");
-	CHECK(td_binance_stream_path(TD_FEED_BINANCE_AGGTRADE, bn, 2, out, sizeof out) == 49
+	CHECK(tsk_td_subscribe_message(TD_FEED_FINNHUB, fh, 0, out, sizeof out) == -1, "no symbols");
+	CHECK(tsk_td_subscribe_message(TD_FEED_FINNHUB, bad, 1, out, sizeof out) == -1, "control char in symbol");
+	CHECK(tsk_td_subscribe_message((td_feed) 42, fh, 1, out, sizeof out) == -1, "bad feed");
+	CHECK(tsk_td_binance_stream_path(TD_FEED_BINANCE_AGGTRADE, bn, 2, out, sizeof out) == 49
 		  && strcmp(out, "/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade") == 0, "stream path: %s", out);
-	CHECK(td_binance_stream_path(TD_FEED_BINANCE_TRADE, kr, 1, out, sizeof out) == -1, "stream path rejects '/'");
-	CHECK(td_binance_stream_path(TD_FEED_KRAKEN_V1, bn, 1, out, sizeof out) == -1, "stream path needs a Binance feed");
-	CHECK(td_feed_from_name("KRAKEN_V2", &feed) == 0 && feed == TD_FEED_KRAKEN_V2
-		  && td_feed_exchange(feed) == TD_KRAKEN && td_feed_from_name("nope", &feed) == -1, "feed names");
-	CHECK(td_exchange_from_name("Coinbase", &ex) == 0 && ex == TD_COINBASE
-		  && strcmp(td_exchange_name(TD_GENERIC), "generic") == 0 && td_exchange_from_name("x", &ex) == -1,
+	CHECK(tsk_td_binance_stream_path(TD_FEED_BINANCE_TRADE, kr, 1, out, sizeof out) == -1, "stream path rejects '/'");
+	CHECK(tsk_td_binance_stream_path(TD_FEED_KRAKEN_V1, bn, 1, out, sizeof out) == -1, "stream path needs a Binance feed");
+	CHECK(tsk_td_feed_from_name("KRAKEN_V2", &feed) == 0 && feed == TD_FEED_KRAKEN_V2
+		  && tsk_td_feed_exchange(feed) == TD_KRAKEN && tsk_td_feed_from_name("nope", &feed) == -1, "feed names");
+	CHECK(tsk_td_exchange_from_name("Coinbase", &ex) == 0 && ex == TD_COINBASE
+		  && strcmp(tsk_td_exchange_name(TD_GENERIC), "generic") == 0 && tsk_td_exchange_from_name("x", &ex) == -1,
 		  "exchange names");
 }
 

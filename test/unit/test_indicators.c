@@ -1,6 +1,6 @@
 /*
  * test_indicators.c
- *	  Golden test of src/indicators.c against TA-Lib's own output.
+ *	  Golden test of src/indicators/indicators.c against TA-Lib's own output.
  *
  * Usage: test_indicators SHARED_DIR   (e.g. /work/shared)
  *
@@ -15,7 +15,7 @@
  * Prints one line per golden column (worst errors, NULL mismatches) and, as
  * its very last line, "N passed, N failed"; exits non-zero on any failure.
  */
-#include "indicators.h"
+#include "indicators/indicators.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -276,34 +276,34 @@ test_states_init(test_states *st)
 {
 	int			rc = 0;
 
-	st->sma = test_alloc(ind_sma_size(20));
-	rc |= ind_sma_init(st->sma, 20);
-	st->ema = test_alloc(ind_ema_size(20));
-	rc |= ind_ema_init(st->ema, 20);
-	st->rsi = test_alloc(ind_rsi_size(14));
-	rc |= ind_rsi_init(st->rsi, 14);
-	st->macd = test_alloc(ind_macd_size(12, 26, 9));
-	rc |= ind_macd_init(st->macd, 12, 26, 9);
-	st->bbands = test_alloc(ind_bbands_size(20));
-	rc |= ind_bbands_init(st->bbands, 20, 2.0);
-	st->atr = test_alloc(ind_atr_size(14));
-	rc |= ind_atr_init(st->atr, 14);
-	st->obv = test_alloc(ind_obv_size());
-	rc |= ind_obv_init(st->obv);
-	st->stoch = test_alloc(ind_stoch_size(14, 3, 3));
-	rc |= ind_stoch_init(st->stoch, 14, 3, 3);
-	st->roc = test_alloc(ind_roc_size(10));
-	rc |= ind_roc_init(st->roc, 10);
-	st->mom = test_alloc(ind_mom_size(10));
-	rc |= ind_mom_init(st->mom, 10);
-	st->willr = test_alloc(ind_willr_size(14));
-	rc |= ind_willr_init(st->willr, 14);
-	st->cci = test_alloc(ind_cci_size(14));
-	rc |= ind_cci_init(st->cci, 14);
-	st->mfi = test_alloc(ind_mfi_size(14));
-	rc |= ind_mfi_init(st->mfi, 14);
-	st->adx = test_alloc(ind_adx_size(14));
-	rc |= ind_adx_init(st->adx, 14);
+	st->sma = test_alloc(tsk_ind_sma_size(20));
+	rc |= tsk_ind_sma_init(st->sma, 20);
+	st->ema = test_alloc(tsk_ind_ema_size(20));
+	rc |= tsk_ind_ema_init(st->ema, 20);
+	st->rsi = test_alloc(tsk_ind_rsi_size(14));
+	rc |= tsk_ind_rsi_init(st->rsi, 14);
+	st->macd = test_alloc(tsk_ind_macd_size(12, 26, 9));
+	rc |= tsk_ind_macd_init(st->macd, 12, 26, 9);
+	st->bbands = test_alloc(tsk_ind_bbands_size(20));
+	rc |= tsk_ind_bbands_init(st->bbands, 20, 2.0);
+	st->atr = test_alloc(tsk_ind_atr_size(14));
+	rc |= tsk_ind_atr_init(st->atr, 14);
+	st->obv = test_alloc(tsk_ind_obv_size());
+	rc |= tsk_ind_obv_init(st->obv);
+	st->stoch = test_alloc(tsk_ind_stoch_size(14, 3, 3));
+	rc |= tsk_ind_stoch_init(st->stoch, 14, 3, 3);
+	st->roc = test_alloc(tsk_ind_roc_size(10));
+	rc |= tsk_ind_roc_init(st->roc, 10);
+	st->mom = test_alloc(tsk_ind_mom_size(10));
+	rc |= tsk_ind_mom_init(st->mom, 10);
+	st->willr = test_alloc(tsk_ind_willr_size(14));
+	rc |= tsk_ind_willr_init(st->willr, 14);
+	st->cci = test_alloc(tsk_ind_cci_size(14));
+	rc |= tsk_ind_cci_init(st->cci, 14);
+	st->mfi = test_alloc(tsk_ind_mfi_size(14));
+	rc |= tsk_ind_mfi_init(st->mfi, 14);
+	st->adx = test_alloc(tsk_ind_adx_size(14));
+	rc |= tsk_ind_adx_init(st->adx, 14);
 	test_check(rc == 0, "init with the golden parameters failed");
 }
 
@@ -327,35 +327,35 @@ test_push_row(test_states *st, const test_row *r, bool *has, double *value)
 	ind_bbands_out bands;
 	ind_stoch_out stoch;
 
-	has[COL_SMA20] = ind_sma_push(st->sma, r->close, &value[COL_SMA20]);
-	has[COL_EMA20] = ind_ema_push(st->ema, r->close, &value[COL_EMA20]);
-	has[COL_RSI14] = ind_rsi_push(st->rsi, r->close, &value[COL_RSI14]);
+	has[COL_SMA20] = tsk_ind_sma_push(st->sma, r->close, &value[COL_SMA20]);
+	has[COL_EMA20] = tsk_ind_ema_push(st->ema, r->close, &value[COL_EMA20]);
+	has[COL_RSI14] = tsk_ind_rsi_push(st->rsi, r->close, &value[COL_RSI14]);
 	has[COL_MACD] = has[COL_MACD_SIGNAL] = has[COL_MACD_HIST] =
-		ind_macd_push(st->macd, r->close, &macd);
+		tsk_ind_macd_push(st->macd, r->close, &macd);
 	value[COL_MACD] = macd.macd;
 	value[COL_MACD_SIGNAL] = macd.signal;
 	value[COL_MACD_HIST] = macd.hist;
 	has[COL_BB_UPPER] = has[COL_BB_MIDDLE] = has[COL_BB_LOWER] =
-		ind_bbands_push(st->bbands, r->close, &bands);
+		tsk_ind_bbands_push(st->bbands, r->close, &bands);
 	value[COL_BB_UPPER] = bands.upper;
 	value[COL_BB_MIDDLE] = bands.middle;
 	value[COL_BB_LOWER] = bands.lower;
-	has[COL_ATR14] = ind_atr_push(st->atr, r->high, r->low, r->close,
+	has[COL_ATR14] = tsk_ind_atr_push(st->atr, r->high, r->low, r->close,
 								  &value[COL_ATR14]);
-	has[COL_OBV] = ind_obv_push(st->obv, r->close, r->volume, &value[COL_OBV]);
+	has[COL_OBV] = tsk_ind_obv_push(st->obv, r->close, r->volume, &value[COL_OBV]);
 	has[COL_STOCH_K] = has[COL_STOCH_D] =
-		ind_stoch_push(st->stoch, r->high, r->low, r->close, &stoch);
+		tsk_ind_stoch_push(st->stoch, r->high, r->low, r->close, &stoch);
 	value[COL_STOCH_K] = stoch.k;
 	value[COL_STOCH_D] = stoch.d;
-	has[COL_ROC10] = ind_roc_push(st->roc, r->close, &value[COL_ROC10]);
-	has[COL_MOM10] = ind_mom_push(st->mom, r->close, &value[COL_MOM10]);
-	has[COL_WILLR14] = ind_willr_push(st->willr, r->high, r->low, r->close,
+	has[COL_ROC10] = tsk_ind_roc_push(st->roc, r->close, &value[COL_ROC10]);
+	has[COL_MOM10] = tsk_ind_mom_push(st->mom, r->close, &value[COL_MOM10]);
+	has[COL_WILLR14] = tsk_ind_willr_push(st->willr, r->high, r->low, r->close,
 									  &value[COL_WILLR14]);
-	has[COL_CCI14] = ind_cci_push(st->cci, r->high, r->low, r->close,
+	has[COL_CCI14] = tsk_ind_cci_push(st->cci, r->high, r->low, r->close,
 								  &value[COL_CCI14]);
-	has[COL_MFI14] = ind_mfi_push(st->mfi, r->high, r->low, r->close,
+	has[COL_MFI14] = tsk_ind_mfi_push(st->mfi, r->high, r->low, r->close,
 								  r->volume, &value[COL_MFI14]);
-	has[COL_ADX14] = ind_adx_push(st->adx, r->high, r->low, r->close,
+	has[COL_ADX14] = tsk_ind_adx_push(st->adx, r->high, r->low, r->close,
 								  &value[COL_ADX14]);
 }
 
@@ -414,9 +414,9 @@ test_expect_status(const char *what, size_t size, int status, int expected,
 	test_check(size > 0, "%s: size must be positive for any parameters", what);
 	test_check(status == expected, "%s: status %d, expected %d", what, status,
 			   expected);
-	test_check(strcmp(ind_strerror(status), message) == 0,
+	test_check(strcmp(tsk_ind_strerror(status), message) == 0,
 			   "%s: message \"%s\", expected \"%s\"", what,
-			   ind_strerror(status), message);
+			   tsk_ind_strerror(status), message);
 }
 
 /* Exercises parameter validation of every init function. */
@@ -432,51 +432,51 @@ test_validation(void)
 	test_check((size_expr) <= sizeof(test_block), "%s: bare size too big", what); \
 	test_expect_status(what, size_expr, init_expr, code, msg)
 
-	EXPECT("sma(0)", ind_sma_size(0), ind_sma_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("sma(-3)", ind_sma_size(-3), ind_sma_init(mem, -3), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("sma(big)", ind_sma_size(big), ind_sma_init(mem, big), IND_ERR_PERIOD_TOO_LARGE, too_large);
-	EXPECT("ema(0)", ind_ema_size(0), ind_ema_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("rsi(0)", ind_rsi_size(0), ind_rsi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("roc(0)", ind_roc_size(0), ind_roc_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("mom(0)", ind_mom_size(0), ind_mom_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("atr(0)", ind_atr_size(0), ind_atr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("willr(0)", ind_willr_size(0), ind_willr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("cci(0)", ind_cci_size(0), ind_cci_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("adx(0)", ind_adx_size(0), ind_adx_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("mfi(0)", ind_mfi_size(0), ind_mfi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("bbands(0,2)", ind_bbands_size(0), ind_bbands_init(mem, 0, 2.0), IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("bbands(20,nan)", ind_bbands_size(20), ind_bbands_init(mem, 20, NAN),
+	EXPECT("sma(0)", tsk_ind_sma_size(0), tsk_ind_sma_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("sma(-3)", tsk_ind_sma_size(-3), tsk_ind_sma_init(mem, -3), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("sma(big)", tsk_ind_sma_size(big), tsk_ind_sma_init(mem, big), IND_ERR_PERIOD_TOO_LARGE, too_large);
+	EXPECT("ema(0)", tsk_ind_ema_size(0), tsk_ind_ema_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("rsi(0)", tsk_ind_rsi_size(0), tsk_ind_rsi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("roc(0)", tsk_ind_roc_size(0), tsk_ind_roc_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("mom(0)", tsk_ind_mom_size(0), tsk_ind_mom_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("atr(0)", tsk_ind_atr_size(0), tsk_ind_atr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("willr(0)", tsk_ind_willr_size(0), tsk_ind_willr_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("cci(0)", tsk_ind_cci_size(0), tsk_ind_cci_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("adx(0)", tsk_ind_adx_size(0), tsk_ind_adx_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("mfi(0)", tsk_ind_mfi_size(0), tsk_ind_mfi_init(mem, 0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("bbands(0,2)", tsk_ind_bbands_size(0), tsk_ind_bbands_init(mem, 0, 2.0), IND_ERR_N_TOO_SMALL, n_small);
+	EXPECT("bbands(20,nan)", tsk_ind_bbands_size(20), tsk_ind_bbands_init(mem, 20, NAN),
 		   IND_ERR_MULTIPLIER_NOT_FINITE, "k must be a finite number");
-	EXPECT("bbands(20,inf)", ind_bbands_size(20), ind_bbands_init(mem, 20, INFINITY),
+	EXPECT("bbands(20,inf)", tsk_ind_bbands_size(20), tsk_ind_bbands_init(mem, 20, INFINITY),
 		   IND_ERR_MULTIPLIER_NOT_FINITE, "k must be a finite number");
-	EXPECT("vwap_rolling(0)", ind_vwap_rolling_size(0), ind_vwap_rolling_init(mem, 0),
+	EXPECT("vwap_rolling(0)", tsk_ind_vwap_rolling_size(0), tsk_ind_vwap_rolling_init(mem, 0),
 		   IND_ERR_N_TOO_SMALL, n_small);
-	EXPECT("macd(0,26,9)", ind_macd_size(0, 26, 9), ind_macd_init(mem, 0, 26, 9),
+	EXPECT("macd(0,26,9)", tsk_ind_macd_size(0, 26, 9), tsk_ind_macd_init(mem, 0, 26, 9),
 		   IND_ERR_FAST_TOO_SMALL, "fast must be at least 1");
-	EXPECT("macd(12,12,9)", ind_macd_size(12, 12, 9), ind_macd_init(mem, 12, 12, 9),
+	EXPECT("macd(12,12,9)", tsk_ind_macd_size(12, 12, 9), tsk_ind_macd_init(mem, 12, 12, 9),
 		   IND_ERR_FAST_NOT_BELOW_SLOW, "fast must be less than slow");
-	EXPECT("macd(26,12,9)", ind_macd_size(26, 12, 9), ind_macd_init(mem, 26, 12, 9),
+	EXPECT("macd(26,12,9)", tsk_ind_macd_size(26, 12, 9), tsk_ind_macd_init(mem, 26, 12, 9),
 		   IND_ERR_FAST_NOT_BELOW_SLOW, "fast must be less than slow");
-	EXPECT("macd(12,26,0)", ind_macd_size(12, 26, 0), ind_macd_init(mem, 12, 26, 0),
+	EXPECT("macd(12,26,0)", tsk_ind_macd_size(12, 26, 0), tsk_ind_macd_init(mem, 12, 26, 0),
 		   IND_ERR_SIGNAL_TOO_SMALL, "signal must be at least 1");
-	EXPECT("macd(12,big,9)", ind_macd_size(12, big, 9), ind_macd_init(mem, 12, big, 9),
+	EXPECT("macd(12,big,9)", tsk_ind_macd_size(12, big, 9), tsk_ind_macd_init(mem, 12, big, 9),
 		   IND_ERR_PERIOD_TOO_LARGE, too_large);
-	EXPECT("stoch(0,3,3)", ind_stoch_size(0, 3, 3), ind_stoch_init(mem, 0, 3, 3),
+	EXPECT("stoch(0,3,3)", tsk_ind_stoch_size(0, 3, 3), tsk_ind_stoch_init(mem, 0, 3, 3),
 		   IND_ERR_K_TOO_SMALL, "k must be at least 1");
-	EXPECT("stoch(14,0,3)", ind_stoch_size(14, 0, 3), ind_stoch_init(mem, 14, 0, 3),
+	EXPECT("stoch(14,0,3)", tsk_ind_stoch_size(14, 0, 3), tsk_ind_stoch_init(mem, 14, 0, 3),
 		   IND_ERR_K_SLOW_TOO_SMALL, "k_slow must be at least 1");
-	EXPECT("stoch(14,3,0)", ind_stoch_size(14, 3, 0), ind_stoch_init(mem, 14, 3, 0),
+	EXPECT("stoch(14,3,0)", tsk_ind_stoch_size(14, 3, 0), tsk_ind_stoch_init(mem, 14, 3, 0),
 		   IND_ERR_D_TOO_SMALL, "d must be at least 1");
-	EXPECT("stoch(14,3,big)", ind_stoch_size(14, 3, big), ind_stoch_init(mem, 14, 3, big),
+	EXPECT("stoch(14,3,big)", tsk_ind_stoch_size(14, 3, big), tsk_ind_stoch_init(mem, 14, 3, big),
 		   IND_ERR_PERIOD_TOO_LARGE, too_large);
-	EXPECT("sma NULL mem", ind_sma_size(20), ind_sma_init(NULL, 20),
+	EXPECT("sma NULL mem", tsk_ind_sma_size(20), tsk_ind_sma_init(NULL, 20),
 		   IND_ERR_NULL_MEMORY, "indicator state memory is NULL");
-	EXPECT("obv()", ind_obv_size(), ind_obv_init(mem), IND_OK, "success");
-	EXPECT("vwap()", ind_vwap_size(), ind_vwap_init(mem), IND_OK, "success");
-	EXPECT("macd(1,2,1)", ind_macd_size(1, 2, 1), ind_macd_init(mem, 1, 2, 1), IND_OK, "success");
-	EXPECT("sma(1)", ind_sma_size(1), ind_sma_init(mem, 1), IND_OK, "success");
+	EXPECT("obv()", tsk_ind_obv_size(), tsk_ind_obv_init(mem), IND_OK, "success");
+	EXPECT("vwap()", tsk_ind_vwap_size(), tsk_ind_vwap_init(mem), IND_OK, "success");
+	EXPECT("macd(1,2,1)", tsk_ind_macd_size(1, 2, 1), tsk_ind_macd_init(mem, 1, 2, 1), IND_OK, "success");
+	EXPECT("sma(1)", tsk_ind_sma_size(1), tsk_ind_sma_init(mem, 1), IND_OK, "success");
 #undef EXPECT
-	test_check(strcmp(ind_strerror(12345), "unknown indicator error") == 0,
+	test_check(strcmp(tsk_ind_strerror(12345), "unknown indicator error") == 0,
 			   "unknown status code message");
 }
 
@@ -484,18 +484,18 @@ test_validation(void)
 static void
 test_state_copy(const test_row *rows, int nrows)
 {
-	size_t		size = ind_stoch_size(14, 3, 3);
+	size_t		size = tsk_ind_stoch_size(14, 3, 3);
 	ind_stoch_state *original = test_alloc(size);
 	ind_stoch_state *copy = test_alloc(size);
 	int			split = nrows / 2;
 	int			bad = 0;
 
-	ind_stoch_init(original, 14, 3, 3);
+	tsk_ind_stoch_init(original, 14, 3, 3);
 	for (int i = 0; i < split; i++)
 	{
 		ind_stoch_out out;
 
-		ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &out);
+		tsk_ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &out);
 	}
 	memcpy(copy, original, size);
 	memset(original, 0xA5, size);	/* the copy must not point into it */
@@ -505,8 +505,8 @@ test_state_copy(const test_row *rows, int nrows)
 	for (int i = split; i < nrows; i++)
 	{
 		ind_stoch_out a, b;
-		bool		ha = ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &a);
-		bool		hb = ind_stoch_push(copy, rows[i].high, rows[i].low, rows[i].close, &b);
+		bool		ha = tsk_ind_stoch_push(original, rows[i].high, rows[i].low, rows[i].close, &a);
+		bool		hb = tsk_ind_stoch_push(copy, rows[i].high, rows[i].low, rows[i].close, &b);
 
 		if (ha != hb || (ha && (a.k != b.k || a.d != b.d)))
 			bad++;
@@ -527,15 +527,15 @@ test_close_enough(double value, double expected)
 static void
 test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
 {
-	ind_vwap_rolling_state *s = test_alloc(ind_vwap_rolling_size(n));
+	ind_vwap_rolling_state *s = test_alloc(tsk_ind_vwap_rolling_size(n));
 	int			bad = 0;
 	double		worst = 0.0;
 
-	ind_vwap_rolling_init(s, n);
+	tsk_ind_vwap_rolling_init(s, n);
 	for (int i = 0; i < nrows; i++)
 	{
 		double		value = NAN;
-		bool		has = ind_vwap_rolling_push(s, rows[i].close, rows[i].volume, &value);
+		bool		has = tsk_ind_vwap_rolling_push(s, rows[i].close, rows[i].volume, &value);
 		double		pv = 0.0;
 		double		v = 0.0;
 
@@ -566,15 +566,15 @@ test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
 static void
 test_vwap_cumulative_naive(const test_row *rows, int nrows)
 {
-	ind_vwap_state *s = test_alloc(ind_vwap_size());
+	ind_vwap_state *s = test_alloc(tsk_ind_vwap_size());
 	int			bad = 0;
 	double		worst = 0.0;
 
-	ind_vwap_init(s);
+	tsk_ind_vwap_init(s);
 	for (int i = 0; i < nrows; i++)
 	{
 		double		value = NAN;
-		bool		has = ind_vwap_push(s, rows[i].close, rows[i].volume, &value);
+		bool		has = tsk_ind_vwap_push(s, rows[i].close, rows[i].volume, &value);
 		double		pv = 0.0;
 		double		v = 0.0;
 
@@ -602,23 +602,23 @@ test_vwap_zero_volume(void)
 	static const double volumes[] = {1.1, 2.2, 0.3, 0.0, 0.0, 0.0, 5.0};
 	/* Expected rolling(3) presence per row. */
 	static const bool rolling_has[] = {false, false, true, true, true, false, true};
-	ind_vwap_rolling_state *rolling = test_alloc(ind_vwap_rolling_size(3));
-	ind_vwap_state *cumulative = test_alloc(ind_vwap_size());
+	ind_vwap_rolling_state *rolling = test_alloc(tsk_ind_vwap_rolling_size(3));
+	ind_vwap_state *cumulative = test_alloc(tsk_ind_vwap_size());
 	double		value = NAN;
 
-	ind_vwap_rolling_init(rolling, 3);
-	ind_vwap_init(cumulative);
+	tsk_ind_vwap_rolling_init(rolling, 3);
+	tsk_ind_vwap_init(cumulative);
 	for (int i = 0; i < 7; i++)
 	{
-		bool		has = ind_vwap_rolling_push(rolling, prices[i], volumes[i], &value);
+		bool		has = tsk_ind_vwap_rolling_push(rolling, prices[i], volumes[i], &value);
 
 		test_check(has == rolling_has[i], "vwap_rolling(3) zero-volume row %d: has=%d",
 				   i, has);
 	}
 	test_check(value == 70.0, "vwap_rolling(3) after a zero window: %.17g", value);
-	test_check(!ind_vwap_push(cumulative, 5.0, 0.0, &value),
+	test_check(!tsk_ind_vwap_push(cumulative, 5.0, 0.0, &value),
 			   "cumulative vwap with only zero volume must have no value");
-	test_check(ind_vwap_push(cumulative, 7.0, 2.0, &value) && value == 7.0,
+	test_check(tsk_ind_vwap_push(cumulative, 7.0, 2.0, &value) && value == 7.0,
 			   "cumulative vwap after first volume: %.17g", value);
 	free(rolling);
 	free(cumulative);
@@ -658,36 +658,36 @@ test_lookbacks(const test_row *rows, int nrows)
 	ind_bbands_out bands;
 
 	/* Degenerate period 1: sma(1) and ema(1) are the input itself. */
-	ind_sma_init(mem, 1);
-	TEST_LOOKBACK("sma(1)", 0, ind_sma_push(mem, r->close, &v) && v == r->close);
-	ind_ema_init(mem, 1);
-	TEST_LOOKBACK("ema(1)", 0, ind_ema_push(mem, r->close, &v) && v == r->close);
-	ind_macd_init(mem, 5, 35, 5);
-	TEST_LOOKBACK("macd(5,35,5)", 38, ind_macd_push(mem, r->close, &macd));
-	ind_macd_init(mem, 1, 2, 1);
-	TEST_LOOKBACK("macd(1,2,1)", 1, ind_macd_push(mem, r->close, &macd));
-	ind_stoch_init(mem, 5, 1, 1);
-	TEST_LOOKBACK("stoch(5,1,1)", 4, ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
-	ind_stoch_init(mem, 9, 4, 2);
-	TEST_LOOKBACK("stoch(9,4,2)", 12, ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
-	ind_adx_init(mem, 3);
-	TEST_LOOKBACK("adx(3)", 5, ind_adx_push(mem, r->high, r->low, r->close, &v));
-	ind_adx_init(mem, 1);
-	TEST_LOOKBACK("adx(1)", 1, ind_adx_push(mem, r->high, r->low, r->close, &v));
-	ind_rsi_init(mem, 1);
-	TEST_LOOKBACK("rsi(1)", 1, ind_rsi_push(mem, r->close, &v));
-	ind_atr_init(mem, 1);
-	TEST_LOOKBACK("atr(1)", 1, ind_atr_push(mem, r->high, r->low, r->close, &v));
-	ind_cci_init(mem, 1);
-	TEST_LOOKBACK("cci(1)", 0, ind_cci_push(mem, r->high, r->low, r->close, &v));
-	ind_mfi_init(mem, 2);
-	TEST_LOOKBACK("mfi(2)", 2, ind_mfi_push(mem, r->high, r->low, r->close, r->volume, &v));
-	ind_bbands_init(mem, 1, 2.0);
-	TEST_LOOKBACK("bbands(1)", 0, ind_bbands_push(mem, r->close, &bands));
-	ind_roc_init(mem, 1);
-	TEST_LOOKBACK("roc(1)", 1, ind_roc_push(mem, r->close, &v));
-	ind_vwap_rolling_init(mem, 5);
-	TEST_LOOKBACK("vwap_rolling(5)", 4, ind_vwap_rolling_push(mem, r->close, r->volume, &v));
+	tsk_ind_sma_init(mem, 1);
+	TEST_LOOKBACK("sma(1)", 0, tsk_ind_sma_push(mem, r->close, &v) && v == r->close);
+	tsk_ind_ema_init(mem, 1);
+	TEST_LOOKBACK("ema(1)", 0, tsk_ind_ema_push(mem, r->close, &v) && v == r->close);
+	tsk_ind_macd_init(mem, 5, 35, 5);
+	TEST_LOOKBACK("macd(5,35,5)", 38, tsk_ind_macd_push(mem, r->close, &macd));
+	tsk_ind_macd_init(mem, 1, 2, 1);
+	TEST_LOOKBACK("macd(1,2,1)", 1, tsk_ind_macd_push(mem, r->close, &macd));
+	tsk_ind_stoch_init(mem, 5, 1, 1);
+	TEST_LOOKBACK("stoch(5,1,1)", 4, tsk_ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
+	tsk_ind_stoch_init(mem, 9, 4, 2);
+	TEST_LOOKBACK("stoch(9,4,2)", 12, tsk_ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
+	tsk_ind_adx_init(mem, 3);
+	TEST_LOOKBACK("adx(3)", 5, tsk_ind_adx_push(mem, r->high, r->low, r->close, &v));
+	tsk_ind_adx_init(mem, 1);
+	TEST_LOOKBACK("adx(1)", 1, tsk_ind_adx_push(mem, r->high, r->low, r->close, &v));
+	tsk_ind_rsi_init(mem, 1);
+	TEST_LOOKBACK("rsi(1)", 1, tsk_ind_rsi_push(mem, r->close, &v));
+	tsk_ind_atr_init(mem, 1);
+	TEST_LOOKBACK("atr(1)", 1, tsk_ind_atr_push(mem, r->high, r->low, r->close, &v));
+	tsk_ind_cci_init(mem, 1);
+	TEST_LOOKBACK("cci(1)", 0, tsk_ind_cci_push(mem, r->high, r->low, r->close, &v));
+	tsk_ind_mfi_init(mem, 2);
+	TEST_LOOKBACK("mfi(2)", 2, tsk_ind_mfi_push(mem, r->high, r->low, r->close, r->volume, &v));
+	tsk_ind_bbands_init(mem, 1, 2.0);
+	TEST_LOOKBACK("bbands(1)", 0, tsk_ind_bbands_push(mem, r->close, &bands));
+	tsk_ind_roc_init(mem, 1);
+	TEST_LOOKBACK("roc(1)", 1, tsk_ind_roc_push(mem, r->close, &v));
+	tsk_ind_vwap_rolling_init(mem, 5);
+	TEST_LOOKBACK("vwap_rolling(5)", 4, tsk_ind_vwap_rolling_push(mem, r->close, r->volume, &v));
 }
 
 /* Williams %R(n) vs a naive rescan of the window: checks the min/max deque. */
@@ -699,14 +699,14 @@ test_channel_naive(const test_row *rows, int nrows)
 	for (size_t p = 0; p < sizeof(periods) / sizeof(periods[0]); p++)
 	{
 		int			n = periods[p];
-		ind_willr_state *s = test_alloc(ind_willr_size(n));
+		ind_willr_state *s = test_alloc(tsk_ind_willr_size(n));
 		int			bad = 0;
 
-		ind_willr_init(s, n);
+		tsk_ind_willr_init(s, n);
 		for (int i = 0; i < nrows; i++)
 		{
 			double		value = NAN;
-			bool		has = ind_willr_push(s, rows[i].high, rows[i].low, rows[i].close, &value);
+			bool		has = tsk_ind_willr_push(s, rows[i].high, rows[i].low, rows[i].close, &value);
 			double		highest = -INFINITY;
 			double		lowest = INFINITY;
 			double		scale;
@@ -751,16 +751,16 @@ test_flat_series(void)
 		test_check(has && (ok_expr), "flat %s: has=%d", label, has); \
 	} while (0)
 
-	TEST_FLAT("rsi", ind_rsi_init(mem, 14), ind_rsi_push(mem, 100.0, &v), v == 0.0);
-	TEST_FLAT("willr", ind_willr_init(mem, 14), ind_willr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("cci", ind_cci_init(mem, 14), ind_cci_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("atr", ind_atr_init(mem, 14), ind_atr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("adx", ind_adx_init(mem, 14), ind_adx_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("mfi", ind_mfi_init(mem, 14), ind_mfi_push(mem, 100.0, 100.0, 100.0, 5.0, &v), v == 0.0);
-	TEST_FLAT("roc", ind_roc_init(mem, 10), ind_roc_push(mem, 100.0, &v), v == 0.0);
-	TEST_FLAT("stoch", ind_stoch_init(mem, 14, 3, 3),
-			  ind_stoch_push(mem, 100.0, 100.0, 100.0, &stoch), stoch.k == 0.0 && stoch.d == 0.0);
-	TEST_FLAT("bbands", ind_bbands_init(mem, 20, 2.0), ind_bbands_push(mem, 100.0, &bands),
+	TEST_FLAT("rsi", tsk_ind_rsi_init(mem, 14), tsk_ind_rsi_push(mem, 100.0, &v), v == 0.0);
+	TEST_FLAT("willr", tsk_ind_willr_init(mem, 14), tsk_ind_willr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("cci", tsk_ind_cci_init(mem, 14), tsk_ind_cci_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("atr", tsk_ind_atr_init(mem, 14), tsk_ind_atr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("adx", tsk_ind_adx_init(mem, 14), tsk_ind_adx_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
+	TEST_FLAT("mfi", tsk_ind_mfi_init(mem, 14), tsk_ind_mfi_push(mem, 100.0, 100.0, 100.0, 5.0, &v), v == 0.0);
+	TEST_FLAT("roc", tsk_ind_roc_init(mem, 10), tsk_ind_roc_push(mem, 100.0, &v), v == 0.0);
+	TEST_FLAT("stoch", tsk_ind_stoch_init(mem, 14, 3, 3),
+			  tsk_ind_stoch_push(mem, 100.0, 100.0, 100.0, &stoch), stoch.k == 0.0 && stoch.d == 0.0);
+	TEST_FLAT("bbands", tsk_ind_bbands_init(mem, 20, 2.0), tsk_ind_bbands_push(mem, 100.0, &bands),
 			  bands.upper == 100.0 && bands.middle == 100.0 && bands.lower == 100.0);
 #undef TEST_FLAT
 }

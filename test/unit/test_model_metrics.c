@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_metrics.h"
+#include "models/model_metrics.h"
 
 static int	tm_passed;
 static int	tm_failed;
@@ -64,21 +64,21 @@ tm_labels_split(void)
 	size_t		n_train,
 				test_begin;
 
-	tm_check(tsm_labels(close, 6, 1, label) == 5, "5 labels at horizon 1");
+	tm_check(tsk_tsm_labels(close, 6, 1, label) == 5, "5 labels at horizon 1");
 	tm_check(label[0] == 1 && label[1] == 0 && label[2] == 0 && label[3] == 1 && label[4] == 0,
 			 "labels: higher is 1, equal and lower are 0");
-	tm_check(tsm_labels(close, 6, 2, label) == 4 && label[0] == 1 && label[1] == 0 && label[2] == 1,
+	tm_check(tsk_tsm_labels(close, 6, 2, label) == 4 && label[0] == 1 && label[1] == 0 && label[2] == 1,
 			 "labels at horizon 2");
-	tm_check(tsm_labels(close, 2, 2, label) == 0, "no label when n <= horizon");
-	tm_check(tsm_labels(close, 6, 0, label) == 0, "no label at horizon 0");
+	tm_check(tsk_tsm_labels(close, 2, 2, label) == 0, "no label when n <= horizon");
+	tm_check(tsk_tsm_labels(close, 6, 0, label) == 0, "no label at horizon 0");
 
-	tm_check(tsm_split(100, 0.2, 1, &n_train, &test_begin) == 0 && test_begin == 80 && n_train == 79,
+	tm_check(tsk_tsm_split(100, 0.2, 1, &n_train, &test_begin) == 0 && test_begin == 80 && n_train == 79,
 			 "split 100 rows: test 80..99, train 0..78, one row gap");
-	tm_check(tsm_split(10, 0.05, 0, &n_train, &test_begin) == 0 && test_begin == 9 && n_train == 9,
+	tm_check(tsk_tsm_split(10, 0.05, 0, &n_train, &test_begin) == 0 && test_begin == 9 && n_train == 9,
 			 "split keeps at least one test row");
-	tm_check(tsm_split(2, 0.5, 1, &n_train, &test_begin) == -1, "split refuses an empty training set");
-	tm_check(tsm_split(10, 1.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 1");
-	tm_check(tsm_split(10, 0.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 0");
+	tm_check(tsk_tsm_split(2, 0.5, 1, &n_train, &test_begin) == -1, "split refuses an empty training set");
+	tm_check(tsk_tsm_split(10, 1.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 1");
+	tm_check(tsk_tsm_split(10, 0.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 0");
 }
 
 /* Metrics of a small hand-checked window. */
@@ -92,7 +92,7 @@ tm_metrics_small(void)
 	double		ll = -(log(0.9) + log(0.4) + log(0.4) + log(0.7) + log(0.8) + log(0.5)) / 6;
 	double		brier = (0.01 + 0.36 + 0.36 + 0.09 + 0.04 + 0.25) / 6;
 
-	tsm_compute_metrics(label, prob, 6, 0, scratch, &m);
+	tsk_tsm_compute_metrics(label, prob, 6, 0, scratch, &m);
 	/* predicted 1: 0.9 (tp) 0.6 (fp) 0.7 (tp) 0.5 (fp); predicted 0: 0.4 (fn) 0.2 (tn) */
 	tm_check(m.n == 6 && m.positives == 3, "counts");
 	tm_check(tm_near(m.accuracy, 3.0 / 6), "accuracy");
@@ -110,7 +110,7 @@ tm_metrics_small(void)
 		float		zeros[3] = {0, 0, 0};
 		double		p3[3] = {0.1, 0.2, 0.7};
 
-		tsm_compute_metrics(zeros, p3, 3, 0, scratch, &m);
+		tsk_tsm_compute_metrics(zeros, p3, 3, 0, scratch, &m);
 		tm_check(isnan(m.roc_auc) && isnan(m.recall) && isnan(m.f1), "one class: auc, recall, f1 NaN");
 		tm_check(tm_near(m.majority_accuracy, 1.0) && tm_near(m.base_rate, 0.0), "one class: majority 1");
 		tm_check(tm_near(m.precision, 0.0), "one class: precision 0 (one false positive)");
@@ -120,7 +120,7 @@ tm_metrics_small(void)
 		float		l2[2] = {1, 0};
 		double		p2[2] = {0.0, 1.0};
 
-		tsm_compute_metrics(l2, p2, 2, 1, scratch, &m);
+		tsk_tsm_compute_metrics(l2, p2, 2, 1, scratch, &m);
 		tm_check(isfinite(m.log_loss) && fabs(m.log_loss + log(1e-15)) < 0.1, "log loss clipped");
 		tm_check(tm_near(m.roc_auc, 0.0), "auc 0 when every pair is wrong");
 	}
@@ -149,7 +149,7 @@ tm_auc_random(void)
 			seed = seed * 1103515245 + 12345;
 			prob[i] = ((seed >> 16) % 20) / 20.0;	/* 20 levels: many ties */
 		}
-		if (fabs(tsm_roc_auc(label, prob, N, scratch) - tm_auc_pairs(label, prob, N)) > 1e-12)
+		if (fabs(tsk_tsm_roc_auc(label, prob, N, scratch) - tm_auc_pairs(label, prob, N)) > 1e-12)
 			ok = 0;
 	}
 	tm_check(ok, "auc equals the brute-force pair count on 50 random windows");
@@ -161,14 +161,14 @@ tm_parse(void)
 {
 	double		v = 0;
 
-	tm_check(tsm_parse_eval("[12]\ttest-logloss:0.69123", "test-logloss", &v) == 0 && v == 0.69123,
+	tm_check(tsk_tsm_parse_eval("[12]\ttest-logloss:0.69123", "test-logloss", &v) == 0 && v == 0.69123,
 			 "parse test-logloss");
-	tm_check(tsm_parse_eval("[0]\ttrain-logloss:0.5\ttest-logloss:0.7", "test-logloss", &v) == 0 && v == 0.7,
+	tm_check(tsk_tsm_parse_eval("[0]\ttrain-logloss:0.5\ttest-logloss:0.7", "test-logloss", &v) == 0 && v == 0.7,
 			 "parse the second metric");
-	tm_check(tsm_parse_eval("[0]\txtest-logloss:0.5", "test-logloss", &v) == -1, "key must start a token");
-	tm_check(tsm_parse_eval("[0]\ttest-logloss:abc", "test-logloss", &v) == -1, "value must be a number");
-	tm_check(tsm_parse_eval("[0]\ttest-auc:0.5", "test-logloss", &v) == -1, "absent key");
-	tm_check(tsm_parse_eval("[0]\ttest-logloss:nan", "test-logloss", &v) == 0 && isnan(v), "nan parses");
+	tm_check(tsk_tsm_parse_eval("[0]\txtest-logloss:0.5", "test-logloss", &v) == -1, "key must start a token");
+	tm_check(tsk_tsm_parse_eval("[0]\ttest-logloss:abc", "test-logloss", &v) == -1, "value must be a number");
+	tm_check(tsk_tsm_parse_eval("[0]\ttest-auc:0.5", "test-logloss", &v) == -1, "absent key");
+	tm_check(tsk_tsm_parse_eval("[0]\ttest-logloss:nan", "test-logloss", &v) == 0 && isnan(v), "nan parses");
 }
 
 /* PSI edges, fractions and values. */
@@ -184,27 +184,27 @@ tm_psi(void)
 
 	for (int i = 0; i < 1000; i++)
 		values[i] = (i * 7919) % 1000;	/* 0..999 shuffled */
-	nedges = tsm_psi_edges(values, 1000, edges);
+	nedges = tsk_tsm_psi_edges(values, 1000, edges);
 	tm_check(nedges == 9 && edges[0] == 100 && edges[8] == 900, "deciles of 0..999");
-	tsm_psi_fractions(values, 1000, edges, nedges, expected);
+	tsk_tsm_psi_fractions(values, 1000, edges, nedges, expected);
 	tm_check(tm_near(expected[0], 0.101) && tm_near(expected[9], 0.099) && expected[10] == 0,
 			 "fractions: (-inf,100] holds 101 values, (900,inf) 99, no NaN");
-	tm_check(tm_near(tsm_psi(expected, expected, nedges + 2), 0), "PSI of a distribution with itself is 0");
+	tm_check(tm_near(tsk_tsm_psi(expected, expected, nedges + 2), 0), "PSI of a distribution with itself is 0");
 	for (int i = 0; i < 1000; i++)
 		shifted[i] = i < 500 ? NAN : values[i];
-	tsm_psi_fractions(shifted, 1000, edges, nedges, actual);
+	tsk_tsm_psi_fractions(shifted, 1000, edges, nedges, actual);
 	tm_check(tm_near(actual[nedges + 1], 0.5), "NaN values have their own bin");
-	tm_check(tsm_psi(expected, actual, nedges + 2) > 0.25, "a large shift gives PSI > 0.25");
+	tm_check(tsk_tsm_psi(expected, actual, nedges + 2) > 0.25, "a large shift gives PSI > 0.25");
 
 	{
 		double		constant[5] = {3, 3, 3, NAN, 3};
 
-		tm_check(tsm_psi_edges(constant, 5, edges) == 0, "no edges for a constant feature");
+		tm_check(tsk_tsm_psi_edges(constant, 5, edges) == 0, "no edges for a constant feature");
 	}
 	{
 		double		two[6] = {1, 1, 1, 1, 1, 2};
 
-		nedges = tsm_psi_edges(two, 6, edges);
+		nedges = tsk_tsm_psi_edges(two, 6, edges);
 		tm_check(nedges == 1 && edges[0] == 1, "two values: one edge between them");
 	}
 }
@@ -213,14 +213,14 @@ tm_psi(void)
 static void
 tm_rules(void)
 {
-	tm_check(tm_near(tsm_rules_probability(50, 0), 0.5), "neutral inputs give 0.5");
-	tm_check(tsm_rules_probability(20, 0) > 0.5 && tsm_rules_probability(80, 0) < 0.5,
+	tm_check(tm_near(tsk_tsm_rules_probability(50, 0), 0.5), "neutral inputs give 0.5");
+	tm_check(tsk_tsm_rules_probability(20, 0) > 0.5 && tsk_tsm_rules_probability(80, 0) < 0.5,
 			 "oversold leans up, overbought leans down");
-	tm_check(tsm_rules_probability(50, 0.001) > 0.5 && tsm_rules_probability(50, -0.001) < 0.5,
+	tm_check(tsk_tsm_rules_probability(50, 0.001) > 0.5 && tsk_tsm_rules_probability(50, -0.001) < 0.5,
 			 "positive MACD histogram leans up");
-	tm_check(tsm_rules_probability(0, 1) < 0.6 && tsm_rules_probability(100, -1) > 0.4,
+	tm_check(tsk_tsm_rules_probability(0, 1) < 0.6 && tsk_tsm_rules_probability(100, -1) > 0.4,
 			 "within (0.4, 0.6)");
-	tm_check(isnan(tsm_rules_probability(NAN, 0)) && isnan(tsm_rules_probability(50, NAN)),
+	tm_check(isnan(tsk_tsm_rules_probability(NAN, 0)) && isnan(tsk_tsm_rules_probability(50, NAN)),
 			 "missing input abstains");
 }
 
@@ -277,7 +277,7 @@ tm_psi_edges_match_sort(void)
 			if (nref == 0)
 				ref[nref++] = sorted[0];
 		}
-		ne = tsm_psi_edges(values, n, edges);
+		ne = tsk_tsm_psi_edges(values, n, edges);
 		if (ne != nref || memcmp(edges, ref, sizeof(double) * ne) != 0)
 			all_equal = 0;
 	}

@@ -1,6 +1,6 @@
 /*
  * test_model_trees.c
- *	  Unit tests of the direct tree evaluator (src/model_trees.c) on small
+ *	  Unit tests of the direct tree evaluator (src/models/model_trees.c) on small
  *	  hand-written models in libxgboost's JSON format: the walk (split to
  *	  the left when value < condition, missing values to the default side),
  *	  the float margin and sigmoid, and the refusal of unsupported or
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_trees.h"
+#include "models/model_trees.h"
 
 static int	tt_passed;
 static int	tt_failed;
@@ -52,7 +52,7 @@ tt_load(const char *objective, const char *booster, const char *base_score,
 	char		json[4096];
 
 	tt_model(json, sizeof(json), objective, booster, base_score, trees);
-	return tsm_forest_from_json(json, strlen(json), nfeatures, err, errlen);
+	return tsk_tsm_forest_from_json(json, strlen(json), nfeatures, err, errlen);
 }
 
 /* Tree 1: x0 < 2 ? (x1 < 0.5 ? 0.3 : -0.1) : 0.7; missing x0 -> right, x1 -> left. */
@@ -87,18 +87,18 @@ main(void)
 	tt_check(f != NULL, "a valid two-tree model loads");
 	if (f != NULL)
 	{
-		tt_check(tsm_forest_trees(f) == 2, "two trees");
+		tt_check(tsk_tsm_forest_trees(f) == 2, "two trees");
 		x[0] = 1.0f; x[1] = 0.2f;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "left-left leaf");
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "left-left leaf");
 		x[1] = 0.5f;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(0.0f, -0.1f, 0.25f), "equal goes right");
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, -0.1f, 0.25f), "equal goes right");
 		x[0] = 2.0f;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "x0 == 2 goes right");
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "x0 == 2 goes right");
 		x[0] = NAN;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "missing x0 follows default right");
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "missing x0 follows default right");
 		x[0] = 0.0f; x[1] = NAN;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "missing x1 follows default left");
-		tsm_forest_free(f);
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "missing x1 follows default left");
+		tsk_tsm_forest_free(f);
 	}
 
 	f = tt_load("binary:logistic", "gbtree", "0.8", TREE2, 2, err, sizeof(err));
@@ -106,9 +106,9 @@ main(void)
 	if (f != NULL)
 	{
 		x[0] = x[1] = 0;
-		tt_check(tsm_forest_predict(f, x) == tt_sigmoid(-logf(1.0f / 0.8f - 1.0f), 0.25f, 0.0f),
+		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(-logf(1.0f / 0.8f - 1.0f), 0.25f, 0.0f),
 				 "base margin is logit(base_score) in float");
-		tsm_forest_free(f);
+		tsk_tsm_forest_free(f);
 	}
 
 	/* refusals: unsupported or inconsistent, never a crash */
@@ -127,7 +127,7 @@ main(void)
 										   " \"split_type\": [1, 0, 0]}", 2, err, sizeof(err)) == NULL, "categorical split refused");
 	tt_check(tt_load("binary:logistic", "gbtree", "0.5",
 										   "{\"tree_param\": {\"num_nodes\": \"3\"}, \"left_children\": [1, -1]}", 2, err, sizeof(err)) == NULL, "short arrays refused");
-	tt_check(tsm_forest_from_json("{\"learner\": ", 12, 2, err, sizeof(err)) == NULL && err[0] != '\0',
+	tt_check(tsk_tsm_forest_from_json("{\"learner\": ", 12, 2, err, sizeof(err)) == NULL && err[0] != '\0',
 			 "truncated JSON refused with a message");
 
 	printf("%d passed, %d failed\n", tt_passed, tt_failed);

@@ -5,8 +5,8 @@
  *
  * Usage: test_news SHARED_DIR (reads SHARED_DIR/data/news/rss/).
  */
-#include "feed_parse.h"
-#include "symbols.h"
+#include "news/feed_parse.h"
+#include "news/symbols.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,14 +58,14 @@ read_file(const char *path, size_t *len)
 static long
 parse_count(const char *xml, char *err, size_t errlen)
 {
-	FeedResult	r;
+	feed_result	r;
 	long		n = -1;
 
-	if (feed_parse(xml, strlen(xml), &r))
+	if (tsk_feed_parse(xml, strlen(xml), &r))
 		n = (long) r.n;
 	else if (err != NULL)
 		snprintf(err, errlen, "%s", r.error);
-	feed_result_free(&r);
+	tsk_feed_result_free(&r);
 	return n;
 }
 
@@ -75,14 +75,14 @@ date_is(const char *s, long long us)
 {
 	int64_t		got;
 
-	return feed_parse_date(s, &got) && got == us;
+	return tsk_feed_parse_date(s, &got) && got == us;
 }
 
 /* Symbol matching helper: does text mention alias? */
 static int
 has(const char *text, const char *alias)
 {
-	return symbols_alias_occurs(text, strlen(text), alias, strlen(alias));
+	return tsk_symbols_alias_occurs(text, strlen(text), alias, strlen(alias));
 }
 
 int
@@ -101,7 +101,7 @@ main(int argc, char **argv)
 
 	for (size_t i = 0; i < 4 && argc > 1; i++)
 	{
-		FeedResult	r;
+		feed_result	r;
 		char	   *buf;
 		size_t		dated = 0;
 
@@ -111,11 +111,11 @@ main(int argc, char **argv)
 			check(0, path);
 			continue;
 		}
-		check(feed_parse(buf, len, &r) && r.n == feeds[i].items && r.skipped == 0, feeds[i].file);
+		check(tsk_feed_parse(buf, len, &r) && r.n == feeds[i].items && r.skipped == 0, feeds[i].file);
 		for (size_t k = 0; k < r.n; k++)
 			dated += r.items[k].has_published && r.items[k].title != NULL;
 		check(dated == feeds[i].items, "every real item has a title and a date");
-		feed_result_free(&r);
+		tsk_feed_result_free(&r);
 		free(buf);
 	}
 
@@ -134,10 +134,10 @@ main(int argc, char **argv)
 					  "<entry><link href='https://x/2'/></entry></feed>", NULL, 0) == 2, "atom entries");
 
 	/* HTML */
-	feed_strip_html("<p>A &amp; B</p>\n<script>x()</script>  &#8217;C&rsquo; &bogus; &#0; <3",
+	tsk_feed_strip_html("<p>A &amp; B</p>\n<script>x()</script>  &#8217;C&rsquo; &bogus; &#0; <3",
 					strlen("<p>A &amp; B</p>\n<script>x()</script>  &#8217;C&rsquo; &bogus; &#0; <3"), out);
 	check(strcmp(out, "A & B \xe2\x80\x99" "C\xe2\x80\x99 &bogus; &#0; <3") == 0, "strip html");
-	feed_strip_html("  <!-- c -->x&nbsp;&nbsp;y ", 27, out);
+	tsk_feed_strip_html("  <!-- c -->x&nbsp;&nbsp;y ", 27, out);
 	check(strcmp(out, "x y") == 0, "comments, nbsp, trimming");
 
 	/* dates */

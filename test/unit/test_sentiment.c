@@ -1,5 +1,5 @@
 /*
- * test_sentiment.c - unit tests for src/sentiment.c and the built-in lexicon.
+ * test_sentiment.c - unit tests for src/sentiment/sentiment.c and the built-in lexicon.
  *
  * Usage: test_sentiment [SHARED_DIR]
  *   With SHARED_DIR (the project's shared directory), the real VADER,
@@ -14,7 +14,7 @@
  * built-in table's invariants.  The last line is exactly "N passed, N
  * failed"; the exit status is non-zero if any check failed.
  */
-#include "sentiment.h"
+#include "sentiment/sentiment.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -40,44 +40,44 @@ static int tests_passed, tests_failed;
 static double
 score(const char *text)
 {
-	return sentiment_score(NULL, text, strlen(text));
+	return tsk_sentiment_score(NULL, text, strlen(text));
 }
 
 /* Label (-1, 0, +1) of a NUL-terminated text with the built-in lexicon. */
 static int
 label(const char *text)
 {
-	return sentiment_label(score(text));
+	return tsk_sentiment_label(score(text));
 }
 
 /* Score of a NUL-terminated text with lexicon lex. */
 static double
 score_with(const SentimentLexicon *lex, const char *text)
 {
-	return sentiment_score(lex, text, strlen(text));
+	return tsk_sentiment_score(lex, text, strlen(text));
 }
 
 /* Loads a NUL-terminated inline lexicon buffer. */
 static SentimentLexicon *
-load(const char *buf, SentimentFormat fmt, SentimentError *err)
+load(const char *buf, sentiment_format fmt, sentiment_error *err)
 {
-	return sentiment_lexicon_load(buf, strlen(buf), fmt, err);
+	return tsk_sentiment_lexicon_load(buf, strlen(buf), fmt, err);
 }
 
 /* Tokenises text into toks (at most max); returns the token count. */
 static size_t
-tokenize(const char *text, size_t len, SentimentToken *toks, size_t max)
+tokenize(const char *text, size_t len, sentiment_token *toks, size_t max)
 {
 	size_t pos = 0, n = 0;
 
-	while (n < max && sentiment_next_token(text, len, &pos, &toks[n]))
+	while (n < max && tsk_sentiment_next_token(text, len, &pos, &toks[n]))
 		n++;
 	return n;
 }
 
 /* True if token t has the given type and normalised text. */
 static bool
-tok_is(const SentimentToken *t, SentimentTokenType type, const char *norm)
+tok_is(const sentiment_token *t, sentiment_token_type type, const char *norm)
 {
 	return t->type == type && strcmp(t->norm, norm) == 0;
 }
@@ -86,7 +86,7 @@ tok_is(const SentimentToken *t, SentimentTokenType type, const char *norm)
 static void
 test_tokenizer_basic(void)
 {
-	SentimentToken t[32];
+	sentiment_token t[32];
 	const char *s = "Profit ROSE 5.2% to EUR 100,000.";
 	size_t n = tokenize(s, strlen(s), t, 32);
 
@@ -97,7 +97,7 @@ test_tokenizer_basic(void)
 	CHECK(t[3].type == SENTIMENT_TOK_PERCENT);
 	CHECK(t[6].type == SENTIMENT_TOK_NUMBER && t[6].number == 100000);
 	CHECK(t[7].type == SENTIMENT_TOK_PUNCT && t[7].punct == '.' &&
-		  sentiment_token_ends_sentence(&t[7]));
+		  tsk_sentiment_token_ends_sentence(&t[7]));
 
 	s = "don't company's does n't 'quoted' investors' rock\xe2\x80\x99n\xe2\x80\x99roll";
 	n = tokenize(s, strlen(s), t, 32);
@@ -114,13 +114,13 @@ test_tokenizer_basic(void)
 	CHECK(n == 12);
 	CHECK(tok_is(&t[0], SENTIMENT_TOK_WORD, "loss") && tok_is(&t[1], SENTIMENT_TOK_WORD, "making"));
 	CHECK(t[2].type == SENTIMENT_TOK_PUNCT && t[2].punct == ',' &&
-		  !sentiment_token_ends_sentence(&t[2]));
+		  !tsk_sentiment_token_ends_sentence(&t[2]));
 	CHECK(t[3].punct == '(' && tok_is(&t[4], SENTIMENT_TOK_WORD, "q1") && t[5].punct == ')');
 	CHECK(t[6].type == SENTIMENT_TOK_NUMBER && fabs(t[6].number - 0.5) < 1e-9);
 	CHECK(t[7].type == SENTIMENT_TOK_NUMBER && fabs(t[7].number - 1.5) < 1e-9);
 	CHECK(t[8].type == SENTIMENT_TOK_NUMBER && t[8].number == 2009);
 	CHECK(tok_is(&t[9], SENTIMENT_TOK_WORD, "eur50m"));
-	CHECK(t[10].punct == '\n' && sentiment_token_ends_sentence(&t[10]));
+	CHECK(t[10].punct == '\n' && tsk_sentiment_token_ends_sentence(&t[10]));
 	CHECK(tokenize("", 0, t, 32) == 0 && tokenize(" \t\r\n", 3, t, 32) == 0);
 	CHECK(tokenize(NULL, 10, t, 32) == 0);
 }
@@ -129,7 +129,7 @@ test_tokenizer_basic(void)
 static void
 test_tokenizer_utf8(void)
 {
-	SentimentToken t[16];
+	sentiment_token t[16];
 	char big[300];
 	const char *s = "L\xc3\xa4nnen \xc3\x84\xc3\x96 \xe2\x82\xac"
 					"5 \xe2\x80\x9cquote\xe2\x80\x9d";
@@ -238,16 +238,16 @@ test_financial_rules(void)
 static void
 test_bounds_and_degenerate(void)
 {
-	SentimentDetail d;
+	sentiment_detail d;
 	size_t big = 2u * 1024u * 1024u, i;
 	char *buf = malloc(big);
 	double s;
 
-	CHECK(score("") == 0 && score("   \t \n ") == 0 && sentiment_score(NULL, NULL, 5) == 0);
+	CHECK(score("") == 0 && score("   \t \n ") == 0 && tsk_sentiment_score(NULL, NULL, 5) == 0);
 	CHECK(score("\xff\xfe\xfd\xc3") == 0);
 	CHECK(score("\xff profit warning \xfe") < 0);
-	CHECK(sentiment_score(NULL, "good\0bad", 8) != score("good"));
-	s = sentiment_score_detail(NULL, "Sales rose but costs rose .", 27, &d);
+	CHECK(tsk_sentiment_score(NULL, "good\0bad", 8) != score("good"));
+	s = tsk_sentiment_score_detail(NULL, "Sales rose but costs rose .", 27, &d);
 	CHECK(d.tokens == 6 && d.hits == 2 && fabs(d.raw - (d.positive + d.negative)) < 1e-12);
 	CHECK(fabs(s - d.raw / sqrt(d.raw * d.raw + SENTIMENT_ALPHA)) < 1e-12);
 	if (buf == NULL)
@@ -255,27 +255,27 @@ test_bounds_and_degenerate(void)
 	memset(buf, ' ', big);
 	for (i = 0; i + 10 <= big; i += 10)
 		memcpy(buf + i, "excellent ", 10); /* one huge sentence */
-	s = sentiment_score(NULL, buf, big);
+	s = tsk_sentiment_score(NULL, buf, big);
 	CHECK(s > 0.99 && s <= 1.0);
 	for (i = 0; i + 12 <= big; i += 12)
 		memcpy(buf + i, "bankruptcy. ", 12); /* many sentences */
-	s = sentiment_score(NULL, buf, big);
+	s = tsk_sentiment_score(NULL, buf, big);
 	CHECK(s < -0.99 && s >= -1.0);
 	memset(buf, 'x', big); /* one giant word */
-	CHECK(sentiment_score(NULL, buf, big) == 0);
+	CHECK(tsk_sentiment_score(NULL, buf, big) == 0);
 	for (i = 0; i < big; i++) /* pseudo-random bytes */
 		buf[i] = (char) ((i * 2654435761u) >> 13);
-	s = sentiment_score(NULL, buf, big);
+	s = tsk_sentiment_score(NULL, buf, big);
 	CHECK(s >= -1 && s <= 1 && !isnan(s));
 	free(buf);
-	CHECK(sentiment_label(0.3) == 1 && sentiment_label(-0.3) == -1 && sentiment_label(0.29) == 0);
+	CHECK(tsk_sentiment_label(0.3) == 1 && tsk_sentiment_label(-0.3) == -1 && tsk_sentiment_label(0.29) == 0);
 }
 
 /* VADER inline buffers: valid, auto-detected, malformed. */
 static void
 test_vader_format(void)
 {
-	SentimentError err;
+	sentiment_error err;
 	SentimentLexicon *lex;
 	double v;
 	static const char *const bad[] = {
@@ -291,16 +291,16 @@ test_vader_format(void)
 	CHECK(lex != NULL && err.status == SENTIMENT_OK);
 	if (lex != NULL)
 	{
-		CHECK(sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_VADER);
-		CHECK(sentiment_lexicon_entries(lex) == 3); /* ":)" skipped, "Good" duplicate */
-		CHECK(sentiment_lexicon_lookup(lex, "GOOD", 4, &v) && fabs(v - 0.475) < 1e-6);
-		CHECK(sentiment_lexicon_lookup(lex, "bad", 3, &v) && fabs(v + 0.625) < 1e-6);
-		CHECK(sentiment_lexicon_lookup(lex, "kind  of", 8, &v) && v == 0);
-		CHECK(!sentiment_lexicon_lookup(lex, "kind", 4, &v));
+		CHECK(tsk_sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_VADER);
+		CHECK(tsk_sentiment_lexicon_entries(lex) == 3); /* ":)" skipped, "Good" duplicate */
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "GOOD", 4, &v) && fabs(v - 0.475) < 1e-6);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "bad", 3, &v) && fabs(v + 0.625) < 1e-6);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "kind  of", 8, &v) && v == 0);
+		CHECK(!tsk_sentiment_lexicon_lookup(lex, "kind", 4, &v));
 		CHECK(score_with(lex, "good") > 0 && score_with(lex, "not good") < 0);
 		CHECK(score_with(lex, "good but bad") < 0);
 		CHECK(score_with(lex, "very good") > score_with(lex, "good"));
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
@@ -315,7 +315,7 @@ test_vader_format(void)
 static void
 test_lm_format(void)
 {
-	SentimentError err;
+	sentiment_error err;
 	SentimentLexicon *lex;
 	double v;
 	static const char *const bad[] = {
@@ -330,18 +330,18 @@ test_lm_format(void)
 	CHECK(lex != NULL);
 	if (lex != NULL)
 	{
-		CHECK(sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_LM);
-		CHECK(sentiment_lexicon_entries(lex) == 3);
-		CHECK(sentiment_lexicon_lookup(lex, "loss", 4, &v) && v == -1);
-		CHECK(sentiment_lexicon_lookup(lex, "Gain", 4, &v) && v == 1);
-		CHECK(!sentiment_lexicon_lookup(lex, "maybe", 5, &v));
+		CHECK(tsk_sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_LM);
+		CHECK(tsk_sentiment_lexicon_entries(lex) == 3);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "loss", 4, &v) && v == -1);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "Gain", 4, &v) && v == 1);
+		CHECK(!tsk_sentiment_lexicon_lookup(lex, "maybe", 5, &v));
 		CHECK(score_with(lex, "a big loss") < 0 && score_with(lex, "no loss") > 0);
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 	}
 	lex = load("NEGATIVE\n\tLOSS\n\tWRITE-DOWN (3)   \n", SENTIMENT_FORMAT_LM, &err);
-	CHECK(lex != NULL && sentiment_lexicon_entries(lex) == 2);
-	CHECK(sentiment_lexicon_lookup(lex, "write down", 10, &v) && v == -1);
-	sentiment_lexicon_free(lex);
+	CHECK(lex != NULL && tsk_sentiment_lexicon_entries(lex) == 2);
+	CHECK(tsk_sentiment_lexicon_lookup(lex, "write down", 10, &v) && v == -1);
+	tsk_sentiment_lexicon_free(lex);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
 		lex = load(bad[i], SENTIMENT_FORMAT_LM, &err);
@@ -355,7 +355,7 @@ test_lm_format(void)
 static void
 test_afinn_format(void)
 {
-	SentimentError err;
+	sentiment_error err;
 	SentimentLexicon *lex;
 	double v;
 	static const char *const bad[] = {"good\t3.5\n", "good\t9\n", "good\n",     "good\t3\textra\n",
@@ -366,12 +366,12 @@ test_afinn_format(void)
 	CHECK(lex != NULL);
 	if (lex != NULL)
 	{
-		CHECK(sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_AFINN);
-		CHECK(sentiment_lexicon_entries(lex) == 4);
-		CHECK(sentiment_lexicon_lookup(lex, "does not work", 13, &v) && fabs(v + 0.6) < 1e-6);
-		CHECK(sentiment_lexicon_lookup(lex, "ok", 2, &v) && fabs(v - 0.2) < 1e-6);
+		CHECK(tsk_sentiment_lexicon_format(lex) == SENTIMENT_FORMAT_AFINN);
+		CHECK(tsk_sentiment_lexicon_entries(lex) == 4);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "does not work", 13, &v) && fabs(v + 0.6) < 1e-6);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, "ok", 2, &v) && fabs(v - 0.2) < 1e-6);
 		CHECK(score_with(lex, "it does not work") < 0); /* phrase beats negator */
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
@@ -384,16 +384,16 @@ test_afinn_format(void)
 static void
 test_load_errors(void)
 {
-	SentimentError err;
+	sentiment_error err;
 	SentimentLexicon *lex;
-	SentimentFormat f;
+	sentiment_format f;
 
 	CHECK(load("", SENTIMENT_FORMAT_AUTO, &err) == NULL && err.status == SENTIMENT_ERR_EMPTY);
-	CHECK(sentiment_lexicon_load(NULL, 3, SENTIMENT_FORMAT_AUTO, &err) == NULL &&
+	CHECK(tsk_sentiment_lexicon_load(NULL, 3, SENTIMENT_FORMAT_AUTO, &err) == NULL &&
 		  err.status == SENTIMENT_ERR_ARGUMENT);
-	CHECK(load("a\t1", (SentimentFormat) 99, &err) == NULL && err.status == SENTIMENT_ERR_ARGUMENT);
+	CHECK(load("a\t1", (sentiment_format) 99, &err) == NULL && err.status == SENTIMENT_ERR_ARGUMENT);
 	CHECK(load("a\t1", SENTIMENT_FORMAT_BUILTIN, &err) == NULL);
-	CHECK(sentiment_lexicon_load("x", (size_t) SENTIMENT_MAX_LEXICON_BYTES + 1,
+	CHECK(tsk_sentiment_lexicon_load("x", (size_t) SENTIMENT_MAX_LEXICON_BYTES + 1,
 								 SENTIMENT_FORMAT_AUTO, &err) == NULL &&
 		  err.status == SENTIMENT_ERR_TOO_LARGE);
 	CHECK(load("???\n", SENTIMENT_FORMAT_AUTO, &err) == NULL && err.status == SENTIMENT_ERR_DETECT);
@@ -401,20 +401,20 @@ test_load_errors(void)
 		  err.status == SENTIMENT_ERR_DETECT);
 	CHECK(load(":)\t3\n", SENTIMENT_FORMAT_AUTO, &err) == NULL &&
 		  err.status == SENTIMENT_ERR_EMPTY);
-	CHECK(sentiment_lexicon_load("good\t3\0\n", 8, SENTIMENT_FORMAT_AUTO, &err) == NULL &&
+	CHECK(tsk_sentiment_lexicon_load("good\t3\0\n", 8, SENTIMENT_FORMAT_AUTO, &err) == NULL &&
 		  err.status == SENTIMENT_ERR_SYNTAX);
-	CHECK(sentiment_lexicon_load("x", 1, SENTIMENT_FORMAT_AUTO, NULL) == NULL); /* err optional */
+	CHECK(tsk_sentiment_lexicon_load("x", 1, SENTIMENT_FORMAT_AUTO, NULL) == NULL); /* err optional */
 	lex = load("\xef\xbb\xbfgood\t3\n", SENTIMENT_FORMAT_AUTO, &err);
-	CHECK(lex != NULL && sentiment_lexicon_lookup(lex, "good", 4, NULL));
-	sentiment_lexicon_free(lex);
-	sentiment_lexicon_free(NULL);
-	sentiment_lexicon_free((SentimentLexicon *) sentiment_builtin_lexicon()); /* ignored */
-	CHECK(sentiment_builtin_lexicon() != NULL);
-	CHECK(sentiment_format_from_name("Loughran-McDonald", &f) && f == SENTIMENT_FORMAT_LM);
-	CHECK(sentiment_format_from_name("VADER", &f) && f == SENTIMENT_FORMAT_VADER);
-	CHECK(!sentiment_format_from_name("csv", &f) && !sentiment_format_from_name(NULL, &f));
-	CHECK(strcmp(sentiment_format_name(SENTIMENT_FORMAT_AFINN), "afinn") == 0);
-	CHECK(sentiment_format_name((SentimentFormat) 42) == NULL);
+	CHECK(lex != NULL && tsk_sentiment_lexicon_lookup(lex, "good", 4, NULL));
+	tsk_sentiment_lexicon_free(lex);
+	tsk_sentiment_lexicon_free(NULL);
+	tsk_sentiment_lexicon_free((SentimentLexicon *) tsk_sentiment_builtin_lexicon()); /* ignored */
+	CHECK(tsk_sentiment_builtin_lexicon() != NULL);
+	CHECK(tsk_sentiment_format_from_name("Loughran-McDonald", &f) && f == SENTIMENT_FORMAT_LM);
+	CHECK(tsk_sentiment_format_from_name("VADER", &f) && f == SENTIMENT_FORMAT_VADER);
+	CHECK(!tsk_sentiment_format_from_name("csv", &f) && !tsk_sentiment_format_from_name(NULL, &f));
+	CHECK(strcmp(tsk_sentiment_format_name(SENTIMENT_FORMAT_AFINN), "afinn") == 0);
+	CHECK(tsk_sentiment_format_name((sentiment_format) 42) == NULL);
 }
 
 /* A lexicon block copied elsewhere works after the original is freed. */
@@ -428,18 +428,18 @@ test_relocation(void)
 	CHECK(lex != NULL);
 	if (lex == NULL)
 		return;
-	size = sentiment_lexicon_memsize(lex);
+	size = tsk_sentiment_lexicon_memsize(lex);
 	copy = malloc(size);
 	CHECK(size > 0 && copy != NULL);
 	if (copy != NULL)
 	{
 		memcpy(copy, lex, size);
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 		CHECK(score_with(copy, "a profit warning") < 0 && score_with(copy, "good") > 0);
 		free(copy);
 	}
 	else
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 }
 
 /* Every prefix and many random mutations of valid buffers load or fail
@@ -454,7 +454,7 @@ test_fuzz(void)
 	char buf[128];
 	uint32_t rng = 12345;
 	size_t s, i, k, len, ok = 0, failed_cleanly = 0, out_of_range = 0;
-	SentimentError err;
+	sentiment_error err;
 	SentimentLexicon *lex;
 
 	for (s = 0; s < 3; s++)
@@ -462,9 +462,9 @@ test_fuzz(void)
 		len = strlen(seeds[s]);
 		for (i = 0; i <= len; i++)
 		{
-			lex = sentiment_lexicon_load(seeds[s], i, SENTIMENT_FORMAT_AUTO, &err);
+			lex = tsk_sentiment_lexicon_load(seeds[s], i, SENTIMENT_FORMAT_AUTO, &err);
 			ok += lex != NULL, failed_cleanly += lex == NULL && err.status != SENTIMENT_OK;
-			sentiment_lexicon_free(lex);
+			tsk_sentiment_lexicon_free(lex);
 		}
 		for (i = 0; i < 3000; i++)
 		{
@@ -474,14 +474,14 @@ test_fuzz(void)
 				rng = rng * 1103515245u + 12345u;
 				buf[(rng >> 8) % len] = charset[(rng >> 20) % (sizeof(charset) - 1)];
 			}
-			lex = sentiment_lexicon_load(buf, len, (SentimentFormat) (i % 4), &err);
+			lex = tsk_sentiment_lexicon_load(buf, len, (sentiment_format) (i % 4), &err);
 			ok += lex != NULL, failed_cleanly += lex == NULL && err.status != SENTIMENT_OK;
 			if (lex != NULL)
 			{
-				double v = sentiment_score(lex, buf, len);
+				double v = tsk_sentiment_score(lex, buf, len);
 
 				out_of_range += !(v >= -1 && v <= 1);
-				sentiment_lexicon_free(lex);
+				tsk_sentiment_lexicon_free(lex);
 			}
 		}
 	}
@@ -497,22 +497,22 @@ test_builtin_table(void)
 	size_t i, bad_value = 0, bad_key = 0;
 	double v;
 
-	CHECK(sentiment_builtin_lexicon() != NULL);
-	CHECK(sentiment_lexicon_format(NULL) == SENTIMENT_FORMAT_BUILTIN);
-	for (i = 0; i < sentiment_builtin_count; i++)
+	CHECK(tsk_sentiment_builtin_lexicon() != NULL);
+	CHECK(tsk_sentiment_lexicon_format(NULL) == SENTIMENT_FORMAT_BUILTIN);
+	for (i = 0; i < tsk_sentiment_builtin_count; i++)
 	{
-		const SentimentBuiltinEntry *e = &sentiment_builtin_entries[i];
+		const sentiment_builtin_entry *e = &tsk_sentiment_builtin_entries[i];
 
 		bad_value += !(e->value >= -1 && e->value <= 1);
-		if (!sentiment_lexicon_lookup(NULL, e->key, strlen(e->key), &v) || v != e->value)
+		if (!tsk_sentiment_lexicon_lookup(NULL, e->key, strlen(e->key), &v) || v != e->value)
 		{
 			bad_key++;
 			printf("  built-in key unusable or duplicated: \"%s\"\n", e->key);
 		}
 	}
 	CHECK(bad_value == 0 && bad_key == 0);
-	CHECK(sentiment_lexicon_entries(NULL) == sentiment_builtin_count);
-	CHECK(sentiment_lexicon_memsize(NULL) > 0);
+	CHECK(tsk_sentiment_lexicon_entries(NULL) == tsk_sentiment_builtin_count);
+	CHECK(tsk_sentiment_lexicon_memsize(NULL) > 0);
 }
 
 /* Reads SHARED_DIR/<prefix>lexicons/name; malloc'd buffer or NULL. */
@@ -549,7 +549,7 @@ test_real_lexicons(const char *dir)
 	static const struct
 	{
 		const char *file;
-		SentimentFormat format;
+		sentiment_format format;
 		size_t min_entries;
 		const char *word; /* known entry and its sign */
 		int sign;
@@ -560,7 +560,7 @@ test_real_lexicons(const char *dir)
 
 	for (i = 0; i < 3; i++)
 	{
-		SentimentError err;
+		sentiment_error err;
 		SentimentLexicon *lex;
 		char *buf = read_lexicon(dir, files[i].file, &len);
 		double v = 0;
@@ -568,7 +568,7 @@ test_real_lexicons(const char *dir)
 		CHECK(buf != NULL);
 		if (buf == NULL)
 			continue;
-		lex = sentiment_lexicon_load(buf, len, SENTIMENT_FORMAT_AUTO, &err);
+		lex = tsk_sentiment_lexicon_load(buf, len, SENTIMENT_FORMAT_AUTO, &err);
 		free(buf);
 		CHECK(lex != NULL);
 		if (lex == NULL)
@@ -576,12 +576,12 @@ test_real_lexicons(const char *dir)
 			printf("  %s: %s\n", files[i].file, err.message);
 			continue;
 		}
-		CHECK(sentiment_lexicon_format(lex) == files[i].format);
-		CHECK(sentiment_lexicon_entries(lex) >= files[i].min_entries);
-		CHECK(sentiment_lexicon_lookup(lex, files[i].word, strlen(files[i].word), &v) &&
+		CHECK(tsk_sentiment_lexicon_format(lex) == files[i].format);
+		CHECK(tsk_sentiment_lexicon_entries(lex) >= files[i].min_entries);
+		CHECK(tsk_sentiment_lexicon_lookup(lex, files[i].word, strlen(files[i].word), &v) &&
 			  v * files[i].sign > 0 && v >= -1 && v <= 1);
 		CHECK(score_with(lex, "They abandoned the bad plan .") < 0);
-		sentiment_lexicon_free(lex);
+		tsk_sentiment_lexicon_free(lex);
 	}
 }
 

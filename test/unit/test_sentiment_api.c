@@ -6,7 +6,7 @@
  *
  * Usage: test_sentiment_api [SHARED_DIR] (the argument is ignored).
  */
-#include "sentiment_api.h"
+#include "sentiment/sentiment_api.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ check_parse(sentiment_api_kind api, const char *body, int want_ok, double want, 
 {
 	double		score = 99;
 	char		err[256] = "unset";
-	int			rc = sentiment_api_parse(api, body, strlen(body), &score, err, sizeof(err));
+	int			rc = tsk_sentiment_api_parse(api, body, strlen(body), &score, err, sizeof(err));
 
 	if (want_ok)
 		check(rc == 0 && fabs(score - want) < 1e-12, what);
@@ -54,7 +54,7 @@ test_requests(void)
 	sentiment_api_config hf = {"http://x/", SENTIMENT_API_HUGGINGFACE, "m1", NULL, 1000, 0};
 	char	   *r;
 
-	r = sentiment_api_request(&oa, "Bitcoin \"rallies\"\n");
+	r = tsk_sentiment_api_request(&oa, "Bitcoin \"rallies\"\n");
 	check(r != NULL && strncmp(r, "{\"model\":\"m1\",\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":\"", 70) == 0,
 		  "openai request starts with model, temperature, system message");
 	check(r != NULL && strstr(r, "{\"role\":\"user\",\"content\":\"Bitcoin \\\"rallies\\\"\\n\"}]}") != NULL,
@@ -62,10 +62,10 @@ test_requests(void)
 	check(r != NULL && strstr(r, "from -1 (very negative) to 1 (very positive)") != NULL,
 		  "openai system prompt asks for a number in [-1, 1]");
 	free(r);
-	r = sentiment_api_request(&nomodel, "x");
+	r = tsk_sentiment_api_request(&nomodel, "x");
 	check(r != NULL && strstr(r, "\"model\"") == NULL, "no model name when none is configured");
 	free(r);
-	r = sentiment_api_request(&hf, "Stocks fall");
+	r = tsk_sentiment_api_request(&hf, "Stocks fall");
 	check(r != NULL && strcmp(r, "{\"inputs\":\"Stocks fall\"}") == 0, "huggingface request is {\"inputs\": text}");
 	free(r);
 }
@@ -115,15 +115,15 @@ test_offline_failures(void)
 	double		score;
 	char		err[256];
 
-	check(sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
+	check(tsk_sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
 		  strcmp(err, "no URL configured") == 0, "no URL");
 	cfg.url = "file:///etc/passwd";
-	check(sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
+	check(tsk_sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
 		  strncmp(err, "unsupported protocol", 20) == 0, "file:// refused");
 	cfg.url = "http://127.0.0.1:1/v1/chat/completions";
-	check(sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
+	check(tsk_sentiment_api_score(&cfg, "x", &score, err, sizeof(err)) == -1 &&
 		  strncmp(err, "request failed (curl error 7)", 29) == 0, "nothing listening");
-	check(sentiment_api_score(&cfg, "x", &score, err, 1) == -1 && err[0] == '\0',
+	check(tsk_sentiment_api_score(&cfg, "x", &score, err, 1) == -1 && err[0] == '\0',
 		  "a one-byte error buffer stays terminated");
 }
 

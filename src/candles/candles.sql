@@ -1,0 +1,386 @@
+------------------------------------------------------------------------------
+-- src/candles/candles.sql
+-- Candles: the ohlcv type and aggregates, trade storage (daily partitions,
+-- retention) and the stored 1-minute candles with their coarser views.
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.ohlcv AS (
+    open        float8,
+    high        float8,
+    low         float8,
+    close       float8,
+    volume      float8,
+    vwap        float8,
+    trades      bigint,
+    open_time   timestamptz,
+    close_time  timestamptz
+);
+COMMENT ON TYPE @extschema@.ohlcv IS
+'One candle: open/close are the earliest/latest trade by (ts, seq), vwap = sum(price*qty)/sum(qty) (NULL when volume is 0), open_time/close_time the times of the first and last trade';
+
+CREATE FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8)
+RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_trade_sfunc'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8) IS
+'transition function of aggregate ohlcv(ts, price, qty)';
+
+CREATE FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8, bigint)
+RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_trade_sfunc'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8, bigint) IS
+'transition function of aggregate ohlcv(ts, price, qty, seq)';
+
+CREATE FUNCTION @extschema@.ohlcv_rollup_sfunc(internal, @extschema@.ohlcv)
+RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_rollup_sfunc'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_rollup_sfunc(internal, @extschema@.ohlcv) IS
+'transition function of aggregate rollup(ohlcv)';
+
+CREATE FUNCTION @extschema@.ohlcv_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_combine'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_combine(internal, internal) IS
+'combine function of aggregates ohlcv and rollup (parallel aggregation)';
+
+CREATE FUNCTION @extschema@.ohlcv_serialize(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'ohlcv_serialize'
+LANGUAGE C STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_serialize(internal) IS
+'serialization function of aggregates ohlcv and rollup';
+
+CREATE FUNCTION @extschema@.ohlcv_deserialize(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_deserialize'
+LANGUAGE C STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_deserialize(bytea, internal) IS
+'deserialization function of aggregates ohlcv and rollup';
+
+CREATE FUNCTION @extschema@.ohlcv_final(internal)
+RETURNS @extschema@.ohlcv AS 'MODULE_PATHNAME', 'ohlcv_final'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ohlcv_final(internal) IS
+'final function of aggregates ohlcv and rollup';
+
+CREATE AGGREGATE @extschema@.ohlcv(ts timestamptz, price float8, qty float8) (
+    SFUNC = @extschema@.ohlcv_trade_sfunc,
+    STYPE = internal,
+    SSPACE = 272,
+    FINALFUNC = @extschema@.ohlcv_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = @extschema@.ohlcv_combine,
+    SERIALFUNC = @extschema@.ohlcv_serialize,
+    DESERIALFUNC = @extschema@.ohlcv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ohlcv(timestamptz, float8, float8) IS
+'one OHLCV candle from trades; open/close by ts, ties broken by price then qty; rows with a NULL ts, price or qty are skipped; NaN/Infinity price or a negative qty is an error';
+
+CREATE AGGREGATE @extschema@.ohlcv(ts timestamptz, price float8, qty float8, seq bigint) (
+    SFUNC = @extschema@.ohlcv_trade_sfunc,
+    STYPE = internal,
+    SSPACE = 272,
+    FINALFUNC = @extschema@.ohlcv_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = @extschema@.ohlcv_combine,
+    SERIALFUNC = @extschema@.ohlcv_serialize,
+    DESERIALFUNC = @extschema@.ohlcv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ohlcv(timestamptz, float8, float8, bigint) IS
+'one OHLCV candle from trades; open/close by (ts, seq) where seq is the trade id (NULL counts as 0); rows with a NULL ts, price or qty are skipped; NaN/Infinity price or a negative qty is an error';
+
+CREATE AGGREGATE @extschema@.rollup(candle @extschema@.ohlcv) (
+    SFUNC = @extschema@.ohlcv_rollup_sfunc,
+    STYPE = internal,
+    SSPACE = 272,
+    FINALFUNC = @extschema@.ohlcv_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = @extschema@.ohlcv_combine,
+    SERIALFUNC = @extschema@.ohlcv_serialize,
+    DESERIALFUNC = @extschema@.ohlcv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.ohlcv) IS
+'candles of candles (1m -> 5m -> 1h): open/close from the earliest/latest candle by open_time/close_time, volume and trades summed, vwap volume-weighted; NULL candles are skipped';
+
+------------------------------------------------------------------------------
+-- Storage
+------------------------------------------------------------------------------
+
+CREATE TABLE triggerstock.trades (
+    exchange    text NOT NULL,
+    instrument  text NOT NULL,
+    symbol      text NOT NULL,
+    trade_id    bigint NOT NULL,
+    ts          timestamptz NOT NULL,
+    price       float8 NOT NULL CONSTRAINT trades_price_finite
+                    CHECK (price > '-Infinity' AND price < 'Infinity'),
+    qty         float8 NOT NULL CONSTRAINT trades_qty_valid
+                    CHECK (qty >= 0 AND qty < 'Infinity'),
+    side        text CONSTRAINT trades_side_valid CHECK (side IN ('buy', 'sell')),
+    received_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY RANGE (ts);
+CREATE TABLE triggerstock.trades_default PARTITION OF triggerstock.trades DEFAULT;
+
+-- The unique key and indexes live on each partition, not on the parent: a
+-- parent index would be recreated by CREATE EXTENSION during a restore and
+-- then collide with the partition indexes that pg_dump restores.  Since ts is
+-- part of the key and partitions do not overlap in ts, per-partition unique
+-- keys are one global unique key.
+CREATE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    name text := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                   partition, name || '_unique');
+    EXECUTE format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.trade_partition_indexes(regclass) IS
+'gives a trade partition its unique key (exchange, instrument, trade_id, ts) and its indexes on (symbol, ts) and received_at; create_partitions() calls it, call it for partitions made by hand';
+SELECT @extschema@.trade_partition_indexes('triggerstock.trades_default');
+
+COMMENT ON TABLE triggerstock.trades IS
+'executed trades, one partition per UTC day (created ahead by maintain()), each unique on (exchange, instrument, trade_id, ts); trades_default catches rows of days without a partition';
+COMMENT ON COLUMN triggerstock.trades.exchange IS 'exchange the trade comes from (binance, coinbase, ...)';
+COMMENT ON COLUMN triggerstock.trades.instrument IS 'the exchange''s own instrument name (BTCUSDT, XBT/USD, BTC-USD)';
+COMMENT ON COLUMN triggerstock.trades.symbol IS 'canonical symbol (BTC) that candles and models use';
+COMMENT ON COLUMN triggerstock.trades.trade_id IS 'exchange trade id, or a stable id derived from the trade where the feed has none';
+COMMENT ON COLUMN triggerstock.trades.ts IS 'trade time at the exchange';
+COMMENT ON COLUMN triggerstock.trades.side IS 'taker side: buy or sell, NULL when the feed does not say';
+COMMENT ON COLUMN triggerstock.trades.received_at IS 'when the trade was stored; refresh_candles(since) looks at it';
+COMMENT ON TABLE triggerstock.trades_default IS
+'default partition of triggerstock.trades; maintain() moves its rows into daily partitions';
+
+CREATE TABLE triggerstock.candles (
+    symbol      text NOT NULL,
+    width       interval NOT NULL,
+    bucket      timestamptz NOT NULL,
+    open        float8 NOT NULL,
+    high        float8 NOT NULL,
+    low         float8 NOT NULL,
+    close       float8 NOT NULL,
+    volume      float8 NOT NULL,
+    vwap        float8,
+    trades      bigint NOT NULL,
+    open_time   timestamptz NOT NULL,
+    close_time  timestamptz NOT NULL,
+    PRIMARY KEY (symbol, width, bucket)
+);
+COMMENT ON TABLE triggerstock.candles IS
+'1-minute candles per symbol, kept by refresh_candles(); coarser widths come from candles(width) and the candles_5m/15m/1h/1d views; retention() never touches it';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.trades_default', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
+
+------------------------------------------------------------------------------
+-- Partitions and retention
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.trade_partitions()
+RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid::regclass,
+           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
+           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent = 'triggerstock.trades'::regclass
+      AND b.expr <> 'DEFAULT'
+    ORDER BY 2
+$$;
+COMMENT ON FUNCTION @extschema@.trade_partitions() IS
+'the range partitions of triggerstock.trades with their bounds, oldest first (the default partition is not listed)';
+
+CREATE FUNCTION @extschema@.create_partitions(range_from timestamptz, range_to timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    day  timestamptz;
+    name text;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL OR range_to < range_from
+       OR NOT isfinite(range_from) OR NOT isfinite(range_to) THEN
+        RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give two finite timestamps, the first not after the second.';
+    END IF;
+    IF range_to - range_from > interval '3660 days' THEN
+        RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create partitions for a shorter range at a time.';
+    END IF;
+
+    -- one creator at a time, so concurrent callers never race on a day
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_partitions'));
+
+    day := date_bin('1 day', range_from, TIMESTAMPTZ 'epoch');
+    WHILE day <= range_to LOOP
+        IF NOT EXISTS (SELECT 1 FROM @extschema@.trade_partitions() p
+                       WHERE p.range_from <= day AND p.range_to >= day + interval '24 hours') THEN
+            name := 'trades_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            -- rows of this day that went to the default partition move with it
+            EXECUTE format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                           'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+                USING day, day + interval '24 hours';
+            PERFORM @extschema@.trade_partition_indexes(format('triggerstock.%I', name)::regclass);
+            EXECUTE format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                           name, day, day + interval '24 hours');
+            RETURN NEXT 'triggerstock.' || name;
+        END IF;
+        day := day + interval '24 hours';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_partitions(timestamptz, timestamptz) IS
+'creates the missing daily (UTC) partitions of triggerstock.trades covering range_from..range_to, moving any rows of those days out of the default partition; returns the partitions created';
+
+CREATE FUNCTION @extschema@.maintain()
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    ahead   integer := coalesce(nullif(current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    created integer;
+    stray   timestamptz;
+BEGIN
+    SELECT count(*) INTO created
+    FROM @extschema@.create_partitions(now(), now() + make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
+        created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
+    END LOOP;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.maintain() IS
+'the launcher''s periodic pass: creates trade partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in the default partition its own partition; returns the number of partitions created';
+
+CREATE FUNCTION @extschema@.retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := now() - keep;
+    FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.trades_default WHERE ts < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted > 0 THEN
+        partition_name := 'triggerstock.trades_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retention(interval) IS
+'drops whole trade partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partition; candles are kept; returns what it dropped';
+
+------------------------------------------------------------------------------
+-- Candles
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
+RETURNS bigint
+LANGUAGE sql AS $$
+    WITH touched AS (
+        SELECT DISTINCT u.symbol, date_bin('1 minute', u.bucket, TIMESTAMPTZ 'epoch') AS bucket
+        FROM unnest(symbols, buckets) AS u(symbol, bucket)
+        WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
+    ), fresh AS (
+        SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
+        FROM touched b
+        JOIN triggerstock.trades t
+          ON t.symbol = b.symbol AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+        GROUP BY b.symbol, b.bucket
+    ), written AS (
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)
+        SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,
+               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time
+        FROM fresh
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+               close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,
+               trades = EXCLUDED.trades, open_time = EXCLUDED.open_time,
+               close_time = EXCLUDED.close_time
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time)
+                 IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
+        RETURNING 1
+    )
+    SELECT count(*) FROM written
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
+
+CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
+RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT @extschema@.refresh_candle_buckets(array_agg(symbol), array_agg(bucket))
+    FROM (SELECT DISTINCT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket
+          FROM triggerstock.trades
+          WHERE received_at >= since) touched
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_candles(timestamptz) IS
+'recomputes from all their trades the 1-minute candles of every (symbol, minute) that has trades received at or after since (refresh_candle_buckets), and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
+
+CREATE FUNCTION @extschema@.candle_width(width interval)
+RETURNS interval
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF width <= interval '0' OR extract(month FROM width) <> 0 OR extract(year FROM width) <> 0
+       OR extract(epoch FROM width)::numeric % 60 <> 0 THEN
+        RAISE EXCEPTION 'candle width must be a positive whole number of minutes, got %', width
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a width such as ''5 minutes'', ''1 hour'' or ''1 day''.';
+    END IF;
+    RETURN width;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.candle_width(interval) IS
+'returns width if it is a positive whole number of minutes (and has no months), else raises an error';
+
+CREATE FUNCTION @extschema@.candles(width interval)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
+           (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
+    FROM (SELECT k.symbol,
+                 date_bin(@extschema@.candle_width($1), k.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE k.width = interval '1 minute'
+          GROUP BY 1, 2) s
+$$;
+COMMENT ON FUNCTION @extschema@.candles(interval) IS
+'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup()';
+
+CREATE VIEW triggerstock.candles_5m AS SELECT * FROM @extschema@.candles('5 minutes');
+CREATE VIEW triggerstock.candles_15m AS SELECT * FROM @extschema@.candles('15 minutes');
+CREATE VIEW triggerstock.candles_1h AS SELECT * FROM @extschema@.candles('1 hour');
+CREATE VIEW triggerstock.candles_1d AS SELECT * FROM @extschema@.candles('1 day');
+COMMENT ON VIEW triggerstock.candles_5m IS '5-minute candles rolled up from triggerstock.candles';
+COMMENT ON VIEW triggerstock.candles_15m IS '15-minute candles rolled up from triggerstock.candles';
+COMMENT ON VIEW triggerstock.candles_1h IS '1-hour candles rolled up from triggerstock.candles';
+COMMENT ON VIEW triggerstock.candles_1d IS '1-day (UTC) candles rolled up from triggerstock.candles';

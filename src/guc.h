@@ -1,0 +1,45 @@
+/*
+ * guc.h
+ *	  Every triggerstock.* configuration variable (defined in guc.c).
+ *
+ * Each C variable is named after its GUC: triggerstock.<name> is tsk_<name>.
+ */
+#ifndef TSK_GUC_H
+#define TSK_GUC_H
+
+/* launcher and maintenance */
+extern char *tsk_database;
+extern int	tsk_maintenance_naptime;
+extern int	tsk_partitions_ahead;
+extern int	tsk_max_workers;
+
+/* ingest workers */
+extern int	tsk_ingest_batch_size;
+extern int	tsk_ingest_flush_ms;
+extern int	tsk_ingest_max_frame_bytes;
+extern int	tsk_dead_letter_max_bytes;
+extern int	tsk_ingest_idle_timeout;
+extern int	tsk_ingest_max_backoff;
+extern char *tsk_ingest_ca_file;
+
+/* poll worker and sentiment endpoint */
+extern int	tsk_poll_timeout;
+extern int	tsk_poll_max_body;
+extern int	tsk_poll_max_redirects;
+extern char *tsk_sentiment_url;
+extern int	tsk_sentiment_api;		/* a sentiment_api_kind */
+extern char *tsk_sentiment_model;
+extern char *tsk_sentiment_api_key;
+extern int	tsk_sentiment_timeout;
+extern int	tsk_sentiment_max_items;
+
+/* models */
+extern int	tsk_train_threads;
+extern int	tsk_predict_threads;
+extern int	tsk_model_cache_size;
+extern int	tsk_last_score_max_age;
+extern int	tsk_feature_cache_ttl;
+
+extern void tsk_guc_define(bool preloading);
+
+#endif							/* TSK_GUC_H */

@@ -1,0 +1,171 @@
+------------------------------------------------------------------------------
+-- src/ingest/ingest.sql
+-- Ingestion: exchange WebSocket sources, secrets, dead letters, add_source()
+-- and the ingest_status view.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.canonical_symbol(instrument text)
+RETURNS text AS 'MODULE_PATHNAME', 'canonical_symbol'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.canonical_symbol(text) IS
+'default canonical symbol of an exchange instrument: the base asset, upper case (BTCUSDT, XBT/USD, BTC-USD, BINANCE:BTCUSDT -> BTC; TSLA stays); add_source() uses it for instruments given no symbol';
+
+CREATE TABLE triggerstock.sources (
+    id           serial PRIMARY KEY,
+    name         text NOT NULL UNIQUE,
+    exchange     text NOT NULL CONSTRAINT sources_exchange_valid
+                     CHECK (exchange IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic')),
+    url          text NOT NULL CONSTRAINT sources_url_valid CHECK (url ~ '^wss?://[^/?#]+'),
+    instruments  text[] NOT NULL CONSTRAINT sources_instruments_valid
+                     CHECK (cardinality(instruments) BETWEEN 1 AND 1000 AND array_position(instruments, NULL) IS NULL),
+    symbols      text[] NOT NULL,
+    enabled      boolean NOT NULL DEFAULT true,
+    active_days  integer[] CONSTRAINT sources_active_days_valid
+                     CHECK (active_days <@ ARRAY[1, 2, 3, 4, 5, 6, 7]),
+    active_from  time,
+    active_until time,
+    options      jsonb NOT NULL DEFAULT '{}' CONSTRAINT sources_options_object
+                     CHECK (jsonb_typeof(options) = 'object'),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sources_symbols_match
+        CHECK (cardinality(symbols) = cardinality(instruments) AND array_position(symbols, NULL) IS NULL),
+    CONSTRAINT sources_hours_pair CHECK ((active_from IS NULL) = (active_until IS NULL))
+);
+COMMENT ON TABLE triggerstock.sources IS
+'exchange WebSocket feeds: one ingest worker streams each enabled row into triggerstock.trades; INSERT/UPDATE/DELETE reach the workers within a second (config_changed trigger)';
+COMMENT ON COLUMN triggerstock.sources.name IS 'unique name of the source';
+COMMENT ON COLUMN triggerstock.sources.exchange IS 'decoder: binance, coinbase, kraken, finnhub or generic (options->''map''); stored in trades.exchange';
+COMMENT ON COLUMN triggerstock.sources.url IS 'ws:// or wss:// URL; for binance a URL without a path gets /stream?streams=<instrument>@trade/...; a token in source_secrets is appended as ?token=';
+COMMENT ON COLUMN triggerstock.sources.instruments IS 'the exchange''s instrument names to subscribe to (BTCUSDT, XBT/USD, BTC-USD, AAPL); frames for other instruments become dead letters';
+COMMENT ON COLUMN triggerstock.sources.symbols IS 'canonical symbol of each instrument, same positions (BTC); add_source() fills in canonical_symbol() defaults';
+COMMENT ON COLUMN triggerstock.sources.enabled IS 'false stops the source''s worker';
+COMMENT ON COLUMN triggerstock.sources.active_days IS 'ISO days of the week (1 = Monday .. 7 = Sunday, UTC) the source streams on; NULL = every day';
+COMMENT ON COLUMN triggerstock.sources.active_from IS 'UTC time of day streaming starts (with active_until; from > until wraps past midnight); NULL = all day';
+COMMENT ON COLUMN triggerstock.sources.active_until IS 'UTC time of day streaming stops; outside the hours the worker holds no connection';
+COMMENT ON COLUMN triggerstock.sources.options IS
+'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const)';
+COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
+COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
+
+CREATE TABLE triggerstock.source_secrets (
+    source  integer PRIMARY KEY REFERENCES triggerstock.sources (id) ON DELETE CASCADE,
+    secrets jsonb NOT NULL DEFAULT '{}' CONSTRAINT source_secrets_object
+                CHECK (jsonb_typeof(secrets) = 'object')
+);
+REVOKE ALL ON triggerstock.source_secrets FROM PUBLIC;
+COMMENT ON TABLE triggerstock.source_secrets IS
+'API credentials of sources ({"token": "..."}), readable only by superusers and roles granted SELECT on it (the workers run as superuser)';
+COMMENT ON COLUMN triggerstock.source_secrets.source IS 'the source (triggerstock.sources.id)';
+COMMENT ON COLUMN triggerstock.source_secrets.secrets IS 'jsonb; key token is appended to the URL as token=... (Finnhub)';
+
+CREATE TRIGGER sources_config_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON triggerstock.sources
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
+CREATE TRIGGER source_secrets_config_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON triggerstock.source_secrets
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
+
+CREATE TABLE triggerstock.dead_letters (
+    id            bigserial PRIMARY KEY,
+    source        integer NOT NULL,
+    received_at   timestamptz NOT NULL,
+    payload       bytea NOT NULL,
+    payload_bytes integer NOT NULL,
+    error         text NOT NULL
+);
+CREATE INDEX dead_letters_source_received ON triggerstock.dead_letters (source, received_at);
+COMMENT ON TABLE triggerstock.dead_letters IS
+'frames an ingest worker could not store (malformed, wrong types, unknown instrument, binary, too large), with the reason; nothing is dropped silently';
+COMMENT ON SEQUENCE triggerstock.dead_letters_id_seq IS 'ids of triggerstock.dead_letters';
+COMMENT ON COLUMN triggerstock.dead_letters.source IS 'the source (triggerstock.sources.id; kept after the source is dropped)';
+COMMENT ON COLUMN triggerstock.dead_letters.received_at IS 'when the frame arrived';
+COMMENT ON COLUMN triggerstock.dead_letters.payload IS 'the frame''s bytes, at most triggerstock.dead_letter_max_bytes of them';
+COMMENT ON COLUMN triggerstock.dead_letters.payload_bytes IS 'the frame''s full length';
+COMMENT ON COLUMN triggerstock.dead_letters.error IS 'why it was not stored';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.sources', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.sources_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.source_secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.dead_letters_id_seq', '');
+
+CREATE FUNCTION @extschema@.add_source(
+    name         text,
+    exchange     text,
+    url          text,
+    instruments  text[],
+    symbols      text[] DEFAULT NULL,
+    options      jsonb DEFAULT '{}',
+    enabled      boolean DEFAULT true,
+    active_days  integer[] DEFAULT NULL,
+    active_from  time DEFAULT NULL,
+    active_until time DEFAULT NULL,
+    token        text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    new_id integer;
+BEGIN
+    IF exchange IS NULL OR lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
+        RAISE EXCEPTION 'unknown exchange "%"', exchange
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
+    END IF;
+    IF url IS NULL OR url !~ '^wss?://[^/?#]+' THEN
+        RAISE EXCEPTION 'invalid WebSocket URL "%"', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
+    END IF;
+    IF instruments IS NULL OR cardinality(instruments) = 0 THEN
+        RAISE EXCEPTION 'a source needs at least one instrument'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ARRAY[''BTCUSDT'', ''ETHUSDT''].';
+    END IF;
+    IF symbols IS NOT NULL AND cardinality(symbols) <> cardinality(instruments) THEN
+        RAISE EXCEPTION 'got % symbols for % instruments', cardinality(symbols), cardinality(instruments)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give one symbol per instrument, NULL for the default.';
+    END IF;
+    INSERT INTO triggerstock.sources AS s
+        (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
+    VALUES (add_source.name, lower(add_source.exchange), add_source.url, add_source.instruments,
+            ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
+                  FROM generate_subscripts(add_source.instruments, 1) i ORDER BY i),
+            add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
+            coalesce(add_source.options, '{}'))
+    RETURNING s.id INTO new_id;
+    IF token IS NOT NULL THEN
+        INSERT INTO triggerstock.source_secrets (source, secrets)
+        VALUES (new_id, jsonb_build_object('token', token));
+    END IF;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text) IS
+'adds an exchange WebSocket source and returns its id; its ingest worker starts within a second; symbols default to canonical_symbol(instrument); token goes to source_secrets';
+
+
+CREATE FUNCTION @extschema@.ingest_stats()
+RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
+               connected_since timestamptz, frames bigint, bytes bigint, trades bigint,
+               duplicates bigint, dead_letters bigint, reconnects bigint, flushes bigint,
+               last_trade_at timestamptz, last_commit_at timestamptz,
+               latency_p50_ms float8, latency_p99_ms float8)
+AS 'MODULE_PATHNAME', 'ingest_stats'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ingest_stats() IS
+'shared-memory counters of the ingest workers since each started (no rows without shared_preload_libraries); triggerstock.ingest_status joins them to the sources';
+
+CREATE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state, CASE WHEN s.enabled THEN 'starting' ELSE 'disabled' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit)';

@@ -1,0 +1,134 @@
+/*
+ * model.h
+ *	  Declarations shared by the model subsystem's Postgres-facing files:
+ *	  XGBoost glue (model_xgb.c), the per-backend booster and deployment
+ *	  cache (model_cache.c), training (model_train.c), serving
+ *	  (model_predict.c) and the predictor worker (bgworker/predictor.c).
+ *
+ * Invariants: XGBoost is never called in the postmaster (only backends
+ * and workers call these functions, never _PG_init); every XGBoost handle
+ * is owned by a memory context whose reset or delete callback frees it;
+ * every XGBoost return code is checked and reported after the call with
+ * XGBGetLastError(); nothing in here runs inside XGBoost's threads.
+ */
+#ifndef TRIGGERSTOCK_MODEL_H
+#define TRIGGERSTOCK_MODEL_H
+
+#include "postgres.h"
+
+#include <xgboost/c_api.h>
+
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#include "models/model_trees.h"
+
+/* GUCs (model_cache.c defines them) */
+
+
+/* ---- model_xgb.c ---- */
+
+/* ERROR with XGBoost's last error message unless rc == 0. */
+extern void tsk_xgb_check(int rc, const char *what);
+
+/* Clear / read the messages XGBoost logged since the last clear. */
+extern void tsk_xgb_log_clear(void);
+extern const char *tsk_xgb_log_text(void);
+
+/* Block all signals around XGBoost calls that may start threads, so that
+ * OpenMP threads inherit a full mask and no Postgres handler ever runs on
+ * them; pending signals (a cancel) are served when the mask is restored. */
+extern void tsk_xgb_block_signals(sigset_t *saved);
+extern void tsk_xgb_restore_signals(const sigset_t *saved);
+
+/* Tie a handle's lifetime to a memory context: freed when it is reset or
+ * deleted (including at transaction abort for per-query contexts). */
+extern void tsk_xgb_own_booster(MemoryContext cxt, BoosterHandle booster);
+extern void tsk_xgb_own_dmatrix(MemoryContext cxt, DMatrixHandle dmatrix);
+
+/* A booster loaded from model bytes, owned by cxt, nthread set. */
+extern BoosterHandle tsk_xgb_load(MemoryContext cxt, const void *bytes, size_t len, int nthread);
+
+/* Probabilities of nrow rows of ncol features (row-major, NaN missing). */
+extern void tsk_xgb_predict(BoosterHandle booster, const float *x, size_t nrow, size_t ncol,
+						   double *out);
+
+/*
+ * The booster's trees as a direct evaluator (model_trees.h), freed with
+ * cxt; NULL when the model is not one it supports (then serve through
+ * libxgboost).
+ */
+extern tsm_forest *tsk_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures);
+
+/* ---- model_cache.c ---- */
+
+/* A loaded model, cached per backend by id. */
+typedef struct model_t
+{
+	int64		id;
+	char		symbol[NAMEDATALEN];
+	char		sha256[65];
+	Interval	width;
+	int32		horizon;
+	int			nfeatures;
+	char	  **features;		/* names, in matrix column order */
+	BoosterHandle booster;
+	tsm_forest *forest;			/* direct tree evaluator, NULL: use booster */
+	MemoryContext cxt;			/* owns everything above, booster included */
+	uint64		last_used;
+} model_t;
+
+/* The model with this id, loaded on first use (ERROR if it does not exist). */
+extern model_t *tsk_model_get(int64 model_id);
+
+/* Id of the model deployed for symbol, 0 when none (cached, invalidated by
+ * relcache invalidation of triggerstock.deployments at commit). */
+extern int64 tsk_model_deployed(const char *symbol);
+
+/* Schema of the extension (where features() lives), cached. */
+extern Oid	tsk_model_extension_namespace(void);
+
+/* Number of boosters cached in this backend. */
+extern int	tsk_model_cache_count(void);
+
+/* ---- model_predict.c ---- */
+
+/* Fallback levels, in the order they are tried. */
+typedef enum fallback_t
+{
+	TS_LEVEL_MODEL,
+	TS_LEVEL_LAST_SCORE,
+	TS_LEVEL_RULES,
+	TS_LEVEL_ABSTAIN
+} fallback_t;
+
+/* The outcome of one prediction for a symbol, with what explains it. */
+typedef struct prediction_t
+{
+	fallback_t level;
+	bool		has_probability;
+	double		probability;
+	int64		model_id;		/* 0 when no model answered */
+	char		sha256[65];
+	TimestampTz bucket;			/* bucket of the feature row, 0 if none */
+	bool		has_bucket;
+	int			nfeatures;
+	char	  **names;			/* feature row used (all columns) */
+	double	   *values;			/* NaN for NULL */
+	const char *reason;			/* why the levels above were skipped */
+} prediction_t;
+
+extern const char *tsk_fallback_name(fallback_t level);
+
+/* Run the fallback chain for symbol (inside a transaction, SPI not
+ * connected by the caller). */
+extern void tsk_predict_symbol(const char *symbol, prediction_t *out);
+
+/* The prediction as jsonb text (predict_explain and the audit rows). */
+extern void tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf);
+
+/* Append a double as JSON (null for NaN or infinities). */
+extern void tsk_json_double(StringInfo buf, double v);
+
+#endif							/* TRIGGERSTOCK_MODEL_H */

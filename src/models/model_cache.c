@@ -1,0 +1,306 @@
+/*
+ * model_cache.c
+ *	  Per-backend cache of loaded boosters, keyed by model id, and of which
+ *	  model is deployed for each symbol; the model GUCs.
+ *
+ * Invariants:
+ *	- at most triggerstock.model_cache_size boosters are loaded; the least
+ *	  recently used one is evicted first;
+ *	- each cached model lives in its own memory context under
+ *	  "triggerstock model cache"; deleting that context frees the booster
+ *	  through its reset callback (no other code frees boosters);
+ *	- model rows are immutable (a trigger forbids UPDATE), so a booster
+ *	  cached by id never goes stale; only "which model is deployed" can,
+ *	  and that map is dropped by the relcache invalidation that an INSERT
+ *	  into triggerstock.deployments sends at commit: other sessions see a
+ *	  new deployment on their next call, never an uncommitted one;
+ *	- the deployment map is read in the caller's snapshot through SPI.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "models/model.h"
+#include "guc.h"
+
+
+/* Most symbols whose deployment is remembered before the map is reset. */
+#define CACHE_MAX_SYMBOLS 256
+
+/* One symbol's deployed model (0: none). */
+typedef struct cache_deployed
+{
+	char		symbol[NAMEDATALEN];
+	int64		model_id;
+} cache_deployed;
+
+static MemoryContext cache_cxt = NULL;
+static model_t **cache_models = NULL;	/* array of tsk_model_cache_size max */
+static int	cache_nmodels = 0;
+static int	cache_capacity = 0;
+static uint64 cache_clock = 0;
+
+static cache_deployed cache_deployments[CACHE_MAX_SYMBOLS];
+static int	cache_ndeployments = 0;
+static Oid	cache_deployments_relid = InvalidOid;
+static Oid	cache_extension_nsp = InvalidOid;
+static bool cache_callback_registered = false;
+
+
+/*
+ * cache_relcache_callback
+ *	  A relcache invalidation of triggerstock.deployments (or of every
+ *	  relation) drops the deployment map.
+ */
+static void
+cache_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == cache_deployments_relid ||
+		cache_deployments_relid == InvalidOid)
+	{
+		cache_ndeployments = 0;
+		/* looked up again on next use: the extension may have been recreated */
+		cache_deployments_relid = InvalidOid;
+		cache_extension_nsp = InvalidOid;
+	}
+}
+
+/*
+ * cache_init
+ *	  Create the cache context and register the invalidation callback.
+ */
+static void
+cache_init(void)
+{
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock model cache",
+										  ALLOCSET_SMALL_SIZES);
+	if (!cache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(cache_relcache_callback, (Datum) 0);
+		cache_callback_registered = true;
+	}
+	if (cache_deployments_relid == InvalidOid)
+	{
+		Oid			nsp = get_namespace_oid("triggerstock", true);
+
+		if (OidIsValid(nsp))
+			cache_deployments_relid = get_relname_relid("deployments", nsp);
+	}
+}
+
+/*
+ * cache_evict_to
+ *	  Free least recently used models until at most `keep` remain.
+ */
+static void
+cache_evict_to(int keep)
+{
+	while (cache_nmodels > keep)
+	{
+		int			lru = 0;
+
+		for (int i = 1; i < cache_nmodels; i++)
+			if (cache_models[i]->last_used < cache_models[lru]->last_used)
+				lru = i;
+		MemoryContextDelete(cache_models[lru]->cxt);	/* frees the booster */
+		cache_models[lru] = cache_models[--cache_nmodels];
+	}
+}
+
+/*
+ * cache_load
+ *	  Read model row model_id and load its booster into a new context.
+ */
+static model_t *
+cache_load(int64 model_id)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	model_t   *m;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(model_id)};
+	int			ret;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bytea	   *bytes;
+	ArrayType  *names;
+	Datum	   *elems;
+	int			nelems;
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	ret = SPI_execute_with_args("SELECT symbol, sha256, width, horizon, features, model "
+								"FROM triggerstock.models WHERE id = $1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("model %lld does not exist", (long long) model_id),
+				 errhint("Models are listed in triggerstock.models.")));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	cxt = AllocSetContextCreate(cache_cxt, "triggerstock model", ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		old = MemoryContextSwitchTo(cxt);
+		m = palloc0(sizeof(model_t));
+		m->id = model_id;
+		m->cxt = cxt;
+		strlcpy(m->symbol, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)), NAMEDATALEN);
+		strlcpy(m->sha256, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)), sizeof(m->sha256));
+		m->width = *DatumGetIntervalP(SPI_getbinval(tup, desc, 3, &isnull));
+		m->horizon = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		names = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull));
+		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+		m->nfeatures = nelems;
+		m->features = palloc(sizeof(char *) * Max(nelems, 1));
+		for (int i = 0; i < nelems; i++)
+			m->features[i] = TextDatumGetCString(elems[i]);
+		bytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 6, &isnull));
+		MemoryContextSwitchTo(old);
+		m->booster = tsk_xgb_load(cxt, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
+								 tsk_predict_threads);
+		m->forest = tsk_xgb_forest(cxt, m->booster, m->nfeatures);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return m;
+}
+
+/*
+ * tsk_model_get
+ *	  The cached model, or load it (evicting the least recently used).
+ */
+model_t *
+tsk_model_get(int64 model_id)
+{
+	model_t   *m;
+
+	cache_init();
+	for (int i = 0; i < cache_nmodels; i++)
+		if (cache_models[i]->id == model_id)
+		{
+			m = cache_models[i];
+			m->last_used = ++cache_clock;
+			/* the GUC may have been lowered: m is the newest, never evicted */
+			cache_evict_to(tsk_model_cache_size);
+			return m;
+		}
+
+	cache_evict_to(tsk_model_cache_size - 1);
+	if (cache_capacity < tsk_model_cache_size)
+	{
+		model_t  **grown = MemoryContextAllocZero(cache_cxt, sizeof(model_t *) * tsk_model_cache_size);
+
+		if (cache_models != NULL)
+		{
+			memcpy(grown, cache_models, sizeof(model_t *) * cache_nmodels);
+			pfree(cache_models);
+		}
+		cache_models = grown;
+		cache_capacity = tsk_model_cache_size;
+	}
+	m = cache_load(model_id);
+	m->last_used = ++cache_clock;
+	cache_models[cache_nmodels++] = m;
+	return m;
+}
+
+/*
+ * tsk_model_extension_namespace
+ *	  The extension's schema, looked up once per invalidation.
+ */
+Oid
+tsk_model_extension_namespace(void)
+{
+	cache_init();
+	if (!OidIsValid(cache_extension_nsp))
+	{
+		int			ret;
+		bool		isnull;
+
+		if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+		ret = SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'triggerstock'",
+						  true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "extension triggerstock is not installed");
+		cache_extension_nsp = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+	}
+	return cache_extension_nsp;
+}
+
+/*
+ * tsk_model_cache_count
+ *	  Boosters loaded in this backend.
+ */
+int
+tsk_model_cache_count(void)
+{
+	return cache_nmodels;
+}
+
+/*
+ * tsk_model_deployed
+ *	  The deployed model of symbol from the map, read on a miss.
+ */
+int64
+tsk_model_deployed(const char *symbol)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	int64		model_id = 0;
+	int			ret;
+
+	cache_init();
+	for (int i = 0; i < cache_ndeployments; i++)
+		if (strcmp(cache_deployments[i].symbol, symbol) == 0)
+			return cache_deployments[i].model_id;
+
+	args[0] = CStringGetTextDatum(symbol);
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	ret = SPI_execute_with_args("SELECT model_id FROM triggerstock.deployments "
+								"WHERE symbol = $1 ORDER BY id DESC LIMIT 1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+
+	if (strlen(symbol) < NAMEDATALEN)
+	{
+		if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
+			cache_ndeployments = 0;
+		strlcpy(cache_deployments[cache_ndeployments].symbol, symbol, NAMEDATALEN);
+		cache_deployments[cache_ndeployments].model_id = model_id;
+		cache_ndeployments++;
+	}
+	return model_id;
+}

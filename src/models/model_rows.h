@@ -1,0 +1,33 @@
+/*
+ * model_rows.h
+ *	  The feature rows train() learns from, and the reader that collects
+ *	  them from a query (model_fetch.c).
+ */
+#ifndef TRIGGERSTOCK_MODEL_ROWS_H
+#define TRIGGERSTOCK_MODEL_ROWS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+/* The rows read for training. */
+typedef struct train_rows
+{
+	size_t		n;
+	size_t		cap;
+	int			nfeat;
+	char	  **names;
+	float	   *x;				/* n * nfeat, row-major, NaN for NULL */
+	double	   *close;
+	TimestampTz *bucket;
+} train_rows;
+
+/*
+ * Run query (with args) and collect its rows into r, allocated in cxt.
+ * Requires columns bucket and close; rows must come in strictly increasing
+ * bucket order.  SPI must be connected.
+ */
+extern void tsk_train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
+						   MemoryContext cxt, train_rows *r);
+
+#endif							/* TRIGGERSTOCK_MODEL_ROWS_H */

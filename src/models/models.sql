@@ -1,0 +1,257 @@
+------------------------------------------------------------------------------
+-- src/models/models.sql
+-- Models: training, registry, deployment, serving.
+------------------------------------------------------------------------------
+
+CREATE TABLE triggerstock.models (
+    id              bigserial PRIMARY KEY,
+    symbol          text NOT NULL,
+    width           interval NOT NULL,
+    horizon         integer NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    model           bytea NOT NULL,
+    sha256          text NOT NULL,
+    params          jsonb NOT NULL,
+    features        text[] NOT NULL,
+    best_iteration  integer NOT NULL,
+    train_from      timestamptz NOT NULL,
+    train_to        timestamptz NOT NULL,
+    test_from       timestamptz NOT NULL,
+    test_to         timestamptz NOT NULL,
+    metrics         jsonb NOT NULL,
+    importance      jsonb NOT NULL,
+    drift_reference jsonb NOT NULL,
+    source          text NOT NULL
+);
+CREATE INDEX models_symbol_id ON triggerstock.models (symbol, id);
+COMMENT ON TABLE triggerstock.models IS
+'trained XGBoost models, one row per train() call; rows are immutable (UPDATE is refused) so a model id always names the same bytes';
+COMMENT ON COLUMN triggerstock.models.model IS 'the booster as saved by XGBoosterSaveModelToBuffer (UBJSON), sliced to the best iteration; python: xgboost.Booster(model_file=bytearray(model))';
+COMMENT ON COLUMN triggerstock.models.sha256 IS 'hex sha256 of model, recorded with every prediction';
+COMMENT ON COLUMN triggerstock.models.params IS 'effective training parameters: XGBoost''s (as strings) plus test_fraction, num_boost_round, early_stopping_rounds';
+COMMENT ON COLUMN triggerstock.models.features IS 'feature names in matrix column order: every numeric column of the feature rows except symbol, bucket and close';
+COMMENT ON COLUMN triggerstock.models.best_iteration IS 'zero-based boosting round with the lowest test log loss; the stored model has best_iteration + 1 rounds';
+COMMENT ON COLUMN triggerstock.models.metrics IS 'test-window metrics (accuracy, precision, recall, f1, roc_auc, log_loss, brier) beside base_rate and majority_accuracy, n_train, n_test, time ranges, training_ms; see README';
+COMMENT ON COLUMN triggerstock.models.importance IS 'gain importance per feature (0 when unused)';
+COMMENT ON COLUMN triggerstock.models.drift_reference IS 'per feature: decile edges of the training rows and the share of training rows in each bin (last bin: missing), for feature_drift()';
+COMMENT ON COLUMN triggerstock.models.source IS '''features()'' for train(), else the query given to train_from_query()';
+
+CREATE FUNCTION @extschema@.models_immutable()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'triggerstock.% rows cannot be changed', TG_TABLE_NAME
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE TG_TABLE_NAME WHEN 'deployments'
+                          THEN 'Deployments are an append-only history: call deploy() to change the deployed model.'
+                          ELSE 'Train a new model instead; a model id always names the same bytes.' END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.models_immutable() IS
+'trigger refusing UPDATE of triggerstock.models and UPDATE, DELETE and TRUNCATE of triggerstock.deployments';
+CREATE TRIGGER models_immutable BEFORE UPDATE ON triggerstock.models
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.models_immutable();
+
+CREATE TABLE triggerstock.deployments (
+    id          bigserial PRIMARY KEY,
+    symbol      text NOT NULL,
+    model_id    bigint NOT NULL REFERENCES triggerstock.models (id),
+    strategy    text NOT NULL CONSTRAINT deployments_strategy_valid
+                    CHECK (strategy IN ('best_score', 'most_recent', 'rollback', 'model_id')),
+    reason      text,
+    deployed_at timestamptz NOT NULL DEFAULT now(),
+    deployed_by text NOT NULL DEFAULT current_user
+);
+CREATE INDEX deployments_symbol_id ON triggerstock.deployments (symbol, id);
+COMMENT ON TABLE triggerstock.deployments IS
+'append-only deployment history; the deployed model of a symbol is that of its latest row; an insert invalidates every backend''s deployment cache at commit';
+COMMENT ON COLUMN triggerstock.deployments.strategy IS 'best_score, most_recent, rollback, or model_id (deploy(id)); train() deploys with best_score';
+COMMENT ON COLUMN triggerstock.deployments.reason IS 'why this model was deployed (for train(): the log losses compared)';
+CREATE TRIGGER deployments_append_only BEFORE UPDATE OR DELETE ON triggerstock.deployments
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.models_immutable();
+CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON triggerstock.deployments
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.models_immutable();
+-- relcache invalidation at commit: backends drop their deployment cache, the
+-- launcher re-reads worker_plan (the predictor runs while deployments exist)
+CREATE TRIGGER deployments_changed AFTER INSERT ON triggerstock.deployments
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
+
+CREATE TABLE triggerstock.predictions (
+    symbol          text NOT NULL,
+    bucket          timestamptz NOT NULL,
+    probability     float8,
+    model_id        bigint,
+    model_sha256    text,
+    fallback_level  text NOT NULL CONSTRAINT predictions_level_valid
+                        CHECK (fallback_level IN ('model', 'last_score', 'rules', 'abstain')),
+    features        jsonb,
+    latency_us      bigint,
+    predicted_at    timestamptz NOT NULL DEFAULT now(),
+    outcome         boolean,
+    outcome_at      timestamptz,
+    PRIMARY KEY (symbol, bucket)
+);
+CREATE INDEX predictions_predicted_at ON triggerstock.predictions (symbol, predicted_at);
+COMMENT ON TABLE triggerstock.predictions IS
+'audit of the online predictor: one row per (symbol, closed 1-minute candle) scored, with what produced it and, once the next candle closed, the realised outcome';
+COMMENT ON COLUMN triggerstock.predictions.bucket IS 'bucket of the feature row scored (the candle that just closed)';
+COMMENT ON COLUMN triggerstock.predictions.probability IS 'probability that the next candle closes higher; NULL when every fallback level abstained';
+COMMENT ON COLUMN triggerstock.predictions.fallback_level IS 'model, last_score, rules or abstain (see predict_explain())';
+COMMENT ON COLUMN triggerstock.predictions.features IS 'snapshot of the feature row scored';
+COMMENT ON COLUMN triggerstock.predictions.latency_us IS 'time to score, microseconds (feature row, model, fallbacks)';
+COMMENT ON COLUMN triggerstock.predictions.outcome IS 'whether the next 1-minute candle closed higher than this one; NULL until it has closed';
+
+COMMENT ON SEQUENCE triggerstock.models_id_seq IS 'ids of triggerstock.models';
+COMMENT ON SEQUENCE triggerstock.deployments_id_seq IS 'ids of triggerstock.deployments (their order is the deployment order)';
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.models', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.models_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.deployments', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.deployments_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.predictions', '');
+
+CREATE FUNCTION @extschema@.train(symbol text, width interval DEFAULT '1 minute',
+                                  horizon integer DEFAULT 1, params jsonb DEFAULT '{}')
+RETURNS bigint AS 'MODULE_PATHNAME', 'model_train'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.train(text, interval, integer, jsonb) IS
+'trains an XGBoost classifier on features(symbol, width): label = close horizon buckets ahead > close now; time-ordered split (newest params.test_fraction, default 0.2, for testing, horizon rows left out between), early stopping on the test window; stores the model and its metrics, deploys it when its test log loss beats the deployed model''s on the same window; returns the model id, or NULL (with a NOTICE) when the symbol is being trained by another session';
+
+CREATE FUNCTION @extschema@.train_from_query(symbol text, query text, width interval DEFAULT '1 minute',
+                                             horizon integer DEFAULT 1, params jsonb DEFAULT '{}')
+RETURNS bigint AS 'MODULE_PATHNAME', 'model_train_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.train_from_query(text, text, interval, integer, jsonb) IS
+'train() on an explicit feature query: it must return a timestamptz column bucket (strictly increasing), a numeric column close and numeric feature columns (all other numeric columns but symbol)';
+
+CREATE FUNCTION @extschema@.predict(symbol text)
+RETURNS float8 AS 'MODULE_PATHNAME', 'model_predict_symbol'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.predict(text) IS
+'probability that the next bucket closes higher: the deployed model on the latest complete feature row, else the last model score if younger than triggerstock.last_score_max_age, else the rules baseline, else NULL; predict_explain() says which';
+
+CREATE FUNCTION @extschema@.predict(symbol text, features float8[])
+RETURNS float8 AS 'MODULE_PATHNAME', 'model_predict_features'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.predict(text, float8[]) IS
+'probability from the deployed model of symbol on the given features, in the order of triggerstock.models.features (NULL elements are missing values)';
+
+CREATE FUNCTION @extschema@.predict_explain(symbol text)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'model_predict_explain'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.predict_explain(text) IS
+'what predict(symbol) answers and why: probability, fallback_level (model, last_score, rules, abstain), model_id, sha256, reason for skipped levels, bucket and values of the feature row';
+
+CREATE FUNCTION @extschema@.model_cache_count()
+RETURNS integer AS 'MODULE_PATHNAME', 'model_cache_size_now'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.model_cache_count() IS
+'number of boosters loaded in this backend (at most triggerstock.model_cache_size)';
+
+CREATE FUNCTION @extschema@.feature_drift(symbol text, recent integer DEFAULT 1440)
+RETURNS TABLE (feature text, psi float8, training_missing float8, recent_missing float8)
+AS 'MODULE_PATHNAME', 'model_feature_drift'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.feature_drift(text, integer) IS
+'population stability index of each feature of the deployed model: its training rows (decile bins stored at training) against the last `recent` feature rows; below 0.1 stable, 0.1-0.25 moderate, above 0.25 drifted';
+
+CREATE FUNCTION @extschema@.deploy(model_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    sym text;
+BEGIN
+    SELECT m.symbol INTO sym FROM triggerstock.models m WHERE m.id = model_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model % does not exist', model_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Models are listed in triggerstock.models.';
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (sym, model_id, 'model_id', 'deploy(model_id)');
+    RETURN model_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(bigint) IS
+'deploys the given model for its symbol; returns its id; other sessions use it from their next call after commit';
+
+CREATE FUNCTION @extschema@.deploy(symbol text, strategy text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    current bigint;
+    chosen  bigint;
+    why     text;
+BEGIN
+    SELECT d.model_id INTO current FROM triggerstock.deployments d
+    WHERE d.symbol = deploy.symbol ORDER BY d.id DESC LIMIT 1;
+    IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol) THEN
+        RAISE EXCEPTION 'no model for symbol "%"', symbol
+            USING ERRCODE = 'no_data_found',
+                  HINT = format('Train one first: SELECT train(%L).', symbol);
+    END IF;
+    CASE strategy
+    WHEN 'most_recent' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol ORDER BY m.id DESC LIMIT 1;
+        why := 'newest model';
+    WHEN 'best_score' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.metrics ? 'log_loss' AND (m.metrics ->> 'log_loss') IS NOT NULL
+        ORDER BY (m.metrics ->> 'log_loss')::float8, m.id DESC LIMIT 1;
+        why := 'lowest test log loss';
+    WHEN 'rollback' THEN
+        SELECT d.model_id INTO chosen FROM triggerstock.deployments d
+        WHERE d.symbol = deploy.symbol AND d.model_id IS DISTINCT FROM current
+        ORDER BY d.id DESC LIMIT 1;
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'nothing to roll back to for symbol "%"', symbol
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'Rollback needs an earlier deployment of another model.';
+        END IF;
+        why := format('rollback from model %s', current);
+    ELSE
+        RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use best_score, most_recent or rollback, or deploy(model_id).';
+    END CASE;
+    IF chosen IS NOT DISTINCT FROM current THEN
+        RAISE NOTICE 'model % is already deployed for "%"', chosen, symbol;
+        RETURN chosen;
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (symbol, chosen, strategy, why);
+    RETURN chosen;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
+'deploys a model of symbol: most_recent (newest), best_score (lowest test log loss; windows differ between models), rollback (the model of the latest deployment that is not the current one; twice returns to where it started); returns the model id; a no-op with a NOTICE when it is already deployed';
+
+CREATE VIEW triggerstock.deployed AS
+SELECT DISTINCT ON (d.symbol) d.symbol, d.model_id, m.sha256, d.strategy, d.deployed_at,
+       m.width, m.horizon, m.metrics
+FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+ORDER BY d.symbol, d.id DESC;
+COMMENT ON VIEW triggerstock.deployed IS 'the deployed model of each symbol with its test metrics';
+
+CREATE VIEW triggerstock.latest_predictions AS
+SELECT DISTINCT ON (symbol) symbol, bucket, probability, fallback_level, model_id, model_sha256,
+       latency_us, predicted_at
+FROM triggerstock.predictions
+ORDER BY symbol, bucket DESC;
+COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions per symbol';
+
+CREATE VIEW triggerstock.model_live_metrics AS
+SELECT symbol, model_id, model_sha256,
+       count(*) AS n,
+       avg(((probability >= 0.5) = outcome)::int) AS accuracy,
+       -avg(CASE WHEN outcome THEN ln(greatest(probability, 1e-15))
+                 ELSE ln(greatest(1 - probability, 1e-15)) END) AS log_loss,
+       avg(outcome::int) AS base_rate,
+       greatest(avg(outcome::int), 1 - avg(outcome::int)) AS majority_accuracy,
+       min(bucket) AS since, max(bucket) AS until
+FROM (SELECT p.*, row_number() OVER (PARTITION BY symbol ORDER BY bucket DESC) AS age
+      FROM triggerstock.predictions p
+      WHERE outcome IS NOT NULL AND probability IS NOT NULL AND fallback_level = 'model') r
+WHERE age <= 1440
+GROUP BY symbol, model_id, model_sha256;
+COMMENT ON VIEW triggerstock.model_live_metrics IS
+'rolling live quality per symbol and model over the last 1440 realised model predictions: accuracy and log loss beside the realised base rate and the (hindsight) majority-class accuracy';
