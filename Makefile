@@ -33,8 +33,9 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -83,7 +84,7 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_backfill
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -118,6 +119,11 @@ $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_S
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
+$(UNIT_BIN)/test_backfill: test/unit/test_backfill.c test/unit/test_backfill_more.c $(REST_SRCS) \
+		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/ingest/decode.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
@@ -130,6 +136,11 @@ FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
 DECODE_FUZZ = binance coinbase kraken finnhub generic
 FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
+
+# The REST backfill parsers and pagination step (seeded by run-fuzz.sh rest).
+$(FUZZ_BIN)/fuzz_rest: test/fuzz/fuzz_rest.c $(REST_SRCS) $(DECODE_SRCS) src/backfill/rest.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
@@ -147,8 +158,8 @@ $(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_S
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 
-fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ)
+fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_BIN)/fuzz_rest $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) rest
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
 
