@@ -21,7 +21,8 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
+	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql \
+	bgworker/worker_plan.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
@@ -33,7 +34,8 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
-REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c
+REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
+	src/backfill/rest_options.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
 	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
@@ -45,7 +47,8 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	src/models/model_train.o src/models/model_predict.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
-	bgworker/ingest_stats.o bgworker/predictor.o
+	bgworker/ingest_stats.o bgworker/predictor.o \
+	bgworker/backfill.o bgworker/backfill_store.o src/backfill/backfill_sql.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
@@ -58,7 +61,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import models
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -3,6 +3,8 @@
  *	  The poll worker's loop: libcurl multi interface driven by
  *	  curl_multi_socket_action, waiting on the latch, postmaster death and
  *	  curl's sockets together in one WaitEventSet (no threads of our own).
+ *	  Besides feeds and quotes it fetches the pages of the REST backfill
+ *	  jobs (bgworker/backfill.c schedules them, this file transfers them).
  *
  * Rules this file keeps (see DESIGN.md):
  *	- curl callbacks only touch malloc'd memory and fixed arrays: no palloc,
@@ -31,6 +33,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "bgworker/backfill.h"
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
 #include "guc.h"
@@ -45,7 +48,7 @@ typedef struct poll_request
 	CURL	   *easy;
 	struct curl_slist *headers;
 	poll_kind	kind;
-	int32		id;
+	int64		id;				/* target id, or backfill job id */
 	char	   *body;
 	size_t		len,
 				cap,
@@ -54,6 +57,8 @@ typedef struct poll_request
 	bool		failed_alloc;
 	char		etag[POLL_HEADER_LEN];
 	char		last_modified[POLL_HEADER_LEN];
+	char		retry_after[POLL_HEADER_LEN];	/* backfills: rate-limit headers */
+	char		used_weight[POLL_HEADER_LEN];
 	char		errbuf[CURL_ERROR_SIZE];
 } poll_request;
 
@@ -179,11 +184,15 @@ poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t		n = size * nmemb;
 
 	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
-		req->etag[0] = req->last_modified[0] = '\0';
+		req->etag[0] = req->last_modified[0] = req->retry_after[0] = req->used_weight[0] = '\0';
 	else if (n > 5 && pg_strncasecmp(data, "etag:", 5) == 0)
 		poll_copy_header(req->etag, data + 5, n - 5);
 	else if (n > 14 && pg_strncasecmp(data, "last-modified:", 14) == 0)
 		poll_copy_header(req->last_modified, data + 14, n - 14);
+	else if (n > 12 && pg_strncasecmp(data, "retry-after:", 12) == 0)
+		poll_copy_header(req->retry_after, data + 12, n - 12);
+	else if (n > 21 && pg_strncasecmp(data, "x-mbx-used-weight-1m:", 21) == 0)
+		poll_copy_header(req->used_weight, data + 21, n - 21);
 	return n;
 }
 
@@ -250,39 +259,30 @@ poll_setopt_failed(const CURLcode *rc, int n)
 }
 
 /*
- * poll_start
- *	  Start a transfer for target t; false (error recorded) if curl refused.
+ * poll_new_request
+ *	  A transfer of url for (kind, id), not yet started; NULL with err set
+ *	  if curl refused (out of memory, invalid URL or option).
  */
-static bool
-poll_start(poll_target *t)
+static poll_request *
+poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *headers,
+				 const char **err)
 {
 	poll_request *req;
 	CURLcode	rc[16];
 	int			n = 0;
-	char		hdr[POLL_HEADER_LEN + 32];
 
-	if (poll_ninflight >= POLL_MAX_INFLIGHT)
-		return false;
 	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
+		curl_slist_free_all(headers);
 		poll_request_free(req);
-		tsk_poll_record_status(t, 0, "out of memory starting the HTTP request");
-		return false;
+		*err = "out of memory starting the HTTP request";
+		return NULL;
 	}
-	req->kind = t->kind;
-	req->id = t->id;
+	req->kind = kind;
+	req->id = id;
 	req->max = (size_t) tsk_poll_max_body;
-	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
-	{
-		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
-		req->headers = curl_slist_append(req->headers, hdr);
-	}
-	if (t->kind == POLL_FEED && t->last_modified != NULL && strlen(t->last_modified) < POLL_HEADER_LEN)
-	{
-		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
-		req->headers = curl_slist_append(req->headers, hdr);
-	}
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, t->url);
+	req->headers = headers;
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -301,12 +301,62 @@ poll_start(poll_target *t)
 	if (poll_setopt_failed(rc, n) || curl_multi_add_handle(poll_multi, req->easy) != CURLM_OK)
 	{
 		poll_request_free(req);
-		tsk_poll_record_status(t, 0, "could not set up the HTTP request (invalid URL or option)");
-		return false;
+		*err = "could not set up the HTTP request (invalid URL or option)";
+		return NULL;
 	}
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
 	poll_inflight[poll_ninflight++] = req;
+	return req;
+}
+
+/*
+ * poll_start
+ *	  Start a transfer for target t; false (error recorded) if curl refused.
+ */
+static bool
+poll_start(poll_target *t)
+{
+	struct curl_slist *headers = NULL;
+	const char *err = NULL;
+	char		hdr[POLL_HEADER_LEN + 32];
+
+	if (poll_ninflight >= POLL_MAX_INFLIGHT)
+		return false;
+	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
+		headers = curl_slist_append(headers, hdr);
+	}
+	if (t->kind == POLL_FEED && t->last_modified != NULL && strlen(t->last_modified) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
+		headers = curl_slist_append(headers, hdr);
+	}
+	if (poll_new_request(t->kind, t->id, t->url, headers, &err) == NULL)
+	{
+		tsk_poll_record_status(t, 0, err);
+		return false;
+	}
 	t->in_flight = true;
+	return true;
+}
+
+/* See backfill.h. */
+bool
+tsk_poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz)
+{
+	const char *why = NULL;
+
+	if (poll_ninflight >= POLL_MAX_INFLIGHT)
+	{
+		strlcpy(err, "too many HTTP requests in flight", errsz);
+		return false;
+	}
+	if (poll_new_request(POLL_BACKFILL, id, url, NULL, &why) == NULL)
+	{
+		strlcpy(err, why, errsz);
+		return false;
+	}
 	return true;
 }
 
@@ -315,7 +365,7 @@ poll_start(poll_target *t)
  *	  The target of (kind, id) in the current list, or NULL (removed).
  */
 static poll_target *
-poll_find(List *targets, poll_kind kind, int32 id)
+poll_find(List *targets, poll_kind kind, int64 id)
 {
 	ListCell   *lc;
 
@@ -365,9 +415,24 @@ poll_error_message(poll_request *req, CURLcode result)
 static void
 poll_finish(List *targets, poll_request *req, CURLcode result)
 {
-	poll_target *t = poll_find(targets, req->kind, req->id);
+	poll_target *t;
 	long		status = 0;
 
+	if (req->kind == POLL_BACKFILL)
+	{
+		backfill_response r = {0};
+
+		(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		r.too_large = req->too_large || result == CURLE_FILESIZE_EXCEEDED;
+		r.error = result != CURLE_OK ? poll_error_message(req, result) : NULL;
+		r.body = req->body;
+		r.len = req->len;
+		r.retry_after = req->retry_after;
+		r.used_weight = req->used_weight;
+		tsk_backfill_finish(req->id, &r);
+		return;
+	}
+	t = poll_find(targets, req->kind, req->id);
 	if (t == NULL)
 		return;					/* removed while in flight */
 	t->in_flight = false;
@@ -572,6 +637,7 @@ triggerstock_poll_main(Datum main_arg)
 		ListCell   *lc;
 		WaitEvent	events[16];
 		int			nevents;
+		long		backfill_wait;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -586,6 +652,7 @@ triggerstock_poll_main(Datum main_arg)
 		{
 			poll_reload = false;
 			targets = poll_reload_targets(targets, &targets_cxt);
+			tsk_backfill_reload(poll_cxt);
 		}
 
 		now = GetCurrentTimestamp();
@@ -599,6 +666,7 @@ triggerstock_poll_main(Datum main_arg)
 				(void) poll_start(t);
 			}
 		}
+		backfill_wait = tsk_backfill_tick(now);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
@@ -611,7 +679,7 @@ triggerstock_poll_main(Datum main_arg)
 			set = poll_build_wait_set();
 		}
 		now = GetCurrentTimestamp();
-		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now), events,
+		nevents = WaitEventSetWait(set, Min(poll_wait_timeout(targets, now), backfill_wait), events,
 								   lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{

@@ -199,6 +199,27 @@ void		tsk_bf_step(const bf_job *job, const bf_cursor *cur, const bf_page *page,
 						td_trade *trades, bf_candle *candles, int64_t now_us,
 						bf_step_result *res);
 
+/*
+ * A job's options (triggerstock.backfills.options, JSON text): the numbers
+ * and, for the generic endpoint, the URL templates, cursor kind and field
+ * map (the strings point into the parsed tree, which o owns).
+ */
+typedef struct bf_options
+{
+	void	   *tree;			/* cJSON, freed by tsk_bf_options_free */
+	int			limit;			/* 0: the endpoint's largest page */
+	int			min_interval_ms;	/* -1: the exchange's default pace */
+	int			max_errors;		/* transient errors in a row before failing */
+	int			max_pages;		/* 0: unbounded */
+	bf_generic	generic;
+} bf_options;
+
+/* Parse options JSON; 0, or -1 with a message (o is then empty). */
+int			tsk_bf_options_load(const char *json, bf_options *o, char *err, size_t errsz);
+void		tsk_bf_options_free(bf_options *o);
+/* Default pause between two requests to one host (ms). */
+int			tsk_bf_default_interval_ms(bf_endpoint ep);
+
 /* Cursor text (stored in triggerstock.backfills.cursor) and back. */
 int			tsk_bf_cursor_format(const bf_cursor *cur, char *out, size_t outsz);
 int			tsk_bf_cursor_parse(const char *text, bf_cursor *cur);

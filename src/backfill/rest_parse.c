@@ -43,6 +43,8 @@ typedef struct bf_parse_ctx
 	int			cap;
 } bf_parse_ctx;
 
+static int bf_fail(bf_page *page, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
 /*
  * bf_fail
  *	  Record an error in the page (printable ASCII) and return -1.

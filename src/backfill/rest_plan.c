@@ -129,6 +129,8 @@ tsk_bf_max_limit(bf_endpoint ep, bf_market m)
 	}
 }
 
+static int bf_err(char *err, size_t errsz, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
 /*
  * bf_err
  *	  snprintf into an error buffer; returns -1.
@@ -223,6 +225,8 @@ typedef struct bf_out
 	size_t		sz;
 	size_t		len;
 } bf_out;
+
+static void bf_put(bf_out *o, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /*
  * bf_put

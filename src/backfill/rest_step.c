@@ -39,6 +39,8 @@ bf_progress(double x, double lo, double hi)
 	return f < 0 ? 0 : f > 1 ? 1 : f;
 }
 
+static void bf_step_err(bf_step_result *res, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
 /*
  * bf_step_err
  *	  A fatal step error: nothing is kept.
@@ -170,7 +172,14 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 			res->done = true;	/* caught up with the present */
 	}
 	else if (!res->done && !fresh)
-		res->no_progress = true;
+	{
+		/* Kraken's "since" may include the last trade seen: caught up */
+		if (job->ep == BF_KRAKEN_TRADES && !job->has_ids && page->has_next &&
+			(page->n < job->limit || strcmp(page->next, cur->token) == 0))
+			res->done = true;
+		else
+			res->no_progress = true;
+	}
 	if (fresh)
 	{
 		switch (job->ep)

@@ -167,10 +167,14 @@ CREATE TABLE triggerstock.candles (
     trades      bigint NOT NULL,
     open_time   timestamptz NOT NULL,
     close_time  timestamptz NOT NULL,
+    origin      text NOT NULL DEFAULT 'trades' CONSTRAINT candles_origin_valid
+                    CHECK (origin = 'trades' OR origin ~ '^(rest|file):[a-z0-9_]+$'),
     PRIMARY KEY (symbol, width, bucket)
 );
 COMMENT ON TABLE triggerstock.candles IS
 '1-minute candles per symbol, kept by refresh_candles(); coarser widths come from candles(width) and the candles_5m/15m/1h/1d views; retention() never touches it';
+COMMENT ON COLUMN triggerstock.candles.origin IS
+'trades: computed from the stored trades (ingest, refresh_candles, backfilled or imported trades); rest:<endpoint>: an exchange''s candle from a backfill job; file:<format>: from import_candles(); exchange and file candles never replace a candle computed from trades, trades always replace them';
 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.trades_default', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
@@ -311,25 +315,27 @@ LANGUAGE sql AS $$
         GROUP BY b.symbol, b.bucket
     ), written AS (
         INSERT INTO triggerstock.candles AS k
-            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
+             origin)
         SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,
-               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time
+               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time, 'trades'
         FROM fresh
         ON CONFLICT (symbol, width, bucket) DO UPDATE
            SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
                close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,
                trades = EXCLUDED.trades, open_time = EXCLUDED.open_time,
-               close_time = EXCLUDED.close_time
-           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time)
+               close_time = EXCLUDED.close_time, origin = 'trades'
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time,
+                  k.origin)
                  IS DISTINCT FROM
                  (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
-                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time, 'trades')
         RETURNING 1
     )
     SELECT count(*) FROM written
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
-'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles with origin trades (replacing an exchange or file candle of the minute); idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint

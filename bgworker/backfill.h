@@ -1,0 +1,113 @@
+/*
+ * backfill.h
+ *	  REST backfill jobs inside the poll worker: bgworker/backfill.c
+ *	  schedules them (pages, pacing per host, rate limits, retries) over the
+ *	  poll worker's libcurl multi handle (poll.c), bgworker/backfill_store.c
+ *	  reads the queue and stores each page with its cursor (SPI).  The
+ *	  exchange logic is the pure-C core in src/backfill/rest*.c.
+ *
+ * Invariants:
+ *	- at most one request per job and per REST host is in flight; the next
+ *	  request to a host waits for its pace, its Retry-After and its Binance
+ *	  weight budget;
+ *	- a page's rows, the job's cursor, rows, pages and progress commit in
+ *	  one transaction; the in-memory cursor moves only after that commit,
+ *	  so a crash or a restart resumes from the committed cursor;
+ *	- a job whose row is no longer queued or running (cancelled, deleted)
+ *	  stores nothing more: the store locks the row and checks its state;
+ *	- nothing here runs inside a curl callback.
+ */
+#ifndef TRIGGERSTOCK_BACKFILL_H
+#define TRIGGERSTOCK_BACKFILL_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+
+#include "backfill/rest.h"
+
+/* One job as the worker keeps it (palloc'd in the jobs context). */
+typedef struct backfill_job
+{
+	int64		id;
+	char	   *exchange;		/* backfills.exchange */
+	char	   *trade_exchange; /* trades.exchange of the rows stored */
+	char	   *instrument;
+	char	   *symbol;
+	char	   *endpoint;
+	char	   *host;			/* pacing key: scheme://host[:port] */
+	bool		running;		/* state is 'running' (not 'queued') */
+	int32		source;			/* gap repair: the source, else 0 */
+	bf_job		job;
+	bf_options	opts;			/* owns the generic strings (malloc'd tree) */
+	bf_cursor	cur;			/* committed cursor */
+	char	   *check_error;	/* the job cannot run: fail it with this */
+	/* runtime state, kept across reloads */
+	bool		in_flight;
+	TimestampTz next_due;
+	int			errors_in_row;
+	int			stalled_pages;	/* pages whose times did not advance */
+	int64		pages;
+} backfill_job;
+
+/* What a completed transfer brought (poll.c fills it). */
+typedef struct backfill_response
+{
+	long		status;			/* HTTP status, 0 if none */
+	const char *error;			/* transfer error (palloc'd text) or NULL */
+	bool		too_large;		/* body over triggerstock.poll_max_body */
+	const char *body;
+	size_t		len;
+	const char *retry_after;	/* header values, "" if absent */
+	const char *used_weight;
+} backfill_response;
+
+/* ---- backfill.c (called by the poll worker's loop) ---- */
+
+/* Re-read the queue (after a relcache invalidation). */
+extern void tsk_backfill_reload(MemoryContext parent);
+
+/* Start the requests that are due; returns ms until the next one (<= 1000). */
+extern long tsk_backfill_tick(TimestampTz now);
+
+/* A transfer of job id completed (curl has returned). */
+extern void tsk_backfill_finish(int64 id, const backfill_response *resp);
+
+/* Whether any job is queued or running in this worker. */
+extern bool tsk_backfill_active(void);
+
+/* ---- poll.c (the transfers) ---- */
+
+/* Start a GET of url for job id; false with err set if curl refused. */
+extern bool tsk_poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz);
+
+/* ---- backfill_store.c ---- */
+
+/* The active jobs (queued, running) in id order, as backfill_job * in cxt. */
+extern List *tsk_backfill_load_jobs(MemoryContext cxt);
+
+/* What one page does to its job. */
+typedef struct backfill_page
+{
+	backfill_job *bj;
+	const td_trade *trades;		/* kind trades: rows to store */
+	const bf_candle *candles;	/* kind candles */
+	int			n;
+	const bf_step_result *step; /* next cursor, progress, done */
+	int64		stored;			/* out: rows new or written */
+	bool		cancelled;		/* out: the job is no longer active */
+} backfill_page;
+
+/* Store a page and advance the job; NULL or the error (nothing stored). */
+extern char *tsk_backfill_store_page(backfill_page *page);
+
+/* Record an error: transient (counted) or final (state failed). */
+extern void tsk_backfill_record_error(backfill_job *bj, const char *error, bool final);
+
+/* Build the bf_job of a row (also used by backfill_check()). */
+extern void tsk_backfill_build_job(backfill_job *bj, const char *market, const char *base_url,
+								   bool has_range, TimestampTz from, TimestampTz to,
+								   bool has_ids, int64 from_id, int64 to_id, const char *options);
+
+#endif							/* TRIGGERSTOCK_BACKFILL_H */
