@@ -27,12 +27,13 @@ SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 COMMON_SRCS = src/common/bytebuf.c
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
 INDICATOR_SRCS = src/indicators/indicators.c src/indicators/indicators_close.c src/indicators/indicators_bar.c
-SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_load.c src/sentiment/sentiment_lexicon.c
+SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_token.c src/sentiment/sentiment_load.c \
+	src/sentiment/sentiment_lexicon.c
 NEWS_SRCS = src/news/feed_parse.c src/news/feed_text.c src/news/symbols.c
 SENTIMENT_API_SRCS = src/sentiment/sentiment_api.c
-DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_coinbase.c \
-	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
-	src/ingest/decode_subscribe.c
+DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out.c \
+	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
+	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
 	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS)
