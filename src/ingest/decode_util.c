@@ -25,6 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/civil_time.h"
+
 #define TD_NUMSTR_MAX 64		/* longest accepted decimal string */
 #define TD_TSSTR_MAX 64			/* longest accepted timestamp string */
 #define TD_IDSTR_MAX 128		/* longest accepted string trade id */
@@ -252,23 +254,6 @@ td_digits(const char *s, int n)
 	return v;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-td_days_from_civil(int y, int m, int d)
-{
-	int			era;
-	unsigned	yoe,
-				doy,
-				doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned) (y - era * 400);
-	doy = (unsigned) ((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1);
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int64_t) era * 146097 + (int64_t) doe - 719468;
-}
-
 /*
  * RFC 3339 "YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|(+|-)HH:MM)" to µs.  Up to
  * 6 fraction digits are kept, further digits truncated.  Second 60 (leap) is
@@ -327,7 +312,7 @@ td_ts_rfc3339(const char *s, int64_t *us)
 		return "RFC 3339 timestamp without Z or offset";
 	if (*p != '\0')
 		return "trailing characters after RFC 3339 timestamp";
-	secs = td_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	secs = tsk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	if (secs < 0)
 		return "before 1970";
 	*us = secs * 1000000 + micro;

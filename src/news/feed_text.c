@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "common/civil_time.h"
+
 /* ---- HTML ---------------------------------------------------------------- */
 
 typedef struct feed_entity
@@ -220,23 +222,6 @@ tsk_feed_strip_html(const char *in, size_t len, char *out)
 
 /* ---- Dates --------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's formula). */
-static int64_t
-feed_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era,
-				yoe,
-				doy,
-				doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Reads exactly n digits at *p; advances. */
 static bool
 feed_digits(const char **p, int n, int *out)
@@ -275,6 +260,25 @@ feed_skip_space(const char **p)
 		(*p)++;
 }
 
+/* Reads a numeric zone offset "+hh:mm", "-hhmm" at *p (at the sign) into
+ * minutes east of UTC; advances. */
+static bool
+feed_offset(const char **p, int *off)
+{
+	int			sign = *(*p)++ == '-' ? -1 : 1,
+				oh,
+				om;
+
+	if (!feed_digits(p, 2, &oh))
+		return false;
+	if (**p == ':')
+		(*p)++;
+	if (!feed_digits(p, 2, &om))
+		return false;
+	*off = sign * (oh * 60 + om);
+	return true;
+}
+
 /* Combines validated fields into microseconds since the epoch. */
 static bool
 feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int offset_min,
@@ -287,7 +291,7 @@ feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int 
 		return false;
 	if (s == 60)
 		s = 59;					/* leap second */
-	*us = ((feed_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) -
+	*us = ((tsk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) -
 		   (int64_t) offset_min * 60) * 1000000 + frac_us;
 	return true;
 }
@@ -296,7 +300,7 @@ feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int 
 static bool
 feed_parse_rfc3339(const char *p, int64_t *us)
 {
-	int			y, mo, d, h = 0, mi = 0, s = 0, oh, om, sign, off = 0;
+	int			y, mo, d, h = 0, mi = 0, s = 0, off = 0;
 	int64_t		frac = 0,
 				scale = 100000;
 
@@ -316,17 +320,8 @@ feed_parse_rfc3339(const char *p, int64_t *us)
 		feed_skip_space(&p);
 		if (*p == 'Z' || *p == 'z')
 			p++;
-		else if (*p == '+' || *p == '-')
-		{
-			sign = *p++ == '-' ? -1 : 1;
-			if (!feed_digits(&p, 2, &oh))
-				return false;
-			if (*p == ':')
-				p++;
-			if (!feed_digits(&p, 2, &om))
-				return false;
-			off = sign * (oh * 60 + om);
-		}
+		else if ((*p == '+' || *p == '-') && !feed_offset(&p, &off))
+			return false;
 	}
 	feed_skip_space(&p);
 	return *p == '\0' && feed_make_time(y, mo, d, h, mi, s, frac, off, us);
@@ -345,7 +340,7 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	}			zones[] = {{"gmt", 0}, {"utc", 0}, {"ut", 0}, {"z", 0}, {"est", -300},
 		{"edt", -240}, {"cst", -360}, {"cdt", -300}, {"mst", -420}, {"mdt", -360},
 		{"pst", -480}, {"pdt", -420}};
-	int			d, mo = 0, y, h, mi, s = 0, off = 0, oh, om;
+	int			d, mo = 0, y, h, mi, s = 0, off = 0;
 	size_t		i;
 
 	feed_skip_space(&p);
@@ -380,15 +375,8 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	feed_skip_space(&p);
 	if (*p == '+' || *p == '-')
 	{
-		int			sign = *p++ == '-' ? -1 : 1;
-
-		if (!feed_digits(&p, 2, &oh))
+		if (!feed_offset(&p, &off))
 			return false;
-		if (*p == ':')
-			p++;
-		if (!feed_digits(&p, 2, &om))
-			return false;
-		off = sign * (oh * 60 + om);
 	}
 	else if (feed_is_alpha((unsigned char) *p))
 	{
