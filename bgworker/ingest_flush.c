@@ -214,7 +214,7 @@ flush_partitions(const ingest_batch *batch, int *ndays)
 }
 
 /*
- * flush_text_array
+ * flush_array
  *	  A text[] from datums (and optional nulls).
  */
 static Datum

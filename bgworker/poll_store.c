@@ -194,7 +194,10 @@ poll_load_in_txn(void *p)
 	}
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_load_targets
+ *	  See poll.h.
+ */
 List *
 tsk_poll_load_targets(MemoryContext cxt)
 {
@@ -242,7 +245,10 @@ poll_status_in_txn(void *p)
 			  3, types, values, nulls, SPI_OK_UPDATE);
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_record_status
+ *	  See poll.h.
+ */
 void
 tsk_poll_record_status(poll_target *t, long status, const char *error)
 {
@@ -510,7 +516,10 @@ poll_score_new_items(poll_feed_arg *a)
 									 failed, tried, l.n - a->nscored, l.n));
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_store_feed
+ *	  See poll.h.
+ */
 char *
 tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 				const char *etag, const char *last_modified, int64 *inserted)
@@ -670,7 +679,10 @@ poll_parse_quote(poll_target *t, const char *body, size_t len, poll_quote_arg *a
 	return NULL;
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_store_quote
+ *	  See poll.h.
+ */
 char *
 tsk_poll_store_quote(poll_target *t, const char *body, size_t len, long status, bool *stored)
 {

@@ -35,14 +35,20 @@ static const struct
 	{"finnhub", TD_FINNHUB}
 };
 
-/* Name of an exchange, or "unknown". */
+/*
+ * tsk_td_exchange_name
+ *	  Name of an exchange, or "unknown".
+ */
 const char *
 tsk_td_exchange_name(td_exchange ex)
 {
 	return ((unsigned) ex < TD_EXCHANGE_COUNT) ? td_exchange_names[ex] : "unknown";
 }
 
-/* Exchange from its name (case-insensitive); 0 on success, -1 if unknown. */
+/*
+ * tsk_td_exchange_from_name
+ *	  Exchange from its name (case-insensitive); 0 on success, -1 if unknown.
+ */
 int
 tsk_td_exchange_from_name(const char *name, td_exchange *ex)
 {
@@ -55,7 +61,10 @@ tsk_td_exchange_from_name(const char *name, td_exchange *ex)
 	return -1;
 }
 
-/* Name of a result kind. */
+/*
+ * tsk_td_kind_name
+ *	  Name of a result kind.
+ */
 const char *
 tsk_td_kind_name(td_kind kind)
 {
@@ -64,14 +73,20 @@ tsk_td_kind_name(td_kind kind)
 	return ((unsigned) kind < 4) ? names[kind] : "unknown";
 }
 
-/* Name of a feed, or "unknown". */
+/*
+ * tsk_td_feed_name
+ *	  Name of a feed, or "unknown".
+ */
 const char *
 tsk_td_feed_name(td_feed feed)
 {
 	return ((unsigned) feed < TD_FEED_COUNT) ? td_feeds[feed].name : "unknown";
 }
 
-/* Feed from its name (case-insensitive); 0 on success, -1 if unknown. */
+/*
+ * tsk_td_feed_from_name
+ *	  Feed from its name (case-insensitive); 0 on success, -1 if unknown.
+ */
 int
 tsk_td_feed_from_name(const char *name, td_feed *feed)
 {
@@ -84,7 +99,10 @@ tsk_td_feed_from_name(const char *name, td_feed *feed)
 	return -1;
 }
 
-/* Decoder family of a feed (TD_GENERIC for an invalid feed). */
+/*
+ * tsk_td_feed_exchange
+ *	  Decoder family of a feed (TD_GENERIC for an invalid feed).
+ */
 td_exchange
 tsk_td_feed_exchange(td_feed feed)
 {
@@ -93,7 +111,10 @@ tsk_td_feed_exchange(td_feed feed)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-/* See decode.h. */
+/*
+ * tsk_td_decode
+ *	  See decode.h.
+ */
 td_kind
 tsk_td_decode(td_exchange ex, const td_generic_map *map, const char *frame, size_t len,
 		  td_trade *out, int cap, td_result *res)

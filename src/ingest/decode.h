@@ -1,5 +1,6 @@
 /*
- * decode.h -- pure-C decoders for exchange WebSocket trade frames (triggerstock).
+ * decode.h
+ *	  pure-C decoders for exchange WebSocket trade frames (triggerstock).
  *
  * Purpose: turn one WebSocket text frame, exactly as an exchange sent it, into
  * zero or more normalised trades (td_trade), or classify it as a control frame

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Validate a list of symbols for a subscribe message or stream path. */
+/*
+ * tsk_td_symbols_ok
+ *	  Validate a list of symbols for a subscribe message or stream path.
+ */
 bool
 tsk_td_symbols_ok(const char *const *instruments, int n, bool url_safe)
 {
@@ -29,7 +32,10 @@ tsk_td_symbols_ok(const char *const *instruments, int n, bool url_safe)
 	return true;
 }
 
-/* ASCII-only case folding (locale-independent, unlike toupper/tolower). */
+/*
+ * tsk_td_ascii_fold
+ *	  ASCII-only case folding (locale-independent, unlike toupper/tolower).
+ */
 void
 tsk_td_ascii_fold(char *s, bool upper)
 {
@@ -40,7 +46,10 @@ tsk_td_ascii_fold(char *s, bool upper)
 			*s = (char) (*s - 'A' + 'a');
 }
 
-/* cJSON array of the symbols, optionally lower-cased and suffixed. */
+/*
+ * tsk_td_string_array
+ *	  cJSON array of the symbols, optionally lower-cased and suffixed.
+ */
 cJSON *
 tsk_td_string_array(const char *const *instruments, int n, bool lower, const char *suffix)
 {
@@ -65,7 +74,10 @@ tsk_td_string_array(const char *const *instruments, int n, bool lower, const cha
 	return arr;
 }
 
-/* Append raw text; past outsz only the needed length is counted. */
+/*
+ * tsk_td_out_text
+ *	  Append raw text; past outsz only the needed length is counted.
+ */
 void
 tsk_td_out_text(td_outbuf *ob, const char *text)
 {
@@ -76,7 +88,10 @@ tsk_td_out_text(td_outbuf *ob, const char *text)
 	ob->len += n;
 }
 
-/* Append one JSON message (own line) and free it; NULL msg = OOM. */
+/*
+ * tsk_td_out_json
+ *	  Append one JSON message (own line) and free it; NULL msg = OOM.
+ */
 bool
 tsk_td_out_json(td_outbuf *ob, cJSON *msg)
 {
@@ -95,7 +110,10 @@ tsk_td_out_json(td_outbuf *ob, cJSON *msg)
 	return true;
 }
 
-/* NUL-terminate (or blank, if it did not fit) and return the needed length. */
+/*
+ * tsk_td_out_finish
+ *	  NUL-terminate (or blank, if it did not fit) and return the needed length.
+ */
 int
 tsk_td_out_finish(td_outbuf *ob)
 {

@@ -21,7 +21,10 @@
 
 /* ---- subscribe messages ------------------------------------------------ */
 
-/* See decode.h. */
+/*
+ * tsk_td_subscribe_message
+ *	  See decode.h.
+ */
 int
 tsk_td_subscribe_message(td_feed feed, const char *const *instruments, int n,
 					 char *out, size_t outsz)
@@ -58,7 +61,10 @@ tsk_td_subscribe_message(td_feed feed, const char *const *instruments, int n,
 
 /* ---- canonical symbols ------------------------------------------------- */
 
-/* True if s ends with suffix and at least `keep` characters precede it. */
+/*
+ * td_ends_with
+ *	  True if s ends with suffix and at least `keep` characters precede it.
+ */
 static bool
 td_ends_with(const char *s, size_t len, const char *suffix, size_t keep)
 {
@@ -67,7 +73,10 @@ td_ends_with(const char *s, size_t len, const char *suffix, size_t keep)
 	return len >= sl + keep && memcmp(s + len - sl, suffix, sl) == 0;
 }
 
-/* See decode.h for the rule. */
+/*
+ * tsk_td_canonical_symbol
+ *	  See decode.h for the rule.
+ */
 int
 tsk_td_canonical_symbol(const char *native, char *out, size_t outsz)
 {

@@ -37,7 +37,10 @@ static const int64_t td_us_per_unit[] = {1000000, 1000, 1, 1};
 
 /* ---- reporting --------------------------------------------------------- */
 
-/* Replace every byte that is not printable ASCII by '?' (in place). */
+/*
+ * td_sanitize
+ *	  Replace every byte that is not printable ASCII by '?' (in place).
+ */
 static void
 td_sanitize(char *s)
 {
@@ -46,7 +49,10 @@ td_sanitize(char *s)
 			*s = '?';
 }
 
-/* JSON type of an item, for messages. */
+/*
+ * td_type_name
+ *	  JSON type of an item, for messages.
+ */
 static const char *
 td_type_name(const cJSON *it)
 {
@@ -57,7 +63,10 @@ td_type_name(const cJSON *it)
 
 static void td_vfail(td_ctx *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* Format an error into res->error unless one is already recorded. */
+/*
+ * td_vfail
+ *	  Format an error into res->error unless one is already recorded.
+ */
 static void
 td_vfail(td_ctx *c, const char *fmt, va_list ap)
 {
@@ -73,8 +82,10 @@ td_vfail(td_ctx *c, const char *fmt, va_list ap)
 }
 
 /*
- * Record an error (the first one wins), prefixed by the trade index when a
- * trade is being decoded.  Returns TD_ERROR so decoders can `return tsk_td_fail()`.
+ * tsk_td_fail
+ *	  Record an error (the first one wins), prefixed by the trade index when a
+ *	  trade is being decoded.  Returns TD_ERROR so decoders can
+ *	  `return tsk_td_fail()`.
  */
 td_kind
 tsk_td_fail(td_ctx *c, const char *fmt,...)
@@ -87,7 +98,10 @@ tsk_td_fail(td_ctx *c, const char *fmt,...)
 	return TD_ERROR;
 }
 
-/* Same as tsk_td_fail, returning false (for the bool-returning readers). */
+/*
+ * tsk_td_reject
+ *	  Same as tsk_td_fail, returning false (for the bool-returning readers).
+ */
 bool
 tsk_td_reject(td_ctx *c, const char *fmt,...)
 {
@@ -99,7 +113,10 @@ tsk_td_reject(td_ctx *c, const char *fmt,...)
 	return false;
 }
 
-/* Classify the frame as control; detail says what it was (may be NULL). */
+/*
+ * tsk_td_control
+ *	  Classify the frame as control; detail says what it was (may be NULL).
+ */
 td_kind
 tsk_td_control(td_ctx *c, const char *detail)
 {
@@ -109,8 +126,10 @@ tsk_td_control(td_ctx *c, const char *detail)
 }
 
 /*
- * Report an exchange error reply as TD_ERROR: "exchange error: " followed by
- * every string found under the NULL-terminated list of keys, "; "-joined.
+ * tsk_td_exchange_error
+ *	  Report an exchange error reply as TD_ERROR: "exchange error: " followed
+ *	  by every string found under the NULL-terminated list of keys,
+ *	  "; "-joined.
  */
 td_kind
 tsk_td_exchange_error(td_ctx *c, const cJSON *obj, const char *const *keys)
@@ -131,7 +150,10 @@ tsk_td_exchange_error(td_ctx *c, const cJSON *obj, const char *const *keys)
 
 /* ---- field access ------------------------------------------------------ */
 
-/* Case-sensitive member lookup ("m" and "M" differ); NULL if not an object. */
+/*
+ * tsk_td_get
+ *	  Case-sensitive member lookup ("m" and "M" differ); NULL if not an object.
+ */
 const cJSON *
 tsk_td_get(const cJSON *obj, const char *key)
 {
@@ -140,7 +162,10 @@ tsk_td_get(const cJSON *obj, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
 }
 
-/* String member value, or NULL when absent or not a string. */
+/*
+ * tsk_td_get_string
+ *	  String member value, or NULL when absent or not a string.
+ */
 const char *
 tsk_td_get_string(const cJSON *obj, const char *key)
 {
@@ -149,7 +174,10 @@ tsk_td_get_string(const cJSON *obj, const char *key)
 	return (cJSON_IsString(it) && it->valuestring) ? it->valuestring : NULL;
 }
 
-/* Fail with "missing" or "wrong type" for a field that has no usable value. */
+/*
+ * td_bad_field
+ *	  Fail with "missing" or "wrong type" for a field that has no usable value.
+ */
 static bool
 td_bad_field(td_ctx *c, const cJSON *it, const char *name, const char *expected)
 {
@@ -160,7 +188,10 @@ td_bad_field(td_ctx *c, const cJSON *it, const char *name, const char *expected)
 	return false;
 }
 
-/* Check that a field is present and an array. */
+/*
+ * tsk_td_check_array
+ *	  Check that a field is present and an array.
+ */
 bool
 tsk_td_check_array(td_ctx *c, const cJSON *it, const char *name)
 {
@@ -168,9 +199,10 @@ tsk_td_check_array(td_ctx *c, const cJSON *it, const char *name)
 }
 
 /*
- * Strict decimal grammar: -?digits[.digits][(e|E)[+-]digits] with at least
- * one mantissa digit, <= TD_NUMSTR_MAX bytes.  Rejects whitespace, '+', hex,
- * "nan", "inf".  Converts with strtod (LC_NUMERIC=C).
+ * td_parse_decimal
+ *	  Strict decimal grammar: -?digits[.digits][(e|E)[+-]digits] with at least
+ *	  one mantissa digit, <= TD_NUMSTR_MAX bytes.  Rejects whitespace, '+',
+ *	  hex, "nan", "inf".  Converts with strtod (LC_NUMERIC=C).
  */
 static bool
 td_parse_decimal(const char *s, double *out)
@@ -207,8 +239,9 @@ td_parse_decimal(const char *s, double *out)
 }
 
 /*
- * THE numeric-field reader: JSON number or decimal string; must be finite;
- * flags TD_NUM_POSITIVE (> 0) / TD_NUM_NONNEG (>= 0).  -0 becomes 0.
+ * tsk_td_read_number
+ *	  THE numeric-field reader: JSON number or decimal string; must be finite;
+ *	  flags TD_NUM_POSITIVE (> 0) / TD_NUM_NONNEG (>= 0).  -0 becomes 0.
  */
 bool
 tsk_td_read_number(td_ctx *c, const cJSON *it, const char *name, int flags, double *out)
@@ -239,7 +272,10 @@ tsk_td_read_number(td_ctx *c, const cJSON *it, const char *name, int flags, doub
 
 /* ---- timestamps -------------------------------------------------------- */
 
-/* Value of exactly n decimal digits at s, or -1 (stops at NUL: safe). */
+/*
+ * td_digits
+ *	  Value of exactly n decimal digits at s, or -1 (stops at NUL: safe).
+ */
 static int
 td_digits(const char *s, int n)
 {
@@ -255,9 +291,10 @@ td_digits(const char *s, int n)
 }
 
 /*
- * RFC 3339 "YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|(+|-)HH:MM)" to µs.  Up to
- * 6 fraction digits are kept, further digits truncated.  Second 60 (leap) is
- * accepted and lands on the next minute's :00, as timegm() does.
+ * td_ts_rfc3339
+ *	  RFC 3339 "YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|(+|-)HH:MM)" to µs.  Up to
+ *	  6 fraction digits are kept, further digits truncated.  Second 60 (leap)
+ *	  is accepted and lands on the next minute's :00, as timegm() does.
  */
 static const char *
 td_ts_rfc3339(const char *s, int64_t *us)
@@ -320,8 +357,9 @@ td_ts_rfc3339(const char *s, int64_t *us)
 }
 
 /*
- * Exact decimal string "digits[.digits]" in `unit` to µs (truncating below
- * 1 µs), without going through double.
+ * td_ts_decimal
+ *	  Exact decimal string "digits[.digits]" in `unit` to µs (truncating below
+ *	  1 µs), without going through double.
  */
 static const char *
 td_ts_decimal(const char *s, td_ts_unit unit, int64_t *us)
@@ -366,8 +404,9 @@ td_ts_decimal(const char *s, td_ts_unit unit, int64_t *us)
 }
 
 /*
- * JSON number in `unit` to µs.  Integral values below 2^53 are converted
- * exactly; others are rounded to the nearest µs (ns: truncated).
+ * td_ts_number
+ *	  JSON number in `unit` to µs.  Integral values below 2^53 are converted
+ *	  exactly; others are rounded to the nearest µs (ns: truncated).
  */
 static const char *
 td_ts_number(double d, td_ts_unit unit, int64_t *us)
@@ -392,8 +431,9 @@ td_ts_number(double d, td_ts_unit unit, int64_t *us)
 }
 
 /*
- * THE timestamp reader: number or string in `unit` (TD_TS_RFC3339: string
- * only) to µs since the epoch, range 0..TD_MAX_TS_US.
+ * tsk_td_read_ts
+ *	  THE timestamp reader: number or string in `unit` (TD_TS_RFC3339: string
+ *	  only) to µs since the epoch, range 0..TD_MAX_TS_US.
  */
 bool
 tsk_td_read_ts(td_ctx *c, const cJSON *it, const char *name, td_ts_unit unit, int64_t *out)
@@ -427,7 +467,10 @@ tsk_td_read_ts(td_ctx *c, const cJSON *it, const char *name, td_ts_unit unit, in
 
 /* ---- ids, side, instrument --------------------------------------------- */
 
-/* Raw FNV-1a 64 update. */
+/*
+ * td_fnv
+ *	  Raw FNV-1a 64 update.
+ */
 static void
 td_fnv(td_hash *h, const void *p, size_t n)
 {
@@ -437,7 +480,10 @@ td_fnv(td_hash *h, const void *p, size_t n)
 		h->h = (h->h ^ b[i]) * UINT64_C(0x100000001b3);
 }
 
-/* Start a hash with a domain tag (separates feeds / purposes). */
+/*
+ * tsk_td_hash_init
+ *	  Start a hash with a domain tag (separates feeds / purposes).
+ */
 void
 tsk_td_hash_init(td_hash *h, const char *domain)
 {
@@ -445,7 +491,10 @@ tsk_td_hash_init(td_hash *h, const char *domain)
 	tsk_td_hash_bytes(h, domain, strlen(domain));
 }
 
-/* Add a 64-bit value as 8 little-endian bytes (platform independent). */
+/*
+ * td_fnv_u64
+ *	  Add a 64-bit value as 8 little-endian bytes (platform independent).
+ */
 static void
 td_fnv_u64(td_hash *h, uint64_t v)
 {
@@ -456,7 +505,10 @@ td_fnv_u64(td_hash *h, uint64_t v)
 	td_fnv(h, b, sizeof b);
 }
 
-/* Add one length-prefixed field (so "ab"+"c" != "a"+"bc"). */
+/*
+ * tsk_td_hash_bytes
+ *	  Add one length-prefixed field (so "ab"+"c" != "a"+"bc").
+ */
 void
 tsk_td_hash_bytes(td_hash *h, const void *p, size_t n)
 {
@@ -464,7 +516,10 @@ tsk_td_hash_bytes(td_hash *h, const void *p, size_t n)
 	td_fnv(h, p, n);
 }
 
-/* Add a 64-bit integer field. */
+/*
+ * tsk_td_hash_i64
+ *	  Add a 64-bit integer field.
+ */
 void
 tsk_td_hash_i64(td_hash *h, int64_t v)
 {
@@ -472,7 +527,10 @@ tsk_td_hash_i64(td_hash *h, int64_t v)
 	td_fnv_u64(h, (uint64_t) v);
 }
 
-/* Add a JSON scalar: strings by bytes, numbers by value, others by tag. */
+/*
+ * tsk_td_hash_item
+ *	  Add a JSON scalar: strings by bytes, numbers by value, others by tag.
+ */
 void
 tsk_td_hash_item(td_hash *h, const cJSON *it)
 {
@@ -493,7 +551,10 @@ tsk_td_hash_item(td_hash *h, const cJSON *it)
 	}
 }
 
-/* Finish: murmur3 fmix64, top bit cleared (ids are >= 0). */
+/*
+ * tsk_td_hash_final
+ *	  Finish: murmur3 fmix64, top bit cleared (ids are >= 0).
+ */
 int64_t
 tsk_td_hash_final(const td_hash *h)
 {
@@ -508,9 +569,10 @@ tsk_td_hash_final(const td_hash *h)
 }
 
 /*
- * THE trade-id reader: JSON integer in [0, 2^53] (exact in a double), or a
- * string: plain decimal that fits int64 => native, anything else (uuid, ...)
- * of 1..TD_IDSTR_MAX bytes => derived hash.
+ * tsk_td_read_id
+ *	  THE trade-id reader: JSON integer in [0, 2^53] (exact in a double), or a
+ *	  string: plain decimal that fits int64 => native, anything else (uuid,
+ *	  ...) of 1..TD_IDSTR_MAX bytes => derived hash.
  */
 bool
 tsk_td_read_id(td_ctx *c, const cJSON *it, const char *name, int64_t *out, uint8_t *derived)
@@ -558,9 +620,10 @@ tsk_td_read_id(td_ctx *c, const cJSON *it, const char *name, int64_t *out, uint8
 }
 
 /*
- * THE side reader.  Strings b/buy/bid => buy, s/sell/ask/offer => sell (any
- * case); true => buy, false => sell; null => unknown (0).  TD_SIDE_MAKER
- * inverts (the field names the maker's side; we report the taker's).
+ * tsk_td_read_side
+ *	  THE side reader.  Strings b/buy/bid => buy, s/sell/ask/offer => sell (any
+ *	  case); true => buy, false => sell; null => unknown (0).  TD_SIDE_MAKER
+ *	  inverts (the field names the maker's side; we report the taker's).
  */
 bool
 tsk_td_read_side(td_ctx *c, const cJSON *it, const char *name, td_side_mode mode, char *out)
@@ -591,7 +654,11 @@ tsk_td_read_side(td_ctx *c, const cJSON *it, const char *name, td_side_mode mode
 	return true;
 }
 
-/* Check a symbol: 1..63 bytes of printable ASCII (url_safe: [A-Za-z0-9._-]). */
+/*
+ * tsk_td_symbol_ok
+ *	  Check a symbol: 1..63 bytes of printable ASCII (url_safe:
+ *	  [A-Za-z0-9._-]).
+ */
 bool
 tsk_td_symbol_ok(const char *s, bool url_safe)
 {
@@ -611,7 +678,10 @@ tsk_td_symbol_ok(const char *s, bool url_safe)
 	return true;
 }
 
-/* THE instrument setter: string field, 1..63 printable ASCII bytes. */
+/*
+ * tsk_td_set_instrument
+ *	  THE instrument setter: string field, 1..63 printable ASCII bytes.
+ */
 bool
 tsk_td_set_instrument(td_ctx *c, td_trade *t, const cJSON *it, const char *name)
 {
@@ -624,7 +694,11 @@ tsk_td_set_instrument(td_ctx *c, td_trade *t, const cJSON *it, const char *name)
 	return true;
 }
 
-/* Count a decoded trade; store it only while there is room (never overflows). */
+/*
+ * tsk_td_emit
+ *	  Count a decoded trade; store it only while there is room (never
+ *	  overflows).
+ */
 void
 tsk_td_emit(td_ctx *c, const td_trade *t)
 {

@@ -1,6 +1,7 @@
 /*
- * feed_text.c - text helpers of the feed reader (see feed_parse.h): HTML
- * stripping with entity decoding, and RFC 822 / RFC 3339 dates.
+ * feed_text.c
+ *	  text helpers of the feed reader (see feed_parse.h): HTML stripping with
+ *	  entity decoding, and RFC 822 / RFC 3339 dates.
  *
  * Invariants: every read is bounded by the input length; the HTML stripper
  * writes at most as many bytes as it reads (every rewrite shrinks: a tag
@@ -32,14 +33,20 @@ static const feed_entity feed_entities[] = {
 	{"bull", "\xe2\x80\xa2"}, {"laquo", "\xc2\xab"}, {"raquo", "\xc2\xbb"},
 };
 
-/* ASCII letter test. */
+/*
+ * feed_is_alpha
+ *	  ASCII letter test.
+ */
 static bool
 feed_is_alpha(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* ASCII case-insensitive prefix test of s[0..n) against word. */
+/*
+ * feed_prefix_ci
+ *	  ASCII case-insensitive prefix test of s[0..n) against word.
+ */
 static bool
 feed_prefix_ci(const char *s, size_t n, const char *word)
 {
@@ -60,7 +67,11 @@ feed_prefix_ci(const char *s, size_t n, const char *word)
 	return true;
 }
 
-/* Encodes code point cp as UTF-8 into out; returns its length, 0 if invalid. */
+/*
+ * feed_utf8_encode
+ *	  Encodes code point cp as UTF-8 into out; returns its length, 0 if
+ *	  invalid.
+ */
 static size_t
 feed_utf8_encode(uint32_t cp, char *out)
 {
@@ -85,8 +96,9 @@ feed_utf8_encode(uint32_t cp, char *out)
 }
 
 /*
- * Decodes the entity at in[0..n) (in[0] == '&') into out; returns the bytes
- * consumed (0: not an entity we decode) and sets *outlen.
+ * feed_decode_entity
+ *	  Decodes the entity at in[0..n) (in[0] == '&') into out; returns the bytes
+ *	  consumed (0: not an entity we decode) and sets *outlen.
  */
 static size_t
 feed_decode_entity(const char *in, size_t n, char *out, size_t *outlen)
@@ -135,8 +147,11 @@ feed_decode_entity(const char *in, size_t n, char *out, size_t *outlen)
 	return 0;
 }
 
-/* End of the element whose raw-text content starts at in[i] (script, style):
- * the offset just after "</name>", or n. */
+/*
+ * feed_skip_raw
+ *	  End of the element whose raw-text content starts at in[i] (script,
+ *	  style): the offset just after "</name>", or n.
+ */
 static size_t
 feed_skip_raw(const char *in, size_t n, size_t i, const char *name)
 {
@@ -150,7 +165,10 @@ feed_skip_raw(const char *in, size_t n, size_t i, const char *name)
 	return n;
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_strip_html
+ *	  See feed_parse.h.
+ */
 size_t
 tsk_feed_strip_html(const char *in, size_t len, char *out)
 {
@@ -222,7 +240,10 @@ tsk_feed_strip_html(const char *in, size_t len, char *out)
 
 /* ---- Dates --------------------------------------------------------------- */
 
-/* Reads exactly n digits at *p; advances. */
+/*
+ * feed_digits
+ *	  Reads exactly n digits at *p; advances.
+ */
 static bool
 feed_digits(const char **p, int n, int *out)
 {
@@ -239,7 +260,10 @@ feed_digits(const char **p, int n, int *out)
 	return true;
 }
 
-/* Reads 1..max digits at *p; advances. */
+/*
+ * feed_number
+ *	  Reads 1..max digits at *p; advances.
+ */
 static bool
 feed_number(const char **p, int max, int *out)
 {
@@ -252,7 +276,10 @@ feed_number(const char **p, int max, int *out)
 	return n > 0;
 }
 
-/* Skips spaces and tabs. */
+/*
+ * feed_skip_space
+ *	  Skips spaces and tabs.
+ */
 static void
 feed_skip_space(const char **p)
 {
@@ -260,8 +287,11 @@ feed_skip_space(const char **p)
 		(*p)++;
 }
 
-/* Reads a numeric zone offset "+hh:mm", "-hhmm" at *p (at the sign) into
- * minutes east of UTC; advances. */
+/*
+ * feed_offset
+ *	  Reads a numeric zone offset "+hh:mm", "-hhmm" at *p (at the sign) into
+ *	  minutes east of UTC; advances.
+ */
 static bool
 feed_offset(const char **p, int *off)
 {
@@ -279,7 +309,10 @@ feed_offset(const char **p, int *off)
 	return true;
 }
 
-/* Combines validated fields into microseconds since the epoch. */
+/*
+ * feed_make_time
+ *	  Combines validated fields into microseconds since the epoch.
+ */
 static bool
 feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int offset_min,
 			   int64_t *us)
@@ -296,7 +329,10 @@ feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int 
 	return true;
 }
 
-/* RFC 3339 (and the common "YYYY-MM-DD HH:MM:SS" variants). */
+/*
+ * feed_parse_rfc3339
+ *	  RFC 3339 (and the common "YYYY-MM-DD HH:MM:SS" variants).
+ */
 static bool
 feed_parse_rfc3339(const char *p, int64_t *us)
 {
@@ -327,7 +363,10 @@ feed_parse_rfc3339(const char *p, int64_t *us)
 	return *p == '\0' && feed_make_time(y, mo, d, h, mi, s, frac, off, us);
 }
 
-/* RFC 822 / 1123 / 2822. */
+/*
+ * feed_parse_rfc822
+ *	  RFC 822 / 1123 / 2822.
+ */
 static bool
 feed_parse_rfc822(const char *p, int64_t *us)
 {
@@ -396,7 +435,10 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	return *p == '\0' && feed_make_time(y, mo, d, h, mi, s, 0, off, us);
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_parse_date
+ *	  See feed_parse.h.
+ */
 bool
 tsk_feed_parse_date(const char *s, int64_t *us)
 {

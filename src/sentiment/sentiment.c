@@ -55,28 +55,40 @@ typedef struct sent_scorer
 	sent_item it[SENT_CHUNK];
 } sent_scorer;
 
-/* True for an object word (R1/R2). */
+/*
+ * sent_is_object
+ *	  True for an object word (R1/R2).
+ */
 static bool
 sent_is_object(const sent_item *t)
 {
 	return t->span > 0 && (t->role == SENTIMENT_ROLE_GOOD || t->role == SENTIMENT_ROLE_BAD);
 }
 
-/* True for a direction word (R1). */
+/*
+ * sent_is_direction
+ *	  True for a direction word (R1).
+ */
 static bool
 sent_is_direction(const sent_item *t)
 {
 	return t->span > 0 && (t->role == SENTIMENT_ROLE_UP || t->role == SENTIMENT_ROLE_DOWN);
 }
 
-/* +1 for a good object, -1 for a bad one. */
+/*
+ * sent_object_sign
+ *	  +1 for a good object, -1 for a bad one.
+ */
 static int
 sent_object_sign(const sent_item *t)
 {
 	return t->role == SENTIMENT_ROLE_BAD ? -1 : 1;
 }
 
-/* Longest match at it[i] in lex (0 = none, else its length in tokens). */
+/*
+ * sent_match
+ *	  Longest match at it[i] in lex (0 = none, else its length in tokens).
+ */
 static size_t
 sent_match(const SentimentLexicon *lex, const sent_item *it, size_t i, size_t n,
 		   const sent_entry **out)
@@ -105,10 +117,14 @@ sent_match(const SentimentLexicon *lex, const sent_item *it, size_t i, size_t n,
 	return *out = e, 1;
 }
 
-/* Annotates it[i] with role, valence and span; returns the span.  Roles come
- * from the built-in table; with a loaded lexicon only the generic grammar
- * (negators, boosters, contrast) and built-in blocker phrases ("not only")
- * are kept, and they win over an equally long or shorter lexicon match. */
+/*
+ * sent_annotate
+ *	  Annotates it[i] with role, valence and span; returns the span.  Roles
+ *	  come from the built-in table; with a loaded lexicon only the generic
+ *	  grammar (negators, boosters, contrast) and built-in blocker phrases
+ *	  ("not only") are kept, and they win over an equally long or shorter
+ *	  lexicon match.
+ */
 static size_t
 sent_annotate(sent_scorer *sc, size_t i)
 {
@@ -143,10 +159,13 @@ sent_annotate(sent_scorer *sc, size_t i)
 	return t->span;
 }
 
-/* Index of the first object at or after it[from] (-1 if none): gives up at
- * punctuation, a direction word, after window other tokens and, with
- * plain_only, at anything but a plain word.  A run of objects resolves to
- * its last one. */
+/*
+ * sent_forward_object
+ *	  Index of the first object at or after it[from] (-1 if none): gives up at
+ *	  punctuation, a direction word, after window other tokens and, with
+ *	  plain_only, at anything but a plain word.  A run of objects resolves to
+ *	  its last one.
+ */
 static int
 sent_forward_object(const sent_scorer *sc, size_t from, size_t window, bool plain_only)
 {
@@ -171,7 +190,10 @@ sent_forward_object(const sent_scorer *sc, size_t from, size_t window, bool plai
 	return -1;
 }
 
-/* Nearest object before direction word it[i] (R1 look-back), -1 if none. */
+/*
+ * sent_backward_object
+ *	  Nearest object before direction word it[i] (R1 look-back), -1 if none.
+ */
 static int
 sent_backward_object(const sent_scorer *sc, size_t i)
 {
@@ -198,14 +220,20 @@ sent_backward_object(const sent_scorer *sc, size_t i)
 	return -1;
 }
 
-/* True if t is the plain word w. */
+/*
+ * sent_word_is
+ *	  True if t is the plain word w.
+ */
 static bool
 sent_word_is(const sent_item *t, const char *w)
 {
 	return t->tok.type == SENTIMENT_TOK_WORD && strcmp(t->tok.norm, w) == 0;
 }
 
-/* R1 (see sentiment.h): binds direction word it[i] and sets its polarity. */
+/*
+ * sent_bind
+ *	  R1 (see sentiment.h): binds direction word it[i] and sets its polarity.
+ */
 static void
 sent_bind(sent_scorer *sc, size_t i)
 {
@@ -233,8 +261,11 @@ sent_bind(sent_scorer *sc, size_t i)
 		it[obj].bound = true;
 }
 
-/* Scale of the number it[j] from the unit after it (0 = no unit); *pct is
- * set for a percentage. */
+/*
+ * sent_unit_scale
+ *	  Scale of the number it[j] from the unit after it (0 = no unit); *pct is
+ *	  set for a percentage.
+ */
 static double
 sent_unit_scale(const sent_scorer *sc, size_t j, bool *pct)
 {
@@ -255,8 +286,11 @@ sent_unit_scale(const sent_scorer *sc, size_t j, bool *pct)
 	return *pct ? 1 : 0;
 }
 
-/* R2: sets the polarity of the unbound object it[i] from a comparison after
- * it (see sentiment.h) and binds the compared object. */
+/*
+ * sent_compare
+ *	  R2: sets the polarity of the unbound object it[i] from a comparison after
+ *	  it (see sentiment.h) and binds the compared object.
+ */
 static void
 sent_compare(sent_scorer *sc, size_t i)
 {
@@ -300,7 +334,10 @@ sent_compare(sent_scorer *sc, size_t i)
 	}
 }
 
-/* Contribution of it[i] before modifiers: R1, R2 or its own valence. */
+/*
+ * sent_contribution
+ *	  Contribution of it[i] before modifiers: R1, R2 or its own valence.
+ */
 static double
 sent_contribution(const sent_scorer *sc, size_t i)
 {
@@ -323,8 +360,11 @@ sent_contribution(const sent_scorer *sc, size_t i)
 	}
 }
 
-/* Applies intensifiers, negation and contrast weight to contribution c of
- * it[i] and adds it to the totals. */
+/*
+ * sent_add
+ *	  Applies intensifiers, negation and contrast weight to contribution c of
+ *	  it[i] and adds it to the totals.
+ */
 static void
 sent_add(sent_scorer *sc, size_t i, double c)
 {
@@ -355,7 +395,10 @@ sent_add(sent_scorer *sc, size_t i, double c)
 	sc->d.hits++;
 }
 
-/* Scores the sentence (piece) sc->it[0..n) into sc->d. */
+/*
+ * sent_score_sentence
+ *	  Scores the sentence (piece) sc->it[0..n) into sc->d.
+ */
 static void
 sent_score_sentence(sent_scorer *sc)
 {
@@ -391,7 +434,10 @@ sent_score_sentence(sent_scorer *sc)
 			sent_add(sc, i, c);
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_score_detail
+ *	  See sentiment.h.
+ */
 double
 tsk_sentiment_score_detail(const SentimentLexicon *lex, const char *text, size_t len,
 					   sentiment_detail *detail)
@@ -423,14 +469,20 @@ tsk_sentiment_score_detail(const SentimentLexicon *lex, const char *text, size_t
 	return score;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_score
+ *	  See sentiment.h.
+ */
 double
 tsk_sentiment_score(const SentimentLexicon *lex, const char *text, size_t len)
 {
 	return tsk_sentiment_score_detail(lex, text, len, NULL);
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_label
+ *	  See sentiment.h.
+ */
 int
 tsk_sentiment_label(double score)
 {

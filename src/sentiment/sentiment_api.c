@@ -74,7 +74,10 @@ sapi_excerpt(char *dst, size_t dstlen, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-/* See sentiment_api.h. */
+/*
+ * tsk_sentiment_api_request
+ *	  See sentiment_api.h.
+ */
 char *
 tsk_sentiment_api_request(const sentiment_api_config *cfg, const char *text)
 {
@@ -219,7 +222,10 @@ sapi_parse_hf(const cJSON *root, double *score, char *err, size_t errlen)
 	return 0;
 }
 
-/* See sentiment_api.h. */
+/*
+ * tsk_sentiment_api_parse
+ *	  See sentiment_api.h.
+ */
 int
 tsk_sentiment_api_parse(sentiment_api_kind api, const char *body, size_t len,
 					double *score, char *err, size_t errlen)
@@ -280,7 +286,10 @@ sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const tsk_byte
 	return sapi_error(err, errlen, "request failed (curl error %d): %s", (int) rc, detail);
 }
 
-/* See sentiment_api.h. */
+/*
+ * tsk_sentiment_api_score
+ *	  See sentiment_api.h.
+ */
 int
 tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 					double *score, char *err, size_t errlen)

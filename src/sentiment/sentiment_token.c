@@ -27,8 +27,11 @@ enum
 	SENT_C_SKIP
 };
 
-/* Decodes one strict UTF-8 sequence at s[0..n), n >= 1; returns its length
- * or 0 if invalid (bad lead/continuation byte, overlong, surrogate, cut). */
+/*
+ * sent_utf8_decode
+ *	  Decodes one strict UTF-8 sequence at s[0..n), n >= 1; returns its length
+ *	  or 0 if invalid (bad lead/continuation byte, overlong, surrogate, cut).
+ */
 static size_t
 sent_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
@@ -58,7 +61,10 @@ sent_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return *cp = c, need + 1;
 }
 
-/* Class of code point c; *punct receives the boundary character of PUNCT. */
+/*
+ * sent_classify
+ *	  Class of code point c; *punct receives the boundary character of PUNCT.
+ */
 static int
 sent_classify(uint32_t c, char *punct)
 {
@@ -86,8 +92,11 @@ sent_classify(uint32_t c, char *punct)
 	return SENT_C_LETTER;
 }
 
-/* Class of the character at text[pos] (pos < len); invalid UTF-8 is one
- * SKIP byte. */
+/*
+ * sent_char_at
+ *	  Class of the character at text[pos] (pos < len); invalid UTF-8 is one
+ *	  SKIP byte.
+ */
 static int
 sent_char_at(const char *text, size_t len, size_t pos, size_t *clen, uint32_t *cp, char *punct)
 {
@@ -99,8 +108,11 @@ sent_char_at(const char *text, size_t len, size_t pos, size_t *clen, uint32_t *c
 	return sent_classify(*cp, punct);
 }
 
-/* Appends one character to tok->norm, lowercasing ASCII and Latin-1 capitals;
- * marks the token truncated when it no longer fits. */
+/*
+ * sent_norm_append
+ *	  Appends one character to tok->norm, lowercasing ASCII and Latin-1
+ *	  capitals; marks the token truncated when it no longer fits.
+ */
 static void
 sent_norm_append(sentiment_token *tok, const char *p, size_t n, uint32_t cp)
 {
@@ -118,8 +130,11 @@ sent_norm_append(sentiment_token *tok, const char *p, size_t n, uint32_t cp)
 	tok->norm[tok->norm_len] = '\0';
 }
 
-/* Value of digits/separators s[0..n): "," followed by exactly three digits
- * is a thousands separator, the first other "," or "." the decimal point. */
+/*
+ * sent_parse_number
+ *	  Value of digits/separators s[0..n): "," followed by exactly three digits
+ *	  is a thousands separator, the first other "," or "." the decimal point.
+ */
 static double
 sent_parse_number(const char *s, size_t n)
 {
@@ -141,7 +156,10 @@ sent_parse_number(const char *s, size_t n)
 	return v;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_next_token
+ *	  See sentiment.h.
+ */
 bool
 tsk_sentiment_next_token(const char *text, size_t len, size_t *pos, sentiment_token *tok)
 {
@@ -209,7 +227,10 @@ tsk_sentiment_next_token(const char *text, size_t len, size_t *pos, sentiment_to
 	return true;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_token_ends_sentence
+ *	  See sentiment.h.
+ */
 bool
 tsk_sentiment_token_ends_sentence(const sentiment_token *tok)
 {

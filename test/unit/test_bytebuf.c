@@ -1,9 +1,10 @@
 /*
- * test_bytebuf.c - unit tests of the growable byte buffer (common/bytebuf.c):
- * appends of every size up to and past the limit, the NUL after the data,
- * reset and free, the curl write callback (including a size * nmemb that
- * overflows), the growth rule and the overflow checks of tsk_realloc_array.
- * Each check compares against an independent copy built with plain arrays.
+ * test_bytebuf.c
+ *	  unit tests of the growable byte buffer (common/bytebuf.c): appends of
+ *	  every size up to and past the limit, the NUL after the data, reset and
+ *	  free, the curl write callback (including a size * nmemb that overflows),
+ *	  the growth rule and the overflow checks of tsk_realloc_array. Each check
+ *	  compares against an independent copy built with plain arrays.
  *
  * Usage: test_bytebuf [SHARED_DIR] (the argument is ignored).
  */
@@ -17,7 +18,10 @@
 static int	passed,
 			failed;
 
-/* Records one check. */
+/*
+ * check
+ *	  Records one check.
+ */
 static void
 check(int ok, const char *what)
 {
@@ -30,7 +34,10 @@ check(int ok, const char *what)
 	}
 }
 
-/* Appends of 0..300 bytes, 2000 times, against a plain reference copy. */
+/*
+ * test_appends
+ *	  Appends of 0..300 bytes, 2000 times, against a plain reference copy.
+ */
 static void
 test_appends(void)
 {
@@ -66,7 +73,10 @@ test_appends(void)
 	free(ref);
 }
 
-/* The limit: an append that would pass max is refused whole. */
+/*
+ * test_limit
+ *	  The limit: an append that would pass max is refused whole.
+ */
 static void
 test_limit(void)
 {
@@ -84,7 +94,10 @@ test_limit(void)
 	tsk_bytebuf_free(&buf);
 }
 
-/* The curl write callback: returns what it took, 0 to abort. */
+/*
+ * test_curl_write
+ *	  The curl write callback: returns what it took, 0 to abort.
+ */
 static void
 test_curl_write(void)
 {
@@ -103,7 +116,10 @@ test_curl_write(void)
 	tsk_bytebuf_free(&buf);
 }
 
-/* The growth rule and the array reallocation. */
+/*
+ * test_growth
+ *	  The growth rule and the array reallocation.
+ */
 static void
 test_growth(void)
 {
@@ -129,7 +145,10 @@ test_growth(void)
 	free(a);
 }
 
-/* Runs every test; exit status 1 on any failure. */
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(void)
 {

@@ -1,5 +1,6 @@
 /*
- * test_decode.c -- unit tests for src/ingest/decode*.c (no Postgres needed).
+ * test_decode.c
+ *	  unit tests for src/ingest/decode*.c (no Postgres needed).
  *
  * Usage: test_decode SHARED_DIR   (/work/shared or /work/shared/data)
  *
@@ -46,7 +47,10 @@ typedef struct
 	int			n;
 } stats;
 
-/* Find or add an instrument (sym given as pointer + length). */
+/*
+ * stat_get
+ *	  Find or add an instrument (sym given as pointer + length).
+ */
 static inst_stat *
 stat_get(stats *s, const char *sym, size_t len)
 {
@@ -60,7 +64,10 @@ stat_get(stats *s, const char *sym, size_t len)
 	return &s->v[s->n++];
 }
 
-/* Record one trade. */
+/*
+ * stat_add
+ *	  Record one trade.
+ */
 static void
 stat_add(stats *s, const char *sym, size_t len, double qty, long long ts_us, char side)
 {
@@ -75,7 +82,10 @@ stat_add(stats *s, const char *sym, size_t len, double qty, long long ts_us, cha
 	st->sells += side == 's';
 }
 
-/* Compare decoder statistics with the independent ones. */
+/*
+ * stat_compare
+ *	  Compare decoder statistics with the independent ones.
+ */
 static void
 stat_compare(const char *file, const stats *dec, const stats *ref)
 {
@@ -98,7 +108,10 @@ stat_compare(const char *file, const stats *dec, const stats *ref)
 /* ---- file loading ------------------------------------------------------ */
 
 
-/* Read a file (gunzipped if *.gz) and split it into NUL-terminated lines. */
+/*
+ * load_lines
+ *	  Read a file (gunzipped if *.gz) and split it into NUL-terminated lines.
+ */
 int
 load_lines(const char *path, lines *L)
 {
@@ -143,7 +156,10 @@ load_lines(const char *path, lines *L)
 	return 0;
 }
 
-/* Free what load_lines allocated. */
+/*
+ * free_lines
+ *	  Free what load_lines allocated.
+ */
 void
 free_lines(lines *L)
 {
@@ -154,7 +170,10 @@ free_lines(lines *L)
 
 /* ---- independent reference computation (raw text only) ---------------- */
 
-/* Pointer just after `pat` in s, or NULL. */
+/*
+ * after
+ *	  Pointer just after `pat` in s, or NULL.
+ */
 static const char *
 after(const char *s, const char *pat)
 {
@@ -163,14 +182,21 @@ after(const char *s, const char *pat)
 	return p ? p + strlen(pat) : NULL;
 }
 
-/* Length of a quoted value starting at s (up to the next '"'). */
+/*
+ * qlen
+ *	  Length of a quoted value starting at s (up to the next '"').
+ */
 static size_t
 qlen(const char *s)
 {
 	return strcspn(s, "\"");
 }
 
-/* "2021-04-17T16:43:37.089723Z" -> µs, via timegm (independent of decode.c). */
+/*
+ * ref_rfc3339
+ *	  "2021-04-17T16:43:37.089723Z" -> µs, via timegm (independent of
+ *	  the decoders' parser in decode_util.c).
+ */
 static long long
 ref_rfc3339(const char *s)
 {
@@ -189,7 +215,10 @@ ref_rfc3339(const char *s)
 	return us;
 }
 
-/* Trades of one line of a capture, computed from the raw text. */
+/*
+ * ref_line
+ *	  Trades of one line of a capture, computed from the raw text.
+ */
 static void
 ref_line(td_exchange ex, const char *l, stats *s)
 {
@@ -254,7 +283,10 @@ static long best_trades;
 static char best_file[4200];
 static td_exchange best_ex;
 
-/* Decode one frame, growing the buffer on TD_OVERFLOW. */
+/*
+ * decode_grow
+ *	  Decode one frame, growing the buffer on TD_OVERFLOW.
+ */
 static td_kind
 decode_grow(td_exchange ex, const td_generic_map *m, const char *f, size_t len, td_result *res)
 {
@@ -273,7 +305,10 @@ decode_grow(td_exchange ex, const td_generic_map *m, const char *f, size_t len, 
 static int64_t *g_ids;
 static size_t g_nids, g_capids;
 
-/* Compare two int64 values for qsort. */
+/*
+ * cmp_i64
+ *	  Compare two int64 values for qsort.
+ */
 static int
 cmp_i64(const void *a, const void *b)
 {
@@ -282,14 +317,20 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Compare two C strings through char ** for qsort. */
+/*
+ * cmp_str
+ *	  Compare two C strings through char ** for qsort.
+ */
 static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Decode a whole capture twice and compare with the reference. */
+/*
+ * test_capture
+ *	  Decode a whole capture twice and compare with the reference.
+ */
 static long
 test_capture(td_exchange ex, const char *path)
 {
@@ -351,7 +392,10 @@ test_capture(td_exchange ex, const char *path)
 	return trades;
 }
 
-/* Run test_capture over websocket/<dir>/ for each exchange. */
+/*
+ * test_captures
+ *	  Run test_capture over websocket/<dir>/ for each exchange.
+ */
 static void
 test_captures(const char *shared)
 {
@@ -407,7 +451,10 @@ test_captures(const char *shared)
 	}
 }
 
-/* Decode throughput (trades/s) over the capture with the most trades. */
+/*
+ * test_throughput
+ *	  Decode throughput (trades/s) over the capture with the most trades.
+ */
 static void
 test_throughput(void)
 {
@@ -441,7 +488,10 @@ test_throughput(void)
 
 /* ---- known frames ------------------------------------------------------ */
 
-/* Frame text with ' turned into " (keeps the literals below readable). */
+/*
+ * J
+ *	  Frame text with ' turned into " (keeps the literals below readable).
+ */
 const char *
 J(const char *s)
 {
@@ -456,7 +506,10 @@ J(const char *s)
 	return b;
 }
 
-/* Decode a single-quoted frame literal. */
+/*
+ * D
+ *	  Decode a single-quoted frame literal.
+ */
 td_kind
 D(td_exchange ex, const char *frame, td_trade *out, int cap, td_result *r)
 {
@@ -465,7 +518,10 @@ D(td_exchange ex, const char *frame, td_trade *out, int cap, td_result *r)
 	return tsk_td_decode(ex, NULL, f, strlen(f), out, cap, r);
 }
 
-/* Decode and expect one TD_CONTROL frame. */
+/*
+ * expect_control
+ *	  Decode and expect one TD_CONTROL frame.
+ */
 void
 expect_control(td_exchange ex, const char *frame)
 {
@@ -477,7 +533,10 @@ expect_control(td_exchange ex, const char *frame)
 		  tsk_td_kind_name(k), r.error, J(frame));
 }
 
-/* Decode and expect TD_ERROR whose message contains `needle`. */
+/*
+ * expect_error
+ *	  Decode and expect TD_ERROR whose message contains `needle`.
+ */
 void
 expect_error(td_exchange ex, const char *frame, const char *needle)
 {
@@ -490,7 +549,10 @@ expect_error(td_exchange ex, const char *frame, const char *needle)
 		  needle, tsk_td_kind_name(k), r.error, J(frame));
 }
 
-/* Expect one trade with the given fields. */
+/*
+ * expect_trade
+ *	  Expect one trade with the given fields.
+ */
 void
 expect_trade(const char *what, const td_trade *t, const char *sym, int64_t id, int derived,
 			 int64_t ts, double price, double qty, char side)
@@ -504,7 +566,10 @@ expect_trade(const char *what, const td_trade *t, const char *sym, int64_t id, i
 		  side ? side : '0');
 }
 
-/* Binance: trade/aggTrade, spot/futures, side from m, controls, errors. */
+/*
+ * test_binance
+ *	  Binance: trade/aggTrade, spot/futures, side from m, controls, errors.
+ */
 static void
 test_binance(void)
 {
@@ -538,7 +603,10 @@ test_binance(void)
 	expect_error(TD_BINANCE, "[1,2]", "object");
 }
 
-/* Coinbase: legacy match (maker side), Advanced Trade, controls, errors. */
+/*
+ * test_coinbase
+ *	  Coinbase: legacy match (maker side), Advanced Trade, controls, errors.
+ */
 static void
 test_coinbase(void)
 {
@@ -589,7 +657,10 @@ test_coinbase(void)
 	expect_error(TD_COINBASE, "{'channel':'market_trades','events':{}}", "\"events\"");
 }
 
-/* Kraken: v1 arrays (derived ids), v2, futures, controls, errors. */
+/*
+ * test_kraken
+ *	  Kraken: v1 arrays (derived ids), v2, futures, controls, errors.
+ */
 static void
 test_kraken(void)
 {
@@ -646,7 +717,10 @@ test_kraken(void)
 	expect_error(TD_KRAKEN, "{'feed':'trade','product_id':'PI_X','side':'buy','time':1,'qty':1,'price':1}", "\"uid\"");
 }
 
-/* Finnhub: multi-trade frames, no side, derived ids, ping. */
+/*
+ * test_finnhub
+ *	  Finnhub: multi-trade frames, no side, derived ids, ping.
+ */
 static void
 test_finnhub(void)
 {
@@ -670,6 +744,11 @@ test_finnhub(void)
 	expect_error(TD_FINNHUB, "{'data':[]}", "\"type\"");
 }
 
+/*
+ * test_canonical
+ *	  The default canonical-symbol rule (tsk_td_canonical_symbol) on real
+ *	  instrument names of every exchange, and its refusals.
+ */
 static void
 test_canonical(void)
 {
@@ -695,7 +774,10 @@ test_canonical(void)
 
 /* ---- main --------------------------------------------------------------- */
 
-/* Run every test group; exit 1 if any check failed. */
+/*
+ * main
+ *	  Run every test group; exit 1 if any check failed.
+ */
 int
 main(int argc, char **argv)
 {

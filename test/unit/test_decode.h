@@ -1,7 +1,8 @@
 /*
- * test_decode.h -- what the two halves of the decoder unit tests share
- * (test_decode.c: captures, known frames, canonical symbols, main;
- * test_decode_input.c: capacity, hostile input, generic map, subscribe).
+ * test_decode.h
+ *	  what the two halves of the decoder unit tests share (test_decode.c:
+ *	  captures, known frames, canonical symbols, main; test_decode_input.c:
+ *	  capacity, hostile input, generic map, subscribe).
  */
 #ifndef TEST_DECODE_H
 #define TEST_DECODE_H

@@ -68,7 +68,10 @@ static union
 	char		bytes[4096];
 }			test_block;
 
-/* Records one check; prints a FAIL line with the formatted reason. */
+/*
+ * test_check
+ *	  Records one check; prints a FAIL line with the formatted reason.
+ */
 static void
 test_check(bool ok, const char *fmt, ...)
 {
@@ -87,7 +90,10 @@ test_check(bool ok, const char *fmt, ...)
 	printf("\n");
 }
 
-/* Zeroed block of `size` bytes (stands in for WinGetPartitionLocalMemory). */
+/*
+ * test_alloc
+ *	  Zeroed block of `size` bytes (stands in for WinGetPartitionLocalMemory).
+ */
 static void *
 test_alloc(size_t size)
 {
@@ -102,8 +108,9 @@ test_alloc(size_t size)
 }
 
 /*
- * Splits a CSV line in place into at most max_fields fields (empty fields
- * kept, trailing newline dropped); returns the field count.
+ * test_split_csv
+ *	  Splits a CSV line in place into at most max_fields fields (empty fields
+ *	  kept, trailing newline dropped); returns the field count.
  */
 static int
 test_split_csv(char *line, char **fields, int max_fields)
@@ -125,7 +132,10 @@ test_split_csv(char *line, char **fields, int max_fields)
 	return count;
 }
 
-/* Opens dir/relative for reading or exits. */
+/*
+ * test_open
+ *	  Opens dir/relative for reading or exits.
+ */
 static FILE *
 test_open(const char *dir, const char *relative)
 {
@@ -142,7 +152,10 @@ test_open(const char *dir, const char *relative)
 	return file;
 }
 
-/* Loads candles and golden rows side by side; returns the row count. */
+/*
+ * test_load
+ *	  Loads candles and golden rows side by side; returns the row count.
+ */
 static int
 test_load(const char *shared_dir, test_row **rows_out)
 {
@@ -218,7 +231,10 @@ typedef struct test_column_stats
 	int			first_bad_row;
 } test_column_stats;
 
-/* Compares one produced cell (has, value) with the golden one. */
+/*
+ * test_compare_cell
+ *	  Compares one produced cell (has, value) with the golden one.
+ */
 static void
 test_compare_cell(test_column_stats *stats, const test_row *row, int row_index,
 				  int col, bool has, double value)
@@ -270,7 +286,10 @@ typedef struct test_states
 	ind_adx_state *adx;
 } test_states;
 
-/* Allocates and initialises every state with the golden parameters. */
+/*
+ * test_states_init
+ *	  Allocates and initialises every state with the golden parameters.
+ */
 static void
 test_states_init(test_states *st)
 {
@@ -307,7 +326,10 @@ test_states_init(test_states *st)
 	test_check(rc == 0, "init with the golden parameters failed");
 }
 
-/* Releases the states of test_states_init. */
+/*
+ * test_states_free
+ *	  Releases the states of test_states_init.
+ */
 static void
 test_states_free(test_states *st)
 {
@@ -319,7 +341,10 @@ test_states_free(test_states *st)
 		free(blocks[i]);
 }
 
-/* Pushes one row through every indicator into has[] / value[]. */
+/*
+ * test_push_row
+ *	  Pushes one row through every indicator into has[] / value[].
+ */
 static void
 test_push_row(test_states *st, const test_row *r, bool *has, double *value)
 {
@@ -359,7 +384,10 @@ test_push_row(test_states *st, const test_row *r, bool *has, double *value)
 								  &value[COL_ADX14]);
 }
 
-/* Streams all rows through every indicator and checks each golden column. */
+/*
+ * test_golden
+ *	  Streams all rows through every indicator and checks each golden column.
+ */
 static void
 test_golden(const test_row *rows, int nrows)
 {
@@ -406,7 +434,10 @@ test_golden(const test_row *rows, int nrows)
 	test_states_free(&st);
 }
 
-/* Checks that init(size(params)) returns `expected` and its message. */
+/*
+ * test_expect_status
+ *	  Checks that init(size(params)) returns `expected` and its message.
+ */
 static void
 test_expect_status(const char *what, size_t size, int status, int expected,
 				   const char *message)
@@ -419,7 +450,10 @@ test_expect_status(const char *what, size_t size, int status, int expected,
 			   tsk_ind_strerror(status), message);
 }
 
-/* Exercises parameter validation of every init function. */
+/*
+ * test_validation
+ *	  Exercises parameter validation of every init function.
+ */
 static void
 test_validation(void)
 {
@@ -480,7 +514,10 @@ test_validation(void)
 			   "unknown status code message");
 }
 
-/* A state block copied mid-stream must continue exactly like the original. */
+/*
+ * test_state_copy
+ *	  A state block copied mid-stream must continue exactly like the original.
+ */
 static void
 test_state_copy(const test_row *rows, int nrows)
 {
@@ -516,14 +553,20 @@ test_state_copy(const test_row *rows, int nrows)
 	free(copy);
 }
 
-/* Checks value against a naive result within relative TEST_TOLERANCE. */
+/*
+ * test_close_enough
+ *	  Checks value against a naive result within relative TEST_TOLERANCE.
+ */
 static bool
 test_close_enough(double value, double expected)
 {
 	return fabs(value - expected) <= TEST_TOLERANCE * fmax(fabs(expected), 1.0);
 }
 
-/* Rolling VWAP(n) on the candles vs a from-scratch sum for every row. */
+/*
+ * test_vwap_rolling_naive
+ *	  Rolling VWAP(n) on the candles vs a from-scratch sum for every row.
+ */
 static void
 test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
 {
@@ -562,7 +605,10 @@ test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
 	free(s);
 }
 
-/* Cumulative VWAP on the candles vs a from-scratch sum every 97th row. */
+/*
+ * test_vwap_cumulative_naive
+ *	  Cumulative VWAP on the candles vs a from-scratch sum every 97th row.
+ */
 static void
 test_vwap_cumulative_naive(const test_row *rows, int nrows)
 {
@@ -594,7 +640,10 @@ test_vwap_cumulative_naive(const test_row *rows, int nrows)
 	free(s);
 }
 
-/* Zero-volume windows give no value, and no residue leaks afterwards. */
+/*
+ * test_vwap_zero_volume
+ *	  Zero-volume windows give no value, and no residue leaks afterwards.
+ */
 static void
 test_vwap_zero_volume(void)
 {
@@ -646,8 +695,11 @@ test_vwap_zero_volume(void)
 				   label, first_value, (expected), gaps); \
 	} while (0)
 
-/* Lookbacks for non-default parameters (the golden file pins the defaults),
- * and the degenerate period 1. */
+/*
+ * test_lookbacks
+ *	  Lookbacks for non-default parameters (the golden file pins the defaults),
+ *	  and the degenerate period 1.
+ */
 static void
 test_lookbacks(const test_row *rows, int nrows)
 {
@@ -690,7 +742,10 @@ test_lookbacks(const test_row *rows, int nrows)
 	TEST_LOOKBACK("vwap_rolling(5)", 4, tsk_ind_vwap_rolling_push(mem, r->close, r->volume, &v));
 }
 
-/* Williams %R(n) vs a naive rescan of the window: checks the min/max deque. */
+/*
+ * test_channel_naive
+ *	  Williams %R(n) vs a naive rescan of the window: checks the min/max deque.
+ */
 static void
 test_channel_naive(const test_row *rows, int nrows)
 {
@@ -732,7 +787,10 @@ test_channel_naive(const test_row *rows, int nrows)
 	}
 }
 
-/* A flat series: TA-Lib's zero-division guards give 0 (bands collapse). */
+/*
+ * test_flat_series
+ *	  A flat series: TA-Lib's zero-division guards give 0 (bands collapse).
+ */
 static void
 test_flat_series(void)
 {
@@ -765,7 +823,10 @@ test_flat_series(void)
 #undef TEST_FLAT
 }
 
-/* Runs every check; the last output line is the pass/fail summary. */
+/*
+ * main
+ *	  Runs every check; the last output line is the pass/fail summary.
+ */
 int
 main(int argc, char **argv)
 {

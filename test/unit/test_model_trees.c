@@ -18,7 +18,10 @@
 static int	tt_passed;
 static int	tt_failed;
 
-/* Record one check; print it only when it fails. */
+/*
+ * tt_check
+ *	  Record one check; print it only when it fails.
+ */
 static void
 tt_check(int ok, const char *what)
 {
@@ -31,7 +34,10 @@ tt_check(int ok, const char *what)
 	}
 }
 
-/* A model: objective, booster name, base score and the trees' JSON. */
+/*
+ * tt_model
+ *	  A model: objective, booster name, base score and the trees' JSON.
+ */
 static char *
 tt_model(char *buf, size_t len, const char *objective, const char *booster,
 		 const char *base_score, const char *trees)
@@ -44,7 +50,11 @@ tt_model(char *buf, size_t len, const char *objective, const char *booster,
 	return buf;
 }
 
-/* Build a model and parse it (two statements: argument order is unspecified). */
+/*
+ * tt_load
+ *	  Build a model and parse it (two statements: argument order is
+ *	  unspecified).
+ */
 static tsm_forest *
 tt_load(const char *objective, const char *booster, const char *base_score,
 		const char *trees, int nfeatures, char *err, size_t errlen)
@@ -64,7 +74,10 @@ tt_load(const char *objective, const char *booster, const char *base_score,
 #define TREE2 "{\"tree_param\": {\"num_nodes\": \"1\"}, \"left_children\": [-1], \"right_children\": [-1]," \
 	" \"split_indices\": [0], \"split_conditions\": [0.25], \"default_left\": [false]}"
 
-/* The expected probability for a margin, in libxgboost's float arithmetic. */
+/*
+ * tt_sigmoid
+ *	  The expected probability for a margin, in libxgboost's float arithmetic.
+ */
 static double
 tt_sigmoid(float base, float a, float b)
 {
@@ -75,6 +88,10 @@ tt_sigmoid(float base, float a, float b)
 	return 1.0f / (1.0f + expf(-m));
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(void)
 {
