@@ -11,10 +11,11 @@
  *	               case-insensitively, any other label ignored).
  *
  * Rules this file keeps: no Postgres headers, malloc/free only; the curl
- * write callback (tsk_bytebuf_curl_write, common/bytebuf.c) only appends to
- * a malloc'd buffer with a size cap; every libcurl and cJSON return code is
- * checked; http and https only, a total timeout, HTTP status 2xx required; the easy handle, header list and JSON
- * trees are freed on every path.  Errors are messages in the caller's buffer.
+ * write callback (tsk_bytebuf_curl_write, common/bytebuf.c) only appends to a
+ * malloc'd buffer with a size cap; every libcurl and cJSON return code is
+ * checked; http and https only, a total timeout, HTTP status 2xx required;
+ * the easy handle, header list and JSON trees are freed on every path.
+ * Errors are messages in the caller's buffer.
  */
 #include "sentiment/sentiment_api.h"
 
