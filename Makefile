@@ -95,7 +95,8 @@ $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
+$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c test/unit/test_indicators_naive.c \
+		test/unit/test_indicators.h $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -107,7 +108,7 @@ $(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
-$(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $(DECODE_SRCS) \
+$(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_frames.c test/unit/test_decode_input.c $(DECODE_SRCS) \
 		test/unit/test_decode.h src/ingest/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
