@@ -87,6 +87,9 @@ UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/tes
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_bytebuf
 
+# the small unit tests share their check counter
+$(UNIT_TESTS): test/unit/unit_check.h
+
 $(UNIT_BIN)/test_bytebuf: test/unit/test_bytebuf.c $(COMMON_SRCS) src/common/bytebuf.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^)

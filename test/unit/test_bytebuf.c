@@ -15,24 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int	passed,
-			failed;
-
-/*
- * check
- *	  Records one check.
- */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL: %s\n", what);
-	}
-}
+#include "unit_check.h"
 
 /*
  * test_appends
@@ -156,6 +139,5 @@ main(void)
 	test_limit();
 	test_curl_write();
 	test_growth();
-	printf("test_bytebuf: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return unit_summary("test_bytebuf");
 }

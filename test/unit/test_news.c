@@ -13,24 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int	passed,
-			failed;
-
-/*
- * check
- *	  Records one check.
- */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL: %s\n", what);
-	}
-}
+#include "unit_check.h"
 
 /*
  * read_file
@@ -178,6 +161,5 @@ main(int argc, char **argv)
 		  !has("caf\xc3\xa9" "btc", "btc"), "no match inside words");
 	check(has("Shiba \n Inu", "shiba inu") && !has("ShibaInu", "shiba inu"), "multi-word aliases");
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return unit_summary(NULL);
 }

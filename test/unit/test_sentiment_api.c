@@ -14,26 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit_check.h"
+
 #include <curl/curl.h>
-
-static int	passed,
-			failed;
-
-/*
- * check
- *	  Records one check.
- */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL: %s\n", what);
-	}
-}
 
 /*
  * check_parse
@@ -159,6 +142,5 @@ main(void)
 	test_parse();
 	test_offline_failures();
 	curl_global_cleanup();
-	printf("test_sentiment_api: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_summary("test_sentiment_api");
 }
