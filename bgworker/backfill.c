@@ -23,14 +23,13 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/backfill.h"
+#include "common/unix_time.h"
 #include "guc.h"
 
 #define BACKFILL_MAX_HOSTS 32
 #define BACKFILL_MAX_STALLED 100	/* pages whose last trade time did not move */
 #define BACKFILL_MAX_RETRY_S 86400	/* longest Retry-After honoured */
 #define BACKFILL_WEIGHT_PAUSE 5400	/* Binance: of 6,000 a minute */
-/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
-#define BACKFILL_EPOCH_SHIFT_US INT64CONST(946684800000000)
 
 /* Pacing state of one REST host (scheme://host[:port]). */
 typedef struct backfill_host
@@ -260,7 +259,7 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	bf_step_result res;
 	backfill_page store;
 	char	   *err;
-	int64		now_us = GetCurrentTimestamp() + BACKFILL_EPOCH_SHIFT_US;
+	int64		now_us = GetCurrentTimestamp() + TSK_UNIX_EPOCH_SHIFT_US;
 
 	if (tsk_bf_parse(&bj->job, &bj->cur, r->body, r->len, trades, cs, cap, &page) != 0)
 	{
@@ -321,7 +320,7 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	if (r->used_weight[0] != '\0' && atoi(r->used_weight) >= BACKFILL_WEIGHT_PAUSE)
 	{
 		TimestampTz now = GetCurrentTimestamp();
-		int64		into = (now + BACKFILL_EPOCH_SHIFT_US) % INT64CONST(60000000);
+		int64		into = (now + TSK_UNIX_EPOCH_SHIFT_US) % INT64CONST(60000000);
 
 		host->not_before = Max(host->not_before, now + (INT64CONST(60000000) - into));
 	}

@@ -33,9 +33,8 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/backfill.h"
+#include "common/unix_time.h"
 
-/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
-#define STORE_EPOCH_SHIFT_US INT64CONST(946684800000000)
 #define STORE_DAY_US INT64CONST(86400000000)
 #define STORE_KNOWN_DAYS 64
 
@@ -243,7 +242,7 @@ store_partitions(const td_trade *t, int n, int64 *days, int *ndays)
 		if (!known)
 		{
 			Oid			types[1] = {TIMESTAMPTZOID};
-			Datum		arg = TimestampTzGetDatum(day * STORE_DAY_US - STORE_EPOCH_SHIFT_US);
+			Datum		arg = TimestampTzGetDatum(day * STORE_DAY_US - TSK_UNIX_EPOCH_SHIFT_US);
 
 			store_exec(psprintf("SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", store_schema),
 					   1, types, &arg, NULL, SPI_OK_SELECT);
@@ -282,7 +281,7 @@ store_trades(backfill_page *p)
 	for (int i = 0; i < n; i++)
 	{
 		ids[i] = Int64GetDatum(t[i].trade_id);
-		ts[i] = TimestampTzGetDatum(t[i].ts_us - STORE_EPOCH_SHIFT_US);
+		ts[i] = TimestampTzGetDatum(t[i].ts_us - TSK_UNIX_EPOCH_SHIFT_US);
 		price[i] = Float8GetDatum(t[i].price);
 		qty[i] = Float8GetDatum(t[i].qty);
 		side[i] = t[i].side == 'b' ? buy : sell;
@@ -344,7 +343,7 @@ store_candles(backfill_page *p)
 	{
 		const bf_candle *c = &p->candles[i];
 
-		cols[0][i] = TimestampTzGetDatum(c->open_us - STORE_EPOCH_SHIFT_US);
+		cols[0][i] = TimestampTzGetDatum(c->open_us - TSK_UNIX_EPOCH_SHIFT_US);
 		cols[1][i] = Float8GetDatum(c->open);
 		cols[2][i] = Float8GetDatum(c->high);
 		cols[3][i] = Float8GetDatum(c->low);

@@ -3,8 +3,6 @@
  *	  The poll worker's loop: libcurl multi interface driven by
  *	  curl_multi_socket_action, waiting on the latch, postmaster death and
  *	  curl's sockets together in one WaitEventSet (no threads of our own).
- *	  Besides feeds and quotes it fetches the pages of the REST backfill
- *	  jobs (bgworker/backfill.c schedules them, this file transfers them).
  *
  * Rules this file keeps (see DESIGN.md):
  *	- curl callbacks only touch malloc'd memory and fixed arrays: no palloc,
@@ -36,6 +34,7 @@
 #include "bgworker/backfill.h"
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
+#include "common/bytebuf.h"
 #include "guc.h"
 
 #define POLL_MAX_SOCKETS 256
@@ -49,12 +48,7 @@ typedef struct poll_request
 	struct curl_slist *headers;
 	poll_kind	kind;
 	int64		id;				/* target id, or backfill job id */
-	char	   *body;
-	size_t		len,
-				cap,
-				max;
-	bool		too_large;
-	bool		failed_alloc;
+	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
 	char		etag[POLL_HEADER_LEN];
 	char		last_modified[POLL_HEADER_LEN];
 	char		retry_after[POLL_HEADER_LEN];	/* backfills: rate-limit headers */
@@ -99,7 +93,7 @@ poll_request_free(poll_request *req)
 		curl_easy_cleanup(req->easy);
 	}
 	curl_slist_free_all(req->headers);
-	free(req->body);
+	tsk_bytebuf_free(&req->body);
 	free(req);
 }
 
@@ -117,42 +111,6 @@ poll_cleanup_callback(void *arg)
 		(void) curl_multi_cleanup(poll_multi);
 	poll_multi = NULL;
 	poll_nsockets = 0;
-}
-
-/*
- * poll_write_cb
- *	  CURLOPT_WRITEFUNCTION: append to the malloc'd body, up to req->max.
- *	  Returning less than asked aborts the transfer (CURLE_WRITE_ERROR).
- */
-static size_t
-poll_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	poll_request *req = (poll_request *) userdata;
-	size_t		n = size * nmemb;
-
-	if (req->len + n > req->max)
-	{
-		req->too_large = true;
-		return 0;
-	}
-	if (req->len + n + 1 > req->cap)
-	{
-		size_t		cap = req->cap ? req->cap : 16384;
-		char	   *p;
-
-		while (cap < req->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(req->body, cap)) == NULL)
-		{
-			req->failed_alloc = true;
-			return 0;
-		}
-		req->body = p, req->cap = cap;
-	}
-	memcpy(req->body + req->len, data, n);
-	req->len += n;
-	req->body[req->len] = '\0';
-	return n;
 }
 
 /*
@@ -260,8 +218,9 @@ poll_setopt_failed(const CURLcode *rc, int n)
 
 /*
  * poll_new_request
- *	  A transfer of url for (kind, id), not yet started; NULL with err set
- *	  if curl refused (out of memory, invalid URL or option).
+ *	  A transfer of url for (kind, id), added to the multi handle; NULL
+ *	  with err set if curl refused (out of memory, invalid URL or option).
+ *	  Takes ownership of headers.
  */
 static poll_request *
 poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *headers,
@@ -280,7 +239,7 @@ poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *h
 	}
 	req->kind = kind;
 	req->id = id;
-	req->max = (size_t) tsk_poll_max_body;
+	req->body.max = (size_t) tsk_poll_max_body;
 	req->headers = headers;
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -290,8 +249,8 @@ poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *h
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, poll_write_cb);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, tsk_bytebuf_curl_write);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, &req->body);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, poll_header_cb);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
@@ -388,10 +347,10 @@ poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
-	if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
+	if (req->body.too_large || result == CURLE_FILESIZE_EXCEEDED)
 		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
-	if (req->failed_alloc)
+	if (req->body.failed_alloc)
 		return pstrdup("out of memory receiving the response body");
 	switch (result)
 	{
@@ -423,10 +382,10 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 		backfill_response r = {0};
 
 		(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &r.status);
-		r.too_large = req->too_large || result == CURLE_FILESIZE_EXCEEDED;
+		r.too_large = req->body.too_large || result == CURLE_FILESIZE_EXCEEDED;
 		r.error = result != CURLE_OK ? poll_error_message(req, result) : NULL;
-		r.body = req->body;
-		r.len = req->len;
+		r.body = req->body.data;
+		r.len = req->body.len;
 		r.retry_after = req->retry_after;
 		r.used_weight = req->used_weight;
 		tsk_backfill_finish(req->id, &r);
@@ -446,7 +405,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = tsk_poll_store_feed(t, req->body, req->len, status, req->etag,
+		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->etag,
 										  req->last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
@@ -456,7 +415,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 	{
 		bool		stored = false;
 
-		(void) tsk_poll_store_quote(t, req->body, req->len, status, &stored);
+		(void) tsk_poll_store_quote(t, req->body.data, req->body.len, status, &stored);
 	}
 }
 

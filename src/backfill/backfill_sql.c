@@ -18,9 +18,8 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/backfill.h"
+#include "common/unix_time.h"
 
-/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
-#define BACKFILL_EPOCH_SHIFT_US INT64CONST(946684800000000)
 
 extern PGDLLEXPORT Datum backfill_check(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(backfill_check);
@@ -70,8 +69,8 @@ tsk_backfill_build_job(backfill_job *bj, const char *market, const char *base_ur
 	j->base_url = base_url ? pstrdup(base_url) : tsk_bf_default_base(j->ep, j->market);
 	j->instrument = bj->instrument;
 	j->has_range = has_range;
-	j->from_us = has_range ? from + BACKFILL_EPOCH_SHIFT_US : 0;
-	j->to_us = has_range ? to + BACKFILL_EPOCH_SHIFT_US : 0;
+	j->from_us = has_range ? from + TSK_UNIX_EPOCH_SHIFT_US : 0;
+	j->to_us = has_range ? to + TSK_UNIX_EPOCH_SHIFT_US : 0;
 	j->has_ids = has_ids;
 	j->from_id = from_id;
 	j->to_id = to_id;
@@ -82,7 +81,7 @@ tsk_backfill_build_job(backfill_job *bj, const char *market, const char *base_ur
 		j->generic = &bj->opts.generic;
 	}
 	bj->host = backfill_host(j->ep == BF_GENERIC_TRADES ? bj->opts.generic.url : j->base_url);
-	if (has_range && (from < -BACKFILL_EPOCH_SHIFT_US || TIMESTAMP_NOT_FINITE(from) ||
+	if (has_range && (from < -TSK_UNIX_EPOCH_SHIFT_US || TIMESTAMP_NOT_FINITE(from) ||
 					  TIMESTAMP_NOT_FINITE(to)))
 		bj->check_error = pstrdup("time range must be finite and after 1970");
 	else if (tsk_bf_job_check(j, err, sizeof(err)) != 0)
