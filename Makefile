@@ -37,7 +37,7 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
-	src/backfill/rest_options.c
+	src/backfill/rest_options.c src/backfill/idgap.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
 	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
@@ -50,7 +50,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_stats.o bgworker/predictor.o \
-	bgworker/backfill.o bgworker/backfill_store.o src/backfill/backfill_sql.o
+	bgworker/backfill.o bgworker/backfill_store.o src/backfill/backfill_sql.o bgworker/ingest_gaps.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
@@ -134,7 +134,7 @@ $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_S
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
 $(UNIT_BIN)/test_backfill: test/unit/test_backfill.c test/unit/test_backfill_more.c $(REST_SRCS) \
-		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/ingest/decode.h
+		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/backfill/idgap.h src/ingest/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 

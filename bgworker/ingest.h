@@ -127,6 +127,12 @@ extern void tsk_ingest_copy_prepare(const char *schema);
 extern void tsk_ingest_copy_reset_plans(void);
 extern int64 tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch);
 
+/* ---- ingest_gaps.c ---- */
+extern void tsk_ingest_gaps_configure(const ingest_config *cfg);
+extern void tsk_ingest_gaps_observe(int k, const td_trade *t);
+extern void tsk_ingest_gaps_store(const ingest_config *cfg);
+extern void tsk_ingest_gaps_committed(void);
+
 /* ---- ingest_stats.c ---- */
 
 extern void tsk_ingest_preload(void);

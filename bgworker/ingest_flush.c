@@ -346,6 +346,8 @@ tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_lett
 		if (inserted < 0)		/* small, or a concurrent writer: ON CONFLICT */
 			inserted = flush_trades(cfg, batch);
 	}
+	if (batch->n > 0)
+		tsk_ingest_gaps_store(cfg);
 	flush_dead_letters(cfg, dead, ndead);
 	MemoryContextSwitchTo(old);
 	SPI_finish();
@@ -353,6 +355,7 @@ tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_lett
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	pgstat_report_stat(false);
+	tsk_ingest_gaps_committed();
 
 	for (int j = 0; j < ndays; j++)
 		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = days[j];

@@ -405,6 +405,7 @@ main(int argc, char **argv)
 	test_candles(shared);
 	test_hostile();
 	test_urls();
+	test_idgap();
 	printf("test_backfill: %d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }

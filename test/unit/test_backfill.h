@@ -1,7 +1,8 @@
 /*
  * test_backfill.h -- what the two halves of the backfill unit test share
  * (test_backfill.c: helpers, the fake exchange, Binance, main;
- * test_backfill_more.c: Coinbase, Kraken, candles, hostile pages, URLs).
+ * test_backfill_more.c: Coinbase, Kraken, candles, hostile pages, URLs,
+ * the trade-id gap tracker).
  */
 #ifndef TEST_BACKFILL_H
 #define TEST_BACKFILL_H
@@ -55,5 +56,6 @@ void		test_kraken(const char *shared);
 void		test_candles(const char *shared);
 void		test_hostile(void);
 void		test_urls(void);
+void		test_idgap(void);
 
 #endif							/* TEST_BACKFILL_H */

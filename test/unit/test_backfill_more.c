@@ -4,6 +4,7 @@
  * exchanges, hostile pages and the URL of every endpoint.
  */
 #include "test_backfill.h"
+#include "backfill/idgap.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -548,4 +549,34 @@ test_urls(void)
 		  back.last_us == 6 && back.last_id == 7 && strcmp(back.token, "17628") == 0, "cursor round trip");
 	CHECK(tsk_bf_cursor_parse("id:1:2", &back) == -1 && tsk_bf_cursor_parse("bogus:1:2:3", &back) == -1 &&
 		  tsk_bf_cursor_parse("token:1:2:3", &back) == -1, "bad cursor texts are refused");
+}
+
+/* The trade-id gap tracker: jumps, replays, overlaps, seeds, a full list. */
+void
+test_idgap(void)
+{
+	tsk_idgap_tracker t;
+
+	CHECK(tsk_idgap_init(&t, 2, 2), "tracker init");
+	CHECK(!tsk_idgap_observe(&t, 0, 100, 1000), "first trade: no gap");
+	CHECK(!tsk_idgap_observe(&t, 0, 101, 1001) && !tsk_idgap_observe(&t, 0, 101, 1001),
+		  "next id and a replay of it: no gap");
+	CHECK(tsk_idgap_observe(&t, 0, 105, 1005) && t.ngaps == 1 && t.gaps[0].first_id == 102 &&
+		  t.gaps[0].last_id == 104 && t.gaps[0].after_us == 1001 && t.gaps[0].before_us == 1005 &&
+		  t.gaps[0].instrument == 0, "a jump: ids 102..104 with the times around them");
+	CHECK(!tsk_idgap_observe(&t, 0, 103, 1003) && t.high_id[0] == 105,
+		  "an older id (overlap) is no gap and keeps the highest id");
+	CHECK(!tsk_idgap_observe(&t, 1, 7, 9) && t.ngaps == 1, "another instrument has its own ids");
+	tsk_idgap_seed(&t, 1, 5, 8);
+	CHECK(t.high_id[1] == 7, "a seed below the highest id changes nothing");
+	CHECK(tsk_idgap_observe(&t, 1, 9, 10) && tsk_idgap_observe(&t, 0, 200, 2000) && t.ngaps == 2,
+		  "two gaps queued");
+	CHECK(tsk_idgap_observe(&t, 0, 300, 3000) && t.ngaps == 2 && t.dropped == 1 && t.high_id[0] == 300,
+		  "a full list drops the gap but keeps the highest id");
+	tsk_idgap_take(&t, 1);
+	CHECK(t.ngaps == 1 && t.gaps[0].instrument == 1 && t.gaps[0].first_id == 8 && t.gaps[0].last_id == 8,
+		  "taking the first gap leaves the second");
+	CHECK(!tsk_idgap_observe(&t, 5, 1, 1) && !tsk_idgap_observe(&t, -1, 1, 1) && !tsk_idgap_observe(&t, 0, -3, 1),
+		  "bad instrument or id: ignored");
+	tsk_idgap_free(&t);
 }
