@@ -557,7 +557,7 @@ test_idgap(void)
 {
 	tsk_idgap_tracker t;
 
-	CHECK(tsk_idgap_init(&t, 2, 2), "tracker init");
+	CHECK(tsk_idgap_init(&t, 2, 3), "tracker init");
 	CHECK(!tsk_idgap_observe(&t, 0, 100, 1000), "first trade: no gap");
 	CHECK(!tsk_idgap_observe(&t, 0, 101, 1001) && !tsk_idgap_observe(&t, 0, 101, 1001),
 		  "next id and a replay of it: no gap");
@@ -569,13 +569,13 @@ test_idgap(void)
 	CHECK(!tsk_idgap_observe(&t, 1, 7, 9) && t.ngaps == 1, "another instrument has its own ids");
 	tsk_idgap_seed(&t, 1, 5, 8);
 	CHECK(t.high_id[1] == 7, "a seed below the highest id changes nothing");
-	CHECK(tsk_idgap_observe(&t, 1, 9, 10) && tsk_idgap_observe(&t, 0, 200, 2000) && t.ngaps == 2,
-		  "two gaps queued");
-	CHECK(tsk_idgap_observe(&t, 0, 300, 3000) && t.ngaps == 2 && t.dropped == 1 && t.high_id[0] == 300,
+	CHECK(tsk_idgap_observe(&t, 1, 9, 10) && tsk_idgap_observe(&t, 0, 200, 2000) && t.ngaps == 3,
+		  "three gaps queued");
+	CHECK(tsk_idgap_observe(&t, 0, 300, 3000) && t.ngaps == 3 && t.dropped == 1 && t.high_id[0] == 300,
 		  "a full list drops the gap but keeps the highest id");
 	tsk_idgap_take(&t, 1);
-	CHECK(t.ngaps == 1 && t.gaps[0].instrument == 1 && t.gaps[0].first_id == 8 && t.gaps[0].last_id == 8,
-		  "taking the first gap leaves the second");
+	CHECK(t.ngaps == 2 && t.gaps[0].instrument == 1 && t.gaps[0].first_id == 8 && t.gaps[0].last_id == 8,
+		  "taking the first gap leaves the others, in order");
 	CHECK(!tsk_idgap_observe(&t, 5, 1, 1) && !tsk_idgap_observe(&t, -1, 1, 1) && !tsk_idgap_observe(&t, 0, -3, 1),
 		  "bad instrument or id: ignored");
 	tsk_idgap_free(&t);
