@@ -82,7 +82,10 @@ backfill_host_of(const backfill_job *bj)
 	return &backfill_hosts[backfill_nhosts++];
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_reload
+ *	  See backfill.h.
+ */
 void
 tsk_backfill_reload(MemoryContext parent)
 {
@@ -112,7 +115,10 @@ tsk_backfill_reload(MemoryContext parent)
 	backfill_jobs = jobs;
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_active
+ *	  See backfill.h.
+ */
 bool
 tsk_backfill_active(void)
 {
@@ -152,9 +158,12 @@ backfill_retry(backfill_job *bj, const char *error)
 	bj->next_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Min(250 << Min(k - 1, 7), 30000));
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_tick
+ *	  See backfill.h.
+ */
 long
-tsk_backfill_tick(TimestampTz now)
+tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch)
 {
 	long		wait = 1000;
 	ListCell   *lc;
@@ -195,7 +204,7 @@ tsk_backfill_tick(TimestampTz now)
 			backfill_fail(bj, "cannot build the URL of the next page");
 			continue;
 		}
-		if (!tsk_poll_fetch_backfill(bj->id, url, err, sizeof(err)))
+		if (!fetch(bj->id, url, err, sizeof(err)))
 		{
 			backfill_retry(bj, err);
 			continue;
@@ -326,7 +335,10 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	}
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_finish
+ *	  See backfill.h.
+ */
 void
 tsk_backfill_finish(int64 id, const backfill_response *r)
 {

@@ -68,19 +68,20 @@ typedef struct backfill_response
 /* Re-read the queue (after a relcache invalidation). */
 extern void tsk_backfill_reload(MemoryContext parent);
 
-/* Start the requests that are due; returns ms until the next one (<= 1000). */
-extern long tsk_backfill_tick(TimestampTz now);
+/* How the poll worker starts a GET of url for job id (false, err set: refused). */
+typedef bool (*backfill_fetch_fn) (int64 id, const char *url, char *err, size_t errsz);
+
+/*
+ * Start the requests that are due through fetch; returns ms until the next
+ * one (<= 1000).
+ */
+extern long tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch);
 
 /* A transfer of job id completed (curl has returned). */
 extern void tsk_backfill_finish(int64 id, const backfill_response *resp);
 
 /* Whether any job is queued or running in this worker. */
 extern bool tsk_backfill_active(void);
-
-/* ---- poll.c (the transfers) ---- */
-
-/* Start a GET of url for job id; false with err set if curl refused. */
-extern bool tsk_poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz);
 
 /* ---- backfill_store.c ---- */
 

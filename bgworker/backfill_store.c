@@ -191,7 +191,10 @@ store_load_in_txn(void *p)
 	}
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_load_jobs
+ *	  See backfill.h.
+ */
 List *
 tsk_backfill_load_jobs(MemoryContext cxt)
 {
@@ -440,7 +443,10 @@ store_page_in_txn(void *arg)
 			   5, types, args, NULL, SPI_OK_UPDATE);
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_store_page
+ *	  See backfill.h.
+ */
 char *
 tsk_backfill_store_page(backfill_page *page)
 {
@@ -486,7 +492,10 @@ store_error_in_txn(void *p)
 			   2, types, args, NULL, SPI_OK_UPDATE);
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_record_error
+ *	  See backfill.h.
+ */
 void
 tsk_backfill_record_error(backfill_job *bj, const char *error, bool final)
 {

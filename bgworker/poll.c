@@ -300,9 +300,13 @@ poll_start(poll_target *t)
 	return true;
 }
 
-/* See backfill.h. */
-bool
-tsk_poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz)
+/*
+ * poll_fetch_backfill
+ *	  Start a GET of url for backfill job id (backfill_fetch_fn); false with
+ *	  err set if curl refused.
+ */
+static bool
+poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz)
 {
 	const char *why = NULL;
 
@@ -625,7 +629,7 @@ triggerstock_poll_main(Datum main_arg)
 				(void) poll_start(t);
 			}
 		}
-		backfill_wait = tsk_backfill_tick(now);
+		backfill_wait = tsk_backfill_tick(now, poll_fetch_backfill);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);

@@ -40,7 +40,10 @@ backfill_host(const char *url)
 	return pnstrdup(url, n);
 }
 
-/* See backfill.h. */
+/*
+ * tsk_backfill_build_job
+ *	  See backfill.h.
+ */
 void
 tsk_backfill_build_job(backfill_job *bj, const char *market, const char *base_url,
 					   bool has_range, TimestampTz from, TimestampTz to,

@@ -1,5 +1,6 @@
 /*
- * idgap.c -- trade-id gap tracking (triggerstock; see idgap.h).
+ * idgap.c
+ *	  trade-id gap tracking (triggerstock; see idgap.h).
  *
  * Invariants: see idgap.h; memory is malloc'd (the ingest worker's batch
  * memory is malloc'd too), freed by tsk_idgap_free.
@@ -9,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* See idgap.h. */
+/*
+ * tsk_idgap_init
+ *	  See idgap.h.
+ */
 bool
 tsk_idgap_init(tsk_idgap_tracker *t, int ninstruments, int cap)
 {
@@ -31,7 +35,10 @@ tsk_idgap_init(tsk_idgap_tracker *t, int ninstruments, int cap)
 	return true;
 }
 
-/* See idgap.h. */
+/*
+ * tsk_idgap_free
+ *	  See idgap.h.
+ */
 void
 tsk_idgap_free(tsk_idgap_tracker *t)
 {
@@ -41,7 +48,10 @@ tsk_idgap_free(tsk_idgap_tracker *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* See idgap.h. */
+/*
+ * tsk_idgap_seed
+ *	  See idgap.h.
+ */
 void
 tsk_idgap_seed(tsk_idgap_tracker *t, int instrument, int64_t id, int64_t ts_us)
 {
@@ -54,7 +64,10 @@ tsk_idgap_seed(tsk_idgap_tracker *t, int instrument, int64_t id, int64_t ts_us)
 	}
 }
 
-/* See idgap.h. */
+/*
+ * tsk_idgap_observe
+ *	  See idgap.h.
+ */
 bool
 tsk_idgap_observe(tsk_idgap_tracker *t, int instrument, int64_t id, int64_t ts_us)
 {
@@ -84,7 +97,10 @@ tsk_idgap_observe(tsk_idgap_tracker *t, int instrument, int64_t id, int64_t ts_u
 	return gap;
 }
 
-/* See idgap.h. */
+/*
+ * tsk_idgap_take
+ *	  See idgap.h.
+ */
 void
 tsk_idgap_take(tsk_idgap_tracker *t, int n)
 {

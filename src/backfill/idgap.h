@@ -1,9 +1,10 @@
 /*
- * idgap.h -- trade-id gap tracking (triggerstock): for feeds whose trade ids
- * are consecutive per market (Binance trade and aggTrade, Coinbase matches,
- * Kraken v2), the highest id seen per instrument, and the gaps a jump in
- * ids reveals (ids last+1 .. id-1 never arrived: a reconnect without
- * overlap, or a silent drop).
+ * idgap.h
+ *	  trade-id gap tracking (triggerstock): for feeds whose trade ids are
+ *	  consecutive per market (Binance trade and aggTrade, Coinbase matches,
+ *	  Kraken v2), the highest id seen per instrument, and the gaps a jump in
+ *	  ids reveals (ids last+1 .. id-1 never arrived: a reconnect without
+ *	  overlap, or a silent drop).
  *
  * Pure C, no Postgres headers; the ingest worker (bgworker/ingest_gaps.c)
  * keeps one tracker per connection lifetime of its process.

@@ -1,8 +1,9 @@
 /*
- * rest.h -- pure-C core of the REST backfill (triggerstock): the exchanges'
- * history endpoints, their answers parsed into trades and candles, the URL
- * of each page and the pagination step that turns a page into the rows to
- * store, the next cursor, the progress and the end of the job.
+ * rest.h
+ *	  pure-C core of the REST backfill (triggerstock): the exchanges' history
+ *	  endpoints, their answers parsed into trades and candles, the URL of each
+ *	  page and the pagination step that turns a page into the rows to store,
+ *	  the next cursor, the progress and the end of the job.
  *
  * No PostgreSQL headers: plain C11 + cJSON, shared by the poll worker
  * (bgworker/backfill*.c), the unit test (test/unit/test_backfill.c) and the

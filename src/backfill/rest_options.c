@@ -1,6 +1,7 @@
 /*
- * rest_options.c -- a backfill job's options (triggerstock; see rest.h):
- * the JSON object of triggerstock.backfills.options read into bf_options.
+ * rest_options.c
+ *	  a backfill job's options (triggerstock; see rest.h): the JSON object of
+ *	  triggerstock.backfills.options read into bf_options.
  *
  * Keys: limit, min_interval_ms, max_errors, max_pages (integers); generic
  * endpoint: url, next_url, cursor ("id", "time_ms", "time_s", "path"),
@@ -72,7 +73,10 @@ bf_opt_str(const cJSON *obj, const char *key, const char **out, char *err, size_
 	return 0;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_options_load
+ *	  See rest.h.
+ */
 int
 tsk_bf_options_load(const char *json, bf_options *o, char *err, size_t errsz)
 {
@@ -141,7 +145,10 @@ tsk_bf_options_load(const char *json, bf_options *o, char *err, size_t errsz)
 	return 0;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_options_free
+ *	  See rest.h.
+ */
 void
 tsk_bf_options_free(bf_options *o)
 {
@@ -149,7 +156,10 @@ tsk_bf_options_free(bf_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_default_interval_ms
+ *	  See rest.h.
+ */
 int
 tsk_bf_default_interval_ms(bf_endpoint ep)
 {

@@ -1,6 +1,7 @@
 /*
- * rest_parse.c -- parsers of the exchanges' REST history answers
- * (triggerstock backfill; see rest.h).
+ * rest_parse.c
+ *	  parsers of the exchanges' REST history answers (triggerstock backfill;
+ *	  see rest.h).
  *
  * Answers parsed (facts from ../shared/data/FORMATS.md and the exchanges'
  * documentation):
@@ -74,7 +75,7 @@ bf_td_error(bf_parse_ctx *p, int row)
 }
 
 /*
- * bf_exchange_error
+ * bf_error_answer
  *	  The error text of an error answer object, or NULL: Binance
  *	  {"code","msg"}, Coinbase {"message"}, Kraken {"error":[...]}.
  */
@@ -514,7 +515,7 @@ bf_json_path(const cJSON *root, const char *path)
 }
 
 /*
- * bf_generic
+ * bf_generic_trades
  *	  The generic decoder over the whole body, plus the next-cursor path.
  */
 static int
@@ -559,7 +560,10 @@ bf_generic_trades(bf_parse_ctx *p, const char *body, size_t len, const cJSON *ro
 	return 0;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_parse
+ *	  See rest.h.
+ */
 int
 tsk_bf_parse(const bf_job *job, const bf_cursor *cur, const char *body, size_t len,
 			 td_trade *trades, bf_candle *candles, int cap, bf_page *page)

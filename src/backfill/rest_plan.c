@@ -1,7 +1,8 @@
 /*
- * rest_plan.c -- pagination of the REST backfill (triggerstock; see
- * rest.h): each endpoint's URL for a cursor, and the step that applies a
- * parsed page to a job (rows kept, next cursor, progress, end, errors).
+ * rest_plan.c
+ *	  pagination of the REST backfill (triggerstock; see rest.h): each
+ *	  endpoint's URL for a cursor, and the step that applies a parsed page to a
+ *	  job (rows kept, next cursor, progress, end, errors).
  *
  * The step itself is in rest_step.c.
  *
@@ -48,14 +49,20 @@ static const char *const bf_endpoint_names[BF_ENDPOINT_COUNT] = {
 
 static const char *const bf_mode_names[] = {"start", "window", "id", "time", "token", "done"};
 
-/* See rest.h. */
+/*
+ * tsk_bf_endpoint_name
+ *	  See rest.h.
+ */
 const char *
 tsk_bf_endpoint_name(bf_endpoint ep)
 {
 	return (unsigned) ep < BF_ENDPOINT_COUNT ? bf_endpoint_names[ep] : "unknown";
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_endpoint_from_name
+ *	  See rest.h.
+ */
 int
 tsk_bf_endpoint_from_name(const char *name, bf_endpoint *ep)
 {
@@ -68,14 +75,20 @@ tsk_bf_endpoint_from_name(const char *name, bf_endpoint *ep)
 	return -1;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_endpoint_candles
+ *	  See rest.h.
+ */
 bool
 tsk_bf_endpoint_candles(bf_endpoint ep)
 {
 	return ep == BF_BINANCE_KLINES || ep == BF_COINBASE_CANDLES || ep == BF_KRAKEN_OHLC;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_market_from_name
+ *	  See rest.h.
+ */
 int
 tsk_bf_market_from_name(const char *name, bf_market *m)
 {
@@ -90,7 +103,10 @@ tsk_bf_market_from_name(const char *name, bf_market *m)
 	return 0;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_default_base
+ *	  See rest.h.
+ */
 const char *
 tsk_bf_default_base(bf_endpoint ep, bf_market m)
 {
@@ -112,7 +128,10 @@ tsk_bf_default_base(bf_endpoint ep, bf_market m)
 	}
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_max_limit
+ *	  See rest.h.
+ */
 int
 tsk_bf_max_limit(bf_endpoint ep, bf_market m)
 {
@@ -170,7 +189,10 @@ bf_instrument_ok(const bf_job *job)
 	return true;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_job_check
+ *	  See rest.h.
+ */
 int
 tsk_bf_job_check(const bf_job *job, char *err, size_t errsz)
 {
@@ -385,7 +407,10 @@ bf_template(bf_out *o, const bf_job *job, const char *tpl, const char *cursor)
 	return 0;
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_seeking
+ *	  See rest.h.
+ */
 bool
 tsk_bf_seeking(const bf_job *job, const bf_cursor *cur)
 {
@@ -393,7 +418,10 @@ tsk_bf_seeking(const bf_job *job, const bf_cursor *cur)
 		(cur->mode == BF_CUR_START || cur->mode == BF_CUR_WINDOW);
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_page_url
+ *	  See rest.h.
+ */
 int
 tsk_bf_page_url(const bf_job *job, const bf_cursor *cur, char *out, size_t outsz)
 {
@@ -489,7 +517,10 @@ tsk_bf_page_url(const bf_job *job, const bf_cursor *cur, char *out, size_t outsz
 
 /* ---- cursor text ---------------------------------------------------------- */
 
-/* See rest.h. */
+/*
+ * tsk_bf_cursor_format
+ *	  See rest.h.
+ */
 int
 tsk_bf_cursor_format(const bf_cursor *cur, char *out, size_t outsz)
 {
@@ -500,7 +531,10 @@ tsk_bf_cursor_format(const bf_cursor *cur, char *out, size_t outsz)
 					cur->mode == BF_CUR_TOKEN ? ":" : "", cur->mode == BF_CUR_TOKEN ? cur->token : "");
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_cursor_parse
+ *	  See rest.h.
+ */
 int
 tsk_bf_cursor_parse(const char *text, bf_cursor *cur)
 {

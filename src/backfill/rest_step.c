@@ -1,6 +1,7 @@
 /*
- * rest_step.c -- the pagination step of the REST backfill (triggerstock;
- * see rest.h and rest_plan.c): apply one parsed page to a job.
+ * rest_step.c
+ *	  the pagination step of the REST backfill (triggerstock; see rest.h and
+ *	  rest_plan.c): apply one parsed page to a job.
  *
  * Three shapes:
  *   ascending trades   Binance aggTrades / historicalTrades, Kraken, generic:
@@ -373,7 +374,10 @@ bf_step_candles(const bf_job *job, const bf_cursor *cur, const bf_page *page, bf
 		bf_progress((double) (last_us + BF_CANDLE_US), (double) first, (double) job->to_us);
 }
 
-/* See rest.h. */
+/*
+ * tsk_bf_step
+ *	  See rest.h.
+ */
 void
 tsk_bf_step(const bf_job *job, const bf_cursor *cur, const bf_page *page,
 			td_trade *trades, bf_candle *candles, int64_t now_us, bf_step_result *res)

@@ -1,6 +1,7 @@
 /*
- * fuzz_rest.c -- libFuzzer target for the REST backfill core
- * (src/backfill/rest_*.c): the answer parsers and the pagination step.
+ * fuzz_rest.c
+ *	  libFuzzer target for the REST backfill core (src/backfill/rest_*.c): the
+ *	  answer parsers and the pagination step.
  *
  * Input: byte 0 selects the endpoint (low 3 bits), the cursor the page
  * answers (bits 3-4: start, id/time, token, an id range job) and the limit
@@ -26,7 +27,10 @@
 static td_trade fz_trades[FUZZ_CAP];
 static bf_candle fz_candles[FUZZ_CAP];
 
-/* Abort unless s is NUL-terminated printable ASCII within n bytes. */
+/*
+ * fz_printable
+ *	  Abort unless s is NUL-terminated printable ASCII within n bytes.
+ */
 static void
 fz_printable(const char *s, size_t n)
 {
@@ -39,7 +43,10 @@ fz_printable(const char *s, size_t n)
 		abort();
 }
 
-/* The body at the end of a guarded region. */
+/*
+ * fz_guarded
+ *	  The body at the end of a guarded region.
+ */
 static const char *
 fz_guarded(const uint8_t *data, size_t len)
 {
@@ -57,6 +64,10 @@ fz_guarded(const uint8_t *data, size_t len)
 	return region + FUZZ_REGION - len;
 }
 
+/*
+ * LLVMFuzzerTestOneInput
+ *	  One input: parse it as the chosen endpoint's answer, step, check.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

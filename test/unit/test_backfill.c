@@ -1,17 +1,18 @@
 /*
- * test_backfill.c -- unit tests of the REST backfill core (src/backfill/rest*.c)
- * against the real REST dumps of ../shared/data, without a server:
- *   - parsers: every row of Binance aggTrades (the ccxt dump's "info"
- *     objects, checked against ccxt's own parsed fields), Coinbase trades,
- *     Kraken Trades and OHLC, compared field by field with an independent
- *     reading (strtod / own RFC 3339 reader);
- *   - pagination: a small in-process fake exchange answers the URLs that
- *     tsk_bf_page_url builds, the way each exchange pages (fromId, after,
- *     since, time windows); every job must store exactly the rows of its
- *     range, once, in order;
- *   - hostile pages: repeated page (no progress), times going backwards,
- *     more rows than asked, NUL bytes, truncated JSON, error answers;
- *   - URLs of every endpoint, and the cursor text round trip.
+ * test_backfill.c
+ *	  unit tests of the REST backfill core (src/backfill/rest*.c)
+ *	   against the real REST dumps of ../shared/data, without a server:
+ *	     - parsers: every row of Binance aggTrades (the ccxt dump's "info"
+ *	       objects, checked against ccxt's own parsed fields), Coinbase trades,
+ *	       Kraken Trades and OHLC, compared field by field with an independent
+ *	       reading (strtod / own RFC 3339 reader);
+ *	     - pagination: a small in-process fake exchange answers the URLs that
+ *	       tsk_bf_page_url builds, the way each exchange pages (fromId, after,
+ *	       since, time windows); every job must store exactly the rows of its
+ *	       range, once, in order;
+ *	     - hostile pages: repeated page (no progress), times going backwards,
+ *	       more rows than asked, NUL bytes, truncated JSON, error answers;
+ *	     - URLs of every endpoint, and the cursor text round trip.
  *
  * Usage: test_backfill SHARED_DIR
  * (test_backfill_more.c holds Coinbase, Kraken, candles, hostile pages, URLs.)
@@ -30,7 +31,10 @@ int			n_pass,
 td_trade	trades[CAP];
 bf_candle	candles[CAP];
 
-/* A whole file, NUL-terminated (exits on failure). */
+/*
+ * slurp
+ *	  A whole file, NUL-terminated (exits on failure).
+ */
 char *
 slurp(const char *path, size_t *len)
 {
@@ -53,7 +57,10 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Independent RFC 3339 reader: "YYYY-MM-DDTHH:MM:SS[.f]Z" to µs. */
+/*
+ * iso_us
+ *	  Independent RFC 3339 reader: "YYYY-MM-DDTHH:MM:SS[.f]Z" to µs.
+ */
 int64_t
 iso_us(const char *s)
 {
@@ -78,7 +85,10 @@ iso_us(const char *s)
 
 /* ---- the fake exchange ------------------------------------------------- */
 
-/* The value of query parameter name in url, or def. */
+/*
+ * qparam
+ *	  The value of query parameter name in url, or def.
+ */
 long long
 qparam(const char *url, const char *name, long long def)
 {
@@ -93,7 +103,10 @@ qparam(const char *url, const char *name, long long def)
 }
 
 
-/* Answer url from ds like Binance aggTrades / historicalTrades. */
+/*
+ * fake_binance
+ *	  Answer url from ds like Binance aggTrades / historicalTrades.
+ */
 char *
 fake_binance(const dataset *ds, const char *url)
 {
@@ -119,7 +132,10 @@ fake_binance(const dataset *ds, const char *url)
 	return out;
 }
 
-/* Answer like Coinbase trades: ids below after, newest first. */
+/*
+ * fake_coinbase
+ *	  Answer like Coinbase trades: ids below after, newest first.
+ */
 char *
 fake_coinbase(const dataset *ds, const char *url)
 {
@@ -143,7 +159,11 @@ fake_coinbase(const dataset *ds, const char *url)
 	return out;
 }
 
-/* Answer like Kraken Trades: rows at or after since (s or ns), "last" in ns. */
+/*
+ * fake_kraken
+ *	  Answer like Kraken Trades: rows at or after since (s or ns), "last" in
+ *	  ns.
+ */
 char *
 fake_kraken(const dataset *ds, const char *url)
 {
@@ -171,7 +191,10 @@ fake_kraken(const dataset *ds, const char *url)
 	return out;
 }
 
-/* Runs a job to the end against a fake; returns rows kept (into trades[]). */
+/*
+ * run_job
+ *	  Runs a job to the end against a fake; returns rows kept (into trades[]).
+ */
 int
 run_job(const bf_job *job, const dataset *ds, char *(*fake) (const dataset *, const char *),
 		td_trade *all, int allcap, int *pages, char *err)
@@ -228,6 +251,11 @@ run_job(const bf_job *job, const dataset *ds, char *(*fake) (const dataset *, co
 
 /* ---- Binance ----------------------------------------------------------- */
 
+/*
+ * test_binance
+ *	  aggTrades: a time range and an id range paged through the fake
+ *	  exchange, every row checked against ccxt's own parse of the dump.
+ */
 static void
 test_binance(const char *shared)
 {
@@ -322,7 +350,10 @@ test_binance(const char *shared)
 	free(all);
 }
 
-/* historicalTrades from the spot WebSocket capture (t, p, q, T, m). */
+/*
+ * test_binance_trades
+ *	  historicalTrades from the spot WebSocket capture (t, p, q, T, m).
+ */
 static void
 test_binance_trades(const char *shared)
 {
@@ -393,6 +424,10 @@ test_binance_trades(const char *shared)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/*
+ * main
+ *	  Runs every group; argv[1] is the shared directory.
+ */
 int
 main(int argc, char **argv)
 {

@@ -1,8 +1,9 @@
 /*
- * test_backfill.h -- what the two halves of the backfill unit test share
- * (test_backfill.c: helpers, the fake exchange, Binance, main;
- * test_backfill_more.c: Coinbase, Kraken, candles, hostile pages, URLs,
- * the trade-id gap tracker).
+ * test_backfill.h
+ *	  what the two halves of the backfill unit test share (test_backfill.c:
+ *	  helpers, the fake exchange, Binance, main; test_backfill_more.c:
+ *	  Coinbase, Kraken, candles, hostile pages, URLs, the trade-id gap
+ *	  tracker).
  */
 #ifndef TEST_BACKFILL_H
 #define TEST_BACKFILL_H

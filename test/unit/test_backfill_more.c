@@ -1,7 +1,8 @@
 /*
- * test_backfill_more.c -- second half of the backfill unit test (see
- * test_backfill.c): Coinbase trades, Kraken Trades, candles of the three
- * exchanges, hostile pages and the URL of every endpoint.
+ * test_backfill_more.c
+ *	  second half of the backfill unit test (see test_backfill.c): Coinbase
+ *	  trades, Kraken Trades, candles of the three exchanges, hostile pages and
+ *	  the URL of every endpoint.
  */
 #include "test_backfill.h"
 #include "backfill/idgap.h"
@@ -14,7 +15,10 @@
 
 static void test_candles_built(const char *shared);
 
-/* Coinbase: the recorded /products/BTC-USD/trades pages, paged by "after". */
+/*
+ * test_coinbase
+ *	  Coinbase: the recorded /products/BTC-USD/trades pages, paged by "after".
+ */
 void
 test_coinbase(const char *shared)
 {
@@ -86,7 +90,10 @@ test_coinbase(const char *shared)
 	free(all);
 }
 
-/* Kraken: the recorded /0/public/Trades answer, paged by "last". */
+/*
+ * test_kraken
+ *	  Kraken: the recorded /0/public/Trades answer, paged by "last".
+ */
 void
 test_kraken(const char *shared)
 {
@@ -160,8 +167,11 @@ test_kraken(const char *shared)
 	free(all);
 }
 
-/* Candles: Kraken OHLC (real answer), Binance klines and Coinbase candles
- * answers built from real 1-minute files, each paged to the end. */
+/*
+ * test_candles
+ *	  Candles: Kraken OHLC (real answer), Binance klines and Coinbase candles
+ *	  answers built from real 1-minute files, each paged to the end.
+ */
 void
 test_candles(const char *shared)
 {
@@ -235,7 +245,11 @@ typedef struct
 	double	   *v[5];			/* open, high, low, close, volume */
 } candle_file;
 
-/* Reads a CSV of 1-minute candles: btc_perp (header, naive UTC) or Lean (ms). */
+/*
+ * read_candle_file
+ *	  Reads a CSV of 1-minute candles: btc_perp (header, naive UTC) or Lean
+ *	  (ms).
+ */
 static void
 read_candle_file(const char *path, int64_t day_us, candle_file *cf)
 {
@@ -273,7 +287,10 @@ read_candle_file(const char *path, int64_t day_us, candle_file *cf)
 		fclose(f);
 }
 
-/* Answers klines (ascending) or Coinbase candles (newest first) from cf. */
+/*
+ * fake_candles
+ *	  Answers klines (ascending) or Coinbase candles (newest first) from cf.
+ */
 static char *
 fake_candles(const candle_file *cf, bf_endpoint ep, const char *url)
 {
@@ -317,7 +334,10 @@ fake_candles(const candle_file *cf, bf_endpoint ep, const char *url)
 	return out;
 }
 
-/* Pages a candle job to its end; checks every stored candle against cf. */
+/*
+ * run_candles
+ *	  Pages a candle job to its end; checks every stored candle against cf.
+ */
 static void
 run_candles(const bf_job *job, const candle_file *cf, const char *what)
 {
@@ -375,7 +395,10 @@ run_candles(const bf_job *job, const candle_file *cf, const char *what)
 	printf("%s: %d candles over %d pages, 0 mismatches\n", what, stored, pages);
 }
 
-/* Binance klines from the BTC perpetual file, Coinbase candles from Lean. */
+/*
+ * test_candles_built
+ *	  Binance klines from the BTC perpetual file, Coinbase candles from Lean.
+ */
 static void
 test_candles_built(const char *shared)
 {
@@ -409,7 +432,10 @@ test_candles_built(const char *shared)
 	free(cf.t);
 }
 
-/* Parses body at cursor text ctext; returns the page (rows in trades). */
+/*
+ * P
+ *	  Parses body at cursor text ctext; returns the page (rows in trades).
+ */
 static int
 P(const bf_job *job, const char *ctext, const char *body, bf_page *page, bf_step_result *res)
 {
@@ -423,7 +449,10 @@ P(const bf_job *job, const char *ctext, const char *body, bf_page *page, bf_step
 	return rc;
 }
 
-/* Hostile or broken pages. */
+/*
+ * test_hostile
+ *	  Hostile or broken pages.
+ */
 void
 test_hostile(void)
 {
@@ -485,7 +514,10 @@ test_hostile(void)
 			&page, &res) == -1 && strstr(page.error, "whole minute") != NULL, "candle not on a minute: %s", page.error);
 }
 
-/* Checks the URL of job at cursor ctext. */
+/*
+ * U
+ *	  Checks the URL of job at cursor ctext.
+ */
 static void
 U(const bf_job *job, const char *ctext, const char *want)
 {
@@ -498,7 +530,10 @@ U(const bf_job *job, const char *ctext, const char *want)
 		  ctext, url, want);
 }
 
-/* The URL of every endpoint. */
+/*
+ * test_urls
+ *	  The URL of every endpoint.
+ */
 void
 test_urls(void)
 {
@@ -551,7 +586,10 @@ test_urls(void)
 		  tsk_bf_cursor_parse("token:1:2:3", &back) == -1, "bad cursor texts are refused");
 }
 
-/* The trade-id gap tracker: jumps, replays, overlaps, seeds, a full list. */
+/*
+ * test_idgap
+ *	  The trade-id gap tracker: jumps, replays, overlaps, seeds, a full list.
+ */
 void
 test_idgap(void)
 {
