@@ -44,6 +44,7 @@ static MemoryContext backfill_jobs_cxt = NULL;
 static List *backfill_jobs = NIL;
 static backfill_host backfill_hosts[BACKFILL_MAX_HOSTS];
 static int	backfill_nhosts = 0;
+static backfill_fetch_fn backfill_fetch = NULL;	/* the poll worker's, set by tick */
 
 /*
  * backfill_find
@@ -102,6 +103,7 @@ tsk_backfill_reload(MemoryContext parent)
 		if (prev != NULL)
 		{
 			bj->in_flight = prev->in_flight;
+			bj->req_cur = prev->req_cur;
 			bj->next_due = prev->next_due;
 			bj->errors_in_row = prev->errors_in_row;
 			bj->stalled_pages = prev->stalled_pages;
@@ -159,6 +161,63 @@ backfill_retry(backfill_job *bj, const char *error)
 }
 
 /*
+ * backfill_cursor_equal
+ *	  Whether two cursors are the same position.
+ */
+static bool
+backfill_cursor_equal(const bf_cursor *a, const bf_cursor *b)
+{
+	return a->mode == b->mode && a->value == b->value && a->last_us == b->last_us &&
+		a->last_id == b->last_id && strcmp(a->token, b->token) == 0;
+}
+
+/*
+ * backfill_request
+ *	  Ask for the page of job bj at cursor cur if its host is free and its
+ *	  pace allows: 1 started, 0 not now (*wait lowered to when), -1 the job
+ *	  failed or will retry.
+ */
+static int
+backfill_request(backfill_job *bj, const bf_cursor *cur, TimestampTz now, long *wait)
+{
+	backfill_host *host = backfill_host_of(bj);
+	char		url[BF_URL_MAX];
+	char		err[256];
+	int			len;
+
+	if (host->inflight != 0)
+		return 0;				/* woken when its transfer completes */
+	if (host->not_before > now)
+	{
+		*wait = Min(*wait, (long) ((host->not_before - now) / 1000) + 1);
+		return 0;
+	}
+	if (bj->opts.max_pages > 0 && bj->pages >= bj->opts.max_pages)
+	{
+		backfill_fail(bj, psprintf("stopped after %lld pages (options max_pages)", (long long) bj->pages));
+		return -1;
+	}
+	len = tsk_bf_page_url(&bj->job, cur, url, sizeof(url));
+	if (len < 0 || len >= (int) sizeof(url))
+	{
+		backfill_fail(bj, "cannot build the URL of the next page");
+		return -1;
+	}
+	if (!backfill_fetch(bj->id, url, err, sizeof(err)))
+	{
+		backfill_retry(bj, err);
+		return -1;
+	}
+	bj->in_flight = true;
+	bj->req_cur = *cur;
+	host->inflight = bj->id;
+	host->not_before = TimestampTzPlusMilliseconds(now, bj->opts.min_interval_ms >= 0 ?
+												   bj->opts.min_interval_ms :
+												   tsk_bf_default_interval_ms(bj->job.ep));
+	return 1;
+}
+
+/*
  * tsk_backfill_tick
  *	  See backfill.h.
  */
@@ -168,13 +227,10 @@ tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch)
 	long		wait = 1000;
 	ListCell   *lc;
 
+	backfill_fetch = fetch;
 	foreach(lc, backfill_jobs)
 	{
 		backfill_job *bj = lfirst(lc);
-		backfill_host *host;
-		char		url[BF_URL_MAX];
-		char		err[256];
-		int			len;
 
 		if (bj->check_error != NULL)
 			backfill_fail(bj, bj->check_error);
@@ -185,35 +241,7 @@ tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch)
 			wait = Min(wait, (long) ((bj->next_due - now) / 1000) + 1);
 			continue;
 		}
-		host = backfill_host_of(bj);
-		if (host->inflight != 0)
-			continue;			/* woken when its transfer completes */
-		if (host->not_before > now)
-		{
-			wait = Min(wait, (long) ((host->not_before - now) / 1000) + 1);
-			continue;
-		}
-		if (bj->opts.max_pages > 0 && bj->pages >= bj->opts.max_pages)
-		{
-			backfill_fail(bj, psprintf("stopped after %lld pages (options max_pages)", (long long) bj->pages));
-			continue;
-		}
-		len = tsk_bf_page_url(&bj->job, &bj->cur, url, sizeof(url));
-		if (len < 0 || len >= (int) sizeof(url))
-		{
-			backfill_fail(bj, "cannot build the URL of the next page");
-			continue;
-		}
-		if (!fetch(bj->id, url, err, sizeof(err)))
-		{
-			backfill_retry(bj, err);
-			continue;
-		}
-		bj->in_flight = true;
-		host->inflight = bj->id;
-		host->not_before = TimestampTzPlusMilliseconds(now, bj->opts.min_interval_ms >= 0 ?
-													   bj->opts.min_interval_ms :
-													   tsk_bf_default_interval_ms(bj->job.ep));
+		(void) backfill_request(bj, &bj->cur, now, &wait);
 	}
 	return wait;
 }
@@ -305,6 +333,13 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	}
 	else
 		bj->stalled_pages = 0;
+	/* the next page's request overlaps this page's transaction */
+	if (!res.done)
+	{
+		long		ignored = 0;
+
+		(void) backfill_request(bj, &res.next, GetCurrentTimestamp(), &ignored);
+	}
 	store.bj = bj;
 	store.trades = trades;
 	store.candles = cs;
@@ -354,6 +389,8 @@ tsk_backfill_finish(int64 id, const backfill_response *r)
 	bj->in_flight = false;
 	if (bj->cur.mode == BF_CUR_DONE)
 		return;
+	if (!backfill_cursor_equal(&bj->req_cur, &bj->cur))
+		return;					/* asked ahead of a page that was not stored */
 	if (r->too_large)
 		backfill_fail(bj, psprintf("page larger than triggerstock.poll_max_body (%d bytes)", tsk_poll_max_body));
 	else if (r->error != NULL)

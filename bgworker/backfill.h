@@ -9,7 +9,8 @@
  * Invariants:
  *	- at most one request per job and per REST host is in flight; the next
  *	  request to a host waits for its pace, its Retry-After and its Binance
- *	  weight budget;
+ *	  weight budget; the next page of a job is asked for while the page
+ *	  before it is stored, and its answer dropped if that store failed;
  *	- a page's rows, the job's cursor, rows, pages and progress commit in
  *	  one transaction; the in-memory cursor moves only after that commit,
  *	  so a crash or a restart resumes from the committed cursor;
@@ -45,6 +46,7 @@ typedef struct backfill_job
 	char	   *check_error;	/* the job cannot run: fail it with this */
 	/* runtime state, kept across reloads */
 	bool		in_flight;
+	bf_cursor	req_cur;		/* the cursor of the request in flight */
 	TimestampTz next_due;
 	int			errors_in_row;
 	int			stalled_pages;	/* pages whose times did not advance */

@@ -7,9 +7,10 @@
  *		   deleted) stores nothing;
  *		2. trades: create the daily partitions of the page's days, insert
  *		   the rows (ON CONFLICT DO NOTHING: replays and overlaps with live
- *		   trades are no-ops), recompute the 1-minute candles of the minutes
- *		   that got new trades from all their stored trades
- *		   (refresh_candle_buckets: the one definition of a candle);
+ *		   trades are no-ops), and merge the candle (ohlcv()) of exactly the
+ *		   rows inserted into their stored 1-minute candles, as the ingest
+ *		   flush does (an exchange or file candle of the minute is
+ *		   replaced);
  *		   candles: upsert them with origin rest:<endpoint>, never over a
  *		   candle computed from trades;
  *		3. advance the job: cursor, rows, pages, progress (and state).
@@ -255,9 +256,44 @@ store_partitions(const td_trade *t, int n, int64 *days, int *ndays)
 }
 
 /*
+ * store_merge_candles
+ *	  Merge the candles of a page's new trades (ohlcv[] per minute) into
+ *	  the stored 1-minute candles of symbol, as the ingest flush does; an
+ *	  exchange or file candle of those minutes is replaced, not merged.
+ */
+static void
+store_merge_candles(Datum symbol, Datum buckets, Datum candles, Oid candles_type)
+{
+	Oid			types[3] = {TEXTOID, TIMESTAMPTZARRAYOID, candles_type};
+	Datum		args[3] = {symbol, buckets, candles};
+
+	store_exec("DELETE FROM triggerstock.candles k"
+			   " WHERE k.symbol OPERATOR(pg_catalog.=) $1 AND k.width OPERATOR(pg_catalog.=) INTERVAL '1 minute'"
+			   "   AND k.bucket OPERATOR(pg_catalog.=) ANY ($2)"
+			   "   AND k.origin OPERATOR(pg_catalog.<>) 'trades'", 2, types, args, NULL, SPI_OK_DELETE);
+	store_exec(psprintf("INSERT INTO triggerstock.candles AS k"
+						"  (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time,"
+						"   close_time, origin)"
+						" SELECT $1, INTERVAL '1 minute', u.b, (u.c).open, (u.c).high, (u.c).low, (u.c).close,"
+						"        (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time, 'trades'"
+						"   FROM (SELECT $2[i] AS b, $3[i] AS c FROM pg_catalog.generate_subscripts($2, 1) AS i) AS u"
+						" ON CONFLICT (symbol, width, bucket) DO UPDATE"
+						" SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
+						"     (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
+						"             (m).open_time, (m).close_time"
+						"      FROM (SELECT %1$s.rollup(v.x) AS m FROM (VALUES"
+						"            (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
+						"                 k.open_time, k.close_time)::%1$s.ohlcv),"
+						"            (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
+						"                 EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
+						"                 EXCLUDED.close_time)::%1$s.ohlcv)) AS v(x)) AS r)", store_schema),
+			   3, types, args, NULL, SPI_OK_INSERT);
+}
+
+/*
  * store_trades
- *	  Insert the page's trades; recompute the candles of the minutes that
- *	  got new trades.  Returns the number of new trades.
+ *	  Insert the page's trades and merge the candles of the new ones into
+ *	  their 1-minute candles.  Returns the number of new trades.
  */
 static int64
 store_trades(backfill_page *p)
@@ -299,27 +335,29 @@ store_trades(backfill_page *p)
 	args[6] = STORE_F8_ARRAY(qty, NULL, n);
 	args[7] = PointerGetDatum(construct_md_array(side, side_null, 1, dims, lbs, TEXTOID, -1, false,
 												 TYPALIGN_INT));
-	store_exec("WITH ins AS ("
-			   "  INSERT INTO triggerstock.trades AS t"
-			   "    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
-			   "  SELECT $1, $2, $3, u.id, u.ts, u.p, u.q, u.sd"
-			   "  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
-			   "                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(id, ts, p, q, sd)"
-			   "  ON CONFLICT DO NOTHING"
-			   "  RETURNING t.ts"
-			   ") SELECT pg_catalog.count(*),"
-			   "  pg_catalog.array_agg(DISTINCT pg_catalog.date_bin('1 minute', ins.ts, TIMESTAMPTZ 'epoch'))"
-			   " FROM ins", 8, types, args, NULL, SPI_OK_SELECT);
+	store_exec(psprintf("WITH ins AS ("
+						"  INSERT INTO triggerstock.trades AS t"
+						"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
+						"  SELECT $1, $2, $3, u.id, u.ts, u.p, u.q, u.sd"
+						"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
+						"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(id, ts, p, q, sd)"
+						"  ON CONFLICT DO NOTHING"
+						"  RETURNING t.ts, t.price, t.qty, t.trade_id"
+						"), fresh AS ("
+						"  SELECT pg_catalog.date_bin('1 minute', ins.ts, TIMESTAMPTZ 'epoch') AS b,"
+						"         %s.ohlcv(ins.ts, ins.price, ins.qty, ins.trade_id) AS c, pg_catalog.count(*) AS n"
+						"  FROM ins GROUP BY 1"
+						") SELECT coalesce(pg_catalog.sum(fresh.n), 0)::pg_catalog.int8,"
+						"         pg_catalog.array_agg(fresh.b), pg_catalog.array_agg(fresh.c) FROM fresh",
+						store_schema), 8, types, args, NULL, SPI_OK_SELECT);
 	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	buckets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (stored > 0 && !isnull)
 	{
-		Oid			rtypes[2] = {TEXTOID, TIMESTAMPTZARRAYOID};
-		Datum		rargs[2] = {args[2], buckets};
+		Datum		candles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 
-		store_exec(psprintf("SELECT %s.refresh_candle_buckets("
-							"pg_catalog.array_fill($1, ARRAY[pg_catalog.cardinality($2)]), $2)",
-							store_schema), 2, rtypes, rargs, NULL, SPI_OK_SELECT);
+		store_merge_candles(args[2], buckets, candles,
+							SPI_gettypeid(SPI_tuptable->tupdesc, 3));
 	}
 	return stored;
 }

@@ -26,6 +26,8 @@ request (counted from when the file last changed, from 1) to a fault:
 "429" (Retry-After from "retry_after", default 1), "418", "429-no-header",
 "500", "truncate" (half the body, close-delimited), "repeat" (the previous
 answer again), "slow" (answers after 1 s).
+BENCH (Binance aggTrades): synthetic trades, a trade every 5 ms from
+1600000000000 ms (id 1), for the benchmark.
 Hostile symbols (Binance aggTrades): ENDLESS (fresh ids, the time never
 advances), HUGE (a 20 MB body), BACKWARDS (times go backwards), LONGPAGE
 (more rows than the limit asked).
@@ -74,6 +76,7 @@ def load():
 
 
 D = load()
+BENCH_T0 = 1600000000000
 COUNTER = {"n": 0, "mtime": None, "last": None}
 
 
@@ -123,6 +126,16 @@ def binance(prefix, endpoint, q):
                       "m": True, "M": True} for i in range(n)]
     if sym == "HUGE":
         return 200, "HUGE"
+    if sym == "BENCH":          # synthetic, as fast as it can: a trade every 5 ms from id 1
+        if "fromId" in q:
+            start = max(1, int(q["fromId"]))
+        else:
+            start = max(1, -(-(int(q["startTime"]) - BENCH_T0) // 5))
+            if BENCH_T0 + 5 * start > int(q["endTime"]):
+                return 200, []
+        return 200, [{"a": i, "p": "%.2f" % (100 + (i * 7919 % 1000) / 100), "q": "%.3f" % (0.001 * (1 + i % 7)),
+                      "f": i, "l": i, "T": BENCH_T0 + 5 * i, "m": i % 3 == 0, "M": True}
+                     for i in range(start, start + limit)]
     if sym == "XRPETH" and prefix == "/api/v3" and endpoint == "aggTrades":
         rows = D["agg", "XRPETH"]
         key = lambda r: r["a"]

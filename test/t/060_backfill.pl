@@ -135,6 +135,19 @@ is_deeply(db_trades($node, "symbol = 'XBT-K'"),
 compare_candles($node, 'XBT-K', expected_candles([ map { [ $_->[6], int($_->[2] * 1e6 + 0.5), $_->[0], $_->[1] ] } @$kt ]),
 	'kraken trades');
 
+# generic: the Binance aggTrades endpoint through a URL template and a field map
+$id = job(qq{'generic', 'XRPETH', NULL, NULL, symbol => 'XRP-G', from_id => 13520000, to_id => 13521499,
+	options => '{"url": "$url/api/v3/aggTrades?symbol={instrument}&fromId={from_id}&limit={limit}",
+	             "next_url": "$url/api/v3/aggTrades?symbol={instrument}&fromId={cursor}&limit={limit}",
+	             "cursor": "id", "limit": 400, "min_interval_ms": 0,
+	             "map": {"price": "p", "qty": "q", "ts": "T", "ts_unit": "ms", "trade_id": "a",
+	                     "side": "m", "side_mode": "maker"}}'});
+$row = wait_job($node, $id, 60);
+is("$row->{state} $row->{rows} $row->{pages}", 'done 1500 4', "generic: ids 13520000..13521499 in 4 pages ($row->{last_error})");
+is_deeply(db_trades($node, "symbol = 'XRP-G'"),
+	[ map { join '|', $_->{id}, $_->{timestamp} * 1000, $_->{price} + 0, $_->{amount} + 0, $_->{side} }
+	  grep { $_->{id} >= 13520000 && $_->{id} <= 13521499 } @$ccxt ], 'generic: every field');
+
 # --- 4. candles --------------------------------------------------------------
 my $ohlc = slurp_json("$data/candles/crypto/kraken_xbtusdt_rest_ohlc_1m_2025-11-10.json")->{result}{XBTUSDT};
 my @traded = grep { $_->[7] > 0 } @$ohlc;
