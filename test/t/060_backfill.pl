@@ -1,8 +1,8 @@
 # REST backfill jobs against the local exchange test/backfill_server.py, which
 # serves the real REST dumps and captures of ../shared/data with each
 # exchange's pagination:
-#  - Binance aggTrades through a 429 with Retry-After, a 500, a truncated body
-#    and a repeated page: the stored trades equal the ccxt dump's own parse,
+#  - Binance aggTrades through a 429 with Retry-After, a 500, a truncated body,
+#    a repeated page and a 418: the stored trades equal the ccxt dump's own parse,
 #    every field; their candles equal an aggregation of them done here; a
 #    second identical job stores nothing;
 #  - Binance historicalTrades (the seek page, then fromId): the server is
@@ -48,13 +48,13 @@ my @exp = map { [ $_->{id}, $_->{timestamp} * 1000, $_->{price}, $_->{amount}, $
   grep { $_->{timestamp} >= $from_ms && $_->{timestamp} < $to_ms } @$ccxt;
 is(scalar(@exp), 4221, 'the range holds 4,221 trades of the dump');
 
-set_faults($state, { 2 => '429', 4 => '500', 5 => 'truncate', 7 => 'repeat', retry_after => 1 });
+set_faults($state, { 2 => '429', 4 => '500', 5 => 'truncate', 7 => 'repeat', 9 => '418', retry_after => 1 });
 my $id = job(qq{'binance', 'XRPETH', '2019-10-11 06:00+00', '2019-10-12 03:30:00.5+00', base_url => '$url',
 	options => '{"min_interval_ms": 0}'});
 my $row = wait_job($node, $id, 60);
 is($row->{state}, 'done', "aggTrades job done ($row->{last_error})");
 is($row->{rows}, 4221, 'aggTrades: the job stored 4,221 trades');
-is($row->{errors}, 4, 'aggTrades: the 429, the 500, the truncated body and the repeated page were retried');
+is($row->{errors}, 5, 'aggTrades: the 429, the 500, the truncated body, the repeated page and the 418 were retried');
 is($row->{progress}, 1, 'aggTrades: progress 1');
 is(sql("SELECT endpoint || ' ' || symbol FROM triggerstock.backfills WHERE id = $id"), 'binance_aggtrades XRP',
 	'aggTrades: endpoint and default symbol');
