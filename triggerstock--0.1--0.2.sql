@@ -80,7 +80,8 @@ COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
 
 CREATE FUNCTION @extschema@.import_staging()
 RETURNS regclass
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF pg_catalog.to_regclass('pg_temp.triggerstock_import') IS NULL THEN
         CREATE TEMP TABLE triggerstock_import (
@@ -99,7 +100,8 @@ COMMENT ON FUNCTION @extschema@.import_staging() IS
 -- staged (path NULL); returns the number of lines.
 CREATE FUNCTION @extschema@.import_lines(path text)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
@@ -126,7 +128,8 @@ COMMENT ON FUNCTION @extschema@.import_lines(text) IS
 -- The staged lines split on commas, blank lines and a byte order mark dropped.
 CREATE FUNCTION @extschema@.import_fields()
 RETURNS TABLE (n bigint, f text[])
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
     SELECT s.n OPERATOR(pg_catalog.-) m.first OPERATOR(pg_catalog.+) 1,
@@ -145,13 +148,14 @@ CREATE FUNCTION @extschema@.import_time(v text, time_zone text)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN v ~ '^\s*[0-9]+(\.[0-9]*)?\s*$' THEN
-            TIMESTAMPTZ 'epoch' + (CASE
-                WHEN v::numeric < 1e11 THEN round(v::numeric * 1e6)
-                WHEN v::numeric < 1e14 THEN round(v::numeric * 1e3)
-                WHEN v::numeric < 1e17 THEN round(v::numeric)
-                ELSE trunc(v::numeric / 1e3) END)::bigint * INTERVAL '1 microsecond'
-        WHEN v ~ '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$' THEN v::timestamptz
+        WHEN v OPERATOR(pg_catalog.~) '^\s*[0-9]+(\.[0-9]*)?\s*$' THEN
+            'epoch'::pg_catalog.timestamptz OPERATOR(pg_catalog.+) ((CASE
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e11 THEN pg_catalog.round(v::numeric OPERATOR(pg_catalog.*) 1e6)
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e14 THEN pg_catalog.round(v::numeric OPERATOR(pg_catalog.*) 1e3)
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e17 THEN pg_catalog.round(v::numeric)
+                ELSE pg_catalog.trunc(v::numeric OPERATOR(pg_catalog./) 1e3) END)::bigint
+                OPERATOR(pg_catalog.*) INTERVAL '1 microsecond')
+        WHEN v OPERATOR(pg_catalog.~) '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$' THEN v::pg_catalog.timestamptz
         ELSE v::timestamp AT TIME ZONE time_zone END
 $$;
 COMMENT ON FUNCTION @extschema@.import_time(text, text) IS
@@ -160,7 +164,8 @@ COMMENT ON FUNCTION @extschema@.import_time(text, text) IS
 -- The position of the first header name found among names, or NULL.
 CREATE FUNCTION @extschema@.import_column(header text[], names text[])
 RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
     SELECT min(array_position(header, x)) FROM unnest(names) x
 $$;
 COMMENT ON FUNCTION @extschema@.import_column(text[], text[]) IS
@@ -169,7 +174,8 @@ COMMENT ON FUNCTION @extschema@.import_column(text[], text[]) IS
 -- Raises the import error of line n.
 CREATE FUNCTION @extschema@.import_line_error(format text, n bigint, detail text)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'line % of the % file does not parse: %', n, format, detail
         USING ERRCODE = 'invalid_text_representation',
@@ -185,7 +191,8 @@ COMMENT ON FUNCTION @extschema@.import_line_error(text, bigint, text) IS
 CREATE FUNCTION @extschema@.import_parse(target text, select_list text, skip text, format text, day date,
                                          time_zone text, price_scale float8)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     line   bigint;
     keep   boolean;
@@ -217,7 +224,8 @@ COMMENT ON FUNCTION @extschema@.import_parse(text, text, text, text, date, text,
 -- The SQL expression of a side field: is_buyer_maker true/false, or buy/sell/b/s.
 CREATE FUNCTION @extschema@.import_side_sql(field text)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN field IS NULL THEN 'NULL::text' ELSE
         'CASE pg_catalog.lower(pg_catalog.btrim(' || field || ', '' "'')) WHEN ''true'' THEN ''sell'' '
         'WHEN ''false'' THEN ''buy'' WHEN ''buy'' THEN ''buy'' WHEN ''b'' THEN ''buy'' '
@@ -240,7 +248,8 @@ CREATE FUNCTION @extschema@.import_trades(
     time_zone   text DEFAULT 'UTC',
     price_scale float8 DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     fmt  text := lower(import_trades.format);
     sym  text := coalesce(import_trades.symbol, @extschema@.canonical_symbol(import_trades.instrument));
@@ -357,7 +366,8 @@ CREATE FUNCTION @extschema@.import_candles(
     time_zone   text DEFAULT 'UTC',
     price_scale float8 DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     fmt  text := lower(import_candles.format);
     hdr  text[];
@@ -600,7 +610,8 @@ CREATE FUNCTION @extschema@.backfill(
     base_url   text DEFAULT NULL,
     options    jsonb DEFAULT '{}')
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ex   text := lower(backfill.exchange);
     mk   text := coalesce(lower(backfill.market), 'spot');
@@ -677,7 +688,8 @@ $c$queues a REST backfill of instrument's trades or 1-minute candles for [range_
 
 CREATE FUNCTION @extschema@.backfill_cancel(id bigint)
 RETURNS boolean
-LANGUAGE sql AS $$
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
     WITH c AS (
         UPDATE triggerstock.backfills b
         SET state = 'cancelled', finished_at = now()

@@ -126,7 +126,8 @@ CREATE FUNCTION @extschema@.backfill(
     base_url   text DEFAULT NULL,
     options    jsonb DEFAULT '{}')
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ex   text := lower(backfill.exchange);
     mk   text := coalesce(lower(backfill.market), 'spot');
@@ -203,7 +204,8 @@ $c$queues a REST backfill of instrument's trades or 1-minute candles for [range_
 
 CREATE FUNCTION @extschema@.backfill_cancel(id bigint)
 RETURNS boolean
-LANGUAGE sql AS $$
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
     WITH c AS (
         UPDATE triggerstock.backfills b
         SET state = 'cancelled', finished_at = now()
