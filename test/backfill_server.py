@@ -27,7 +27,8 @@ request (counted from when the file last changed, from 1) to a fault:
 "500", "truncate" (half the body, close-delimited), "repeat" (the previous
 answer again), "slow" (answers after 1 s).
 BENCH (Binance aggTrades): synthetic trades, a trade every 5 ms from
-1600000000000 ms (id 1), for the benchmark.
+1600000000000 ms (id 1), for the benchmark (pages of 1,000 up to
+$TRIGGERSTOCK_BENCH_ROWS are serialised at start).
 Hostile symbols (Binance aggTrades): ENDLESS (fresh ids, the time never
 advances), HUGE (a 20 MB body), BACKWARDS (times go backwards), LONGPAGE
 (more rows than the limit asked).
@@ -77,6 +78,19 @@ def load():
 
 D = load()
 BENCH_T0 = 1600000000000
+
+
+def bench_page(start, limit):
+    return [{"a": i, "p": "%.2f" % (100 + (i * 7919 % 1000) / 100), "q": "%.3f" % (0.001 * (1 + i % 7)),
+             "f": i, "l": i, "T": BENCH_T0 + 5 * i, "m": i % 3 == 0, "M": True}
+            for i in range(start, start + limit)]
+
+
+# TRIGGERSTOCK_BENCH_ROWS: the benchmark's pages are serialised before the
+# server says it is ready, so answering one costs a dictionary lookup
+BENCH_PAGES = {}
+for _k in range(0, int(os.environ.get("TRIGGERSTOCK_BENCH_ROWS", "0")) + 1000, 1000):
+    BENCH_PAGES[_k + 1, 1000] = json.dumps(bench_page(_k + 1, 1000)).encode()
 COUNTER = {"n": 0, "mtime": None, "last": None}
 
 
@@ -133,9 +147,9 @@ def binance(prefix, endpoint, q):
             start = max(1, -(-(int(q["startTime"]) - BENCH_T0) // 5))
             if BENCH_T0 + 5 * start > int(q["endTime"]):
                 return 200, []
-        return 200, [{"a": i, "p": "%.2f" % (100 + (i * 7919 % 1000) / 100), "q": "%.3f" % (0.001 * (1 + i % 7)),
-                      "f": i, "l": i, "T": BENCH_T0 + 5 * i, "m": i % 3 == 0, "M": True}
-                     for i in range(start, start + limit)]
+        if (start, limit) in BENCH_PAGES:
+            return 200, BENCH_PAGES[start, limit]
+        return 200, bench_page(start, limit)
     if sym == "XRPETH" and prefix == "/api/v3" and endpoint == "aggTrades":
         rows = D["agg", "XRPETH"]
         key = lambda r: r["a"]
@@ -246,7 +260,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status, body = 404, {"message": "NotFound"}
         except (KeyError, ValueError) as e:
             status, body = 400, {"code": -1102, "msg": "bad parameter: %s" % e}
-        if body == "HUGE":
+        if isinstance(body, bytes):
+            raw = body
+        elif body == "HUGE":
             raw = b"[" + b",".join([b'{"a":1,"p":"1","q":"1","f":1,"l":1,"T":1,"m":true}'] * 400000) + b"]"
         else:
             raw = json.dumps(body).encode()

@@ -15,9 +15,10 @@
  *                          trade id at the start time (the aggregate's "f"),
  *                          then fromId as above.
  *   Binance klines         startTime = next minute, endTime = range end.
- *   Coinbase trades        newest first: after = smallest id seen (time
- *                          ranges start at the newest trade); ends below the
- *                          range's start.
+ *   Coinbase trades        newest first: after = smallest id seen; ends
+ *                          below the range's start.  A time range that
+ *                          ends before the newest page is found by probes
+ *                          (limit=1): galloping down, then bisection.
  *   Coinbase candles       windows of `limit` minutes (start, end).
  *   Kraken Trades / OHLC   since = the answer's "last".
  *   generic                a URL template; {cursor} = last id + 1, last
@@ -458,6 +459,17 @@ tsk_bf_page_url(const bf_job *job, const bf_cursor *cur, char *out, size_t outsz
 		case BF_COINBASE_TRADES:
 			bf_put(&o, "%s/products/", job->base_url);
 			bf_put_encoded(&o, job->instrument, false);
+			if (cur->mode == BF_CUR_WINDOW)
+			{
+				/* a probe of the search: one trade at or below probe */
+				int64_t		hi = cur->value,
+							lo = cur->last_id,
+							step = cur->last_us;
+				int64_t		probe = lo < 0 ? (hi - step > 0 ? hi - step : 0) : lo + (hi - lo) / 2;
+
+				bf_put(&o, "/trades?limit=1&after=%lld", (long long) probe + 1);
+				break;
+			}
 			bf_put(&o, "/trades?limit=%d", job->limit);
 			if (!start)
 				bf_put(&o, "&after=%lld", (long long) cur->value);

@@ -64,7 +64,7 @@ bf_step_err(bf_step_result *res, const char *fmt,...)
  */
 static int64_t
 bf_ceil_minute(int64_t t)
-{
+	{
 	return (t + BF_CANDLE_US - 1) / BF_CANDLE_US * BF_CANDLE_US;
 }
 
@@ -74,7 +74,7 @@ bf_ceil_minute(int64_t t)
  */
 static void
 bf_next_window(const bf_job *job, int64_t w, bf_step_result *res)
-{
+	{
 	res->next.mode = BF_CUR_WINDOW;
 	res->next.value = w / 1000 * 1000 + BF_HOUR_US;
 	res->done = res->next.value >= job->to_us;
@@ -125,9 +125,9 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 												  (g->map.trade_id && g->map.trade_id[0]));
 
 		if (native && i > 0 && !t[i - 1].id_derived && t[i].trade_id <= t[i - 1].trade_id)
-			{
+		{
 			bf_step_err(res, "trade ids do not increase: row %d has id %lld after %lld", i,
-							   (long long) t[i].trade_id, (long long) t[i - 1].trade_id);
+						(long long) t[i].trade_id, (long long) t[i - 1].trade_id);
 			return;
 		}
 		if (native ? (cur->last_id >= 0 && t[i].trade_id <= cur->last_id)
@@ -138,9 +138,9 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 			continue;			/* seen before (a repeated page) */
 		}
 		if (last_us >= 0 && t[i].ts_us < last_us)
-			{
+		{
 			bf_step_err(res, "trade times go backwards: id %lld at %lld us is before %lld us",
-							   (long long) t[i].trade_id, (long long) t[i].ts_us, (long long) last_us);
+						(long long) t[i].trade_id, (long long) t[i].ts_us, (long long) last_us);
 			return;
 		}
 		fresh = true;
@@ -163,7 +163,7 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 	if (!res->done && page->n == 0)
 	{
 		if (window)
-			{
+		{
 			bf_next_window(job, cur->mode == BF_CUR_START ? job->from_us : cur->value, res);
 			return;
 		}
@@ -184,13 +184,13 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 	if (fresh)
 	{
 		switch (job->ep)
-		{
+	{
 			case BF_KRAKEN_TRADES:
 				if (!page->has_next)
-					{
-			bf_step_err(res, "answer has no \"last\" cursor");
-			return;
-		}
+				{
+					bf_step_err(res, "answer has no \"last\" cursor");
+					return;
+				}
 				res->next.mode = BF_CUR_TOKEN;
 				snprintf(res->next.token, sizeof(res->next.token), "%s", page->next);
 				break;
@@ -221,6 +221,58 @@ bf_step_ascending(const bf_job *job, const bf_cursor *cur, const bf_page *page, 
 }
 
 /*
+ * bf_seek_next
+ *	  Coinbase seek state after a probe: hi is the smallest id known to be
+ *	  at or after the range's end, lo (-1: not found yet, galloping) an id
+ *	  known to be before it; close enough, page down from hi.
+ */
+static void
+bf_seek_next(const bf_job *job, int64_t hi, int64_t lo, int64_t step, bf_step_result *res)
+{
+	if (lo >= 0 && hi - lo <= job->limit)
+	{
+		res->next.mode = BF_CUR_ID;	/* "after" = hi: the rows below it */
+		res->next.value = hi;
+		res->next.last_us = res->next.last_id = -1;
+		return;
+	}
+	res->next.mode = BF_CUR_WINDOW;
+	res->next.value = hi;
+	res->next.last_id = lo;
+	res->next.last_us = step;
+}
+
+/*
+ * bf_step_coinbase_seek
+ *	  A probe (one trade at or below an id) of the search for the newest
+ *	  trade before a range that ends in the past: gallop down from the
+ *	  newest page (1, 2, 4 ... pages), then bisect; the pages of the range
+ *	  follow.  Trade ids grow with time, so the search costs about
+ *	  2 log2(pages between the range's end and now) probes, not those pages.
+ */
+static void
+bf_step_coinbase_seek(const bf_job *job, const bf_cursor *cur, const bf_page *page, const td_trade *t,
+					  bf_step_result *res)
+{
+	int64_t		hi = cur->value,
+				lo = cur->last_id,
+				step = cur->last_us;
+	int64_t		probe = lo < 0 ? (hi - step > 0 ? hi - step : 0) : lo + (hi - lo) / 2;
+
+	if (page->n > 0 && t[0].ts_us >= job->to_us && t[0].trade_id < hi)
+	{
+		hi = t[0].trade_id;		/* still at or after the end */
+		if (lo < 0)
+			step *= 2;
+		if (lo < 0 && probe == 0)
+			lo = 0;
+	}
+	else
+		lo = probe;				/* before the end (or no trade up to probe) */
+	bf_seek_next(job, hi, lo, step, res);
+}
+
+/*
  * bf_step_descending
  *	  Coinbase trades: newest first, "after" = the smallest id seen.
  */
@@ -234,21 +286,34 @@ bf_step_descending(const bf_job *job, const bf_cursor *cur, const bf_page *page,
 				last_us = cur->last_us;
 	bool		fresh = false;
 
+	if (cur->mode == BF_CUR_WINDOW)
+	{
+		bf_step_coinbase_seek(job, cur, page, t, res);
+		return;
+	}
+	if (cur->mode == BF_CUR_START && !job->has_ids && page->n == job->limit &&
+		t[page->n - 1].ts_us >= job->to_us && t[page->n - 1].trade_id > 0)
+	{
+		/* the newest page is after the range: search, do not page down */
+		bf_seek_next(job, t[page->n - 1].trade_id, -1, job->limit, res);
+		return;
+	}
+
 	for (int i = 0; i < page->n && !res->done; i++)
 	{
 		if (i > 0 && t[i].trade_id >= t[i - 1].trade_id)
-			{
+		{
 			bf_step_err(res, "trade ids do not decrease: row %d has id %lld after %lld", i,
-							   (long long) t[i].trade_id, (long long) t[i - 1].trade_id);
+						(long long) t[i].trade_id, (long long) t[i - 1].trade_id);
 			return;
 		}
 		if (t[i].trade_id >= upper)
 			continue;			/* seen before (a repeated page) */
 		if (last_us >= 0 && t[i].ts_us > last_us)
-			{
+		{
 			bf_step_err(res, "trade times go backwards: id %lld at %lld us is after %lld us "
-							   "of a newer trade", (long long) t[i].trade_id,
-							   (long long) t[i].ts_us, (long long) last_us);
+						"of a newer trade", (long long) t[i].trade_id,
+						(long long) t[i].ts_us, (long long) last_us);
 			return;
 		}
 		fresh = true;
@@ -292,7 +357,7 @@ bf_step_descending(const bf_job *job, const bf_cursor *cur, const bf_page *page,
  */
 static int
 bf_candle_cmp(const void *a, const void *b)
-{
+			{
 	int64_t		x = ((const bf_candle *) a)->open_us,
 				y = ((const bf_candle *) b)->open_us;
 
@@ -321,10 +386,10 @@ bf_step_candles(const bf_job *job, const bf_cursor *cur, const bf_page *page, bf
 	for (int i = 0; i < page->n && !res->done; i++)
 	{
 		if (i > 0 && c[i].open_us <= c[i - 1].open_us)
-			{
+		{
 			bf_step_err(res, c[i].open_us == c[i - 1].open_us ?
-							   "two candles for the minute at %lld us" :
-							   "candle times go backwards at %lld us", (long long) c[i].open_us);
+						"two candles for the minute at %lld us" :
+						"candle times go backwards at %lld us", (long long) c[i].open_us);
 			return;
 		}
 		if (c[i].open_us <= cur->last_us || c[i].open_us < w || c[i].open_us >= e)
@@ -351,10 +416,10 @@ bf_step_candles(const bf_job *job, const bf_cursor *cur, const bf_page *page, bf
 			break;
 		case BF_KRAKEN_OHLC:
 			if (!page->has_next)
-				{
-			bf_step_err(res, "answer has no \"last\" cursor");
-			return;
-		}
+			{
+				bf_step_err(res, "answer has no \"last\" cursor");
+				return;
+			}
 			if (!fresh || (cur->mode == BF_CUR_TOKEN && strcmp(cur->token, page->next) == 0))
 				res->done = true;	/* Kraken serves only its latest 720 minutes */
 			res->next.mode = BF_CUR_TOKEN;

@@ -75,7 +75,23 @@ test_coinbase(const char *shared)
 		  got, err, want, mismatch);
 	printf("coinbase trades: %d rows over %d pages (newest first), 0 mismatches\n", got, pages);
 
+	/* a range far behind the newest trade: found by probes, not by paging
+	 * down through the 900 newer trades (45 pages of 20) */
+	job.limit = 20;
+	job.from_us = ds.t[100];
+	job.to_us = ds.t[300];
+	got = run_job(&job, &ds, fake_coinbase, all, 2000, &pages, err);
+	want = 0;
+	mismatch = 0;
+	for (int i = 299; i >= 0; i--)
+		if (ds.t[i] >= job.from_us && ds.t[i] < job.to_us)
+			mismatch += want < got && all[want++].trade_id != ds.id[i];
+	CHECK(got == want && want == 200 && mismatch == 0 && pages < 30,
+		  "coinbase seek: %d rows (want %d, %d mismatches) in %d requests (%s)", got, want, mismatch, pages, err);
+	printf("coinbase trades, a range 900 trades behind the newest: %d rows in %d requests\n", got, pages);
+
 	/* id range: the gap 8408500..8408777 */
+	job.limit = 100;
 	job.has_ids = true;
 	job.has_range = false;
 	job.from_id = 8408500;
