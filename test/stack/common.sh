@@ -28,7 +28,7 @@ PASS_FILE=$STACK_DIR/pgpass
 DB_NAME=triggerstock
 SU_NAME=postgres
 GRAFANA_ROLE=triggerstock_grafana
-INSTALL_LOCK=/tmp/triggerstock-install.lock
+INSTALL_LOCK=${STACK_INSTALL_LOCK:-/tmp/triggerstock-install.lock}
 
 # say MESSAGE: a progress line.
 say() { printf '%s\n' "$*"; }

@@ -17,7 +17,8 @@
 #
 # Environment: STACK_DIR (default .stack), STACK_RATE (simulated trades per
 # second, default 4), STACK_HISTORY_HOURS (default 24), STACK_SKIP_BUILD=1
-# (tests: the extension is already built and installed).
+# (tests: the extension is already built and installed), STACK_CHART=0 (no
+# charts at start), STACK_INSTALL_LOCK, PG_CONFIG.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO"
@@ -39,8 +40,13 @@ build_install() {
   step "building the extension and the local exchange"
   make -s -j2 PG_CONFIG="$PG_CONFIG"
   make -s exchange
-  step "installing the extension (flock $INSTALL_LOCK)"
-  flock "$INSTALL_LOCK" $SUDO make -s install PG_CONFIG="$PG_CONFIG"
+  step "installing the extension (holding $INSTALL_LOCK until the database is set up)"
+  # The install directory is shared with whatever else builds triggerstock on
+  # this machine: hold the lock from install to CREATE/ALTER EXTENSION and the
+  # server start, so the stack loads the library and scripts just installed.
+  exec 9> "$INSTALL_LOCK"
+  flock 9
+  $SUDO make -s install PG_CONFIG="$PG_CONFIG"
 }
 
 # A new cluster in $PGDATA_DIR: scram passwords, no Unix socket.
@@ -167,13 +173,14 @@ initial_models() {
 
 # Show the status line until every symbol with a model has a prediction.
 watch_status() {
-  local deadline=$((SECONDS + ${1:-60})) line
+  local deadline=$((SECONDS + ${1:-60})) shown=$((SECONDS + 5)) line
+  [ -t 1 ] || shown=$SECONDS   # a terminal sees the line update for 5 s at least
   while :; do
     line=$(status_line)
     if [ -t 1 ]; then printf '\r\033[K    %s' "$line"; fi
     if [ "$(sql_value "SELECT count(*) FROM triggerstock.deployed d WHERE NOT EXISTS
           (SELECT 1 FROM triggerstock.predictions p WHERE p.symbol = d.symbol)")" -eq 0 ] &&
-       [ "$SECONDS" -ge $((deadline - ${1:-60} + 5)) ]; then break; fi
+       [ "$SECONDS" -ge "$shown" ]; then break; fi
     [ "$SECONDS" -ge "$deadline" ] && break
     sleep 1
   done
@@ -221,7 +228,7 @@ dry_run() {
   conf_text PORT "$mode" | sed 's/^/    /'
   if [ "$mode" = live ]; then
     say "and configure these sources and feeds (test/stack/sources-live.sql):"
-    sed -n "/^FROM (VALUES/,/AS v(name/p;/^FROM (VALUES ('https/,/AS v(url)/p" test/stack/sources-live.sql
+    grep -v '^--\|^\\set' test/stack/sources-live.sql | sed 's/^/    /'
   else
     say "and stream BTCUSDT, ETHUSDT from test/exchange/exchange_sim (127.0.0.1, $RATE trades/s)"
     say "plus the local news feed test/stack/news_feed.py; $HISTORY_HOURS h of history on first start."
@@ -269,6 +276,7 @@ cmd_start() {
   sql -v retention="$([ "$mode" = sim ] && echo '7 days' || echo '30 days')" \
       -v grafana_password="'$(cat "$STACK_DIR/grafana-password")'" -f test/stack/setup.sql > /dev/null
   render_grafana
+  exec 9>&-   # the install lock (build_install), if held
 
   if [ "$mode" = sim ]; then
     step "local news feed (test/stack/news_feed.py)"
@@ -288,7 +296,7 @@ cmd_start() {
   initial_models
   step "waiting for the predictor"
   watch_status 60
-  if [ "$mode" = sim ]; then
+  if [ "$mode" = sim ] && [ "${STACK_CHART:-1}" = 1 ]; then
     step "charts (make chart)"
     cmd_chart || say "    (charts failed; see above)"
   fi
