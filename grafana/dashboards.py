@@ -25,13 +25,25 @@ DS = {"type": "grafana-postgresql-datasource", "uid": "triggerstock"}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboards")
 
 # 1-minute candles rolled up to $width, from 200 buckets (and the UTC day's
-# start) before the visible range to its end.
+# start) before the visible range to its end.  The '$width' comparisons are
+# constants: the planner keeps one branch (1-minute candles as they are
+# stored, or rolled up).
 CANDLES_CTE = """WITH k AS (
-  SELECT date_bin('$width'::interval, c.bucket, TIMESTAMPTZ 'epoch') AS bucket,
-         rollup(ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
-                    c.open_time, c.close_time)::ohlcv) AS c
+  SELECT c.bucket, ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
+                       c.open_time, c.close_time)::ohlcv AS c
   FROM triggerstock.candles c
-  WHERE c.symbol = '$symbol' AND c.width = interval '1 minute'
+  WHERE '$width'::interval = interval '1 minute'
+    AND c.symbol = '$symbol' AND c.width = interval '1 minute'
+    AND c.bucket >= least(date_trunc('day', $__timeFrom()::timestamptz, 'UTC'),
+                          $__timeFrom()::timestamptz - 200 * '$width'::interval)
+    AND c.bucket <= $__timeTo()::timestamptz
+  UNION ALL
+  SELECT date_bin('$width'::interval, c.bucket, TIMESTAMPTZ 'epoch'),
+         rollup(ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
+                    c.open_time, c.close_time)::ohlcv)
+  FROM triggerstock.candles c
+  WHERE '$width'::interval <> interval '1 minute'
+    AND c.symbol = '$symbol' AND c.width = interval '1 minute'
     AND c.bucket >= least(date_trunc('day', $__timeFrom()::timestamptz, 'UTC'),
                           $__timeFrom()::timestamptz - 200 * '$width'::interval)
     AND c.bucket <= $__timeTo()::timestamptz
@@ -242,10 +254,12 @@ def ingestion():
     L = Layout()
     panels = [
         L.panel("Trades per second per source", "timeseries", """
-SELECT $__timeGroupAlias(c.bucket, $__interval), s.name || ' ' || sym AS metric,
+SELECT $__timeGroupAlias(c.bucket, $__interval), s.name || ' ' || c.symbol AS metric,
        sum(c.trades) / (greatest($__interval_ms, 60000) / 1000.0) AS "trades/s"
-FROM triggerstock.sources s, unnest(s.symbols) sym, triggerstock.candles c
-WHERE c.symbol = sym AND c.width = interval '1 minute' AND $__timeFilter(c.bucket)
+FROM triggerstock.sources s
+CROSS JOIN LATERAL (SELECT k.symbol, k.bucket, k.trades FROM triggerstock.candles k
+                    WHERE k.symbol = ANY (s.symbols) AND k.width = interval '1 minute'
+                      AND $__timeFilter(k.bucket)) c
 GROUP BY 1, 2
 ORDER BY 1""", w=12, h=8),
         L.panel("Frames per second per source", "timeseries", """

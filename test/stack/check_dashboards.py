@@ -263,6 +263,8 @@ def main():
     ap.add_argument("--ranges", default="1h,24h")
     ap.add_argument("--var", action="append", default=[])
     ap.add_argument("--bench", type=int, default=0, help="repeat each query N more times, report the best")
+    ap.add_argument("--baseline", help="a query timed the same way; adds a ratio column")
+    ap.add_argument("--report-only", action="store_true", help="list failures but exit 0 (benchmarks)")
     a = ap.parse_args()
 
     failures = []
@@ -324,15 +326,21 @@ def main():
                                 failures.append("%s: no rows although its data exists" % label)
                     table.append((name, p["title"], rng, len(rows), len(rcur.description), ms))
 
+    base = None
+    if a.baseline:
+        _, base = run(rcur, a.baseline, a.bench)
+        print("baseline: %.2f ms  (%s)" % (base, a.baseline))
     w = max(len(r[1]) for r in table)
-    print("%-17s %-*s %5s %6s %4s %8s" % ("dashboard", min(w, 70), "panel", "range", "rows", "cols", "ms"))
+    print("%-17s %-*s %5s %6s %4s %8s%s" % ("dashboard", min(w, 70), "panel", "range", "rows", "cols", "ms",
+                                          "    ratio" if base else ""))
     for r in table:
-        print("%-17s %-*s %5s %6s %4s %8.1f" % (r[0], min(w, 70), r[1][:70], r[2], r[3], r[4], r[5]))
+        print("%-17s %-*s %5s %6s %4s %8.1f%s" % (r[0], min(w, 70), r[1][:70], r[2], r[3], r[4], r[5],
+                                                "  %7.2f" % (r[5] / base) if base else ""))
     if failures:
         print("\nFAILED (%d):" % len(failures))
         for f in failures:
-            print("  " + f)
-        sys.exit(1)
+            print("  " + f.split("\n")[0])
+        sys.exit(0 if a.report_only else 1)
     print("\nall %d queries of %d dashboards passed as the read-only role" % (len(table), len(loaded)))
 
 

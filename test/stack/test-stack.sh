@@ -9,11 +9,12 @@
 #      read-only role and returns rows of the right shape
 #      (check_dashboards.py), after a fixture adds what minutes of running
 #      would: realised predictions, two ingest snapshots, a pg_cron run;
-#   3. stop stops every process it started, start resumes: the trades stored
+#   3. every ```sql block of README.md runs (check_readme_sql.py);
+#   4. stop stops every process it started, start resumes: the trades stored
 #      before are unchanged, no trade is stored twice, the simulator
 #      continues after the last stored trade id, new trades arrive, and the
 #      candles of the minutes around the restart equal ohlcv() of their trades;
-#   4. LIVE=1 DRY_RUN=1 lists the real exchanges and feeds it would add, and
+#   5. LIVE=1 DRY_RUN=1 lists the real exchanges and feeds it would add, and
 #      their SQL applies to the database (in a transaction rolled back).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,44 +38,8 @@ ok "start, status: $(tail -n 1 "$STACK_DIR/status.txt")"
 [ -s "$STACK_DIR/charts/overview.png" ] || fail "make chart wrote no overview.png"
 ok "charts"
 
-# Fixture: what the stack would have after an hour (the predictor scores
-# each new minute, pg_cron snapshots ingest counters every minute and
-# retrains every 20): realised model predictions for the 90 history minutes
-# before the first live one, two snapshots, and one recorded training run.
-sql -q <<'EOF' > /dev/null
-DO $$
-DECLARE
-    extra text := '';
-    vals text := '';
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'triggerstock.predictions'::regclass
-               AND attname = 'width' AND NOT attisdropped) THEN
-        extra := ', width, horizon';
-        vals := ', interval ''1 minute'', 1';
-    END IF;
-    EXECUTE format($f$
-        INSERT INTO triggerstock.predictions (symbol, bucket, probability, model_id, model_sha256,
-               fallback_level, features, latency_us, predicted_at, outcome, outcome_at %s)
-        SELECT d.symbol, c.bucket, 0.5 + 0.05 * sin(extract(epoch FROM c.bucket) / 600), d.model_id, d.sha256,
-               'model', '{"fixture": true}', 900, c.bucket + interval '61 seconds', n.close > c.close,
-               c.bucket + interval '121 seconds' %s
-        FROM triggerstock.deployed d
-        JOIN LATERAL (SELECT * FROM triggerstock.candles k WHERE k.symbol = d.symbol AND k.width = '1 minute'
-                      AND k.bucket < (SELECT min(bucket) FROM triggerstock.predictions p WHERE p.symbol = d.symbol)
-                      ORDER BY k.bucket DESC LIMIT 90) c ON true
-        JOIN triggerstock.candles n ON n.symbol = c.symbol AND n.width = c.width AND n.bucket = c.bucket + interval '1 minute'
-        ON CONFLICT DO NOTHING$f$, extra, vals);
-END
-$$;
-SELECT grafana.snapshot_ingest();
-SELECT pg_sleep(2);
-SELECT grafana.snapshot_ingest();
-INSERT INTO cron.job_run_details (jobid, runid, job_pid, database, username, command, status,
-                                  return_message, start_time, end_time)
-SELECT j.jobid, nextval('cron.runid_seq'), 0, j.database, j.username, j.command, 'succeeded', '1 row',
-       now() - interval '5 minutes', now() - interval '5 minutes' + interval '1.7 seconds'
-FROM cron.job j WHERE j.jobname = 'triggerstock-train-BTC';
-EOF
+# Fixture: what the stack would have after an hour of running (fixture.sql).
+sql -q -f test/stack/fixture.sql > /dev/null
 
 pw=$(sed -n "s/^127.0.0.1:\*:\*:$SU_NAME://p" "$PASS_FILE")
 gpw=$(cat "$STACK_DIR/grafana-password")
@@ -83,6 +48,9 @@ port=$(state_get port)
   --role-dsn "postgresql://$GRAFANA_ROLE:$gpw@127.0.0.1:$port/$DB_NAME" --ranges 1h,24h ||
   fail "dashboard queries"
 ok "dashboards"
+"$PYTHON" test/stack/check_readme_sql.py --dsn "postgresql://$SU_NAME:$pw@127.0.0.1:$port/$DB_NAME" ||
+  fail "README SQL blocks"
+ok "README SQL blocks"
 
 # Stop, then resume.
 before=$(sql_value "SELECT count(*) || ' ' || max(ts) || ' ' || md5(string_agg(trade_id || ':' || price || ':' || qty, ',' ORDER BY instrument, trade_id)) FROM triggerstock.trades")
