@@ -44,6 +44,8 @@ build_install() {
   # The install directory is shared with whatever else builds triggerstock on
   # this machine: hold the lock from install to CREATE/ALTER EXTENSION and the
   # server start, so the stack loads the library and scripts just installed.
+  # (fd 9; every long-lived child is started with fd 9 closed, or it would
+  # keep the lock for its whole life)
   exec 9> "$INSTALL_LOCK"
   flock 9
   $SUDO make -s install PG_CONFIG="$PG_CONFIG"
@@ -100,7 +102,7 @@ write_conf() { conf_text "$1" "$2" | as_pg tee "$PGDATA_DIR/stack.conf" > /dev/n
 # Start a background process that outlives make; NAME.pid records it.
 spawn() {
   local name=$1; shift
-  setsid "$@" > "$LOG_DIR/$name.log" 2>&1 < /dev/null &
+  setsid "$@" > "$LOG_DIR/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$RUN_DIR/$name.pid"
 }
 
@@ -265,7 +267,7 @@ cmd_start() {
     if [ -z "$port" ] || port_busy "$port"; then port=$(free_port); state_set port "$port"; fi
     write_conf "$port" "$mode"
     step "starting PostgreSQL 15 on 127.0.0.1:$port (pg_cron, triggerstock preloaded)"
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_DIR/postgres.log" -w -t 60 start > /dev/null ||
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_DIR/postgres.log" -w -t 60 start > /dev/null 9>&- ||
       { tail -n 30 "$LOG_DIR/postgres.log"; die "PostgreSQL did not start"; }
   else
     step "PostgreSQL already runs on 127.0.0.1:$(state_get port)"
