@@ -175,14 +175,14 @@ initial_models() {
 
 # Show the status line until every symbol with a model has a prediction.
 watch_status() {
-  local deadline=$((SECONDS + ${1:-60})) shown=$((SECONDS + 5)) line
+  local deadline=$((SECONDS + ${1:-60})) shown=$((SECONDS + 5)) line waiting
   [ -t 1 ] || shown=$SECONDS   # a terminal sees the line update for 5 s at least
   while :; do
+    waiting=$(sql_value "SELECT count(*) FROM triggerstock.deployed d WHERE NOT EXISTS
+          (SELECT 1 FROM triggerstock.predictions p WHERE p.symbol = d.symbol)")
     line=$(status_line)
     if [ -t 1 ]; then printf '\r\033[K    %s' "$line"; fi
-    if [ "$(sql_value "SELECT count(*) FROM triggerstock.deployed d WHERE NOT EXISTS
-          (SELECT 1 FROM triggerstock.predictions p WHERE p.symbol = d.symbol)")" -eq 0 ] &&
-       [ "$SECONDS" -ge "$shown" ]; then break; fi
+    [ "$waiting" -eq 0 ] && [ "$SECONDS" -ge "$shown" ] && break
     [ "$SECONDS" -ge "$deadline" ] && break
     sleep 1
   done
