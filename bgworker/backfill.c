@@ -30,6 +30,8 @@
 #define BACKFILL_MAX_STALLED 100	/* pages whose last trade time did not move */
 #define BACKFILL_MAX_RETRY_S 86400	/* longest Retry-After honoured */
 #define BACKFILL_WEIGHT_PAUSE 5400	/* Binance: of 6,000 a minute */
+#define BACKFILL_BATCH_ROWS 5000	/* rows of a few pages stored together */
+#define BACKFILL_BATCH_MS 1000		/* and at least once a second */
 
 /* Pacing state of one REST host (scheme://host[:port]). */
 typedef struct backfill_host
@@ -45,6 +47,8 @@ static List *backfill_jobs = NIL;
 static backfill_host backfill_hosts[BACKFILL_MAX_HOSTS];
 static int	backfill_nhosts = 0;
 static backfill_fetch_fn backfill_fetch = NULL;	/* the poll worker's, set by tick */
+
+static void backfill_flush(backfill_job *bj);
 
 /*
  * backfill_find
@@ -100,6 +104,7 @@ tsk_backfill_reload(MemoryContext parent)
 		backfill_job *bj = lfirst(lc);
 		backfill_job *prev = backfill_find(backfill_jobs, bj->id);
 
+		bj->committed = bj->cur;
 		if (prev != NULL)
 		{
 			bj->in_flight = prev->in_flight;
@@ -107,10 +112,27 @@ tsk_backfill_reload(MemoryContext parent)
 			bj->next_due = prev->next_due;
 			bj->errors_in_row = prev->errors_in_row;
 			bj->stalled_pages = prev->stalled_pages;
+			/* pages fetched but not stored yet move over, with the cursor ahead */
+			bj->cur = prev->cur;
+			bj->buf_trades = prev->buf_trades;
+			bj->buf_candles = prev->buf_candles;
+			bj->buf_n = prev->buf_n;
+			bj->buf_cap = prev->buf_cap;
+			bj->buf_pages = prev->buf_pages;
+			bj->buf_step = prev->buf_step;
+			bj->buf_since = prev->buf_since;
+			prev->buf_trades = NULL;
+			prev->buf_candles = NULL;
 		}
 	}
 	foreach(lc, backfill_jobs)
-		tsk_bf_options_free(&((backfill_job *) lfirst(lc))->opts);
+	{
+		backfill_job *old = lfirst(lc);
+
+		tsk_bf_options_free(&old->opts);
+		free(old->buf_trades);	/* a job that left the queue: its pages go */
+		free(old->buf_candles);
+	}
 	if (backfill_jobs_cxt != NULL)
 		MemoryContextDelete(backfill_jobs_cxt);
 	backfill_jobs_cxt = cxt;
@@ -134,6 +156,7 @@ tsk_backfill_active(void)
 static void
 backfill_fail(backfill_job *bj, const char *error)
 {
+	backfill_flush(bj);			/* the good pages before it are kept */
 	ereport(LOG,
 			(errmsg("triggerstock backfill job %lld (%s %s) failed: %s", (long long) bj->id,
 					bj->endpoint, bj->instrument, error)));
@@ -192,7 +215,7 @@ backfill_request(backfill_job *bj, const bf_cursor *cur, TimestampTz now, long *
 		*wait = Min(*wait, (long) ((host->not_before - now) / 1000) + 1);
 		return 0;
 	}
-	if (bj->opts.max_pages > 0 && bj->pages >= bj->opts.max_pages)
+	if (bj->opts.max_pages > 0 && bj->pages + bj->buf_pages >= bj->opts.max_pages)
 	{
 		backfill_fail(bj, psprintf("stopped after %lld pages (options max_pages)", (long long) bj->pages));
 		return -1;
@@ -234,6 +257,14 @@ tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch)
 
 		if (bj->check_error != NULL)
 			backfill_fail(bj, bj->check_error);
+		if (bj->buf_pages > 0)
+		{
+			if (now >= TimestampTzPlusMilliseconds(bj->buf_since, BACKFILL_BATCH_MS))
+				backfill_flush(bj);
+			else
+				wait = Min(wait, (long) ((TimestampTzPlusMilliseconds(bj->buf_since, BACKFILL_BATCH_MS) -
+										  now) / 1000) + 1);
+		}
 		if (bj->in_flight || bj->cur.mode == BF_CUR_DONE)
 			continue;
 		if (bj->next_due > now)
@@ -282,6 +313,76 @@ backfill_body_snippet(const char *body, size_t len)
 }
 
 /*
+ * backfill_flush
+ *	  Store the pages fetched so far with the cursor after the last one; a
+ *	  failure drops them and sends the fetch cursor back to the committed
+ *	  one (they are fetched again after the back-off).
+ */
+static void
+backfill_flush(backfill_job *bj)
+{
+	backfill_page store;
+	char	   *err;
+
+	if (bj->buf_pages == 0)
+		return;
+	store.bj = bj;
+	store.trades = bj->buf_trades;
+	store.candles = bj->buf_candles;
+	store.n = bj->buf_n;
+	store.pages = bj->buf_pages;
+	store.step = &bj->buf_step;
+	store.stored = 0;
+	store.cancelled = false;
+	err = tsk_backfill_store_page(&store);
+	bj->buf_n = bj->buf_pages = 0;
+	if (err != NULL)
+	{
+		bj->cur = bj->committed;
+		backfill_retry(bj, psprintf("could not store a page: %s", err));
+		return;
+	}
+	if (store.cancelled)
+	{
+		bj->cur.mode = BF_CUR_DONE;	/* cancelled meanwhile: nothing stored */
+		return;
+	}
+	bj->committed = bj->buf_step.next;
+	bj->pages += store.pages;
+}
+
+/*
+ * backfill_buffer
+ *	  Keep a page's rows (malloc'd, grown as needed) until they are stored.
+ */
+static bool
+backfill_buffer(backfill_job *bj, const td_trade *t, const bf_candle *c, int n)
+{
+	if (bj->buf_n + n > bj->buf_cap)
+	{
+		int			cap = Max(bj->buf_cap * 2, bj->buf_n + n + BACKFILL_BATCH_ROWS);
+		void	   *p = t ? realloc(bj->buf_trades, sizeof(td_trade) * cap)
+			: realloc(bj->buf_candles, sizeof(bf_candle) * cap);
+
+		if (p == NULL)
+			return false;
+		if (t)
+			bj->buf_trades = p;
+		else
+			bj->buf_candles = p;
+		bj->buf_cap = cap;
+	}
+	if (t)
+		memcpy(bj->buf_trades + bj->buf_n, t, sizeof(td_trade) * n);
+	else if (n > 0)
+		memcpy(bj->buf_candles + bj->buf_n, c, sizeof(bf_candle) * n);
+	if (bj->buf_pages++ == 0)
+		bj->buf_since = GetCurrentTimestamp();
+	bj->buf_n += n;
+	return true;
+}
+
+/*
  * backfill_apply
  *	  A 200 answer: parse, step, store; errors as described in the banner.
  */
@@ -294,8 +395,6 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	bf_candle  *cs = candles ? palloc(sizeof(bf_candle) * cap) : NULL;
 	bf_page		page;
 	bf_step_result res;
-	backfill_page store;
-	char	   *err;
 	int64		now_us = GetCurrentTimestamp() + TSK_UNIX_EPOCH_SHIFT_US;
 
 	if (tsk_bf_parse(&bj->job, &bj->cur, r->body, r->len, trades, cs, cap, &page) != 0)
@@ -333,34 +432,24 @@ backfill_apply(backfill_job *bj, backfill_host *host, const backfill_response *r
 	}
 	else
 		bj->stalled_pages = 0;
-	/* the next page's request overlaps this page's transaction */
+	if (!backfill_buffer(bj, candles ? NULL : trades, cs, res.nkeep))
+	{
+		backfill_retry(bj, "out of memory keeping a page");
+		return;
+	}
+	bj->buf_step = res;
+	bj->cur = res.next;
+	bj->errors_in_row = 0;
+	host->backoff_ms = 0;
+	/* the next page's request overlaps the transaction that stores these */
 	if (!res.done)
 	{
 		long		ignored = 0;
 
-		(void) backfill_request(bj, &res.next, GetCurrentTimestamp(), &ignored);
+		(void) backfill_request(bj, &bj->cur, GetCurrentTimestamp(), &ignored);
 	}
-	store.bj = bj;
-	store.trades = trades;
-	store.candles = cs;
-	store.n = res.nkeep;
-	store.step = &res;
-	store.stored = 0;
-	store.cancelled = false;
-	if ((err = tsk_backfill_store_page(&store)) != NULL)
-	{
-		backfill_retry(bj, psprintf("could not store a page: %s", err));
-		return;
-	}
-	if (store.cancelled)
-	{
-		bj->cur.mode = BF_CUR_DONE;	/* cancelled meanwhile: nothing stored */
-		return;
-	}
-	bj->cur = res.next;
-	bj->pages++;
-	bj->errors_in_row = 0;
-	host->backoff_ms = 0;
+	if (res.done || bj->buf_n >= BACKFILL_BATCH_ROWS)
+		backfill_flush(bj);
 	if (r->used_weight[0] != '\0' && atoi(r->used_weight) >= BACKFILL_WEIGHT_PAUSE)
 	{
 		TimestampTz now = GetCurrentTimestamp();

@@ -11,9 +11,11 @@
  *	  request to a host waits for its pace, its Retry-After and its Binance
  *	  weight budget; the next page of a job is asked for while the page
  *	  before it is stored, and its answer dropped if that store failed;
- *	- a page's rows, the job's cursor, rows, pages and progress commit in
- *	  one transaction; the in-memory cursor moves only after that commit,
- *	  so a crash or a restart resumes from the committed cursor;
+ *	- the rows of a few pages (up to BACKFILL_BATCH_ROWS, or a second's
+ *	  worth) are stored in one transaction with the job's cursor, rows,
+ *	  pages and progress; the fetch cursor runs ahead of the committed one
+ *	  and falls back to it when a store fails, so a crash or a restart
+ *	  resumes from the committed cursor and nothing is lost or doubled;
  *	- a job whose row is no longer queued or running (cancelled, deleted)
  *	  stores nothing more: the store locks the row and checks its state;
  *	- nothing here runs inside a curl callback.
@@ -50,7 +52,17 @@ typedef struct backfill_job
 	TimestampTz next_due;
 	int			errors_in_row;
 	int			stalled_pages;	/* pages whose times did not advance */
-	int64		pages;
+	int64		pages;			/* pages committed */
+	/* pages fetched, not yet stored: their rows (malloc'd), the step of the
+	 * last one (cursor, progress, done); cur runs ahead of the table's */
+	bf_cursor	committed;		/* the cursor in the table */
+	td_trade   *buf_trades;
+	bf_candle  *buf_candles;
+	int			buf_n,
+				buf_cap,
+				buf_pages;
+	bf_step_result buf_step;
+	TimestampTz buf_since;		/* when its first page arrived */
 } backfill_job;
 
 /* What a completed transfer brought (poll.c fills it). */
@@ -90,19 +102,20 @@ extern bool tsk_backfill_active(void);
 /* The active jobs (queued, running) in id order, as backfill_job * in cxt. */
 extern List *tsk_backfill_load_jobs(MemoryContext cxt);
 
-/* What one page does to its job. */
+/* What a batch of pages does to its job. */
 typedef struct backfill_page
 {
 	backfill_job *bj;
 	const td_trade *trades;		/* kind trades: rows to store */
 	const bf_candle *candles;	/* kind candles */
 	int			n;
-	const bf_step_result *step; /* next cursor, progress, done */
+	int			pages;			/* pages they came in */
+	const bf_step_result *step; /* the last page's: next cursor, progress, done */
 	int64		stored;			/* out: rows new or written */
 	bool		cancelled;		/* out: the job is no longer active */
 } backfill_page;
 
-/* Store a page and advance the job; NULL or the error (nothing stored). */
+/* Store pages and advance the job; NULL or the error (nothing stored). */
 extern char *tsk_backfill_store_page(backfill_page *page);
 
 /* Record an error: transient (counted) or final (state failed). */

@@ -437,8 +437,8 @@ store_page_in_txn(void *arg)
 {
 	backfill_page *p = arg;
 	const bf_step_result *st = p->step;
-	Oid			types[5] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, BOOLOID};
-	Datum		args[5];
+	Oid			types[6] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, BOOLOID, INT4OID};
+	Datum		args[6];
 	char		cursor[BF_CURSOR_MAX * 2];
 	char	   *state;
 	bool		state_changes;
@@ -466,19 +466,20 @@ store_page_in_txn(void *arg)
 	args[2] = Int64GetDatum(p->stored);
 	args[3] = Float8GetDatum(st->progress);
 	args[4] = BoolGetDatum(st->done);
+	args[5] = Int32GetDatum(p->pages);
 	/* only a change of state wakes the launcher (trigger on UPDATE OF state) */
 	state_changes = st->done || strcmp(state, "queued") == 0;
 	store_exec(state_changes ?
 			   "UPDATE triggerstock.backfills SET cursor = $2, rows = rows OPERATOR(pg_catalog.+) $3,"
-			   " pages = pages OPERATOR(pg_catalog.+) 1, progress = $4,"
+			   " pages = pages OPERATOR(pg_catalog.+) $6, progress = $4,"
 			   " state = CASE WHEN $5 THEN 'done' ELSE 'running' END,"
 			   " started_at = coalesce(started_at, pg_catalog.now()),"
 			   " finished_at = CASE WHEN $5 THEN pg_catalog.now() END"
 			   " WHERE id OPERATOR(pg_catalog.=) $1" :
 			   "UPDATE triggerstock.backfills SET cursor = $2, rows = rows OPERATOR(pg_catalog.+) $3,"
-			   " pages = pages OPERATOR(pg_catalog.+) 1, progress = $4"
+			   " pages = pages OPERATOR(pg_catalog.+) $6, progress = $4"
 			   " WHERE id OPERATOR(pg_catalog.=) $1 AND $5 IS NOT NULL",
-			   5, types, args, NULL, SPI_OK_UPDATE);
+			   6, types, args, NULL, SPI_OK_UPDATE);
 }
 
 /*

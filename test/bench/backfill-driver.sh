@@ -33,7 +33,9 @@ for _ in $(seq 3000); do
 done
 [ "$state" = done ] || { echo "the job did not finish" >&2; exit 1; }
 stored=$(q "SELECT rows FROM triggerstock.backfills WHERE id = $id")
-ours=$(q "SELECT round((rows / extract(epoch FROM finished_at - started_at))::numeric)
+# from the first request the local exchange saw to the job's end
+first=$(head -1 "$work/requests.log" | cut -d' ' -f1)
+ours=$(q "SELECT round((rows / (extract(epoch FROM finished_at) - $first))::numeric)
           FROM triggerstock.backfills WHERE id = $id")
 candles_ok=$(q "SELECT sum(trades) = $stored FROM triggerstock.candles WHERE symbol = 'BENCH'")
 q "COPY (SELECT * FROM triggerstock.trades) TO '$work/trades.copy'"

@@ -4,7 +4,7 @@
 #   ours: trades/s a Binance aggTrades backfill job stores (trades + their
 #     candles, committed with the job's cursor) from the local REST exchange
 #     (test/backfill_server.py, symbol BENCH: synthetic pages answered as fast
-#     as it can), from the job's start to its end;
+#     as it can), from the first request the exchange sees to the job's end;
 #   baseline: COPY FROM of the same rows into the same (emptied) table, rows/s.
 # Set TRIGGERSTOCK_BENCH_ROWS to change the size (default 300,000).
 set -euo pipefail
