@@ -140,13 +140,16 @@ tsk_backfill_reload(MemoryContext parent)
 }
 
 /*
- * tsk_backfill_active
+ * tsk_backfill_shutdown
  *	  See backfill.h.
  */
-bool
-tsk_backfill_active(void)
+void
+tsk_backfill_shutdown(void)
 {
-	return backfill_jobs != NIL;
+	ListCell   *lc;
+
+	foreach(lc, backfill_jobs)
+		backfill_flush((backfill_job *) lfirst(lc));
 }
 
 /*

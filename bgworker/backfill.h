@@ -94,8 +94,8 @@ extern long tsk_backfill_tick(TimestampTz now, backfill_fetch_fn fetch);
 /* A transfer of job id completed (curl has returned). */
 extern void tsk_backfill_finish(int64 id, const backfill_response *resp);
 
-/* Whether any job is queued or running in this worker. */
-extern bool tsk_backfill_active(void);
+/* SIGTERM: store the pages fetched but not stored yet. */
+extern void tsk_backfill_shutdown(void);
 
 /* ---- backfill_store.c ---- */
 

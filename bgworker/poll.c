@@ -660,6 +660,7 @@ triggerstock_poll_main(Datum main_arg)
 	}
 
 	tsk_worker_set_state("stopping");
+	tsk_backfill_shutdown();	/* pages fetched but not stored yet */
 	MemoryContextSwitchTo(TopMemoryContext);
 	if (set != NULL)
 		FreeWaitEventSet(set);
