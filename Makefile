@@ -3,6 +3,7 @@
 #   make / make install      build and install the extension (PGXS)
 #   make installcheck        pg_regress suites in sql/ against a running server
 #   make unit                pure-C unit tests (no server)
+#   make lint                SQL in the C code qualifies every name (test/lint)
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
 #   make demo                the demo (test/demo.sh)
 #   make bench               every benchmark (test/bench/run-*.sh)
@@ -37,7 +38,7 @@ CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DE
 	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
@@ -152,7 +153,10 @@ fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
 
-.PHONY: unit test demo bench fuzz
+.PHONY: unit test demo bench fuzz lint
+lint:
+	python3 test/lint/sql_qualified.py src bgworker
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t $(SHARED_DIR) || exit 1; done
 

@@ -48,6 +48,7 @@
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
+#define INGEST_SHUTDOWN_FLUSH_MS 500	/* the last flush's time limit */
 
 PGDLLEXPORT void triggerstock_ingest_main(Datum main_arg);
 
@@ -208,7 +209,7 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	last_frame_at = received;
 	if (total_len > len)
 	{
-		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.tsk_ingest_max_frame_bytes (%d)",
+		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.ingest_max_frame_bytes (%d)",
 				 total_len, tsk_ingest_max_frame_bytes);
 		ingest_dead_letter_add(data, len, total_len, received, error);
 		return;
@@ -236,36 +237,56 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 }
 
 /*
+ * ingest_exit_if_dropped
+ *	  After a failed flush: if the extension was dropped, nothing can ever
+ *	  be stored again; say what is discarded and exit.
+ */
+static void
+ingest_exit_if_dropped(void)
+{
+	if (tsk_worker_extension_exists())
+		return;
+	ereport(LOG,
+			(errmsg("triggerstock ingest worker for source %d exits: the extension was dropped",
+					cfg ? cfg->id : -1),
+			 errdetail("%d trades and %d dead letters held in memory are discarded.",
+					   batch.n, ndead)));
+	tsk_ingest_ws_close();
+	proc_exit(0);
+}
+
+/*
  * ingest_try_flush
- *	  Flush batch and dead letters; on ERROR log it, keep the data and
- *	  return false.
+ *	  Flush batch and dead letters; on ERROR (logged) keep the data and
+ *	  return false; exit if the extension is gone.  With timeout_ms > 0 the
+ *	  flush is cancelled after that long (at shutdown).
+ */
+static bool
+ingest_try_flush_bounded(int timeout_ms)
+{
+	ErrorData  *error;
+
+	if (batch.n == 0 && ndead == 0)
+		return true;
+	error = tsk_ingest_flush(cfg, &batch, dead, ndead, timeout_ms);
+	if (error == NULL)
+	{
+		ingest_dead_letters_clear();
+		return true;
+	}
+	FreeErrorData(error);
+	ingest_exit_if_dropped();
+	return false;
+}
+
+/*
+ * ingest_try_flush
+ *	  ingest_try_flush_bounded without a time limit.
  */
 static bool
 ingest_try_flush(void)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool ok = true;
-
-	if (batch.n == 0 && ndead == 0)
-		return true;
-	PG_TRY();
-	{
-		tsk_ingest_flush(cfg, &batch, dead, ndead);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		FlushErrorState();
-		tsk_ingest_flush_reset_plans();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcontext);
-	if (ok)
-		ingest_dead_letters_clear();
-	return ok;
+	return ingest_try_flush_bounded(0);
 }
 
 /*
@@ -309,6 +330,26 @@ ingest_same_connection(const ingest_config *a, const ingest_config *b)
 }
 
 /*
+ * ingest_shutdown
+ *	  SIGTERM: store what we hold if that can be done within
+ *	  INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement may delay
+ *	  the exit), then leave.
+ */
+static void
+ingest_shutdown(int32 id)
+{
+	int			held = batch.n;
+
+	if (!ingest_try_flush_bounded(INGEST_SHUTDOWN_FLUSH_MS) && held > 0)
+		ereport(LOG,
+				(errmsg("triggerstock ingest worker for source %d could not store %d trades before exiting",
+						id, held)));
+	tsk_ingest_ws_close();
+	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
+	proc_exit(0);
+}
+
+/*
  * ingest_reload
  *	  Flush, then re-read the configuration; returns true if the
  *	  connection must be made again.  Exits if the source is gone.
@@ -325,11 +366,15 @@ ingest_reload(int32 id)
 	while (!ingest_try_flush())
 	{
 		/* the batch still points at the old instruments: keep trying */
+		if (ShutdownRequestPending)
+			ingest_shutdown(id);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (!tsk_worker_extension_exists())
+		ingest_exit_if_dropped();
 	fresh = tsk_ingest_load_config(id, cxt);
 	if (fresh == NULL || !fresh->enabled)
 	{
@@ -550,10 +595,5 @@ triggerstock_ingest_main(Datum main_arg)
 		ingest_wait(timeout);
 	}
 
-	/* SIGTERM: keep what we hold, then leave */
-	for (int attempt = 0; attempt < 3 && !ingest_try_flush(); attempt++)
-		pg_usleep(100000L);
-	tsk_ingest_ws_close();
-	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
-	proc_exit(0);
+	ingest_shutdown(id);
 }

@@ -117,8 +117,8 @@ extern void tsk_ingest_ws_events_take(ingest_ws_events *ev);
 /* ---- ingest_flush.c ---- */
 
 extern ingest_config *tsk_ingest_load_config(int32 id, MemoryContext cxt);
-extern void tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
-						 ingest_dead_letter *dead, int ndead);
+extern ErrorData *tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
+								   ingest_dead_letter *dead, int ndead, int timeout_ms);
 extern void tsk_ingest_flush_reset_plans(void);
 extern SPIPlanPtr tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types);
 

@@ -44,6 +44,7 @@
 #include "triggerstock.h"
 #include "bgworker/workers.h"
 #include "guc.h"
+#include "schema.h"
 
 /* Longest pause between two starts of a worker that keeps stopping. */
 #define LAUNCHER_MAX_BACKOFF_MS 60000
@@ -89,33 +90,13 @@ tsk_register_launcher(void)
 }
 
 /*
- * launcher_extension_schema
- *	  The schema of the installed extension (palloc'd), or NULL if it is
- *	  not installed in this database.  Inside a transaction with SPI.
- */
-static char *
-launcher_extension_schema(void)
-{
-	int			ret;
-
-	ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
-					  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-					  "WHERE e.extname = 'triggerstock'", true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-/*
  * launcher_maintain_in_xact
  *	  The maintenance pass: call maintain() if the extension is installed.
  */
 static void
 launcher_maintain_in_xact(void *arg)
 {
-	char	   *schema = launcher_extension_schema();
+	char	   *schema = tsk_extension_schema();
 	int			ret;
 
 	if (schema == NULL)
@@ -123,7 +104,7 @@ launcher_maintain_in_xact(void *arg)
 	ret = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
 	if (ret != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute(psprintf("SELECT %s.maintain()", quote_identifier(schema)), false, 0);
+	ret = SPI_execute(psprintf("SELECT %s.maintain()", schema), false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 }
@@ -139,10 +120,10 @@ launcher_read_plan_in_xact(void *arg)
 	List	  **plan = (List **) arg;
 	int			ret;
 
-	if (launcher_extension_schema() == NULL)
+	if (!OidIsValid(tsk_extension_namespace()))
 		return;
-	ret = SPI_execute("SELECT kind, id FROM triggerstock.worker_plan "
-					  "WHERE kind IS NOT NULL AND id IS NOT NULL", true, 0);
+	ret = SPI_execute("SELECT p.kind, p.id FROM triggerstock.worker_plan p "
+					  "WHERE p.kind IS NOT NULL AND p.id IS NOT NULL", true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -161,41 +142,6 @@ launcher_read_plan_in_xact(void *arg)
 		*plan = lappend(*plan, entry);
 		MemoryContextSwitchTo(spicontext);
 	}
-}
-
-/* A launcher pass: its function and argument, run with SPI connected. */
-typedef struct launcher_spi_call
-{
-	void		(*fn) (void *);
-	void	   *arg;
-} launcher_spi_call;
-
-/*
- * launcher_with_spi
- *	  Connect SPI around a launcher pass (an ERROR cleans SPI up at abort).
- */
-static void
-launcher_with_spi(void *p)
-{
-	launcher_spi_call *call = p;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	call->fn(call->arg);
-	SPI_finish();
-}
-
-/*
- * launcher_run
- *	  Run fn(arg) with SPI in its own short transaction; false on ERROR
- *	  (logged and rolled back: the launcher stays up).
- */
-static bool
-launcher_run(void (*fn) (void *), void *arg, const char *activity)
-{
-	launcher_spi_call call = {fn, arg};
-
-	return tsk_worker_run_in_xact(launcher_with_spi, &call, activity);
 }
 
 /*
@@ -430,7 +376,7 @@ launcher_reconcile(void)
 		List	   *plan = NIL;
 
 		launcher_plan_dirty = false;
-		if (launcher_run(launcher_read_plan_in_xact, &plan, "triggerstock plan"))
+		if (tsk_worker_run_in_xact(launcher_read_plan_in_xact, &plan, "triggerstock plan"))
 			launcher_apply_plan(plan);
 		else
 			launcher_plan_dirty = true;
@@ -453,6 +399,8 @@ triggerstock_launcher_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	BackgroundWorkerInitializeConnection(tsk_database, NULL, 0);
+	/* it runs as superuser: never resolve a name through a schema others write */
+	tsk_search_path_pin_for_life();
 	pgstat_report_appname("triggerstock launcher");
 	ereport(LOG,
 			(errmsg("triggerstock launcher started in database \"%s\"",
@@ -487,7 +435,7 @@ triggerstock_launcher_main(Datum main_arg)
 		launcher_reconcile();
 		if (now >= next_pass)
 		{
-			launcher_run(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
+			(void) tsk_worker_run_in_xact(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
 			next_pass = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													tsk_maintenance_naptime * 1000L);
 		}

@@ -42,9 +42,11 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/poll.h"
+#include "bgworker/workers.h"
 #include "guc.h"
+#include "schema.h"
 
-/* quote_ident'ed schema of the extension's functions (read with the targets). */
+/* Quoted schema of the extension's functions (looked up with the targets). */
 static char poll_ext_schema[2 * NAMEDATALEN + 3] = "public";
 
 /* What a store step does inside its transaction. */
@@ -52,45 +54,21 @@ typedef void (*PollTxnFn) (void *arg);
 
 /*
  * poll_txn
- *	  Run fn(arg) in a transaction with SPI; returns NULL or the error
- *	  message (palloc'd in the caller's context) after rolling back.
+ *	  Run fn(arg) in a transaction with SPI (tsk_worker_xact); returns NULL
+ *	  or the error message (palloc'd in the caller's context) after
+ *	  rolling back.
  */
 static char *
 poll_txn(PollTxnFn fn, void *arg, const char *activity)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *volatile error = NULL;
+	ErrorData  *edata = tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET);
+	char	   *error;
 
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, activity);
-		fn(arg);
-		if (SPI_finish() != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed");
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-			: pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	if (edata == NULL)
+		return NULL;
+	error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+		: pstrdup(edata->message);
+	FreeErrorData(edata);
 	return error;
 }
 
@@ -135,25 +113,26 @@ static void
 poll_load_in_txn(void *p)
 {
 	poll_load_arg *arg = p;
+	char	   *schema;
 
-	poll_exec("SELECT quote_ident(n.nspname) FROM pg_extension e "
-			  "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'triggerstock'",
-			  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-		strlcpy(poll_ext_schema, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-				sizeof(poll_ext_schema));
-	poll_exec("SELECT 0, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, etag, last_modified, "
+	schema = tsk_extension_schema();
+	if (schema == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"triggerstock\" is not installed in this database")));
+	strlcpy(poll_ext_schema, schema, sizeof(poll_ext_schema));
+	poll_exec("SELECT 0, f.id, f.url, (extract(epoch FROM f.poll_interval) * 1000)::bigint, "
+			  "  (extract(epoch FROM f.last_polled) * 1000000)::bigint, f.etag, f.last_modified, "
 			  "  NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-			  "FROM triggerstock.feeds WHERE enabled "
+			  "FROM triggerstock.feeds f WHERE f.enabled "
 			  "UNION ALL "
-			  "SELECT 1, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, NULL, NULL, "
-			  "  symbol, coalesce(options->>'price', 'c'), "
-			  "  CASE WHEN options ? 'ts' THEN options->>'ts' ELSE 't' END, options->>'qty', "
-			  "  coalesce(options->>'ts_unit', 's'), last_price::text, "
-			  "  (extract(epoch FROM last_ts) * 1000000)::int8::text "
-			  "FROM triggerstock.quote_sources WHERE enabled ORDER BY 1, 2",
+			  "SELECT 1, q.id, q.url, (extract(epoch FROM q.poll_interval) * 1000)::bigint, "
+			  "  (extract(epoch FROM q.last_polled) * 1000000)::bigint, NULL, NULL, "
+			  "  q.symbol, coalesce(q.options->>'price', 'c'), "
+			  "  CASE WHEN q.options ? 'ts' THEN q.options->>'ts' ELSE 't' END, q.options->>'qty', "
+			  "  coalesce(q.options->>'ts_unit', 's'), q.last_price::pg_catalog.text, "
+			  "  (extract(epoch FROM q.last_ts) * 1000000)::bigint::pg_catalog.text "
+			  "FROM triggerstock.quote_sources q WHERE q.enabled ORDER BY 1, 2",
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -238,8 +217,8 @@ poll_status_in_txn(void *p)
 	values[2] = a->error ? CStringGetTextDatum(a->error) : (Datum) 0;
 	nulls[2] = a->error ? ' ' : 'n';
 	poll_exec(a->t->kind == POLL_FEED
-			  ? "UPDATE triggerstock.feeds SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1"
-			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1",
+			  ? "UPDATE triggerstock.feeds SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1"
+			  : "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1",
 			  3, types, values, nulls, SPI_OK_UPDATE);
 }
 
@@ -336,20 +315,22 @@ poll_feed_in_txn(void *p)
 	poll_scores_param(a, values, nulls);
 
 	poll_exec(psprintf("WITH api AS ("
-					   "  SELECT * FROM unnest($6::text[], $7::float8[], $8::text[]) AS s(guid, score, scorer)), "
+					   "  SELECT * FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), "
+					   "    pg_catalog.unnest($7::double precision[]), pg_catalog.unnest($8::pg_catalog.text[])) "
+					   "    AS s(guid, score, scorer)), "
 					   "ins AS ("
 					   "  INSERT INTO triggerstock.news (guid, feed_id, title, summary, link, "
 					   "                                 published_at, symbols, sentiment, scorer) "
 					   "  SELECT i.guid, $2, i.title, i.summary, i.link, i.published_at, "
-					   "         %1$s.match_symbols(concat_ws(E'\\n', i.title, i.summary)), "
-					   "         coalesce(s.score, %1$s.sentiment(concat_ws(E'\\n', i.title, i.summary))), "
+					   "         %1$s.match_symbols(pg_catalog.concat_ws(E'\\n', i.title, i.summary)), "
+					   "         coalesce(s.score, %1$s.sentiment(pg_catalog.concat_ws(E'\\n', i.title, i.summary))), "
 					   "         CASE WHEN s.score IS NULL THEN 'builtin' ELSE s.scorer END "
 					   "  FROM %1$s.parse_feed($1) i LEFT JOIN api s ON s.guid = i.guid "
 					   "  ON CONFLICT (guid) DO NOTHING RETURNING 1), "
 					   "upd AS ("
-					   "  UPDATE triggerstock.feeds SET last_polled = now(), last_status = $3, "
+					   "  UPDATE triggerstock.feeds SET last_polled = pg_catalog.now(), last_status = $3, "
 					   "         last_error = NULL, etag = $4, last_modified = $5 WHERE id = $2) "
-					   "SELECT count(*) FROM ins", poll_ext_schema),
+					   "SELECT pg_catalog.count(*) FROM ins", poll_ext_schema),
 			  8, types, values, nulls, SPI_OK_SELECT);
 	a->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -394,7 +375,7 @@ poll_list_in_txn(void *p)
 	values[0] = PointerGetDatum(body);
 	values[1] = Int32GetDatum(tsk_sentiment_max_items);
 	poll_exec(psprintf("SELECT guid, txt FROM ("
-					   "  SELECT DISTINCT ON (i.guid) i.guid, concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
+					   "  SELECT DISTINCT ON (i.guid) i.guid, pg_catalog.concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
 					   "  FROM %s.parse_feed($1) WITH ORDINALITY AS i(guid, title, summary, link, published_at, ord) "
 					   "  WHERE NOT EXISTS (SELECT 1 FROM triggerstock.news n WHERE n.guid = i.guid) "
 					   "  ORDER BY i.guid, i.ord) d "
@@ -627,10 +608,10 @@ poll_quote_in_txn(void *p)
 				  "VALUES ('quote', $2, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 				  6, types, values, NULL, SPI_OK_INSERT);
 	poll_exec(a->store
-			  ? "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  ? "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $7, "
 			  "  last_error = NULL, last_price = $5, last_ts = $4 WHERE id = $1 AND $2 IS NOT NULL "
 			  "  AND $3 IS NOT NULL AND $6 IS NOT NULL"
-			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  : "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $7, "
 			  "  last_error = NULL WHERE id = $1 AND $2 IS NOT NULL AND $3 IS NOT NULL "
 			  "  AND $4 IS NOT NULL AND $5 IS NOT NULL AND $6 IS NOT NULL",
 			  7, types, values, NULL, SPI_OK_UPDATE);

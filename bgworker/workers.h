@@ -66,20 +66,44 @@ extern void tsk_workers_preload(void);
 
 /*
  * In a dynamic worker's entry point: installs the signal handlers (SIGTERM
- * sets ShutdownRequestPending so the worker can flush, then exit), connects
- * to the launcher's database and returns the worker's id from the plan.
+ * sets ShutdownRequestPending so the worker can flush, then exit, and
+ * cancels a transaction of tsk_worker_xact in progress), connects to the
+ * launcher's database, pins search_path = pg_catalog, pg_temp for the
+ * process's life and returns the worker's id from the plan.
  */
 extern int32 tsk_worker_attach(Datum main_arg);
 
 /* A worker reports its state ("connecting", "streaming", ...). */
 extern void tsk_worker_set_state(const char *state);
 
+/* Flags of tsk_worker_xact. */
+#define TSK_XACT_SPI	0x01		/* SPI connected around fn */
+#define TSK_XACT_QUIET	0x02		/* the caller reports the error itself */
+
 /*
- * Run fn(arg) in its own short transaction with a snapshot, reporting
- * activity in pg_stat_activity; on ERROR, log it, roll back and return
- * false, so that a worker's loop carries on.
+ * Run fn(arg) in its own short transaction with a snapshot (and SPI with
+ * TSK_XACT_SPI), reporting activity in pg_stat_activity.  Returns NULL on
+ * success; on ERROR the transaction is rolled back and the error returned,
+ * copied into the caller's memory context, after logging it (unless
+ * TSK_XACT_QUIET, or it is the cancel of a shutdown).  A SIGTERM that
+ * arrives while fn runs cancels it, so that no lock wait or long statement
+ * delays the worker's exit.  The one transaction runner of every worker.
  */
+extern ErrorData *tsk_worker_xact(void (*fn) (void *), void *arg, const char *activity, int flags);
+
+/* tsk_worker_xact with SPI, errors logged: true on success. */
 extern bool tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+
+/*
+ * Run fn(arg) as tsk_worker_xact does, during shutdown: cancelled after
+ * timeout_ms (statement timeout), so a worker's last flush cannot hold up
+ * its exit.  Returns NULL or the error.
+ */
+extern ErrorData *tsk_worker_xact_bounded(void (*fn) (void *), void *arg, const char *activity,
+										  int flags, int timeout_ms);
+
+/* True while the extension exists in the worker's database (own transaction). */
+extern bool tsk_worker_extension_exists(void);
 
 /* ERROR with a hint unless the library was preloaded. */
 extern void tsk_require_preload(const char *what);

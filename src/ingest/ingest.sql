@@ -102,11 +102,12 @@ CREATE FUNCTION @extschema@.add_source(
     active_until time DEFAULT NULL,
     token        text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_id integer;
 BEGIN
-    IF exchange IS NULL OR lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
+    IF exchange IS NULL OR pg_catalog.lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
         RAISE EXCEPTION 'unknown exchange "%"', exchange
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
@@ -116,27 +117,27 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
     END IF;
-    IF instruments IS NULL OR cardinality(instruments) = 0 THEN
+    IF instruments IS NULL OR pg_catalog.cardinality(instruments) = 0 THEN
         RAISE EXCEPTION 'a source needs at least one instrument'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example ARRAY[''BTCUSDT'', ''ETHUSDT''].';
     END IF;
-    IF symbols IS NOT NULL AND cardinality(symbols) <> cardinality(instruments) THEN
-        RAISE EXCEPTION 'got % symbols for % instruments', cardinality(symbols), cardinality(instruments)
+    IF symbols IS NOT NULL AND pg_catalog.cardinality(symbols) <> pg_catalog.cardinality(instruments) THEN
+        RAISE EXCEPTION 'got % symbols for % instruments', pg_catalog.cardinality(symbols), pg_catalog.cardinality(instruments)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give one symbol per instrument, NULL for the default.';
     END IF;
     INSERT INTO triggerstock.sources AS s
         (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
-    VALUES (add_source.name, lower(add_source.exchange), add_source.url, add_source.instruments,
+    VALUES (add_source.name, pg_catalog.lower(add_source.exchange), add_source.url, add_source.instruments,
             ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
-                  FROM generate_subscripts(add_source.instruments, 1) i ORDER BY i),
+                  FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i),
             add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
             coalesce(add_source.options, '{}'))
     RETURNING s.id INTO new_id;
     IF token IS NOT NULL THEN
         INSERT INTO triggerstock.source_secrets (source, secrets)
-        VALUES (new_id, jsonb_build_object('token', token));
+        VALUES (new_id, pg_catalog.jsonb_build_object('token', token));
     END IF;
     RETURN new_id;
 END

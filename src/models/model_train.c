@@ -23,6 +23,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -38,6 +39,7 @@
 #include "models/model_metrics.h"
 #include "models/model_rows.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_train(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_train);
@@ -367,6 +369,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	bool		deploy = false;
 	char	   *deploy_reason = NULL;
 	int			ret;
+	int			spi;
 	Oid			lock_types[1] = {TEXTOID};
 	Datum		lock_args[1] = {CStringGetTextDatum(symbol)};
 
@@ -377,8 +380,9 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
 	train_settings_parse(params, &s);
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	/* a feature query given by the user runs under the user's search_path */
+	tsk_train_fetch_search_path(source != NULL ? pstrdup(namespace_search_path) : NULL);
+	spi = tsk_spi_connect();
 
 	/* one training per symbol at a time */
 	ret = SPI_execute_with_args("SELECT pg_catalog.pg_try_advisory_xact_lock(29811, pg_catalog.hashtext($1))",
@@ -393,7 +397,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 			ereport(NOTICE,
 					(errmsg("a model for symbol \"%s\" is already being trained, skipping", symbol),
 					 errhint("The other train() call stores its model when it finishes.")));
-			SPI_finish();
+			tsk_spi_finish(spi);
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(cxt);
 			return 0;
@@ -403,7 +407,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	needed = train_needed_rows(s.test_fraction, horizon) + horizon;
 	if (source == NULL)
 	{
-		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles WHERE symbol = $1 LIMIT 1",
+		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles c WHERE c.symbol = $1 LIMIT 1",
 									1, lock_types, lock_args, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -634,11 +638,12 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		sql = psprintf("INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, "
 					   "best_iteration, train_from, train_to, test_from, test_to, metrics, importance, "
 					   "drift_reference, source) "
-					   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::jsonb, $6, "
-					   "$7, $8, $9, $10, $11, $12::jsonb || pg_catalog.jsonb_build_object("
+					   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::pg_catalog.jsonb, $6, "
+					   "$7, $8, $9, $10, $11, $12::pg_catalog.jsonb || pg_catalog.jsonb_build_object("
 					   "'train_from', $8, 'train_to', $9, 'test_from', $10, 'test_to', $11, "
-					   "'training_ms', round(extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000, 1)), "
-					   "$13::jsonb, %s::jsonb, %s) RETURNING id",
+					   "'training_ms', pg_catalog.round(extract(epoch FROM pg_catalog.clock_timestamp() - "
+					   "%s::timestamp with time zone) * 1000, 1)), "
+					   "$13::pg_catalog.jsonb, %s::pg_catalog.jsonb, %s) RETURNING id",
 					   quote_literal_cstr(timestamptz_to_str(started)),
 					   quote_literal_cstr(drift.data),
 					   source ? quote_literal_cstr(source) : "'features()'");
@@ -655,7 +660,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		CStringGetTextDatum(deploy_reason)};
 
 		ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason) "
-									"VALUES ($1, $2, 'best_score', 'train(): ' || $3)",
+									"VALUES ($1, $2, 'best_score', 'train(): ' OPERATOR(pg_catalog.||) $3)",
 									3, types, values, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -666,7 +671,8 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 						(long long) model_id, symbol, deploy_reason),
 				 errhint("Deploy it anyway with SELECT deploy(%lld).", (long long) model_id)));
 
-	SPI_finish();
+	tsk_spi_finish(spi);
+	tsk_train_fetch_search_path(NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);	/* frees the DMatrix and booster handles */
 	return model_id;
