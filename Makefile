@@ -43,7 +43,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_predict.o \
-	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
+	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_stats.o bgworker/predictor.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)

@@ -49,6 +49,8 @@
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
 #define INGEST_SHUTDOWN_FLUSH_MS 500	/* the last flush's time limit */
+/* µs between the Unix epoch (trade times) and the Postgres epoch */
+#define INGEST_EPOCH_SHIFT_US ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 PGDLLEXPORT void triggerstock_ingest_main(Datum main_arg);
 
@@ -59,8 +61,11 @@ static volatile bool config_dirty = false;
 static ingest_batch batch = {0};
 static ingest_dead_letter dead[INGEST_MAX_DEAD];
 static int	ndead = 0;
-static int64 dead_dropped = 0;
 static TimestampTz dead_first_at = 0;
+/* triggerstock.dead_letters_per_minute: the current minute's count */
+static TimestampTz dead_window_start = 0;
+static int	dead_window_count = 0;
+static int64 dead_window_dropped = 0;
 
 static td_trade *scratch = NULL;
 static int	scratch_cap = 0;
@@ -82,8 +87,27 @@ ingest_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
+ * ingest_dead_letter_drop
+ *	  Count a bad frame that is not kept; the first of each minute is
+ *	  logged once with the reason (the count is in ingest_status).
+ */
+static void
+ingest_dead_letter_drop(const char *why, const char *error)
+{
+	tsk_ingest_stats_dead_dropped(1);
+	if (dead_window_dropped++ == 0)
+		ereport(LOG,
+				(errmsg("triggerstock ingest source %d: bad frames are not kept (%s)", cfg->id, why),
+				 errdetail("The first one: %s", error),
+				 errhint("ingest_status.dead_letters_dropped counts them; "
+						 "see triggerstock.dead_letters_per_minute.")));
+}
+
+/*
  * ingest_dead_letter_add
- *	  Queue a frame that could not be stored, with the reason.
+ *	  Queue a frame that could not be stored, with the reason; at most
+ *	  triggerstock.dead_letters_per_minute per source and minute, and
+ *	  INGEST_MAX_DEAD between two flushes (the others are counted only).
  */
 static void
 ingest_dead_letter_add(const char *data, size_t len, size_t total_len, TimestampTz received,
@@ -92,14 +116,23 @@ ingest_dead_letter_add(const char *data, size_t len, size_t total_len, Timestamp
 	ingest_dead_letter *d;
 	size_t		keep = Min(len, (size_t) tsk_dead_letter_max_bytes);
 
-	if (ndead >= INGEST_MAX_DEAD)
+	if (received - dead_window_start >= USECS_PER_MINUTE || received < dead_window_start)
 	{
-		if (dead_dropped++ % 10000 == 0)
-			ereport(WARNING,
-					(errmsg("triggerstock ingest source %d: dead letter queue full, "
-							"%lld bad frames not kept: %s", cfg->id, (long long) dead_dropped, error)));
+		dead_window_start = received;
+		dead_window_count = 0;
+		dead_window_dropped = 0;
+	}
+	if (tsk_dead_letters_per_minute >= 0 && dead_window_count >= tsk_dead_letters_per_minute)
+	{
+		ingest_dead_letter_drop("more than triggerstock.dead_letters_per_minute this minute", error);
 		return;
 	}
+	if (ndead >= INGEST_MAX_DEAD)
+	{
+		ingest_dead_letter_drop("the queue of dead letters waiting for a flush is full", error);
+		return;
+	}
+	dead_window_count++;
 	d = &dead[ndead];
 	d->payload = malloc(Max(keep, 1));
 	if (d->payload == NULL)
@@ -158,13 +191,19 @@ ingest_symbol_index(const char *instrument)
 
 /*
  * ingest_add_trades
- *	  Append decoded trades to the batch; returns the first instrument that
- *	  is not configured (its trades are skipped), or NULL.
+ *	  Append decoded trades to the batch.  Trades of an instrument that is
+ *	  not configured, or whose time is outside the window accepted from a
+ *	  live source (triggerstock.ingest_max_past before, ingest_max_future
+ *	  after the frame's arrival), are skipped; returns false with the
+ *	  reason of the first one in error.
  */
-static const char *
-ingest_add_trades(const td_trade *t, int n, TimestampTz received)
+static bool
+ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, size_t errsz)
 {
-	const char *unknown = NULL;
+	int64		now_us = received + INGEST_EPOCH_SHIFT_US;
+	int64		lo = tsk_ingest_max_past < 0 ? PG_INT64_MIN : now_us - (int64) tsk_ingest_max_past * USECS_PER_SEC;
+	int64		hi = tsk_ingest_max_future < 0 ? PG_INT64_MAX : now_us + (int64) tsk_ingest_max_future * USECS_PER_SEC;
+	bool		ok = true;
 
 	if (batch.n + n > batch.cap)
 	{
@@ -177,10 +216,17 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 	{
 		int			k = ingest_symbol_index(t[i].instrument);
 
-		if (k < 0)
+		if (k < 0 || t[i].ts_us < lo || t[i].ts_us > hi)
 		{
-			if (unknown == NULL)
-				unknown = t[i].instrument;
+			if (ok && k < 0)
+				snprintf(error, errsz, "instrument \"%s\" is not configured for source %d",
+						 t[i].instrument, cfg->id);
+			else if (ok)
+				snprintf(error, errsz, "trade time %s is outside the window accepted from a live source "
+						 "(triggerstock.ingest_max_past %d s, ingest_max_future %d s around its arrival)",
+						 timestamptz_to_str(t[i].ts_us - INGEST_EPOCH_SHIFT_US),
+						 tsk_ingest_max_past, tsk_ingest_max_future);
+			ok = false;
 			continue;
 		}
 		batch.trades[batch.n] = t[i];
@@ -189,7 +235,7 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 		if (batch.n++ == 0)
 			batch.first_at = received;
 	}
-	return unknown;
+	return ok;
 }
 
 /*
@@ -202,7 +248,6 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	td_result	res;
 	td_kind		kind;
 	char		error[TD_ERROR_MAX + 64];
-	const char *unknown;
 
 	frames_seen++;
 	bytes_seen += total_len;
@@ -228,12 +273,8 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
 		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
-	else if (kind == TD_TRADES && (unknown = ingest_add_trades(scratch, res.ntrades, received)) != NULL)
-	{
-		snprintf(error, sizeof(error), "instrument \"%s\" is not configured for source %d",
-				 unknown, cfg->id);
+	else if (kind == TD_TRADES && !ingest_add_trades(scratch, res.ntrades, received, error, sizeof(error)))
 		ingest_dead_letter_add(data, len, total_len, received, error);
-	}
 }
 
 /*
@@ -546,7 +587,8 @@ triggerstock_ingest_main(Datum main_arg)
 			streaming = true;
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
-			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
+			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id,
+								 tsk_ingest_url_for_log(cfg->url))));
 		}
 		if (tsk_ingest_ws_active() && !ev.closed && streaming &&
 			now - last_frame_at > (int64) tsk_ingest_idle_timeout * USECS_PER_SEC)

@@ -275,14 +275,14 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 {
 	struct lws_context_creation_info info;
 	struct lws_client_connect_info ci;
-	char		url[2048];
+	char	   *url;
 	const char *prot,
 			   *address,
 			   *path;
 	int			port;
 	bool		tls;
-	char		sub[65536];
-	int			sublen = 0;
+	char	   *sub = NULL;
+	size_t		sublen = 0;
 
 	tsk_ingest_ws_close();
 	if (ws_cxt == NULL)
@@ -297,14 +297,20 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	memset(&ws.ev, 0, sizeof(ws.ev));
 	ws.oom = false;
 
-	strlcpy(url, cfg->url, sizeof(url));
+	/* lws_parse_uri cuts the URL up in place: a copy of any length */
+	url = MemoryContextStrdup(ws_cxt, cfg->url);
 	if (lws_parse_uri(url, &prot, &address, &port, &path) != 0 ||
 		(strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0))
 	{
-		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", cfg->url);
+		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", tsk_ingest_url_for_log(cfg->url));
 		return false;
 	}
 	tls = strcmp(prot, "wss") == 0;
+	if (strlen(address) >= sizeof(ws_host))
+	{
+		snprintf(err, errsz, "the host name of the URL is longer than %d bytes", (int) sizeof(ws_host) - 1);
+		return false;
+	}
 	strlcpy(ws_host, address, sizeof(ws_host));
 
 	/*
@@ -313,42 +319,68 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	 */
 	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
 	{
-		if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
-								   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
+		int			n = tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+												   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path));
+
+		if (n < 0 || n >= (int) sizeof(ws_ua_path))
 		{
-			snprintf(err, errsz, "too many instruments for one Binance stream URL");
+			snprintf(err, errsz, "too many instruments for one Binance stream URL (its path would exceed %d bytes)",
+					 (int) sizeof(ws_ua_path) - 1);
 			return false;
 		}
 	}
-	else
-		snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path);
+	else if (snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path) >= (int) sizeof(ws_ua_path))
+	{
+		snprintf(err, errsz, "the path of the URL is longer than %d bytes", (int) sizeof(ws_ua_path) - 2);
+		return false;
+	}
 
-	/* what to send once connected */
+	/*
+	 * What to send once connected, built in malloc'd memory of its own
+	 * length: a length is checked before every copy, none is taken from
+	 * strlcpy (which returns the length of its source, not what it copied).
+	 */
 	if (cfg->decoder == TD_GENERIC)
 	{
-		if (cfg->subscribe)
-			sublen = strlcpy(sub, cfg->subscribe, sizeof(sub));
+		if (cfg->subscribe != NULL && (sublen = strlen(cfg->subscribe)) > 0)
+		{
+			if (sublen > INGEST_SUBSCRIBE_MAX)
+			{
+				snprintf(err, errsz, "the subscribe message is %zu bytes, more than the limit of %d",
+						 sublen, INGEST_SUBSCRIBE_MAX);
+				return false;
+			}
+			if ((sub = malloc(sublen)) == NULL)
+			{
+				snprintf(err, errsz, "out of memory");
+				return false;
+			}
+			memcpy(sub, cfg->subscribe, sublen);
+		}
 	}
 	else if (cfg->decoder != TD_BINANCE)
 	{
-		sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
-									  cfg->ninstruments, sub, sizeof(sub));
-		if (sublen < 0 || sublen >= (int) sizeof(sub))
-		{
-			snprintf(err, errsz, "could not build the subscribe message for %d instruments",
-					 cfg->ninstruments);
-			return false;
-		}
-	}
-	if (sublen > 0)
-	{
-		ws.tx = malloc(sublen);
-		if (ws.tx == NULL)
+		int			n;
+
+		if ((sub = malloc(INGEST_SUBSCRIBE_MAX + 1)) == NULL)
 		{
 			snprintf(err, errsz, "out of memory");
 			return false;
 		}
-		memcpy(ws.tx, sub, sublen);
+		n = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+									 cfg->ninstruments, sub, INGEST_SUBSCRIBE_MAX + 1);
+		if (n <= 0 || n > INGEST_SUBSCRIBE_MAX)
+		{
+			free(sub);
+			snprintf(err, errsz, "could not build the subscribe message for %d instruments "
+					 "(it would exceed %d bytes)", cfg->ninstruments, INGEST_SUBSCRIBE_MAX);
+			return false;
+		}
+		sublen = (size_t) n;
+	}
+	if (sub != NULL)
+	{
+		ws.tx = sub;
 		ws.tx_len = sublen;
 		ws.tx_pos = 0;
 	}
@@ -394,6 +426,35 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * tsk_ingest_url_for_log
+ *	  The URL as logs and errors may show it (palloc'd): the query string,
+ *	  where the source's token is, and any user:password@ are cut out.
+ */
+char *
+tsk_ingest_url_for_log(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host = scheme_end ? scheme_end + 3 : url;
+	const char *at = strchr(host, '@');
+	const char *slash = strchr(host, '/');
+	size_t		cut = strcspn(url, "?#");
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (at != NULL && (slash == NULL || at < slash) && at < url + cut)
+	{
+		appendBinaryStringInfo(&buf, url, (int) (host - url));
+		appendStringInfoString(&buf, "[redacted]@");
+		appendBinaryStringInfo(&buf, at + 1, (int) (url + cut - (at + 1)));
+	}
+	else
+		appendBinaryStringInfo(&buf, url, (int) cut);
+	if (url[cut] != '\0')
+		appendStringInfoString(&buf, "?[redacted]");
+	return buf.data;
 }
 
 /*

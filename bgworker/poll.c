@@ -38,6 +38,8 @@
 #define POLL_MAX_SOCKETS 256
 #define POLL_MAX_INFLIGHT 64
 #define POLL_HEADER_LEN 256
+/* A due target waiting longer than this for a slot is reported late. */
+#define POLL_LATE_MS 1000
 
 /* One transfer; malloc'd because the curl callbacks write into it. */
 typedef struct poll_request
@@ -251,7 +253,8 @@ poll_setopt_failed(const CURLcode *rc, int n)
 
 /*
  * poll_start
- *	  Start a transfer for target t; false (error recorded) if curl refused.
+ *	  Start a transfer for target t (a slot must be free); false (error
+ *	  recorded) if curl refused.
  */
 static bool
 poll_start(poll_target *t)
@@ -261,8 +264,7 @@ poll_start(poll_target *t)
 	int			n = 0;
 	char		hdr[POLL_HEADER_LEN + 32];
 
-	if (poll_ninflight >= POLL_MAX_INFLIGHT)
-		return false;
+	Assert(poll_ninflight < POLL_MAX_INFLIGHT);
 	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
 		poll_request_free(req);
@@ -308,6 +310,73 @@ poll_start(poll_target *t)
 	poll_inflight[poll_ninflight++] = req;
 	t->in_flight = true;
 	return true;
+}
+
+/*
+ * poll_due_cmp
+ *	  qsort comparator of due targets: the longest overdue first, then by
+ *	  kind and id (a stable order).
+ */
+static int
+poll_due_cmp(const void *a, const void *b)
+{
+	const poll_target *x = *(poll_target *const *) a,
+			   *y = *(poll_target *const *) b;
+
+	if (x->next_due != y->next_due)
+		return x->next_due < y->next_due ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/*
+ * poll_start_due
+ *	  Start the due targets, the longest overdue first, while transfer slots
+ *	  are free.  A target that finds no slot stays due (its place in the
+ *	  queue is its due time, so it is never pushed back behind later ones);
+ *	  once it has waited POLL_LATE_MS its row says so in last_error.
+ *	  Returns whether targets are left waiting.
+ */
+static bool
+poll_start_due(List *targets, TimestampTz now)
+{
+	poll_target **due = palloc(sizeof(poll_target *) * Max(list_length(targets), 1));
+	int			ndue = 0;
+	bool		waiting = false;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		poll_target *t = lfirst(lc);
+
+		if (!t->in_flight && t->next_due <= now)
+			due[ndue++] = t;
+	}
+	qsort(due, ndue, sizeof(poll_target *), poll_due_cmp);
+	for (int i = 0; i < ndue; i++)
+	{
+		poll_target *t = due[i];
+
+		if (poll_ninflight >= POLL_MAX_INFLIGHT)
+		{
+			waiting = true;
+			if (!t->late && TimestampDifferenceExceeds(t->next_due, now, POLL_LATE_MS))
+			{
+				t->late = true;
+				tsk_poll_record_status(t, 0,
+									   psprintf("late: waiting for a free transfer slot since %s "
+												"(%d transfers in flight, the most the poll worker runs at once)",
+												timestamptz_to_str(t->next_due), POLL_MAX_INFLIGHT));
+			}
+			continue;
+		}
+		t->late = false;
+		t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
+		(void) poll_start(t);
+	}
+	pfree(due);
+	return waiting;
 }
 
 /*
@@ -446,6 +515,7 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 		{
 			t->next_due = Min(prev->next_due, TimestampTzPlusMilliseconds(now, t->interval_ms));
 			t->in_flight = prev->in_flight;
+			t->late = prev->late;
 			if (prev->has_last && (!t->has_last || prev->last_ts >= t->last_ts))
 				t->has_last = true, t->last_price = prev->last_price, t->last_ts = prev->last_ts;
 		}
@@ -462,9 +532,11 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 /*
  * poll_wait_timeout
  *	  Milliseconds until the next due target or curl timer (at most 1 s).
+ *	  Targets waiting for a transfer slot do not count: a finishing
+ *	  transfer wakes the loop through its socket.
  */
 static long
-poll_wait_timeout(List *targets, TimestampTz now)
+poll_wait_timeout(List *targets, TimestampTz now, bool waiting)
 {
 	long		timeout = 1000;
 	ListCell   *lc;
@@ -473,7 +545,7 @@ poll_wait_timeout(List *targets, TimestampTz now)
 	{
 		poll_target *t = lfirst(lc);
 
-		if (!t->in_flight)
+		if (!t->in_flight && !(waiting && t->next_due <= now))
 			timeout = Min(timeout, Max(0, (long) ((t->next_due - now) / 1000)));
 	}
 	if (poll_timer_ms >= 0)
@@ -569,9 +641,9 @@ triggerstock_poll_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now;
-		ListCell   *lc;
 		WaitEvent	events[16];
 		int			nevents;
+		bool		waiting;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -589,16 +661,7 @@ triggerstock_poll_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		foreach(lc, targets)
-		{
-			poll_target *t = lfirst(lc);
-
-			if (!t->in_flight && t->next_due <= now)
-			{
-				t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
-				(void) poll_start(t);
-			}
-		}
+		waiting = poll_start_due(targets, now);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
@@ -611,7 +674,7 @@ triggerstock_poll_main(Datum main_arg)
 			set = poll_build_wait_set();
 		}
 		now = GetCurrentTimestamp();
-		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now), events,
+		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now, waiting), events,
 								   lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{

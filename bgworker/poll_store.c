@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
+#include "storage/ipc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -183,6 +184,11 @@ tsk_poll_load_targets(MemoryContext cxt)
 
 	if (err != NULL)
 	{
+		if (!ShutdownRequestPending && !tsk_worker_extension_exists())
+		{
+			ereport(LOG, (errmsg("triggerstock poll worker exits: the extension was dropped")));
+			proc_exit(0);
+		}
 		ereport(LOG,
 				(errmsg("triggerstock poll worker could not read its targets: %s", err)));
 		return NIL;
@@ -452,6 +458,7 @@ poll_score_new_items(poll_feed_arg *a)
 	cfg.api_key = tsk_sentiment_api_key;
 	cfg.timeout_ms = tsk_sentiment_timeout;
 	cfg.max_response = 0;
+	cfg.abort_flag = &ShutdownRequestPending;
 	a->scorer = cfg.api == SENTIMENT_API_HUGGINGFACE ? "huggingface" : "openai";
 	a->scored_guids = palloc(sizeof(char *) * l.n);
 	a->scores = palloc(sizeof(double) * l.n);

@@ -14,7 +14,8 @@
  *	  DO NOTHING); the row records the fallback level, model sha256,
  *	  feature snapshot and the scoring latency in microseconds;
  *	- scoring uses tsk_predict_symbol, the very code behind predict();
- *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM.
+ *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM
+ *	  (a pass in progress is cancelled), or when the extension is dropped.
  */
 #include "postgres.h"
 
@@ -149,7 +150,12 @@ triggerstock_predictor_main(Datum main_arg)
 
 	while (!ShutdownRequestPending)
 	{
-		(void) tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
+		if (!tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor") &&
+			!ShutdownRequestPending && !tsk_worker_extension_exists())
+		{
+			ereport(LOG, (errmsg("triggerstock predictor exits: the extension was dropped")));
+			proc_exit(0);
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -321,8 +321,23 @@ tsk_worker_extension_exists(void)
 }
 
 /*
+ * tsk_worker_slot_state
+ *	  See workers.h.
+ */
+const char *
+tsk_worker_slot_state(const worker_slot_t *slot)
+{
+	if (slot->pid != 0)
+		return slot->state[0] ? slot->state : "starting";
+	if (strcmp(slot->state, TS_WORKER_STATE_NO_SLOT) == 0)
+		return TS_WORKER_STATE_NO_SLOT;
+	return "stopped";
+}
+
+/*
  * worker_status() -> setof (kind, id, pid, state, state_since, started_at, starts)
- *	  The launcher's worker slots in use.
+ *	  The launcher's worker slots in use, then the planned workers that
+ *	  got no slot (state "no worker slot").
  */
 Datum
 worker_status(PG_FUNCTION_ARGS)
@@ -345,13 +360,23 @@ worker_status(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(slot->id);
 		values[2] = Int32GetDatum(slot->pid);
 		nulls[2] = slot->pid == 0;
-		values[3] = CStringGetTextDatum(slot->pid == 0 ? "stopped" :
-										slot->state[0] ? slot->state : "starting");
+		values[3] = CStringGetTextDatum(tsk_worker_slot_state(slot));
 		values[4] = TimestampTzGetDatum(slot->state_since);
 		nulls[4] = slot->state_since == 0;
 		values[5] = TimestampTzGetDatum(slot->started_at);
 		nulls[5] = slot->started_at == 0;
 		values[6] = Int32GetDatum(slot->starts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (int i = 0; i < tsk_shared->nunplaced; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, true, false, true, true, false};
+
+		values[0] = CStringGetTextDatum(tsk_shared->unplaced[i].kind);
+		values[1] = Int32GetDatum(tsk_shared->unplaced[i].id);
+		values[3] = CStringGetTextDatum(TS_WORKER_STATE_NO_SLOT);
+		values[6] = Int32GetDatum(0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(tsk_shared->lock);

@@ -30,6 +30,10 @@
 
 #define TS_WORKER_KIND_LEN 32
 #define TS_WORKER_STATE_LEN 32
+/* The state of a planned worker that got no process (slot or bgworker). */
+#define TS_WORKER_STATE_NO_SLOT "no worker slot"
+/* Planned workers without a triggerstock slot that the views list. */
+#define TS_MAX_UNPLACED 256
 
 typedef struct worker_slot_t
 {
@@ -43,11 +47,20 @@ typedef struct worker_slot_t
 	TimestampTz state_since;
 } worker_slot_t;
 
+/* A planned worker for which triggerstock.max_workers left no slot. */
+typedef struct worker_unplaced_t
+{
+	char		kind[TS_WORKER_KIND_LEN];
+	int32		id;
+} worker_unplaced_t;
+
 typedef struct shared_state_t
 {
 	LWLock	   *lock;
 	int			launcher_pid;
 	Oid			database;		/* the launcher's database, for the workers */
+	int			nunplaced;		/* entries of unplaced[] in use */
+	worker_unplaced_t unplaced[TS_MAX_UNPLACED];
 	int			nslots;
 	worker_slot_t slots[FLEXIBLE_ARRAY_MEMBER];
 } shared_state_t;
@@ -72,6 +85,12 @@ extern void tsk_workers_preload(void);
  * process's life and returns the worker's id from the plan.
  */
 extern int32 tsk_worker_attach(Datum main_arg);
+
+/*
+ * What the views show for a slot: its worker's state while it runs,
+ * "no worker slot" while the launcher cannot start it, else "stopped".
+ */
+extern const char *tsk_worker_slot_state(const worker_slot_t *slot);
 
 /* A worker reports its state ("connecting", "streaming", ...). */
 extern void tsk_worker_set_state(const char *state);

@@ -284,12 +284,45 @@ tsk_sentiment_api_parse(sentiment_api_kind api, const char *body, size_t len,
 }
 
 /*
+ * tsk_sentiment_api_redact
+ *	  A malloc'd copy of text with every occurrence of secret replaced by
+ *	  "[redacted]" (a server may echo the key it was sent); NULL when out of
+ *	  memory.  An empty or NULL secret copies text as it is.
+ */
+char *
+tsk_sentiment_api_redact(const char *text, const char *secret)
+{
+	size_t		slen = secret ? strlen(secret) : 0;
+	size_t		n = 0,
+				cap;
+	const char *p = text;
+	char	   *out;
+
+	if (slen == 0)
+		return strdup(text);
+	for (const char *q = strstr(p, secret); q != NULL; q = strstr(q + slen, secret))
+		n++;
+	cap = strlen(text) + n * sizeof("[redacted]") + 1;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (const char *q; (q = strstr(p, secret)) != NULL; p = q + slen)
+	{
+		strncat(out, p, (size_t) (q - p));
+		strcat(out, "[redacted]");
+	}
+	strcat(out, p);
+	return out;
+}
+
+/*
  * sapi_status_error
  *	  The message for a non-2xx answer, with the server's own error message
- *	  ({"error": "..."} or {"error": {"message": "..."}}) when it gave one.
+ *	  ({"error": "..."} or {"error": {"message": "..."}}) when it gave one,
+ *	  the api key redacted from it.
  */
 static int
-sapi_status_error(long status, const sapi_buffer *buf, char *err, size_t errlen)
+sapi_status_error(long status, const sapi_buffer *buf, const char *api_key, char *err, size_t errlen)
 {
 	cJSON	   *root = buf->len > 0 ? cJSON_ParseWithLength(buf->data, buf->len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
@@ -298,7 +331,13 @@ sapi_status_error(long status, const sapi_buffer *buf, char *err, size_t errlen)
 	if (cJSON_IsObject(e))
 		e = cJSON_GetObjectItemCaseSensitive(e, "message");
 	if (cJSON_IsString(e) && e->valuestring != NULL)
-		sapi_excerpt(ex, sizeof(ex), e->valuestring, strlen(e->valuestring));
+	{
+		char	   *safe = tsk_sentiment_api_redact(e->valuestring, api_key);
+
+		if (safe != NULL)
+			sapi_excerpt(ex, sizeof(ex), safe, strlen(safe));
+		free(safe);
+	}
 	cJSON_Delete(root);
 	if (ex[0] != '\0')
 		return sapi_error(err, errlen, "HTTP status %ld: %s", status, ex);
@@ -327,6 +366,22 @@ sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const sapi_buf
 }
 
 /* See sentiment_api.h. */
+/*
+ * sapi_progress_cb
+ *	  CURLOPT_XFERINFOFUNCTION: a non-zero return abandons the transfer
+ *	  once the caller's abort flag is set (a shutdown must not wait for a
+ *	  slow endpoint).
+ */
+static int
+sapi_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+				 curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *flag = clientp;
+
+	(void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+	return flag != NULL && *flag ? 1 : 0;
+}
+
 int
 tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 					double *score, char *err, size_t errlen)
@@ -338,7 +393,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	char	   *auth = NULL;
 	char		errbuf[CURL_ERROR_SIZE] = "";
 	sapi_buffer buf = {0};
-	CURLcode	rc[16],
+	CURLcode	rc[24],
 				prc;
 	int			n = 0,
 				ret = -1;
@@ -388,6 +443,12 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_USERAGENT, "triggerstock/0.1");
+	if (cfg->abort_flag != NULL)
+	{
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, sapi_progress_cb);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *) cfg->abort_flag);
+	}
 	for (int i = 0; i < n; i++)
 		if (rc[i] != CURLE_OK)
 		{
@@ -403,7 +464,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		ret = sapi_error(err, errlen, "no HTTP status in the response");
 	else if (status < 200 || status > 299)
-		ret = sapi_status_error(status, &buf, err, errlen);
+		ret = sapi_status_error(status, &buf, cfg->api_key, err, errlen);
 	else
 		ret = tsk_sentiment_api_parse(cfg->api, buf.data, buf.len, score, err, errlen);
 done:
