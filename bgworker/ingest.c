@@ -44,13 +44,13 @@
 
 #include "bgworker/ingest.h"
 #include "bgworker/workers.h"
+#include "common/unix_time.h"
+#include "common/bytebuf.h"
 #include "guc.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
 #define INGEST_SHUTDOWN_FLUSH_MS 500	/* the last flush's time limit */
-/* µs between the Unix epoch (trade times) and the Postgres epoch */
-#define INGEST_EPOCH_SHIFT_US ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 PGDLLEXPORT void triggerstock_ingest_main(Datum main_arg);
 
@@ -161,15 +161,18 @@ ingest_dead_letters_clear(void)
 
 /*
  * ingest_grow
- *	  realloc or ERROR.
+ *	  realloc p to nmemb items of size bytes (tsk_realloc_array), or ERROR.
  */
 static void *
-ingest_grow(void *p, size_t size)
+ingest_grow(void *p, size_t nmemb, size_t size)
 {
-	void	   *q = realloc(p, size);
+	void	   *q = tsk_realloc_array(p, nmemb, size);
 
 	if (q == NULL)
-		elog(ERROR, "out of memory");
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on request of %zu items of %zu bytes.", nmemb, size)));
 	return q;
 }
 
@@ -200,17 +203,21 @@ ingest_symbol_index(const char *instrument)
 static bool
 ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, size_t errsz)
 {
-	int64		now_us = received + INGEST_EPOCH_SHIFT_US;
+	int64		now_us = tsk_unix_us_from_timestamptz(received);
 	int64		lo = tsk_ingest_max_past < 0 ? PG_INT64_MIN : now_us - (int64) tsk_ingest_max_past * USECS_PER_SEC;
 	int64		hi = tsk_ingest_max_future < 0 ? PG_INT64_MAX : now_us + (int64) tsk_ingest_max_future * USECS_PER_SEC;
 	bool		ok = true;
 
 	if (batch.n + n > batch.cap)
 	{
-		batch.cap = Max(batch.cap * 2, batch.n + n + 1024);
-		batch.trades = ingest_grow(batch.trades, sizeof(td_trade) * batch.cap);
-		batch.symbol_index = ingest_grow(batch.symbol_index, sizeof(int) * batch.cap);
-		batch.received = ingest_grow(batch.received, sizeof(TimestampTz) * batch.cap);
+		size_t		cap = tsk_grow_capacity(batch.cap, (size_t) batch.n + n + 1024);
+
+		if (cap == 0 || cap > INT_MAX)
+			cap = 0;			/* ingest_grow reports it */
+		batch.trades = ingest_grow(batch.trades, cap, sizeof(td_trade));
+		batch.symbol_index = ingest_grow(batch.symbol_index, cap, sizeof(int));
+		batch.received = ingest_grow(batch.received, cap, sizeof(TimestampTz));
+		batch.cap = (int) cap;
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -224,7 +231,7 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, s
 			else if (ok)
 				snprintf(error, errsz, "trade time %s is outside the window accepted from a live source "
 						 "(triggerstock.ingest_max_past %d s, ingest_max_future %d s around its arrival)",
-						 timestamptz_to_str(t[i].ts_us - INGEST_EPOCH_SHIFT_US),
+						 timestamptz_to_str(tsk_timestamptz_from_unix_us(t[i].ts_us)),
 						 tsk_ingest_max_past, tsk_ingest_max_future);
 			ok = false;
 			continue;
@@ -267,8 +274,12 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
-		scratch_cap = Max(res.needed, scratch_cap * 2);
-		scratch = ingest_grow(scratch, sizeof(td_trade) * scratch_cap);
+		size_t		cap = tsk_grow_capacity(scratch_cap, res.needed);
+
+		if (cap > INT_MAX)
+			cap = 0;			/* ingest_grow reports it */
+		scratch = ingest_grow(scratch, cap, sizeof(td_trade));
+		scratch_cap = (int) cap;
 		kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
@@ -297,7 +308,7 @@ ingest_exit_if_dropped(void)
 }
 
 /*
- * ingest_try_flush
+ * ingest_try_flush_bounded
  *	  Flush batch and dead letters; on ERROR (logged) keep the data and
  *	  return false; exit if the extension is gone.  With timeout_ms > 0 the
  *	  flush is cancelled after that long (at shutdown).
@@ -338,8 +349,8 @@ static bool
 ingest_in_hours(TimestampTz now)
 {
 	pg_time_t	t = timestamptz_to_time_t(now);
-	int64		days = t / 86400;
-	int			sod = (int) (t - days * 86400);
+	int64		days = t / SECS_PER_DAY;
+	int			sod = (int) (t - days * SECS_PER_DAY);
 	int			dow = (int) ((days + 4) % 7);	/* 1970-01-01 was a Thursday */
 	int			iso = dow == 0 ? 7 : dow;
 	int			from = cfg->active_from_s,

@@ -13,4 +13,5 @@
 SET LOCAL search_path = pg_catalog, pg_temp;
 
 CREATE SCHEMA triggerstock;
-COMMENT ON SCHEMA triggerstock IS 'triggerstock data: trades, candles and their views';
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
