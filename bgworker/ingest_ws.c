@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <libwebsockets.h>
 
 #include "storage/ipc.h"
@@ -29,16 +31,9 @@
 
 #include "bgworker/ingest.h"
 #include "common/bytebuf.h"
+#include "common/hostcheck.h"
 #include "guc.h"
-
-/* One received message in the queue (followed by its bytes). */
-typedef struct ws_frame
-{
-	size_t		len;			/* bytes stored */
-	size_t		total_len;		/* bytes received */
-	bool		binary;
-	TimestampTz received;
-} ws_frame;
+#include "ingest/ws_assemble.h"
 
 /* Everything the callback may touch: plain memory, no palloc. */
 typedef struct ws_state
@@ -50,13 +45,8 @@ typedef struct ws_state
 	size_t		tx_len;
 	size_t		tx_pos;
 	bool		want_write;
-	/* the message being assembled */
-	tsk_bytebuf msg;
-	size_t		msg_total;
-	bool		msg_binary;
-	/* complete messages waiting for the loop: ws_frame, bytes, ws_frame... */
-	tsk_bytebuf queue;
-	bool		oom;
+	/* the message being assembled, complete ones waiting for the loop */
+	tsk_ws_assembler in;
 	ingest_ws_events ev;
 	uint64		generation;
 } ws_state;
@@ -66,6 +56,7 @@ static MemoryContext ws_cxt = NULL;
 static MemoryContextCallback ws_cleanup;
 static char ws_ua_path[1024];
 static char ws_host[256];
+static char ws_ip[INET6_ADDRSTRLEN];	/* the address connected to: checked */
 
 /* lws PINGs after 20 s without traffic, hangs up after 60 s. */
 static const lws_retry_bo_t ws_retry = {
@@ -75,38 +66,16 @@ static const lws_retry_bo_t ws_retry = {
 
 /*
  * ws_receive
- *	  One fragment of a message: assemble, and queue the message when final.
+ *	  One fragment of a message: assemble (ws_assemble.c, fuzzed on its
+ *	  own), and queue the message when final.
  */
 static void
 ws_receive(struct lws *wsi, const char *in, size_t len)
 {
-	size_t		limit = (size_t) tsk_ingest_max_frame_bytes;
+	bool		final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
-	if (ws.msg_total == 0)
-		ws.msg_binary = lws_frame_is_binary(wsi);
-	ws.msg_total += len;
-	if (ws.msg.len < limit)
-	{
-		size_t		keep = Min(len, limit - ws.msg.len);
-
-		if (!tsk_bytebuf_append(&ws.msg, in, keep))
-			ws.oom = true;
-	}
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
-		return;
-	{
-		ws_frame	f;
-
-		f.len = ws.msg.len;
-		f.total_len = ws.msg_total;
-		f.binary = ws.msg_binary;
-		f.received = GetCurrentTimestamp();
-		if (!tsk_bytebuf_append(&ws.queue, &f, sizeof(f)) ||
-			!tsk_bytebuf_append(&ws.queue, ws.msg.data, ws.msg.len))
-			ws.oom = true;
-	}
-	tsk_bytebuf_reset(&ws.msg);
-	ws.msg_total = 0;
+	tsk_ws_assemble(&ws.in, in, len, lws_frame_is_binary(wsi), final,
+					(size_t) tsk_ingest_max_frame_bytes, final ? GetCurrentTimestamp() : 0);
 }
 
 /*
@@ -224,9 +193,7 @@ ws_destroy_context(void *arg)
 	ws.tx = NULL;
 	ws.tx_len = ws.tx_pos = 0;
 	ws.want_write = false;
-	tsk_bytebuf_reset(&ws.msg);
-	ws.msg_total = 0;
-	tsk_bytebuf_reset(&ws.queue);
+	tsk_ws_assembler_reset(&ws.in);
 	memset(&ws.ev, 0, sizeof(ws.ev));	/* a close we asked for is no event */
 }
 
@@ -295,6 +262,62 @@ ws_subscribe_message(const ingest_config *cfg, char **sub, size_t *sublen, char 
 }
 
 /*
+ * ws_resolve_allowed
+ *	  Resolve host and keep in ws_ip the first address that
+ *	  triggerstock.allowed_hosts allows (loopback and link-local only when
+ *	  listed); the connection then goes to that address, with host in the
+ *	  Host header and for TLS.  False with the reason in err.
+ */
+static bool
+ws_resolve_allowed(const char *host, char *err, size_t errsz)
+{
+	struct addrinfo hints,
+			   *res = NULL;
+	char		why[256] = "";
+	int			rc;
+
+	if (!tsk_host_name_allowed(tsk_allowed_hosts_policy, host, why, sizeof(why)))
+	{
+		snprintf(err, errsz, "destination not allowed: %s", why);
+		return false;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+	{
+		snprintf(err, errsz, "could not resolve host \"%s\": %s", host, gai_strerror(rc));
+		return false;
+	}
+	ws_ip[0] = '\0';
+	for (struct addrinfo *ai = res; ai != NULL && ws_ip[0] == '\0'; ai = ai->ai_next)
+	{
+		char		reason[256];
+		const void *a = ai->ai_family == AF_INET
+			? (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr
+			: (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			!tsk_host_addr_allowed(tsk_allowed_hosts_policy, host, ai->ai_addr, reason, sizeof(reason)))
+		{
+			if (why[0] == '\0')
+				strlcpy(why, ai->ai_family == AF_INET || ai->ai_family == AF_INET6 ? reason : "no IP address",
+						sizeof(why));
+			continue;
+		}
+		if (inet_ntop(ai->ai_family, a, ws_ip, sizeof(ws_ip)) == NULL)
+			ws_ip[0] = '\0';
+	}
+	freeaddrinfo(res);
+	if (ws_ip[0] == '\0')
+	{
+		snprintf(err, errsz, "destination not allowed: %s", why[0] ? why : "no usable address");
+		return false;
+	}
+	return true;
+}
+
+/*
  * tsk_ingest_ws_connect
  *	  Start connecting to cfg->url with a fresh context; the handshake and
  *	  the subscribe messages complete inside later tsk_ingest_ws_service()
@@ -325,7 +348,6 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	ws_cleanup.arg = NULL;
 	MemoryContextRegisterResetCallback(ws_cxt, &ws_cleanup);
 	memset(&ws.ev, 0, sizeof(ws.ev));
-	ws.oom = false;
 
 	/* lws_parse_uri cuts the URL up in place: a copy of any length */
 	url = MemoryContextStrdup(ws_cxt, cfg->url);
@@ -342,6 +364,8 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		return false;
 	}
 	strlcpy(ws_host, address, sizeof(ws_host));
+	if (!ws_resolve_allowed(ws_host, err, errsz))
+		return false;
 
 	/*
 	 * Binance: a bare URL gets the combined-stream path of the instruments.
@@ -395,12 +419,13 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws.context;
-	ci.address = ws_host;
+	ci.address = ws_ip;			/* the checked address, not the name again */
 	ci.port = port;
 	ci.path = ws_ua_path;
 	ci.host = ws_host;
 	ci.origin = ws_host;
-	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	/* a redirect would go to a host nobody checked */
+	ci.ssl_connection = (tls ? LCCSCF_USE_SSL : 0) | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	if (tls && cfg->tls_skip_hostname_check)
 		ci.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
 	ci.local_protocol_name = ws_protocols[0].name;
@@ -522,20 +547,20 @@ tsk_ingest_ws_service(ingest_frame_fn fn)
 		if (ws.ev.reason[0] == '\0')
 			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "lws_service failed");
 	}
-	while (pos + sizeof(ws_frame) <= ws.queue.len)
+	for (;;)
 	{
-		ws_frame	f;
+		tsk_ws_frame f;
+		const char *data;
 
-		memcpy(&f, ws.queue.data + pos, sizeof(f));
-		pos += sizeof(f);
-		fn(ws.queue.data + pos, f.len, f.total_len, f.binary, f.received);
-		pos += f.len;
+		if (!tsk_ws_next(&ws.in, &pos, &f, &data))
+			break;
+		fn(data, f.len, f.total_len, f.binary, (TimestampTz) f.received);
 		n++;
 	}
-	tsk_bytebuf_reset(&ws.queue);
-	if (ws.oom)
+	tsk_ws_queue_clear(&ws.in);
+	if (ws.in.oom)
 	{
-		ws.oom = false;
+		ws.in.oom = false;
 		ws.ev.closed = true;
 		snprintf(ws.ev.reason, sizeof(ws.ev.reason), "out of memory while receiving");
 		return -1;

@@ -34,11 +34,13 @@
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
 #include "common/bytebuf.h"
+#include "common/hostcheck.h"
 #include "guc.h"
+#include "news/http_header.h"
 
 #define POLL_MAX_SOCKETS 256
 #define POLL_MAX_INFLIGHT 64
-#define POLL_HEADER_LEN 256
+#define POLL_HEADER_LEN TSK_HTTP_HEADER_LEN
 /* A due target waiting longer than this for a slot is reported late. */
 #define POLL_LATE_MS 1000
 
@@ -50,9 +52,11 @@ typedef struct poll_request
 	poll_kind	kind;
 	int32		id;
 	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
-	char		etag[POLL_HEADER_LEN];
-	char		last_modified[POLL_HEADER_LEN];
+	tsk_http_validators validators; /* ETag, Last-Modified (news/http_header.c) */
 	char		errbuf[CURL_ERROR_SIZE];
+	int			redirects;		/* redirects followed to get here */
+	char		host[TSK_HOST_NAME_MAX + 1];	/* of this request's URL */
+	char		refused[256];	/* why the open-socket callback refused */
 } poll_request;
 
 /* curl's sockets, maintained by the socket callback (fixed array). */
@@ -113,23 +117,6 @@ poll_cleanup_callback(void *arg)
 }
 
 /*
- * poll_copy_header
- *	  Copy a header value (trimmed) into a fixed buffer.
- */
-static void
-poll_copy_header(char *dst, const char *v, size_t n)
-{
-	while (n > 0 && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n >= POLL_HEADER_LEN)
-		n = 0;					/* absurdly long: ignore it */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-/*
  * poll_header_cb
  *	  CURLOPT_HEADERFUNCTION: keep ETag and Last-Modified of the final
  *	  response (a status line starts a new response after a redirect).
@@ -140,13 +127,25 @@ poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	poll_request *req = (poll_request *) userdata;
 	size_t		n = size * nmemb;
 
-	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
-		req->etag[0] = req->last_modified[0] = '\0';
-	else if (n > 5 && pg_strncasecmp(data, "etag:", 5) == 0)
-		poll_copy_header(req->etag, data + 5, n - 5);
-	else if (n > 14 && pg_strncasecmp(data, "last-modified:", 14) == 0)
-		poll_copy_header(req->last_modified, data + 14, n - 14);
+	tsk_http_header_line(&req->validators, data, n);
 	return n;
+}
+
+/*
+ * poll_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address triggerstock.allowed_hosts
+ *	  does not allow (after name resolution: a name that resolves to an
+ *	  internal address is caught), else open the socket as curl would.
+ */
+static curl_socket_t
+poll_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	poll_request *req = clientp;
+
+	if (!tsk_host_addr_allowed(tsk_allowed_hosts_policy, req->host, &address->addr,
+							   req->refused, sizeof(req->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 /*
@@ -212,15 +211,17 @@ poll_setopt_failed(const CURLcode *rc, int n)
 }
 
 /*
- * poll_start
- *	  Start a transfer for target t (a slot must be free); false (error
- *	  recorded) if curl refused.
+ * poll_start_url
+ *	  Start a transfer of url for target t (a slot must be free), the
+ *	  redirects-th hop; false (error recorded) if its host is not allowed
+ *	  or curl refused.  Redirects are not followed by curl: poll_finish
+ *	  checks each target before it starts the next hop here.
  */
 static bool
-poll_start(poll_target *t)
+poll_start_url(poll_target *t, const char *url, int redirects)
 {
 	poll_request *req;
-	CURLcode	rc[16];
+	CURLcode	rc[20];
 	int			n = 0;
 	char		hdr[POLL_HEADER_LEN + 32];
 
@@ -233,7 +234,16 @@ poll_start(poll_target *t)
 	}
 	req->kind = t->kind;
 	req->id = t->id;
+	req->redirects = redirects;
 	req->body.max = (size_t) tsk_poll_max_body;
+	/* a URL without a host (file://...) is left to curl, which refuses it */
+	if (tsk_url_host(url, req->host, sizeof(req->host)) &&
+		!tsk_host_name_allowed(tsk_allowed_hosts_policy, req->host, req->refused, sizeof(req->refused)))
+	{
+		tsk_poll_record_status(t, 0, psprintf("destination not allowed: %s", req->refused));
+		poll_request_free(req);
+		return false;
+	}
 	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
 	{
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
@@ -244,11 +254,11 @@ poll_start(poll_target *t)
 		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
 		req->headers = curl_slist_append(req->headers, hdr);
 	}
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, t->url);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) tsk_poll_max_redirects);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETFUNCTION, poll_opensocket_cb);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
@@ -270,6 +280,16 @@ poll_start(poll_target *t)
 	poll_inflight[poll_ninflight++] = req;
 	t->in_flight = true;
 	return true;
+}
+
+/*
+ * poll_start
+ *	  Start a transfer of target t's URL (see poll_start_url).
+ */
+static bool
+poll_start(poll_target *t)
+{
+	return poll_start_url(t, t->url, 0);
 }
 
 /*
@@ -367,6 +387,8 @@ poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
+	if (req->refused[0] != '\0')
+		return psprintf("destination not allowed: %s", req->refused);
 	if (req->body.too_large || result == CURLE_FILESIZE_EXCEEDED)
 		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
@@ -396,6 +418,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 {
 	poll_target *t = poll_find(targets, req->kind, req->id);
 	long		status = 0;
+	char	   *location = NULL;
 
 	if (t == NULL)
 		return;					/* removed while in flight */
@@ -405,13 +428,28 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 		tsk_poll_record_status(t, status, poll_error_message(req, result));
 	else if (t->kind == POLL_FEED && status == 304)
 		tsk_poll_record_status(t, status, NULL);
+	else if (status >= 300 && status <= 399 &&
+			 curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != NULL)
+	{
+		/* a redirect: its target is checked like the first URL */
+		if (req->redirects >= tsk_poll_max_redirects)
+			tsk_poll_record_status(t, status,
+								   psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d)",
+											tsk_poll_max_redirects));
+		else if (pg_strncasecmp(location, "http://", 7) != 0 && pg_strncasecmp(location, "https://", 8) != 0)
+			tsk_poll_record_status(t, status,
+								   psprintf("unsupported protocol (only http and https are polled): redirect to %s",
+											location));
+		else
+			(void) poll_start_url(t, pstrdup(location), req->redirects + 1);
+	}
 	else if (status < 200 || status > 299)
 		tsk_poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->etag,
-										  req->last_modified, &inserted);
+		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->validators.etag,
+										  req->validators.last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
 			elog(DEBUG1, "triggerstock poll: feed %d: %lld new items", t->id, (long long) inserted);

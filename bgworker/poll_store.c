@@ -46,6 +46,7 @@
 #include "bgworker/workers.h"
 #include "common/unix_time.h"
 #include "guc.h"
+#include "news/quote.h"
 #include "schema.h"
 
 /* Quoted schema of the extension's functions (looked up with the targets). */
@@ -464,6 +465,8 @@ poll_score_new_items(poll_feed_arg *a)
 	cfg.timeout_ms = tsk_sentiment_timeout;
 	cfg.max_response = 0;
 	cfg.abort_flag = &ShutdownRequestPending;
+	cfg.check_hosts = true;
+	cfg.hosts = tsk_allowed_hosts_policy;
 	a->scorer = cfg.api == SENTIMENT_API_HUGGINGFACE ? "huggingface" : "openai";
 	a->scored_guids = palloc(sizeof(char *) * l.n);
 	a->scores = palloc(sizeof(double) * l.n);
@@ -538,57 +541,6 @@ tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 
 /* ---- quotes ------------------------------------------------------------ */
 
-/*
- * poll_json_path
- *	  The item at a dotted path ("data.price", "0.c" for arrays), or NULL.
- */
-static const cJSON *
-poll_json_path(const cJSON *root, const char *path)
-{
-	char		key[256];
-	const char *p = path;
-
-	while (root != NULL && *p != '\0')
-	{
-		size_t		n = strcspn(p, ".");
-
-		if (n == 0 || n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		if (cJSON_IsArray(root) && strspn(key, "0123456789") == n)
-			root = cJSON_GetArrayItem(root, atoi(key));
-		else
-			root = cJSON_GetObjectItemCaseSensitive(root, key);
-		p += n;
-		if (*p == '.')
-			p++;
-	}
-	return root;
-}
-
-/*
- * poll_json_number
- *	  A JSON number, or a string holding one ("64123.5"); false otherwise.
- */
-static bool
-poll_json_number(const cJSON *item, double *out)
-{
-	char	   *end;
-
-	if (cJSON_IsNumber(item))
-		*out = item->valuedouble;
-	else if (cJSON_IsString(item) && item->valuestring != NULL && item->valuestring[0] != '\0')
-	{
-		*out = strtod(item->valuestring, &end);
-		if (*end != '\0')
-			return false;
-	}
-	else
-		return false;
-	return isfinite(*out);
-}
-
 typedef struct poll_quote_arg
 {
 	poll_target *t;
@@ -634,36 +586,21 @@ poll_quote_in_txn(void *p)
 
 /*
  * poll_parse_quote
- *	  Extract price, qty and time from the body; NULL or an error message.
+ *	  Extract price, qty and time from the body (src/news/quote.c, fuzzed
+ *	  on its own); NULL or an error message.
  */
 static char *
 poll_parse_quote(poll_target *t, const char *body, size_t len, poll_quote_arg *a)
 {
-	cJSON	   *root = cJSON_ParseWithLength(body, len);
-	const cJSON *item;
-	double		ts = 0;
-	char	   *err = NULL;
+	tsk_quote_paths paths = {t->price_path, t->qty_path, t->ts_path, t->ts_unit_us};
+	tsk_quote	q;
+	char		err[512];
 
-	if (root == NULL)
-		return psprintf("response is not valid JSON (near byte %ld)",
-						cJSON_GetErrorPtr() ? (long) (cJSON_GetErrorPtr() - body) : 0L);
-	if (!poll_json_number(poll_json_path(root, t->price_path), &a->price))
-		err = psprintf("no number at the price path \"%s\"", t->price_path);
-	else if (a->price <= 0)
-		err = psprintf("price %g at \"%s\" is not positive (unknown symbol?)", a->price, t->price_path);
-	else if (t->qty_path != NULL && !poll_json_number(poll_json_path(root, t->qty_path), &a->qty))
-		err = psprintf("no number at the qty path \"%s\"", t->qty_path);
-	else if (t->ts_path != NULL)
-	{
-		if ((item = poll_json_path(root, t->ts_path)) == NULL || !poll_json_number(item, &ts) ||
-			ts <= 0 || ts * t->ts_unit_us > 4e15)
-			err = psprintf("no valid timestamp at the ts path \"%s\"", t->ts_path);
-	}
-	cJSON_Delete(root);
-	if (err != NULL)
-		return err;
-	a->ts = t->ts_path == NULL ? GetCurrentTimestamp()
-		: tsk_timestamptz_from_unix_us(llround(ts * t->ts_unit_us));
+	if (tsk_quote_parse(body, len, &paths, &q, err, sizeof(err)) != 0)
+		return pstrdup(err);
+	a->price = q.price;
+	a->qty = q.qty;
+	a->ts = q.has_ts ? tsk_timestamptz_from_unix_us(q.ts_unix_us) : GetCurrentTimestamp();
 	return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "common/hostcheck.h"
 #include "sentiment/sentiment_api.h"
 
 char	   *tsk_database = NULL;
@@ -39,6 +40,8 @@ int			tsk_poll_max_redirects = 5;
 char	   *tsk_sentiment_url = NULL;
 int			tsk_sentiment_api = SENTIMENT_API_OPENAI;
 char	   *tsk_sentiment_model = NULL;
+char	   *tsk_allowed_hosts = NULL;
+const tsk_host_policy *tsk_allowed_hosts_policy = NULL;
 /* the key itself (set by the assign hook); the GUC shows only TSK_SECRET_MASK */
 char	   *tsk_sentiment_api_key = "";
 static char *sentiment_api_key_shown = NULL;
@@ -95,6 +98,44 @@ guc_assign_sentiment_api_key(const char *newval, void *extra)
 }
 
 /*
+ * guc_check_allowed_hosts
+ *	  Check hook of triggerstock.allowed_hosts: parse the list into a
+ *	  policy (the extra, malloc'd as PostgreSQL 15 wants).
+ */
+static bool
+guc_check_allowed_hosts(char **newval, void **extra, GucSource source)
+{
+	tsk_host_policy *p = malloc(sizeof(tsk_host_policy));
+	char		err[256];
+
+	if (p == NULL)
+	{
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	if (tsk_host_policy_parse(*newval, p, err, sizeof(err)) != 0)
+	{
+		free(p);
+		GUC_check_errdetail("%s", err);
+		GUC_check_errhint("Give host names, *.domain, addresses or ranges separated by commas, "
+						  "such as 'stream.binance.com, *.coinbase.com, 10.0.0.0/8'.");
+		return false;
+	}
+	*extra = p;
+	return true;
+}
+
+/*
+ * guc_assign_allowed_hosts
+ *	  Publish the parsed policy.
+ */
+static void
+guc_assign_allowed_hosts(const char *newval, void *extra)
+{
+	tsk_allowed_hosts_policy = extra;
+}
+
+/*
  * guc_define_launcher
  *	  The launcher's settings: its database, maintenance and worker slots.
  */
@@ -116,6 +157,13 @@ guc_define_launcher(bool preloading)
 								&tsk_max_workers, 8, 1, 256, PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
 	}
+	DefineCustomStringVariable("triggerstock.allowed_hosts",
+							   "Hosts the workers may connect to (sources, feeds, quote sources, sentiment endpoint).",
+							   "Comma-separated host names, *.domain, addresses and ranges; empty: any host. "
+							   "Loopback and link-local addresses are refused unless listed; redirects are "
+							   "checked again.",
+							   &tsk_allowed_hosts, "", PGC_SIGHUP, 0,
+							   guc_check_allowed_hosts, guc_assign_allowed_hosts, NULL);
 	DefineCustomIntVariable("triggerstock.maintenance_naptime",
 							"Time between two maintenance passes of the launcher.",
 							"Each pass creates the daily trade partitions ahead and "

@@ -7,6 +7,11 @@
 #ifndef TSK_GUC_H
 #define TSK_GUC_H
 
+/* where the workers may connect (common/hostcheck.h) */
+struct tsk_host_policy;
+extern char *tsk_allowed_hosts;
+extern const struct tsk_host_policy *tsk_allowed_hosts_policy;
+
 /* launcher and maintenance */
 extern char *tsk_database;
 extern int	tsk_maintenance_naptime;

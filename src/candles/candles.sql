@@ -263,9 +263,11 @@ $$;
 COMMENT ON FUNCTION @extschema@.maintain() IS
 'the launcher''s periodic pass: creates trade partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in the default partition its own partition; returns the number of partitions created';
 
+-- SECURITY DEFINER: triggerstock_admin runs it without owning the partitions
+-- (the launcher creates them); it drops only what trade_partitions() lists.
 CREATE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;

@@ -17,6 +17,7 @@
  * the easy handle, header list and JSON trees are freed on every path.
  * Errors are messages in the caller's buffer.
  */
+#include "common/hostcheck.h"
 #include "sentiment/sentiment_api.h"
 
 #include <ctype.h>
@@ -326,6 +327,30 @@ sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const tsk_byte
 	return sapi_error(err, errlen, "request failed (curl error %d): %s", (int) rc, detail);
 }
 
+/* What the open-socket callback checks, and why it refused. */
+typedef struct sapi_dest
+{
+	const tsk_host_policy *hosts;
+	char		host[TSK_HOST_NAME_MAX + 1];
+	char		refused[256];
+} sapi_dest;
+
+/*
+ * sapi_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address the policy does not
+ *	  allow (after name resolution), else open the socket as curl would.
+ */
+static curl_socket_t
+sapi_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	sapi_dest  *d = clientp;
+
+	(void) purpose;
+	if (!tsk_host_addr_allowed(d->hosts, d->host, &address->addr, d->refused, sizeof(d->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
+}
+
 /*
  * sapi_progress_cb
  *	  CURLOPT_XFERINFOFUNCTION: a non-zero return abandons the transfer
@@ -356,6 +381,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	char	   *request = NULL;
 	char	   *auth = NULL;
 	char		errbuf[CURL_ERROR_SIZE] = "";
+	sapi_dest	dest;
 	tsk_bytebuf buf = {0};
 	CURLcode	rc[24],
 				prc;
@@ -365,6 +391,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	memset(&dest, 0, sizeof(dest));
 	buf.max = cfg->max_response ? cfg->max_response : SENTIMENT_API_DEFAULT_MAX_RESPONSE;
 	if (cfg->url == NULL || cfg->url[0] == '\0')
 		return sapi_error(err, errlen, "no URL configured");
@@ -407,6 +434,22 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_USERAGENT, "triggerstock/0.1");
+	if (cfg->check_hosts)
+	{
+		if (!tsk_url_host(cfg->url, dest.host, sizeof(dest.host)))
+		{
+			ret = sapi_error(err, errlen, "no host in the URL");
+			goto done;
+		}
+		dest.hosts = cfg->hosts;
+		if (!tsk_host_name_allowed(cfg->hosts, dest.host, dest.refused, sizeof(dest.refused)))
+		{
+			ret = sapi_error(err, errlen, "destination not allowed: %s", dest.refused);
+			goto done;
+		}
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, sapi_opensocket_cb);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &dest);
+	}
 	if (cfg->abort_flag != NULL)
 	{
 		rc[n++] = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
@@ -420,7 +463,12 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 							 i, curl_easy_strerror(rc[i]));
 			goto done;
 		}
-	if ((prc = curl_easy_perform(easy)) != CURLE_OK)
+	if ((prc = curl_easy_perform(easy)) != CURLE_OK && dest.refused[0] != '\0')
+	{
+		ret = sapi_error(err, errlen, "destination not allowed: %s", dest.refused);
+		goto done;
+	}
+	if (prc != CURLE_OK)
 	{
 		ret = sapi_transfer_error(cfg, prc, &buf, errbuf, err, errlen);
 		goto done;

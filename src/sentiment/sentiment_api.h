@@ -14,6 +14,7 @@
 #define TRIGGERSTOCK_SENTIMENT_API_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Which wire protocol the server speaks. */
@@ -36,6 +37,9 @@ typedef struct sentiment_api_config
 	size_t		max_response;	/* body size cap; 0 = the default */
 	/* non-NULL: the request is abandoned as soon as *abort_flag is set */
 	const volatile sig_atomic_t *abort_flag;
+	/* check the host and the addresses it resolves to (common/hostcheck.h) */
+	bool		check_hosts;
+	const struct tsk_host_policy *hosts;	/* NULL: any but loopback/link-local */
 } sentiment_api_config;
 
 /* A malloc'd copy of text with every occurrence of secret replaced. */

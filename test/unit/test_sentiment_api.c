@@ -42,9 +42,9 @@ check_parse(sentiment_api_kind api, const char *body, int want_ok, double want, 
 static void
 test_requests(void)
 {
-	sentiment_api_config oa = {"http://x/", SENTIMENT_API_OPENAI, "m1", NULL, 1000, 0, NULL};
-	sentiment_api_config nomodel = {"http://x/", SENTIMENT_API_OPENAI, "", NULL, 1000, 0, NULL};
-	sentiment_api_config hf = {"http://x/", SENTIMENT_API_HUGGINGFACE, "m1", NULL, 1000, 0, NULL};
+	sentiment_api_config oa = {"http://x/", SENTIMENT_API_OPENAI, "m1", NULL, 1000, 0, NULL, false, NULL};
+	sentiment_api_config nomodel = {"http://x/", SENTIMENT_API_OPENAI, "", NULL, 1000, 0, NULL, false, NULL};
+	sentiment_api_config hf = {"http://x/", SENTIMENT_API_HUGGINGFACE, "m1", NULL, 1000, 0, NULL, false, NULL};
 	char	   *r;
 
 	r = tsk_sentiment_api_request(&oa, "Bitcoin \"rallies\"\n");
@@ -110,7 +110,7 @@ test_parse(void)
 static void
 test_offline_failures(void)
 {
-	sentiment_api_config cfg = {"", SENTIMENT_API_OPENAI, NULL, "secret", 500, 0, NULL};
+	sentiment_api_config cfg = {"", SENTIMENT_API_OPENAI, NULL, "secret", 500, 0, NULL, false, NULL};
 	double		score;
 	char		err[256];
 
