@@ -99,7 +99,7 @@ tsk_quote_parse(const char *body, size_t len, const tsk_quote_paths *paths, tsk_
 		snprintf(err, errlen, "no number at the qty path \"%s\"", paths->qty);
 	else if (paths->ts != NULL &&
 			 ((item = tsk_json_path(root, paths->ts)) == NULL || !tsk_json_number(item, &ts) ||
-			  ts <= 0 || ts * (double) paths->ts_unit_us > 4e15))
+			  !(ts * (double) paths->ts_unit_us >= 1) || ts * (double) paths->ts_unit_us > 4e15))
 		snprintf(err, errlen, "no valid timestamp at the ts path \"%s\"", paths->ts);
 	else
 	{
