@@ -25,7 +25,7 @@ make -s lint
 
 # pg_regress in a pg_virtualenv cluster; show the diffs when it fails
 run_regress() {
-  if ! pg_virtualenv "$@" make -s installcheck; then
+  if ! pg_virtualenv -t "$@" make -s installcheck; then
     cat regression.diffs 2>/dev/null || true
     return 1
   fi
