@@ -208,7 +208,8 @@ backfill_request(backfill_job *bj, const bf_cursor *cur, TimestampTz now, long *
 {
 	backfill_host *host = backfill_host_of(bj);
 	char		url[BF_URL_MAX];
-	char		err[256];
+	char		err[512];
+	bool		final = false;
 	int			len;
 
 	if (host->inflight != 0)
@@ -229,9 +230,12 @@ backfill_request(backfill_job *bj, const bf_cursor *cur, TimestampTz now, long *
 		backfill_fail(bj, "cannot build the URL of the next page");
 		return -1;
 	}
-	if (!backfill_fetch(bj->id, url, err, sizeof(err)))
+	if (!backfill_fetch(bj->id, url, err, sizeof(err), &final))
 	{
-		backfill_retry(bj, err);
+		if (final)
+			backfill_fail(bj, err);
+		else
+			backfill_retry(bj, err);
 		return -1;
 	}
 	bj->in_flight = true;
@@ -485,6 +489,8 @@ tsk_backfill_finish(int64 id, const backfill_response *r)
 		return;					/* asked ahead of a page that was not stored */
 	if (r->too_large)
 		backfill_fail(bj, psprintf("page larger than triggerstock.poll_max_body (%d bytes)", tsk_poll_max_body));
+	else if (r->error != NULL && r->final)
+		backfill_fail(bj, r->error);
 	else if (r->error != NULL)
 		backfill_retry(bj, r->error);
 	else if (r->status == 429 || r->status == 418)

@@ -70,6 +70,8 @@ typedef struct backfill_response
 {
 	long		status;			/* HTTP status, 0 if none */
 	const char *error;			/* transfer error (palloc'd text) or NULL */
+	bool		final;			/* retrying cannot cure it (destination not
+								 * allowed, redirect refused): fail the job */
 	bool		too_large;		/* body over triggerstock.poll_max_body */
 	const char *body;
 	size_t		len;
@@ -82,8 +84,11 @@ typedef struct backfill_response
 /* Re-read the queue (after a relcache invalidation). */
 extern void tsk_backfill_reload(MemoryContext parent);
 
-/* How the poll worker starts a GET of url for job id (false, err set: refused). */
-typedef bool (*backfill_fetch_fn) (int64 id, const char *url, char *err, size_t errsz);
+/*
+ * How the poll worker starts a GET of url for job id (false, err set:
+ * refused; *final if retrying cannot help, e.g. a host not allowed).
+ */
+typedef bool (*backfill_fetch_fn) (int64 id, const char *url, char *err, size_t errsz, bool *final);
 
 /*
  * Start the requests that are due through fetch; returns ms until the next

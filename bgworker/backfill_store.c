@@ -23,23 +23,25 @@
 
 #include <math.h>
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "pgstat.h"
+#include "postmaster/interrupt.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "bgworker/backfill.h"
+#include "bgworker/workers.h"
 #include "common/unix_time.h"
+#include "schema.h"
 
 #define STORE_DAY_US INT64CONST(86400000000)
 #define STORE_KNOWN_DAYS 64
+/* After SIGTERM a store may take this long before it is cancelled. */
+#define STORE_SHUTDOWN_MS 900
 
-/* quote_ident'ed schema of the extension's functions. */
+/* quote_ident'ed schema of the extension's functions (tsk_extension_schema). */
 static char store_schema[2 * NAMEDATALEN + 3] = "public";
 
 /* Unix days whose trade partitions exist (committed); a small ring. */
@@ -51,45 +53,25 @@ typedef void (*store_fn) (void *arg);
 
 /*
  * store_txn
- *	  Run fn(arg) in a transaction with SPI; NULL or the error message
- *	  (palloc'd in the caller's context) after rolling back.
+ *	  Run fn(arg) in a transaction with SPI (tsk_worker_xact, the workers'
+ *	  one runner; bounded to STORE_SHUTDOWN_MS once SIGTERM has come);
+ *	  NULL or the error message (palloc'd in the caller's context) after
+ *	  rolling back.
  */
 static char *
 store_txn(store_fn fn, void *arg, const char *activity)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *volatile error = NULL;
+	ErrorData  *edata;
+	char	   *error;
 
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, activity);
-		fn(arg);
-		if (SPI_finish() != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed");
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-			: pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	edata = ShutdownRequestPending
+		? tsk_worker_xact_bounded(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET, STORE_SHUTDOWN_MS)
+		: tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET);
+	if (edata == NULL)
+		return NULL;
+	error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+		: pstrdup(edata->message);
+	FreeErrorData(edata);
 	return error;
 }
 
@@ -134,15 +116,12 @@ static void
 store_load_in_txn(void *p)
 {
 	store_load_arg *arg = p;
+	char	   *schema;
 
-	store_exec("SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-			   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-			   "WHERE e.extname OPERATOR(pg_catalog.=) 'triggerstock'",
-			   0, NULL, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed != 1)
-		return;
-	strlcpy(store_schema, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-			sizeof(store_schema));
+	schema = tsk_extension_schema();
+	if (schema == NULL)
+		return;					/* dropped: no queue */
+	strlcpy(store_schema, schema, sizeof(store_schema));
 	store_exec("SELECT b.id, b.exchange, b.market, b.instrument, b.symbol, b.endpoint, b.base_url,"
 			   " b.range_from, b.range_to, b.from_id, b.to_id, b.options::pg_catalog.text,"
 			   " b.source, b.state, b.cursor, b.pages"
@@ -344,7 +323,7 @@ store_trades(backfill_page *p)
 						"  ON CONFLICT DO NOTHING"
 						"  RETURNING t.ts, t.price, t.qty, t.trade_id"
 						"), fresh AS ("
-						"  SELECT pg_catalog.date_bin('1 minute', ins.ts, TIMESTAMPTZ 'epoch') AS b,"
+						"  SELECT pg_catalog.date_bin(INTERVAL '1 minute', ins.ts, TIMESTAMP WITH TIME ZONE 'epoch') AS b,"
 						"         %s.ohlcv(ins.ts, ins.price, ins.qty, ins.trade_id) AS c, pg_catalog.count(*) AS n"
 						"  FROM ins GROUP BY 1"
 						") SELECT coalesce(pg_catalog.sum(fresh.n), 0)::pg_catalog.int8,"

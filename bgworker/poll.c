@@ -12,9 +12,13 @@
  *	  stored in its own short transaction (poll_store.c);
  *	- the curl multi handle and every easy handle in flight are freed by a
  *	  reset callback of the worker's poll memory context;
- *	- http and https only (also after redirects), redirect limit, total
- *	  timeout; a failed poll records last_error on its row and the worker
- *	  carries on; SIGTERM ends the loop between transfers.
+ *	- http and https only, redirects followed here (not by curl) so that
+ *	  every hop's host is checked against triggerstock.allowed_hosts (feeds,
+ *	  quotes and backfill pages alike), redirect limit, total timeout; a
+ *	  failed poll records last_error on its row and the worker carries on;
+ *	  SIGTERM ends the loop between transfers;
+ *	- backfill jobs (bgworker/backfill.c) hand their page requests to this
+ *	  loop through a fetch function and get each response back whole.
  */
 #include "postgres.h"
 
@@ -35,11 +39,15 @@
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
 #include "common/bytebuf.h"
+#include "common/hostcheck.h"
 #include "guc.h"
+#include "news/http_header.h"
 
 #define POLL_MAX_SOCKETS 256
 #define POLL_MAX_INFLIGHT 64
-#define POLL_HEADER_LEN 256
+#define POLL_HEADER_LEN TSK_HTTP_HEADER_LEN
+/* A due target waiting longer than this for a slot is reported late. */
+#define POLL_LATE_MS 1000
 
 /* One transfer; malloc'd because the curl callbacks write into it. */
 typedef struct poll_request
@@ -49,11 +57,11 @@ typedef struct poll_request
 	poll_kind	kind;
 	int64		id;				/* target id, or backfill job id */
 	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
-	char		etag[POLL_HEADER_LEN];
-	char		last_modified[POLL_HEADER_LEN];
-	char		retry_after[POLL_HEADER_LEN];	/* backfills: rate-limit headers */
-	char		used_weight[POLL_HEADER_LEN];
+	tsk_http_validators validators; /* ETag, Last-Modified, rate limits (news/http_header.c) */
 	char		errbuf[CURL_ERROR_SIZE];
+	int			redirects;		/* redirects followed to get here */
+	char		host[TSK_HOST_NAME_MAX + 1];	/* of this request's URL */
+	char		refused[256];	/* why the open-socket callback refused */
 } poll_request;
 
 /* curl's sockets, maintained by the socket callback (fixed array). */
@@ -114,26 +122,9 @@ poll_cleanup_callback(void *arg)
 }
 
 /*
- * poll_copy_header
- *	  Copy a header value (trimmed) into a fixed buffer.
- */
-static void
-poll_copy_header(char *dst, const char *v, size_t n)
-{
-	while (n > 0 && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n >= POLL_HEADER_LEN)
-		n = 0;					/* absurdly long: ignore it */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-/*
  * poll_header_cb
- *	  CURLOPT_HEADERFUNCTION: keep ETag and Last-Modified of the final
- *	  response (a status line starts a new response after a redirect).
+ *	  CURLOPT_HEADERFUNCTION: keep ETag, Last-Modified, Retry-After and the
+ *	  Binance used weight of the response.
  */
 static size_t
 poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
@@ -141,17 +132,25 @@ poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	poll_request *req = (poll_request *) userdata;
 	size_t		n = size * nmemb;
 
-	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
-		req->etag[0] = req->last_modified[0] = req->retry_after[0] = req->used_weight[0] = '\0';
-	else if (n > 5 && pg_strncasecmp(data, "etag:", 5) == 0)
-		poll_copy_header(req->etag, data + 5, n - 5);
-	else if (n > 14 && pg_strncasecmp(data, "last-modified:", 14) == 0)
-		poll_copy_header(req->last_modified, data + 14, n - 14);
-	else if (n > 12 && pg_strncasecmp(data, "retry-after:", 12) == 0)
-		poll_copy_header(req->retry_after, data + 12, n - 12);
-	else if (n > 21 && pg_strncasecmp(data, "x-mbx-used-weight-1m:", 21) == 0)
-		poll_copy_header(req->used_weight, data + 21, n - 21);
+	tsk_http_header_line(&req->validators, data, n);
 	return n;
+}
+
+/*
+ * poll_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address triggerstock.allowed_hosts
+ *	  does not allow (after name resolution: a name that resolves to an
+ *	  internal address is caught), else open the socket as curl would.
+ */
+static curl_socket_t
+poll_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	poll_request *req = clientp;
+
+	if (!tsk_host_addr_allowed(tsk_allowed_hosts_policy, req->host, &address->addr,
+							   req->refused, sizeof(req->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 /*
@@ -218,34 +217,48 @@ poll_setopt_failed(const CURLcode *rc, int n)
 
 /*
  * poll_new_request
- *	  A transfer of url for (kind, id), added to the multi handle; NULL
- *	  with err set if curl refused (out of memory, invalid URL or option).
- *	  Takes ownership of headers.
+ *	  A transfer of url for (kind, id), the redirects-th hop, added to the
+ *	  multi handle (a slot must be free); takes ownership of headers.  NULL
+ *	  with *err set (palloc'd) if its host is not allowed (*refused set
+ *	  too) or curl refused.
+ *	  Redirects are not followed by curl: poll_finish checks each target
+ *	  before it starts the next hop here.
  */
 static poll_request *
-poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *headers,
-				 const char **err)
+poll_new_request(poll_kind kind, int64 id, const char *url, int redirects,
+				 struct curl_slist *headers, char **err, bool *refused)
 {
 	poll_request *req;
-	CURLcode	rc[16];
+	CURLcode	rc[20];
 	int			n = 0;
 
+	Assert(poll_ninflight < POLL_MAX_INFLIGHT);
 	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
 		curl_slist_free_all(headers);
 		poll_request_free(req);
-		*err = "out of memory starting the HTTP request";
+		*err = pstrdup("out of memory starting the HTTP request");
 		return NULL;
 	}
 	req->kind = kind;
 	req->id = id;
-	req->body.max = (size_t) tsk_poll_max_body;
+	req->redirects = redirects;
 	req->headers = headers;
+	req->body.max = (size_t) tsk_poll_max_body;
+	/* a URL without a host (file://...) is left to curl, which refuses it */
+	if (tsk_url_host(url, req->host, sizeof(req->host)) &&
+		!tsk_host_name_allowed(tsk_allowed_hosts_policy, req->host, req->refused, sizeof(req->refused)))
+	{
+		*err = psprintf("destination not allowed: %s", req->refused);
+		*refused = true;
+		poll_request_free(req);
+		return NULL;
+	}
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) tsk_poll_max_redirects);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETFUNCTION, poll_opensocket_cb);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
@@ -260,7 +273,7 @@ poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *h
 	if (poll_setopt_failed(rc, n) || curl_multi_add_handle(poll_multi, req->easy) != CURLM_OK)
 	{
 		poll_request_free(req);
-		*err = "could not set up the HTTP request (invalid URL or option)";
+		*err = pstrdup("could not set up the HTTP request (invalid URL or option)");
 		return NULL;
 	}
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
@@ -269,18 +282,19 @@ poll_new_request(poll_kind kind, int64 id, const char *url, struct curl_slist *h
 }
 
 /*
- * poll_start
- *	  Start a transfer for target t; false (error recorded) if curl refused.
+ * poll_start_url
+ *	  Start a transfer of url for target t (a slot must be free), the
+ *	  redirects-th hop (see poll_new_request); false (error recorded) if
+ *	  its host is not allowed or curl refused.
  */
 static bool
-poll_start(poll_target *t)
+poll_start_url(poll_target *t, const char *url, int redirects)
 {
 	struct curl_slist *headers = NULL;
-	const char *err = NULL;
+	char	   *err = NULL;
+	bool		refused = false;
 	char		hdr[POLL_HEADER_LEN + 32];
 
-	if (poll_ninflight >= POLL_MAX_INFLIGHT)
-		return false;
 	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
 	{
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
@@ -291,7 +305,7 @@ poll_start(poll_target *t)
 		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
 		headers = curl_slist_append(headers, hdr);
 	}
-	if (poll_new_request(t->kind, t->id, t->url, headers, &err) == NULL)
+	if (poll_new_request(t->kind, t->id, url, redirects, headers, &err, &refused) == NULL)
 	{
 		tsk_poll_record_status(t, 0, err);
 		return false;
@@ -301,26 +315,104 @@ poll_start(poll_target *t)
 }
 
 /*
- * poll_fetch_backfill
- *	  Start a GET of url for backfill job id (backfill_fetch_fn); false with
- *	  err set if curl refused.
+ * poll_start
+ *	  Start a transfer of target t's URL (see poll_start_url).
  */
 static bool
-poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz)
+poll_start(poll_target *t)
 {
-	const char *why = NULL;
+	return poll_start_url(t, t->url, 0);
+}
+
+/*
+ * poll_fetch_backfill
+ *	  Start a GET of url for backfill job id (backfill_fetch_fn); false with
+ *	  err set if no slot is free, curl refused or its host is not allowed
+ *	  (then *final: retrying cannot help).
+ */
+static bool
+poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz, bool *final)
+{
+	char	   *why = NULL;
 
 	if (poll_ninflight >= POLL_MAX_INFLIGHT)
 	{
 		strlcpy(err, "too many HTTP requests in flight", errsz);
 		return false;
 	}
-	if (poll_new_request(POLL_BACKFILL, id, url, NULL, &why) == NULL)
+	if (poll_new_request(POLL_BACKFILL, id, url, 0, NULL, &why, final) == NULL)
 	{
 		strlcpy(err, why, errsz);
 		return false;
 	}
 	return true;
+}
+
+/*
+ * poll_due_cmp
+ *	  qsort comparator of due targets: the longest overdue first, then by
+ *	  kind and id (a stable order).
+ */
+static int
+poll_due_cmp(const void *a, const void *b)
+{
+	const poll_target *x = *(poll_target *const *) a,
+			   *y = *(poll_target *const *) b;
+
+	if (x->next_due != y->next_due)
+		return x->next_due < y->next_due ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/*
+ * poll_start_due
+ *	  Start the due targets, the longest overdue first, while transfer slots
+ *	  are free.  A target that finds no slot stays due (its place in the
+ *	  queue is its due time, so it is never pushed back behind later ones);
+ *	  once it has waited POLL_LATE_MS its row says so in last_error.
+ *	  Returns whether targets are left waiting.
+ */
+static bool
+poll_start_due(List *targets, TimestampTz now)
+{
+	poll_target **due = palloc(sizeof(poll_target *) * Max(list_length(targets), 1));
+	int			ndue = 0;
+	bool		waiting = false;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		poll_target *t = lfirst(lc);
+
+		if (!t->in_flight && t->next_due <= now)
+			due[ndue++] = t;
+	}
+	qsort(due, ndue, sizeof(poll_target *), poll_due_cmp);
+	for (int i = 0; i < ndue; i++)
+	{
+		poll_target *t = due[i];
+
+		if (poll_ninflight >= POLL_MAX_INFLIGHT)
+		{
+			waiting = true;
+			if (!t->late && TimestampDifferenceExceeds(t->next_due, now, POLL_LATE_MS))
+			{
+				t->late = true;
+				tsk_poll_record_status(t, 0,
+									   psprintf("late: waiting for a free transfer slot since %s "
+												"(%d transfers in flight, the most the poll worker runs at once)",
+												timestamptz_to_str(t->next_due), POLL_MAX_INFLIGHT));
+			}
+			continue;
+		}
+		t->late = false;
+		t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
+		(void) poll_start(t);
+	}
+	pfree(due);
+	return waiting;
 }
 
 /*
@@ -351,6 +443,8 @@ poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
+	if (req->refused[0] != '\0')
+		return psprintf("destination not allowed: %s", req->refused);
 	if (req->body.too_large || result == CURLE_FILESIZE_EXCEEDED)
 		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
@@ -372,6 +466,30 @@ poll_error_message(poll_request *req, CURLcode result)
 }
 
 /*
+ * poll_redirect
+ *	  Whether the completed transfer is a redirect (3xx with a Location);
+ *	  if so *location is its target (palloc'd) and *error says why it is
+ *	  not followed (too many hops, not http or https), or is NULL.
+ */
+static bool
+poll_redirect(poll_request *req, long status, char **location, char **error)
+{
+	char	   *url = NULL;
+
+	*location = *error = NULL;
+	if (status < 300 || status > 399 ||
+		curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &url) != CURLE_OK || url == NULL)
+		return false;
+	*location = pstrdup(url);
+	if (req->redirects >= tsk_poll_max_redirects)
+		*error = psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d)",
+						  tsk_poll_max_redirects);
+	else if (pg_strncasecmp(url, "http://", 7) != 0 && pg_strncasecmp(url, "https://", 8) != 0)
+		*error = psprintf("unsupported protocol (only http and https are polled): redirect to %s", url);
+	return true;
+}
+
+/*
  * poll_finish
  *	  Act on one completed transfer (curl has returned): store or record.
  */
@@ -380,18 +498,35 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 {
 	poll_target *t;
 	long		status = 0;
+	char	   *location = NULL;
+	char	   *redirect_error;
 
+	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (req->kind == POLL_BACKFILL)
 	{
 		backfill_response r = {0};
 
-		(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &r.status);
-		r.too_large = req->body.too_large || result == CURLE_FILESIZE_EXCEEDED;
-		r.error = result != CURLE_OK ? poll_error_message(req, result) : NULL;
-		r.body = req->body.data;
-		r.len = req->body.len;
-		r.retry_after = req->retry_after;
-		r.used_weight = req->used_weight;
+		r.status = status;
+		if (result == CURLE_OK && poll_redirect(req, status, &location, &redirect_error))
+		{
+			/* the next hop of the same page: the job stays in flight */
+			if (redirect_error == NULL &&
+				poll_new_request(POLL_BACKFILL, req->id, location, req->redirects + 1, NULL,
+								 &redirect_error, &r.final) != NULL)
+				return;
+			r.error = redirect_error;
+			r.final = true;		/* the exchange sends us where we may not go */
+		}
+		else
+		{
+			r.too_large = req->body.too_large || result == CURLE_FILESIZE_EXCEEDED;
+			r.error = result != CURLE_OK ? poll_error_message(req, result) : NULL;
+			r.final = req->refused[0] != '\0';	/* its address is not allowed */
+			r.body = req->body.data;
+			r.len = req->body.len;
+		}
+		r.retry_after = req->validators.retry_after;
+		r.used_weight = req->validators.used_weight;
 		tsk_backfill_finish(req->id, &r);
 		return;
 	}
@@ -399,18 +534,25 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 	if (t == NULL)
 		return;					/* removed while in flight */
 	t->in_flight = false;
-	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK)
 		tsk_poll_record_status(t, status, poll_error_message(req, result));
 	else if (t->kind == POLL_FEED && status == 304)
 		tsk_poll_record_status(t, status, NULL);
+	else if (poll_redirect(req, status, &location, &redirect_error))
+	{
+		/* a redirect: its target is checked like the first URL */
+		if (redirect_error != NULL)
+			tsk_poll_record_status(t, status, redirect_error);
+		else
+			(void) poll_start_url(t, location, req->redirects + 1);
+	}
 	else if (status < 200 || status > 299)
 		tsk_poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->etag,
-										  req->last_modified, &inserted);
+		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->validators.etag,
+										  req->validators.last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
 			elog(DEBUG1, "triggerstock poll: feed %d: %lld new items", t->id, (long long) inserted);
@@ -474,6 +616,7 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 		{
 			t->next_due = Min(prev->next_due, TimestampTzPlusMilliseconds(now, t->interval_ms));
 			t->in_flight = prev->in_flight;
+			t->late = prev->late;
 			if (prev->has_last && (!t->has_last || prev->last_ts >= t->last_ts))
 				t->has_last = true, t->last_price = prev->last_price, t->last_ts = prev->last_ts;
 		}
@@ -490,9 +633,11 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 /*
  * poll_wait_timeout
  *	  Milliseconds until the next due target or curl timer (at most 1 s).
+ *	  Targets waiting for a transfer slot do not count: a finishing
+ *	  transfer wakes the loop through its socket.
  */
 static long
-poll_wait_timeout(List *targets, TimestampTz now)
+poll_wait_timeout(List *targets, TimestampTz now, bool waiting)
 {
 	long		timeout = 1000;
 	ListCell   *lc;
@@ -501,7 +646,7 @@ poll_wait_timeout(List *targets, TimestampTz now)
 	{
 		poll_target *t = lfirst(lc);
 
-		if (!t->in_flight)
+		if (!t->in_flight && !(waiting && t->next_due <= now))
 			timeout = Min(timeout, Max(0, (long) ((t->next_due - now) / 1000)));
 	}
 	if (poll_timer_ms >= 0)
@@ -597,9 +742,9 @@ triggerstock_poll_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now;
-		ListCell   *lc;
 		WaitEvent	events[16];
 		int			nevents;
+		bool		waiting;
 		long		backfill_wait;
 
 		MemoryContextReset(iter_cxt);
@@ -619,16 +764,7 @@ triggerstock_poll_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		foreach(lc, targets)
-		{
-			poll_target *t = lfirst(lc);
-
-			if (!t->in_flight && t->next_due <= now)
-			{
-				t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
-				(void) poll_start(t);
-			}
-		}
+		waiting = poll_start_due(targets, now);
 		backfill_wait = tsk_backfill_tick(now, poll_fetch_backfill);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
@@ -642,7 +778,7 @@ triggerstock_poll_main(Datum main_arg)
 			set = poll_build_wait_set();
 		}
 		now = GetCurrentTimestamp();
-		nevents = WaitEventSetWait(set, Min(poll_wait_timeout(targets, now), backfill_wait), events,
+		nevents = WaitEventSetWait(set, Min(poll_wait_timeout(targets, now, waiting), backfill_wait), events,
 								   lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{

@@ -129,9 +129,9 @@ RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    ex   text := lower(backfill.exchange);
-    mk   text := coalesce(lower(backfill.market), 'spot');
-    k    text := lower(backfill.kind);
+    ex   text := pg_catalog.lower(backfill.exchange);
+    mk   text := coalesce(pg_catalog.lower(backfill.market), 'spot');
+    k    text := pg_catalog.lower(backfill.kind);
     ep   text;
     new_id bigint;
 BEGIN
@@ -208,11 +208,11 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp AS $$
     WITH c AS (
         UPDATE triggerstock.backfills b
-        SET state = 'cancelled', finished_at = now()
+        SET state = 'cancelled', finished_at = pg_catalog.now()
         WHERE b.id = backfill_cancel.id AND b.state IN ('queued', 'running')
         RETURNING 1
     )
-    SELECT count(*) > 0 FROM c
+    SELECT pg_catalog.count(*) > 0 FROM c
 $$;
 COMMENT ON FUNCTION @extschema@.backfill_cancel(bigint) IS
 'cancels a queued or running backfill job (the rows already stored stay); true if it was queued or running';
