@@ -25,7 +25,9 @@ Faults: STATE_DIR/faults.json, re-read on every request, maps the number of a
 request (counted from when the file last changed, from 1) to a fault:
 "429" (Retry-After from "retry_after", default 1), "418", "429-no-header",
 "500", "truncate" (half the body, close-delimited), "repeat" (the previous
-answer again), "slow" (answers after 1 s).
+answer again), "slow" (answers after 1 s), "redirect" (302 to the same path
+on 127.0.0.1), "redirect-out" (302 to the same path on localhost, a host
+the tests do not allow).
 BENCH (Binance aggTrades): synthetic trades, a trade every 5 ms from
 1600000000000 ms (id 1), for the benchmark (pages of 1,000 up to
 $TRIGGERSTOCK_BENCH_ROWS are serialised at start).
@@ -245,6 +247,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(429, b'{"code":-1003,"msg":"Too many requests."}')
         if fault == "500":
             return self.answer(500, b'{"code":-1000,"msg":"An unknown error occurred."}')
+        if fault in ("redirect", "redirect-out"):
+            host = "127.0.0.1" if fault == "redirect" else "localhost"
+            return self.answer(302, b"", [("Location", "http://%s:%d%s" % (host, self.server.server_address[1],
+                                                                            self.path))])
         if fault == "slow":
             time.sleep(1)
         if fault == "repeat" and COUNTER["last"] is not None:

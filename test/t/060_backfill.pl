@@ -14,7 +14,11 @@
 #    with their origin, never over a candle computed from trades;
 #  - hostile answers end the job with a clear error: endless pages whose
 #    time never advances, a 20 MB page, times going backwards, a page longer
-#    than asked, HTTP 400, 500 until max_errors.
+#    than asked, HTTP 400, 500 until max_errors;
+#  - triggerstock.allowed_hosts (127.0.0.1 here): a redirect is followed by
+#    the poll worker itself, its target checked like the first URL; a job
+#    whose base URL or redirect names a host not allowed fails with the
+#    reason.
 use strict;
 use warnings;
 use JSON::PP;
@@ -217,6 +221,30 @@ $row = wait_job($node, $id, 60);
 ok($row->{state} eq 'failed' && $row->{errors} == 3 && $row->{last_error} =~ /HTTP 500.*\(3 errors in a row\)/,
 	"HTTP 500 three times with max_errors 3: failed with \"$row->{last_error}\"");
 set_faults($state, {});
+
+# --- 6. allowed_hosts and redirects -------------------------------------------
+my $range = q{'2019-10-11 06:00+00', '2019-10-11 06:05+00'};
+unlink "$state/requests.log";
+set_faults($state, { 1 => 'redirect' });
+$id = job(qq{'binance', 'XRPETH', $range, symbol => 'R1', base_url => '$url', options => '{"min_interval_ms": 0}'});
+$row = wait_job($node, $id, 60);
+is("$row->{state} $row->{errors}", 'done 0', "a redirect to an allowed host is followed ($row->{last_error})");
+@log = map { [ split / / ] } split /\n/, slurp_file("$state/requests.log");
+ok(@log >= 2 && $log[0][1] == 302 && $log[1][1] == 200 && $log[0][2] eq $log[1][2],
+	'redirect: the same page asked again at its Location');
+set_faults($state, { 1 => 'redirect-out' });
+$id = job(qq{'binance', 'XRPETH', $range, symbol => 'R2', base_url => '$url', options => '{"min_interval_ms": 0}'});
+$row = wait_job($node, $id, 60);
+ok($row->{state} eq 'failed' && $row->{errors} == 1
+	  && $row->{last_error} =~ /^destination not allowed: host "localhost" is not in triggerstock\.allowed_hosts/,
+	"a redirect to a host not allowed fails the job at once (no retry): \"$row->{last_error}\"");
+set_faults($state, {});
+(my $localhost_url = $url) =~ s/127\.0\.0\.1/localhost/;
+$id = job(qq{'binance', 'XRPETH', $range, symbol => 'R3', base_url => '$localhost_url', options => '{"min_interval_ms": 0}'});
+$row = wait_job($node, $id, 60);
+ok($row->{state} eq 'failed' && $row->{pages} == 0
+	  && $row->{last_error} =~ /^destination not allowed: host "localhost" is not in triggerstock\.allowed_hosts/,
+	"a base URL whose host is not allowed fails the job before any request: \"$row->{last_error}\"");
 
 is(sql("SELECT count(*) FROM triggerstock.worker_plan WHERE kind = 'poll'"), 0, 'no job left: no poll worker planned');
 $node->stop;
