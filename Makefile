@@ -33,8 +33,9 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+URL_SRCS = src/ingest/ws_url.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -44,7 +45,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	src/models/model_train.o src/models/model_predict.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
-	bgworker/ingest_stats.o bgworker/predictor.o
+	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/predictor.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
@@ -57,7 +58,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models candle_merge
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -83,11 +84,15 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_ws_url
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+$(UNIT_BIN)/test_ws_url: test/unit/test_ws_url.c $(URL_SRCS) src/ingest/ws_url.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^)
 
 $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)

@@ -65,6 +65,8 @@ static td_trade *scratch = NULL;
 static int	scratch_cap = 0;
 static int	last_symbol = 0;
 
+static TimestampTz flush_retry_at = 0;	/* a failed flush is retried then */
+
 static int64 frames_seen = 0;
 static int64 bytes_seen = 0;
 static TimestampTz last_frame_at = 0;
@@ -139,6 +141,8 @@ ingest_grow(void *p, size_t size)
 	return q;
 }
 
+static bool ingest_try_flush(void);
+
 /*
  * ingest_symbol_index
  *	  Index of an instrument in the configuration (case-insensitive), or -1.
@@ -187,6 +191,9 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 		batch.received[batch.n] = received;
 		if (batch.n++ == 0)
 			batch.first_at = received;
+		/* batch_size is exact: a full batch is flushed at once, even mid-frame */
+		if (batch.n >= cfg->batch_size && flush_retry_at == 0 && !ingest_try_flush())
+			flush_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	}
 	return unknown;
 }
@@ -297,7 +304,8 @@ ingest_in_hours(TimestampTz now)
 static bool
 ingest_same_connection(const ingest_config *a, const ingest_config *b)
 {
-	if (strcmp(a->url, b->url) != 0 || a->decoder != b->decoder || a->feed != b->feed ||
+	if (strcmp(a->url, b->url) != 0 || (a->token == NULL) != (b->token == NULL) ||
+		(a->token && strcmp(a->token, b->token) != 0) || a->decoder != b->decoder || a->feed != b->feed ||
 		a->ninstruments != b->ninstruments || a->tls_skip_hostname_check != b->tls_skip_hostname_check ||
 		(a->subscribe == NULL) != (b->subscribe == NULL) ||
 		(a->subscribe && strcmp(a->subscribe, b->subscribe) != 0) || a->decoder == TD_GENERIC)
@@ -400,7 +408,6 @@ triggerstock_ingest_main(Datum main_arg)
 	int32		id = tsk_worker_attach(main_arg);
 	int			failures = 0;
 	TimestampTz next_attempt = 0;
-	TimestampTz flush_retry_at = 0;
 	bool		streaming = false;
 	bool		outside = false;
 
@@ -483,8 +490,6 @@ triggerstock_ingest_main(Datum main_arg)
 					drained = true;
 					break;
 				}
-				if (batch.n >= cfg->batch_size && flush_retry_at == 0)
-					ingest_try_flush();
 			}
 			if (frames_seen > 0)
 			{
@@ -498,10 +503,13 @@ triggerstock_ingest_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (ev.established && !ev.closed)
 		{
+			char		shown[1024];
+
 			streaming = true;
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
-			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
+			tsk_ingest_ws_shown_url(cfg, shown, sizeof(shown));
+			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, shown)));
 		}
 		if (tsk_ingest_ws_active() && !ev.closed && streaming &&
 			now - last_frame_at > (int64) tsk_ingest_idle_timeout * USECS_PER_SEC)

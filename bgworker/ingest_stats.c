@@ -2,7 +2,7 @@
  * ingest_stats.c
  *	  GUCs of the ingest workers, their shared-memory counters (one entry per
  *	  launcher worker slot, indexed by tsk_worker_slot_index) and the SQL
- *	  functions ingest_stats() and canonical_symbol().
+ *	  functions ingest_stats(), canonical_symbol() and redact_url().
  *
  * Invariants:
  *	- only the worker owning a slot writes its entry, under the entry's
@@ -30,6 +30,7 @@
 
 #include "bgworker/ingest.h"
 #include "bgworker/workers.h"
+#include "ingest/ws_url.h"
 
 #define INGEST_LATENCY_BUCKETS 100	/* 2^(100/4) us ~ 33 s */
 
@@ -60,6 +61,8 @@ extern PGDLLEXPORT Datum ingest_stats(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(ingest_stats);
 extern PGDLLEXPORT Datum canonical_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(canonical_symbol);
+extern PGDLLEXPORT Datum redact_url(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(redact_url);
 
 
 /*
@@ -302,8 +305,9 @@ ingest_stats(PG_FUNCTION_ARGS)
 		values[0] = Int32GetDatum(slot.id);
 		values[1] = Int32GetDatum(slot.pid);
 		nulls[1] = slot.pid == 0;
-		values[2] = CStringGetTextDatum(slot.pid == 0 ? "stopped" :
-										slot.state[0] ? slot.state : "starting");
+		values[2] = CStringGetTextDatum(slot.pid != 0 ? (slot.state[0] ? slot.state : "starting") :
+										strcmp(slot.state, WORKER_STATE_NO_SLOT) == 0 ? WORKER_STATE_NO_SLOT :
+										"stopped");
 		values[3] = TimestampTzGetDatum(slot.state_since);
 		nulls[3] = slot.state_since == 0;
 		values[4] = TimestampTzGetDatum(s.connected_since);
@@ -346,5 +350,21 @@ canonical_symbol(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid instrument name \"%s\"", native),
 				 errhint("An instrument is 1 to 63 printable ASCII characters, such as BTCUSDT or XBT/USD.")));
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/*
+ * redact_url(url text) -> text
+ *	  The URL as logs and errors show it: credentials replaced by ***
+ *	  (tsk_ws_url_redact).
+ */
+Datum
+redact_url(PG_FUNCTION_ARGS)
+{
+	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	size_t		size = strlen(url) + 64;
+	char	   *out = palloc(size);
+
+	tsk_ws_url_redact(url, NULL, out, size);
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }

@@ -245,6 +245,10 @@ launcher_start_slot(int i)
 	if (!RegisterDynamicBackgroundWorker(&worker, &launcher_local[i].handle))
 	{
 		launcher_local[i].handle = NULL;
+		LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+		strlcpy(slot->state, WORKER_STATE_NO_SLOT, TS_WORKER_STATE_LEN);
+		slot->state_since = GetCurrentTimestamp();
+		LWLockRelease(tsk_shared->lock);
 		ereport(WARNING,
 				(errmsg("could not start triggerstock %s worker %d: no background worker slot free",
 						slot->kind, slot->id),

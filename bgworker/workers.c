@@ -215,6 +215,22 @@ tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity)
 }
 
 /*
+ * tsk_worker_keep_plan
+ *	  SPI_prepare_cursor + SPI_keepplan, or ERROR.
+ */
+SPIPlanPtr
+tsk_worker_keep_plan(const char *sql, int nargs, Oid *types, int cursor_options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
  * worker_status() -> setof (kind, id, pid, state, state_since, started_at, starts)
  *	  The launcher's worker slots in use.
  */
@@ -239,8 +255,9 @@ worker_status(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(slot->id);
 		values[2] = Int32GetDatum(slot->pid);
 		nulls[2] = slot->pid == 0;
-		values[3] = CStringGetTextDatum(slot->pid == 0 ? "stopped" :
-										slot->state[0] ? slot->state : "starting");
+		values[3] = CStringGetTextDatum(slot->pid != 0 ? (slot->state[0] ? slot->state : "starting") :
+										strcmp(slot->state, WORKER_STATE_NO_SLOT) == 0 ? WORKER_STATE_NO_SLOT :
+										"stopped");
 		values[4] = TimestampTzGetDatum(slot->state_since);
 		nulls[4] = slot->state_since == 0;
 		values[5] = TimestampTzGetDatum(slot->started_at);

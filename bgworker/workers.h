@@ -26,10 +26,14 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "storage/lwlock.h"
 
 #define TS_WORKER_KIND_LEN 32
 #define TS_WORKER_STATE_LEN 32
+
+/* State of a slot whose worker the postmaster had no background worker slot for. */
+#define WORKER_STATE_NO_SLOT "no worker slot"
 
 typedef struct worker_slot_t
 {
@@ -80,6 +84,13 @@ extern void tsk_worker_set_state(const char *state);
  * false, so that a worker's loop carries on.
  */
 extern bool tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+
+/*
+ * Prepare a statement inside SPI and keep it for the life of the process
+ * (cursor_options: 0, or CURSOR_OPT_CUSTOM_PLAN and friends); ERROR if it
+ * cannot be prepared.  Free it with SPI_freeplan.
+ */
+extern SPIPlanPtr tsk_worker_keep_plan(const char *sql, int nargs, Oid *types, int cursor_options);
 
 /* ERROR with a hint unless the library was preloaded. */
 extern void tsk_require_preload(const char *what);
