@@ -200,7 +200,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN exchange = 'binance' AND host ~ '^dstream' THEN 'coinm'
         WHEN exchange = 'kraken' AND (host ~ '^futures' OR options->>'feed' = 'kraken_futures') THEN 'futures'
         ELSE 'spot' END
-    FROM (SELECT pg_catalog.lower(pg_catalog.substring(url FROM '^[a-zA-Z]+://([^/?#:]*)')) AS host) h
+    FROM (SELECT pg_catalog.lower(pg_catalog.substring(url, '^[a-zA-Z]+://([^/?#:]*)')) AS host) h
 $$;
 COMMENT ON FUNCTION @extschema@.source_market(text, text, jsonb) IS
 'default market type of a source: binance fstream.* = usdm, dstream.* = coinm, kraken futures.* or feed kraken_futures = futures, everything else spot';
@@ -213,9 +213,9 @@ ALTER TABLE triggerstock.sources ALTER COLUMN market SET DEFAULT 'spot',
 COMMENT ON COLUMN triggerstock.sources.market IS 'market type at the exchange (spot, usdm, coinm, futures, ...), stored in trades.market: (exchange, market, instrument) names a market and is part of the trade key; add_source() derives it with source_market() unless given';
 COMMENT ON COLUMN triggerstock.sources.url IS 'ws:// or wss:// URL (port defaults to 443 for wss, 80 for ws; path to /; its query is kept); for binance a URL without a path gets /stream?streams=<instrument>@trade/...; a token in source_secrets is appended to the query as token=<percent-encoded>, never shown';
 
--- 0.1 stored every market as spot: trades of an instrument that only
+-- 0.1 stored every market under one key: trades of an instrument that only
 -- non-spot sources stream take that market (an instrument streamed by two
--- markets under one key cannot be told apart any more and stays spot)
+-- markets cannot be told apart any more and stays spot)
 UPDATE triggerstock.trades t SET market = m.market
 FROM (SELECT s.exchange, pg_catalog.upper(i.instrument) AS instrument, pg_catalog.min(s.market) AS market
       FROM triggerstock.sources s, LATERAL pg_catalog.unnest(s.instruments) AS i(instrument)

@@ -47,6 +47,9 @@ enum
 	OHLCV_NATTS
 };
 
+/* Attributes of type ohlcv in 0.1 (until ALTER EXTENSION ... UPDATE). */
+#define OHLCV_NATTS_0_1 (OHLCV_CLOSE_TIME + 1)
+
 extern PGDLLEXPORT Datum ohlcv_trade_sfunc(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(ohlcv_trade_sfunc);
 extern PGDLLEXPORT Datum ohlcv_rollup_sfunc(PG_FUNCTION_ARGS);
@@ -224,6 +227,8 @@ ohlcv_rollup_sfunc(PG_FUNCTION_ARGS)
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
+	for (int i = 0; i < OHLCV_NATTS; i++)
+		nulls[i] = true;		/* a 0.1 type has no seq and sums */
 	heap_deform_tuple(&tuple, tupdesc, values, nulls);
 
 	for (int i = 0; i <= OHLCV_CLOSE_TIME; i++)
@@ -332,6 +337,7 @@ tsk_ohlcv_datum(TupleDesc tupdesc, const candle_summary *candle)
 	bool		nulls[OHLCV_NATTS] = {false};
 	bytea	   *sums = palloc(VARHDRSZ + CANDLE_SUMS_MAX);
 
+	/* heap_form_tuple reads tupdesc->natts values: 9 for a 0.1 type */
 	SET_VARSIZE(sums, VARHDRSZ + tsk_candle_sums_encode(candle, (uint8_t *) VARDATA(sums)));
 	values[OHLCV_OPEN] = Float8GetDatum(candle->open);
 	values[OHLCV_HIGH] = Float8GetDatum(candle->high);
@@ -351,12 +357,14 @@ tsk_ohlcv_datum(TupleDesc tupdesc, const candle_summary *candle)
 
 /*
  * tsk_ohlcv_tupdesc_check
- *	  ERROR unless tupdesc has the attributes of type ohlcv.
+ *	  ERROR unless tupdesc has the attributes of type ohlcv, of this version
+ *	  or of 0.1 (whose candles have no seq and sums: a 0.1 database keeps
+ *	  working with this library until it is updated).
  */
 void
 tsk_ohlcv_tupdesc_check(TupleDesc tupdesc)
 {
-	if (tupdesc->natts != OHLCV_NATTS)
+	if (tupdesc->natts != OHLCV_NATTS && tupdesc->natts != OHLCV_NATTS_0_1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("type ohlcv has %d attributes, expected %d", tupdesc->natts, OHLCV_NATTS),
