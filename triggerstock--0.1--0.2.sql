@@ -288,6 +288,11 @@ BEGIN
     END IF;
     the_market := coalesce(add_source.market,
                            @extschema@.source_market(pg_catalog.lower(exchange), url, coalesce(options, '{}')));
+    IF the_market !~ '^[a-z][a-z0-9_]{0,31}$' THEN
+        RAISE EXCEPTION 'invalid market "%"', the_market
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A market type is lower-case letters, digits and _, such as spot, usdm, coinm or futures.';
+    END IF;
     resolved := ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
                       FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i);
 

@@ -59,7 +59,7 @@ SELECT add_source('x', 'binance', 'https://example.com', ARRAY['BTCUSDT']);
 SELECT add_source('x', 'binance', 'wss://example.com', ARRAY[]::text[]);
 SELECT add_source('x', 'binance', 'wss://example.com', ARRAY['BTCUSDT'], ARRAY['A', 'B']);
 SELECT add_source('x', 'binance', 'wss://example.com', ARRAY['BTCUSDT'], market => 'USD-M');
-SELECT add_source('binance-spot', 'binance', 'wss://example.com', ARRAY['BTCUSDT']);
+SELECT add_source('binance-spot', 'binance', 'wss://example.com', ARRAY['BTCUSDT'], symbols => ARRAY['X']);
 -- (terse: the failing row would show created_at)
 \set VERBOSITY terse
 UPDATE triggerstock.sources SET active_days = ARRAY[0] WHERE name = 'kraken';
@@ -88,6 +88,15 @@ SELECT symbol, bucket, open, high, low, close, volume, vwap, trades FROM trigger
 SELECT refresh_candle_buckets(NULL, NULL) AS nothing;
 SELECT refresh_candles('-infinity') AS written;
 SELECT symbol, bucket, open, close, volume, trades FROM triggerstock.candles ORDER BY bucket;
+
+-- two markets never dedupe each other: one (exchange, instrument, trade_id,
+-- ts) in spot and in USD-M is two trades
+INSERT INTO triggerstock.trades (exchange, market, instrument, symbol, trade_id, ts, price, qty)
+VALUES ('binance', 'spot', 'BTCUSDT', 'BTC', 7, '2024-08-08 23:56:00+00', 100, 1),
+       ('binance', 'usdm', 'BTCUSDT', 'BTC@binance-usdm', 7, '2024-08-08 23:56:00+00', 101, 1),
+       ('binance', 'usdm', 'BTCUSDT', 'BTC@binance-usdm', 7, '2024-08-08 23:56:00+00', 102, 1)
+ON CONFLICT DO NOTHING;
+SELECT market, symbol, price FROM triggerstock.trades WHERE trade_id = 7 ORDER BY market;
 
 DELETE FROM triggerstock.sources;
 DELETE FROM triggerstock.trades;

@@ -3,8 +3,12 @@
  *	  Unit tests of the pure-C cores exactsum.c and candle.c, without a
  *	  server: exact sums against an independent exact computation (integer
  *	  arithmetic on values that are exact binary fractions), order and
- *	  grouping independence under random permutations and splits, and the
- *	  error contract of the add functions.
+ *	  grouping independence under random permutations and splits, the
+ *	  canonical byte form of the sums (round trip, canonical, refusals),
+ *	  rollups that equal direct aggregation bit for bit (time buckets, and
+ *	  candles of the same trades split at random, merged through their byte
+ *	  form as store_candles() does), and the error contract of the add
+ *	  functions.
  *
  * Usage: test_candle [shared-dir] (the argument is accepted and unused).
  * Last line: "N passed, N failed"; exit status 1 if anything failed.
