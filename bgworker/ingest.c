@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
@@ -44,6 +46,7 @@
 
 #include "bgworker/ingest.h"
 #include "bgworker/workers.h"
+#include "candles/exactsum.h"
 #include "guc.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
@@ -199,6 +202,24 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 }
 
 /*
+ * ingest_trades_in_range
+ *	  True if every trade fits a candle's exact sums (quantity and price
+ *	  times quantity below 2^96); otherwise the reason, naming the trade.
+ *	  Such a trade would make every flush of its batch fail.
+ */
+static bool
+ingest_trades_in_range(const td_trade *t, int n, char *error, size_t errsz)
+{
+	for (int i = 0; i < n; i++)
+		if (!(t[i].qty < XSUM_MAX_ADDEND && fabs(t[i].price * t[i].qty) < XSUM_MAX_ADDEND))
+		{
+			snprintf(error, errsz, "trade %d: quantity %g or price times quantity beyond 2^96", i + 1, t[i].qty);
+			return false;
+		}
+	return true;
+}
+
+/*
  * ingest_on_frame
  *	  One complete WebSocket message (called after lws_service returned).
  */
@@ -234,6 +255,8 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
 		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
+	else if (kind == TD_TRADES && !ingest_trades_in_range(scratch, res.ntrades, error, sizeof(error)))
+		ingest_dead_letter_add(data, len, total_len, received, error);
 	else if (kind == TD_TRADES && (unknown = ingest_add_trades(scratch, res.ntrades, received)) != NULL)
 	{
 		snprintf(error, sizeof(error), "instrument \"%s\" is not configured for source %d",
