@@ -57,6 +57,7 @@ struct ingest_candles
 	int			nsymbols;
 	int			cap;
 	int			last;			/* index of the last symbol looked up */
+	candle_entry *recent;		/* the last candle added to: trades come in runs */
 };
 
 static SPIPlanPtr candles_store_plan = NULL;
@@ -177,9 +178,14 @@ tsk_ingest_candles_add(ingest_candles *c, const char *symbol, TimestampTz ts, in
 	 * either is the same
 	 */
 	key.bucket = ts - (ts % USECS_PER_MINUTE + USECS_PER_MINUTE) % USECS_PER_MINUTE;
-	entry = hash_search(c->groups, &key, HASH_ENTER, &found);
-	if (!found)
-		tsk_candle_init(&entry->state);
+	entry = c->recent;
+	if (entry == NULL || entry->key.symbol != key.symbol || entry->key.bucket != key.bucket)
+	{
+		entry = hash_search(c->groups, &key, HASH_ENTER, &found);
+		if (!found)
+			tsk_candle_init(&entry->state);
+		c->recent = entry;
+	}
 	if (tsk_candle_add_trade(&entry->state, ts, seq, price, qty, &rejected) != CANDLE_OK)
 		elog(ERROR, "stored trade rejected by its candle (value %g)", rejected);
 }
