@@ -34,8 +34,9 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 URL_SRCS = src/ingest/ws_url.c
+FAST_SRCS = src/ingest/decode_fast.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS) $(FAST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -84,7 +85,8 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_ws_url
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_ws_url \
+	$(UNIT_BIN)/test_decode_fast
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -93,6 +95,11 @@ $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 $(UNIT_BIN)/test_ws_url: test/unit/test_ws_url.c $(URL_SRCS) src/ingest/ws_url.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^)
+
+$(UNIT_BIN)/test_decode_fast: test/unit/test_decode_fast.c $(FAST_SRCS) $(DECODE_SRCS) \
+		src/ingest/decode_fast.h src/ingest/decode.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)

@@ -16,7 +16,8 @@
  *	   its upper half; a frame received resets it.  The network never makes
  *	   the worker exit;
  *	4. service lws without blocking and decode the frames it queued into the
- *	   batch (bad frames become dead letters);
+ *	   batch (bad frames become dead letters); plain Binance trade frames
+ *	   take the fast path of decode_fast.c, everything else the decoders;
  *	5. flush when the batch holds batch_size trades, when its oldest trade
  *	   has waited flush_ms, or as soon as the socket is drained (nothing
  *	   more to read now): at low rates a trade waits only for its commit,
@@ -48,6 +49,7 @@
 #include "bgworker/workers.h"
 #include "candles/exactsum.h"
 #include "guc.h"
+#include "ingest/decode_fast.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
@@ -246,7 +248,20 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 		ingest_dead_letter_add(data, len, total_len, received, "binary message, expected JSON text");
 		return;
 	}
-	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+	if (scratch_cap == 0)
+	{
+		scratch_cap = 64;
+		scratch = ingest_grow(scratch, sizeof(td_trade) * scratch_cap);
+	}
+	/* a busy Binance feed is almost all plain trade frames: skip the JSON tree */
+	if (cfg->decoder == TD_BINANCE && tsk_td_binance_fast(data, len, &scratch[0]))
+	{
+		memset(&res, 0, sizeof(res));
+		res.kind = kind = TD_TRADES;
+		res.ntrades = 1;
+	}
+	else
+		kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
 		scratch_cap = Max(res.needed, scratch_cap * 2);
