@@ -6,6 +6,10 @@
 -- script (SQL_PIECES in the Makefile); test/t/002_upgrade.pl checks that a
 -- 0.1 database updated with this file equals a fresh 0.2 install.
 
+-- Issue 9 (layout): the schema's comment names all it holds.
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
+
 ------------------------------------------------------------------------------
 -- Issue 10: exact candles, one market one key, URLs and secrets, ingest_status
 ------------------------------------------------------------------------------

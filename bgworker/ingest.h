@@ -16,8 +16,8 @@
  *					keys, binary COPY of the new rows
  *	ingest_candles.c the candles of the trades a flush stored, aggregated in
  *					C and merged by store_candles() (the one candle writer)
- *	ingest_stats.c	GUCs, shared-memory counters per worker slot, the SQL
- *					functions ingest_stats() and canonical_symbol()
+ *	ingest_stats.c	shared-memory counters per worker slot, the SQL
+ *					functions ingest_stats(), canonical_symbol() and redact_url()
  *
  * Invariants:
  *	- libwebsockets callbacks never palloc, ereport or touch SQL: they copy

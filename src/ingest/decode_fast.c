@@ -37,7 +37,10 @@ typedef struct fast_value
 	size_t		len;
 } fast_value;
 
-/* Slot of a one-letter key: a-z 0..25, A-Z 26..51; -1 for other bytes. */
+/*
+ * fast_slot
+ *	  Slot of a one-letter key: a-z 0..25, A-Z 26..51; -1 for other bytes.
+ */
 static int
 fast_slot(unsigned char key)
 {

@@ -24,7 +24,10 @@
 static int	tc_passed;
 static int	tc_failed;
 
-/* Record one check; print it only when it fails. */
+/*
+ * tc_check
+ *	  Record one check; print it only when it fails.
+ */
 static void
 tc_check(int ok, const char *what)
 {
@@ -40,6 +43,10 @@ tc_check(int ok, const char *what)
 /* Deterministic xorshift generator so failures reproduce. */
 static uint64_t tc_rng = 88172645463325252ULL;
 
+/*
+ * tc_next
+ *	  The next value of the xorshift generator tc_rng.
+ */
 static uint64_t
 tc_next(void)
 {
@@ -49,7 +56,10 @@ tc_next(void)
 	return tc_rng;
 }
 
-/* Fisher-Yates shuffle of n doubles. */
+/*
+ * tc_shuffle
+ *	  Fisher-Yates shuffle of n doubles.
+ */
 static void
 tc_shuffle(double *v, int n)
 {
@@ -64,8 +74,9 @@ tc_shuffle(double *v, int n)
 }
 
 /*
- * Exactness: values k * 2^-30 with integer k are exact doubles, so their
- * exact sum is an integer computed independently in int64.
+ * tc_exactsum_matches_integer_sum
+ *	  Exactness: values k * 2^-30 with integer k are exact doubles, so their
+ *	  exact sum is an integer computed independently in int64.
  */
 static void
 tc_exactsum_matches_integer_sum(void)
@@ -91,7 +102,10 @@ tc_exactsum_matches_integer_sum(void)
 	tc_check(tsk_xsum_value(&s) == ldexp((double) exact, -30), "xsum equals the exact integer sum");
 }
 
-/* Cancellation that a plain double sum gets wrong: 1e20 + 1 - 1e20 = 1. */
+/*
+ * tc_exactsum_cancellation
+ *	  Cancellation that a plain double sum gets wrong: 1e20 + 1 - 1e20 = 1.
+ */
 static void
 tc_exactsum_cancellation(void)
 {
@@ -120,7 +134,10 @@ tc_exactsum_cancellation(void)
 	tc_check(tsk_xsum_value(&s) == ldexp(1.0, -160), "2^-160 is representable");
 }
 
-/* Rejected addends leave the sum unchanged. */
+/*
+ * tc_exactsum_rejects
+ *	  Rejected addends leave the sum unchanged.
+ */
 static void
 tc_exactsum_rejects(void)
 {
@@ -137,10 +154,11 @@ tc_exactsum_rejects(void)
 }
 
 /*
- * Order and grouping independence on realistic prices and quantities: any
- * permutation, and any split into partial sums merged in any order, gives
- * the same bits; and the result is the correctly rounded sum (compared with
- * a long double Kahan sum, which is far more precise than needed here).
+ * tc_exactsum_order_free
+ *	  Order and grouping independence on realistic prices and quantities: any
+ *	  permutation, and any split into partial sums merged in any order, gives
+ *	  the same bits; and the result is the correctly rounded sum (compared with
+ *	  a long double Kahan sum, which is far more precise than needed here).
  */
 static void
 tc_exactsum_order_free(void)
@@ -180,7 +198,10 @@ tc_exactsum_order_free(void)
 	tc_check(fabsl((long double) first - ref) <= fabsl(ref) * 1e-15L, "sum close to long double sum");
 }
 
-/* The candle state: OHLC by (ts, seq), exact volume, order-free results. */
+/*
+ * tc_candle_basics
+ *	  The candle state: OHLC by (ts, seq), exact volume, order-free results.
+ */
 static void
 tc_candle_basics(void)
 {
@@ -217,7 +238,10 @@ tc_candle_basics(void)
 	tc_check(tsk_candle_result(&st, &out) && !signbit(out.low), "-0.0 price normalised");
 }
 
-/* Two summaries equal field by field, doubles compared bit for bit. */
+/*
+ * tc_same_summary
+ *	  Two summaries equal field by field, doubles compared bit for bit.
+ */
 static int
 tc_same_summary(const candle_summary *a, const candle_summary *b)
 {
@@ -232,7 +256,10 @@ tc_same_summary(const candle_summary *a, const candle_summary *b)
 		a->open_seq == b->open_seq && a->close_seq == b->close_seq;
 }
 
-/* The sums fields of two summaries have the same bytes. */
+/*
+ * tc_same_sums
+ *	  The sums fields of two summaries have the same bytes.
+ */
 static int
 tc_same_sums(const candle_summary *a, const candle_summary *b)
 {
@@ -244,7 +271,10 @@ tc_same_sums(const candle_summary *a, const candle_summary *b)
 	return nx == ny && memcmp(x, y, nx) == 0;
 }
 
-/* A summary as it comes back from SQL: the sums through their bytes. */
+/*
+ * tc_through_bytes
+ *	  A summary as it comes back from SQL: the sums through their bytes.
+ */
 static candle_summary
 tc_through_bytes(const candle_summary *c)
 {
@@ -260,9 +290,10 @@ tc_through_bytes(const candle_summary *c)
 }
 
 /*
- * The canonical byte form: round trips, equal values give equal bytes
- * whatever the adding order, and malformed or non-canonical forms are
- * refused.
+ * tc_exactsum_encoding
+ *	  The canonical byte form: round trips, equal values give equal bytes
+ *	  whatever the adding order, and malformed or non-canonical forms are
+ *	  refused.
  */
 static void
 tc_exactsum_encoding(void)
@@ -325,10 +356,11 @@ tc_exactsum_encoding(void)
 }
 
 /*
- * Merging candles built from random splits of the same trades, in random
- * order, equals one candle over all of them, byte for byte; and a rollup
- * of per-bucket candles equals direct aggregation in all but the last bits
- * of vwap.
+ * tc_candle_order_free
+ *	  Merging candles built from random splits of the same trades, in random
+ *	  order, equals one candle over all of them, byte for byte; and a rollup of
+ *	  per-bucket candles equals direct aggregation in all but the last bits of
+ *	  vwap.
  */
 static void
 tc_candle_order_free(void)
@@ -466,6 +498,10 @@ tc_candle_order_free(void)
 	}
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(int argc, char **argv)
 {

@@ -24,7 +24,10 @@
 static int	tf_passed;
 static int	tf_failed;
 
-/* Record one check; print it only when it fails. */
+/*
+ * tf_check
+ *	  Record one check; print it only when it fails.
+ */
 static void
 tf_check(int ok, const char *what)
 {
@@ -40,6 +43,10 @@ tf_check(int ok, const char *what)
 /* Deterministic xorshift generator so failures reproduce. */
 static uint64_t tf_rng = 0x9E3779B97F4A7C15ULL;
 
+/*
+ * tf_next
+ *	  The next value of the xorshift generator tf_rng.
+ */
 static uint64_t
 tf_next(void)
 {
@@ -155,7 +162,10 @@ tf_captures(const char *dir)
 		   tf_frames, trade_frames, trade_fast);
 }
 
-/* Hand-made edge cases: each must be declined or agree. */
+/*
+ * tf_edges
+ *	  Hand-made edge cases: each must be declined or agree.
+ */
 static void
 tf_edges(void)
 {
@@ -254,6 +264,10 @@ tf_mutations(int rounds)
 	tf_check(tf_disagree == before, what);
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(int argc, char **argv)
 {

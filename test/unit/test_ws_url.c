@@ -16,7 +16,10 @@
 static int	tu_passed;
 static int	tu_failed;
 
-/* Compare two strings; print both when they differ. */
+/*
+ * tu_str
+ *	  Compare two strings; print both when they differ.
+ */
 static void
 tu_str(const char *got, const char *want, const char *what)
 {
@@ -29,7 +32,10 @@ tu_str(const char *got, const char *want, const char *what)
 	}
 }
 
-/* Record one boolean check. */
+/*
+ * tu_ok
+ *	  Record one boolean check.
+ */
 static void
 tu_ok(int ok, const char *what)
 {
@@ -77,7 +83,10 @@ static const tu_case tu_cases[] = {
 	{"ws://h?", "t", "h", 80, "/?token=t", "h"},
 };
 
-/* The shapes above: parse, target, Host header. */
+/*
+ * tu_shapes
+ *	  The shapes above: parse, target, Host header.
+ */
 static void
 tu_shapes(void)
 {
@@ -109,7 +118,10 @@ tu_shapes(void)
 	}
 }
 
-/* Binance: the stream list as the path, the URL's query and token after it. */
+/*
+ * tu_binance_override
+ *	  Binance: the stream list as the path, the URL's query and token after it.
+ */
 static void
 tu_binance_override(void)
 {
@@ -123,7 +135,10 @@ tu_binance_override(void)
 	tu_ok(tsk_ws_url_target(&u, "/stream", "streams=x", "k", target, 20) == -1, "a target that does not fit is -1");
 }
 
-/* URLs that must be refused, and their reasons never repeat the URL. */
+/*
+ * tu_rejects
+ *	  URLs that must be refused, and their reasons never repeat the URL.
+ */
 static void
 tu_rejects(void)
 {
@@ -146,7 +161,10 @@ tu_rejects(void)
 	}
 }
 
-/* Redaction of userinfo, credential parameters and a known secret. */
+/*
+ * tu_redact
+ *	  Redaction of userinfo, credential parameters and a known secret.
+ */
 static void
 tu_redact(void)
 {
@@ -166,6 +184,10 @@ tu_redact(void)
 	tu_ok(strlen(out) == 11, "redaction truncates to the buffer");
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(int argc, char **argv)
 {
