@@ -227,7 +227,22 @@ FROM (SELECT s.exchange, pg_catalog.upper(i.instrument) AS instrument, pg_catalo
       HAVING pg_catalog.count(DISTINCT s.market) = 1) m
 WHERE m.market <> 'spot' AND t.exchange = m.exchange AND pg_catalog.upper(t.instrument) = m.instrument;
 
--- the unique key of every trade partition now includes the market
+-- the unique key of every trade partition now includes the market: drop the
+-- old keys, rewrite the table (so no partition keeps the added column's
+-- "missing value": a fresh install has none, and pg_dump --binary-upgrade
+-- would show it), add the new keys
+DO $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT p.partition FROM @extschema@.trade_partitions() p
+                UNION ALL SELECT 'triggerstock.trades_default'::regclass LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', part,
+                                  (SELECT relname FROM pg_catalog.pg_class WHERE oid = part) || '_unique');
+    END LOOP;
+END
+$$;
+ALTER TABLE triggerstock.trades ALTER COLUMN market TYPE text USING market OPERATOR(pg_catalog.||) '';
 DO $$
 DECLARE
     part regclass;
@@ -236,8 +251,8 @@ BEGIN
     FOR part IN SELECT p.partition FROM @extschema@.trade_partitions() p
                 UNION ALL SELECT 'triggerstock.trades_default'::regclass LOOP
         name := (SELECT relname FROM pg_catalog.pg_class WHERE oid = part);
-        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I, ADD CONSTRAINT %I UNIQUE (exchange, market, instrument, trade_id, ts)',
-                                  part, name || '_unique', name || '_unique');
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, market, instrument, trade_id, ts)',
+                                  part, name || '_unique');
     END LOOP;
 END
 $$;
