@@ -151,11 +151,20 @@ FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
 DECODE_FUZZ = binance coinbase kraken finnhub generic
-FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api \
+	$(FUZZ_BIN)/fuzz_decode_fast
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -DTD_FUZZ_ONLY=TD_$(shell echo $* | tr a-z A-Z) -o $@ $(filter %.c,$^) -lcjson -lm
+
+# the Binance fast path against the full decoder (seeded from the captures)
+$(FUZZ_BIN)/fuzz_decode_fast: test/fuzz/fuzz_decode_fast.c $(FAST_SRCS) $(DECODE_SRCS) \
+		src/ingest/decode_fast.h src/ingest/decode.h
+	@mkdir -p $(FUZZ_BIN) $@.corpus
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+	@grep -h '"e":"\(agg\)\?[tT]rade"' $(SHARED_DIR)/data/websocket/binance/*.jsonl | head -200 | \
+	  awk -v d=$@.corpus '{ f = d "/seed-" NR; printf "%s", $$0 > f; close(f) }'
 
 $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(FUZZ_BIN)
