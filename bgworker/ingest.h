@@ -45,7 +45,12 @@
 #define INGEST_STATE_BACKOFF "backoff"
 #define INGEST_STATE_OUTSIDE_HOURS "outside-hours"
 
-/* GUCs (ingest_stats.c) */
+/*
+ * Longest subscribe message, in bytes (options->'subscribe' of a generic
+ * source, or the one built for the instruments); sources_check() refuses a
+ * longer one where the configuration enters.
+ */
+#define INGEST_SUBSCRIBE_MAX 65536
 
 /* One source's configuration, read from triggerstock.sources (palloc'd). */
 typedef struct ingest_config
@@ -122,8 +127,8 @@ extern void tsk_ingest_ws_shown_url(const ingest_config *cfg, char *out, size_t 
 /* ---- ingest_flush.c ---- */
 
 extern ingest_config *tsk_ingest_load_config(int32 id, MemoryContext cxt);
-extern void tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
-						 ingest_dead_letter *dead, int ndead);
+extern ErrorData *tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
+								   ingest_dead_letter *dead, int ndead, int timeout_ms);
 extern void tsk_ingest_flush_reset_plans(void);
 
 /* ---- ingest_copy.c ---- */
@@ -150,6 +155,7 @@ extern void tsk_ingest_stats_begin(int32 source);
 extern void tsk_ingest_stats_connected(TimestampTz since);
 extern void tsk_ingest_stats_disconnected(bool reconnect);
 extern void tsk_ingest_stats_frames(int64 frames, int64 bytes);
+extern void tsk_ingest_stats_dead_dropped(int64 n);
 extern void tsk_ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
 								   int n, int64 last_trade_us);
 

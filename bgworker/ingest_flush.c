@@ -41,6 +41,7 @@
 #include "bgworker/workers.h"
 #include "common/unix_time.h"
 #include "guc.h"
+#include "schema.h"
 
 /* µs in a day: trades are grouped by UTC day to find their partitions. */
 #define INGEST_DAY_US ((int64) SECS_PER_DAY * USECS_PER_SEC)
@@ -52,6 +53,8 @@ static SPIPlanPtr flush_insert_plan = NULL;
 static SPIPlanPtr flush_dead_plan = NULL;
 static SPIPlanPtr flush_partition_plan = NULL;
 static MemoryContext flush_cxt = NULL;
+/* The quoted schema the plans were prepared with. */
+static char flush_schema_name[2 * NAMEDATALEN + 3] = "";
 
 /* Unix days whose partitions exist (committed); a small ring. */
 static int64 flush_known_days[INGEST_KNOWN_DAYS];
@@ -59,23 +62,26 @@ static int	flush_nknown = 0;
 
 /*
  * flush_schema
- *	  The extension's schema, quoted; ERROR if it is not installed.
+ *	  The extension's schema, quoted; ERROR if it is not installed.  Plans
+ *	  prepared under another name of it are dropped first: after a rename a
+ *	  re-planned statement would resolve the old name elsewhere.
  */
 static char *
 flush_schema(void)
 {
-	int			ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
-								  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-								  "WHERE e.extname = 'triggerstock'", true, 1);
+	char	   *s = tsk_extension_schema();
 
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
+	if (s == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"triggerstock\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
-	return pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+	if (strcmp(s, flush_schema_name) != 0)
+	{
+		tsk_ingest_flush_reset_plans();
+		strlcpy(flush_schema_name, s, sizeof(flush_schema_name));
+	}
+	return s;
 }
 
 /*
@@ -91,9 +97,9 @@ flush_prepare_plans(void)
 	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
 	Oid			day_types[1] = {TIMESTAMPTZOID};
 
+	s = flush_schema();
 	if (flush_insert_plan != NULL)
 		return;
-	s = flush_schema();
 	flush_insert_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.trades AS t"
 		"  (exchange, market, instrument, symbol, trade_id, ts, price, qty, side)"
@@ -310,62 +316,86 @@ flush_dead_letters(const ingest_config *cfg, ingest_dead_letter *dead, int ndead
 	}
 }
 
-/*
- * tsk_ingest_flush
- *	  Flush the batch and the dead letters in one transaction; on success
- *	  empty the batch and publish the counters.  ERRORs propagate.
- */
-void
-tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead)
+/* What one flush transaction works on and reports back. */
+typedef struct flush_call
 {
+	const ingest_config *cfg;
+	ingest_batch *batch;
+	ingest_dead_letter *dead;
+	int			ndead;
+	int64		inserted;
+	int64	   *days;			/* partitions created (in flush_cxt) */
+	int			ndays;
+} flush_call;
+
+/*
+ * flush_in_xact
+ *	  tsk_worker_xact callback: partitions, trades, candles, dead letters.
+ */
+static void
+flush_in_xact(void *arg)
+{
+	flush_call *c = arg;
 	MemoryContext old;
-	int64		inserted = 0;
-	int64	   *days = NULL;
-	int			ndays = 0;
-	int64		last_us = 0;
 
-	if (batch->n == 0 && ndead == 0)
-		return;
-	if (flush_cxt == NULL)
-		flush_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest flush",
-										  ALLOCSET_DEFAULT_SIZES);
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "triggerstock ingest flush");
 	flush_prepare_plans();
 	old = MemoryContextSwitchTo(flush_cxt);
-	if (batch->n > 0)
+	if (c->batch->n > 0)
 	{
 		ingest_candles *candles = tsk_ingest_candles_begin();
 
-		days = flush_partitions(batch, &ndays);
+		c->days = flush_partitions(c->batch, &c->ndays);
 		/* small batches: one statement is faster than probe + COPY */
-		inserted = batch->n >= INGEST_COPY_MIN_ROWS ? flush_copy(cfg, batch, candles) : -1;
-		if (inserted < 0)		/* small, or a concurrent writer: ON CONFLICT */
-			inserted = flush_insert(cfg, batch, candles);
+		c->inserted = c->batch->n >= INGEST_COPY_MIN_ROWS ? flush_copy(c->cfg, c->batch, candles) : -1;
+		if (c->inserted < 0)	/* small, or a concurrent writer: ON CONFLICT */
+			c->inserted = flush_insert(c->cfg, c->batch, candles);
 		(void) tsk_ingest_candles_store(candles);
 	}
-	flush_dead_letters(cfg, dead, ndead);
+	flush_dead_letters(c->cfg, c->dead, c->ndead);
 	MemoryContextSwitchTo(old);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	pgstat_report_stat(false);
+}
 
-	for (int j = 0; j < ndays; j++)
-		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = days[j];
+/*
+ * tsk_ingest_flush
+ *	  Flush the batch and the dead letters in one transaction; on success
+ *	  empty the batch, publish the counters and return NULL.  On ERROR the
+ *	  batch is kept, the plans are dropped and the error is returned (it
+ *	  was logged unless the flush was cancelled by a shutdown).  With
+ *	  timeout_ms > 0 the flush is cancelled after that long.
+ */
+ErrorData *
+tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead,
+				 int timeout_ms)
+{
+	flush_call	c = {cfg, batch, dead, ndead, 0, NULL, 0};
+	ErrorData  *error;
+	int64		last_us = 0;
+
+	if (batch->n == 0 && ndead == 0)
+		return NULL;
+	if (flush_cxt == NULL)
+		flush_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest flush",
+										  ALLOCSET_DEFAULT_SIZES);
+	error = timeout_ms > 0
+		? tsk_worker_xact_bounded(flush_in_xact, &c, "triggerstock ingest flush", TSK_XACT_SPI, timeout_ms)
+		: tsk_worker_xact(flush_in_xact, &c, "triggerstock ingest flush", TSK_XACT_SPI);
+	if (error != NULL)
+	{
+		tsk_ingest_flush_reset_plans();
+		MemoryContextReset(flush_cxt);
+		return error;
+	}
+
+	for (int j = 0; j < c.ndays; j++)
+		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = c.days[j];
 	for (int i = 0; i < batch->n; i++)
 		last_us = Max(last_us, batch->trades[i].ts_us);
-	tsk_ingest_stats_committed(inserted, ndead, batch->received, batch->n,
-						   batch->n > 0 ? tsk_timestamptz_from_unix_us(last_us) : 0);
+	tsk_ingest_stats_committed(c.inserted, ndead, batch->received, batch->n,
+							   batch->n > 0 ? tsk_timestamptz_from_unix_us(last_us) : 0);
 	MemoryContextReset(flush_cxt);
 	batch->n = 0;
 	batch->first_at = 0;
+	return NULL;
 }
 
 /*
@@ -404,14 +434,24 @@ static const char *const config_map_fields[] = {
 	"price", "qty", "ts", "trade_id", "side"
 };
 
-/*
- * tsk_ingest_load_config
- *	  Read source `id` into a config allocated in cxt; NULL if the row is
- *	  gone.  Runs its own transaction.  Bad settings raise an ERROR.
- */
-ingest_config *
-tsk_ingest_load_config(int32 id, MemoryContext cxt)
+/* What config_load_in_xact reads, and into where. */
+typedef struct config_call
 {
+	int32		id;
+	MemoryContext cxt;
+	ingest_config *cfg;
+} config_call;
+
+/*
+ * config_load_in_xact
+ *	  tsk_worker_xact callback of tsk_ingest_load_config.
+ */
+static void
+config_load_in_xact(void *p)
+{
+	config_call *call = p;
+	int32		id = call->id;
+	MemoryContext cxt = call->cxt;
 	ingest_config *cfg = NULL;
 	StringInfoData sql;
 	Datum		arg = Int32GetDatum(id);
@@ -421,25 +461,20 @@ tsk_ingest_load_config(int32 id, MemoryContext cxt)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT s.name, s.exchange, s.url, s.instruments, s.symbols, s.enabled,"
-						   " (SELECT coalesce(bit_or(1 << d), 0) FROM unnest(s.active_days) d),"
+						   " (SELECT coalesce(pg_catalog.bit_or(1 << d), 0) FROM pg_catalog.unnest(s.active_days) d),"
 						   " extract(epoch FROM s.active_from)::int, extract(epoch FROM s.active_until)::int,"
 						   " (s.options->>'batch_size')::int, (s.options->>'flush_ms')::int,"
-						   " s.options->>'feed', coalesce((s.options->>'tls_skip_hostname_check')::bool, false),"
+						   " s.options->>'feed', coalesce((s.options->>'tls_skip_hostname_check')::boolean, false),"
 						   " s.options->>'subscribe', k.secrets->>'token',"
 						   " s.options #>> '{map,ts_unit}', s.options #>> '{map,side_mode}'");
 	for (int f = 0; f < (int) lengthof(config_map_fields); f++)
 		appendStringInfo(&sql, ", s.options #>> '{map,%s}'", config_map_fields[f]);
-	appendStringInfoString(&sql, ", 'triggerstock.sources'::regclass::oid,"
-						   " 'triggerstock.source_secrets'::regclass::oid, s.market");
+	appendStringInfoString(&sql, ", 'triggerstock.sources'::pg_catalog.regclass::pg_catalog.oid,"
+						   " 'triggerstock.source_secrets'::pg_catalog.regclass::pg_catalog.oid, s.market");
 	appendStringInfoString(&sql, " FROM triggerstock.sources s"
 						   " LEFT JOIN triggerstock.source_secrets k ON k.source = s.id"
 						   " WHERE s.id = $1");
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
 	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -529,9 +564,24 @@ tsk_ingest_load_config(int32 id, MemoryContext cxt)
 		if (nsym != cfg->ninstruments)
 			elog(ERROR, "source %d has %d symbols for %d instruments", id, nsym, cfg->ninstruments);
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return cfg;
+	call->cfg = cfg;
+}
+
+/*
+ * tsk_ingest_load_config
+ *	  Read source `id` into a config allocated in cxt; NULL if the row is
+ *	  gone.  Runs its own transaction.  Bad settings raise an ERROR, which
+ *	  ends the worker (the launcher restarts it after a backoff).
+ */
+ingest_config *
+tsk_ingest_load_config(int32 id, MemoryContext cxt)
+{
+	config_call call = {id, cxt, NULL};
+	ErrorData  *error = tsk_worker_xact(config_load_in_xact, &call,
+										"triggerstock ingest: reading the source",
+										TSK_XACT_SPI | TSK_XACT_QUIET);
+
+	if (error != NULL)
+		ReThrowError(error);
+	return call.cfg;
 }

@@ -61,6 +61,47 @@ COMMENT ON TABLE triggerstock.source_secrets IS
 COMMENT ON COLUMN triggerstock.source_secrets.source IS 'the source (triggerstock.sources.id)';
 COMMENT ON COLUMN triggerstock.source_secrets.secrets IS 'jsonb; key token is appended to the URL as token=... (Finnhub)';
 
+-- Lengths are checked where the configuration enters: the worker copies
+-- these into buffers of fixed size (bgworker/ingest_ws.c checks them again).
+CREATE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, and options->''subscribe'' over 65536 bytes, with the limit in the error';
+CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
+
 CREATE TRIGGER sources_config_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON triggerstock.sources
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
@@ -100,7 +141,8 @@ COMMENT ON FUNCTION @extschema@.redact_url(text) IS
 
 CREATE FUNCTION @extschema@.source_market(exchange text, url text, options jsonb DEFAULT '{}')
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN exchange = 'binance' AND host ~ '^fstream' THEN 'usdm'
         WHEN exchange = 'binance' AND host ~ '^dstream' THEN 'coinm'
@@ -126,7 +168,8 @@ CREATE FUNCTION @extschema@.add_source(
     market       text DEFAULT NULL,
     composite    boolean DEFAULT false)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_id   integer;
     the_market text;
@@ -222,7 +265,7 @@ RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
                connected_since timestamptz, frames bigint, bytes bigint, trades bigint,
                duplicates bigint, dead_letters bigint, reconnects bigint, flushes bigint,
                last_trade_at timestamptz, last_commit_at timestamptz,
-               latency_p50_ms float8, latency_p99_ms float8)
+               latency_p50_ms float8, latency_p99_ms float8, dead_letters_dropped bigint)
 AS 'MODULE_PATHNAME', 'ingest_stats'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.ingest_stats() IS
@@ -242,8 +285,29 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
        coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
        coalesce(st.bytes, 0) AS bytes,
-       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit)';
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute)';
+
+CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT dead_letters_retention(''7 days'').';
+    END IF;
+    DELETE FROM triggerstock.dead_letters d WHERE d.received_at < pg_catalog.now() - keep;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dead_letters_retention(interval) IS
+'deletes the dead letters received before now() - keep and returns how many; schedule it with pg_cron (README)';
