@@ -405,91 +405,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
-                                     since timestamptz DEFAULT NULL)
-RETURNS TABLE (bucket timestamptz, close float8,
-               ret_1 float8, ret_5 float8, ret_15 float8,
-               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
-               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
-               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
-               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
-               sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
-    -- the extension is created (pg_catalog, the extension's schema), so no
-    -- search_path of a caller can change what it calls.  Indicators run
-    -- from the symbol's first candle whatever `since` is: `since` filters
-    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
-    -- sort serves them and the output order.
-    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
-           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
-           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
-           n.sentiment_1h, n.news_1h
-    FROM (
-    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
-           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
-           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
-           -- the running sum of squares may round to just below 0
-           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
-                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
-           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
-           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
-    FROM (
-        SELECT k.day, k.bucket, k.close,
-               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
-                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
-               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
-                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
-               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
-                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
-               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
-               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
-               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
-                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
-                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
-               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
-                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
-                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
-               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
-               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
-               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
-               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
-               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
-               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
-               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
-               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
-                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
-                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
-               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
-                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
-               -- date_part (float8), not extract (numeric): it runs once per row
-               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
-                 / 86400 AS day_fraction
-        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
-                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
-              FROM triggerstock.candles c
-              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-              UNION ALL
-              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
-                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
-              FROM @extschema@.candles($2) c
-              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
-        WINDOW w AS (ORDER BY k.day, k.bucket),
-               session AS (PARTITION BY k.day ORDER BY k.bucket)
-    ) f
-    WINDOW w AS (ORDER BY f.day, f.bucket)
-    ) g
-    LEFT JOIN LATERAL (
-        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
-        FROM triggerstock.news e
-        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
-          AND e.published_at <= g.bucket + $2
-          AND $1 = ANY (e.symbols)
-    ) n ON true
-    WHERE $3 IS NULL OR g.bucket >= $3
-    ORDER BY g.day, g.bucket;
-END;
+-- (features() is bound to candles(): it is redefined after candles() in
+-- the issue 10 section)
 
 
 -- Issue 12: lengths of a source's configuration are checked where it enters.
@@ -740,6 +657,94 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
 'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup(): every field equals ohlcv() over the trades of the bucket when the 1-minute candles carry their sums';
+
+-- features() reads candles(): with its body bound at creation (issue 12)
+-- it is defined once candles() has its final shape
+CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  Indicators run
+    -- from the symbol's first candle whatever `since` is: `since` filters
+    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h
+    FROM (
+    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
+              FROM triggerstock.candles c
+              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+              UNION ALL
+              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
+                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($2) c
+              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
+          AND e.published_at <= g.bucket + $2
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
 
 CREATE VIEW triggerstock.candles_5m AS SELECT * FROM @extschema@.candles('5 minutes');
 CREATE VIEW triggerstock.candles_15m AS SELECT * FROM @extschema@.candles('15 minutes');

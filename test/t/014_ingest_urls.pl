@@ -22,8 +22,11 @@ use IngestTest;
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 # the statements this test sends carry the token themselves (the test
 # cluster logs every statement by default): keep only what the server and
-# the extension write
-my $node = ingest_node('ingest_urls', "triggerstock.ingest_max_backoff = 1000\nlog_statement = none\n");
+# the extension write; the recorder listens on loopback: localhost by name,
+# 127.0.0.1 and ::1 by address (triggerstock.allowed_hosts refuses loopback
+# unless listed)
+my $node = ingest_node('ingest_urls', "triggerstock.ingest_max_backoff = 1000\nlog_statement = none\n"
+	. "triggerstock.allowed_hosts = 'localhost, 127.0.0.1, ::1'\n");
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $token = 'Tok/en&x=1 %y+z';    # every character that needs encoding
 my $encoded = 'Tok%2Fen%26x%3D1%20%25y%2Bz';

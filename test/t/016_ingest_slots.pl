@@ -26,7 +26,7 @@ ok($node->poll_query_until('postgres', qq{
 	   AND count(*) FILTER (WHERE pid IS NOT NULL) = 2 FROM triggerstock.ingest_status}),
 	'max_workers = 2: two sources run, the third has no worker slot');
 note($node->safe_psql('postgres', $states));
-like(slurp_file($node->logfile), qr/no triggerstock worker slot free for ingest worker \d+/,
+like(slurp_file($node->logfile), qr/could not start triggerstock ingest worker \d+: no triggerstock \(triggerstock\.max_workers\) slot free/,
 	'the launcher logs why');
 $node->safe_psql('postgres', q{UPDATE triggerstock.sources SET enabled = false
 	WHERE id = (SELECT min(source) FROM triggerstock.ingest_status WHERE pid IS NOT NULL)});
@@ -46,7 +46,7 @@ ok($small->poll_query_until('postgres', q{
 	   AND count(*) FILTER (WHERE pid IS NOT NULL) = 1 FROM triggerstock.ingest_status}),
 	'max_worker_processes = 3: one source runs, the other has no worker slot');
 note($small->safe_psql('postgres', $states));
-like(slurp_file($small->logfile), qr/no background worker slot free/, 'the launcher logs why');
+like(slurp_file($small->logfile), qr/no background worker \(max_worker_processes\) slot free/, 'the launcher logs why');
 $small->stop;
 
 done_testing();
