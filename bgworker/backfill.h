@@ -36,6 +36,7 @@ typedef struct backfill_job
 	int64		id;
 	char	   *exchange;		/* backfills.exchange */
 	char	   *trade_exchange; /* trades.exchange of the rows stored */
+	char	   *market;			/* trades.market of the rows stored (backfills.market) */
 	char	   *instrument;
 	char	   *symbol;
 	char	   *endpoint;

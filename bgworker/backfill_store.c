@@ -7,10 +7,11 @@
  *		   deleted) stores nothing;
  *		2. trades: create the daily partitions of the page's days, insert
  *		   the rows (ON CONFLICT DO NOTHING: replays and overlaps with live
- *		   trades are no-ops), and merge the candle (ohlcv()) of exactly the
- *		   rows inserted into their stored 1-minute candles, as the ingest
- *		   flush does (an exchange or file candle of the minute is
- *		   replaced);
+ *		   trades are no-ops; the key includes the job's market), and merge
+ *		   the candle (ohlcv()) of exactly the rows inserted into their
+ *		   stored 1-minute candles with store_candles(), the one merge the
+ *		   ingest flush uses too (an exchange or file candle of the minute
+ *		   is replaced);
  *		   candles: upsert them with origin rest:<endpoint>, never over a
  *		   candle computed from trades;
  *		3. advance the job: cursor, rows, pages, progress (and state).
@@ -148,6 +149,7 @@ store_load_in_txn(void *p)
 		bj->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		bj->exchange = store_str(i, 2, arg->cxt);
 		bj->trade_exchange = bj->exchange;
+		bj->market = store_str(i, 3, arg->cxt);
 		bj->instrument = store_str(i, 4, arg->cxt);
 		bj->symbol = store_str(i, 5, arg->cxt);
 		bj->endpoint = store_str(i, 6, arg->cxt);
@@ -237,36 +239,18 @@ store_partitions(const td_trade *t, int n, int64 *days, int *ndays)
 /*
  * store_merge_candles
  *	  Merge the candles of a page's new trades (ohlcv[] per minute) into
- *	  the stored 1-minute candles of symbol, as the ingest flush does; an
- *	  exchange or file candle of those minutes is replaced, not merged.
+ *	  the stored 1-minute candles through store_candles(), the one merge
+ *	  the ingest flush uses too (an exchange or file candle of those
+ *	  minutes is replaced, not merged).
  */
 static void
-store_merge_candles(Datum symbol, Datum buckets, Datum candles, Oid candles_type)
+store_merge_candles(Datum symbols, Datum buckets, Datum candles, Oid candles_type)
 {
-	Oid			types[3] = {TEXTOID, TIMESTAMPTZARRAYOID, candles_type};
-	Datum		args[3] = {symbol, buckets, candles};
+	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, candles_type};
+	Datum		args[3] = {symbols, buckets, candles};
 
-	store_exec("DELETE FROM triggerstock.candles k"
-			   " WHERE k.symbol OPERATOR(pg_catalog.=) $1 AND k.width OPERATOR(pg_catalog.=) INTERVAL '1 minute'"
-			   "   AND k.bucket OPERATOR(pg_catalog.=) ANY ($2)"
-			   "   AND k.origin OPERATOR(pg_catalog.<>) 'trades'", 2, types, args, NULL, SPI_OK_DELETE);
-	store_exec(psprintf("INSERT INTO triggerstock.candles AS k"
-						"  (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time,"
-						"   close_time, origin)"
-						" SELECT $1, INTERVAL '1 minute', u.b, (u.c).open, (u.c).high, (u.c).low, (u.c).close,"
-						"        (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time, 'trades'"
-						"   FROM (SELECT $2[i] AS b, $3[i] AS c FROM pg_catalog.generate_subscripts($2, 1) AS i) AS u"
-						" ON CONFLICT (symbol, width, bucket) DO UPDATE"
-						" SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
-						"     (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
-						"             (m).open_time, (m).close_time"
-						"      FROM (SELECT %1$s.rollup(v.x) AS m FROM (VALUES"
-						"            (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
-						"                 k.open_time, k.close_time)::%1$s.ohlcv),"
-						"            (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
-						"                 EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
-						"                 EXCLUDED.close_time)::%1$s.ohlcv)) AS v(x)) AS r)", store_schema),
-			   3, types, args, NULL, SPI_OK_INSERT);
+	store_exec(psprintf("SELECT %s.store_candles($1, $2, $3, false)", store_schema),
+			   3, types, args, NULL, SPI_OK_SELECT);
 }
 
 /*
@@ -287,9 +271,9 @@ store_trades(backfill_page *p)
 	bool	   *side_null = palloc(sizeof(bool) * n);
 	Datum		buy = CStringGetTextDatum("buy"),
 				sell = CStringGetTextDatum("sell");
-	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
-	Datum		args[8];
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTOID};
+	Datum		args[9];
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 	bool		isnull;
@@ -314,10 +298,11 @@ store_trades(backfill_page *p)
 	args[6] = STORE_F8_ARRAY(qty, NULL, n);
 	args[7] = PointerGetDatum(construct_md_array(side, side_null, 1, dims, lbs, TEXTOID, -1, false,
 												 TYPALIGN_INT));
+	args[8] = CStringGetTextDatum(p->bj->market);
 	store_exec(psprintf("WITH ins AS ("
 						"  INSERT INTO triggerstock.trades AS t"
-						"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
-						"  SELECT $1, $2, $3, u.id, u.ts, u.p, u.q, u.sd"
+						"    (exchange, market, instrument, symbol, trade_id, ts, price, qty, side)"
+						"  SELECT $1, $9, $2, $3, u.id, u.ts, u.p, u.q, u.sd"
 						"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
 						"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(id, ts, p, q, sd)"
 						"  ON CONFLICT DO NOTHING"
@@ -327,16 +312,17 @@ store_trades(backfill_page *p)
 						"         %s.ohlcv(ins.ts, ins.price, ins.qty, ins.trade_id) AS c, pg_catalog.count(*) AS n"
 						"  FROM ins GROUP BY 1"
 						") SELECT coalesce(pg_catalog.sum(fresh.n), 0)::pg_catalog.int8,"
-						"         pg_catalog.array_agg(fresh.b), pg_catalog.array_agg(fresh.c) FROM fresh",
-						store_schema), 8, types, args, NULL, SPI_OK_SELECT);
+						"         pg_catalog.array_agg(fresh.b), pg_catalog.array_agg(fresh.c),"
+						"         pg_catalog.array_agg($3) FROM fresh",
+						store_schema), 9, types, args, NULL, SPI_OK_SELECT);
 	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	buckets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (stored > 0 && !isnull)
 	{
 		Datum		candles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 
-		store_merge_candles(args[2], buckets, candles,
-							SPI_gettypeid(SPI_tuptable->tupdesc, 3));
+		store_merge_candles(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
+							buckets, candles, SPI_gettypeid(SPI_tuptable->tupdesc, 3));
 	}
 	return stored;
 }

@@ -44,12 +44,19 @@ static int	gaps_written = 0;		/* gaps stored by the open flush */
 
 /*
  * gaps_endpoint_of
- *	  The backfill endpoint of a feed with consecutive ids, or NULL.
+ *	  The backfill endpoint of a feed with consecutive ids, or NULL (also
+ *	  for a market the backfill jobs do not know: Binance spot, usdm and
+ *	  coinm, spot elsewhere).
  */
 static const char *
 gaps_endpoint_of(const ingest_config *cfg)
 {
+	const char *m = cfg->market ? cfg->market : "spot";
+
 	if (cfg->decoder == TD_GENERIC)
+		return NULL;
+	if (strcmp(m, "spot") != 0 &&
+		!(cfg->decoder == TD_BINANCE && (strcmp(m, "usdm") == 0 || strcmp(m, "coinm") == 0)))
 		return NULL;
 	switch (cfg->feed)
 	{
@@ -121,8 +128,8 @@ tsk_ingest_gaps_observe(int k, const td_trade *t)
 static void
 gaps_seed(const ingest_config *cfg, int k)
 {
-	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[4];
+	Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		args[5];
 	bool		isnull;
 	int			ret;
 
@@ -130,13 +137,15 @@ gaps_seed(const ingest_config *cfg, int k)
 	args[1] = CStringGetTextDatum(cfg->instruments[k]);
 	args[2] = Int64GetDatum(gaps_seed_id[k]);
 	args[3] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(gaps_seed_us[k]));
+	args[4] = CStringGetTextDatum(cfg->market ? cfg->market : "spot");
 	ret = SPI_execute_with_args(
 		"SELECT t.trade_id, t.ts"
 		"  FROM triggerstock.trades t"
-		" WHERE t.exchange OPERATOR(pg_catalog.=) $1 AND t.instrument OPERATOR(pg_catalog.=) $2"
+		" WHERE t.exchange OPERATOR(pg_catalog.=) $1 AND t.market OPERATOR(pg_catalog.=) $5"
+		"   AND t.instrument OPERATOR(pg_catalog.=) $2"
 		"   AND t.trade_id OPERATOR(pg_catalog.<) $3 AND t.ts OPERATOR(pg_catalog.<=) $4"
 		"   AND t.ts OPERATOR(pg_catalog.>=) ($4 OPERATOR(pg_catalog.-) INTERVAL '" GAPS_SEED_LOOKBACK "')"
-		" ORDER BY t.trade_id DESC LIMIT 1", 4, types, args, NULL, true, 1);
+		" ORDER BY t.trade_id DESC LIMIT 1", 5, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "gap seed query failed: %s", SPI_result_code_string(ret));
 	gaps_seed_pending[k] = false;	/* a gap found stays queued until stored */
@@ -191,7 +200,7 @@ tsk_ingest_gaps_store(const ingest_config *cfg)
 		args[6] = Int64GetDatum(g->first_id);
 		args[7] = Int64GetDatum(g->last_id);
 		args[8] = Int32GetDatum(cfg->id);
-		args[9] = CStringGetTextDatum("spot");
+		args[9] = CStringGetTextDatum(cfg->market ? cfg->market : "spot");
 		ret = SPI_execute_with_args(
 			"WITH src AS ("
 			"  SELECT s.options OPERATOR(pg_catalog.->>) 'rest_url' AS rest_url,"

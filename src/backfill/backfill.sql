@@ -167,7 +167,8 @@ BEGIN
         WHEN ex = 'binance' AND k = 'candles' THEN 'binance_klines'
         WHEN ex = 'binance' AND coalesce(backfill.options->>'ids',
                  CASE WHEN EXISTS (SELECT 1 FROM triggerstock.sources s
-                                   WHERE s.exchange = 'binance' AND backfill.instrument = ANY (s.instruments)
+                                   WHERE s.exchange = 'binance' AND s.market = mk
+                                     AND backfill.instrument = ANY (s.instruments)
                                      AND coalesce(s.options->>'feed', 'binance_trade') = 'binance_trade')
                       THEN 'trade' ELSE 'agg' END) = 'trade' THEN 'binance_trades'
         WHEN ex = 'binance' THEN 'binance_aggtrades'
@@ -191,8 +192,15 @@ BEGIN
     INSERT INTO triggerstock.backfills AS b
         (exchange, market, instrument, symbol, kind, endpoint, range_from, range_to, from_id, to_id,
          base_url, options)
+    -- the symbol defaults to the one a source of the same market streams the
+    -- instrument under, so backfilled and live trades share their candles
     VALUES (ex, mk, backfill.instrument,
-            coalesce(backfill.symbol, @extschema@.canonical_symbol(backfill.instrument)), k, ep,
+            coalesce(backfill.symbol,
+                     (SELECT s.symbols[pg_catalog.array_position(s.instruments, backfill.instrument)]
+                      FROM triggerstock.sources s
+                      WHERE s.exchange = ex AND s.market = mk AND backfill.instrument = ANY (s.instruments)
+                      ORDER BY s.id LIMIT 1),
+                     @extschema@.canonical_symbol(backfill.instrument)), k, ep,
             backfill.range_from, backfill.range_to, backfill.from_id, backfill.to_id, backfill.base_url,
             coalesce(backfill.options, '{}'))
     RETURNING b.id INTO new_id;
@@ -200,7 +208,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb) IS
-$c$queues a REST backfill of instrument's trades or 1-minute candles for [range_from, range_to) (or the trade ids from_id..to_id) and returns the job id (an identical queued or running job's id if there is one); the poll worker (needs shared_preload_libraries) works it: see triggerstock.backfills for its state, cursor, rows and progress, backfill_cancel(id) to stop it. Binance trades use historicalTrades when a Binance source streams the instrument's trade feed (same trade ids), else aggTrades (options ids => 'trade' or 'agg' chooses).$c$;
+$c$queues a REST backfill of instrument's trades or 1-minute candles for [range_from, range_to) (or the trade ids from_id..to_id) and returns the job id (an identical queued or running job's id if there is one); the trades are stored with exchange, market and instrument as a live source of that market stores them, under the symbol such a source uses (else canonical_symbol(instrument)); the poll worker (needs shared_preload_libraries) works it: see triggerstock.backfills for its state, cursor, rows and progress, backfill_cancel(id) to stop it. Binance trades use historicalTrades when a Binance source streams the instrument's trade feed (same trade ids), else aggTrades (options ids => 'trade' or 'agg' chooses).$c$;
 
 CREATE FUNCTION @extschema@.backfill_cancel(id bigint)
 RETURNS boolean
