@@ -142,17 +142,22 @@ poll_load_in_txn(void *p)
 	if (SPI_processed == 1)
 		strlcpy(poll_ext_schema, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 				sizeof(poll_ext_schema));
+	/*
+	 * Times are clamped to 1900..2200 before they become microseconds: any
+	 * stored value (infinity, year 294276) converts (issue 11).
+	 */
 	poll_exec("SELECT 0, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, etag, last_modified, "
-			  "  NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+			  "  (extract(epoch FROM least(greatest(last_polled, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::int8, "
+			  "  etag, last_modified, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
 			  "FROM triggerstock.feeds WHERE enabled "
 			  "UNION ALL "
 			  "SELECT 1, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, NULL, NULL, "
+			  "  (extract(epoch FROM least(greatest(last_polled, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::int8, "
+			  "  NULL, NULL, "
 			  "  symbol, coalesce(options->>'price', 'c'), "
 			  "  CASE WHEN options ? 'ts' THEN options->>'ts' ELSE 't' END, options->>'qty', "
 			  "  coalesce(options->>'ts_unit', 's'), last_price::text, "
-			  "  (extract(epoch FROM last_ts) * 1000000)::int8::text "
+			  "  (extract(epoch FROM least(greatest(last_ts, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::int8::text "
 			  "FROM triggerstock.quote_sources WHERE enabled ORDER BY 1, 2",
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)

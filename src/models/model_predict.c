@@ -18,11 +18,17 @@
  *	- these functions are VOLATILE: they read the deployment, the candles
  *	  and the clock;
  *	- the latest feature row of a (symbol, width) is cached per backend and
- *	  recomputed only when the latest complete 1-minute candle changes
- *	  (bucket, close, volume or trade count), so a predict() costs one
- *	  index probe plus one booster call when nothing changed;
- *	- a feature row is "complete" when its bucket has ended (bucket + width
- *	  <= now()).
+ *	  recomputed only when the newest complete bucket or its last 1-minute
+ *	  candle changes (bucket, close, volume or trade count), so a predict()
+ *	  costs a few index probes plus one booster call when nothing changed;
+ *	- a feature row is complete when its bucket ends at or before the
+ *	  symbol's watermark: predict() scores the row of
+ *	  last_complete_bucket(symbol, width), the one rule shared with train()
+ *	  and the predictor worker (src/candles/candles.sql);
+ *	- the probability is about the close horizon buckets of the model's
+ *	  width after that bucket (not the next bucket when horizon > 1);
+ *	- every column read from triggerstock.predictions is checked for NULL;
+ *	- internal queries run without JIT (tsk_guc_internal_begin).
  */
 #include "postgres.h"
 
@@ -43,6 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "candles/complete.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
@@ -66,12 +73,14 @@ typedef struct predict_row
 {
 	char		symbol[NAMEDATALEN];
 	Interval	width;
-	/* signature of the latest complete 1-minute candle */
+	/* signature: the newest complete bucket and its last 1-minute candle */
+	TimestampTz sig_complete;
 	TimestampTz sig_bucket;
 	double		sig_close;
 	double		sig_volume;
 	int64		sig_trades;
 	TimestampTz checked_at;		/* when the signature was last read */
+	TimestampTz watermark;
 	/* the row */
 	bool		found;
 	TimestampTz bucket;
@@ -83,7 +92,6 @@ typedef struct predict_row
 static MemoryContext predict_cxt = NULL;
 static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
-static SPIPlanPtr predict_sig_plan = NULL;
 
 /*
  * tsk_fallback_name
@@ -160,7 +168,10 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	Datum		args[3];
 	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
 	predict_row *row = NULL;
-	TimestampTz sig_bucket;
+	candle_completeness complete;
+	TimestampTz sig_complete,
+				sig_bucket,
+				watermark;
 	double		sig_close,
 				sig_volume;
 	int64		sig_trades;
@@ -177,7 +188,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
 	}
 	row = predict_cached_row(symbol, width);
-	if (row != NULL && row->sig_bucket != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
+	if (row != NULL && row->sig_complete != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
 		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
 									tsk_feature_cache_ttl))
 		return row->found ? row : NULL;
@@ -187,35 +198,22 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_spi_connect();
 		*spi = true;
 	}
-	if (predict_sig_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT bucket, close, volume, trades FROM triggerstock.candles "
-									   "WHERE symbol = $1 AND width = interval '1 minute' "
-									   "AND bucket <= now() - interval '1 minute' "
-									   "ORDER BY bucket DESC LIMIT 1", 1, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		predict_sig_plan = plan;
-	}
-	args[0] = CStringGetTextDatum(symbol);
-	ret = SPI_execute_plan(predict_sig_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	/* the newest complete bucket and its last candle: the one rule of candles/complete.h */
+	tsk_candle_completeness(symbol, width, &complete);
+	if (!complete.has_bucket)
 		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	sig_bucket = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
-	sig_close = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
-	sig_volume = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
-	sig_trades = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	sig_complete = complete.bucket;
+	sig_bucket = complete.last_candle;
+	sig_close = complete.last_close;
+	sig_volume = complete.last_volume;
+	sig_trades = complete.last_trades;
+	watermark = complete.watermark;
 
-	if (row != NULL && row->sig_bucket == sig_bucket && row->sig_close == sig_close &&
-		row->sig_volume == sig_volume && row->sig_trades == sig_trades)
+	if (row != NULL && row->sig_complete == sig_complete && row->sig_bucket == sig_bucket &&
+		row->sig_close == sig_close && row->sig_volume == sig_volume && row->sig_trades == sig_trades)
 	{
 		row->checked_at = GetCurrentTimestamp();
+		row->watermark = watermark;
 		return row->found ? row : NULL;
 	}
 	if (row == NULL)
@@ -231,13 +229,15 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		row->width = *width;
 	}
 	/* mark stale until the new row is read (an ERROR leaves it stale) */
-	row->sig_bucket = DT_NOBEGIN;
+	row->sig_complete = DT_NOBEGIN;
 	row->found = false;
 
+	/* the row of the newest complete bucket */
+	args[0] = CStringGetTextDatum(symbol);
 	args[1] = IntervalPGetDatum(width);
-	args[2] = TimestampTzGetDatum(sig_bucket - width->time - (int64) width->day * USECS_PER_DAY);
+	args[2] = TimestampTzGetDatum(sig_complete);
 	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) "
-										 "WHERE bucket + $2 <= now() ORDER BY bucket DESC LIMIT 1",
+										 "WHERE bucket OPERATOR(pg_catalog.<=) $3 ORDER BY bucket DESC LIMIT 1",
 										 quote_identifier(get_namespace_name(nsp))),
 								3, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -289,11 +289,13 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		MemoryContextSwitchTo(old);
 		row->found = true;
 	}
+	row->sig_complete = sig_complete;
 	row->sig_bucket = sig_bucket;
 	row->sig_close = sig_close;
 	row->sig_volume = sig_volume;
 	row->sig_trades = sig_trades;
 	row->checked_at = GetCurrentTimestamp();
+	row->watermark = watermark;
 	return row->found ? row : NULL;
 }
 
@@ -335,22 +337,28 @@ predict_one(const model_t *m, const float *x, double *out)
 void
 tsk_predict_symbol(const char *symbol, prediction_t *out)
 {
-	int64		model_id = tsk_model_deployed(symbol);
-	model_t   *m = model_id ? tsk_model_get(model_id) : NULL;
+	int64		model_id;
+	model_t    *m;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
 	bool		spi = false;
 	double		rsi,
 				macd;
+	int			guc_level = tsk_guc_internal_begin();
 
+	model_id = tsk_model_deployed(symbol);
+	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
 	out->level = TS_LEVEL_ABSTAIN;
+	out->width = m ? m->width : one_minute;
+	out->horizon = m ? m->horizon : 1;
 
-	row = predict_latest_row(symbol, m ? &m->width : &one_minute, tsk_model_extension_namespace(),
-							 &spi);
+	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), &spi);
 
 	if (row != NULL)
 	{
+		out->has_watermark = true;
+		out->watermark = row->watermark;
 		out->has_bucket = true;
 		out->bucket = row->bucket;
 		out->nfeatures = row->n;
@@ -381,19 +389,29 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 								   m->features[j], (long long) m->id);
 		else
 		{
-			predict_one(m, x, &out->probability);
-			out->has_probability = true;
-			out->level = TS_LEVEL_MODEL;
-			out->model_id = m->id;
-			strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			double		prob;
+
+			predict_one(m, x, &prob);
+			/* a stored booster of another objective answers something else */
+			if (!(prob >= 0 && prob <= 1))
+				out->reason = psprintf("model %lld answered %g, not a probability", (long long) m->id, prob);
+			else
+			{
+				out->probability = prob;
+				out->has_probability = true;
+				out->level = TS_LEVEL_MODEL;
+				out->model_id = m->id;
+				strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			}
 		}
 	}
 
-	/* level 2: a recent model score */
+	/* level 2: a recent model score of the same width and horizon */
 	if (!out->has_probability)
 	{
-		Oid			types[2] = {TEXTOID, INT4OID};
-		Datum		args[2] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age)};
+		Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
+		Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
+		IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
 		int			ret;
 
 		if (!spi)
@@ -402,10 +420,14 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 			spi = true;
 		}
 		ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
-									"WHERE symbol = $1 AND fallback_level = 'model' "
-									"AND predicted_at >= now() - make_interval(secs => $2) "
+									"WHERE symbol OPERATOR(pg_catalog.=) $1 "
+									"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
+									"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+									"AND probability IS NOT NULL "
+									"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
+									"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
 									"ORDER BY predicted_at DESC LIMIT 1",
-									2, types, args, NULL, true, 1);
+									4, types, args, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 1)
@@ -413,12 +435,21 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 			HeapTuple	tup = SPI_tuptable->vals[0];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
+			Datum		d;
 
-			out->probability = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
-			out->has_probability = !isnull;
-			out->model_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			strlcpy(out->sha256, SPI_getvalue(tup, desc, 3), sizeof(out->sha256));
-			out->level = TS_LEVEL_LAST_SCORE;
+			/* every column checked: the table is writable by its owner */
+			d = SPI_getbinval(tup, desc, 1, &isnull);
+			if (!isnull && DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1)
+			{
+				out->probability = DatumGetFloat8(d);
+				out->has_probability = true;
+				out->level = TS_LEVEL_LAST_SCORE;
+				d = SPI_getbinval(tup, desc, 2, &isnull);
+				out->model_id = isnull ? 0 : DatumGetInt64(d);
+				d = SPI_getbinval(tup, desc, 3, &isnull);
+				if (!isnull)
+					text_to_cstring_buffer(DatumGetTextPP(d), out->sha256, sizeof(out->sha256));
+			}
 		}
 	}
 
@@ -433,6 +464,7 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 	}
 	if (spi)
 		SPI_finish();
+	tsk_guc_internal_end(guc_level);
 }
 
 /*
@@ -453,10 +485,30 @@ tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
 		appendStringInfoString(buf, "null");
 	appendStringInfoString(buf, ", \"fallback_level\": ");
 	escape_json(buf, tsk_fallback_name(p->level));
+	appendStringInfoString(buf, ", \"width\": ");
+	escape_json(buf, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width))));
+	appendStringInfo(buf, ", \"horizon\": %d, \"question\": ", p->horizon);
+	if (p->has_bucket)
+		escape_json(buf, psprintf("probability that the close %d bucket%s of %s after the bucket starting %s "
+								  "is higher than that bucket's close",
+								  p->horizon, p->horizon == 1 ? "" : "s",
+								  DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width))),
+								  timestamptz_to_str(p->bucket)));
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfoString(buf, ", \"watermark\": ");
+	if (p->has_watermark)
+		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(ts, TimestampTzGetDatum(p->watermark),
+														   TIMESTAMPTZOID, NULL));
+	else
+		appendStringInfoString(buf, "null");
 	if (p->model_id)
 	{
 		appendStringInfo(buf, ", \"model_id\": %lld, \"sha256\": ", (long long) p->model_id);
-		escape_json(buf, p->sha256);
+		if (p->sha256[0] != '\0')
+			escape_json(buf, p->sha256);
+		else
+			appendStringInfoString(buf, "null");
 	}
 	else
 		appendStringInfoString(buf, ", \"model_id\": null, \"sha256\": null");
@@ -508,8 +560,10 @@ predict_symbol_arg(FunctionCallInfo fcinfo)
 
 /*
  * model_predict_symbol
- *	  predict(symbol) -> float8: probability that the next bucket closes
- *	  higher, NULL when every level of the fallback chain abstains.
+ *	  predict(symbol) -> float8: probability that the close horizon buckets
+ *	  (of the deployed model's width) after the newest complete bucket is
+ *	  higher than that bucket's close; NULL when every level of the
+ *	  fallback chain abstains.
  */
 Datum
 model_predict_symbol(PG_FUNCTION_ARGS)
@@ -593,6 +647,11 @@ model_predict_features(PG_FUNCTION_ARGS)
 	for (int j = 0; j < n; j++)
 		x[j] = nulls[j] ? NAN : (float) DatumGetFloat8(elems[j]);
 	predict_one(m, x, &prob);
+	if (!(prob >= 0 && prob <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %lld answered %g, not a probability", (long long) m->id, prob),
+				 errhint("Deploy a model trained by train(): objective binary:logistic.")));
 	PG_RETURN_FLOAT8(prob);
 }
 
@@ -626,6 +685,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	int			ret;
 	uint64		nrows;
 	double	   *col;
+	int			guc_level;
 
 	if (recent < 10)
 		ereport(ERROR,
@@ -641,6 +701,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	m = tsk_model_get(model_id);
 	InitMaterializedSRF(fcinfo, 0);
 
+	guc_level = tsk_guc_internal_begin();
 	predict_spi_connect();
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(symbol);
@@ -736,5 +797,6 @@ model_feature_drift(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();
+	tsk_guc_internal_end(guc_level);
 	return (Datum) 0;
 }
