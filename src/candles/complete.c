@@ -49,7 +49,10 @@ complete_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 	return *slot;
 }
 
-/* See complete.h. */
+/*
+ * tsk_candle_check_width
+ *	  See complete.h.
+ */
 void
 tsk_candle_check_width(const Interval *width)
 {
@@ -74,7 +77,10 @@ complete_bin(const Interval *width, TimestampTz ts)
 												   TimestampTzGetDatum(SetEpochTimestamp())));
 }
 
-/* See complete.h. */
+/*
+ * tsk_candle_completeness
+ *	  See complete.h.
+ */
 void
 tsk_candle_completeness(const char *symbol, const Interval *width, candle_completeness *out)
 {

@@ -86,7 +86,10 @@ tsk_tsm_constant_scores(const float *label, size_t n, double p, double *log_loss
 	*brier = br / (double) n;
 }
 
-/* qsort_r comparator: indices by ascending probability. */
+/*
+ * tsm_cmp_prob
+ *	  qsort_r comparator: indices by ascending probability.
+ */
 static int
 tsm_cmp_prob(const void *a, const void *b, void *arg)
 {
@@ -217,7 +220,10 @@ tsk_tsm_parse_eval(const char *text, const char *key, double *value)
 	return -1;
 }
 
-/* qsort comparator of doubles, NaN last. */
+/*
+ * tsm_cmp_double
+ *	  qsort comparator of doubles, NaN last.
+ */
 static int
 tsm_cmp_double(const void *a, const void *b)
 {

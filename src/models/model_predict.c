@@ -94,40 +94,6 @@ static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
 
 /*
- * tsk_fallback_name
- *	  The name of a fallback level.
- */
-const char *
-tsk_fallback_name(fallback_t level)
-{
-	switch (level)
-	{
-		case TS_LEVEL_MODEL:
-			return "model";
-		case TS_LEVEL_LAST_SCORE:
-			return "last_score";
-		case TS_LEVEL_RULES:
-			return "rules";
-		case TS_LEVEL_ABSTAIN:
-			return "abstain";
-	}
-	return "?";
-}
-
-/*
- * tsk_json_double
- *	  A double as JSON: shortest exact form, null when not finite.
- */
-void
-tsk_json_double(StringInfo buf, double v)
-{
-	if (!isfinite(v))
-		appendStringInfoString(buf, "null");
-	else
-		appendStringInfo(buf, "%.17g", v);
-}
-
-/*
  * predict_spi_connect
  *	  SPI_connect or ERROR.
  */
@@ -155,6 +121,60 @@ predict_cached_row(const char *symbol, const Interval *width)
 }
 
 /*
+ * predict_keep_row
+ *	  Copy the numeric columns of a features() row into row (in
+ *	  predict_cxt): NaN for NULL; the bucket column sets row->bucket.
+ */
+static void
+predict_keep_row(predict_row *row, HeapTuple tup, TupleDesc desc)
+{
+	MemoryContext old = MemoryContextSwitchTo(predict_cxt);
+	bool		isnull;
+
+	row->names = palloc(sizeof(char *) * desc->natts);
+	row->values = palloc(sizeof(double) * desc->natts);
+	row->n = 0;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+		double		v = NAN;
+
+		if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
+			row->bucket = DatumGetTimestampTz(d);
+		if (att->attisdropped)
+			continue;
+		switch (att->atttypid)
+		{
+			case FLOAT8OID:
+				v = isnull ? NAN : DatumGetFloat8(d);
+				break;
+			case FLOAT4OID:
+				v = isnull ? NAN : DatumGetFloat4(d);
+				break;
+			case INT2OID:
+				v = isnull ? NAN : DatumGetInt16(d);
+				break;
+			case INT4OID:
+				v = isnull ? NAN : DatumGetInt32(d);
+				break;
+			case INT8OID:
+				v = isnull ? NAN : (double) DatumGetInt64(d);
+				break;
+			case NUMERICOID:
+				v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+				break;
+			default:
+				continue;
+		}
+		row->names[row->n] = pstrdup(NameStr(att->attname));
+		row->values[row->n++] = v;
+	}
+	MemoryContextSwitchTo(old);
+	row->found = true;
+}
+
+/*
  * predict_latest_row
  *	  The latest complete feature row of (symbol, width), from the cache
  *	  when it was checked less than triggerstock.feature_cache_ttl ago or
@@ -175,11 +195,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	double		sig_close,
 				sig_volume;
 	int64		sig_trades;
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
 	int			ret;
-	MemoryContext old;
 
 	if (predict_cxt == NULL)
 	{
@@ -243,52 +259,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
-	{
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		old = MemoryContextSwitchTo(predict_cxt);
-		row->names = palloc(sizeof(char *) * desc->natts);
-		row->values = palloc(sizeof(double) * desc->natts);
-		row->n = 0;
-		for (int i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
-			double		v = NAN;
-
-			if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
-				row->bucket = DatumGetTimestampTz(d);
-			if (att->attisdropped)
-				continue;
-			switch (att->atttypid)
-			{
-				case FLOAT8OID:
-					v = isnull ? NAN : DatumGetFloat8(d);
-					break;
-				case FLOAT4OID:
-					v = isnull ? NAN : DatumGetFloat4(d);
-					break;
-				case INT2OID:
-					v = isnull ? NAN : DatumGetInt16(d);
-					break;
-				case INT4OID:
-					v = isnull ? NAN : DatumGetInt32(d);
-					break;
-				case INT8OID:
-					v = isnull ? NAN : (double) DatumGetInt64(d);
-					break;
-				case NUMERICOID:
-					v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-					break;
-				default:
-					continue;
-			}
-			row->names[row->n] = pstrdup(NameStr(att->attname));
-			row->values[row->n++] = v;
-		}
-		MemoryContextSwitchTo(old);
-		row->found = true;
-	}
+		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 	row->sig_complete = sig_complete;
 	row->sig_bucket = sig_bucket;
 	row->sig_close = sig_close;
@@ -328,6 +299,52 @@ predict_one(const model_t *m, const float *x, double *out)
 		*out = tsk_tsm_forest_predict(m->forest, x);
 	else
 		tsk_xgb_predict(m->booster, x, 1, m->nfeatures, out);
+}
+
+/*
+ * predict_last_score
+ *	  Level 2: the symbol's newest model score of out's width and horizon,
+ *	  if younger than triggerstock.last_score_max_age (SPI connected).
+ *	  Every column is checked: the table is writable by its owner.
+ */
+static void
+predict_last_score(const char *symbol, prediction_t *out)
+{
+	Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
+	Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
+	IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
+								"WHERE symbol OPERATOR(pg_catalog.=) $1 "
+								"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
+								"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+								"AND probability IS NOT NULL "
+								"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
+								"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
+								"ORDER BY predicted_at DESC LIMIT 1",
+								4, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		return;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	d = SPI_getbinval(tup, desc, 1, &isnull);
+	if (isnull || !(DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1))
+		return;
+	out->probability = DatumGetFloat8(d);
+	out->has_probability = true;
+	out->level = TS_LEVEL_LAST_SCORE;
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	out->model_id = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (!isnull)
+		text_to_cstring_buffer(DatumGetTextPP(d), out->sha256, sizeof(out->sha256));
 }
 
 /*
@@ -409,48 +426,12 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 	/* level 2: a recent model score of the same width and horizon */
 	if (!out->has_probability)
 	{
-		Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
-		Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
-		IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
-		int			ret;
-
 		if (!spi)
 		{
 			predict_spi_connect();
 			spi = true;
 		}
-		ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
-									"WHERE symbol OPERATOR(pg_catalog.=) $1 "
-									"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
-									"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
-									"AND probability IS NOT NULL "
-									"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
-									"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
-									"ORDER BY predicted_at DESC LIMIT 1",
-									4, types, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		d;
-
-			/* every column checked: the table is writable by its owner */
-			d = SPI_getbinval(tup, desc, 1, &isnull);
-			if (!isnull && DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1)
-			{
-				out->probability = DatumGetFloat8(d);
-				out->has_probability = true;
-				out->level = TS_LEVEL_LAST_SCORE;
-				d = SPI_getbinval(tup, desc, 2, &isnull);
-				out->model_id = isnull ? 0 : DatumGetInt64(d);
-				d = SPI_getbinval(tup, desc, 3, &isnull);
-				if (!isnull)
-					text_to_cstring_buffer(DatumGetTextPP(d), out->sha256, sizeof(out->sha256));
-			}
-		}
+		predict_last_score(symbol, out);
 	}
 
 	/* level 3: the rules baseline */
@@ -465,74 +446,6 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 	if (spi)
 		SPI_finish();
 	tsk_guc_internal_end(guc_level);
-}
-
-/*
- * tsk_prediction_json
- *	  The prediction and what explains it, as JSON text.
- */
-void
-tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
-{
-	char		ts[MAXDATELEN + 1];
-
-	appendStringInfoString(buf, "{\"symbol\": ");
-	escape_json(buf, symbol);
-	appendStringInfoString(buf, ", \"probability\": ");
-	if (p->has_probability)
-		tsk_json_double(buf, p->probability);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"fallback_level\": ");
-	escape_json(buf, tsk_fallback_name(p->level));
-	appendStringInfoString(buf, ", \"width\": ");
-	escape_json(buf, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width))));
-	appendStringInfo(buf, ", \"horizon\": %d, \"question\": ", p->horizon);
-	if (p->has_bucket)
-		escape_json(buf, psprintf("probability that the close %d bucket%s of %s after the bucket starting %s "
-								  "is higher than that bucket's close",
-								  p->horizon, p->horizon == 1 ? "" : "s",
-								  DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width))),
-								  timestamptz_to_str(p->bucket)));
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"watermark\": ");
-	if (p->has_watermark)
-		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(ts, TimestampTzGetDatum(p->watermark),
-														   TIMESTAMPTZOID, NULL));
-	else
-		appendStringInfoString(buf, "null");
-	if (p->model_id)
-	{
-		appendStringInfo(buf, ", \"model_id\": %lld, \"sha256\": ", (long long) p->model_id);
-		if (p->sha256[0] != '\0')
-			escape_json(buf, p->sha256);
-		else
-			appendStringInfoString(buf, "null");
-	}
-	else
-		appendStringInfoString(buf, ", \"model_id\": null, \"sha256\": null");
-	appendStringInfoString(buf, ", \"reason\": ");
-	if (p->reason)
-		escape_json(buf, p->reason);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"bucket\": ");
-	if (p->has_bucket)
-		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(ts, TimestampTzGetDatum(p->bucket),
-														   TIMESTAMPTZOID, NULL));
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"features\": {");
-	for (int i = 0; i < p->nfeatures; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(buf, ", ");
-		escape_json(buf, p->names[i]);
-		appendStringInfoString(buf, ": ");
-		tsk_json_double(buf, p->values[i]);
-	}
-	appendStringInfoString(buf, "}}");
 }
 
 /*
@@ -666,6 +579,32 @@ model_cache_size_now(PG_FUNCTION_ARGS)
 }
 
 /*
+ * drift_recent_values
+ *	  The values of one feature in the recent rows (one jsonb row each, NaN
+ *	  when missing or not a number).
+ */
+static void
+drift_recent_values(SPITupleTable *rows, uint64 nrows, const char *feature, double *col)
+{
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
+		JsonbValue	key,
+				   *v = NULL;
+
+		key.type = jbvString;
+		key.val.string.val = (char *) feature;
+		key.val.string.len = strlen(feature);
+		if (!isnull)
+			v = findJsonbValueFromContainer(&DatumGetJsonbP(d)->root, JB_FOBJECT, &key);
+		col[i] = (v != NULL && v->type == jbvNumeric)
+			? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
+			: NAN;
+	}
+}
+
+/*
  * model_feature_drift
  *	  feature_drift(symbol, recent int) -> setof (feature, psi,
  *	  training_fraction_missing, recent_fraction_missing): PSI of each
@@ -730,22 +669,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 		char	   *sql;
 		SPITupleTable *ref;
 
-		/* the recent values of feature j */
-		for (uint64 i = 0; i < nrows; i++)
-		{
-			bool		isnull;
-			Jsonb	   *jb = DatumGetJsonbP(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull));
-			JsonbValue	key,
-					   *v;
-
-			key.type = jbvString;
-			key.val.string.val = m->features[j];
-			key.val.string.len = strlen(m->features[j]);
-			v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
-			col[i] = (v != NULL && v->type == jbvNumeric)
-				? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
-				: NAN;
-		}
+		drift_recent_values(rows, nrows, m->features[j], col);
 		/* the stored bins */
 		sql = psprintf("SELECT e, f FROM triggerstock.models m, "
 					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
