@@ -29,7 +29,8 @@
  *	  subtransaction with a WARNING (at most one a minute) and never stops
  *	  the others; JIT is off for the worker's life (its queries are small
  *	  and repeated);
- *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM.
+ *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM
+ *	  (a pass in progress is cancelled), or when the extension is dropped.
  */
 #include "postgres.h"
 
@@ -258,16 +259,13 @@ predictor_pass(void)
 	const char *ext;
 	List	   *due;
 	ListCell   *lc;
-	int			ret;
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	/* SPI is connected by tsk_worker_run_in_xact */
 	ext = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
 	due = predictor_due_list(ext);
 	foreach(lc, due)
 		predictor_score_guarded(lfirst(lc));
 	predictor_outcomes(ext);
-	SPI_finish();
 }
 
 /*
@@ -296,7 +294,12 @@ triggerstock_predictor_main(Datum main_arg)
 
 	while (!ShutdownRequestPending)
 	{
-		(void) tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
+		if (!tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor") &&
+			!ShutdownRequestPending && !tsk_worker_extension_exists())
+		{
+			ereport(LOG, (errmsg("triggerstock predictor exits: the extension was dropped")));
+			proc_exit(0);
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -31,6 +31,7 @@
 
 #include "models/model.h"
 #include "guc.h"
+#include "schema.h"
 
 
 /* Most symbols whose deployment is remembered before the map is reset. */
@@ -170,11 +171,10 @@ cache_load(int64 model_id)
 	bool	   *elem_nulls;
 	int			nelems;
 	bst_ulong	booster_features;
+	int			spi = tsk_spi_connect();
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("SELECT symbol, sha256, width, horizon, features, model "
-								"FROM triggerstock.models WHERE id OPERATOR(pg_catalog.=) $1",
+	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
+								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -231,7 +231,7 @@ cache_load(int64 model_id)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	SPI_finish();
+	tsk_spi_finish(spi);
 	return m;
 }
 
@@ -284,18 +284,9 @@ tsk_model_extension_namespace(void)
 	cache_init();
 	if (!OidIsValid(cache_extension_nsp))
 	{
-		int			ret;
-		bool		isnull;
-
-		if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-		ret = SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'triggerstock'",
-						  true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		cache_extension_nsp = tsk_extension_namespace();
+		if (!OidIsValid(cache_extension_nsp))
 			elog(ERROR, "extension triggerstock is not installed");
-		cache_extension_nsp = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
 	}
 	return cache_extension_nsp;
 }
@@ -321,6 +312,7 @@ tsk_model_deployed(const char *symbol)
 	Datum		args[1];
 	int64		model_id = 0;
 	int			ret;
+	int			spi;
 
 	cache_init();
 	for (int i = 0; i < cache_ndeployments; i++)
@@ -328,10 +320,9 @@ tsk_model_deployed(const char *symbol)
 			return cache_deployments[i].model_id;
 
 	args[0] = CStringGetTextDatum(symbol);
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("SELECT model_id FROM triggerstock.deployments "
-								"WHERE symbol OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1",
+	spi = tsk_spi_connect();
+	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -342,7 +333,7 @@ tsk_model_deployed(const char *symbol)
 
 		model_id = isnull ? 0 : DatumGetInt64(d);
 	}
-	SPI_finish();
+	tsk_spi_finish(spi);
 
 	if (strlen(symbol) < NAMEDATALEN)
 	{

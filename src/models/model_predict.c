@@ -53,6 +53,7 @@
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_predict_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_symbol);
@@ -93,17 +94,28 @@ static MemoryContext predict_cxt = NULL;
 static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
 
+/* GUC level of the search_path pinned by predict_spi_connect. */
+static int	predict_spi_nest = -1;
+
 /*
  * predict_spi_connect
- *	  SPI_connect or ERROR.
+ *	  SPI_connect under the safe search_path, or ERROR.
  */
 static void
 predict_spi_connect(void)
 {
-	int			ret = SPI_connect();
+	predict_spi_nest = tsk_spi_connect();
+}
 
-	if (ret != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+/*
+ * predict_spi_finish
+ *	  SPI_finish, and the caller's search_path back.
+ */
+static void
+predict_spi_finish(void)
+{
+	tsk_spi_finish(predict_spi_nest);
+	predict_spi_nest = -1;
 }
 
 /*
@@ -252,8 +264,8 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	args[0] = CStringGetTextDatum(symbol);
 	args[1] = IntervalPGetDatum(width);
 	args[2] = TimestampTzGetDatum(sig_complete);
-	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) "
-										 "WHERE bucket OPERATOR(pg_catalog.<=) $3 ORDER BY bucket DESC LIMIT 1",
+	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
+										 "WHERE f.bucket OPERATOR(pg_catalog.<=) $3 ORDER BY f.bucket DESC LIMIT 1",
 										 quote_identifier(get_namespace_name(nsp))),
 								3, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -444,7 +456,7 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 		out->level = TS_LEVEL_RULES;
 	}
 	if (spi)
-		SPI_finish();
+		predict_spi_finish();
 	tsk_guc_internal_end(guc_level);
 }
 
@@ -647,9 +659,9 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	args[2] = Int32GetDatum(recent);
 	/* one row per (feature, recent value): the stored bins travel along */
 	ret = SPI_execute_with_args(psprintf("WITH recent AS ("
-										 "  SELECT f.* FROM %s.features($2, (SELECT width FROM triggerstock.models WHERE id = $1)) f "
-										 "  ORDER BY bucket DESC LIMIT $3) "
-										 "SELECT to_jsonb(r) FROM recent r",
+										 "  SELECT f.* FROM %s.features($2, (SELECT m.width FROM triggerstock.models m WHERE m.id = $1)) f "
+										 "  ORDER BY f.bucket DESC LIMIT $3) "
+										 "SELECT pg_catalog.to_jsonb(r) FROM recent r",
 										 quote_identifier(get_namespace_name(tsk_model_extension_namespace()))),
 								3, types, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -671,9 +683,11 @@ model_feature_drift(PG_FUNCTION_ARGS)
 
 		drift_recent_values(rows, nrows, m->features[j], col);
 		/* the stored bins */
-		sql = psprintf("SELECT e, f FROM triggerstock.models m, "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
+		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
 					   "WHERE m.id = $1",
 					   quote_literal_cstr(m->features[j]), quote_literal_cstr(m->features[j]));
 		ret = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
@@ -720,7 +734,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 			values[3] = Float8GetDatum(actual[ne + 1]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	predict_spi_finish();
 	tsk_guc_internal_end(guc_level);
 	return (Datum) 0;
 }

@@ -28,6 +28,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -42,6 +43,7 @@
 #include "models/model.h"
 #include "models/model_train.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_train(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_train);
@@ -56,120 +58,6 @@ PG_FUNCTION_INFO_V1(model_train_query);
 /* Training rows behind the training log loss and accuracy (the latest ones). */
 #define TRAIN_METRIC_SAMPLE 65536
 
-
-/*
- * train_settings_parse
- *	  Defaults, then params: our keys are read, the others go to XGBoost.
- */
-static void
-train_settings_parse(Jsonb *params, train_settings *s)
-{
-	static const char *const defaults[][2] = {
-		{"objective", "binary:logistic"}, {"eval_metric", "logloss"},
-		{"tree_method", "hist"}, {"max_depth", "4"}, {"eta", "0.1"},
-		{"seed", "0"}, {"validate_parameters", "1"}, {"nthread", NULL}};
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	memset(s, 0, sizeof(*s));
-	s->test_fraction = 0.2;
-	s->validation_fraction = 0.2;
-	s->num_boost_round = 100;
-	s->early_stopping_rounds = 10;
-	for (int i = 0; i < (int) lengthof(defaults); i++)
-	{
-		s->keys[s->nparams] = pstrdup(defaults[i][0]);
-		s->values[s->nparams++] = defaults[i][1] ? pstrdup(defaults[i][1])
-			: psprintf("%d", tsk_train_threads);
-	}
-
-	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params must be a jsonb object"),
-				 errhint("For example: '{\"max_depth\": 6, \"eta\": 0.05}'.")));
-	it = JsonbIteratorInit(&params->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		char	   *value;
-		int			i;
-
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-		if (v.type == jbvString)
-			value = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (v.type == jbvNumeric)
-			value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-		else if (v.type == jbvBool)
-			value = pstrdup(v.val.boolean ? "true" : "false");
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("parameter \"%s\" must be a string, number or boolean", key),
-					 errhint("XGBoost parameters are scalars, for example {\"max_depth\": 6}.")));
-
-		if (strcmp(key, "objective") == 0 || strcmp(key, "eval_metric") == 0 ||
-			strcmp(key, "nthread") == 0 || strcmp(key, "n_jobs") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("parameter \"%s\" cannot be set", key),
-					 errhint("train() always uses objective binary:logistic with eval_metric logloss "
-							 "for early stopping; the thread count is the GUC triggerstock.train_threads.")));
-		if (strcmp(key, "test_fraction") == 0 || strcmp(key, "validation_fraction") == 0)
-		{
-			bool		test = key[0] == 't';
-			double		f = strtod(value, NULL);
-
-			if (!(f >= 0.01 && f <= 0.9))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s must be between 0.01 and 0.9, got %s", key, value),
-						 errhint(test ? "It is the share of the newest rows held out for testing; the default is 0.2."
-								 : "It is the share of the newest training rows that chooses the number of rounds; the default is 0.2.")));
-			if (test)
-				s->test_fraction = f;
-			else
-				s->validation_fraction = f;
-			continue;
-		}
-		if (strcmp(key, "num_boost_round") == 0 || strcmp(key, "early_stopping_rounds") == 0)
-		{
-			char	   *end;
-			long		n = strtol(value, &end, 10);
-			bool		rounds = key[0] == 'n';
-
-			if (*end != '\0' || n < (rounds ? 1 : 0) || n > 1000000)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s must be an integer between %d and 1000000, got %s",
-								key, rounds ? 1 : 0, value),
-						 errhint("num_boost_round defaults to 100, early_stopping_rounds to 10 (0 turns early stopping off).")));
-			if (rounds)
-				s->num_boost_round = (int) n;
-			else
-				s->early_stopping_rounds = (int) n;
-			continue;
-		}
-		for (i = 0; i < s->nparams; i++)
-			if (strcmp(s->keys[i], key) == 0)
-				break;
-		if (i == lengthof(s->keys))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many parameters"),
-					 errhint("Give at most 50 parameters.")));
-		if (i == s->nparams)
-			s->keys[s->nparams++] = key;
-		s->values[i] = value;
-	}
-}
 
 /*
  * train_layout
@@ -234,8 +122,8 @@ train_read(train_state *t, const char *query, int nargs, Oid *argtypes, Datum *a
 	}
 	if (t->source == NULL)
 	{
-		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles "
-									"WHERE symbol OPERATOR(pg_catalog.=) $1 LIMIT 1",
+		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles c "
+									"WHERE c.symbol OPERATOR(pg_catalog.=) $1 LIMIT 1",
 									1, types, values, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -490,7 +378,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	train_state *t = palloc0(sizeof(train_state));
 	int			guc_level;
-	int			ret;
+	int			spi;
 	int64		model_id = 0;
 
 	t->started = GetCurrentTimestamp();
@@ -505,11 +393,12 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 				 errmsg("horizon must be between 1 and 10000 buckets, got %d", horizon),
 				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
 	tsk_candle_check_width(width);
-	train_settings_parse(params, &t->s);
+	tsk_train_settings_parse(params, &t->s);
 
 	guc_level = tsk_guc_internal_begin();
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	/* a feature query given by the user runs under the user's search_path */
+	tsk_train_fetch_search_path(source != NULL ? pstrdup(namespace_search_path) : NULL);
+	spi = tsk_spi_connect();
 	if (train_read(t, query, nargs, argtypes, args))
 	{
 		train_split(t);
@@ -521,7 +410,8 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 		tsk_train_deploy(t);
 		model_id = t->model_id;
 	}
-	SPI_finish();
+	tsk_spi_finish(spi);
+	tsk_train_fetch_search_path(NULL);
 	tsk_guc_internal_end(guc_level);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);	/* frees the DMatrix and booster handles */

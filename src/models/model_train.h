@@ -34,21 +34,7 @@
 
 #include "models/model_metrics.h"
 #include "models/model_rows.h"
-
-/* Most parameters a training run takes (ours and XGBoost's). */
-#define TRAIN_MAX_PARAMS 64
-
-/* Settings of one training run (our keys, then XGBoost's). */
-typedef struct train_settings
-{
-	double		test_fraction;
-	double		validation_fraction;
-	int			num_boost_round;
-	int			early_stopping_rounds;
-	int			nparams;
-	char	   *keys[TRAIN_MAX_PARAMS];
-	char	   *values[TRAIN_MAX_PARAMS];
-} train_settings;
+#include "models/model_settings.h"
 
 /* One train() run. */
 typedef struct train_state

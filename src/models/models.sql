@@ -50,7 +50,8 @@ COMMENT ON COLUMN triggerstock.models.drift_reference IS 'per feature: decile ed
 COMMENT ON COLUMN triggerstock.models.source IS '''features()'' for train(), else the query given to train_from_query()';
 
 CREATE FUNCTION @extschema@.models_immutable()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'triggerstock.% rows cannot be changed', TG_TABLE_NAME
         USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -186,7 +187,8 @@ COMMENT ON FUNCTION @extschema@.feature_drift(text, integer) IS
 
 CREATE FUNCTION @extschema@.deploy(model_id bigint)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     sym text;
 BEGIN
@@ -206,7 +208,8 @@ COMMENT ON FUNCTION @extschema@.deploy(bigint) IS
 
 CREATE FUNCTION @extschema@.deploy(symbol text, strategy text)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     current bigint;
     chosen  bigint;
@@ -220,7 +223,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol) THEN
         RAISE EXCEPTION 'no model for symbol "%"', symbol
             USING ERRCODE = 'no_data_found',
-                  HINT = format('Train one first: SELECT train(%L).', symbol);
+                  HINT = pg_catalog.format('Train one first: SELECT train(%L).', symbol);
     END IF;
     CASE strategy
     WHEN 'most_recent' THEN
@@ -244,7 +247,7 @@ BEGIN
         WHERE m.symbol = deploy.symbol AND m.width = ref.width AND m.horizon = ref.horizon
           AND m.test_from = ref.test_from AND m.test_to = ref.test_to
           AND pg_catalog.jsonb_typeof(m.metrics -> 'log_loss') = 'number'
-        ORDER BY (m.metrics ->> 'log_loss')::float8, m.id DESC LIMIT 1;
+        ORDER BY (m.metrics ->> 'log_loss')::double precision, m.id DESC LIMIT 1;
         IF chosen IS NULL THEN
             RAISE EXCEPTION 'no model of "%" with width %, horizon % and test window [%, %] has a test log loss',
                             symbol, ref.width, ref.horizon, ref.test_from, ref.test_to
@@ -264,7 +267,7 @@ BEGIN
                 USING ERRCODE = 'no_data_found',
                       HINT = 'Rollback needs an earlier deployment of another model.';
         END IF;
-        why := format('rollback from model %s', current);
+        why := pg_catalog.format('rollback from model %s', current);
     ELSE
         RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
             USING ERRCODE = 'invalid_parameter_value',
