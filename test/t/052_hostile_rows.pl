@@ -68,8 +68,10 @@ $node->safe_psql('postgres', q{
 	       ('ETH', '1 minute', 10000, '2017-09-04 00:00', 1, 1, '', 'model', '[]', 0, now()),
 	       ('ETH', '1 day', 1, '2017-09-01 00:00', 0, 1, 'x', 'model', '{}', 0, now()),
 	       ('NOPE', '1 minute', 1, '2017-09-04 00:00', 0.5, 1, 'x', 'model', '{}', 0, now());});
-# sources, feeds and quote sources that pass every constraint, enabled
+# sources, feeds and quote sources that pass every constraint, enabled; the
+# sources go in with sources_check (issue 12) off, as a 0.1 database may hold them
 $node->safe_psql('postgres', q{
+	ALTER TABLE triggerstock.sources DISABLE TRIGGER sources_check;
 	INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, active_days, active_from,
 	                                  active_until, options) VALUES
 	    ('odd options', 'generic', 'ws://127.0.0.1:1/x', ARRAY['', 'X'], ARRAY['', 'X'], true, NULL, NULL, NULL,
@@ -82,6 +84,7 @@ $node->safe_psql('postgres', q{
 	     '00:00', '{"feed": 42}'),
 	    ('unknown feed', 'binance', 'ws://127.0.0.1:1', ARRAY['X'], ARRAY['X'], true, NULL, NULL, NULL,
 	     '{"feed": "nonsense", "map": {"ts_unit": "fortnights", "side_mode": "sideways"}}');
+	ALTER TABLE triggerstock.sources ENABLE TRIGGER sources_check;
 	INSERT INTO triggerstock.feeds (url, poll_interval, enabled, etag, last_modified, last_polled, last_status)
 	VALUES ('', '1 second', true, repeat('e', 10000), repeat('m', 5000), '-infinity', -1),
 	       ('ftp://127.0.0.1:1/' || repeat('a', 3000), '1 second', true, NULL, NULL, '4713-01-01 BC', 999999),
