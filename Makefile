@@ -21,7 +21,8 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
+	src/ingest/ingest.sql src/models/models.sql src/features/features.sql \
+	bgworker/worker_plan.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
@@ -33,8 +34,9 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+FEATURE_SRCS = src/features/feature_stream.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(FEATURE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -42,6 +44,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_predict.o \
+	src/features/online.o src/features/online_sql.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_stats.o bgworker/predictor.o
@@ -83,7 +86,7 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_feature_stream
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -117,6 +120,11 @@ $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_tree
 $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment/sentiment_api.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
+
+$(UNIT_BIN)/test_feature_stream: test/unit/test_feature_stream.c $(FEATURE_SRCS) $(INDICATOR_SRCS) \
+		src/features/feature_stream.h src/indicators/indicators.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)

@@ -164,12 +164,54 @@ FROM ind_feat.early e JOIN ind_feat.full f USING (bucket);
 SELECT bucket, news_1h, sentiment_1h FROM ind_feat.full
 WHERE bucket BETWEEN '2022-01-14 20:19+00' AND '2022-01-14 20:22+00' ORDER BY bucket;
 
--- since only filters: the values do not depend on it
+-- since: the indicators run from triggerstock.indicator_warmup (1000)
+-- buckets before it and the start of its day; every value equals the
+-- full-history one to 1e-9 (the golden rule: relative, absolute below 1),
+-- the exponential ones (rsi, macd, atr, adx) and all but the running-sum
+-- ones (stoch, cci, mfi, volume_z, rv_30: last-bit residues of their sums)
+-- bit for bit
 SELECT count(*) AS rows,
-       count(*) FILTER (WHERE s IS DISTINCT FROM f) AS differing,
+       count(*) FILTER (WHERE NOT (
+           (s.bucket, s.close, s.ret_1, s.ret_5, s.ret_15, s.rsi_14, s.macd_hist, s.bb_pct_b,
+            s.bb_width, s.atr_pct, s.willr_14, s.adx_14, s.vwap_dist, s.tod_sin, s.tod_cos,
+            s.sentiment_1h, s.news_1h)
+           IS NOT DISTINCT FROM
+           (f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist, f.bb_pct_b,
+            f.bb_width, f.atr_pct, f.willr_14, f.adx_14, f.vwap_dist, f.tod_sin, f.tod_cos,
+            f.sentiment_1h, f.news_1h))) AS not_bit_identical,
+       count(*) FILTER (WHERE NOT (
+           abs(s.stoch_k - f.stoch_k) <= 1e-9 * greatest(abs(f.stoch_k), 1)
+           AND abs(s.stoch_d - f.stoch_d) <= 1e-9 * greatest(abs(f.stoch_d), 1)
+           AND abs(s.cci_14 - f.cci_14) <= 1e-9 * greatest(abs(f.cci_14), 1)
+           AND abs(s.mfi_14 - f.mfi_14) <= 1e-9 * greatest(abs(f.mfi_14), 1)
+           AND abs(s.volume_z - f.volume_z) <= 1e-9 * greatest(abs(f.volume_z), 1)
+           AND abs(s.rv_30 - f.rv_30) <= 1e-9 * greatest(abs(f.rv_30), 1))) AS beyond_1e9,
        min(bucket) AS first_bucket
 FROM features('FEAT', '1 minute', '2022-01-20 12:34:56+00') s
 LEFT JOIN ind_feat.full f USING (bucket);
+-- ... and with indicator_warmup = 0 they run from the first candle: equal
+SET triggerstock.indicator_warmup = 0;
+SELECT count(*) AS rows, count(*) FILTER (WHERE s IS DISTINCT FROM f) AS differing
+FROM features('FEAT', '1 minute', '2022-01-20 12:34:56+00') s
+LEFT JOIN ind_feat.full f USING (bucket);
+RESET triggerstock.indicator_warmup;
+-- the warm-up reads 1000 buckets before since, or from the day's start
+SELECT candle_warmup_start('FEAT', '1 minute', '2022-01-20 12:34:56+00', 1000) AS start_1m,
+       candle_warmup_start('FEAT', '1 minute', '2022-01-20 23:59:00+00', 10) AS start_day,
+       candle_warmup_start('FEAT', '5 minutes', '2022-01-20 12:34:56+00', 1000) AS start_5m,
+       candle_warmup_start('FEAT', '1 minute', '2021-12-31 23:30+00', 1000) AS start_short,
+       candle_warmup_start('FEAT', '1 minute', NULL, 1000) AS start_null,
+       candle_warmup_start('FEAT', '5 minutes', '2022-01-20 12:34:56+00', 0) AS start_none;
+-- candles(symbol, width, since, until, warmup): the rows asked for plus
+-- the flagged warm-up, equal to candles(width)
+SELECT count(*) AS rows, count(*) FILTER (WHERE c.warmup) AS warmup_rows,
+       min(c.bucket) AS first, max(c.bucket) AS last,
+       count(*) FILTER (WHERE (c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
+                               c.open_time, c.close_time) IS DISTINCT FROM
+                              (a.open, a.high, a.low, a.close, a.volume, a.vwap, a.trades,
+                               a.open_time, a.close_time)) AS differing
+FROM candles('FEAT', '5 minutes', '2022-01-20 12:00+00', '2022-01-20 18:00+00', 100) c
+LEFT JOIN candles('5 minutes') a ON a.symbol = 'FEAT' AND a.bucket = c.bucket;
 SELECT count(*) AS rows FROM features('FEAT', since => '2022-01-25 23:00+00');
 
 -- coarser widths come from candles(width): one row per 5-minute candle, the

@@ -128,6 +128,15 @@ LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.vwap(float8, float8, int4) IS
 'window function: rolling volume-weighted average price over the last n rows; NULL for the first n-1 rows and while the window''s volume sum is 0';
 
+CREATE FUNCTION @extschema@.indicator_warmup()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('triggerstock.indicator_warmup', true), '')::integer,
+                    1000)
+$$;
+COMMENT ON FUNCTION @extschema@.indicator_warmup() IS
+'triggerstock.indicator_warmup (default 1000 when the library is not loaded): the buckets of warm-up features(symbol, width, since) reads before since; 0 reads from the first candle';
+
 CREATE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
                                      since timestamptz DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, close float8,
@@ -138,16 +147,21 @@ RETURNS TABLE (bucket timestamptz, close float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Inlined into the caller's query.  Indicators run from the symbol's
-    -- first candle whatever `since` is: `since` filters the outermost level
-    -- only, above every window.  All windows order by (day, bucket), so one
-    -- sort serves them and the output order.
+    -- Inlined into the caller's query.  With `since`, the candles are read
+    -- from candle_warmup_start(): triggerstock.indicator_warmup buckets
+    -- (default 1000) before since, and at least from the start of since's UTC
+    -- day (the session VWAP), so the cost is the rows returned plus a bounded
+    -- warm-up; indicator_warmup = 0 reads from the first candle.  `since`
+    -- filters the outermost level only, above every window.  All windows
+    -- order by (day, bucket), so one sort serves them and the output order.
+    -- A bucket closes at bucket + width, the width taken as a fixed number
+    -- of seconds (never a calendar day of the session's time zone).
     SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
            g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
            g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
            n.sentiment_1h, n.news_1h
     FROM (
-    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
            f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
            f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
            -- the running sum of squares may round to just below 0
@@ -156,7 +170,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            sin(2 * pi() * f.day_fraction) AS tod_sin,
            cos(2 * pi() * f.day_fraction) AS tod_cos
     FROM (
-        SELECT k.day, k.bucket, k.close,
+        SELECT k.day, k.bucket, k.closes_at, k.close,
                CASE WHEN k.close > 0 AND lag(k.close, 1) OVER w > 0
                     THEN ln(k.close / lag(k.close, 1) OVER w) END AS ret_1,
                CASE WHEN k.close > 0 AND lag(k.close, 5) OVER w > 0
@@ -187,14 +201,11 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                date_part('epoch', k.closes_at - date_bin('1 day', k.closes_at, TIMESTAMPTZ 'epoch'))
                  / 86400 AS day_fraction
         FROM (SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch') AS day, c.bucket,
-                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
-              FROM triggerstock.candles c
-              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-              UNION ALL
-              SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch'), c.bucket,
-                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
-              FROM @extschema@.candles($2) c
-              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
+                     c.bucket + make_interval(secs => date_part('epoch', $2)) AS closes_at,
+                     c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($1, $2,
+                       CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
+                       @extschema@.indicator_warmup()) c) k
         WINDOW w AS (ORDER BY k.day, k.bucket),
                session AS (PARTITION BY k.day ORDER BY k.bucket)
     ) f
@@ -203,15 +214,15 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     LEFT JOIN LATERAL (
         SELECT avg(e.sentiment) AS sentiment_1h, count(*) AS news_1h
         FROM triggerstock.news e
-        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
-          AND e.published_at <= g.bucket + $2
+        WHERE e.published_at > g.closes_at - interval '1 hour'
+          AND e.published_at <= g.closes_at
           AND $1 = ANY (e.symbols)
     ) n ON true
     WHERE $3 IS NULL OR g.bucket >= $3
     ORDER BY g.day, g.bucket
 $$;
 COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
-$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser from candles(width)), oldest first, from `since` on (indicators always run from the first candle, so values never depend on `since`); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
+$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
 bucket, close: the candle.
 ret_1, ret_5, ret_15: ln(close / close 1, 5, 15 buckets back).
 rsi_14: rsi(close, 14).

@@ -17,12 +17,14 @@
  * Invariants:
  *	- these functions are VOLATILE: they read the deployment, the candles
  *	  and the clock;
- *	- the latest feature row of a (symbol, width) is cached per backend and
- *	  recomputed only when the latest complete 1-minute candle changes
- *	  (bucket, close, volume or trade count), so a predict() costs one
- *	  index probe plus one booster call when nothing changed;
- *	- a feature row is "complete" when its bucket has ended (bucket + width
- *	  <= now()).
+ *	- the feature row of a served (symbol, width) is its newest online row
+ *	  (triggerstock.feature_rows, src/features/online.c): one index probe,
+ *	  whatever the history length; an unserved pair's row is computed by
+ *	  features() over its bounded warm-up;
+ *	- a feature row is "complete" when its bucket has ended by the symbol's
+ *	  watermark (bucket + width <= close_time of its newest candle);
+ *	- the row is reused per backend while younger than
+ *	  triggerstock.feature_cache_ttl (0: read on every call).
  */
 #include "postgres.h"
 
@@ -43,6 +45,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "features/online.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
@@ -60,30 +63,27 @@ PG_FUNCTION_INFO_V1(model_cache_size_now);
 
 /* Feature rows remembered per backend before the cache is reset. */
 #define PREDICT_MAX_ROWS 64
+/* Most columns of a feature row. */
+#define PREDICT_MAX_COLUMNS 64
 
 /* The latest complete feature row of a (symbol, width). */
 typedef struct predict_row
 {
 	char		symbol[NAMEDATALEN];
 	Interval	width;
-	/* signature of the latest complete 1-minute candle */
-	TimestampTz sig_bucket;
-	double		sig_close;
-	double		sig_volume;
-	int64		sig_trades;
-	TimestampTz checked_at;		/* when the signature was last read */
+	bool		valid;			/* read at checked_at (an ERROR leaves it invalid) */
+	TimestampTz checked_at;		/* when the row was last read */
 	/* the row */
 	bool		found;
 	TimestampTz bucket;
 	int			n;
-	char	  **names;
+	char	  **names;			/* PREDICT_MAX_COLUMNS slots, allocated once */
 	double	   *values;
 } predict_row;
 
 static MemoryContext predict_cxt = NULL;
 static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
-static SPIPlanPtr predict_sig_plan = NULL;
 
 /*
  * tsk_fallback_name
@@ -147,28 +147,128 @@ predict_cached_row(const char *symbol, const Interval *width)
 }
 
 /*
+ * predict_new_row
+ *	  A cache slot for (symbol, width), its arrays allocated once.
+ */
+static predict_row *
+predict_new_row(const char *symbol, const Interval *width)
+{
+	predict_row *row;
+
+	if (predict_nrows == PREDICT_MAX_ROWS)
+	{
+		MemoryContextReset(predict_cxt);
+		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
+		predict_nrows = 0;
+	}
+	row = &predict_rows[predict_nrows++];
+	strlcpy(row->symbol, symbol, NAMEDATALEN);
+	row->width = *width;
+	row->names = MemoryContextAllocZero(predict_cxt, sizeof(char *) * PREDICT_MAX_COLUMNS);
+	row->values = MemoryContextAllocZero(predict_cxt, sizeof(double) * PREDICT_MAX_COLUMNS);
+	return row;
+}
+
+/*
+ * predict_computed_row
+ *	  The latest complete row of a pair that is not served online, from
+ *	  features() over its bounded warm-up (README "Serving"): the bucket
+ *	  before the one holding the symbol's watermark.
+ */
+static void
+predict_computed_row(predict_row *row, const char *symbol, Interval *width, Oid nsp)
+{
+	Datum		args[2];
+	Oid			types[2] = {TEXTOID, INTERVALOID};
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	int			ret;
+
+	args[0] = CStringGetTextDatum(symbol);
+	args[1] = IntervalPGetDatum(width);
+	ret = SPI_execute_with_args(psprintf("WITH w AS ("
+										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), c.close_time, "
+										 "                             TIMESTAMPTZ 'epoch') AS complete "
+										 "  FROM triggerstock.candles c "
+										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
+										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
+										 "  ORDER BY c.bucket DESC LIMIT 1), "
+										 "l AS ("
+										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), pg_catalog.max(c.bucket), "
+										 "                             TIMESTAMPTZ 'epoch') AS last "
+										 "  FROM w, triggerstock.candles c "
+										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
+										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
+										 "    AND c.bucket OPERATOR(pg_catalog.<) w.complete) "
+										 "SELECT f.* FROM w, l, %1$s.features($1, $2, l.last) f "
+										 "WHERE l.last IS NOT NULL AND f.bucket OPERATOR(pg_catalog.<) w.complete "
+										 "ORDER BY f.bucket DESC LIMIT 1",
+										 quote_identifier(get_namespace_name(nsp))),
+								2, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	row->found = false;
+	row->n = 0;
+	if (SPI_processed != 1)
+		return;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	for (int i = 0; i < desc->natts && row->n < PREDICT_MAX_COLUMNS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+		double		v = NAN;
+
+		if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
+			row->bucket = DatumGetTimestampTz(d);
+		if (att->attisdropped)
+			continue;
+		switch (att->atttypid)
+		{
+			case FLOAT8OID:
+				v = isnull ? NAN : DatumGetFloat8(d);
+				break;
+			case FLOAT4OID:
+				v = isnull ? NAN : DatumGetFloat4(d);
+				break;
+			case INT2OID:
+				v = isnull ? NAN : DatumGetInt16(d);
+				break;
+			case INT4OID:
+				v = isnull ? NAN : DatumGetInt32(d);
+				break;
+			case INT8OID:
+				v = isnull ? NAN : (double) DatumGetInt64(d);
+				break;
+			case NUMERICOID:
+				v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+				break;
+			default:
+				continue;
+		}
+		if (row->names[row->n] == NULL || strcmp(row->names[row->n], NameStr(att->attname)) != 0)
+			row->names[row->n] = MemoryContextStrdup(predict_cxt, NameStr(att->attname));
+		row->values[row->n++] = v;
+	}
+	row->found = true;
+}
+
+/*
  * predict_latest_row
- *	  The latest complete feature row of (symbol, width), from the cache
- *	  when it was checked less than triggerstock.feature_cache_ttl ago or
- *	  the latest complete candle did not change.  Returns NULL when the
- *	  symbol has no complete candle.  Connects SPI (*spi set) only when it
+ *	  The latest complete feature row of (symbol, width): the online row
+ *	  (one index probe on triggerstock.feature_rows) when the pair is served,
+ *	  else computed by features() over its warm-up.  Reused without reading
+ *	  while younger than triggerstock.feature_cache_ttl.  NULL when the
+ *	  symbol has no complete bucket.  Connects SPI (*spi set) only when it
  *	  has to read.
  */
 static predict_row *
 predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 {
-	Datum		args[3];
-	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
-	predict_row *row = NULL;
-	TimestampTz sig_bucket;
-	double		sig_close,
-				sig_volume;
-	int64		sig_trades;
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	int			ret;
-	MemoryContext old;
+	predict_row *row;
+	double		values[ONLINE_NCOLUMNS];
+	TimestampTz bucket;
 
 	if (predict_cxt == NULL)
 	{
@@ -177,123 +277,30 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
 	}
 	row = predict_cached_row(symbol, width);
-	if (row != NULL && row->sig_bucket != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
+	if (row != NULL && row->valid && tsk_feature_cache_ttl > 0 &&
 		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
 									tsk_feature_cache_ttl))
 		return row->found ? row : NULL;
-
-	if (!*spi)
-	{
-		predict_spi_connect();
-		*spi = true;
-	}
-	if (predict_sig_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT bucket, close, volume, trades FROM triggerstock.candles "
-									   "WHERE symbol = $1 AND width = interval '1 minute' "
-									   "AND bucket <= now() - interval '1 minute' "
-									   "ORDER BY bucket DESC LIMIT 1", 1, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		predict_sig_plan = plan;
-	}
-	args[0] = CStringGetTextDatum(symbol);
-	ret = SPI_execute_plan(predict_sig_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	sig_bucket = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
-	sig_close = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
-	sig_volume = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
-	sig_trades = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-
-	if (row != NULL && row->sig_bucket == sig_bucket && row->sig_close == sig_close &&
-		row->sig_volume == sig_volume && row->sig_trades == sig_trades)
-	{
-		row->checked_at = GetCurrentTimestamp();
-		return row->found ? row : NULL;
-	}
 	if (row == NULL)
-	{
-		if (predict_nrows == PREDICT_MAX_ROWS || strlen(symbol) >= NAMEDATALEN)
-		{
-			MemoryContextReset(predict_cxt);
-			predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
-			predict_nrows = 0;
-		}
-		row = &predict_rows[predict_nrows++];
-		strlcpy(row->symbol, symbol, NAMEDATALEN);
-		row->width = *width;
-	}
-	/* mark stale until the new row is read (an ERROR leaves it stale) */
-	row->sig_bucket = DT_NOBEGIN;
-	row->found = false;
+		row = predict_new_row(symbol, width);
+	row->valid = false;
 
-	args[1] = IntervalPGetDatum(width);
-	args[2] = TimestampTzGetDatum(sig_bucket - width->time - (int64) width->day * USECS_PER_DAY);
-	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) "
-										 "WHERE bucket + $2 <= now() ORDER BY bucket DESC LIMIT 1",
-										 quote_identifier(get_namespace_name(nsp))),
-								3, types, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	if (tsk_online_latest_row(symbol, width, &bucket, values, spi))
 	{
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		old = MemoryContextSwitchTo(predict_cxt);
-		row->names = palloc(sizeof(char *) * desc->natts);
-		row->values = palloc(sizeof(double) * desc->natts);
-		row->n = 0;
-		for (int i = 0; i < desc->natts; i++)
+		row->bucket = bucket;
+		row->n = ONLINE_NCOLUMNS;
+		for (int i = 0; i < ONLINE_NCOLUMNS; i++)
 		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
-			double		v = NAN;
-
-			if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
-				row->bucket = DatumGetTimestampTz(d);
-			if (att->attisdropped)
-				continue;
-			switch (att->atttypid)
-			{
-				case FLOAT8OID:
-					v = isnull ? NAN : DatumGetFloat8(d);
-					break;
-				case FLOAT4OID:
-					v = isnull ? NAN : DatumGetFloat4(d);
-					break;
-				case INT2OID:
-					v = isnull ? NAN : DatumGetInt16(d);
-					break;
-				case INT4OID:
-					v = isnull ? NAN : DatumGetInt32(d);
-					break;
-				case INT8OID:
-					v = isnull ? NAN : (double) DatumGetInt64(d);
-					break;
-				case NUMERICOID:
-					v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-					break;
-				default:
-					continue;
-			}
-			row->names[row->n] = pstrdup(NameStr(att->attname));
-			row->values[row->n++] = v;
+			if (row->names[i] == NULL || strcmp(row->names[i], tsk_online_column_name(i)) != 0)
+				row->names[i] = MemoryContextStrdup(predict_cxt, tsk_online_column_name(i));
+			row->values[i] = values[i];
 		}
-		MemoryContextSwitchTo(old);
 		row->found = true;
 	}
-	row->sig_bucket = sig_bucket;
-	row->sig_close = sig_close;
-	row->sig_volume = sig_volume;
-	row->sig_trades = sig_trades;
+	else
+		predict_computed_row(row, symbol, width, nsp);
 	row->checked_at = GetCurrentTimestamp();
+	row->valid = true;
 	return row->found ? row : NULL;
 }
 
@@ -611,7 +618,9 @@ model_cache_size_now(PG_FUNCTION_ARGS)
  *	  feature_drift(symbol, recent int) -> setof (feature, psi,
  *	  training_fraction_missing, recent_fraction_missing): PSI of each
  *	  feature of the deployed model between its training rows (the bins
- *	  stored in models.drift_reference) and the last `recent` feature rows.
+ *	  stored in models.drift_reference) and the last `recent` stored online
+ *	  feature rows (triggerstock.feature_rows: read, not recomputed; at most
+ *	  triggerstock.feature_rows_keep of them exist).
  */
 Datum
 model_feature_drift(PG_FUNCTION_ARGS)
@@ -645,12 +654,19 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(symbol);
 	args[2] = Int32GetDatum(recent);
-	/* one row per (feature, recent value): the stored bins travel along */
-	ret = SPI_execute_with_args(psprintf("WITH recent AS ("
-										 "  SELECT f.* FROM %s.features($2, (SELECT width FROM triggerstock.models WHERE id = $1)) f "
-										 "  ORDER BY bucket DESC LIMIT $3) "
-										 "SELECT to_jsonb(r) FROM recent r",
-										 quote_identifier(get_namespace_name(tsk_model_extension_namespace()))),
+	/* the last `recent` stored online rows of the model's (symbol, width) */
+	if (!tsk_online_served(symbol, tsk_online_width_usecs(&m->width)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the features of symbol \"%s\" at the model's width are not served", symbol),
+				 errhint("feature_drift() reads the stored online rows; deploying a model serves them, "
+						 "or call serve_features().")));
+	ret = SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
+								"  SELECT f.* FROM triggerstock.feature_rows f "
+								"  WHERE f.symbol OPERATOR(pg_catalog.=) $2 "
+								"    AND f.width OPERATOR(pg_catalog.=) "
+								"        (SELECT m.width FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1) "
+								"  ORDER BY f.bucket DESC LIMIT $3) r",
 								3, types, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
