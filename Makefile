@@ -92,7 +92,8 @@ $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
+$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/candles/exactsum.c \
+		src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -121,7 +122,7 @@ $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_S
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
-$(UNIT_BIN)/test_feature_stream: test/unit/test_feature_stream.c $(FEATURE_SRCS) $(INDICATOR_SRCS) \
+$(UNIT_BIN)/test_feature_stream: test/unit/test_feature_stream.c $(FEATURE_SRCS) $(INDICATOR_SRCS) src/candles/exactsum.c \
 		src/features/feature_stream.h src/indicators/indicators.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm

@@ -2,8 +2,9 @@
  * predictor.c
  *	  The online predictor: one dynamic worker (kind "predictor", planned
  *	  by triggerstock.worker_plan while any deployment exists) that scores
- *	  every symbol with a deployed model each time a 1-minute candle closes
- *	  and writes the audit rows of triggerstock.predictions, then fills the
+ *	  every symbol with a deployed model each time its online feature state
+ *	  folds a new bucket (a candle closed by the symbol's watermark) and
+ *	  writes the audit rows of triggerstock.predictions, then fills the
  *	  realised outcome of earlier rows once the next candle has closed.
  *
  * Invariants:
@@ -52,14 +53,19 @@ predictor_pass(void)
 	ListCell   *lc;
 
 	SPI_connect();
-	ret = SPI_execute("SELECT DISTINCT d.symbol FROM triggerstock.deployments d "
-					  "WHERE NOT EXISTS (SELECT 1 FROM triggerstock.predictions p "
-					  "  WHERE p.symbol = d.symbol AND p.bucket = "
-					  "   (SELECT max(c.bucket) FROM triggerstock.candles c "
-					  "    WHERE c.symbol = d.symbol AND c.width = interval '1 minute' "
-					  "      AND c.bucket <= now() - interval '1 minute')) "
-					  "AND EXISTS (SELECT 1 FROM triggerstock.candles c WHERE c.symbol = d.symbol "
-					  "  AND c.width = interval '1 minute' AND c.bucket <= now() - interval '1 minute')",
+	/*
+	 * the deployed symbols whose online feature state (served by the
+	 * deployment, src/features/online.c) folded a bucket not scored yet: one
+	 * index probe per symbol, whatever the history length
+	 */
+	ret = SPI_execute("SELECT d.symbol FROM triggerstock.deployed d "
+					  "JOIN triggerstock.feature_state s ON s.symbol OPERATOR(pg_catalog.=) d.symbol "
+					  "  AND s.width OPERATOR(pg_catalog.=) d.width "
+					  "WHERE s.bucket IS NOT NULL "
+					  "AND NOT EXISTS (SELECT 1 FROM triggerstock.predictions p "
+					  "  WHERE p.symbol OPERATOR(pg_catalog.=) d.symbol "
+					  "  AND p.bucket OPERATOR(pg_catalog.=) s.bucket) "
+					  "ORDER BY d.symbol",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
