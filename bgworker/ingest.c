@@ -208,7 +208,7 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	last_frame_at = received;
 	if (total_len > len)
 	{
-		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.tsk_ingest_max_frame_bytes (%d)",
+		snprintf(error, sizeof(error), "message of %zu bytes exceeds triggerstock.ingest_max_frame_bytes (%d)",
 				 total_len, tsk_ingest_max_frame_bytes);
 		ingest_dead_letter_add(data, len, total_len, received, error);
 		return;

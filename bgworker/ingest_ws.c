@@ -2,14 +2,14 @@
  * ingest_ws.c
  *	  The ingest worker's libwebsockets (4.1) client: one lws context per
  *	  connection attempt, ws:// or wss:// (system CAs or
- *	  triggerstock.tsk_ingest_ca_file), subscribe messages sent once the
+ *	  triggerstock.ingest_ca_file), subscribe messages sent once the
  *	  handshake is done, lws PINGs on idle links.
  *
  * Invariants:
  *	- the callback runs inside lws_service(): it only copies bytes into
  *	  the malloc'd frame queue, sets flags in ws_state and writes queued
  *	  messages; no palloc, no ereport, no SQL;
- *	- a message larger than triggerstock.tsk_ingest_max_frame_bytes is kept
+ *	- a message larger than triggerstock.ingest_max_frame_bytes is kept
  *	  truncated and flagged (its total length is still counted), so one
  *	  hostile frame cannot exhaust memory;
  *	- the lws context is owned by ws_cxt: resetting that memory context
@@ -368,7 +368,7 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	if (ws.context == NULL)
 	{
 		snprintf(err, errsz, "could not create the libwebsockets context%s",
-				 tls ? " (check triggerstock.tsk_ingest_ca_file)" : "");
+				 tls ? " (check triggerstock.ingest_ca_file)" : "");
 		return false;
 	}
 

@@ -339,7 +339,7 @@ poll_error_message(poll_request *req, CURLcode result)
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
 	if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
-		return psprintf("response body larger than triggerstock.tsk_poll_max_body (%d bytes); nothing stored",
+		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
 	if (req->failed_alloc)
 		return pstrdup("out of memory receiving the response body");
@@ -349,7 +349,7 @@ poll_error_message(poll_request *req, CURLcode result)
 			return psprintf("timed out after %d ms (triggerstock.poll_timeout): %s",
 							tsk_poll_timeout, detail);
 		case CURLE_TOO_MANY_REDIRECTS:
-			return psprintf("too many redirects (more than triggerstock.tsk_poll_max_redirects = %d): %s",
+			return psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d): %s",
 							tsk_poll_max_redirects, detail);
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return psprintf("unsupported protocol (only http and https are polled): %s", detail);
