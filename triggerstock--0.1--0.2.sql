@@ -53,10 +53,14 @@ CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamp
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
                open_time timestamptz, close_time timestamptz, warmup boolean)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     -- Inlined into the caller's query: the start is computed once
     -- (candle_warmup_start) and bounds an index range scan, so the cost is
     -- the rows returned, warm-up included, whatever the history length.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
     SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
            c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
     FROM triggerstock.candles c
@@ -100,8 +104,11 @@ RETURNS TABLE (bucket timestamptz, close float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Inlined into the caller's query.  With `since`, the candles are read
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
+    -- Inlined into the caller's query (PARALLEL UNSAFE, as candles(symbol,
+    -- width, since, ...): the window functions run in one process anyway,
+    -- and the planner, unable to estimate a warm-up's rows, would start
+    -- parallel workers for a few thousand rows).  With `since`, the candles are read
     -- from candle_warmup_start(): triggerstock.indicator_warmup buckets
     -- (default 1000) before since, and at least from the start of since's UTC
     -- day (the session VWAP), so the cost is the rows returned plus a bounded

@@ -417,10 +417,14 @@ CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamp
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
                open_time timestamptz, close_time timestamptz, warmup boolean)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     -- Inlined into the caller's query: the start is computed once
     -- (candle_warmup_start) and bounds an index range scan, so the cost is
     -- the rows returned, warm-up included, whatever the history length.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
     SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
            c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
     FROM triggerstock.candles c

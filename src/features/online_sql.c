@@ -23,7 +23,12 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -32,11 +37,13 @@
 #include "fmgr.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "features/online.h"
@@ -68,7 +75,11 @@ static MemoryContext served_cxt = NULL;
 static HTAB *served = NULL;		/* NULL: not loaded */
 static Oid	served_relid = InvalidOid;
 static bool served_callback = false;
-static SPIPlanPtr latest_plan = NULL;
+/* triggerstock.feature_rows for the latest-row probe (InvalidOid: look up) */
+static Oid	latest_relid = InvalidOid;
+static Oid	latest_indexid = InvalidOid;
+static AttrNumber latest_att_bucket;
+static AttrNumber latest_att[ONLINE_NCOLUMNS];
 
 /*
  * served_invalidate
@@ -78,10 +89,12 @@ static SPIPlanPtr latest_plan = NULL;
 static void
 served_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == served_relid || served_relid == InvalidOid)
+	if (relid == InvalidOid || relid == served_relid || relid == latest_relid ||
+		served_relid == InvalidOid)
 	{
 		served = NULL;
 		served_relid = InvalidOid;
+		latest_relid = InvalidOid;
 		if (served_cxt != NULL)
 			MemoryContextReset(served_cxt);
 	}
@@ -190,65 +203,96 @@ tsk_online_served(const char *symbol, int64 width_usecs)
 }
 
 /*
+ * latest_lookup
+ *	  Resolve triggerstock.feature_rows, its primary key and its columns
+ *	  once per invalidation (served_invalidate clears latest_relid).
+ */
+static void
+latest_lookup(void)
+{
+	Oid			nsp;
+	Relation	rel;
+
+	if (OidIsValid(latest_relid))
+		return;
+	nsp = get_namespace_oid("triggerstock", false);
+	latest_indexid = get_relname_relid("feature_rows_pkey", nsp);
+	latest_relid = get_relname_relid("feature_rows", nsp);
+	if (!OidIsValid(latest_relid) || !OidIsValid(latest_indexid))
+		elog(ERROR, "triggerstock.feature_rows or its primary key is missing");
+	rel = table_open(latest_relid, AccessShareLock);
+	latest_att_bucket = attnameAttNum(rel, "bucket", false);
+	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
+	{
+		latest_att[i] = attnameAttNum(rel, tsk_online_column_name(i), false);
+		if (latest_att[i] <= 0)
+			elog(ERROR, "triggerstock.feature_rows has no column %s", tsk_online_column_name(i));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * tsk_online_latest_row
- *	  See online.h.
+ *	  See online.h.  The row is read by one backward scan of the primary
+ *	  key (symbol, width, bucket), without SPI: the steady-state cost of a
+ *	  predict() is this probe.
  */
 bool
 tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bucket,
 					  double *values, bool *spi)
 {
 	int64		w = tsk_online_width_usecs(width);
-	Datum		args[2];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	int			ret;
+	Relation	heap,
+				index;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	bool		found = false;
 
-	online_spi_connect(spi);
+	if (served == NULL)
+	{
+		online_spi_connect(spi);
+		served_load();
+	}
 	if (!tsk_online_served(symbol, w))
 		return false;
-	if (latest_plan == NULL)
+	latest_lookup();
+	heap = table_open(latest_relid, AccessShareLock);
+	index = index_open(latest_indexid, AccessShareLock);
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(symbol));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_INTERVAL_EQ, tsk_online_width_datum(w));
+	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	scan = index_beginscan(heap, index, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	slot = table_slot_create(heap, NULL);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
 	{
-		Oid			types[2] = {TEXTOID, INTERVALOID};
-		StringInfoData sql;
-		SPIPlanPtr	plan;
+		bool		isnull;
+		Datum		d;
 
-		initStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT bucket");
+		slot_getallattrs(slot);
+		d = slot_getattr(slot, latest_att_bucket, &isnull);
+		*bucket = DatumGetTimestampTz(d);
 		for (int i = 0; i < ONLINE_NCOLUMNS; i++)
-			appendStringInfo(&sql, ", %s", tsk_online_column_name(i));
-		appendStringInfoString(&sql, " FROM triggerstock.feature_rows "
-							   "WHERE symbol OPERATOR(pg_catalog.=) $1 "
-							   "AND width OPERATOR(pg_catalog.=) $2 "
-							   "ORDER BY bucket DESC LIMIT 1");
-		plan = SPI_prepare(sql.data, 2, types);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		latest_plan = plan;
+		{
+			d = slot_getattr(slot, latest_att[i], &isnull);
+			if (isnull)
+				values[i] = NAN;
+			else if (TupleDescAttr(RelationGetDescr(heap), latest_att[i] - 1)->atttypid == INT8OID)
+				values[i] = (double) DatumGetInt64(d);
+			else
+				values[i] = DatumGetFloat8(d);
+		}
+		found = true;
 	}
-	args[0] = CStringGetTextDatum(symbol);
-	args[1] = tsk_online_width_datum(w);
-	ret = SPI_execute_plan(latest_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		return false;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	*bucket = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
-	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
-	{
-		Datum		d = SPI_getbinval(tup, desc, i + 2, &isnull);
-
-		if (isnull)
-			values[i] = NAN;
-		else if (TupleDescAttr(desc, i + 1)->atttypid == INT8OID)
-			values[i] = (double) DatumGetInt64(d);
-		else
-			values[i] = DatumGetFloat8(d);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return true;
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return found;
 }
 
 /*

@@ -146,8 +146,11 @@ RETURNS TABLE (bucket timestamptz, close float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Inlined into the caller's query.  With `since`, the candles are read
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
+    -- Inlined into the caller's query (PARALLEL UNSAFE, as candles(symbol,
+    -- width, since, ...): the window functions run in one process anyway,
+    -- and the planner, unable to estimate a warm-up's rows, would start
+    -- parallel workers for a few thousand rows).  With `since`, the candles are read
     -- from candle_warmup_start(): triggerstock.indicator_warmup buckets
     -- (default 1000) before since, and at least from the start of since's UTC
     -- day (the session VWAP), so the cost is the rows returned plus a bounded

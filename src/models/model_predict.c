@@ -298,7 +298,14 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		row->found = true;
 	}
 	else
+	{
+		if (!*spi)
+		{
+			predict_spi_connect();
+			*spi = true;
+		}
 		predict_computed_row(row, symbol, width, nsp);
+	}
 	row->checked_at = GetCurrentTimestamp();
 	row->valid = true;
 	return row->found ? row : NULL;
