@@ -118,20 +118,23 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.models WHERE 
 	'no model stored by the cancelled training');
 
 # --- the predictor worker ------------------------------------------------------
+# a bucket is complete once the symbol's watermark (close_time of its newest
+# candle) has passed its end: the last stored candle is still open
 ok($node->poll_query_until('postgres',
-	q{SELECT count(*) = 1 FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '2022-01-25 23:25+00' AND fallback_level = 'model'}),
-	'predictor scored the latest closed BTC candle');
+	q{SELECT count(*) = 1 FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '2022-01-25 23:24+00' AND fallback_level = 'model'}),
+	'predictor scored the latest complete BTC candle');
 my $b1 = $node->safe_psql('postgres', q{SELECT date_trunc('minute', now()) - interval '3 minutes'});
+# the candle b1, then the first one after it, which closes it
 $node->safe_psql('postgres', qq{
 	INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close, volume, trades, open_time, close_time)
-	VALUES ('BTC', '1 minute', '$b1', 36961, 37000, 36950, 36990, 1000, 0, '$b1', '$b1')});
-ok($node->poll_query_until('postgres',
-	qq{SELECT count(*) = 1 FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '$b1'}),
-	'a new closed candle is scored');
+	VALUES ('BTC', '1 minute', '$b1', 36961, 37000, 36950, 36990, 1000, 0, '$b1', timestamptz '$b1' + interval '59 seconds')});
 $node->safe_psql('postgres', qq{
 	INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close, volume, trades, open_time, close_time)
 	VALUES ('BTC', '1 minute', timestamptz '$b1' + interval '1 minute', 36990, 37100, 36980, 37050, 1000, 0,
 	        timestamptz '$b1' + interval '1 minute', timestamptz '$b1' + interval '1 minute')});
+ok($node->poll_query_until('postgres',
+	qq{SELECT count(*) = 1 FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '$b1'}),
+	'a new closed candle is scored');
 ok($node->poll_query_until('postgres',
 	qq{SELECT outcome FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '$b1'}),
 	'its outcome (the next close is higher) is filled once the next candle closed');
@@ -140,7 +143,7 @@ is($node->safe_psql('postgres', qq{
 	       AND features ? 'rsi_14'
 	FROM triggerstock.predictions WHERE symbol = 'BTC' AND bucket = '$b1'}), 't',
 	'audit row: probability, latency, model sha256, feature snapshot');
-is($node->safe_psql('postgres', q{SELECT n >= 1 AND accuracy IS NOT NULL AND log_loss IS NOT NULL FROM triggerstock.model_live_metrics WHERE symbol = 'BTC'}),
+is($node->safe_psql('postgres', q{SELECT bool_and(n >= 1 AND accuracy IS NOT NULL AND log_loss IS NOT NULL) FROM triggerstock.model_live_metrics WHERE symbol = 'BTC'}),
 	't', 'model_live_metrics has the realised outcome');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM triggerstock.latest_predictions WHERE symbol = 'BTC'}), '1',
 	'latest_predictions');
