@@ -6,6 +6,10 @@
 -- script (SQL_PIECES in the Makefile); test/t/002_upgrade.pl checks that a
 -- 0.1 database updated with this file equals a fresh 0.2 install.
 
+-- Issue 9 (layout): the schema's comment names all it holds.
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
+
 ------------------------------------------------------------------------------
 -- issue 13 (online features): candles(symbol, width, since, until, warmup)
 -- and its warm-up start, features() over a bounded warm-up, and the online

@@ -14,7 +14,7 @@
  *					(trades + candles + dead letters in one short transaction)
  *	ingest_copy.c	the flush's fast path: dedupe in C, one probe for stored
  *					keys, binary COPY of the new rows, their candle merge
- *	ingest_stats.c	GUCs, shared-memory counters per worker slot, the SQL
+ *	ingest_stats.c	shared-memory counters per worker slot, the SQL
  *					functions ingest_stats() and canonical_symbol()
  *
  * Invariants:

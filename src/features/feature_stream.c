@@ -372,21 +372,30 @@ tsk_fs_push(fs_state *s, const fs_candle *c, fs_row *out)
 	return FS_OK;
 }
 
-/* Candles folded so far. */
+/*
+ * tsk_fs_rows
+ *	  Candles folded so far.
+ */
 int64_t
 tsk_fs_rows(const fs_state *s)
 {
 	return s->rows;
 }
 
-/* Bucket of the last candle folded (INT64_MIN before the first). */
+/*
+ * tsk_fs_last_bucket
+ *	  Bucket of the last candle folded (INT64_MIN before the first).
+ */
 int64_t
 tsk_fs_last_bucket(const fs_state *s)
 {
 	return s->last_bucket;
 }
 
-/* Width the state was set up for, microseconds. */
+/*
+ * tsk_fs_width
+ *	  Width the state was set up for, microseconds.
+ */
 int64_t
 tsk_fs_width(const fs_state *s)
 {

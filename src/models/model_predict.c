@@ -621,6 +621,31 @@ model_cache_size_now(PG_FUNCTION_ARGS)
 }
 
 /*
+ * predict_recent_rows
+ *	  Reads the last `recent` stored online feature rows of the model's
+ *	  (symbol, width) as jsonb, one per row (inside SPI; args: model id,
+ *	  symbol, recent); returns the SPI status.  ERROR when the pair is not
+ *	  served: drift reads stored rows, it never recomputes them.
+ */
+static int
+predict_recent_rows(const model_t *m, const char *symbol, Oid *types, Datum *args)
+{
+	if (!tsk_online_served(symbol, tsk_online_width_usecs(&m->width)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the features of symbol \"%s\" at the model's width are not served", symbol),
+				 errhint("feature_drift() reads the stored online rows; deploying a model serves them, "
+						 "or call serve_features().")));
+	return SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
+								 "  SELECT f.* FROM triggerstock.feature_rows f "
+								 "  WHERE f.symbol OPERATOR(pg_catalog.=) $2 "
+								 "    AND f.width OPERATOR(pg_catalog.=) "
+								 "        (SELECT m.width FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1) "
+								 "  ORDER BY f.bucket DESC LIMIT $3) r",
+								 3, types, args, NULL, true, 0);
+}
+
+/*
  * model_feature_drift
  *	  feature_drift(symbol, recent int) -> setof (feature, psi,
  *	  training_fraction_missing, recent_fraction_missing): PSI of each
@@ -661,20 +686,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(symbol);
 	args[2] = Int32GetDatum(recent);
-	/* the last `recent` stored online rows of the model's (symbol, width) */
-	if (!tsk_online_served(symbol, tsk_online_width_usecs(&m->width)))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the features of symbol \"%s\" at the model's width are not served", symbol),
-				 errhint("feature_drift() reads the stored online rows; deploying a model serves them, "
-						 "or call serve_features().")));
-	ret = SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
-								"  SELECT f.* FROM triggerstock.feature_rows f "
-								"  WHERE f.symbol OPERATOR(pg_catalog.=) $2 "
-								"    AND f.width OPERATOR(pg_catalog.=) "
-								"        (SELECT m.width FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1) "
-								"  ORDER BY f.bucket DESC LIMIT $3) r",
-								3, types, args, NULL, true, 0);
+	ret = predict_recent_rows(m, symbol, types, args);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	nrows = SPI_processed;

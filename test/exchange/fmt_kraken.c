@@ -1,5 +1,6 @@
 /*
- * fmt_kraken.c - Kraken spot WebSocket v1 and v2.
+ * fmt_kraken.c
+ *	  Kraken spot WebSocket v1 and v2.
  *
  * v1 (ws.kraken.com): {"event":"systemStatus",...} on connect;
  * {"event":"subscribe","pair":[..],"subscription":{"name":"trade"}} is
@@ -25,7 +26,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* v1 prints 5 price decimals for large prices, 8 otherwise. */
+/*
+ * sim_kr_symbol_defaults
+ *	  v1 prints 5 price decimals for large prices, 8 otherwise.
+ */
 static void
 sim_kr_symbol_defaults(sim_symbol *s)
 {
@@ -35,7 +39,10 @@ sim_kr_symbol_defaults(sim_symbol *s)
 	s->qty_lot = 1;
 }
 
-/* Whether a pair looks like BASE/QUOTE. */
+/*
+ * sim_kr_pair_ok
+ *	  Whether a pair looks like BASE/QUOTE.
+ */
 static bool
 sim_kr_pair_ok(const cJSON *p)
 {
@@ -43,14 +50,20 @@ sim_kr_pair_ok(const cJSON *p)
 		strlen(p->valuestring) < 32;
 }
 
-/* Add a copy of reqid / req_id (when the client sent one) to r. */
+/*
+ * sim_kr_add_reqid
+ *	  Add a copy of reqid / req_id (when the client sent one) to r.
+ */
 static bool
 sim_kr_add_reqid(cJSON *r, const char *key, const cJSON *reqid)
 {
 	return reqid == NULL || cJSON_AddItemToObject(r, key, cJSON_Duplicate(reqid, true));
 }
 
-/* Queue {"event":"systemStatus"} or the v2 status message with an id. */
+/*
+ * sim_kr_greeting
+ *	  Queue {"event":"systemStatus"} or the v2 status message with an id.
+ */
 static int
 sim_kr_greeting(sim_conn *c, bool v2)
 {
@@ -73,7 +86,10 @@ sim_kr_greeting(sim_conn *c, bool v2)
 	return sim_conn_send(c, buf, (size_t) (p - buf), 0);
 }
 
-/* v1 connect: systemStatus. */
+/*
+ * sim_kr_connect
+ *	  v1 connect: systemStatus.
+ */
 static int
 sim_kr_connect(sim_conn *c, const char *path)
 {
@@ -81,7 +97,10 @@ sim_kr_connect(sim_conn *c, const char *path)
 	return sim_kr_greeting(c, false);
 }
 
-/* v2 connect: status. */
+/*
+ * sim_kr2_connect
+ *	  v2 connect: status.
+ */
 static int
 sim_kr2_connect(sim_conn *c, const char *path)
 {
@@ -89,7 +108,10 @@ sim_kr2_connect(sim_conn *c, const char *path)
 	return sim_kr_greeting(c, true);
 }
 
-/* v1 error: {"errorMessage":..,"event":event[,"pair":..],"status":"error"}. */
+/*
+ * sim_kr_error
+ *	  v1 error: {"errorMessage":..,"event":event[,"pair":..],"status":"error"}.
+ */
 static int
 sim_kr_error(sim_conn *c, const char *event, const char *message,
 			 const char *pair, const cJSON *reqid)
@@ -109,7 +131,10 @@ sim_kr_error(sim_conn *c, const char *event, const char *message,
 	return sim_conn_send_json(c, r);
 }
 
-/* v1 subscriptionStatus for one pair. */
+/*
+ * sim_kr_status
+ *	  v1 subscriptionStatus for one pair.
+ */
 static int
 sim_kr_status(sim_conn *c, int id, const char *chan, const char *name,
 			  const cJSON *reqid, bool on)
@@ -142,7 +167,10 @@ static const char *const sim_kr2_channels[] = {
 	"balances", "heartbeat", "status",
 };
 
-/* v1 client message: ping, subscribe, unsubscribe. */
+/*
+ * sim_kr_message
+ *	  v1 client message: ping, subscribe, unsubscribe.
+ */
 static int
 sim_kr_message(sim_conn *c, const cJSON *msg)
 {
@@ -211,7 +239,10 @@ sim_kr_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* v1/v2 heartbeat after a quiet period, once subscribed. */
+/*
+ * sim_kr_heartbeat_common
+ *	  v1/v2 heartbeat after a quiet period, once subscribed.
+ */
 static int
 sim_kr_heartbeat_common(sim_conn *c, int64_t idle_us, const char *text)
 {
@@ -220,21 +251,30 @@ sim_kr_heartbeat_common(sim_conn *c, int64_t idle_us, const char *text)
 	return sim_conn_send(c, text, strlen(text), 0);
 }
 
-/* v1 heartbeat. */
+/*
+ * sim_kr_heartbeat
+ *	  v1 heartbeat.
+ */
 static int
 sim_kr_heartbeat(sim_conn *c, int64_t idle_us)
 {
 	return sim_kr_heartbeat_common(c, idle_us, "{\"event\":\"heartbeat\"}");
 }
 
-/* v2 heartbeat. */
+/*
+ * sim_kr2_heartbeat
+ *	  v2 heartbeat.
+ */
 static int
 sim_kr2_heartbeat(sim_conn *c, int64_t idle_us)
 {
 	return sim_kr_heartbeat_common(c, idle_us, "{\"channel\":\"heartbeat\"}");
 }
 
-/* Captured v1 frame: pair (array tail or "pair"), channelID, trade count. */
+/*
+ * sim_kr_describe
+ *	  Captured v1 frame: pair (array tail or "pair"), channelID, trade count.
+ */
 static void
 sim_kr_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				int *ntrades)
@@ -266,7 +306,10 @@ sim_kr_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 		sim_instr_set_channel(keys[before], (int64_t) chan->valuedouble);
 }
 
-/* Simulated v1 frame: one trade array with the frame's trades. */
+/*
+ * sim_kr_render
+ *	  Simulated v1 frame: one trade array with the frame's trades.
+ */
 static int
 sim_kr_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {
@@ -301,7 +344,10 @@ sim_kr_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 
 /* ---- v2 ------------------------------------------------------------------- */
 
-/* v2 trade objects (taker side, JSON numbers) of n trades. */
+/*
+ * sim_kr2_trades
+ *	  v2 trade objects (taker side, JSON numbers) of n trades.
+ */
 static char *
 sim_kr2_trades(char *p, const sim_symbol *s, const sim_trade *t, int n)
 {
@@ -322,7 +368,10 @@ sim_kr2_trades(char *p, const sim_symbol *s, const sim_trade *t, int n)
 	return p;
 }
 
-/* {"channel":"trade","type":type,"data":[...]} */
+/*
+ * sim_kr2_trade_msg
+ *	  {"channel":"trade","type":type,"data":[...]}
+ */
 static char *
 sim_kr2_trade_msg(char *p, const char *type, const sim_symbol *s,
 				  const sim_trade *t, int n)
@@ -334,7 +383,10 @@ sim_kr2_trade_msg(char *p, const char *type, const sim_symbol *s,
 	return sim_put_str(p, "]}");
 }
 
-/* A v2 response: method, req_id, then result or error, times. */
+/*
+ * sim_kr2_reply
+ *	  A v2 response: method, req_id, then result or error, times.
+ */
 static int
 sim_kr2_reply(sim_conn *c, const char *method, const cJSON *req_id,
 			  cJSON *result, const char *error, const char *symbol)
@@ -366,7 +418,10 @@ sim_kr2_reply(sim_conn *c, const char *method, const cJSON *req_id,
 	return sim_conn_send_json(c, r);
 }
 
-/* v2 subscribe/unsubscribe of one symbol on a channel. */
+/*
+ * sim_kr2_symbol
+ *	  v2 subscribe/unsubscribe of one symbol on a channel.
+ */
 static int
 sim_kr2_symbol(sim_conn *c, const char *method, const char *channel,
 			   const cJSON *sym, const cJSON *req_id, bool on, bool snapshot)
@@ -407,7 +462,10 @@ sim_kr2_symbol(sim_conn *c, const char *method, const char *channel,
 	return 0;
 }
 
-/* v2 client message: ping, subscribe, unsubscribe. */
+/*
+ * sim_kr2_message
+ *	  v2 client message: ping, subscribe, unsubscribe.
+ */
 static int
 sim_kr2_message(sim_conn *c, const cJSON *msg)
 {
@@ -459,7 +517,10 @@ sim_kr2_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* Captured v2 frame: "symbol" at any depth; trade channel data count. */
+/*
+ * sim_kr2_describe
+ *	  Captured v2 frame: "symbol" at any depth; trade channel data count.
+ */
 static void
 sim_kr2_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				 int *ntrades)
@@ -471,7 +532,10 @@ sim_kr2_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 		sim_json_array_size(cJSON_GetObjectItemCaseSensitive(root, "data")) : 0;
 }
 
-/* Simulated v2 frame: one trade update. */
+/*
+ * sim_kr2_render
+ *	  Simulated v2 frame: one trade update.
+ */
 static int
 sim_kr2_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {

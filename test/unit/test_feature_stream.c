@@ -20,31 +20,39 @@
 #include <time.h>
 
 #include "features/feature_stream.h"
+#include "unit_check.h"
 
 #define MAXROWS 40000
 #define MINUTE INT64_C(60000000)
 
-static int	failures = 0;
-
+/*
+ * check_row
+ *	  One check of a row (unit_check.h's counters); the first 20 failures
+ *	  are printed with their row.
+ */
 static void
-check(int ok, const char *what, long row)
+check_row(int ok, const char *what, long row)
 {
-	if (!ok)
-	{
-		if (failures < 20)
-			fprintf(stderr, "FAIL: %s (row %ld)\n", what, row);
-		failures++;
-	}
+	if (ok)
+		unit_passed++;
+	else if (unit_failed++ < 20)
+		printf("FAIL: %s (row %ld)\n", what, row);
 }
 
-/* |a - b| <= 1e-9 * max(|b|, 1), the golden test's rule */
+/*
+ * close_to
+ *	  |a - b| <= 1e-9 * max(|b|, 1), the golden test's rule
+ */
 static int
 close_to(double a, double b)
 {
 	return fabs(a - b) <= 1e-9 * fmax(fabs(b), 1.0);
 }
 
-/* "2021-12-31 23:01:00.000000" (UTC) -> Postgres microseconds */
+/*
+ * parse_ts
+ *	  "2021-12-31 23:01:00.000000" (UTC) -> Postgres microseconds
+ */
 static int64_t
 parse_ts(const char *s)
 {
@@ -65,6 +73,11 @@ typedef struct golden
 	int			has[21];
 } golden;
 
+/*
+ * main
+ *	  Loads the candles and the golden file from the shared directory (argv[1],
+ *	  default ../shared) and runs every check; exit status 1 on a failure.
+ */
 int
 main(int argc, char **argv)
 {
@@ -129,11 +142,11 @@ main(int argc, char **argv)
 		ng++;
 	}
 	fclose(f);
-	check(n > 30000 && ng == n, "candles and golden rows loaded", n);
+	check_row(n > 30000 && ng == n, "candles and golden rows loaded", n);
 
-	check(tsk_fs_init(mem, 90 * 1000000) == FS_ERR_WIDTH, "90 s width refused", 0);
-	check(tsk_fs_init(mem, MINUTE) == FS_OK, "init", 0);
-	check(tsk_fs_valid(mem, size), "fresh state valid", 0);
+	check_row(tsk_fs_init(mem, 90 * 1000000) == FS_ERR_WIDTH, "90 s width refused", 0);
+	check_row(tsk_fs_init(mem, MINUTE) == FS_OK, "init", 0);
+	check_row(tsk_fs_valid(mem, size), "fresh state valid", 0);
 	for (long i = 0; i < n; i++)
 	{
 		if (i == n / 2)
@@ -141,12 +154,12 @@ main(int argc, char **argv)
 			/* store and load mid-stream: the copy goes on identically */
 			memcpy(copy, mem, size);
 			memset(mem, 0x7f, size);
-			check(tsk_fs_valid(copy, size), "copied state valid", i);
+			check_row(tsk_fs_valid(copy, size), "copied state valid", i);
 			memcpy(mem, copy, size);
 		}
-		check(tsk_fs_push((fs_state *) mem, &c[i], &rows[i]) == FS_OK, "push", i);
+		check_row(tsk_fs_push((fs_state *) mem, &c[i], &rows[i]) == FS_OK, "push", i);
 	}
-	check(tsk_fs_rows((fs_state *) mem) == n, "rows counted", n);
+	check_row(tsk_fs_rows((fs_state *) mem) == n, "rows counted", n);
 
 	/* indicators against TA-Lib (golden columns: 3 rsi14, 6 macd_hist, 7..9
 	 * bands, 10 atr14, 12 stoch_k, 13 stoch_d, 16 willr14, 17 cci14, 18
@@ -164,17 +177,17 @@ main(int argc, char **argv)
 
 		for (size_t m = 0; m < sizeof(map) / sizeof(map[0]); m++)
 		{
-			check(x->isnull[map[m].f] == !y->has[map[m].k], tsk_fs_feature_names[map[m].f], i);
+			check_row(x->isnull[map[m].f] == !y->has[map[m].k], tsk_fs_feature_names[map[m].f], i);
 			if (!x->isnull[map[m].f] && y->has[map[m].k])
-				check(close_to(x->value[map[m].f], y->v[map[m].k]), tsk_fs_feature_names[map[m].f], i);
+				check_row(close_to(x->value[map[m].f], y->v[map[m].k]), tsk_fs_feature_names[map[m].f], i);
 		}
-		check(x->isnull[FS_MACD_HIST] == !y->has[6], "macd_hist null", i);
+		check_row(x->isnull[FS_MACD_HIST] == !y->has[6], "macd_hist null", i);
 		if (!x->isnull[FS_MACD_HIST] && y->has[6])
-			check(close_to(x->value[FS_MACD_HIST] * x->close, y->v[6]), "macd_hist", i);
+			check_row(close_to(x->value[FS_MACD_HIST] * x->close, y->v[6]), "macd_hist", i);
 		if (!x->isnull[FS_ATR_PCT] && y->has[10])
-			check(close_to(x->value[FS_ATR_PCT] * x->close, y->v[10]), "atr_pct", i);
+			check_row(close_to(x->value[FS_ATR_PCT] * x->close, y->v[10]), "atr_pct", i);
 		if (y->has[7] && y->v[7] != y->v[9])
-			check(!x->isnull[FS_BB_PCT_B] &&
+			check_row(!x->isnull[FS_BB_PCT_B] &&
 				  close_to(x->value[FS_BB_PCT_B], (x->close - y->v[9]) / (y->v[7] - y->v[9])),
 				  "bb_pct_b", i);
 	}
@@ -193,11 +206,11 @@ main(int argc, char **argv)
 
 		for (int k = 0; k < 3; k++)
 		{
-			check(x->isnull[fr[k]] == (i < lags[k]), "return null", i);
+			check_row(x->isnull[fr[k]] == (i < lags[k]), "return null", i);
 			if (i >= lags[k])
-				check(x->value[fr[k]] == log(c[i].close / c[i - lags[k]].close), "return", i);
+				check_row(x->value[fr[k]] == log(c[i].close / c[i - lags[k]].close), "return", i);
 		}
-		check(fabs(x->value[FS_TOD_SIN] - sin(2 * M_PI * frac)) < 1e-12 &&
+		check_row(fabs(x->value[FS_TOD_SIN] - sin(2 * M_PI * frac)) < 1e-12 &&
 			  fabs(x->value[FS_TOD_COS] - cos(2 * M_PI * frac)) < 1e-12, "tod", i);
 		/* rv_30: sqrt of the sum of the last 30 squared ret_1 */
 		if (i >= 30)
@@ -206,10 +219,10 @@ main(int argc, char **argv)
 
 			for (long k = i - 29; k <= i; k++)
 				s += rows[k].value[FS_RET_1] * rows[k].value[FS_RET_1];
-			check(!x->isnull[FS_RV_30] && fabs(x->value[FS_RV_30] - sqrt(s)) <= 1e-9 * sqrt(s), "rv_30", i);
+			check_row(!x->isnull[FS_RV_30] && fabs(x->value[FS_RV_30] - sqrt(s)) <= 1e-9 * sqrt(s), "rv_30", i);
 		}
 		else
-			check(x->isnull[FS_RV_30], "rv_30 null", i);
+			check_row(x->isnull[FS_RV_30], "rv_30 null", i);
 		/* volume_z: population z-score of the last 60 volumes */
 		if (i >= 59)
 		{
@@ -221,7 +234,7 @@ main(int argc, char **argv)
 			for (long k = i - 59; k <= i; k++)
 				var += (c[k].volume - mean) * (c[k].volume - mean) / 60;
 			if (var > 0)
-				check(!x->isnull[FS_VOLUME_Z] &&
+				check_row(!x->isnull[FS_VOLUME_Z] &&
 					  fabs(x->value[FS_VOLUME_Z] - (c[i].volume - mean) / sqrt(var)) <=
 					  1e-6 * fmax(1, fabs(x->value[FS_VOLUME_Z])), "volume_z", i);
 		}
@@ -233,29 +246,29 @@ main(int argc, char **argv)
 			vs += c[k].volume;
 		}
 		if (vs > 0)
-			check(!x->isnull[FS_VWAP_DIST] &&
+			check_row(!x->isnull[FS_VWAP_DIST] &&
 				  fabs(x->value[FS_VWAP_DIST] - (c[i].close / (pv / vs) - 1)) <= 1e-12, "vwap_dist", i);
 	}
 
 	/* refusals leave the state untouched */
 	memcpy(copy, mem, size);
-	check(tsk_fs_push((fs_state *) mem, &c[n - 1], &r) == FS_ERR_ORDER, "same bucket refused", n);
+	check_row(tsk_fs_push((fs_state *) mem, &c[n - 1], &r) == FS_ERR_ORDER, "same bucket refused", n);
 	{
 		fs_candle	bad = c[n - 1];
 
 		bad.bucket += MINUTE;
 		bad.close = NAN;
-		check(tsk_fs_push((fs_state *) mem, &bad, &r) == FS_ERR_NOT_FINITE, "NaN refused", n);
+		check_row(tsk_fs_push((fs_state *) mem, &bad, &r) == FS_ERR_NOT_FINITE, "NaN refused", n);
 		bad.close = 1;
 		bad.bucket = INT64_MAX;
-		check(tsk_fs_push((fs_state *) mem, &bad, &r) == FS_ERR_NOT_FINITE, "infinite bucket refused", n);
+		check_row(tsk_fs_push((fs_state *) mem, &bad, &r) == FS_ERR_NOT_FINITE, "infinite bucket refused", n);
 	}
-	check(memcmp(copy, mem, size) == 0, "refused candles left the state alone", n);
+	check_row(memcmp(copy, mem, size) == 0, "refused candles left the state alone", n);
 	((unsigned char *) copy)[4] ^= 1;	/* the version */
-	check(!tsk_fs_valid(copy, size), "corrupted version not valid", n);
-	check(!tsk_fs_valid(mem, size - 8), "short state not valid", n);
+	check_row(!tsk_fs_valid(copy, size), "corrupted version not valid", n);
+	check_row(!tsk_fs_valid(mem, size - 8), "short state not valid", n);
 
-	printf("feature stream: %ld candles, %d features each, state %zu bytes: %s\n",
-		   n, FS_NFEATURES, size, failures ? "FAILED" : "ok");
-	return failures ? 1 : 0;
+	printf("feature stream: %ld candles, %d features each, state %zu bytes\n",
+		   n, FS_NFEATURES, size);
+	return unit_summary("test_feature_stream");
 }
