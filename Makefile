@@ -60,7 +60,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
 # entry points, _PG_init and the worker mains (PGDLLEXPORT) are exported.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-ffp-contract=off -fvisibility=hidden
-SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
+SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm
 
 REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out

@@ -399,4 +399,12 @@ CREATE TRIGGER news_online_update AFTER UPDATE ON triggerstock.news
 CREATE TRIGGER news_online_delete AFTER DELETE ON triggerstock.news
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+
+-- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
+-- 0.2 deployment would be (the predictor scores served pairs; this builds
+-- their online state from their first candle)
+SELECT @extschema@.serve_features(p.symbol, p.width)
+FROM (SELECT DISTINCT d.symbol, m.width
+      FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+      ORDER BY 1, 2) p;
 -- end of issue 13

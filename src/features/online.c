@@ -65,7 +65,7 @@ typedef struct online_fold
 	TimestampTz daily_horizon;	/* older hourly checkpoints are pruned */
 	TimestampTz stalled_at;		/* bucket refused, DT_NOBEGIN: none */
 	char	   *error;
-	online_rows rows;
+	online_rows *rows;			/* allocated by the first row written */
 } online_fold;
 
 static SPIPlanPtr plan_lock = NULL;
@@ -291,21 +291,21 @@ online_flush_rows(online_fold *f)
 	int			dims[1];
 	int			lbs[1] = {1};
 
-	if (f->rows.n == 0)
+	if (f->rows == NULL || f->rows->n == 0)
 		return;
-	dims[0] = f->rows.n;
+	dims[0] = f->rows->n;
 	args[0] = CStringGetTextDatum(f->symbol);
 	args[1] = f->width_datum;
 	args[2] = f->width_arith;
-	args[3] = PointerGetDatum(construct_array(f->rows.bucket, f->rows.n, TIMESTAMPTZOID,
+	args[3] = PointerGetDatum(construct_array(f->rows->bucket, f->rows->n, TIMESTAMPTZOID,
 											  sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
 	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
-		args[4 + i] = PointerGetDatum(construct_md_array(f->rows.value[i], f->rows.isnull[i], 1,
+		args[4 + i] = PointerGetDatum(construct_md_array(f->rows->value[i], f->rows->isnull[i], 1,
 														 dims, lbs, FLOAT8OID, sizeof(float8),
 														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	online_exec(plan_rows, args, NULL, false, SPI_OK_INSERT);
-	f->written += f->rows.n;
-	f->rows.n = 0;
+	f->written += f->rows->n;
+	f->rows->n = 0;
 }
 
 /*
@@ -315,17 +315,23 @@ online_flush_rows(online_fold *f)
 static void
 online_add_row(online_fold *f, const fs_row *row)
 {
-	int			n = f->rows.n;
+	int			n;
 
-	f->rows.bucket[n] = TimestampTzGetDatum(row->bucket);
-	f->rows.value[0][n] = Float8GetDatum(row->close);
-	f->rows.isnull[0][n] = false;
+	if (f->rows == NULL)
+	{
+		f->rows = palloc(sizeof(online_rows));
+		f->rows->n = 0;
+	}
+	n = f->rows->n;
+	f->rows->bucket[n] = TimestampTzGetDatum(row->bucket);
+	f->rows->value[0][n] = Float8GetDatum(row->close);
+	f->rows->isnull[0][n] = false;
 	for (int i = 0; i < FS_NFEATURES; i++)
 	{
-		f->rows.value[1 + i][n] = Float8GetDatum(row->isnull[i] ? 0.0 : row->value[i]);
-		f->rows.isnull[1 + i][n] = row->isnull[i];
+		f->rows->value[1 + i][n] = Float8GetDatum(row->isnull[i] ? 0.0 : row->value[i]);
+		f->rows->isnull[1 + i][n] = row->isnull[i];
 	}
-	if (++f->rows.n == ONLINE_BATCH)
+	if (++f->rows->n == ONLINE_BATCH)
 		online_flush_rows(f);
 }
 
