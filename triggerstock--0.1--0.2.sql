@@ -61,6 +61,8 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     -- Inlined into the caller's query: the start is computed once
     -- (candle_warmup_start) and bounds an index range scan, so the cost is
     -- the rows returned, warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
     -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
     -- know how many rows the start leaves (it guesses a third of the
     -- symbol's history) and would start parallel workers, which cost more
@@ -69,7 +71,10 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
            c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
     FROM triggerstock.candles c
     WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-      AND c.bucket >= @extschema@.candle_warmup_start($1, $2, $3, $5) AND c.bucket < $4
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, TIMESTAMPTZ '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
     UNION ALL
     SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
            (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
@@ -79,7 +84,11 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
-            AND k.bucket >= @extschema@.candle_warmup_start($1, $2, $3, $5)
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   TIMESTAMPTZ 'epoch'),
+                                               TIMESTAMPTZ '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
             AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, TIMESTAMPTZ 'epoch')
           GROUP BY 1) s
 $$;
@@ -216,8 +225,9 @@ CREATE TABLE triggerstock.feature_state (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (symbol, width)
 ) WITH (fillfactor = 50);
--- the state (about 3.3 kB) stays in the row: no TOAST round trip per fold
-ALTER TABLE triggerstock.feature_state ALTER COLUMN state SET STORAGE PLAIN;
+-- the state (4.6 kB, about 3 kB compressed) stays in the row, compressed:
+-- no TOAST round trip per fold, and two versions fit a page (HOT updates)
+ALTER TABLE triggerstock.feature_state ALTER COLUMN state SET STORAGE MAIN;
 COMMENT ON TABLE triggerstock.feature_state IS
 'one row per served (symbol, width): the online feature state after its last folded bucket; changed only with the row locked, by the candle trigger in the transaction that changed the candles (README "Serving"); rows are added by serve_features() and removed by unserve_features()';
 COMMENT ON COLUMN triggerstock.feature_state.bucket IS 'last bucket folded: the newest complete bucket (bucket + width <= watermark); NULL before the first';
@@ -236,7 +246,7 @@ CREATE TABLE triggerstock.feature_checkpoints (
     daily       boolean NOT NULL,
     PRIMARY KEY (symbol, width, bucket)
 );
-ALTER TABLE triggerstock.feature_checkpoints ALTER COLUMN state SET STORAGE PLAIN;
+ALTER TABLE triggerstock.feature_checkpoints ALTER COLUMN state SET STORAGE MAIN;
 COMMENT ON TABLE triggerstock.feature_checkpoints IS
 'online feature states at hour boundaries (the last 24 hours of buckets) and day boundaries (for good): a change to a folded candle refolds from the newest checkpoint before it';
 COMMENT ON COLUMN triggerstock.feature_checkpoints.bucket IS 'the state is the one after this bucket';

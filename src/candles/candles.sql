@@ -421,6 +421,8 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     -- Inlined into the caller's query: the start is computed once
     -- (candle_warmup_start) and bounds an index range scan, so the cost is
     -- the rows returned, warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
     -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
     -- know how many rows the start leaves (it guesses a third of the
     -- symbol's history) and would start parallel workers, which cost more
@@ -429,7 +431,10 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
            c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
     FROM triggerstock.candles c
     WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-      AND c.bucket >= @extschema@.candle_warmup_start($1, $2, $3, $5) AND c.bucket < $4
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, TIMESTAMPTZ '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
     UNION ALL
     SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
            (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
@@ -439,7 +444,11 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
-            AND k.bucket >= @extschema@.candle_warmup_start($1, $2, $3, $5)
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   TIMESTAMPTZ 'epoch'),
+                                               TIMESTAMPTZ '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
             AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, TIMESTAMPTZ 'epoch')
           GROUP BY 1) s
 $$;

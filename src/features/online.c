@@ -43,13 +43,15 @@
 /* Hourly checkpoints are kept for this long behind the last bucket. */
 #define ONLINE_HOURLY_KEEP (24 * USECS_PER_HOUR)
 
-/* A batch of feature rows waiting to be written. */
+/* A batch of feature rows waiting to be written (a fold usually writes
+ * one row: the arrays start small and grow to ONLINE_BATCH). */
 typedef struct online_rows
 {
 	int			n;
-	Datum		bucket[ONLINE_BATCH];
-	Datum		value[ONLINE_NCOLUMNS - 2][ONLINE_BATCH];
-	bool		isnull[ONLINE_NCOLUMNS - 2][ONLINE_BATCH];
+	int			capacity;
+	Datum	   *bucket;
+	Datum	   *value[ONLINE_NCOLUMNS - 2];
+	bool	   *isnull[ONLINE_NCOLUMNS - 2];
 } online_rows;
 
 /* One pair being folded. */
@@ -118,12 +120,14 @@ tsk_online_width_usecs(const Interval *width)
 
 /*
  * online_prepare
- *	  SPI_prepare + SPI_keepplan, or ERROR.
+ *	  SPI_prepare (a generic plan, planned once per backend: a fold runs
+ *	  each statement once per pair, often for many pairs in one trigger
+ *	  call) + SPI_keepplan, or ERROR.
  */
 static SPIPlanPtr
 online_prepare(const char *sql, int nargs, Oid *types)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -319,8 +323,26 @@ online_add_row(online_fold *f, const fs_row *row)
 
 	if (f->rows == NULL)
 	{
-		f->rows = palloc(sizeof(online_rows));
-		f->rows->n = 0;
+		f->rows = palloc0(sizeof(online_rows));
+		f->rows->capacity = 8;
+		f->rows->bucket = palloc(sizeof(Datum) * 8);
+		for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+		{
+			f->rows->value[i] = palloc(sizeof(Datum) * 8);
+			f->rows->isnull[i] = palloc(sizeof(bool) * 8);
+		}
+	}
+	else if (f->rows->n == f->rows->capacity)
+	{
+		int			cap = Min(f->rows->capacity * 4, ONLINE_BATCH);
+
+		f->rows->bucket = repalloc(f->rows->bucket, sizeof(Datum) * cap);
+		for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+		{
+			f->rows->value[i] = repalloc(f->rows->value[i], sizeof(Datum) * cap);
+			f->rows->isnull[i] = repalloc(f->rows->isnull[i], sizeof(bool) * cap);
+		}
+		f->rows->capacity = cap;
 	}
 	n = f->rows->n;
 	f->rows->bucket[n] = TimestampTzGetDatum(row->bucket);

@@ -74,7 +74,7 @@ extern bool tsk_online_symbol_widths(const char *symbol, int64 **widths, int *n)
 /*
  * The latest stored feature row of (symbol, width): its bucket and the
  * ONLINE_NCOLUMNS values (NaN for NULL).  False when the pair is not served
- * or has no row yet.  Connects SPI itself when *spi is false (and sets it).
+ * or has no row yet.  Needs no SPI (*spi is left as it is).
  */
 extern bool tsk_online_latest_row(const char *symbol, const Interval *width,
 								  TimestampTz *bucket, double *values, bool *spi);

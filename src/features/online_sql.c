@@ -235,7 +235,9 @@ latest_lookup(void)
  * tsk_online_latest_row
  *	  See online.h.  The row is read by one backward scan of the primary
  *	  key (symbol, width, bucket), without SPI: the steady-state cost of a
- *	  predict() is this probe.
+ *	  predict() is this probe.  Rows exist only for served pairs
+ *	  (unserve_features() deletes them), so the probe needs no served-pairs
+ *	  cache: a fresh backend does not pay for loading one.
  */
 bool
 tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bucket,
@@ -250,13 +252,6 @@ tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bu
 	Snapshot	snapshot;
 	bool		found = false;
 
-	if (served == NULL)
-	{
-		online_spi_connect(spi);
-		served_load();
-	}
-	if (!tsk_online_served(symbol, w))
-		return false;
 	latest_lookup();
 	heap = table_open(latest_relid, AccessShareLock);
 	index = index_open(latest_indexid, AccessShareLock);

@@ -630,19 +630,22 @@ model_cache_size_now(PG_FUNCTION_ARGS)
 static int
 predict_recent_rows(const model_t *m, const char *symbol, Oid *types, Datum *args)
 {
+	int			ret;
+
 	if (!tsk_online_served(symbol, tsk_online_width_usecs(&m->width)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the features of symbol \"%s\" at the model's width are not served", symbol),
 				 errhint("feature_drift() reads the stored online rows; deploying a model serves them, "
 						 "or call serve_features().")));
-	return SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
+	ret = SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
 								 "  SELECT f.* FROM triggerstock.feature_rows f "
 								 "  WHERE f.symbol OPERATOR(pg_catalog.=) $2 "
 								 "    AND f.width OPERATOR(pg_catalog.=) "
 								 "        (SELECT m.width FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1) "
 								 "  ORDER BY f.bucket DESC LIMIT $3) r",
 								 3, types, args, NULL, true, 0);
+	return ret;
 }
 
 /*

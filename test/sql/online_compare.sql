@@ -5,7 +5,8 @@
 --     column (close, the 19 candle features, sentiment_1h, news_1h):
 --     rows and values compared, values not bit-identical, NULL mismatches,
 --     the largest relative difference |a - b| / max(|a|, |b|), and the
---     complete buckets missing online / online rows of no complete bucket;
+--     complete buckets missing online / online rows of no complete bucket
+--     (from the oldest stored online row on: older ones are pruned);
 --   online_cmp.warmup(symbol, width, since, warmup): features(symbol,
 --     width, since) with that warm-up against the full-history rows:
 --     per feature, values compared, not bit-identical, largest relative
@@ -23,10 +24,14 @@ LANGUAGE sql AS $$
         FROM triggerstock.candles c
         WHERE c.symbol = sym AND c.width = interval '1 minute'
         ORDER BY c.bucket DESC LIMIT 1
-    ), off AS (
-        SELECT f.* FROM wm, features(sym, w) f WHERE f.bucket < wm.complete
     ), onl AS (
         SELECT r.* FROM triggerstock.feature_rows r WHERE r.symbol = sym AND r.width = w
+    ), off AS (
+        -- the complete buckets from the oldest row kept online on
+        -- (triggerstock.feature_rows_keep)
+        SELECT f.* FROM wm, features(sym, w) f
+        WHERE f.bucket < wm.complete
+          AND f.bucket >= coalesce((SELECT min(bucket) FROM onl), '-infinity')
     ), j AS (
         SELECT o.bucket, v.a, v.b
         FROM off o JOIN onl n USING (bucket)
