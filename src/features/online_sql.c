@@ -129,6 +129,13 @@ served_load(void)
 	ctl.entrysize = sizeof(served_entry);
 	ctl.hcxt = served_cxt;
 	h = hash_create("triggerstock served pairs", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	if (!OidIsValid(served_relid))
+	{
+		/* a 0.1 schema not updated yet: nothing is served (any relcache
+		 * invalidation, e.g. the update's, makes us look again) */
+		served = h;
+		return;
+	}
 
 	ret = SPI_execute("SELECT symbol, width FROM triggerstock.feature_state "
 					  "ORDER BY symbol, width", true, 0);
@@ -205,21 +212,25 @@ tsk_online_served(const char *symbol, int64 width_usecs)
 /*
  * latest_lookup
  *	  Resolve triggerstock.feature_rows, its primary key and its columns
- *	  once per invalidation (served_invalidate clears latest_relid).
+ *	  once per invalidation (served_invalidate clears latest_relid); false
+ *	  when the table does not exist (a 0.1 schema not updated yet).
  */
-static void
+static bool
 latest_lookup(void)
 {
 	Oid			nsp;
 	Relation	rel;
 
 	if (OidIsValid(latest_relid))
-		return;
+		return true;
 	nsp = get_namespace_oid("triggerstock", false);
 	latest_indexid = get_relname_relid("feature_rows_pkey", nsp);
 	latest_relid = get_relname_relid("feature_rows", nsp);
 	if (!OidIsValid(latest_relid) || !OidIsValid(latest_indexid))
-		elog(ERROR, "triggerstock.feature_rows or its primary key is missing");
+	{
+		latest_relid = InvalidOid;
+		return false;
+	}
 	rel = table_open(latest_relid, AccessShareLock);
 	latest_att_bucket = attnameAttNum(rel, "bucket", false);
 	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
@@ -229,6 +240,7 @@ latest_lookup(void)
 			elog(ERROR, "triggerstock.feature_rows has no column %s", tsk_online_column_name(i));
 	}
 	table_close(rel, AccessShareLock);
+	return true;
 }
 
 /*
@@ -252,7 +264,8 @@ tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bu
 	Snapshot	snapshot;
 	bool		found = false;
 
-	latest_lookup();
+	if (!latest_lookup())
+		return false;
 	heap = table_open(latest_relid, AccessShareLock);
 	index = index_open(latest_indexid, AccessShareLock);
 	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
