@@ -12,7 +12,7 @@ trap cleanup EXIT
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -At)
 q() { "${PSQL[@]}" -c "$1"; }
 COLD_ROUNDS="${BENCH_COLD_ROUNDS:-200}"
-DURATION="${BENCH_DURATION:-15}"
+DURATION="${BENCH_DURATION:-10}"
 INGEST_ROWS="${BENCH_INGEST_ROWS:-500000}"
 SYMBOLS="${BENCH_SYMBOLS:-1000}"
 HISTORY="${BENCH_HISTORY:-10000}"
@@ -141,8 +141,12 @@ tps() {
      pgbench -n -c 2 -j 2 -T "$DURATION" -f "$1.sql" > "$1.out" 2>&1)
   sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/$1.out" | head -1
 }
-one=$(tps one)
-pred=$(tps predict)
+# alternating, twice each, best of each: on a shared machine one pair can
+# land on different background load
+o1=$(tps one); p1=$(tps predict); o2=$(tps one); p2=$(tps predict)
+echo "pgbench TPS runs: SELECT 1 $o1 $o2, predict $p1 $p2"
+one=$(printf '%s\n' "$o1" "$o2" | sort -g | tail -1)
+pred=$(printf '%s\n' "$p1" "$p2" | sort -g | tail -1)
 level=$(PGOPTIONS='-c triggerstock.feature_cache_ttl=0' q "SELECT predict_explain('BTC') ->> 'fallback_level'")
 row "pgbench TPS: predict('BTC') ttl=0 ($level) vs SELECT 1" "-" "$pred" "$one" "$(ratio "$pred" "$one")" "ratio>=0.7"
 fi
