@@ -11,102 +11,399 @@ COMMENT ON SCHEMA triggerstock IS
 'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
 
 ------------------------------------------------------------------------------
--- issue 13 (online features): candles(symbol, width, since, until, warmup)
--- and its warm-up start, features() over a bounded warm-up, and the online
--- feature state (src/features/features.sql)
+-- Issue 12 (security): no function of the extension resolves a name through
+-- a schema others may write.  SQL and PL/pgSQL functions run with
+-- search_path = pg_catalog, pg_temp (or, to stay inlinable, have a
+-- BEGIN ATOMIC body bound when it is created) and qualify what they call;
+-- retention() becomes SECURITY DEFINER for triggerstock_admin.
+-- SET LOCAL: ALTER EXTENSION restores the caller's search_path afterwards.
 ------------------------------------------------------------------------------
+SET LOCAL search_path = pg_catalog, pg_temp;
 
-CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
-                                               warmup integer)
-RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- -infinity: from the first candle.  The warmup-th bucket before since is
-    -- found by walking back one index probe per bucket (width > 1 minute) or
-    -- by an index scan of warmup entries (1 minute).
-    SELECT CASE
-        WHEN $3 IS NULL THEN TIMESTAMPTZ '-infinity'
-        WHEN $4 IS NULL OR $4 < 0 THEN NULL
-        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch')
-        WHEN $2 = interval '1 minute' THEN LEAST(
-            pg_catalog.date_bin(interval '1 day', $3, TIMESTAMPTZ 'epoch'),
-            coalesce((SELECT c.bucket FROM triggerstock.candles c
-                      WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
-                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), TIMESTAMPTZ '-infinity'))
-        ELSE LEAST(
-            pg_catalog.date_bin(interval '1 day',
-                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch'),
-                                TIMESTAMPTZ 'epoch'),
-            (WITH RECURSIVE back(b, n) AS (
-                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch'), 0
-                 UNION ALL
-                 SELECT pg_catalog.date_bin($2, p.prev, TIMESTAMPTZ 'epoch'), back.n + 1
-                 FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
-                                     WHERE c.symbol = $1 AND c.width = interval '1 minute'
-                                       AND c.bucket < back.b) p
-                 WHERE back.n < $4 AND p.prev IS NOT NULL)
-             SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
-                         ELSE TIMESTAMPTZ '-infinity' END
-             FROM back))
-    END
+CREATE OR REPLACE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = partition);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                              partition, name || '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+END
 $$;
-COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
-'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
 
-CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamptz,
-                                    until timestamptz DEFAULT 'infinity', warmup integer DEFAULT 0)
+CREATE OR REPLACE FUNCTION @extschema@.trade_partitions()
+RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent = 'triggerstock.trades'::pg_catalog.regclass
+      AND b.expr <> 'DEFAULT'
+    ORDER BY 2
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_partitions(range_from timestamptz, range_to timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    day  timestamptz;
+    name text;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL OR range_to < range_from
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
+        RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give two finite timestamps, the first not after the second.';
+    END IF;
+    IF range_to - range_from > interval '3660 days' THEN
+        RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create partitions for a shorter range at a time.';
+    END IF;
+
+    -- one creator at a time, so concurrent callers never race on a day
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_partitions'));
+
+    day := pg_catalog.date_bin(interval '1 day', range_from, timestamp with time zone 'epoch');
+    WHILE day <= range_to LOOP
+        IF NOT EXISTS (SELECT 1 FROM @extschema@.trade_partitions() p
+                       WHERE p.range_from <= day AND p.range_to >= day + interval '24 hours') THEN
+            name := 'trades_p' || pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            -- rows of this day that went to the default partition move with it
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+                USING day, day + interval '24 hours';
+            PERFORM @extschema@.trade_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day + interval '24 hours');
+            RETURN NEXT 'triggerstock.' || name;
+        END IF;
+        day := day + interval '24 hours';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    created integer;
+    stray   timestamptz;
+BEGIN
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := pg_catalog.now() - keep;
+    FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted > 0 THEN
+        partition_name := 'triggerstock.trades_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    WITH touched AS (
+        SELECT DISTINCT u.symbol, pg_catalog.date_bin(interval '1 minute', u.bucket, timestamp with time zone 'epoch') AS bucket
+        FROM ROWS FROM (pg_catalog.unnest(symbols), pg_catalog.unnest(buckets)) AS u(symbol, bucket)
+        WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
+    ), fresh AS (
+        SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
+        FROM touched b
+        JOIN triggerstock.trades t
+          ON t.symbol = b.symbol AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+        GROUP BY b.symbol, b.bucket
+    ), written AS (
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)
+        SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,
+               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time
+        FROM fresh
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+               close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,
+               trades = EXCLUDED.trades, open_time = EXCLUDED.open_time,
+               close_time = EXCLUDED.close_time
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time)
+                 IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) FROM written
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_candles(since timestamptz)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.refresh_candle_buckets(pg_catalog.array_agg(t.symbol), pg_catalog.array_agg(t.bucket))
+    FROM (SELECT DISTINCT r.symbol, pg_catalog.date_bin(interval '1 minute', r.ts, timestamp with time zone 'epoch') AS bucket
+          FROM triggerstock.trades r
+          WHERE r.received_at >= since) t
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.candle_width(width interval)
+RETURNS interval
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF width <= interval '0' OR extract(month FROM width) <> 0 OR extract(year FROM width) <> 0
+       OR extract(epoch FROM width)::numeric % 60 <> 0 THEN
+        RAISE EXCEPTION 'candle width must be a positive whole number of minutes, got %', width
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a width such as ''5 minutes'', ''1 hour'' or ''1 day''.';
+    END IF;
+    RETURN width;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.candles(width interval)
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
-               open_time timestamptz, close_time timestamptz, warmup boolean)
-LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
-    -- Inlined into the caller's query: the start is computed once
-    -- (candle_warmup_start) and bounds an index range scan, so the cost is
-    -- the rows returned, warm-up included, whatever the history length.
-    -- A constant warmup of 0 (the online fold) folds the start to since's
-    -- bucket at plan time: no call, no planning of candle_warmup_start.
-    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
-    -- know how many rows the start leaves (it guesses a third of the
-    -- symbol's history) and would start parallel workers, which cost more
-    -- than reading the few thousand rows of a range and its warm-up.
-    SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
-           c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
-    FROM triggerstock.candles c
-    WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-      AND c.bucket >= CASE WHEN $5 = 0
-                           THEN coalesce($3, TIMESTAMPTZ '-infinity')
-                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
-      AND c.bucket < $4
-    UNION ALL
-    SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
-           (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
-           coalesce(s.bucket < $3, false)
-    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+               open_time timestamptz, close_time timestamptz)
+LANGUAGE sql STABLE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined into
+-- the caller's query (the candle views push their WHERE down into it)
+BEGIN ATOMIC
+    SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
+           (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
+    FROM (SELECT k.symbol,
+                 pg_catalog.date_bin(@extschema@.candle_width($1), k.bucket, timestamp with time zone 'epoch') AS bucket,
                  @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
-          WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
-            AND k.bucket >= CASE WHEN $5 = 0
-                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
-                                                                   TIMESTAMPTZ 'epoch'),
-                                               TIMESTAMPTZ '-infinity')
-                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
-            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, TIMESTAMPTZ 'epoch')
-          GROUP BY 1) s
-$$;
-COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
-$c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
-  SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi
-                           FROM candles('BTC', '1 minute', now() - interval '6 hours', warmup => 1000)) s
-  WHERE NOT warmup;
-since NULL reads from the first candle; warmup 1000 makes the exponential indicators (rsi, macd, atr, adx) equal their full-history values (README "Indicators over a time range").$c$;
+          WHERE k.width = interval '1 minute'
+          GROUP BY 1, 2) s;
+END;
 
-CREATE FUNCTION @extschema@.indicator_warmup()
+CREATE OR REPLACE FUNCTION @extschema@.add_source(
+    name         text,
+    exchange     text,
+    url          text,
+    instruments  text[],
+    symbols      text[] DEFAULT NULL,
+    options      jsonb DEFAULT '{}',
+    enabled      boolean DEFAULT true,
+    active_days  integer[] DEFAULT NULL,
+    active_from  time DEFAULT NULL,
+    active_until time DEFAULT NULL,
+    token        text DEFAULT NULL)
 RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('triggerstock.indicator_warmup', true), '')::integer,
-                    1000)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_id integer;
+BEGIN
+    IF exchange IS NULL OR pg_catalog.lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
+        RAISE EXCEPTION 'unknown exchange "%"', exchange
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
+    END IF;
+    IF url IS NULL OR url !~ '^wss?://[^/?#]+' THEN
+        RAISE EXCEPTION 'invalid WebSocket URL "%"', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
+    END IF;
+    IF instruments IS NULL OR pg_catalog.cardinality(instruments) = 0 THEN
+        RAISE EXCEPTION 'a source needs at least one instrument'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ARRAY[''BTCUSDT'', ''ETHUSDT''].';
+    END IF;
+    IF symbols IS NOT NULL AND pg_catalog.cardinality(symbols) <> pg_catalog.cardinality(instruments) THEN
+        RAISE EXCEPTION 'got % symbols for % instruments', pg_catalog.cardinality(symbols), pg_catalog.cardinality(instruments)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give one symbol per instrument, NULL for the default.';
+    END IF;
+    INSERT INTO triggerstock.sources AS s
+        (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
+    VALUES (add_source.name, pg_catalog.lower(add_source.exchange), add_source.url, add_source.instruments,
+            ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
+                  FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i),
+            add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
+            coalesce(add_source.options, '{}'))
+    RETURNING s.id INTO new_id;
+    IF token IS NOT NULL THEN
+        INSERT INTO triggerstock.source_secrets (source, secrets)
+        VALUES (new_id, pg_catalog.jsonb_build_object('token', token));
+    END IF;
+    RETURN new_id;
+END
 $$;
-COMMENT ON FUNCTION @extschema@.indicator_warmup() IS
-'triggerstock.indicator_warmup (default 1000 when the library is not loaded): the buckets of warm-up features(symbol, width, since) reads before since; 0 reads from the first candle';
+
+CREATE OR REPLACE FUNCTION @extschema@.add_feed(url text, poll_interval interval DEFAULT '5 minutes')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    feed_id integer;
+BEGIN
+    IF url IS NULL OR url !~* '^https?://[^/?#\s]+' THEN
+        RAISE EXCEPTION 'feed URL "%" is not an http or https URL', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give an absolute URL starting with http:// or https://.';
+    END IF;
+    INSERT INTO triggerstock.feeds AS f (url, poll_interval)
+    VALUES (add_feed.url, add_feed.poll_interval)
+    ON CONFLICT ON CONSTRAINT feeds_url_key
+        DO UPDATE SET poll_interval = EXCLUDED.poll_interval, enabled = true
+    RETURNING f.id INTO feed_id;
+    RETURN feed_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_quote_source(url text, symbol text, options jsonb DEFAULT '{}',
+                                             poll_interval interval DEFAULT '5 seconds')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_id integer;
+BEGIN
+    IF url IS NULL OR url !~* '^https?://[^/?#\s]+' THEN
+        RAISE EXCEPTION 'quote URL "%" is not an http or https URL', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give an absolute URL starting with http:// or https://.';
+    END IF;
+    IF options IS NULL OR pg_catalog.jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'quote source options must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"price": "c", "ts": "t", "ts_unit": "s"}.';
+    END IF;
+    INSERT INTO triggerstock.quote_sources AS q (url, symbol, options, poll_interval)
+    VALUES (add_quote_source.url, add_quote_source.symbol, add_quote_source.options,
+            add_quote_source.poll_interval)
+    RETURNING q.id INTO source_id;
+    RETURN source_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.models_immutable()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'triggerstock.% rows cannot be changed', TG_TABLE_NAME
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE TG_TABLE_NAME WHEN 'deployments'
+                          THEN 'Deployments are an append-only history: call deploy() to change the deployed model.'
+                          ELSE 'Train a new model instead; a model id always names the same bytes.' END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(model_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sym text;
+BEGIN
+    SELECT m.symbol INTO sym FROM triggerstock.models m WHERE m.id = model_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model % does not exist', model_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Models are listed in triggerstock.models.';
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (sym, model_id, 'model_id', 'deploy(model_id)');
+    RETURN model_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(symbol text, strategy text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    current bigint;
+    chosen  bigint;
+    why     text;
+BEGIN
+    SELECT d.model_id INTO current FROM triggerstock.deployments d
+    WHERE d.symbol = deploy.symbol ORDER BY d.id DESC LIMIT 1;
+    IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol) THEN
+        RAISE EXCEPTION 'no model for symbol "%"', symbol
+            USING ERRCODE = 'no_data_found',
+                  HINT = pg_catalog.format('Train one first: SELECT train(%L).', symbol);
+    END IF;
+    CASE strategy
+    WHEN 'most_recent' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol ORDER BY m.id DESC LIMIT 1;
+        why := 'newest model';
+    WHEN 'best_score' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.metrics ? 'log_loss' AND (m.metrics ->> 'log_loss') IS NOT NULL
+        ORDER BY (m.metrics ->> 'log_loss')::double precision, m.id DESC LIMIT 1;
+        why := 'lowest test log loss';
+    WHEN 'rollback' THEN
+        SELECT d.model_id INTO chosen FROM triggerstock.deployments d
+        WHERE d.symbol = deploy.symbol AND d.model_id IS DISTINCT FROM current
+        ORDER BY d.id DESC LIMIT 1;
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'nothing to roll back to for symbol "%"', symbol
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'Rollback needs an earlier deployment of another model.';
+        END IF;
+        why := pg_catalog.format('rollback from model %s', current);
+    ELSE
+        RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use best_score, most_recent or rollback, or deploy(model_id).';
+    END CASE;
+    IF chosen IS NOT DISTINCT FROM current THEN
+        RAISE NOTICE 'model % is already deployed for "%"', chosen, symbol;
+        RETURN chosen;
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (symbol, chosen, strategy, why);
+    RETURN chosen;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
                                      since timestamptz DEFAULT NULL)
@@ -117,40 +414,35 @@ RETURNS TABLE (bucket timestamptz, close float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
-    -- Inlined into the caller's query (PARALLEL UNSAFE, as candles(symbol,
-    -- width, since, ...): the window functions run in one process anyway,
-    -- and the planner, unable to estimate a warm-up's rows, would start
-    -- parallel workers for a few thousand rows).  With `since`, the candles are read
-    -- from candle_warmup_start(): triggerstock.indicator_warmup buckets
-    -- (default 1000) before since, and at least from the start of since's UTC
-    -- day (the session VWAP), so the cost is the rows returned plus a bounded
-    -- warm-up; indicator_warmup = 0 reads from the first candle.  `since`
-    -- filters the outermost level only, above every window.  All windows
-    -- order by (day, bucket), so one sort serves them and the output order.
-    -- A bucket closes at bucket + width, the width taken as a fixed number
-    -- of seconds (never a calendar day of the session's time zone).
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  Indicators run
+    -- from the symbol's first candle whatever `since` is: `since` filters
+    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.
     SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
            g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
            g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
            n.sentiment_1h, n.news_1h
     FROM (
-    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
            f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
            f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
            -- the running sum of squares may round to just below 0
-           sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
                      ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
-           sin(2 * pi() * f.day_fraction) AS tod_sin,
-           cos(2 * pi() * f.day_fraction) AS tod_cos
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
     FROM (
-        SELECT k.day, k.bucket, k.closes_at, k.close,
-               CASE WHEN k.close > 0 AND lag(k.close, 1) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 1) OVER w) END AS ret_1,
-               CASE WHEN k.close > 0 AND lag(k.close, 5) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 5) OVER w) END AS ret_5,
-               CASE WHEN k.close > 0 AND lag(k.close, 15) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 15) OVER w) END AS ret_15,
+        SELECT k.day, k.bucket, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
                @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
                (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
                (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
@@ -172,10 +464,393 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
                k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
                                                  k.volume) OVER session, 0) - 1 AS vwap_dist,
                -- date_part (float8), not extract (numeric): it runs once per row
-               date_part('epoch', k.closes_at - date_bin('1 day', k.closes_at, TIMESTAMPTZ 'epoch'))
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
                  / 86400 AS day_fraction
-        FROM (SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch') AS day, c.bucket,
-                     c.bucket + make_interval(secs => date_part('epoch', $2)) AS closes_at,
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
+              FROM triggerstock.candles c
+              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+              UNION ALL
+              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
+                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($2) c
+              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
+          AND e.published_at <= g.bucket + $2
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
+
+
+-- Issue 12: lengths of a source's configuration are checked where it enters.
+-- Lengths are checked where the configuration enters: the worker copies
+-- these into buffers of fixed size (bgworker/ingest_ws.c checks them again).
+CREATE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, and options->''subscribe'' over 65536 bytes, with the limit in the error';
+CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
+
+
+-- Issue 12: dead letters are capped per source and minute; the bad frames
+-- beyond the cap are counted (ingest_stats / ingest_status gain
+-- dead_letters_dropped), and dead_letters_retention() empties old ones.
+DROP VIEW triggerstock.ingest_status;
+DROP FUNCTION @extschema@.ingest_stats();
+CREATE FUNCTION @extschema@.ingest_stats()
+RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
+               connected_since timestamptz, frames bigint, bytes bigint, trades bigint,
+               duplicates bigint, dead_letters bigint, reconnects bigint, flushes bigint,
+               last_trade_at timestamptz, last_commit_at timestamptz,
+               latency_p50_ms float8, latency_p99_ms float8, dead_letters_dropped bigint)
+AS 'MODULE_PATHNAME', 'ingest_stats'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ingest_stats() IS
+'shared-memory counters of the ingest workers since each started (no rows without shared_preload_libraries); triggerstock.ingest_status joins them to the sources';
+
+CREATE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state, CASE WHEN s.enabled THEN 'starting' ELSE 'disabled' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute)';
+
+CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT dead_letters_retention(''7 days'').';
+    END IF;
+    DELETE FROM triggerstock.dead_letters d WHERE d.received_at < pg_catalog.now() - keep;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dead_letters_retention(interval) IS
+'deletes the dead letters received before now() - keep and returns how many; schedule it with pg_cron (README)';
+
+-- Issue 12: least privilege (src/privileges.sql, the last piece).
+------------------------------------------------------------------------------
+-- src/privileges.sql
+-- Least privilege: two NOLOGIN roles, and nothing for PUBLIC beyond the pure
+-- functions (aggregates, indicators, sentiment, parsing).
+--   triggerstock_reader  reads the data tables and views, calls predict()
+--                        and the status functions (Grafana, analysts);
+--   triggerstock_admin   is a reader that also configures sources, feeds,
+--                        quote sources and their secrets, trains, deploys
+--                        and runs retention (no superuser needed).
+-- Grant them: GRANT triggerstock_reader TO grafana; (README, Security).
+-- Roles belong to the cluster: they outlive DROP EXTENSION and are shared by
+-- every database that installs the extension.  New tables, views and
+-- functions of the extension get their grants here.
+------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_reader') THEN
+        CREATE ROLE triggerstock_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_admin') THEN
+        CREATE ROLE triggerstock_admin NOLOGIN;
+    END IF;
+END
+$$;
+COMMENT ON ROLE triggerstock_reader IS
+'triggerstock: reads trades, candles, news, models, predictions and the status views; calls predict() (created by the extension, NOLOGIN)';
+COMMENT ON ROLE triggerstock_admin IS
+'triggerstock: a reader that also manages sources, feeds, quote sources, secrets, models, deployments and retention (created by the extension, NOLOGIN)';
+GRANT triggerstock_reader TO triggerstock_admin;
+
+-- reading
+GRANT USAGE ON SCHEMA triggerstock TO triggerstock_reader;
+GRANT SELECT ON triggerstock.trades, triggerstock.trades_default, triggerstock.candles,
+    triggerstock.candles_5m, triggerstock.candles_15m, triggerstock.candles_1h, triggerstock.candles_1d,
+    triggerstock.sources, triggerstock.dead_letters, triggerstock.ingest_status,
+    triggerstock.news, triggerstock.feeds, triggerstock.symbol_aliases, triggerstock.quote_sources,
+    triggerstock.lexicons, triggerstock.models, triggerstock.deployments, triggerstock.predictions,
+    triggerstock.deployed, triggerstock.latest_predictions, triggerstock.model_live_metrics,
+    triggerstock.worker_plan
+    TO triggerstock_reader;
+
+-- administering (the secrets only here)
+GRANT SELECT, INSERT, UPDATE, DELETE ON triggerstock.sources, triggerstock.source_secrets,
+    triggerstock.feeds, triggerstock.quote_sources, triggerstock.symbol_aliases
+    TO triggerstock_admin;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.trades, triggerstock.candles, triggerstock.news
+    TO triggerstock_admin;
+GRANT DELETE ON triggerstock.dead_letters, triggerstock.predictions TO triggerstock_admin;
+GRANT INSERT ON triggerstock.models, triggerstock.deployments TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.sources_id_seq, triggerstock.feeds_id_seq,
+    triggerstock.quote_sources_id_seq, triggerstock.models_id_seq, triggerstock.deployments_id_seq
+    TO triggerstock_admin;
+
+-- functions that change configuration or data: not for PUBLIC
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[]),
+    @extschema@.maintain(),
+    @extschema@.create_partitions(timestamptz, timestamptz),
+    @extschema@.trade_partition_indexes(regclass)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[])
+    TO triggerstock_admin;
+
+-- what the workers are doing is not PUBLIC's business either
+REVOKE EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() TO triggerstock_reader;
+
+------------------------------------------------------------------------------
+-- issue 13 (online features): candles(symbol, width, since, until, warmup)
+-- and its warm-up start, features() over a bounded warm-up, and the online
+-- feature state (src/features/features.sql)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
+                                               warmup integer)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: bound to pg_catalog and the extension's schema when
+    -- created, whatever the caller's search_path.  -infinity: from the
+    -- first candle.  The warmup-th bucket before since is found by walking
+    -- back one index probe per bucket (width > 1 minute) or by an index
+    -- scan of warmup entries (1 minute).
+    SELECT CASE
+        WHEN $3 IS NULL THEN timestamp with time zone '-infinity'
+        WHEN $4 IS NULL OR $4 < 0 THEN NULL
+        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch')
+        WHEN $2 = interval '1 minute' THEN LEAST(
+            pg_catalog.date_bin(interval '1 day', $3, timestamp with time zone 'epoch'),
+            coalesce((SELECT c.bucket FROM triggerstock.candles c
+                      WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
+                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), timestamp with time zone '-infinity'))
+        ELSE LEAST(
+            pg_catalog.date_bin(interval '1 day',
+                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'),
+                                timestamp with time zone 'epoch'),
+            (WITH RECURSIVE back(b, n) AS (
+                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'), 0
+                 UNION ALL
+                 SELECT pg_catalog.date_bin($2, p.prev, timestamp with time zone 'epoch'), back.n + 1
+                 FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
+                                     WHERE c.symbol = $1 AND c.width = interval '1 minute'
+                                       AND c.bucket < back.b) p
+                 WHERE back.n < $4 AND p.prev IS NOT NULL)
+             SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
+                         ELSE timestamp with time zone '-infinity' END
+             FROM back))
+    END;
+END;
+COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
+'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
+
+CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamptz,
+                                    until timestamptz DEFAULT 'infinity', warmup integer DEFAULT 0)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz, warmup boolean)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query (BEGIN ATOMIC: bound when created,
+    -- and still inlined): the start is computed once (candle_warmup_start)
+    -- and bounds an index range scan, so the cost is the rows returned,
+    -- warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
+    SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
+           c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
+    FROM triggerstock.candles c
+    WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, timestamp with time zone '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
+    UNION ALL
+    SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
+           (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
+           coalesce(s.bucket < $3, false)
+    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, timestamp with time zone 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   timestamp with time zone 'epoch'),
+                                               timestamp with time zone '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, timestamp with time zone 'epoch')
+          GROUP BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
+$c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
+  SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi
+                           FROM candles('BTC', '1 minute', now() - interval '6 hours', warmup => 1000)) s
+  WHERE NOT warmup;
+since NULL reads from the first candle; warmup 1000 makes the exponential indicators (rsi, macd, atr, adx) equal their full-history values (README "Indicators over a time range").$c$;
+
+CREATE FUNCTION @extschema@.indicator_warmup()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined
+RETURN coalesce(nullif(pg_catalog.current_setting('triggerstock.indicator_warmup', true), '')::integer,
+                1000);
+COMMENT ON FUNCTION @extschema@.indicator_warmup() IS
+'triggerstock.indicator_warmup (default 1000 when the library is not loaded): the buckets of warm-up features(symbol, width, since) reads before since; 0 reads from the first candle';
+
+CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  PARALLEL UNSAFE, as
+    -- candles(symbol, width, since, ...): the window functions run in one
+    -- process anyway, and the planner, unable to estimate a warm-up's rows,
+    -- would start parallel workers for a few thousand rows.  With `since`,
+    -- the candles are read from candle_warmup_start():
+    -- triggerstock.indicator_warmup buckets (default 1000) before since, and
+    -- at least from the start of since's UTC day (the session VWAP), so the
+    -- cost is the rows returned plus a bounded warm-up; indicator_warmup = 0
+    -- reads from the first candle.  `since` filters the outermost level
+    -- only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.  A bucket closes at bucket +
+    -- width, the width taken as a fixed number of seconds (never a calendar
+    -- day of the session's time zone).
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h
+    FROM (
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.closes_at, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)) AS closes_at,
                      c.high, c.low, c.close, c.volume, c.vwap
               FROM @extschema@.candles($1, $2,
                        CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
@@ -186,15 +861,16 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     WINDOW w AS (ORDER BY f.day, f.bucket)
     ) g
     LEFT JOIN LATERAL (
-        SELECT avg(e.sentiment) AS sentiment_1h, count(*) AS news_1h
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
         FROM triggerstock.news e
         WHERE e.published_at > g.closes_at - interval '1 hour'
           AND e.published_at <= g.closes_at
           AND $1 = ANY (e.symbols)
     ) n ON true
     WHERE $3 IS NULL OR g.bucket >= $3
-    ORDER BY g.day, g.bucket
-$$;
+    ORDER BY g.day, g.bucket;
+END;
+
 COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
 $c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
 bucket, close: the candle.
@@ -319,7 +995,8 @@ COMMENT ON FUNCTION @extschema@.serve_features(text, interval, boolean) IS
 
 CREATE FUNCTION @extschema@.unserve_features(symbol text, width interval DEFAULT '1 minute')
 RETURNS boolean
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
     WITH s AS (DELETE FROM triggerstock.feature_state f
                WHERE f.symbol OPERATOR(pg_catalog.=) $1 AND f.width OPERATOR(pg_catalog.=) $2
                RETURNING 1),
@@ -334,7 +1011,8 @@ COMMENT ON FUNCTION @extschema@.unserve_features(text, interval) IS
 
 CREATE FUNCTION @extschema@.serve_deployed()
 RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM @extschema@.serve_features(p.symbol, p.width)
     FROM (SELECT DISTINCT d.symbol, m.width
@@ -351,23 +1029,25 @@ CREATE TRIGGER deployments_serve AFTER INSERT ON triggerstock.deployments
 
 CREATE FUNCTION @extschema@.online_news_changed()
 RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     items text[];
     times timestamptz[];
 BEGIN
     -- the (symbol, published_at) pairs of the items changed
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM new_rows i, unnest(i.symbols) s WHERE i.published_at IS NOT NULL;
-    ELSIF TG_OP = 'UPDATE' THEN
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM (SELECT symbols, published_at FROM old_rows
-              UNION ALL SELECT symbols, published_at FROM new_rows) i, unnest(i.symbols) s
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM new_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM (SELECT o.symbols, o.published_at FROM old_rows o
+              UNION ALL SELECT n.symbols, n.published_at FROM new_rows n) i,
+             pg_catalog.unnest(i.symbols) u(s)
         WHERE i.published_at IS NOT NULL;
     ELSE
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM old_rows i, unnest(i.symbols) s WHERE i.published_at IS NOT NULL;
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM old_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
     END IF;
     IF items IS NULL THEN
         RETURN NULL;
@@ -409,6 +1089,24 @@ CREATE TRIGGER news_online_update AFTER UPDATE ON triggerstock.news
 CREATE TRIGGER news_online_delete AFTER DELETE ON triggerstock.news
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+
+-- online features (issue 13): readers read the stored rows; the candle and
+-- news triggers and serve_features() write them as the role that changed
+-- candles, news or deployments, so the admin may write them too
+GRANT SELECT ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    TO triggerstock_admin;
 
 -- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
 -- 0.2 deployment would be (the predictor scores served pairs; this builds

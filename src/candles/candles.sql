@@ -128,14 +128,15 @@ CREATE TABLE triggerstock.trades_default PARTITION OF triggerstock.trades DEFAUL
 -- keys are one global unique key.
 CREATE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    name text := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = partition);
 BEGIN
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
-                   partition, name || '_unique');
-    EXECUTE format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
-    EXECUTE format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                              partition, name || '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.trade_partition_indexes(regclass) IS
@@ -181,14 +182,15 @@ SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
 
 CREATE FUNCTION @extschema@.trade_partitions()
 RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
-LANGUAGE sql STABLE AS $$
-    SELECT c.oid::regclass,
-           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
-           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
     FROM pg_catalog.pg_inherits i
     JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
-    WHERE i.inhparent = 'triggerstock.trades'::regclass
+    WHERE i.inhparent = 'triggerstock.trades'::pg_catalog.regclass
       AND b.expr <> 'DEFAULT'
     ORDER BY 2
 $$;
@@ -197,13 +199,14 @@ COMMENT ON FUNCTION @extschema@.trade_partitions() IS
 
 CREATE FUNCTION @extschema@.create_partitions(range_from timestamptz, range_to timestamptz)
 RETURNS SETOF text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     day  timestamptz;
     name text;
 BEGIN
     IF range_from IS NULL OR range_to IS NULL OR range_to < range_from
-       OR NOT isfinite(range_from) OR NOT isfinite(range_to) THEN
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
         RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give two finite timestamps, the first not after the second.';
@@ -217,19 +220,19 @@ BEGIN
     -- one creator at a time, so concurrent callers never race on a day
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_partitions'));
 
-    day := date_bin('1 day', range_from, TIMESTAMPTZ 'epoch');
+    day := pg_catalog.date_bin(interval '1 day', range_from, timestamp with time zone 'epoch');
     WHILE day <= range_to LOOP
         IF NOT EXISTS (SELECT 1 FROM @extschema@.trade_partitions() p
                        WHERE p.range_from <= day AND p.range_to >= day + interval '24 hours') THEN
-            name := 'trades_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            name := 'trades_p' || pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
             -- rows of this day that went to the default partition move with it
-            EXECUTE format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
-                           'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
                 USING day, day + interval '24 hours';
-            PERFORM @extschema@.trade_partition_indexes(format('triggerstock.%I', name)::regclass);
-            EXECUTE format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
-                           name, day, day + interval '24 hours');
+            PERFORM @extschema@.trade_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day + interval '24 hours');
             RETURN NEXT 'triggerstock.' || name;
         END IF;
         day := day + interval '24 hours';
@@ -241,16 +244,18 @@ COMMENT ON FUNCTION @extschema@.create_partitions(timestamptz, timestamptz) IS
 
 CREATE FUNCTION @extschema@.maintain()
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    ahead   integer := coalesce(nullif(current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
     created integer;
     stray   timestamptz;
 BEGIN
-    SELECT count(*) INTO created
-    FROM @extschema@.create_partitions(now(), now() + make_interval(days => ahead));
-    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
-        created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
     END LOOP;
     RETURN created;
 END
@@ -258,9 +263,12 @@ $$;
 COMMENT ON FUNCTION @extschema@.maintain() IS
 'the launcher''s periodic pass: creates trade partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in the default partition its own partition; returns the number of partitions created';
 
+-- SECURITY DEFINER: triggerstock_admin runs it without owning the partitions
+-- (the launcher creates them); it drops only what trade_partitions() lists.
 CREATE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;
     part    record;
@@ -271,15 +279,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: SELECT * FROM retention(''30 days'').';
     END IF;
-    cutoff := now() - keep;
+    cutoff := pg_catalog.now() - keep;
     FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
         partition_name := part.partition::text;
-        EXECUTE format('DROP TABLE %s', partition_name);
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
         range_from := part.range_from;
         range_to := part.range_to;
         RETURN NEXT;
     END LOOP;
-    DELETE FROM triggerstock.trades_default WHERE ts < cutoff;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
     GET DIAGNOSTICS deleted = ROW_COUNT;
     IF deleted > 0 THEN
         partition_name := 'triggerstock.trades_default';
@@ -298,10 +306,11 @@ COMMENT ON FUNCTION @extschema@.retention(interval) IS
 
 CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
 RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
     WITH touched AS (
-        SELECT DISTINCT u.symbol, date_bin('1 minute', u.bucket, TIMESTAMPTZ 'epoch') AS bucket
-        FROM unnest(symbols, buckets) AS u(symbol, bucket)
+        SELECT DISTINCT u.symbol, pg_catalog.date_bin(interval '1 minute', u.bucket, timestamp with time zone 'epoch') AS bucket
+        FROM ROWS FROM (pg_catalog.unnest(symbols), pg_catalog.unnest(buckets)) AS u(symbol, bucket)
         WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
     ), fresh AS (
         SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
@@ -326,25 +335,27 @@ LANGUAGE sql AS $$
                   EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
         RETURNING 1
     )
-    SELECT count(*) FROM written
+    SELECT pg_catalog.count(*) FROM written
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
 'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint
-LANGUAGE sql AS $$
-    SELECT @extschema@.refresh_candle_buckets(array_agg(symbol), array_agg(bucket))
-    FROM (SELECT DISTINCT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket
-          FROM triggerstock.trades
-          WHERE received_at >= since) touched
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.refresh_candle_buckets(pg_catalog.array_agg(t.symbol), pg_catalog.array_agg(t.bucket))
+    FROM (SELECT DISTINCT r.symbol, pg_catalog.date_bin(interval '1 minute', r.ts, timestamp with time zone 'epoch') AS bucket
+          FROM triggerstock.trades r
+          WHERE r.received_at >= since) t
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candles(timestamptz) IS
 'recomputes from all their trades the 1-minute candles of every (symbol, minute) that has trades received at or after since (refresh_candle_buckets), and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.candle_width(width interval)
 RETURNS interval
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF width <= interval '0' OR extract(month FROM width) <> 0 OR extract(year FROM width) <> 0
        OR extract(epoch FROM width)::numeric % 60 <> 0 THEN
@@ -362,53 +373,59 @@ CREATE FUNCTION @extschema@.candles(width interval)
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
                open_time timestamptz, close_time timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined into
+-- the caller's query (the candle views push their WHERE down into it)
+BEGIN ATOMIC
     SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
            (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
     FROM (SELECT k.symbol,
-                 date_bin(@extschema@.candle_width($1), k.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+                 pg_catalog.date_bin(@extschema@.candle_width($1), k.bucket, timestamp with time zone 'epoch') AS bucket,
                  @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE k.width = interval '1 minute'
-          GROUP BY 1, 2) s
-$$;
+          GROUP BY 1, 2) s;
+END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
 'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup()';
 
 CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
                                                warmup integer)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- -infinity: from the first candle.  The warmup-th bucket before since is
-    -- found by walking back one index probe per bucket (width > 1 minute) or
-    -- by an index scan of warmup entries (1 minute).
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: bound to pg_catalog and the extension's schema when
+    -- created, whatever the caller's search_path.  -infinity: from the
+    -- first candle.  The warmup-th bucket before since is found by walking
+    -- back one index probe per bucket (width > 1 minute) or by an index
+    -- scan of warmup entries (1 minute).
     SELECT CASE
-        WHEN $3 IS NULL THEN TIMESTAMPTZ '-infinity'
+        WHEN $3 IS NULL THEN timestamp with time zone '-infinity'
         WHEN $4 IS NULL OR $4 < 0 THEN NULL
-        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch')
+        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch')
         WHEN $2 = interval '1 minute' THEN LEAST(
-            pg_catalog.date_bin(interval '1 day', $3, TIMESTAMPTZ 'epoch'),
+            pg_catalog.date_bin(interval '1 day', $3, timestamp with time zone 'epoch'),
             coalesce((SELECT c.bucket FROM triggerstock.candles c
                       WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
-                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), TIMESTAMPTZ '-infinity'))
+                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), timestamp with time zone '-infinity'))
         ELSE LEAST(
             pg_catalog.date_bin(interval '1 day',
-                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch'),
-                                TIMESTAMPTZ 'epoch'),
+                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'),
+                                timestamp with time zone 'epoch'),
             (WITH RECURSIVE back(b, n) AS (
-                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, TIMESTAMPTZ 'epoch'), 0
+                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'), 0
                  UNION ALL
-                 SELECT pg_catalog.date_bin($2, p.prev, TIMESTAMPTZ 'epoch'), back.n + 1
+                 SELECT pg_catalog.date_bin($2, p.prev, timestamp with time zone 'epoch'), back.n + 1
                  FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
                                      WHERE c.symbol = $1 AND c.width = interval '1 minute'
                                        AND c.bucket < back.b) p
                  WHERE back.n < $4 AND p.prev IS NOT NULL)
              SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
-                         ELSE TIMESTAMPTZ '-infinity' END
+                         ELSE timestamp with time zone '-infinity' END
              FROM back))
-    END
-$$;
+    END;
+END;
 COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
 'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
 
@@ -417,10 +434,12 @@ CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamp
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
                open_time timestamptz, close_time timestamptz, warmup boolean)
-LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
-    -- Inlined into the caller's query: the start is computed once
-    -- (candle_warmup_start) and bounds an index range scan, so the cost is
-    -- the rows returned, warm-up included, whatever the history length.
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query (BEGIN ATOMIC: bound when created,
+    -- and still inlined): the start is computed once (candle_warmup_start)
+    -- and bounds an index range scan, so the cost is the rows returned,
+    -- warm-up included, whatever the history length.
     -- A constant warmup of 0 (the online fold) folds the start to since's
     -- bucket at plan time: no call, no planning of candle_warmup_start.
     -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
@@ -432,26 +451,26 @@ LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
     FROM triggerstock.candles c
     WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
       AND c.bucket >= CASE WHEN $5 = 0
-                           THEN coalesce($3, TIMESTAMPTZ '-infinity')
+                           THEN coalesce($3, timestamp with time zone '-infinity')
                            ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
       AND c.bucket < $4
     UNION ALL
     SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
            (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
            coalesce(s.bucket < $3, false)
-    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, timestamp with time zone 'epoch') AS bucket,
                  @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
             AND k.bucket >= CASE WHEN $5 = 0
                                  THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
-                                                                   TIMESTAMPTZ 'epoch'),
-                                               TIMESTAMPTZ '-infinity')
+                                                                   timestamp with time zone 'epoch'),
+                                               timestamp with time zone '-infinity')
                                  ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
-            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, TIMESTAMPTZ 'epoch')
-          GROUP BY 1) s
-$$;
+            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, timestamp with time zone 'epoch')
+          GROUP BY 1) s;
+END;
 COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
 $c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
   SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi

@@ -113,7 +113,8 @@ COMMENT ON FUNCTION @extschema@.serve_features(text, interval, boolean) IS
 
 CREATE FUNCTION @extschema@.unserve_features(symbol text, width interval DEFAULT '1 minute')
 RETURNS boolean
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
     WITH s AS (DELETE FROM triggerstock.feature_state f
                WHERE f.symbol OPERATOR(pg_catalog.=) $1 AND f.width OPERATOR(pg_catalog.=) $2
                RETURNING 1),
@@ -128,7 +129,8 @@ COMMENT ON FUNCTION @extschema@.unserve_features(text, interval) IS
 
 CREATE FUNCTION @extschema@.serve_deployed()
 RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM @extschema@.serve_features(p.symbol, p.width)
     FROM (SELECT DISTINCT d.symbol, m.width
@@ -145,23 +147,25 @@ CREATE TRIGGER deployments_serve AFTER INSERT ON triggerstock.deployments
 
 CREATE FUNCTION @extschema@.online_news_changed()
 RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     items text[];
     times timestamptz[];
 BEGIN
     -- the (symbol, published_at) pairs of the items changed
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM new_rows i, unnest(i.symbols) s WHERE i.published_at IS NOT NULL;
-    ELSIF TG_OP = 'UPDATE' THEN
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM (SELECT symbols, published_at FROM old_rows
-              UNION ALL SELECT symbols, published_at FROM new_rows) i, unnest(i.symbols) s
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM new_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM (SELECT o.symbols, o.published_at FROM old_rows o
+              UNION ALL SELECT n.symbols, n.published_at FROM new_rows n) i,
+             pg_catalog.unnest(i.symbols) u(s)
         WHERE i.published_at IS NOT NULL;
     ELSE
-        SELECT array_agg(s), array_agg(i.published_at) INTO items, times
-        FROM old_rows i, unnest(i.symbols) s WHERE i.published_at IS NOT NULL;
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM old_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
     END IF;
     IF items IS NULL THEN
         RETURN NULL;

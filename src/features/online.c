@@ -35,6 +35,7 @@
 
 #include "features/online.h"
 #include "guc.h"
+#include "schema.h"
 
 /* Rows written per INSERT and candles fetched per cursor batch. */
 #define ONLINE_BATCH 1000
@@ -154,17 +155,12 @@ online_prepare_plans(void)
 	Oid			prune_types[4] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	const char *nsp;
 	StringInfoData sql;
-	bool		isnull;
-	int			ret;
 
 	if (plan_save != NULL)
 		return;
-	ret = SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension "
-					  "WHERE extname OPERATOR(pg_catalog.=) 'triggerstock'", true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+	nsp = tsk_extension_schema();
+	if (nsp == NULL)
 		elog(ERROR, "extension triggerstock is not installed");
-	nsp = quote_identifier(get_namespace_name(DatumGetObjectId(
-		SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))));
 	plan_lock = online_prepare(
 		"SELECT bucket, state, stalled_at FROM triggerstock.feature_state "
 		"WHERE symbol OPERATOR(pg_catalog.=) $1 AND width OPERATOR(pg_catalog.=) $2 FOR UPDATE",

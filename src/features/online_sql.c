@@ -47,6 +47,7 @@
 #include "utils/tuplestore.h"
 
 #include "features/online.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum online_candles_changed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(online_candles_changed);
@@ -177,18 +178,15 @@ served_lookup(const char *symbol)
 
 /*
  * online_spi_connect
- *	  SPI_connect once (*spi tracks it), or ERROR.
+ *	  SPI_connect once (*spi tracks it) under the safe search_path
+ *	  (*nest: the level to give tsk_spi_finish), or ERROR.
  */
 static void
-online_spi_connect(bool *spi)
+online_spi_connect(bool *spi, int *nest)
 {
-	int			ret;
-
 	if (*spi)
 		return;
-	ret = SPI_connect();
-	if (ret != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	*nest = tsk_spi_connect();
 	*spi = true;
 }
 
@@ -391,6 +389,7 @@ online_candles_changed(PG_FUNCTION_ARGS)
 			   *list;
 	int			n = 0;
 	bool		spi = false;
+	int			nest = -1;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
@@ -400,13 +399,13 @@ online_candles_changed(PG_FUNCTION_ARGS)
 
 	if (served == NULL)
 	{
-		online_spi_connect(&spi);
+		online_spi_connect(&spi, &nest);
 		served_load();
 	}
 	if (hash_get_num_entries(served) == 0)
 	{
 		if (spi)
-			SPI_finish();
+			tsk_spi_finish(nest);
 		return PointerGetDatum(NULL);
 	}
 
@@ -435,7 +434,7 @@ online_candles_changed(PG_FUNCTION_ARGS)
 	if (hash_get_num_entries(touched) == 0)
 	{
 		if (spi)
-			SPI_finish();
+			tsk_spi_finish(nest);
 		return PointerGetDatum(NULL);
 	}
 
@@ -445,7 +444,7 @@ online_candles_changed(PG_FUNCTION_ARGS)
 		list[n++] = *e;
 	qsort(list, n, sizeof(touched_entry), touched_cmp);
 
-	online_spi_connect(&spi);
+	online_spi_connect(&spi, &nest);
 	for (int i = 0; i < n; i++)
 	{
 		served_entry *s;
@@ -463,7 +462,7 @@ online_candles_changed(PG_FUNCTION_ARGS)
 		for (int j = 0; j < nw; j++)
 			(void) tsk_online_update(list[i].symbol, widths[j], list[i].earliest);
 	}
-	SPI_finish();
+	tsk_spi_finish(nest);
 	return PointerGetDatum(NULL);
 }
 
@@ -484,6 +483,7 @@ online_serve(PG_FUNCTION_ARGS)
 	int64		folded;
 	bool		inserted;
 	bool		spi = false;
+	int			nest = -1;
 	Datum		args[2];
 	Oid			types[2] = {TEXTOID, INTERVALOID};
 	int			ret;
@@ -503,7 +503,7 @@ online_serve(PG_FUNCTION_ARGS)
 				 errhint("A symbol is 1 to %d bytes long, as in triggerstock.candles.", NAMEDATALEN - 1)));
 	w = tsk_online_width_usecs(width);
 
-	online_spi_connect(&spi);
+	online_spi_connect(&spi, &nest);
 	served_load();
 	if (!tsk_online_served(symbol, w))
 	{
@@ -531,6 +531,6 @@ online_serve(PG_FUNCTION_ARGS)
 		folded = tsk_online_build(symbol, w);
 	else
 		folded = tsk_online_update(symbol, w, DT_NOEND);
-	SPI_finish();
+	tsk_spi_finish(nest);
 	PG_RETURN_INT64(folded);
 }

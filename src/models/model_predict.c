@@ -49,6 +49,7 @@
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_predict_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_symbol);
@@ -119,17 +120,28 @@ tsk_json_double(StringInfo buf, double v)
 		appendStringInfo(buf, "%.17g", v);
 }
 
+/* GUC level of the search_path pinned by predict_spi_connect. */
+static int	predict_spi_nest = -1;
+
 /*
  * predict_spi_connect
- *	  SPI_connect or ERROR.
+ *	  SPI_connect under the safe search_path, or ERROR.
  */
 static void
 predict_spi_connect(void)
 {
-	int			ret = SPI_connect();
+	predict_spi_nest = tsk_spi_connect();
+}
 
-	if (ret != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+/*
+ * predict_spi_finish
+ *	  SPI_finish, and the caller's search_path back.
+ */
+static void
+predict_spi_finish(void)
+{
+	tsk_spi_finish(predict_spi_nest);
+	predict_spi_nest = -1;
 }
 
 /*
@@ -189,14 +201,14 @@ predict_computed_row(predict_row *row, const char *symbol, Interval *width, Oid 
 	args[1] = IntervalPGetDatum(width);
 	ret = SPI_execute_with_args(psprintf("WITH w AS ("
 										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), c.close_time, "
-										 "                             TIMESTAMPTZ 'epoch') AS complete "
+										 "                             timestamp with time zone 'epoch') AS complete "
 										 "  FROM triggerstock.candles c "
 										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
 										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
 										 "  ORDER BY c.bucket DESC LIMIT 1), "
 										 "l AS ("
 										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), pg_catalog.max(c.bucket), "
-										 "                             TIMESTAMPTZ 'epoch') AS last "
+										 "                             timestamp with time zone 'epoch') AS last "
 										 "  FROM w, triggerstock.candles c "
 										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
 										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
@@ -415,10 +427,11 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 			predict_spi_connect();
 			spi = true;
 		}
-		ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
-									"WHERE symbol = $1 AND fallback_level = 'model' "
-									"AND predicted_at >= now() - make_interval(secs => $2) "
-									"ORDER BY predicted_at DESC LIMIT 1",
+		ret = SPI_execute_with_args("SELECT p.probability, p.model_id, p.model_sha256 "
+									"FROM triggerstock.predictions p "
+									"WHERE p.symbol = $1 AND p.fallback_level = 'model' "
+									"AND p.predicted_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
+									"ORDER BY p.predicted_at DESC LIMIT 1",
 									2, types, args, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -446,7 +459,7 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 		out->level = TS_LEVEL_RULES;
 	}
 	if (spi)
-		SPI_finish();
+		predict_spi_finish();
 }
 
 /*
@@ -724,9 +737,11 @@ model_feature_drift(PG_FUNCTION_ARGS)
 				: NAN;
 		}
 		/* the stored bins */
-		sql = psprintf("SELECT e, f FROM triggerstock.models m, "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
+		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
 					   "WHERE m.id = $1",
 					   quote_literal_cstr(m->features[j]), quote_literal_cstr(m->features[j]));
 		ret = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
@@ -773,6 +788,6 @@ model_feature_drift(PG_FUNCTION_ARGS)
 			values[3] = Float8GetDatum(actual[ne + 1]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	predict_spi_finish();
 	return (Datum) 0;
 }
