@@ -46,11 +46,12 @@ CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(
 	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(WIRE_SRCS) $(FEATURE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/candles/complete.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
-	src/models/model_train.o src/models/model_settings.o src/models/model_predict.o \
+	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
+	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
 	src/features/online.o src/features/online_sql.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
@@ -67,7 +68,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest models hostile_rows security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -17,14 +17,23 @@
  * Invariants:
  *	- these functions are VOLATILE: they read the deployment, the candles
  *	  and the clock;
- *	- the feature row of a served (symbol, width) is its newest online row
+ *	- the latest feature row of a (symbol, width) is cached per backend and
+ *	  read again only when the newest complete bucket or its last 1-minute
+ *	  candle changes (bucket, close, volume or trade count), so a predict()
+ *	  costs a few index probes plus one booster call when nothing changed;
+ *	- the row of a served (symbol, width) is its online row
  *	  (triggerstock.feature_rows, src/features/online.c): one index probe,
- *	  whatever the history length; an unserved pair's row is computed by
- *	  features() over its bounded warm-up;
- *	- a feature row is "complete" when its bucket has ended by the symbol's
- *	  watermark (bucket + width <= close_time of its newest candle);
- *	- the row is reused per backend while younger than
- *	  triggerstock.feature_cache_ttl (0: read on every call).
+ *	  whatever the history length; an unserved pair's row (or a served one
+ *	  whose online row is not that of the newest complete bucket) is
+ *	  computed by features() over its bounded warm-up;
+ *	- a feature row is complete when its bucket ends at or before the
+ *	  symbol's watermark: predict() scores the row of
+ *	  last_complete_bucket(symbol, width), the one rule shared with train()
+ *	  and the predictor worker (src/candles/candles.sql);
+ *	- the probability is about the close horizon buckets of the model's
+ *	  width after that bucket (not the next bucket when horizon > 1);
+ *	- every column read from triggerstock.predictions is checked for NULL;
+ *	- internal queries run without JIT (tsk_guc_internal_begin).
  */
 #include "postgres.h"
 
@@ -45,6 +54,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "candles/complete.h"
 #include "features/online.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
@@ -57,8 +67,6 @@ extern PGDLLEXPORT Datum model_predict_features(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_features);
 extern PGDLLEXPORT Datum model_predict_explain(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_explain);
-extern PGDLLEXPORT Datum model_feature_drift(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_feature_drift);
 extern PGDLLEXPORT Datum model_cache_size_now(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_cache_size_now);
 
@@ -72,8 +80,14 @@ typedef struct predict_row
 {
 	char		symbol[NAMEDATALEN];
 	Interval	width;
-	bool		valid;			/* read at checked_at (an ERROR leaves it invalid) */
-	TimestampTz checked_at;		/* when the row was last read */
+	/* signature: the newest complete bucket and its last 1-minute candle */
+	TimestampTz sig_complete;
+	TimestampTz sig_bucket;
+	double		sig_close;
+	double		sig_volume;
+	int64		sig_trades;
+	TimestampTz checked_at;		/* when the signature was last read */
+	TimestampTz watermark;
 	/* the row */
 	bool		found;
 	TimestampTz bucket;
@@ -85,40 +99,6 @@ typedef struct predict_row
 static MemoryContext predict_cxt = NULL;
 static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
-
-/*
- * tsk_fallback_name
- *	  The name of a fallback level.
- */
-const char *
-tsk_fallback_name(fallback_t level)
-{
-	switch (level)
-	{
-		case TS_LEVEL_MODEL:
-			return "model";
-		case TS_LEVEL_LAST_SCORE:
-			return "last_score";
-		case TS_LEVEL_RULES:
-			return "rules";
-		case TS_LEVEL_ABSTAIN:
-			return "abstain";
-	}
-	return "?";
-}
-
-/*
- * tsk_json_double
- *	  A double as JSON: shortest exact form, null when not finite.
- */
-void
-tsk_json_double(StringInfo buf, double v)
-{
-	if (!isfinite(v))
-		appendStringInfoString(buf, "null");
-	else
-		appendStringInfo(buf, "%.17g", v);
-}
 
 /* GUC level of the search_path pinned by predict_spi_connect. */
 static int	predict_spi_nest = -1;
@@ -167,7 +147,7 @@ predict_new_row(const char *symbol, const Interval *width)
 {
 	predict_row *row;
 
-	if (predict_nrows == PREDICT_MAX_ROWS)
+	if (predict_nrows == PREDICT_MAX_ROWS || strlen(symbol) >= NAMEDATALEN)
 	{
 		MemoryContextReset(predict_cxt);
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
@@ -182,50 +162,27 @@ predict_new_row(const char *symbol, const Interval *width)
 }
 
 /*
- * predict_computed_row
- *	  The latest complete row of a pair that is not served online, from
- *	  features() over its bounded warm-up (README "Serving"): the bucket
- *	  before the one holding the symbol's watermark.
+ * predict_keep_name
+ *	  Column i of the row is called name (copied into predict_cxt once).
  */
 static void
-predict_computed_row(predict_row *row, const char *symbol, Interval *width, Oid nsp)
+predict_keep_name(predict_row *row, int i, const char *name)
 {
-	Datum		args[2];
-	Oid			types[2] = {TEXTOID, INTERVALOID};
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	int			ret;
+	if (row->names[i] == NULL || strcmp(row->names[i], name) != 0)
+		row->names[i] = MemoryContextStrdup(predict_cxt, name);
+}
 
-	args[0] = CStringGetTextDatum(symbol);
-	args[1] = IntervalPGetDatum(width);
-	ret = SPI_execute_with_args(psprintf("WITH w AS ("
-										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), c.close_time, "
-										 "                             timestamp with time zone 'epoch') AS complete "
-										 "  FROM triggerstock.candles c "
-										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
-										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
-										 "  ORDER BY c.bucket DESC LIMIT 1), "
-										 "l AS ("
-										 "  SELECT pg_catalog.date_bin(%1$s.candle_width($2), pg_catalog.max(c.bucket), "
-										 "                             timestamp with time zone 'epoch') AS last "
-										 "  FROM w, triggerstock.candles c "
-										 "  WHERE c.symbol OPERATOR(pg_catalog.=) $1 "
-										 "    AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute' "
-										 "    AND c.bucket OPERATOR(pg_catalog.<) w.complete) "
-										 "SELECT f.* FROM w, l, %1$s.features($1, $2, l.last) f "
-										 "WHERE l.last IS NOT NULL AND f.bucket OPERATOR(pg_catalog.<) w.complete "
-										 "ORDER BY f.bucket DESC LIMIT 1",
-										 quote_identifier(get_namespace_name(nsp))),
-								2, types, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	row->found = false;
+/*
+ * predict_keep_row
+ *	  Copy the numeric columns of a features() row into row: NaN for NULL;
+ *	  the bucket column sets row->bucket.
+ */
+static void
+predict_keep_row(predict_row *row, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+
 	row->n = 0;
-	if (SPI_processed != 1)
-		return;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
 	for (int i = 0; i < desc->natts && row->n < PREDICT_MAX_COLUMNS; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -259,28 +216,84 @@ predict_computed_row(predict_row *row, const char *symbol, Interval *width, Oid 
 			default:
 				continue;
 		}
-		if (row->names[row->n] == NULL || strcmp(row->names[row->n], NameStr(att->attname)) != 0)
-			row->names[row->n] = MemoryContextStrdup(predict_cxt, NameStr(att->attname));
+		predict_keep_name(row, row->n, NameStr(att->attname));
 		row->values[row->n++] = v;
 	}
 	row->found = true;
 }
 
 /*
+ * predict_online_row
+ *	  The stored online row of (symbol, width) into row when it is the row
+ *	  of bucket (one index probe of triggerstock.feature_rows, no SPI);
+ *	  false when the pair is not served or its newest row is another one.
+ */
+static bool
+predict_online_row(predict_row *row, const char *symbol, const Interval *width,
+				   TimestampTz bucket, bool *spi)
+{
+	double		values[ONLINE_NCOLUMNS];
+	TimestampTz stored;
+
+	if (!tsk_online_latest_row(symbol, width, &stored, values, spi) || stored != bucket)
+		return false;
+	row->bucket = stored;
+	row->n = ONLINE_NCOLUMNS;
+	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
+	{
+		predict_keep_name(row, i, tsk_online_column_name(i));
+		row->values[i] = values[i];
+	}
+	row->found = true;
+	return true;
+}
+
+/*
+ * predict_computed_row
+ *	  The row of bucket computed by features() over its bounded warm-up
+ *	  (a pair that is not served online).
+ */
+static void
+predict_computed_row(predict_row *row, const char *symbol, Interval *width,
+					 TimestampTz bucket, Oid nsp)
+{
+	Datum		args[3];
+	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
+	int			ret;
+
+	args[0] = CStringGetTextDatum(symbol);
+	args[1] = IntervalPGetDatum(width);
+	args[2] = TimestampTzGetDatum(bucket);
+	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
+										 "WHERE f.bucket OPERATOR(pg_catalog.<=) $3 ORDER BY f.bucket DESC LIMIT 1",
+										 quote_identifier(get_namespace_name(nsp))),
+								3, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+}
+
+/*
  * predict_latest_row
- *	  The latest complete feature row of (symbol, width): the online row
- *	  (one index probe on triggerstock.feature_rows) when the pair is served,
- *	  else computed by features() over its warm-up.  Reused without reading
- *	  while younger than triggerstock.feature_cache_ttl.  NULL when the
- *	  symbol has no complete bucket.  Connects SPI (*spi set) only when it
+ *	  The latest complete feature row of (symbol, width), from the cache
+ *	  when it was checked less than triggerstock.feature_cache_ttl ago or
+ *	  the latest complete candle did not change, else the online row of a
+ *	  served pair or features() over its warm-up.  Returns NULL when the
+ *	  symbol has no complete candle.  Connects SPI (*spi set) only when it
  *	  has to read.
  */
 static predict_row *
 predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 {
-	predict_row *row;
-	double		values[ONLINE_NCOLUMNS];
-	TimestampTz bucket;
+	predict_row *row = NULL;
+	candle_completeness complete;
+	TimestampTz sig_complete,
+				sig_bucket,
+				watermark;
+	double		sig_close,
+				sig_volume;
+	int64		sig_trades;
 
 	if (predict_cxt == NULL)
 	{
@@ -289,37 +302,50 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
 	}
 	row = predict_cached_row(symbol, width);
-	if (row != NULL && row->valid && tsk_feature_cache_ttl > 0 &&
+	if (row != NULL && row->sig_complete != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
 		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
 									tsk_feature_cache_ttl))
 		return row->found ? row : NULL;
+
+	if (!*spi)
+	{
+		predict_spi_connect();
+		*spi = true;
+	}
+	/* the newest complete bucket and its last candle: the one rule of candles/complete.h */
+	tsk_candle_completeness(symbol, width, &complete);
+	if (!complete.has_bucket)
+		return NULL;
+	sig_complete = complete.bucket;
+	sig_bucket = complete.last_candle;
+	sig_close = complete.last_close;
+	sig_volume = complete.last_volume;
+	sig_trades = complete.last_trades;
+	watermark = complete.watermark;
+
+	if (row != NULL && row->sig_complete == sig_complete && row->sig_bucket == sig_bucket &&
+		row->sig_close == sig_close && row->sig_volume == sig_volume && row->sig_trades == sig_trades)
+	{
+		row->checked_at = GetCurrentTimestamp();
+		row->watermark = watermark;
+		return row->found ? row : NULL;
+	}
 	if (row == NULL)
 		row = predict_new_row(symbol, width);
-	row->valid = false;
+	/* mark stale until the new row is read (an ERROR leaves it stale) */
+	row->sig_complete = DT_NOBEGIN;
+	row->found = false;
 
-	if (tsk_online_latest_row(symbol, width, &bucket, values, spi))
-	{
-		row->bucket = bucket;
-		row->n = ONLINE_NCOLUMNS;
-		for (int i = 0; i < ONLINE_NCOLUMNS; i++)
-		{
-			if (row->names[i] == NULL || strcmp(row->names[i], tsk_online_column_name(i)) != 0)
-				row->names[i] = MemoryContextStrdup(predict_cxt, tsk_online_column_name(i));
-			row->values[i] = values[i];
-		}
-		row->found = true;
-	}
-	else
-	{
-		if (!*spi)
-		{
-			predict_spi_connect();
-			*spi = true;
-		}
-		predict_computed_row(row, symbol, width, nsp);
-	}
+	/* the row of the newest complete bucket: stored online, else computed */
+	if (!predict_online_row(row, symbol, width, sig_complete, spi))
+		predict_computed_row(row, symbol, width, sig_complete, nsp);
+	row->sig_complete = sig_complete;
+	row->sig_bucket = sig_bucket;
+	row->sig_close = sig_close;
+	row->sig_volume = sig_volume;
+	row->sig_trades = sig_trades;
 	row->checked_at = GetCurrentTimestamp();
-	row->valid = true;
+	row->watermark = watermark;
 	return row->found ? row : NULL;
 }
 
@@ -355,28 +381,80 @@ predict_one(const model_t *m, const float *x, double *out)
 }
 
 /*
+ * predict_last_score
+ *	  Level 2: the symbol's newest model score of out's width and horizon,
+ *	  if younger than triggerstock.last_score_max_age (SPI connected).
+ *	  Every column is checked: the table is writable by its owner.
+ */
+static void
+predict_last_score(const char *symbol, prediction_t *out)
+{
+	Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
+	Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
+	IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
+								"WHERE symbol OPERATOR(pg_catalog.=) $1 "
+								"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
+								"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+								"AND probability IS NOT NULL "
+								"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
+								"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
+								"ORDER BY predicted_at DESC LIMIT 1",
+								4, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		return;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	d = SPI_getbinval(tup, desc, 1, &isnull);
+	if (isnull || !(DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1))
+		return;
+	out->probability = DatumGetFloat8(d);
+	out->has_probability = true;
+	out->level = TS_LEVEL_LAST_SCORE;
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	out->model_id = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (!isnull)
+		text_to_cstring_buffer(DatumGetTextPP(d), out->sha256, sizeof(out->sha256));
+}
+
+/*
  * tsk_predict_symbol
  *	  Run the fallback chain for symbol; see the file header.
  */
 void
 tsk_predict_symbol(const char *symbol, prediction_t *out)
 {
-	int64		model_id = tsk_model_deployed(symbol);
-	model_t   *m = model_id ? tsk_model_get(model_id) : NULL;
+	int64		model_id;
+	model_t    *m;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
 	bool		spi = false;
 	double		rsi,
 				macd;
+	int			guc_level = tsk_guc_internal_begin();
 
+	model_id = tsk_model_deployed(symbol);
+	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
 	out->level = TS_LEVEL_ABSTAIN;
+	out->width = m ? m->width : one_minute;
+	out->horizon = m ? m->horizon : 1;
 
-	row = predict_latest_row(symbol, m ? &m->width : &one_minute, tsk_model_extension_namespace(),
-							 &spi);
+	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), &spi);
 
 	if (row != NULL)
 	{
+		out->has_watermark = true;
+		out->watermark = row->watermark;
 		out->has_bucket = true;
 		out->bucket = row->bucket;
 		out->nfeatures = row->n;
@@ -407,46 +485,32 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 								   m->features[j], (long long) m->id);
 		else
 		{
-			predict_one(m, x, &out->probability);
-			out->has_probability = true;
-			out->level = TS_LEVEL_MODEL;
-			out->model_id = m->id;
-			strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			double		prob;
+
+			predict_one(m, x, &prob);
+			/* a stored booster of another objective answers something else */
+			if (!(prob >= 0 && prob <= 1))
+				out->reason = psprintf("model %lld answered %g, not a probability", (long long) m->id, prob);
+			else
+			{
+				out->probability = prob;
+				out->has_probability = true;
+				out->level = TS_LEVEL_MODEL;
+				out->model_id = m->id;
+				strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			}
 		}
 	}
 
-	/* level 2: a recent model score */
+	/* level 2: a recent model score of the same width and horizon */
 	if (!out->has_probability)
 	{
-		Oid			types[2] = {TEXTOID, INT4OID};
-		Datum		args[2] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age)};
-		int			ret;
-
 		if (!spi)
 		{
 			predict_spi_connect();
 			spi = true;
 		}
-		ret = SPI_execute_with_args("SELECT p.probability, p.model_id, p.model_sha256 "
-									"FROM triggerstock.predictions p "
-									"WHERE p.symbol = $1 AND p.fallback_level = 'model' "
-									"AND p.predicted_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-									"ORDER BY p.predicted_at DESC LIMIT 1",
-									2, types, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			out->probability = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
-			out->has_probability = !isnull;
-			out->model_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			strlcpy(out->sha256, SPI_getvalue(tup, desc, 3), sizeof(out->sha256));
-			out->level = TS_LEVEL_LAST_SCORE;
-		}
+		predict_last_score(symbol, out);
 	}
 
 	/* level 3: the rules baseline */
@@ -460,62 +524,15 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 	}
 	if (spi)
 		predict_spi_finish();
+	tsk_guc_internal_end(guc_level);
 }
 
 /*
- * tsk_prediction_json
- *	  The prediction and what explains it, as JSON text.
+ * tsk_predict_symbol_arg
+ *	  See model.h.
  */
-void
-tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
-{
-	char		ts[MAXDATELEN + 1];
-
-	appendStringInfoString(buf, "{\"symbol\": ");
-	escape_json(buf, symbol);
-	appendStringInfoString(buf, ", \"probability\": ");
-	if (p->has_probability)
-		tsk_json_double(buf, p->probability);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"fallback_level\": ");
-	escape_json(buf, tsk_fallback_name(p->level));
-	if (p->model_id)
-	{
-		appendStringInfo(buf, ", \"model_id\": %lld, \"sha256\": ", (long long) p->model_id);
-		escape_json(buf, p->sha256);
-	}
-	else
-		appendStringInfoString(buf, ", \"model_id\": null, \"sha256\": null");
-	appendStringInfoString(buf, ", \"reason\": ");
-	if (p->reason)
-		escape_json(buf, p->reason);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"bucket\": ");
-	if (p->has_bucket)
-		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(ts, TimestampTzGetDatum(p->bucket),
-														   TIMESTAMPTZOID, NULL));
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"features\": {");
-	for (int i = 0; i < p->nfeatures; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(buf, ", ");
-		escape_json(buf, p->names[i]);
-		appendStringInfoString(buf, ": ");
-		tsk_json_double(buf, p->values[i]);
-	}
-	appendStringInfoString(buf, "}}");
-}
-
-/*
- * predict_symbol_arg
- *	  The symbol argument, or ERROR when NULL or empty.
- */
-static char *
-predict_symbol_arg(FunctionCallInfo fcinfo)
+char *
+tsk_predict_symbol_arg(FunctionCallInfo fcinfo)
 {
 	char	   *symbol;
 
@@ -535,15 +552,17 @@ predict_symbol_arg(FunctionCallInfo fcinfo)
 
 /*
  * model_predict_symbol
- *	  predict(symbol) -> float8: probability that the next bucket closes
- *	  higher, NULL when every level of the fallback chain abstains.
+ *	  predict(symbol) -> float8: probability that the close horizon buckets
+ *	  (of the deployed model's width) after the newest complete bucket is
+ *	  higher than that bucket's close; NULL when every level of the
+ *	  fallback chain abstains.
  */
 Datum
 model_predict_symbol(PG_FUNCTION_ARGS)
 {
 	prediction_t p;
 
-	tsk_predict_symbol(predict_symbol_arg(fcinfo), &p);
+	tsk_predict_symbol(tsk_predict_symbol_arg(fcinfo), &p);
 	if (!p.has_probability)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(p.probability);
@@ -559,7 +578,7 @@ model_predict_explain(PG_FUNCTION_ARGS)
 {
 	prediction_t p;
 	StringInfoData buf;
-	char	   *symbol = predict_symbol_arg(fcinfo);
+	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 
 	tsk_predict_symbol(symbol, &p);
 	initStringInfo(&buf);
@@ -575,7 +594,7 @@ model_predict_explain(PG_FUNCTION_ARGS)
 Datum
 model_predict_features(PG_FUNCTION_ARGS)
 {
-	char	   *symbol = predict_symbol_arg(fcinfo);
+	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 	int64		model_id;
 	model_t   *m;
 	ArrayType  *arr;
@@ -620,6 +639,11 @@ model_predict_features(PG_FUNCTION_ARGS)
 	for (int j = 0; j < n; j++)
 		x[j] = nulls[j] ? NAN : (float) DatumGetFloat8(elems[j]);
 	predict_one(m, x, &prob);
+	if (!(prob >= 0 && prob <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %lld answered %g, not a probability", (long long) m->id, prob),
+				 errhint("Deploy a model trained by train(): objective binary:logistic.")));
 	PG_RETURN_FLOAT8(prob);
 }
 
@@ -631,163 +655,4 @@ Datum
 model_cache_size_now(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(tsk_model_cache_count());
-}
-
-/*
- * predict_recent_rows
- *	  Reads the last `recent` stored online feature rows of the model's
- *	  (symbol, width) as jsonb, one per row (inside SPI; args: model id,
- *	  symbol, recent); returns the SPI status.  ERROR when the pair is not
- *	  served: drift reads stored rows, it never recomputes them.
- */
-static int
-predict_recent_rows(const model_t *m, const char *symbol, Oid *types, Datum *args)
-{
-	int			ret;
-
-	if (!tsk_online_served(symbol, tsk_online_width_usecs(&m->width)))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the features of symbol \"%s\" at the model's width are not served", symbol),
-				 errhint("feature_drift() reads the stored online rows; deploying a model serves them, "
-						 "or call serve_features().")));
-	ret = SPI_execute_with_args("SELECT pg_catalog.to_jsonb(r) FROM ("
-								 "  SELECT f.* FROM triggerstock.feature_rows f "
-								 "  WHERE f.symbol OPERATOR(pg_catalog.=) $2 "
-								 "    AND f.width OPERATOR(pg_catalog.=) "
-								 "        (SELECT m.width FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1) "
-								 "  ORDER BY f.bucket DESC LIMIT $3) r",
-								 3, types, args, NULL, true, 0);
-	return ret;
-}
-
-/*
- * model_feature_drift
- *	  feature_drift(symbol, recent int) -> setof (feature, psi,
- *	  training_fraction_missing, recent_fraction_missing): PSI of each
- *	  feature of the deployed model between its training rows (the bins
- *	  stored in models.drift_reference) and the last `recent` stored online
- *	  feature rows (triggerstock.feature_rows: read, not recomputed; at most
- *	  triggerstock.feature_rows_keep of them exist).
- */
-Datum
-model_feature_drift(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *symbol = predict_symbol_arg(fcinfo);
-	int32		recent = PG_GETARG_INT32(1);
-	int64		model_id;
-	model_t   *m;
-	Oid			types[3] = {INT8OID, TEXTOID, INT4OID};
-	Datum		args[3];
-	int			ret;
-	uint64		nrows;
-	double	   *col;
-
-	if (recent < 10)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("recent must be at least 10 rows, got %d", recent),
-				 errhint("The default compares the last 1440 feature rows (one day of 1-minute candles).")));
-	model_id = tsk_model_deployed(symbol);
-	if (model_id == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("no model is deployed for symbol \"%s\"", symbol),
-				 errhint("Feature drift compares recent rows with the deployed model's training rows.")));
-	m = tsk_model_get(model_id);
-	InitMaterializedSRF(fcinfo, 0);
-
-	predict_spi_connect();
-	args[0] = Int64GetDatum(model_id);
-	args[1] = CStringGetTextDatum(symbol);
-	args[2] = Int32GetDatum(recent);
-	ret = predict_recent_rows(m, symbol, types, args);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	nrows = SPI_processed;
-	col = palloc(sizeof(double) * Max(nrows, 1));
-	for (int j = 0; j < m->nfeatures; j++)
-	{
-		SPITupleTable *rows = SPI_tuptable;
-		double		edges[TSM_PSI_BINS];
-		double		expected[TSM_PSI_BINS + 1];
-		double		actual[TSM_PSI_BINS + 1];
-		int			ne = 0,
-					nf = 0;
-		Datum		values[4];
-		bool		nulls[4] = {false};
-		char	   *sql;
-		SPITupleTable *ref;
-
-		/* the recent values of feature j */
-		for (uint64 i = 0; i < nrows; i++)
-		{
-			bool		isnull;
-			Jsonb	   *jb = DatumGetJsonbP(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull));
-			JsonbValue	key,
-					   *v;
-
-			key.type = jbvString;
-			key.val.string.val = m->features[j];
-			key.val.string.len = strlen(m->features[j]);
-			v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
-			col[i] = (v != NULL && v->type == jbvNumeric)
-				? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
-				: NAN;
-		}
-		/* the stored bins */
-		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
-					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
-					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
-					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
-					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
-					   "WHERE m.id = $1",
-					   quote_literal_cstr(m->features[j]), quote_literal_cstr(m->features[j]));
-		ret = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the drift reference of model %lld", (long long) model_id);
-		ref = SPI_tuptable;
-		{
-			bool		isnull;
-			Datum		d;
-			Datum	   *el;
-			int			n;
-
-			d = SPI_getbinval(ref->vals[0], ref->tupdesc, 1, &isnull);
-			if (!isnull)
-			{
-				deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, NULL, &n);
-				for (ne = 0; ne < n && ne < TSM_PSI_BINS; ne++)
-					edges[ne] = DatumGetFloat8(el[ne]);
-			}
-			d = SPI_getbinval(ref->vals[0], ref->tupdesc, 2, &isnull);
-			if (!isnull)
-			{
-				deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, NULL, &n);
-				for (nf = 0; nf < n && nf < TSM_PSI_BINS + 1; nf++)
-					expected[nf] = DatumGetFloat8(el[nf]);
-			}
-		}
-		SPI_freetuptable(ref);
-		SPI_tuptable = rows;
-
-		values[0] = CStringGetTextDatum(m->features[j]);
-		if (nf != ne + 2 || nrows == 0)
-			nulls[1] = true;
-		else
-		{
-			tsk_tsm_psi_fractions(col, nrows, edges, ne, actual);
-			values[1] = Float8GetDatum(tsk_tsm_psi(expected, actual, ne + 2));
-		}
-		nulls[2] = nf != ne + 2;
-		if (!nulls[2])
-			values[2] = Float8GetDatum(expected[ne + 1]);
-		nulls[3] = nulls[1];
-		if (!nulls[3])
-			values[3] = Float8GetDatum(actual[ne + 1]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	predict_spi_finish();
-	return (Datum) 0;
 }
