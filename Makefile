@@ -24,6 +24,7 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
 	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql \
+	src/features/features.sql \
 	bgworker/worker_plan.sql src/privileges.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
@@ -42,11 +43,13 @@ REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest
 	src/backfill/rest_options.c src/backfill/idgap.c
 URL_SRCS = src/ingest/ws_url.c
 FAST_SRCS = src/ingest/decode_fast.c
+FEATURE_SRCS = src/features/feature_stream.c
 # What the workers read from the network besides frames and feeds: WebSocket
 # reassembly, JSON quotes, HTTP validators (each fuzzed on its own).
 WIRE_SRCS = src/ingest/ws_assemble.c src/news/quote.c src/news/http_header.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
-	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS) $(REST_SRCS)
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS) \
+	$(FEATURE_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/candles/complete.o \
@@ -54,7 +57,8 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/ca
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
-	src/models/model_predict.o src/models/model_explain.o \
+	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
+	src/features/online.o src/features/online_sql.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/predictor.o \
@@ -69,7 +73,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
 # entry points, _PG_init and the worker mains (PGDLLEXPORT) are exported.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-ffp-contract=off -fvisibility=hidden
-SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
+SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm
 
 
 REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill models hostile_rows candle_merge security
@@ -99,7 +103,8 @@ UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
-	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill
+	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill \
+	$(UNIT_BIN)/test_feature_stream
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -122,7 +127,8 @@ $(UNIT_BIN)/test_decode_fast: test/unit/test_decode_fast.c $(FAST_SRCS) $(DECODE
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c test/unit/test_indicators_naive.c \
-		test/unit/test_indicators.h $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
+		test/unit/test_indicators.h $(INDICATOR_SRCS) src/candles/exactsum.c \
+		src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -155,6 +161,11 @@ $(UNIT_BIN)/test_backfill: test/unit/test_backfill.c test/unit/test_backfill_mor
 		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/backfill/idgap.h src/ingest/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+
+$(UNIT_BIN)/test_feature_stream: test/unit/test_feature_stream.c $(FEATURE_SRCS) $(INDICATOR_SRCS) src/candles/exactsum.c \
+		src/features/feature_stream.h src/indicators/indicators.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
 $(UNIT_BIN)/test_hostcheck: test/unit/test_hostcheck.c src/common/hostcheck.c src/common/hostcheck.h
 	@mkdir -p $(UNIT_BIN)

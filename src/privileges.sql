@@ -121,3 +121,21 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.import_line_error(text, bigint, text),
     @extschema@.import_parse(text, text, text, text, date, text, float8)
     TO triggerstock_admin;
+
+-- online features (issue 13): readers read the stored rows; the candle and
+-- news triggers and serve_features() write them as the role that changed
+-- candles, news or deployments, so the admin may write them too
+GRANT SELECT ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    TO triggerstock_admin;

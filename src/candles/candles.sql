@@ -480,6 +480,95 @@ END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
 'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup(): every field equals ohlcv() over the trades of the bucket when the 1-minute candles carry their sums';
 
+CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
+                                               warmup integer)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: bound to pg_catalog and the extension's schema when
+    -- created, whatever the caller's search_path.  -infinity: from the
+    -- first candle.  The warmup-th bucket before since is found by walking
+    -- back one index probe per bucket (width > 1 minute) or by an index
+    -- scan of warmup entries (1 minute).
+    SELECT CASE
+        WHEN $3 IS NULL THEN timestamp with time zone '-infinity'
+        WHEN $4 IS NULL OR $4 < 0 THEN NULL
+        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch')
+        WHEN $2 = interval '1 minute' THEN LEAST(
+            pg_catalog.date_bin(interval '1 day', $3, timestamp with time zone 'epoch'),
+            coalesce((SELECT c.bucket FROM triggerstock.candles c
+                      WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
+                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), timestamp with time zone '-infinity'))
+        ELSE LEAST(
+            pg_catalog.date_bin(interval '1 day',
+                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'),
+                                timestamp with time zone 'epoch'),
+            (WITH RECURSIVE back(b, n) AS (
+                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'), 0
+                 UNION ALL
+                 SELECT pg_catalog.date_bin($2, p.prev, timestamp with time zone 'epoch'), back.n + 1
+                 FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
+                                     WHERE c.symbol = $1 AND c.width = interval '1 minute'
+                                       AND c.bucket < back.b) p
+                 WHERE back.n < $4 AND p.prev IS NOT NULL)
+             SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
+                         ELSE timestamp with time zone '-infinity' END
+             FROM back))
+    END;
+END;
+COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
+'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
+
+CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamptz,
+                                    until timestamptz DEFAULT 'infinity', warmup integer DEFAULT 0)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz, warmup boolean)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query (BEGIN ATOMIC: bound when created,
+    -- and still inlined): the start is computed once (candle_warmup_start)
+    -- and bounds an index range scan, so the cost is the rows returned,
+    -- warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
+    SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
+           c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
+    FROM triggerstock.candles c
+    WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, timestamp with time zone '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
+    UNION ALL
+    SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
+           (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
+           coalesce(s.bucket < $3, false)
+    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, timestamp with time zone 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time,
+                                        k.open_seq, k.close_seq, k.sums)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   timestamp with time zone 'epoch'),
+                                               timestamp with time zone '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, timestamp with time zone 'epoch')
+          GROUP BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
+$c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
+  SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi
+                           FROM candles('BTC', '1 minute', now() - interval '6 hours', warmup => 1000)) s
+  WHERE NOT warmup;
+since NULL reads from the first candle; warmup 1000 makes the exponential indicators (rsi, macd, atr, adx) equal their full-history values (README "Indicators over a time range").$c$;
+
 CREATE VIEW triggerstock.candles_5m AS SELECT * FROM @extschema@.candles('5 minutes');
 CREATE VIEW triggerstock.candles_15m AS SELECT * FROM @extschema@.candles('15 minutes');
 CREATE VIEW triggerstock.candles_1h AS SELECT * FROM @extschema@.candles('1 hour');
