@@ -179,6 +179,8 @@ CREATE TABLE triggerstock.candles (
     open_seq    bigint,
     close_seq   bigint,
     sums        bytea,
+    origin      text NOT NULL DEFAULT 'trades' CONSTRAINT candles_origin_valid
+                    CHECK (origin = 'trades' OR origin ~ '^(rest|file):[a-z0-9_]+$'),
     PRIMARY KEY (symbol, width, bucket)
 );
 COMMENT ON TABLE triggerstock.candles IS
@@ -186,6 +188,8 @@ COMMENT ON TABLE triggerstock.candles IS
 COMMENT ON COLUMN triggerstock.candles.open_seq IS 'seq (trade id) of the open trade; NULL for candles loaded from elsewhere';
 COMMENT ON COLUMN triggerstock.candles.close_seq IS 'seq (trade id) of the close trade; NULL for candles loaded from elsewhere';
 COMMENT ON COLUMN triggerstock.candles.sums IS 'exact sums of qty and price*qty (see type ohlcv); NULL for candles loaded from elsewhere';
+COMMENT ON COLUMN triggerstock.candles.origin IS
+'trades: computed from the stored trades (ingest, refresh_candles, backfilled or imported trades); rest:<endpoint>: an exchange''s candle from a backfill job; file:<format>: from import_candles(); exchange and file candles never replace a candle computed from trades, trades always replace them';
 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.trades_default', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
@@ -346,44 +350,48 @@ BEGIN
     IF replace THEN
         INSERT INTO triggerstock.candles AS k
             (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
-             open_seq, close_seq, sums)
+             open_seq, close_seq, sums, origin)
         SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
                (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
-               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
         FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
               FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
         WHERE u.c IS DISTINCT FROM NULL
         ORDER BY u.symbol, u.bucket
         ON CONFLICT (symbol, width, bucket) DO UPDATE
-           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
              = (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.vwap,
                 EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time, EXCLUDED.open_seq,
-                EXCLUDED.close_seq, EXCLUDED.sums)
+                EXCLUDED.close_seq, EXCLUDED.sums, 'trades')
            WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time,
-                  k.open_seq, k.close_seq, k.sums)
+                  k.open_seq, k.close_seq, k.sums, k.origin)
                  IS DISTINCT FROM
                  (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
                   EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time,
-                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums);
+                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums, 'trades');
     ELSE
         INSERT INTO triggerstock.candles AS k
             (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
-             open_seq, close_seq, sums)
+             open_seq, close_seq, sums, origin)
         SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
                (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
-               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
         FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
               FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
         WHERE u.c IS DISTINCT FROM NULL
         ORDER BY u.symbol, u.bucket
         ON CONFLICT (symbol, width, bucket) DO UPDATE
-           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
              = (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,
-                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums
+                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums, 'trades'
                 FROM (SELECT @extschema@.rollup(v.c) AS m
-                      FROM (VALUES (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
+                      -- an exchange or file candle is replaced, not merged
+                      FROM (VALUES (CASE WHEN k.origin OPERATOR(pg_catalog.=) 'trades' THEN
+                                    ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
                                         k.open_time, k.close_time, k.open_seq, k.close_seq,
-                                        k.sums)::@extschema@.ohlcv),
+                                        k.sums)::@extschema@.ohlcv END),
                                    (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
                                         EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,
                                         EXCLUDED.close_time, EXCLUDED.open_seq, EXCLUDED.close_seq,
@@ -394,7 +402,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean) IS
-'the one writer of 1-minute candles: upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
+'the one writer of 1-minute candles computed from trades (origin trades): upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; an exchange or file candle of the minute is replaced, never merged; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
 RETURNS bigint
@@ -417,7 +425,7 @@ SET search_path = pg_catalog, pg_temp AS $$
     FROM fresh
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
-'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true); idempotent; returns the number of candles written or changed';
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true; origin trades, in place of an exchange or file candle of the minute); idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint

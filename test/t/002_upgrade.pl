@@ -143,13 +143,17 @@ diag("0.1 serving: $serving_before");
 
 # every table of schema triggerstock (partitions included): row count and
 # md5 over the columns it has now, ordered by the row's text; sequences by
-# position.  The column lists are kept so that the same columns are summed
-# after the update.
+# position.  The column and sequence lists are kept so that the same columns
+# and sequences are summed after the update.
 my %columns = map { split /\|/, $_, 2 } split /\n/, $node->safe_psql('upgraded', q{
 	SELECT c.oid::regclass, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
 	FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	WHERE c.relnamespace = 'triggerstock'::regnamespace AND c.relkind = 'r'
 	GROUP BY 1});
+# the sequences 0.1 had (0.2 adds its own, which are not 0.1 data)
+my @sequences = split /\n/, $node->safe_psql('upgraded', q{
+	SELECT c.oid::regclass FROM pg_class c
+	WHERE c.relnamespace = 'triggerstock'::regnamespace AND c.relkind = 'S' ORDER BY c.relname});
 sub data_sums
 {
 	my ($db) = @_;
@@ -159,11 +163,7 @@ sub data_sums
 		push @parts, qq{SELECT '$rel', count(*), md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), ''))
 		                FROM (SELECT $columns{$rel} FROM $rel) r};
 	}
-	my $seqs = $node->safe_psql($db, q{
-		SELECT string_agg(format('SELECT %L, last_value, md5(is_called::text) FROM %s', c.oid::regclass, c.oid::regclass),
-		                  ' UNION ALL ' ORDER BY c.relname)
-		FROM pg_class c WHERE c.relnamespace = 'triggerstock'::regnamespace AND c.relkind = 'S'});
-	push @parts, $seqs if $seqs ne '';
+	push @parts, map { "SELECT '$_', last_value, md5(is_called::text) FROM $_" } @sequences;
 	return $node->safe_psql($db, join(" UNION ALL ", @parts) . ' ORDER BY 1');
 }
 my $data_before = data_sums('upgraded');
