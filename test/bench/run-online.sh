@@ -21,7 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
 [ -x test/exchange/exchange_sim ] || make -s -f test/exchange/exchange.mk exchange
-pg_virtualenv -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
+pg_virtualenv -t -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
+  -o triggerstock.allowed_hosts=127.0.0.1 \
   -o max_worker_processes=16 -o shared_buffers=1GB -o max_wal_size=8GB \
   -o triggerstock.model_cache_size=1024 -o triggerstock.feature_rows_keep=1440 \
   bash test/bench/online.sh
