@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
 [ -x test/exchange/exchange_sim ] || make -s -f test/exchange/exchange.mk exchange
 pg_virtualenv -t -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
-  -o triggerstock.allowed_hosts=127.0.0.1 \
+  -o triggerstock.allowed_hosts=127.0.0.1,localhost \
   -o max_worker_processes=16 -o shared_buffers=1GB -o max_wal_size=8GB \
   -o triggerstock.model_cache_size=1024 -o triggerstock.feature_rows_keep=1440 \
   bash test/bench/online.sh
