@@ -63,30 +63,11 @@ static char *
 store_txn(store_fn fn, void *arg, const char *activity)
 {
 	ErrorData  *edata;
-	char	   *error;
 
 	edata = ShutdownRequestPending
 		? tsk_worker_xact_bounded(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET, STORE_SHUTDOWN_MS)
 		: tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET);
-	if (edata == NULL)
-		return NULL;
-	error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-		: pstrdup(edata->message);
-	FreeErrorData(edata);
-	return error;
-}
-
-/*
- * store_exec
- *	  Run one statement; ERROR unless it returns `expect`.
- */
-static void
-store_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expect)
-{
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-
-	if (ret != expect)
-		elog(ERROR, "backfill statement failed: %s", SPI_result_code_string(ret));
+	return edata ? tsk_worker_error_text(edata) : NULL;
 }
 
 /* ---- the queue ---------------------------------------------------------- */
@@ -96,18 +77,6 @@ typedef struct store_load_arg
 	MemoryContext cxt;
 	List	   *jobs;
 } store_load_arg;
-
-/*
- * store_str
- *	  Column col of row i as a string in cxt, or NULL.
- */
-static char *
-store_str(uint64 i, int col, MemoryContext cxt)
-{
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col);
-
-	return v ? MemoryContextStrdup(cxt, v) : NULL;
-}
 
 /*
  * store_load_in_txn
@@ -123,7 +92,7 @@ store_load_in_txn(void *p)
 	if (schema == NULL)
 		return;					/* dropped: no queue */
 	strlcpy(store_schema, schema, sizeof(store_schema));
-	store_exec("SELECT b.id, b.exchange, b.market, b.instrument, b.symbol, b.endpoint, b.base_url,"
+	tsk_worker_exec("backfill", "SELECT b.id, b.exchange, b.market, b.instrument, b.symbol, b.endpoint, b.base_url,"
 			   " b.range_from, b.range_to, b.from_id, b.to_id, b.options::pg_catalog.text,"
 			   " b.source, b.state, b.cursor, b.pages"
 			   " FROM triggerstock.backfills b"
@@ -147,19 +116,19 @@ store_load_in_txn(void *p)
 		char	   *cursor;
 
 		bj->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		bj->exchange = store_str(i, 2, arg->cxt);
+		bj->exchange = tsk_worker_getstr(i, 2, arg->cxt);
 		bj->trade_exchange = bj->exchange;
-		bj->market = store_str(i, 3, arg->cxt);
-		bj->instrument = store_str(i, 4, arg->cxt);
-		bj->symbol = store_str(i, 5, arg->cxt);
-		bj->endpoint = store_str(i, 6, arg->cxt);
-		tsk_backfill_build_job(bj, store_str(i, 3, arg->cxt), store_str(i, 7, arg->cxt),
+		bj->market = tsk_worker_getstr(i, 3, arg->cxt);
+		bj->instrument = tsk_worker_getstr(i, 4, arg->cxt);
+		bj->symbol = tsk_worker_getstr(i, 5, arg->cxt);
+		bj->endpoint = tsk_worker_getstr(i, 6, arg->cxt);
+		tsk_backfill_build_job(bj, tsk_worker_getstr(i, 3, arg->cxt), tsk_worker_getstr(i, 7, arg->cxt),
 							   !null_from && !null_to,
 							   null_from ? 0 : DatumGetTimestampTz(from),
 							   null_to ? 0 : DatumGetTimestampTz(to),
 							   !null_fid && !null_tid,
 							   null_fid ? 0 : DatumGetInt64(fid), null_tid ? 0 : DatumGetInt64(tid),
-							   store_str(i, 12, arg->cxt));
+							   tsk_worker_getstr(i, 12, arg->cxt));
 		bj->source = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
 		if (isnull)
 			bj->source = 0;
@@ -229,7 +198,7 @@ store_partitions(const td_trade *t, int n, int64 *days, int *ndays)
 			Oid			types[1] = {TIMESTAMPTZOID};
 			Datum		arg = TimestampTzGetDatum(day * STORE_DAY_US - TSK_UNIX_EPOCH_SHIFT_US);
 
-			store_exec(psprintf("SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", store_schema),
+			tsk_worker_exec("backfill", psprintf("SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", store_schema),
 					   1, types, &arg, NULL, SPI_OK_SELECT);
 			days[(*ndays)++] = day;
 		}
@@ -249,7 +218,7 @@ store_merge_candles(Datum symbols, Datum buckets, Datum candles, Oid candles_typ
 	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, candles_type};
 	Datum		args[3] = {symbols, buckets, candles};
 
-	store_exec(psprintf("SELECT %s.store_candles($1, $2, $3, false)", store_schema),
+	tsk_worker_exec("backfill", psprintf("SELECT %s.store_candles($1, $2, $3, false)", store_schema),
 			   3, types, args, NULL, SPI_OK_SELECT);
 }
 
@@ -299,7 +268,7 @@ store_trades(backfill_page *p)
 	args[7] = PointerGetDatum(construct_md_array(side, side_null, 1, dims, lbs, TEXTOID, -1, false,
 												 TYPALIGN_INT));
 	args[8] = CStringGetTextDatum(p->bj->market);
-	store_exec(psprintf("WITH ins AS ("
+	tsk_worker_exec("backfill", psprintf("WITH ins AS ("
 						"  INSERT INTO triggerstock.trades AS t"
 						"    (exchange, market, instrument, symbol, trade_id, ts, price, qty, side)"
 						"  SELECT $1, $9, $2, $3, u.id, u.ts, u.p, u.q, u.sd"
@@ -366,7 +335,7 @@ store_candles(backfill_page *p)
 		args[2 + k] = STORE_F8_ARRAY(cols[k], NULL, n);
 	args[8] = STORE_F8_ARRAY(cols[6], vwap_null, n);
 	args[9] = STORE_I8_ARRAY(cols[7], n);
-	store_exec("WITH w AS ("
+	tsk_worker_exec("backfill", "WITH w AS ("
 			   "  INSERT INTO triggerstock.candles AS k"
 			   "    (symbol, width, bucket, open, high, low, close, volume, vwap, trades,"
 			   "     open_time, close_time, origin)"
@@ -409,7 +378,7 @@ store_page_in_txn(void *arg)
 	bool		state_changes;
 
 	args[0] = Int64GetDatum(p->bj->id);
-	store_exec("SELECT b.state FROM triggerstock.backfills b WHERE b.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	tsk_worker_exec("backfill", "SELECT b.state FROM triggerstock.backfills b WHERE b.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			   1, types, args, NULL, SPI_OK_SELECT);
 	state = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 	if (state == NULL || (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0))
@@ -434,7 +403,7 @@ store_page_in_txn(void *arg)
 	args[5] = Int32GetDatum(p->pages);
 	/* only a change of state wakes the launcher (trigger on UPDATE OF state) */
 	state_changes = st->done || strcmp(state, "queued") == 0;
-	store_exec(state_changes ?
+	tsk_worker_exec("backfill", state_changes ?
 			   "UPDATE triggerstock.backfills SET cursor = $2, rows = rows OPERATOR(pg_catalog.+) $3,"
 			   " pages = pages OPERATOR(pg_catalog.+) $6, progress = $4,"
 			   " state = CASE WHEN $5 THEN 'done' ELSE 'running' END,"
@@ -484,7 +453,7 @@ store_error_in_txn(void *p)
 
 	args[0] = Int64GetDatum(a->bj->id);
 	args[1] = CStringGetTextDatum(a->error);
-	store_exec(a->final ?
+	tsk_worker_exec("backfill", a->final ?
 			   "UPDATE triggerstock.backfills SET errors = errors OPERATOR(pg_catalog.+) 1, last_error = $2,"
 			   " state = 'failed', finished_at = pg_catalog.now(),"
 			   " started_at = coalesce(started_at, pg_catalog.now())"
