@@ -5,13 +5,14 @@
  *	  transaction (SPI):
  *		1. lock the job's row; a job no longer queued or running (cancelled,
  *		   deleted) stores nothing;
- *		2. trades: create the daily partitions of the page's days, insert
- *		   the rows (ON CONFLICT DO NOTHING: replays and overlaps with live
- *		   trades are no-ops; the key includes the job's market), and merge
- *		   the candle (ohlcv()) of exactly the rows inserted into their
- *		   stored 1-minute candles with store_candles(), the one merge the
- *		   ingest flush uses too (an exchange or file candle of the minute
- *		   is replaced);
+ *		2. trades: create the daily partitions of the page's days, store
+ *		   the new rows (replays and overlaps with live trades are no-ops;
+ *		   the key includes the job's market) through the ingest worker's
+ *		   COPY path (ingest_copy.c), or INSERT ... ON CONFLICT DO NOTHING
+ *		   for a small page, and merge the candle of exactly the rows
+ *		   stored into their 1-minute candles with store_candles(), the
+ *		   one merge the ingest flush uses too (an exchange or file candle
+ *		   of the minute is replaced);
  *		   candles: upsert them with origin rest:<endpoint>, never over a
  *		   candle computed from trades;
  *		3. advance the job: cursor, rows, pages, progress (and state).
@@ -33,12 +34,15 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/backfill.h"
+#include "bgworker/ingest.h"
 #include "bgworker/workers.h"
 #include "common/unix_time.h"
 #include "schema.h"
 
 #define STORE_DAY_US INT64CONST(86400000000)
 #define STORE_KNOWN_DAYS 64
+/* Pages of at least this many trades take the COPY path (ingest_copy.c). */
+#define STORE_COPY_MIN_ROWS 64
 /* After SIGTERM a store may take this long before it is cancelled. */
 #define STORE_SHUTDOWN_MS 900
 
@@ -223,12 +227,13 @@ store_merge_candles(Datum symbols, Datum buckets, Datum candles, Oid candles_typ
 }
 
 /*
- * store_trades
- *	  Insert the page's trades and merge the candles of the new ones into
- *	  their 1-minute candles.  Returns the number of new trades.
+ * store_trades_insert
+ *	  Insert the page's trades (ON CONFLICT DO NOTHING) and merge the
+ *	  candles of the new ones into their 1-minute candles.  Returns the
+ *	  number of new trades.
  */
 static int64
-store_trades(backfill_page *p)
+store_trades_insert(backfill_page *p)
 {
 	const td_trade *t = p->trades;
 	int			n = p->n;
@@ -293,6 +298,40 @@ store_trades(backfill_page *p)
 		store_merge_candles(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
 							buckets, candles, SPI_gettypeid(SPI_tuptable->tupdesc, 3));
 	}
+	return stored;
+}
+
+/*
+ * store_trades
+ *	  Store the page's new trades and merge their candles.  A page of
+ *	  STORE_COPY_MIN_ROWS or more goes through the ingest worker's COPY
+ *	  path (ingest_copy.c: dedupe in C, one probe for stored keys, binary
+ *	  COPY; candles aggregated in C by ingest_candles.c and merged by the
+ *	  same store_candles() call); a smaller page, or one whose COPY met a
+ *	  concurrent writer's row, takes the INSERT.  Returns the new trades.
+ */
+static int64
+store_trades(backfill_page *p)
+{
+	char	   *instrument = p->bj->instrument;
+	char	   *symbol = p->bj->symbol;
+	ingest_trade_owner own = {p->bj->trade_exchange, p->bj->market, 1, &instrument, &symbol};
+	ingest_batch batch = {0};
+	ingest_candles *candles;
+	int64		stored;
+
+	if (p->n < STORE_COPY_MIN_ROWS)
+		return store_trades_insert(p);
+	tsk_ingest_copy_prepare();
+	tsk_ingest_candles_prepare(store_schema);
+	batch.n = batch.cap = p->n;
+	batch.trades = (td_trade *) p->trades;
+	batch.symbol_index = palloc0(sizeof(int) * p->n);
+	candles = tsk_ingest_candles_begin();
+	stored = tsk_ingest_copy_trades(&own, &batch, candles);
+	if (stored < 0)
+		return store_trades_insert(p);
+	(void) tsk_ingest_candles_store(candles);
 	return stored;
 }
 
@@ -425,6 +464,12 @@ tsk_backfill_store_page(backfill_page *page)
 {
 	char	   *err = store_txn(store_page_in_txn, page, "triggerstock backfill: storing a page");
 
+	if (err != NULL)
+	{
+		/* prepared again on the next page (the schema may have changed) */
+		tsk_ingest_copy_reset_plans();
+		tsk_ingest_candles_reset_plans();
+	}
 	if (err == NULL)
 		for (int k = 0; k < store_page_ndays; k++)
 			store_known_days[store_nknown++ % STORE_KNOWN_DAYS] = store_page_days[k];

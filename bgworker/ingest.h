@@ -133,13 +133,28 @@ extern void tsk_ingest_flush_reset_plans(void);
 
 /* ---- ingest_copy.c ---- */
 
+/* The candles of a flush being built (ingest_candles.c). */
+typedef struct ingest_candles ingest_candles;
+
+/*
+ * Whose trades a batch holds: the key columns of its rows (an ingest
+ * source's configuration, or a backfill job's one instrument).
+ */
+typedef struct ingest_trade_owner
+{
+	const char *exchange;		/* trades.exchange */
+	const char *market;			/* trades.market */
+	int			ninstruments;
+	char	  **instruments;	/* batch symbol_index points here */
+	char	  **symbols;
+} ingest_trade_owner;
+
 extern void tsk_ingest_copy_prepare(void);
 extern void tsk_ingest_copy_reset_plans(void);
-extern int64 tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch, bool *stored);
+extern int64 tsk_ingest_copy_trades(const ingest_trade_owner *own, const ingest_batch *batch,
+									ingest_candles *candles);
 
 /* ---- ingest_candles.c ---- */
-
-typedef struct ingest_candles ingest_candles;
 
 extern void tsk_ingest_candles_prepare(const char *schema);
 extern void tsk_ingest_candles_reset_plans(void);

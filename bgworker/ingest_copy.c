@@ -10,8 +10,11 @@
  *		3. store the remaining rows with PostgreSQL's own COPY code
  *		   (BeginCopyFrom/CopyFrom, binary format, from a data_source_cb
  *		   that hands out a buffer built here) inside a subtransaction;
- *		4. tell the caller exactly which rows were stored (their candles
- *		   are merged by ingest_candles.c).
+ *		4. add exactly the rows stored to the caller's candles
+ *		   (ingest_candles.c merges them).
+ *	Its callers: the ingest flush (ingest_flush.c) and the backfill store
+ *	(backfill_store.c); their batches name their rows' keys through an
+ *	ingest_trade_owner.
  *
  * Invariants:
  *	- a unique violation in the COPY (a race with another writer) rolls the
@@ -19,9 +22,9 @@
  *	  INSERT ... ON CONFLICT DO NOTHING for the batch, so nothing is lost or
  *	  duplicated; any other ERROR propagates (the batch is retried);
  *	- the key is (exchange, market, instrument, trade_id, ts): a batch holds
- *	  one source's trades, so one exchange and market, and the probe skips
+ *	  one owner's trades, so one exchange and market, and the probe skips
  *	  stored rows of other markets;
- *	- rows are reported stored only after the COPY succeeded.
+ *	- rows reach the candles only after the COPY succeeded.
  */
 #include "postgres.h"
 
@@ -58,7 +61,7 @@ static int	copy_src_len = 0;
 static int	copy_src_pos = 0;
 
 /* Sort context: the batch being sorted (qsort has no argument). */
-static const ingest_config *copy_sort_cfg = NULL;
+static const ingest_trade_owner *copy_sort_cfg = NULL;
 static const ingest_batch *copy_sort_batch = NULL;
 
 /* The columns the COPY fills, in stream order. */
@@ -147,7 +150,7 @@ copy_sort_cmp(const void *a, const void *b)
  *	  this key, or -1.
  */
 static int
-copy_find(const ingest_config *cfg, const ingest_batch *batch, const int *order, int n,
+copy_find(const ingest_trade_owner *cfg, const ingest_batch *batch, const int *order, int n,
 		  const char *instrument, int64 trade_id, int64 ts_us)
 {
 	int			lo = 0,
@@ -206,7 +209,7 @@ copy_int64_cmp(const void *a, const void *b)
  *	  minutes it has trades in), and matches their exact keys here.
  */
 static void
-copy_probe(const ingest_config *cfg, const ingest_batch *batch, const int *order, int n, bool *keep)
+copy_probe(const ingest_trade_owner *cfg, const ingest_batch *batch, const int *order, int n, bool *keep)
 {
 	int64	   *times = palloc(sizeof(int64) * n);
 	Datum	   *lo = palloc(sizeof(Datum) * n),
@@ -336,7 +339,7 @@ copy_put_float8(StringInfo buf, double d)
  *	  The kept rows as a binary COPY stream (header, tuples, trailer).
  */
 static void
-copy_build_stream(StringInfo buf, const ingest_config *cfg, const ingest_batch *batch, const bool *keep)
+copy_build_stream(StringInfo buf, const ingest_trade_owner *cfg, const ingest_batch *batch, const bool *keep)
 {
 	static const char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
 	uint32		zero = 0;
@@ -478,13 +481,14 @@ copy_in_subxact(StringInfo stream, uint64 *processed)
 
 /*
  * tsk_ingest_copy_trades
- *	  Store the batch's new trades by COPY; stored[i] (n entries, set by
- *	  the caller to false) becomes true for each row stored.  Returns the
- *	  rows stored, or -1 if a concurrent writer made the COPY hit a unique
- *	  violation (nothing stored; the caller falls back).
+ *	  Store the batch's new trades by COPY and add each row stored to
+ *	  candles (ingest_candles.c).  Returns the rows stored, or -1 if a
+ *	  concurrent writer made the COPY hit a unique violation (nothing
+ *	  stored, nothing added; the caller falls back to its INSERT).
  */
 int64
-tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch, bool *stored)
+tsk_ingest_copy_trades(const ingest_trade_owner *cfg, const ingest_batch *batch,
+					   ingest_candles *candles)
 {
 	int			n = batch->n;
 	int		   *order = palloc(sizeof(int) * n);
@@ -532,6 +536,13 @@ tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch, bool
 		return -1;
 	if (processed != (uint64) nkeep)
 		elog(ERROR, "COPY stored " UINT64_FORMAT " trades of %d", processed, nkeep);
-	memcpy(stored, keep, sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+	{
+		const td_trade *t = &batch->trades[i];
+
+		if (keep[i])
+			tsk_ingest_candles_add(candles, cfg->symbols[batch->symbol_index[i]],
+								   tsk_timestamptz_from_unix_us(t->ts_us), t->trade_id, t->price, t->qty);
+	}
 	return nkeep;
 }

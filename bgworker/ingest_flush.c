@@ -276,18 +276,10 @@ flush_insert(const ingest_config *cfg, const ingest_batch *batch, ingest_candles
 static int64
 flush_copy(const ingest_config *cfg, const ingest_batch *batch, ingest_candles *candles)
 {
-	bool	   *stored = palloc0(sizeof(bool) * batch->n);
-	int64		n = tsk_ingest_copy_trades(cfg, batch, stored);
+	ingest_trade_owner own = {cfg->exchange, cfg->market, cfg->ninstruments,
+	cfg->instruments, cfg->symbols};
 
-	for (int i = 0; i < batch->n && n > 0; i++)
-	{
-		const td_trade *t = &batch->trades[i];
-
-		if (stored[i])
-			tsk_ingest_candles_add(candles, cfg->symbols[batch->symbol_index[i]],
-								   tsk_timestamptz_from_unix_us(t->ts_us), t->trade_id, t->price, t->qty);
-	}
-	return n;
+	return tsk_ingest_copy_trades(&own, batch, candles);
 }
 
 /*

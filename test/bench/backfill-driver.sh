@@ -33,6 +33,13 @@ for _ in $(seq 3000); do
 done
 [ "$state" = done ] || { echo "the job did not finish" >&2; exit 1; }
 stored=$(q "SELECT rows FROM triggerstock.backfills WHERE id = $id")
+# CPU seconds of the local exchange and of the poll worker (whole lives)
+hz=$(getconf CLK_TCK)
+srv_cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$srv_pid/stat" 2>/dev/null || echo '?')
+poll_pid=$(q "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name LIKE 'triggerstock poll%' OR backend_type LIKE 'triggerstock poll%' LIMIT 1")
+poll_cpu=$([ -n "$poll_pid" ] && awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$poll_pid/stat" 2>/dev/null || echo '?')
+wall=$(q "SELECT round((extract(epoch FROM finished_at) - $(head -1 "$work/requests.log" | cut -d' ' -f1))::numeric, 2)
+          FROM triggerstock.backfills WHERE id = $id")
 # from the first request the local exchange saw to the job's end
 first=$(head -1 "$work/requests.log" | cut -d' ' -f1)
 ours=$(q "SELECT round((rows / (extract(epoch FROM finished_at) - $first))::numeric)
@@ -53,3 +60,4 @@ printf '%-58s %10s %12s %12s %8s %s\n' case rows ours baseline ratio target
 printf '%-58s %10s %12s %12s %8s %s\n' "backfill trades/s (aggTrades pages) vs COPY FROM" \
   "$stored" "$ours" "$baseline" "$(awk -v a="$ours" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')" ">= 0.5"
 echo "candles count every trade: $candles_ok"
+echo "backfill run: ${wall} s; CPU: local exchange ${srv_cpu} s, poll worker ${poll_cpu} s; COPY ${copy_ms} ms; load $(cut -d' ' -f1-3 /proc/loadavg)"
