@@ -12,9 +12,9 @@ cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 
-python3 test/backfill_server.py "$shared/data" "$work" > "$work/server.log" 2>&1 &
+TRIGGERSTOCK_BENCH_ROWS=$rows python3 test/backfill_server.py "$shared/data" "$work" > "$work/server.log" 2>&1 &
 srv_pid=$!
-for _ in $(seq 100); do [ -e "$work/port" ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -e "$work/port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$work/port")"
 
 q "CREATE EXTENSION IF NOT EXISTS triggerstock"
@@ -25,7 +25,12 @@ to="to_timestamp(1600000000.005 + $rows * 0.005)"
 q "SELECT count(*) FROM create_partitions($from, $to)" >/dev/null
 id=$(q "SELECT backfill('binance', 'BENCH', $from, $to, base_url => '$url',
                         options => '{\"ids\": \"agg\", \"min_interval_ms\": 0}')")
+poll_pid=; poll_ticks=0
 for _ in $(seq 3000); do
+  # the poll worker runs while there is work: sample its CPU ticks as it goes
+  [ -n "$poll_pid" ] || poll_pid=$(q "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'triggerstock poll' LIMIT 1")
+  [ -n "$poll_pid" ] && [ -r "/proc/$poll_pid/stat" ] &&
+    poll_ticks=$(awk '{ print $14 + $15 }' "/proc/$poll_pid/stat" 2>/dev/null || echo "$poll_ticks")
   state=$(q "SELECT state FROM triggerstock.backfills WHERE id = $id")
   [ "$state" = done ] && break
   [ "$state" = failed ] && { q "SELECT last_error FROM triggerstock.backfills WHERE id = $id" >&2; exit 1; }
@@ -33,11 +38,10 @@ for _ in $(seq 3000); do
 done
 [ "$state" = done ] || { echo "the job did not finish" >&2; exit 1; }
 stored=$(q "SELECT rows FROM triggerstock.backfills WHERE id = $id")
-# CPU seconds of the local exchange and of the poll worker (whole lives)
+# CPU seconds of the local exchange (whole life) and of the poll worker (until the job's end)
 hz=$(getconf CLK_TCK)
 srv_cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$srv_pid/stat" 2>/dev/null || echo '?')
-poll_pid=$(q "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name LIKE 'triggerstock poll%' OR backend_type LIKE 'triggerstock poll%' LIMIT 1")
-poll_cpu=$([ -n "$poll_pid" ] && awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$poll_pid/stat" 2>/dev/null || echo '?')
+poll_cpu=$(awk -v t="$poll_ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 wall=$(q "SELECT round((extract(epoch FROM finished_at) - $(head -1 "$work/requests.log" | cut -d' ' -f1))::numeric, 2)
           FROM triggerstock.backfills WHERE id = $id")
 # from the first request the local exchange saw to the job's end
