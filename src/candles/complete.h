@@ -37,9 +37,10 @@ typedef struct candle_completeness
 
 /*
  * Apply the rule for symbol at width (a positive whole number of minutes,
- * else ERROR).  Runs two index probes of triggerstock.candles through SPI
- * (connects and finishes SPI itself; callable with or without SPI
- * connected), in the caller's snapshot.  Needs only the table, so it also
+ * else ERROR).  Runs two index probes of triggerstock.candles (direct
+ * index scans; through SPI for a caller row-level security applies to,
+ * connecting and finishing SPI itself; callable with or without SPI
+ * connected), in the caller's snapshot; ERROR without SELECT on candles.  Needs only the table, so it also
  * works for a 0.1 database served by this library before its update.
  */
 extern void tsk_candle_completeness(const char *symbol, const Interval *width, candle_completeness *out);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest benchmark in a throw-away cluster (pg_virtualenv) with the launcher
 # preloaded; prints a table: case, rows, ours, baseline, ratio.
-#   throughput: the local exchange (test/exchange/exchange_sim --simulate,
+#   throughput: after an unmeasured warm-up run of the same size (so both
+#     sides meet a server whose shared buffers are already faulted in;
+#     TRIGGERSTOCK_BENCH_WARMUP=0 skips it), the local exchange (test/exchange/exchange_sim --simulate,
 #     Binance format, one source) sends as fast as it can; ours = trades/s
 #     from the first flush to the last commit (trades + candles); baseline =
 #     COPY FROM of the same rows into the same (emptied) table, rows/s.
