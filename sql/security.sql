@@ -72,4 +72,32 @@ SELECT add_source('long', 'generic', 'ws://127.0.0.1:1', ARRAY['BTCUSDT'],
 SELECT add_source('long', 'binance', 'ws://127.0.0.1:1/' || repeat('p', 2100), ARRAY['BTCUSDT']);
 SELECT add_source('long', 'binance', 'ws://127.0.0.1:1', ARRAY[E'BTC\nUSDT'], ARRAY['BTC']);
 
+-- the completeness rule reads candles with the caller's rights: schema
+-- usage and SELECT checked, row-level security applied (its probes are
+-- index scans without SPI, or SPI under row-level security)
+INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close, volume, trades, open_time, close_time)
+VALUES ('SEC', '1 minute', '2024-01-01 00:00+00', 1, 1, 1, 1, 1, 1, '2024-01-01 00:00+00', '2024-01-01 00:00:59+00'),
+       ('SEC', '1 minute', '2024-01-01 00:01+00', 2, 2, 2, 2, 1, 1, '2024-01-01 00:01+00', '2024-01-01 00:01:59+00');
+SET ROLE sec_nobody;
+SELECT watermark('SEC');
+RESET ROLE;
+CREATE ROLE sec_nosel LOGIN;
+GRANT USAGE ON SCHEMA triggerstock TO sec_nosel;
+SET ROLE sec_nosel;
+SELECT last_complete_bucket('SEC', '1 minute');
+RESET ROLE;
+SET ROLE sec_reader;
+SELECT watermark('SEC'), last_complete_bucket('SEC', '1 minute'), last_complete_bucket('SEC', '2 minutes');
+RESET ROLE;
+CREATE POLICY sec_hide ON triggerstock.candles FOR SELECT TO sec_reader USING (bucket < '2024-01-01 00:01+00');
+ALTER TABLE triggerstock.candles ENABLE ROW LEVEL SECURITY;
+SET ROLE sec_reader;
+SELECT watermark('SEC'), last_complete_bucket('SEC', '1 minute') AS hidden_bucket_not_complete;
+RESET ROLE;
+ALTER TABLE triggerstock.candles DISABLE ROW LEVEL SECURITY;
+DROP POLICY sec_hide ON triggerstock.candles;
+DELETE FROM triggerstock.candles WHERE symbol = 'SEC';
+
 DROP ROLE sec_nobody, sec_reader, sec_admin;
+REVOKE USAGE ON SCHEMA triggerstock FROM sec_nosel;
+DROP ROLE sec_nosel;

@@ -6,7 +6,8 @@
  *
  * Invariants: one definition of the rule, here; two index probes of
  * triggerstock.candles (primary key (symbol, width, bucket)): backward
- * index scans without SPI (SELECT privilege checked as a query checks it),
+ * index scans without SPI (USAGE on the schema and SELECT on the table
+ * checked as a query checks them),
  * or, for a caller row-level security applies to, saved SPI plans whose
  * statements qualify every name (the executor applies the policies); both
  * read in the caller's snapshot; every column read is checked for NULL;
@@ -217,7 +218,7 @@ complete_column(Relation heap, const char *name)
  * complete_probe_direct
  *	  The two probes as index scans of the primary key, without SPI or the
  *	  executor (the steady-state cost of predict() is mostly this), in the
- *	  active snapshot; SELECT on candles is checked as a query would.
+ *	  active snapshot (the caller checked the privileges).
  */
 static void
 complete_probe_direct(Oid relid, const char *symbol, const Interval *width, candle_completeness *out)
@@ -291,6 +292,9 @@ tsk_candle_completeness(const char *symbol, const Interval *width, candle_comple
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"triggerstock.candles\" does not exist")));
+	acl = pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_SCHEMA, "triggerstock");
 	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, "candles");

@@ -11,6 +11,7 @@ srv_pid=
 cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+. test/bench/copy_baseline.sh
 
 TRIGGERSTOCK_BENCH_ROWS=$rows python3 test/backfill_server.py "$shared/data" "$work" > "$work/server.log" 2>&1 &
 srv_pid=$!
@@ -52,16 +53,10 @@ candles_ok=$(q "SELECT sum(trades) = $stored FROM triggerstock.candles WHERE sym
 q "COPY (SELECT * FROM triggerstock.trades) TO '$work/trades.copy'"
 q "TRUNCATE triggerstock.trades"
 q "CHECKPOINT"
-copy_ms=$(psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | tail -1
-\\timing on
-COPY triggerstock.trades FROM '$work/trades.copy';
-SQL
-)
-copy_ms=$(echo "$copy_ms" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
-baseline=$(awk -v r="$stored" -v ms="$copy_ms" 'BEGIN { printf "%d", r / (ms / 1000) }')
+copy_baseline "$work/trades.copy" "$stored"
 
 printf '%-58s %10s %12s %12s %8s %s\n' case rows ours baseline ratio target
 printf '%-58s %10s %12s %12s %8s %s\n' "backfill trades/s (aggTrades pages) vs COPY FROM" \
   "$stored" "$ours" "$baseline" "$(awk -v a="$ours" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')" ">= 0.5"
 echo "candles count every trade: $candles_ok"
-echo "backfill run: ${wall} s; CPU: local exchange ${srv_cpu} s, poll worker ${poll_cpu} s; COPY ${copy_ms} ms; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "backfill run: ${wall} s; CPU: local exchange ${srv_cpu} s, poll worker ${poll_cpu} s; COPY ${copy_ms} ms wall, ${copy_cpu} s CPU of its backend; load $(cut -d' ' -f1-3 /proc/loadavg)"

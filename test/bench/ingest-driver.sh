@@ -11,6 +11,7 @@ sim_pid=
 cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+. test/bench/copy_baseline.sh
 
 start_sim() {  # start_sim PORT ARGS...: background exchange_sim, wait until ready
   local port=$1; shift
@@ -69,13 +70,7 @@ q "UPDATE triggerstock.sources SET enabled = false"
 q "COPY (SELECT * FROM triggerstock.trades) TO '$work/trades.copy'"
 q "TRUNCATE triggerstock.trades"
 q "CHECKPOINT"
-copy_ms=$(psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | tail -1
-\\timing on
-COPY triggerstock.trades FROM '$work/trades.copy';
-SQL
-)
-copy_ms=$(echo "$copy_ms" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
-baseline=$(awk -v r="$rows" -v ms="$copy_ms" 'BEGIN { printf "%d", r / (ms / 1000) }')
+copy_baseline "$work/trades.copy" "$rows"
 
 # --- latency at 1,000 trades/s ----------------------------------------------
 q "DELETE FROM triggerstock.sources; TRUNCATE triggerstock.trades, triggerstock.candles"
@@ -98,4 +93,4 @@ printf '%-58s %10s %12s %12s %8s %s\n' "latency p99 ms at 1000/s: arrival -> com
 printf '%-58s %10s %12s %12s %8s %s\n' "latency p99 ms at 1000/s: trade time -> flush start" \
   "$lat_rows" "$p99_ts" "10" "$(awk -v a="$p99_ts" 'BEGIN { printf "%.2f", a / 10 }')" "< 10 ms"
 echo "candles count every trade: $candles_ok"
-echo "throughput run: ${tp_wall} s from the first stored trade to the last commit; CPU: simulator ${sim_cpu} s, ingest worker ${worker_cpu} s (whole lives); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "throughput run: ${tp_wall} s from the first stored trade to the last commit; CPU: simulator ${sim_cpu} s, ingest worker ${worker_cpu} s (whole lives); COPY ${copy_ms} ms wall, ${copy_cpu} s CPU of its backend; load $(cut -d' ' -f1-3 /proc/loadavg)"
