@@ -105,6 +105,9 @@ row "cold predict() median ms: 1M candles vs 10k ($c10_level/$c1m_level)" "$COLD
   "$(ratio "$c1m_p50" "$c10_p50")" "ratio<=1.5"
 row "cold predict() p99 ms at 1M candles (10k: $c10_p99)" "$COLD_ROUNDS" "$c1m_p99" "5" \
   "$(ratio "$c1m_p99" 5)" "p99<5ms"
+read -r _ fl_p50 fl_p99 _ _ < <(grep '^FLOOR ' "$work/cold")
+row "floor: a fresh connection's first SELECT 1, p99 ms (p50 $fl_p50)" "$COLD_ROUNDS" "$fl_p99" "5" \
+  "$(ratio "$fl_p99" 5)" "-"
 row "cold predict() median ms: 100k candles vs 10k (p99 $c100_p99)" "$COLD_ROUNDS" "$c100_p50" "$c10_p50" \
   "$(ratio "$c100_p50" "$c10_p50")" "-"
 fi

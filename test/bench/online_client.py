@@ -34,6 +34,7 @@ def cold(rounds, symbols):
     w.autocommit = True
     wc = w.cursor()
     times = {s: [] for s in symbols}
+    floor = []
     levels = {}
     for _ in range(rounds):
         for s in symbols:
@@ -49,9 +50,18 @@ def cold(rounds, symbols):
                             "predict_explain(%s) ->> 'bucket'", (s, s))
                 levels[s] = cur.fetchone()
             c.close()
+        # the floor: a fresh connection's first statement, SELECT 1
+        c = psycopg2.connect("")
+        cur = c.cursor()
+        t0 = time.perf_counter()
+        cur.execute("SELECT 1")
+        cur.fetchone()
+        floor.append((time.perf_counter() - t0) * 1000.0)
+        c.close()
     for s in symbols:
         t = times[s]
         print("%s %.3f %.3f %.3f %s" % (s, pct(t, 0.5), pct(t, 0.99), max(t), levels[s][0]))
+    print("FLOOR %.3f %.3f %.3f -" % (pct(floor, 0.5), pct(floor, 0.99), max(floor)))
 
 
 def predictor(rounds, prefix):
