@@ -52,7 +52,7 @@ CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(
 	$(FEATURE_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/candles/complete.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/candles/ohlcv.o src/candles/complete.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
@@ -73,8 +73,10 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
 # entry points, _PG_init and the worker mains (PGDLLEXPORT) are exported.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-ffp-contract=off -fvisibility=hidden
-SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm
-
+# -z now: the library's symbols are bound when the postmaster preloads it,
+# so a fresh backend does not resolve them lazily on its first calls (a cold
+# predict() paid for that), and its relocations are then read-only (full RELRO).
+SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm -Wl,-z,now,-z,relro
 
 REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill models hostile_rows candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out

@@ -6,7 +6,7 @@
  *
  * Invariants: one definition of the rule, here; two index probes of
  * triggerstock.candles (primary key (symbol, width, bucket)): backward
- * index scans without SPI (USAGE on the schema and SELECT on the table
+ * index scans without SPI (direct_read.h: the privileges a query needs
  * checked as a query checks them),
  * or, for a caller row-level security applies to, saved SPI plans whose
  * statements qualify every name (the executor applies the policies); both
@@ -21,24 +21,18 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "miscadmin.h"
-#include "parser/parse_relation.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "candles/complete.h"
+#include "direct_read.h"
 
 extern PGDLLEXPORT Datum candle_watermark(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(candle_watermark);
@@ -176,13 +170,11 @@ complete_probe_spi(const char *symbol, const Interval *width, candle_completenes
  *	  first tuple into slot, false when there is none.
  */
 static bool
-complete_scan(Relation heap, Relation index, Snapshot snapshot, const char *symbol,
-			  bool has_before, TimestampTz before, TupleTableSlot *slot)
+complete_scan(Relation heap, Relation index, const char *symbol, bool has_before, TimestampTz before,
+			  TupleTableSlot *slot)
 {
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	ScanKeyData keys[3];
-	IndexScanDesc scan;
-	bool		found;
 
 	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(symbol));
@@ -190,28 +182,7 @@ complete_scan(Relation heap, Relation index, Snapshot snapshot, const char *symb
 						   index->rd_indcollation[1], F_INTERVAL_EQ, IntervalPGetDatum(&one_minute));
 	ScanKeyEntryInitialize(&keys[2], 0, 3, BTLessStrategyNumber, InvalidOid,
 						   index->rd_indcollation[2], F_TIMESTAMPTZ_LT, TimestampTzGetDatum(before));
-	scan = index_beginscan(heap, index, snapshot, has_before ? 3 : 2, 0);
-	index_rescan(scan, keys, has_before ? 3 : 2, NULL, 0);
-	found = index_getnext_slot(scan, BackwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
-}
-
-/*
- * complete_column
- *	  The attribute number of a column of candles (ERROR if it is gone).
- */
-static AttrNumber
-complete_column(Relation heap, const char *name)
-{
-	AttrNumber	att = attnameAttNum(heap, name, false);
-
-	if (att <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of triggerstock.candles does not exist", name),
-				 errhint("Reinstall the extension: the candles table was altered.")));
-	return att;
+	return tsk_direct_first(heap, index, keys, has_before ? 3 : 2, true, slot);
 }
 
 /*
@@ -226,7 +197,6 @@ complete_probe_direct(Oid relid, const char *symbol, const Interval *width, cand
 	Relation	heap = table_open(relid, AccessShareLock);
 	Oid			indexid = RelationGetPrimaryKeyIndex(heap);
 	Relation	index;
-	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	TupleTableSlot *slot;
 	bool		isnull;
 	Datum		d;
@@ -240,9 +210,9 @@ complete_probe_direct(Oid relid, const char *symbol, const Interval *width, cand
 	slot = table_slot_create(heap, NULL);
 
 	/* the watermark: close_time of the newest 1-minute candle, capped at now() */
-	if (complete_scan(heap, index, snapshot, symbol, false, 0, slot))
+	if (complete_scan(heap, index, symbol, false, 0, slot))
 	{
-		d = slot_getattr(slot, complete_column(heap, "close_time"), &isnull);
+		d = slot_getattr(slot, tsk_direct_column(heap, "close_time"), &isnull);
 		if (!isnull)
 		{
 			out->has_watermark = true;
@@ -253,18 +223,18 @@ complete_probe_direct(Oid relid, const char *symbol, const Interval *width, cand
 
 	/* the newest 1-minute candle before date_bin(width, watermark) */
 	if (out->has_watermark &&
-		complete_scan(heap, index, snapshot, symbol, true, complete_bin(width, out->watermark), slot))
+		complete_scan(heap, index, symbol, true, complete_bin(width, out->watermark), slot))
 	{
-		d = slot_getattr(slot, complete_column(heap, "bucket"), &isnull);
+		d = slot_getattr(slot, tsk_direct_column(heap, "bucket"), &isnull);
 		if (!isnull)
 		{
 			out->has_bucket = true;
 			out->last_candle = DatumGetTimestampTz(d);
-			d = slot_getattr(slot, complete_column(heap, "close"), &isnull);
+			d = slot_getattr(slot, tsk_direct_column(heap, "close"), &isnull);
 			out->last_close = isnull ? 0 : DatumGetFloat8(d);
-			d = slot_getattr(slot, complete_column(heap, "volume"), &isnull);
+			d = slot_getattr(slot, tsk_direct_column(heap, "volume"), &isnull);
 			out->last_volume = isnull ? 0 : DatumGetFloat8(d);
-			d = slot_getattr(slot, complete_column(heap, "trades"), &isnull);
+			d = slot_getattr(slot, tsk_direct_column(heap, "trades"), &isnull);
 			out->last_trades = isnull ? 0 : DatumGetInt64(d);
 		}
 	}
@@ -280,28 +250,16 @@ complete_probe_direct(Oid relid, const char *symbol, const Interval *width, cand
 void
 tsk_candle_completeness(const char *symbol, const Interval *width, candle_completeness *out)
 {
-	Oid			nsp,
-				relid;
-	AclResult	acl;
+	bool		direct;
+	Oid			relid;
 
 	memset(out, 0, sizeof(*out));
 	tsk_candle_check_width(width);
-	nsp = get_namespace_oid("triggerstock", false);
-	relid = get_relname_relid("candles", nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"triggerstock.candles\" does not exist")));
-	acl = pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_SCHEMA, "triggerstock");
-	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, "candles");
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-		complete_probe_spi(symbol, width, out);
-	else
+	relid = tsk_direct_table("candles", &direct);
+	if (direct)
 		complete_probe_direct(relid, symbol, width, out);
+	else
+		complete_probe_spi(symbol, width, out);
 	if (out->has_bucket)
 		out->bucket = complete_bin(width, out->last_candle);
 }

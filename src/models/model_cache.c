@@ -14,21 +14,33 @@
  *	  and that map is dropped by the relcache invalidation that an INSERT
  *	  into triggerstock.deployments sends at commit: other sessions see a
  *	  new deployment on their next call, never an uncommitted one;
- *	- the deployment map is read in the caller's snapshot through SPI.
+ *	- the deployment map and model rows are read in the caller's snapshot
+ *	  by index probes without SPI (direct_read.h: a cold predict() parses
+ *	  and plans no statement for them), through SPI for a caller under
+ *	  row-level security.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
+#include "direct_read.h"
 #include "models/model.h"
 #include "guc.h"
 #include "schema.h"
@@ -151,40 +163,23 @@ cache_bad_model(int64 model_id, const char *what)
 }
 
 /*
- * cache_load
- *	  Read model row model_id and load its booster into a new context.
+ * cache_build
+ *	  A model_t, in a new context under the cache's, from a models row
+ *	  (cols: the attribute numbers of symbol, sha256, width, horizon,
+ *	  features, model in tup), with its booster loaded.
  */
 static model_t *
-cache_load(int64 model_id)
+cache_build(int64 model_id, HeapTuple tup, TupleDesc desc, const int *cols)
 {
 	MemoryContext cxt;
 	MemoryContext old;
-	model_t   *m;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(model_id)};
-	int			ret;
-	HeapTuple	tup;
-	TupleDesc	desc;
+	model_t    *m;
 	bytea	   *bytes;
 	ArrayType  *names;
 	Datum	   *elems;
 	bool	   *elem_nulls;
 	int			nelems;
 	bst_ulong	booster_features;
-	int			spi = tsk_spi_connect();
-
-	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
-								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
-								1, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("model %lld does not exist", (long long) model_id),
-				 errhint("Models are listed in triggerstock.models.")));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
 
 	cxt = AllocSetContextCreate(cache_cxt, "triggerstock model", ALLOCSET_SMALL_SIZES);
 	PG_TRY();
@@ -193,14 +188,14 @@ cache_load(int64 model_id)
 		m = palloc0(sizeof(model_t));
 		m->id = model_id;
 		m->cxt = cxt;
-		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, 1, model_id)), m->symbol, NAMEDATALEN);
-		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, 2, model_id)), m->sha256,
+		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, cols[0], model_id)), m->symbol, NAMEDATALEN);
+		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, cols[1], model_id)), m->sha256,
 							   sizeof(m->sha256));
-		m->width = *DatumGetIntervalP(cache_column(tup, desc, 3, model_id));
-		m->horizon = DatumGetInt32(cache_column(tup, desc, 4, model_id));
+		m->width = *DatumGetIntervalP(cache_column(tup, desc, cols[2], model_id));
+		m->horizon = DatumGetInt32(cache_column(tup, desc, cols[3], model_id));
 		if (m->horizon < 1 || m->horizon > 10000)
 			cache_bad_model(model_id, "horizon outside 1 to 10000");
-		names = DatumGetArrayTypeP(cache_column(tup, desc, 5, model_id));
+		names = DatumGetArrayTypeP(cache_column(tup, desc, cols[4], model_id));
 		if (ARR_NDIM(names) != 1)
 			cache_bad_model(model_id, "features is not a one-dimensional array");
 		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &nelems);
@@ -214,7 +209,7 @@ cache_load(int64 model_id)
 				cache_bad_model(model_id, "a NULL feature name");
 			m->features[i] = TextDatumGetCString(elems[i]);
 		}
-		bytes = DatumGetByteaPP(cache_column(tup, desc, 6, model_id));
+		bytes = DatumGetByteaPP(cache_column(tup, desc, cols[5], model_id));
 		MemoryContextSwitchTo(old);
 		m->booster = tsk_xgb_load(cxt, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
 								 tsk_predict_threads);
@@ -231,7 +226,100 @@ cache_load(int64 model_id)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	return m;
+}
+
+/*
+ * cache_missing
+ *	  ERROR for a model id without a row.
+ */
+static void
+cache_missing(int64 model_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("model %lld does not exist", (long long) model_id),
+			 errhint("Models are listed in triggerstock.models.")));
+}
+
+/*
+ * cache_load_spi
+ *	  Read model row model_id through SPI (a caller under row-level
+ *	  security) and build it.
+ */
+static model_t *
+cache_load_spi(int64 model_id)
+{
+	static const int cols[6] = {1, 2, 3, 4, 5, 6};
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(model_id)};
+	int			spi = tsk_spi_connect();
+	int			ret;
+	model_t    *m;
+
+	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
+								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		cache_missing(model_id);
+	m = cache_build(model_id, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cols);
 	tsk_spi_finish(spi);
+	return m;
+}
+
+/*
+ * cache_load
+ *	  Read model row model_id (one probe of its primary key, without SPI;
+ *	  direct_read.h) and build it.
+ */
+static model_t *
+cache_load(int64 model_id)
+{
+	static const char *const names[6] = {"symbol", "sha256", "width", "horizon", "features", "model"};
+	bool		direct;
+	Oid			relid = tsk_direct_table("models", &direct);
+	Relation	heap,
+				index;
+	Oid			indexid;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	HeapTuple	tup;
+	bool		should_free;
+	bool		pushed = false;
+	int			cols[6];
+	model_t    *m;
+
+	if (!direct)
+		return cache_load_spi(model_id);
+	/* the model bytes may be TOASTed: detoasting needs an active snapshot */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	heap = table_open(relid, AccessShareLock);
+	indexid = RelationGetPrimaryKeyIndex(heap);
+	if (!OidIsValid(indexid))
+		elog(ERROR, "triggerstock.models has no primary key");
+	index = index_open(indexid, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT8EQ,
+						   Int64GetDatum(model_id));
+	slot = table_slot_create(heap, NULL);
+	if (!tsk_direct_first(heap, index, &key, 1, false, slot))
+		cache_missing(model_id);
+	for (int i = 0; i < 6; i++)
+		cols[i] = tsk_direct_column(heap, names[i]);
+	tup = ExecFetchSlotHeapTuple(slot, true, &should_free);
+	m = cache_build(model_id, tup, RelationGetDescr(heap), cols);
+	if (should_free)
+		heap_freetuple(tup);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	if (pushed)
+		PopActiveSnapshot();
 	return m;
 }
 
@@ -302,25 +390,19 @@ tsk_model_cache_count(void)
 }
 
 /*
- * tsk_model_deployed
- *	  The deployed model of symbol from the map, read on a miss.
+ * deployed_read_spi
+ *	  The symbol's latest deployment through SPI (a caller under
+ *	  row-level security); 0 when none.
  */
-int64
-tsk_model_deployed(const char *symbol)
+static int64
+deployed_read_spi(const char *symbol)
 {
 	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Datum		args[1] = {CStringGetTextDatum(symbol)};
 	int64		model_id = 0;
+	int			spi = tsk_spi_connect();
 	int			ret;
-	int			spi;
 
-	cache_init();
-	for (int i = 0; i < cache_ndeployments; i++)
-		if (strcmp(cache_deployments[i].symbol, symbol) == 0)
-			return cache_deployments[i].model_id;
-
-	args[0] = CStringGetTextDatum(symbol);
-	spi = tsk_spi_connect();
 	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
 								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
@@ -334,7 +416,63 @@ tsk_model_deployed(const char *symbol)
 		model_id = isnull ? 0 : DatumGetInt64(d);
 	}
 	tsk_spi_finish(spi);
+	return model_id;
+}
 
+/*
+ * deployed_read
+ *	  The symbol's latest deployment (highest id): one backward probe of
+ *	  index deployments_symbol_id (symbol, id), without SPI
+ *	  (direct_read.h); 0 when none.
+ */
+static int64
+deployed_read(const char *symbol)
+{
+	bool		direct;
+	Oid			relid = tsk_direct_table("deployments", &direct);
+	Oid			indexid = direct ? get_relname_relid("deployments_symbol_id", get_rel_namespace(relid))
+		: InvalidOid;
+	Relation	heap,
+				index;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	int64		model_id = 0;
+
+	if (!OidIsValid(indexid))
+		return deployed_read_spi(symbol);
+	heap = table_open(relid, AccessShareLock);
+	index = index_open(indexid, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
+						   F_TEXTEQ, CStringGetTextDatum(symbol));
+	slot = table_slot_create(heap, NULL);
+	if (tsk_direct_first(heap, index, &key, 1, true, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, tsk_direct_column(heap, "model_id"), &isnull);
+
+		model_id = isnull ? 0 : DatumGetInt64(d);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return model_id;
+}
+
+/*
+ * tsk_model_deployed
+ *	  The deployed model of symbol from the map, read on a miss.
+ */
+int64
+tsk_model_deployed(const char *symbol)
+{
+	int64		model_id;
+
+	cache_init();
+	for (int i = 0; i < cache_ndeployments; i++)
+		if (strcmp(cache_deployments[i].symbol, symbol) == 0)
+			return cache_deployments[i].model_id;
+
+	model_id = deployed_read(symbol);
 	if (strlen(symbol) < NAMEDATALEN)
 	{
 		if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
