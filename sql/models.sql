@@ -141,6 +141,25 @@ SELECT predict_explain('ETH') ->> 'width' AS width, predict_explain('ETH') ->> '
        predict_explain('ETH') ->> 'watermark' AS watermark;
 SELECT deploy(:m1) = :m1 AS deployed_m1_again;
 SELECT (predict_explain('ETH') ->> 'model_id')::bigint = (SELECT model_id FROM triggerstock.deployed WHERE symbol = 'ETH') AS serves_deployed;
+-- predict() reads deployments and models by index probes without SPI, with the
+-- privileges a query needs; under row-level security it reads through SPI, so
+-- the policies apply (enabling one invalidates the deployment cache)
+CREATE ROLE models_rls LOGIN IN ROLE triggerstock_reader;
+CREATE POLICY models_rls_none ON triggerstock.deployments FOR SELECT TO models_rls USING (false);
+ALTER TABLE triggerstock.deployments ENABLE ROW LEVEL SECURITY;
+SET ROLE models_rls;
+SELECT predict_explain('ETH') ->> 'fallback_level' AS level_no_visible_deployment,
+       predict_explain('ETH') ->> 'reason' AS reason;
+RESET ROLE;
+DROP POLICY models_rls_none ON triggerstock.deployments;
+CREATE POLICY models_rls_all ON triggerstock.deployments FOR SELECT TO models_rls USING (true);
+SET ROLE models_rls;
+SELECT (predict_explain('ETH') ->> 'model_id')::bigint = :m1 AS serves_m1_under_policy;
+RESET ROLE;
+ALTER TABLE triggerstock.deployments DISABLE ROW LEVEL SECURITY;
+DROP POLICY models_rls_all ON triggerstock.deployments;
+DROP ROLE models_rls;
+SELECT (predict_explain('ETH') ->> 'model_id')::bigint = :m1 AS serves_m1_again;
 SELECT strategy, count(*) FROM triggerstock.deployments GROUP BY 1 ORDER BY 1;
 SELECT deploy('ETH', 'sideways');
 SELECT deploy('BTC', 'most_recent');
