@@ -33,8 +33,10 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_
 	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
 	src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c \
+	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
 CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS)
+	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -83,7 +85,7 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_book
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
@@ -117,6 +119,11 @@ $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_tree
 $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment/sentiment_api.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
+
+$(UNIT_BIN)/test_book: test/unit/test_book.c test/unit/test_book_feeds.c $(BOOK_SRCS) \
+		test/unit/test_book.h src/ingest/book.h src/ingest/book_decode.h src/ingest/book_sync.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
