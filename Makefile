@@ -21,7 +21,7 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
+	src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
@@ -46,7 +46,8 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	src/models/model_train.o src/models/model_predict.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
-	bgworker/ingest_stats.o bgworker/predictor.o
+	bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
+	bgworker/ingest_book_http.o bgworker/predictor.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
@@ -154,8 +155,25 @@ $(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_S
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 
-fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ)
+# Depth decoders + sync rules (one binary per source) and the book structure.
+BOOK_FUZZ = book_binance book_binance_rest book_coinbase book_kraken
+BOOK_FUZZ_SRC_book_binance = TB_SRC_BINANCE
+BOOK_FUZZ_SRC_book_binance_rest = TB_SRC_BINANCE_REST
+BOOK_FUZZ_SRC_book_coinbase = TB_SRC_COINBASE
+BOOK_FUZZ_SRC_book_kraken = TB_SRC_KRAKEN
+
+$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)): $(FUZZ_BIN)/fuzz_book_%: test/fuzz/fuzz_book_decode.c $(BOOK_SRCS) \
+		src/ingest/book.h src/ingest/book_decode.h src/ingest/book_sync.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -DTB_FUZZ_ONLY=$(BOOK_FUZZ_SRC_book_$*) -o $@ $(filter %.c,$^) -lcjson -lm
+
+$(FUZZ_BIN)/fuzz_book: test/fuzz/fuzz_book.c src/ingest/book.c src/ingest/book.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS) \
+		$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)) $(FUZZ_BIN)/fuzz_book
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) $(BOOK_FUZZ) book
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
 

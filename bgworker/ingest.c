@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/ingest_book.h"
 #include "bgworker/workers.h"
 #include "guc.h"
 
@@ -218,6 +219,9 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 		ingest_dead_letter_add(data, len, total_len, received, "binary message, expected JSON text");
 		return;
 	}
+	/* order books (ingest_book.c) take their depth frames first */
+	if (tsk_ingest_book_frame(data, len, received))
+		return;
 	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
@@ -344,6 +348,8 @@ ingest_reload(int32 id)
 	cfg_cxt = cxt;
 	cfg = fresh;
 	last_symbol = 0;
+	if (tsk_ingest_book_configure(cfg))
+		reconnect = true;
 	return reconnect;
 }
 
@@ -441,6 +447,8 @@ triggerstock_ingest_main(Datum main_arg)
 			{
 				ingest_try_flush();
 				tsk_ingest_ws_close();
+				tsk_ingest_book_connection();
+				(void) tsk_ingest_book_flush_now();
 				if (streaming)
 					tsk_ingest_stats_disconnected(false);
 				streaming = false;
@@ -499,6 +507,7 @@ triggerstock_ingest_main(Datum main_arg)
 		if (ev.established && !ev.closed)
 		{
 			streaming = true;
+			tsk_ingest_book_connection();
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
 			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
@@ -512,6 +521,7 @@ triggerstock_ingest_main(Datum main_arg)
 		if (ev.closed)
 		{
 			tsk_ingest_ws_close();
+			tsk_ingest_book_connection();
 			failures++;
 			next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
 			tsk_ingest_stats_disconnected(true);
@@ -531,6 +541,9 @@ triggerstock_ingest_main(Datum main_arg)
 				flush_retry_at = ingest_try_flush() ? 0 : TimestampTzPlusMilliseconds(now, 1000);
 		}
 
+		/* order books: REST snapshots, resubscriptions, samples, their flush */
+		tsk_ingest_book_tick(now);
+
 		/* sleep until the next thing to do */
 		if (tsk_ingest_ws_active() && tsk_ingest_ws_wants_service())
 			timeout = 0;
@@ -547,11 +560,14 @@ triggerstock_ingest_main(Datum main_arg)
 		}
 		if (flush_retry_at != 0)
 			timeout = Max(0, Min(timeout, (long) ((flush_retry_at - now) / 1000)));
+		timeout = Min(timeout, tsk_ingest_book_timeout(now));
 		ingest_wait(timeout);
 	}
 
 	/* SIGTERM: keep what we hold, then leave */
 	for (int attempt = 0; attempt < 3 && !ingest_try_flush(); attempt++)
+		pg_usleep(100000L);
+	for (int attempt = 0; attempt < 3 && !tsk_ingest_book_flush_now(); attempt++)
 		pg_usleep(100000L);
 	tsk_ingest_ws_close();
 	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));

@@ -28,6 +28,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/ingest_book.h"
 #include "guc.h"
 
 /* One received message in the queue (followed by its bytes). */
@@ -67,7 +68,7 @@ typedef struct ws_state
 static ws_state ws = {0};
 static MemoryContext ws_cxt = NULL;
 static MemoryContextCallback ws_cleanup;
-static char ws_ua_path[1024];
+static char ws_ua_path[16384];
 static char ws_host[256];
 
 /* lws PINGs after 20 s without traffic, hangs up after 60 s. */
@@ -313,11 +314,33 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	 */
 	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
 	{
-		if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+		char		depth[8192];
+		int			dlen = tsk_ingest_book_binance_streams(cfg, depth, sizeof(depth));
+
+		if (dlen < 0 || dlen >= (int) sizeof(depth) ||
+			tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
 								   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
 		{
 			snprintf(err, errsz, "too many instruments for one Binance stream URL");
 			return false;
+		}
+		/* order books (ingest_book.c): the depth streams, with or without the trades */
+		if (dlen > 0)
+		{
+			size_t		n;
+
+			if (!tsk_ingest_book_trades())
+				n = snprintf(ws_ua_path, sizeof(ws_ua_path), "/stream?streams=%s", depth);
+			else
+			{
+				strlcat(ws_ua_path, "/", sizeof(ws_ua_path));
+				n = strlcat(ws_ua_path, depth, sizeof(ws_ua_path));
+			}
+			if (n >= sizeof(ws_ua_path))
+			{
+				snprintf(err, errsz, "too many instruments for one Binance stream URL");
+				return false;
+			}
 		}
 	}
 	else
@@ -331,14 +354,30 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	}
 	else if (cfg->decoder != TD_BINANCE)
 	{
-		sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
-									  cfg->ninstruments, sub, sizeof(sub));
+		int			booklen;
+
+		if (tsk_ingest_book_trades())
+			sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+										  cfg->ninstruments, sub, sizeof(sub));
 		if (sublen < 0 || sublen >= (int) sizeof(sub))
 		{
 			snprintf(err, errsz, "could not build the subscribe message for %d instruments",
 					 cfg->ninstruments);
 			return false;
 		}
+		/* order books (ingest_book.c): their subscription follows, on its own line */
+		if (sublen > 0 && sublen + 1 < (int) sizeof(sub) && tsk_ingest_book_enabled())
+			sub[sublen++] = '\n';
+		booklen = tsk_ingest_book_subscribe(cfg, sub + sublen, sizeof(sub) - sublen);
+		if (booklen < 0 || booklen >= (int) (sizeof(sub) - sublen))
+		{
+			snprintf(err, errsz, "could not build the book subscribe message for %d instruments",
+					 cfg->ninstruments);
+			return false;
+		}
+		sublen += booklen;
+		if (sublen > 0 && sub[sublen - 1] == '\n')
+			sublen--;
 	}
 	if (sublen > 0)
 	{
@@ -393,6 +432,40 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		tsk_ingest_ws_close();
 		return false;
 	}
+	return true;
+}
+
+/*
+ * tsk_ingest_ws_send
+ *	  Queue one more text message on the open connection (order-book
+ *	  resubscriptions); it is written from the next lws_service().  False
+ *	  if there is no connection or no memory.
+ */
+bool
+tsk_ingest_ws_send(const char *text)
+{
+	size_t		n = strlen(text);
+	size_t		left;
+	char	   *p;
+
+	if (ws.context == NULL || ws.wsi == NULL || n == 0)
+		return false;
+	left = ws.tx ? ws.tx_len - ws.tx_pos : 0;
+	p = malloc(left + n + 1);
+	if (p == NULL)
+		return false;
+	if (left > 0)
+	{
+		memcpy(p, ws.tx + ws.tx_pos, left);
+		p[left++] = '\n';
+	}
+	memcpy(p + left, text, n);
+	free(ws.tx);
+	ws.tx = p;
+	ws.tx_len = left + n;
+	ws.tx_pos = 0;
+	ws.want_write = true;
+	lws_callback_on_writable(ws.wsi);
 	return true;
 }
 

@@ -252,11 +252,16 @@ BEGIN
     FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
         created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
     END LOOP;
+    -- order books (issue 17): the same days ahead, the same stray rule
+    created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(now(), now() + make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.book_snapshots_default LOOP
+        created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    END LOOP;
     RETURN created;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.maintain() IS
-'the launcher''s periodic pass: creates trade partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in the default partition its own partition; returns the number of partitions created';
+'the launcher''s periodic pass: creates trade and book_snapshots partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in a default partition its own partition; returns the number of partitions created';
 
 CREATE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
@@ -287,10 +292,12 @@ BEGIN
         range_to := cutoff;
         RETURN NEXT;
     END IF;
+    -- order books (issue 17) keep what trades keep
+    RETURN QUERY SELECT * FROM @extschema@.book_retention(keep);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.retention(interval) IS
-'drops whole trade partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partition; candles are kept; returns what it dropped';
+'drops whole trade and book_snapshots partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partitions; candles are kept; returns what it dropped';
 
 ------------------------------------------------------------------------------
 -- Candles

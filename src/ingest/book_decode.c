@@ -492,10 +492,11 @@ tb_names(const char *const *ins, int n)
 
 /*
  * tsk_tb_coinbase_subscribe
- *	  level2 subscription (Exchange ws-feed or Advanced Trade).
+ *	  level2 (un)subscription (Exchange ws-feed or Advanced Trade).
  */
 int
-tsk_tb_coinbase_subscribe(const char *const *ins, int n, bool advanced, char *out, size_t outsz)
+tsk_tb_coinbase_subscribe(const char *const *ins, int n, bool advanced, bool subscribe,
+						  char *out, size_t outsz)
 {
 	cJSON	   *msg,
 			   *ids;
@@ -507,7 +508,7 @@ tsk_tb_coinbase_subscribe(const char *const *ins, int n, bool advanced, char *ou
 	ids = tb_names(ins, n);
 	if (msg && ids)
 	{
-		cJSON_AddStringToObject(msg, "type", "subscribe");
+		cJSON_AddStringToObject(msg, "type", subscribe ? "subscribe" : "unsubscribe");
 		cJSON_AddItemToObject(msg, "product_ids", ids);
 		ids = NULL;
 		if (advanced)

@@ -113,15 +113,14 @@ const char *tsk_tb_kind_name(tb_kind kind);
  * n < 1, or a symbol empty, >= 64 bytes or not printable ASCII).
  *   binance:  the stream list "btcusdt@depth@100ms/ethusdt@depth@100ms"
  *             (append to /stream?streams=...; symbols [A-Za-z0-9._-]);
- *   coinbase: {"type":"subscribe","product_ids":[..],"channels":["level2"]}
- *             (advanced = true: {"type":"subscribe","product_ids":[..],
- *             "channel":"level2"});
+ *   coinbase: {"type":"subscribe"|"unsubscribe","product_ids":[..],
+ *             "channels":["level2"]} (advanced = true: "channel":"level2");
  *   kraken:   {"event":"subscribe"|"unsubscribe","pair":[..],
  *             "subscription":{"name":"book","depth":D}}.
  */
 int			tsk_tb_binance_streams(const char *const *instruments, int n, char *out, size_t outsz);
 int			tsk_tb_coinbase_subscribe(const char *const *instruments, int n, bool advanced,
-									  char *out, size_t outsz);
+									  bool subscribe, char *out, size_t outsz);
 int			tsk_tb_kraken_subscribe(const char *const *instruments, int n, int depth, bool subscribe,
 									char *out, size_t outsz);
 

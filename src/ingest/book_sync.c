@@ -169,8 +169,10 @@ tb_snapshot(tb_sync *s, const tb_change *ch, int n, int depth, int64_t event_us,
 		tsk_tb_book_truncate(&s->book, depth);
 	s->state = TB_ST_SYNCED;
 	s->st.snapshots++;
-	if (event_us >= 0)
-		s->event_us = event_us;
+	/* a snapshot is no update: its state has no message time (and its
+	 * newest level time is not the time of the state) */
+	(void) event_us;
+	s->event_us = -1;
 	s->ofi_acc += tsk_tb_ofi_step(&s->ofi, &s->book);	/* first observation: 0 */
 	return act;
 }

@@ -99,7 +99,8 @@ typedef struct tb_sync
 	double		ofi_acc;		/* sum of e_n since the last sample */
 	int64_t		messages_acc;	/* messages applied since the last sample */
 	int64_t		resyncs_acc;	/* resyncs since the last sample */
-	int64_t		event_us;		/* exchange time of the last applied message, -1 */
+	int64_t		event_us;		/* exchange time of the last applied update
+								 * message, -1 (none since the snapshot) */
 } tb_sync;
 
 /* What tsk_tb_sync_sample hands over. */

@@ -43,7 +43,7 @@ COMMENT ON COLUMN triggerstock.sources.active_days IS 'ISO days of the week (1 =
 COMMENT ON COLUMN triggerstock.sources.active_from IS 'UTC time of day streaming starts (with active_until; from > until wraps past midnight); NULL = all day';
 COMMENT ON COLUMN triggerstock.sources.active_until IS 'UTC time of day streaming stops; outside the hours the worker holds no connection';
 COMMENT ON COLUMN triggerstock.sources.options IS
-'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const)';
+'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
 COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
 COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
 
@@ -164,8 +164,17 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
        coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
        coalesce(st.bytes, 0) AS bytes,
-       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
-LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id;
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN LATERAL (
+    SELECT count(*) AS books, count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           sum(b.resyncs)::int8 AS book_resyncs, sum(b.gaps)::int8 AS book_gaps,
+           sum(b.checksum_failures)::int8 AS book_checksum_failures
+    FROM triggerstock.book_status b
+    WHERE b.source = s.id
+    HAVING count(*) > 0
+) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit)';
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';

@@ -600,7 +600,7 @@ test_decode_input(void)
 		CHECK(tsk_tb_kraken_subscribe(ins, 1, 1000, true, buf, sizeof buf) > 0 &&
 			  strcmp(buf, "{\"event\":\"subscribe\",\"pair\":[\"BTCUSDT\"],\"subscription\":{\"name\":\"book\",\"depth\":1000}}") == 0,
 			  "kraken subscribe: %s", buf);
-		CHECK(tsk_tb_coinbase_subscribe(ins, 1, false, buf, sizeof buf) > 0 &&
+		CHECK(tsk_tb_coinbase_subscribe(ins, 1, false, true, buf, sizeof buf) > 0 &&
 			  strcmp(buf, "{\"type\":\"subscribe\",\"product_ids\":[\"BTCUSDT\"],\"channels\":[\"level2\"]}") == 0,
 			  "coinbase subscribe: %s", buf);
 	}

@@ -1,0 +1,398 @@
+/*
+ * ingest_book_store.c
+ *	  The SQL of the ingest worker's order books (see ingest_book.h): the
+ *	  book options of a source, and one short transaction that stores the
+ *	  samples (triggerstock.book_snapshots, creating the daily partitions of
+ *	  days not seen before), the book states (triggerstock.book_status,
+ *	  upserted; rows of instruments no longer configured deleted) and the
+ *	  book dead letters.
+ *
+ * Invariants:
+ *	- called between network waits only, never with a transaction open;
+ *	- an ERROR leaves the caller's data untouched (it retries) and drops the
+ *	  prepared plans, prepared again on the next flush;
+ *	- samples are unique on (exchange, instrument, ts): a retried flush
+ *	  inserts nothing twice (ON CONFLICT DO NOTHING);
+ *	- every statement schema-qualifies what it calls.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bgworker/ingest_book.h"
+
+#define BOOK_EPOCH_SHIFT_US INT64CONST(946684800000000)
+#define BOOK_DAY_US INT64CONST(86400000000)
+#define BOOK_KNOWN_DAYS 32
+
+static SPIPlanPtr store_row_plan = NULL;
+static SPIPlanPtr store_status_plan = NULL;
+static SPIPlanPtr store_prune_plan = NULL;
+static SPIPlanPtr store_dead_plan = NULL;
+static SPIPlanPtr store_partition_plan = NULL;
+static MemoryContext store_cxt = NULL;
+static TimestampTz store_known_days[BOOK_KNOWN_DAYS];
+static int	store_nknown = 0;
+
+/*
+ * store_option_int
+ *	  An integer option (column col), its default, checked against a range.
+ */
+static int
+store_option_int(int32 source, int col, const char *name, int dflt, int lo, int hi)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	int			v = isnull ? dflt : DatumGetInt32(d);
+
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source %d has option %s = %d, outside %d..%d", source, name, v, lo, hi),
+				 errhint("Set sources.options->'%s' to a value in the range, or remove it for the default %d.",
+						 name, dflt)));
+	return v;
+}
+
+/*
+ * tsk_ingest_book_load_options
+ *	  Read sources.options of one source (own transaction); false if the
+ *	  source is gone.  Bad values raise an ERROR.
+ */
+bool
+tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
+{
+	Datum		arg = Int32GetDatum(source);
+	Oid			argtype = INT4OID;
+	bool		found = false;
+	int			ret;
+
+	memset(opt, 0, sizeof(*opt));
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_with_args(
+		"SELECT coalesce((s.options OPERATOR(pg_catalog.->>) 'book')::pg_catalog.bool, false),"
+		" coalesce((s.options OPERATOR(pg_catalog.->>) 'trades')::pg_catalog.bool, true),"
+		" (s.options OPERATOR(pg_catalog.->>) 'book_levels')::pg_catalog.int4,"
+		" (s.options OPERATOR(pg_catalog.->>) 'book_interval_ms')::pg_catalog.int4,"
+		" (s.options OPERATOR(pg_catalog.->>) 'book_max_levels')::pg_catalog.int4,"
+		" (s.options OPERATOR(pg_catalog.->>) 'book_depth')::pg_catalog.int4,"
+		" (s.options OPERATOR(pg_catalog.->>) 'book_rest_limit')::pg_catalog.int4,"
+		" s.options OPERATOR(pg_catalog.->>) 'book_rest_url'"
+		" FROM triggerstock.sources s WHERE s.id OPERATOR(pg_catalog.=) $1",
+		1, &argtype, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		char	   *url;
+
+		found = true;
+		opt->enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		opt->trades = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		opt->levels = store_option_int(source, 3, "book_levels", 10, 1, INGEST_BOOK_MAX_LEVELS);
+		opt->interval_ms = store_option_int(source, 4, "book_interval_ms", 1000, 100, 3600000);
+		opt->max_levels = store_option_int(source, 5, "book_max_levels", 5000, 10, TB_MAX_LEVELS_LIMIT);
+		opt->depth = store_option_int(source, 6, "book_depth", 100, 10, 1000);
+		opt->rest_limit = store_option_int(source, 7, "book_rest_limit", 1000, 5, 5000);
+		url = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8);
+		if (url != NULL)
+		{
+			if (strlen(url) >= sizeof(opt->rest_url) - 64 ||
+				(strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source %d has an unusable book_rest_url", source),
+						 errhint("Give an http:// or https:// URL shorter than 900 bytes, such as https://api.binance.com/api/v3/depth.")));
+			strlcpy(opt->rest_url, url, sizeof(opt->rest_url));
+		}
+		if (!opt->trades && !opt->enabled)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source %d has neither trades nor order books", source),
+					 errhint("Set options->'book' to true, or remove options->'trades'.")));
+		/* a Kraken book of depth D holds D levels a side */
+		opt->max_levels = Max(opt->max_levels, opt->depth);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return found;
+}
+
+/*
+ * store_prepare
+ *	  Prepare and keep a plan (inside SPI).
+ */
+static SPIPlanPtr
+store_prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * store_prepare_plans
+ *	  The statements of a flush, once per worker.
+ */
+static void
+store_prepare_plans(void)
+{
+	Oid			row_types[12] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4OID, FLOAT8OID, INT4OID};
+	Oid			status_types[22] = {INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INT4OID,
+		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			prune_types[2] = {INT4OID, TEXTARRAYOID};
+	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
+	Oid			day_types[1] = {TIMESTAMPTZOID};
+	char	   *schema;
+	int			ret;
+
+	if (store_row_plan != NULL)
+		return;
+	ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
+					  "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+					  "WHERE e.extname OPERATOR(pg_catalog.=) 'triggerstock'", true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"triggerstock\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
+	schema = pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+	store_row_plan = store_prepare(
+		"INSERT INTO triggerstock.book_snapshots (exchange, instrument, symbol, ts, event_ts,"
+		" bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+		12, row_types);
+	store_status_plan = store_prepare(
+		"INSERT INTO triggerstock.book_status AS b (source, instrument, symbol, state, state_since,"
+		" levels_bid, levels_ask, messages, snapshots, resyncs, gaps, checksum_ok, checksum_failures,"
+		" stale, skipped, levels_evicted, levels_refused, crossed, snapshot_requests, samples,"
+		" last_event_at, updated_at)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+		" $19, $20, $21, $22)"
+		" ON CONFLICT (source, instrument) DO UPDATE SET symbol = EXCLUDED.symbol, state = EXCLUDED.state,"
+		" state_since = EXCLUDED.state_since, levels_bid = EXCLUDED.levels_bid,"
+		" levels_ask = EXCLUDED.levels_ask, messages = EXCLUDED.messages, snapshots = EXCLUDED.snapshots,"
+		" resyncs = EXCLUDED.resyncs, gaps = EXCLUDED.gaps, checksum_ok = EXCLUDED.checksum_ok,"
+		" checksum_failures = EXCLUDED.checksum_failures, stale = EXCLUDED.stale,"
+		" skipped = EXCLUDED.skipped, levels_evicted = EXCLUDED.levels_evicted,"
+		" levels_refused = EXCLUDED.levels_refused, crossed = EXCLUDED.crossed,"
+		" snapshot_requests = EXCLUDED.snapshot_requests, samples = EXCLUDED.samples,"
+		" last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at",
+		22, status_types);
+	store_prune_plan = store_prepare(
+		"DELETE FROM triggerstock.book_status b WHERE b.source OPERATOR(pg_catalog.=) $1"
+		" AND b.instrument OPERATOR(pg_catalog.<>) ALL ($2)", 2, prune_types);
+	store_dead_plan = store_prepare(
+		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
+		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
+	store_partition_plan = store_prepare(psprintf(
+		"SELECT pg_catalog.count(*) FROM %s.create_book_partitions($1, $1)", schema), 1, day_types);
+}
+
+/*
+ * tsk_ingest_book_store_reset
+ *	  Forget the prepared plans (after an ERROR).
+ */
+void
+tsk_ingest_book_store_reset(void)
+{
+	SPIPlanPtr *plans[5] = {&store_row_plan, &store_status_plan, &store_prune_plan, &store_dead_plan,
+	&store_partition_plan};
+
+	for (int i = 0; i < 5; i++)
+		if (*plans[i] != NULL)
+		{
+			SPI_freeplan(*plans[i]);
+			*plans[i] = NULL;
+		}
+}
+
+/*
+ * store_array
+ *	  A float8[] of n values.
+ */
+static Datum
+store_array(const double *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * store_partitions
+ *	  Create the partitions of the rows' days not seen before; returns
+ *	  those days (remembered after commit).
+ */
+static int
+store_partitions(const ingest_book_row *rows, int nrows, TimestampTz *days)
+{
+	int			n = 0;
+
+	for (int i = 0; i < nrows && n < 8; i++)
+	{
+		TimestampTz day = rows[i].ts - ((rows[i].ts + BOOK_EPOCH_SHIFT_US) % BOOK_DAY_US);
+		bool		dup = false;
+
+		for (int j = 0; j < Min(store_nknown, BOOK_KNOWN_DAYS) && !dup; j++)
+			dup = store_known_days[j] == day;
+		for (int j = 0; j < n && !dup; j++)
+			dup = days[j] == day;
+		if (!dup)
+			days[n++] = day;
+	}
+	for (int j = 0; j < n; j++)
+	{
+		Datum		arg = TimestampTzGetDatum(days[j]);
+
+		if (SPI_execute_plan(store_partition_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "create_book_partitions failed");
+	}
+	return n;
+}
+
+/*
+ * tsk_ingest_book_store
+ *	  One transaction: samples, states, dead letters.  ERRORs propagate.
+ */
+void
+tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
+					  const ingest_book_state *books, int nbooks,
+					  const ingest_dead_letter *dead, int ndead)
+{
+	MemoryContext old;
+	TimestampTz days[8];
+	TimestampTz now = GetCurrentTimestamp();
+	int			ndays;
+	Datum		exchange;
+
+	if (store_cxt == NULL)
+		store_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest book store",
+										  ALLOCSET_DEFAULT_SIZES);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "triggerstock ingest book flush");
+	store_prepare_plans();
+	old = MemoryContextSwitchTo(store_cxt);
+	exchange = CStringGetTextDatum(cfg->exchange);
+
+	ndays = store_partitions(rows, nrows, days);
+	for (int i = 0; i < nrows; i++)
+	{
+		const ingest_book_row *r = &rows[i];
+		Datum		a[12];
+		char		nulls[12];
+
+		memset(nulls, ' ', sizeof(nulls));
+		a[0] = exchange;
+		a[1] = CStringGetTextDatum(r->instrument);
+		a[2] = CStringGetTextDatum(r->symbol);
+		a[3] = TimestampTzGetDatum(r->ts);
+		a[4] = TimestampTzGetDatum(r->event_us - BOOK_EPOCH_SHIFT_US);
+		if (r->event_us < 0)
+			nulls[4] = 'n';
+		a[5] = store_array(r->px, r->nbid);
+		a[6] = store_array(r->qty, r->nbid);
+		a[7] = store_array(r->px + r->nbid, r->nask);
+		a[8] = store_array(r->qty + r->nbid, r->nask);
+		a[9] = Int32GetDatum((int32) Min(r->updates, PG_INT32_MAX));
+		a[10] = Float8GetDatum(r->ofi);
+		a[11] = Int32GetDatum((int32) Min(r->resyncs, PG_INT32_MAX));
+		if (SPI_execute_plan(store_row_plan, a, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "book snapshot insert failed");
+	}
+	for (int i = 0; i < nbooks; i++)
+	{
+		const tb_stats *st = &books[i].sync->st;
+		Datum		a[22];
+		char		nulls[22];
+
+		memset(nulls, ' ', sizeof(nulls));
+		a[0] = Int32GetDatum(cfg->id);
+		a[1] = CStringGetTextDatum(books[i].instrument);
+		a[2] = CStringGetTextDatum(books[i].symbol);
+		a[3] = CStringGetTextDatum(tsk_tb_state_name(books[i].sync->state));
+		a[4] = TimestampTzGetDatum(books[i].state_since);
+		a[5] = Int32GetDatum(tsk_tb_book_count(&books[i].sync->book, TB_BID));
+		a[6] = Int32GetDatum(tsk_tb_book_count(&books[i].sync->book, TB_ASK));
+		a[7] = Int64GetDatum(st->messages);
+		a[8] = Int64GetDatum(st->snapshots);
+		a[9] = Int64GetDatum(st->resyncs);
+		a[10] = Int64GetDatum(st->gaps);
+		a[11] = Int64GetDatum(st->checksum_ok);
+		a[12] = Int64GetDatum(st->checksum_fail);
+		a[13] = Int64GetDatum(st->stale);
+		a[14] = Int64GetDatum(st->skipped);
+		a[15] = Int64GetDatum(st->evicted);
+		a[16] = Int64GetDatum(st->refused);
+		a[17] = Int64GetDatum(st->crossed);
+		a[18] = Int64GetDatum(books[i].requests);
+		a[19] = Int64GetDatum(books[i].samples);
+		a[20] = TimestampTzGetDatum(books[i].sync->event_us - BOOK_EPOCH_SHIFT_US);
+		if (books[i].sync->event_us < 0)
+			nulls[20] = 'n';
+		a[21] = TimestampTzGetDatum(now);
+		if (SPI_execute_plan(store_status_plan, a, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "book status upsert failed");
+	}
+	{
+		Datum	   *names = palloc(sizeof(Datum) * Max(nbooks, 1));
+		Datum		a[2];
+
+		for (int i = 0; i < nbooks; i++)
+			names[i] = CStringGetTextDatum(books[i].instrument);
+		a[0] = Int32GetDatum(cfg->id);
+		a[1] = PointerGetDatum(construct_array(names, nbooks, TEXTOID, -1, false, TYPALIGN_INT));
+		if (SPI_execute_plan(store_prune_plan, a, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "book status prune failed");
+	}
+	for (int i = 0; i < ndead; i++)
+	{
+		bytea	   *payload = palloc(VARHDRSZ + dead[i].len);
+		Datum		a[5];
+
+		SET_VARSIZE(payload, VARHDRSZ + dead[i].len);
+		memcpy(VARDATA(payload), dead[i].payload, dead[i].len);
+		a[0] = Int32GetDatum(cfg->id);
+		a[1] = TimestampTzGetDatum(dead[i].received);
+		a[2] = PointerGetDatum(payload);
+		a[3] = Int32GetDatum((int32) Min(dead[i].total_len, (size_t) PG_INT32_MAX));
+		a[4] = CStringGetTextDatum(dead[i].error);
+		if (SPI_execute_plan(store_dead_plan, a, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "dead letter insert failed");
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	for (int j = 0; j < ndays; j++)
+		store_known_days[store_nknown++ % BOOK_KNOWN_DAYS] = days[j];
+	MemoryContextReset(store_cxt);
+}
