@@ -5,3 +5,352 @@
 -- Every SQL change of 0.2 is made here and in the pieces of the 0.2 install
 -- script (SQL_PIECES in the Makefile); test/t/002_upgrade.pl checks that a
 -- 0.1 database updated with this file equals a fresh 0.2 install.
+
+------------------------------------------------------------------------------
+-- Issue 17: order books (src/ingest/book.sql; maintain() and retention() of
+-- src/candles/candles.sql; ingest_status and sources.options of
+-- src/ingest/ingest.sql).  No 0.1 data to migrate: every object is new.
+------------------------------------------------------------------------------
+
+CREATE TABLE triggerstock.book_snapshots (
+    exchange    text NOT NULL,
+    instrument  text NOT NULL,
+    symbol      text NOT NULL,
+    ts          timestamptz NOT NULL,
+    event_ts    timestamptz,
+    bid_price   float8[] NOT NULL,
+    bid_qty     float8[] NOT NULL,
+    ask_price   float8[] NOT NULL,
+    ask_qty     float8[] NOT NULL,
+    updates     integer NOT NULL CONSTRAINT book_snapshots_updates_valid CHECK (updates >= 0),
+    ofi         float8 NOT NULL,
+    resyncs     integer NOT NULL CONSTRAINT book_snapshots_resyncs_valid CHECK (resyncs >= 0),
+    CONSTRAINT book_snapshots_sides_match
+        CHECK (cardinality(bid_price) = cardinality(bid_qty) AND cardinality(ask_price) = cardinality(ask_qty))
+) PARTITION BY RANGE (ts);
+CREATE TABLE triggerstock.book_snapshots_default PARTITION OF triggerstock.book_snapshots DEFAULT;
+COMMENT ON TABLE triggerstock.book_snapshots IS
+'order-book samples: the first N levels of each side of a synced book every interval (sources.options book_levels, book_interval_ms), one partition per UTC day (created by the ingest worker and maintain(), dropped by retention() with the trades); book_features() aggregates them';
+COMMENT ON TABLE triggerstock.book_snapshots_default IS
+'default partition of triggerstock.book_snapshots; maintain() moves its rows into daily partitions';
+COMMENT ON COLUMN triggerstock.book_snapshots.exchange IS 'exchange of the book (as triggerstock.trades.exchange)';
+COMMENT ON COLUMN triggerstock.book_snapshots.instrument IS 'the exchange''s instrument name';
+COMMENT ON COLUMN triggerstock.book_snapshots.symbol IS 'canonical symbol, as in triggerstock.trades';
+COMMENT ON COLUMN triggerstock.book_snapshots.ts IS 'when the worker sampled the book (its clock)';
+COMMENT ON COLUMN triggerstock.book_snapshots.event_ts IS 'exchange time of the last update applied before the sample, NULL if the feed gives none';
+COMMENT ON COLUMN triggerstock.book_snapshots.bid_price IS 'bid prices, best (highest) first';
+COMMENT ON COLUMN triggerstock.book_snapshots.bid_qty IS 'quantities at bid_price, same positions';
+COMMENT ON COLUMN triggerstock.book_snapshots.ask_price IS 'ask prices, best (lowest) first';
+COMMENT ON COLUMN triggerstock.book_snapshots.ask_qty IS 'quantities at ask_price, same positions';
+COMMENT ON COLUMN triggerstock.book_snapshots.updates IS 'book messages applied since the previous sample of this instrument';
+COMMENT ON COLUMN triggerstock.book_snapshots.ofi IS 'order-flow imbalance (Cont, Kukanov and Stoikov 2014) summed over every applied message since the previous sample, from best bid/ask price and quantity changes';
+COMMENT ON COLUMN triggerstock.book_snapshots.resyncs IS 'times the book was discarded and rebuilt since the previous sample (gap, checksum mismatch, reconnect)';
+
+-- As for trades: the unique key and indexes live on each partition.
+CREATE FUNCTION @extschema@.book_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) partition);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, ts)',
+                              partition, name OPERATOR(pg_catalog.||) '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name OPERATOR(pg_catalog.||) '_symbol_ts', partition);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.book_partition_indexes(regclass) IS
+'gives a book_snapshots partition its unique key (exchange, instrument, ts) and its index on (symbol, ts); create_book_partitions() calls it';
+SELECT @extschema@.book_partition_indexes('triggerstock.book_snapshots_default');
+
+CREATE FUNCTION @extschema@.book_partitions()
+RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
+           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent OPERATOR(pg_catalog.=) 'triggerstock.book_snapshots'::pg_catalog.regclass
+      AND b.expr OPERATOR(pg_catalog.<>) 'DEFAULT'
+    ORDER BY 2
+$$;
+COMMENT ON FUNCTION @extschema@.book_partitions() IS
+'the range partitions of triggerstock.book_snapshots with their bounds, oldest first (the default partition is not listed)';
+
+CREATE FUNCTION @extschema@.create_book_partitions(range_from timestamptz, range_to timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    day  timestamptz;
+    name text;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL OR range_to OPERATOR(pg_catalog.<) range_from
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
+        RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give two finite timestamps, the first not after the second.';
+    END IF;
+    IF (range_to OPERATOR(pg_catalog.-) range_from) OPERATOR(pg_catalog.>) interval '3660 days' THEN
+        RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create partitions for a shorter range at a time.';
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_book_partitions'));
+    day := pg_catalog.date_bin('1 day', range_from, TIMESTAMPTZ 'epoch');
+    WHILE day OPERATOR(pg_catalog.<=) range_to LOOP
+        IF NOT EXISTS (SELECT 1 FROM @extschema@.book_partitions() p
+                       WHERE p.range_from OPERATOR(pg_catalog.<=) day
+                         AND p.range_to OPERATOR(pg_catalog.>=) (day OPERATOR(pg_catalog.+) interval '24 hours')) THEN
+            name := 'book_snapshots_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.book_snapshots INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.book_snapshots_default '
+                                      'WHERE ts OPERATOR(pg_catalog.>=) $1 AND ts OPERATOR(pg_catalog.<) $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+                USING day, day OPERATOR(pg_catalog.+) interval '24 hours';
+            PERFORM @extschema@.book_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.book_snapshots ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day OPERATOR(pg_catalog.+) interval '24 hours');
+            RETURN NEXT 'triggerstock.' OPERATOR(pg_catalog.||) name;
+        END IF;
+        day := day OPERATOR(pg_catalog.+) interval '24 hours';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_book_partitions(timestamptz, timestamptz) IS
+'creates the missing daily (UTC) partitions of triggerstock.book_snapshots covering range_from..range_to, moving any rows of those days out of the default partition; returns the partitions created';
+
+CREATE FUNCTION @extschema@.book_retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep OPERATOR(pg_catalog.<) interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) keep;
+    FOR part IN SELECT * FROM @extschema@.book_partitions() p WHERE p.range_to OPERATOR(pg_catalog.<=) cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.book_snapshots_default b WHERE b.ts OPERATOR(pg_catalog.<) cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted OPERATOR(pg_catalog.>) 0 THEN
+        partition_name := 'triggerstock.book_snapshots_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.book_retention(interval) IS
+'drops whole book_snapshots partitions that end at or before now() - keep and older stray rows of the default partition; retention() calls it, so books keep what trades keep';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.book_snapshots_default', '');
+
+CREATE TABLE triggerstock.book_status (
+    source             integer NOT NULL,
+    instrument         text NOT NULL,
+    symbol             text NOT NULL,
+    state              text NOT NULL CONSTRAINT book_status_state_valid
+                           CHECK (state IN ('waiting', 'synced', 'resyncing')),
+    state_since        timestamptz NOT NULL,
+    levels_bid         integer NOT NULL,
+    levels_ask         integer NOT NULL,
+    messages           bigint NOT NULL,
+    snapshots          bigint NOT NULL,
+    resyncs            bigint NOT NULL,
+    gaps               bigint NOT NULL,
+    checksum_ok        bigint NOT NULL,
+    checksum_failures  bigint NOT NULL,
+    stale              bigint NOT NULL,
+    skipped            bigint NOT NULL,
+    levels_evicted     bigint NOT NULL,
+    levels_refused     bigint NOT NULL,
+    crossed            bigint NOT NULL,
+    snapshot_requests  bigint NOT NULL,
+    samples            bigint NOT NULL,
+    last_event_at      timestamptz,
+    updated_at         timestamptz NOT NULL,
+    PRIMARY KEY (source, instrument)
+);
+COMMENT ON TABLE triggerstock.book_status IS
+'state of every order book an ingest worker keeps, written with its snapshots (counters since the worker started); triggerstock.ingest_status sums it per source';
+COMMENT ON COLUMN triggerstock.book_status.source IS 'the source (triggerstock.sources.id)';
+COMMENT ON COLUMN triggerstock.book_status.instrument IS 'the exchange''s instrument name';
+COMMENT ON COLUMN triggerstock.book_status.symbol IS 'canonical symbol';
+COMMENT ON COLUMN triggerstock.book_status.state IS 'waiting (no book yet), synced, or resyncing (book discarded, waiting for a snapshot)';
+COMMENT ON COLUMN triggerstock.book_status.state_since IS 'when the book entered its state';
+COMMENT ON COLUMN triggerstock.book_status.levels_bid IS 'bid levels held';
+COMMENT ON COLUMN triggerstock.book_status.levels_ask IS 'ask levels held';
+COMMENT ON COLUMN triggerstock.book_status.messages IS 'update messages applied';
+COMMENT ON COLUMN triggerstock.book_status.snapshots IS 'snapshots applied (subscription, REST)';
+COMMENT ON COLUMN triggerstock.book_status.resyncs IS 'books discarded and rebuilt (gap, checksum mismatch, reconnect, bad frame)';
+COMMENT ON COLUMN triggerstock.book_status.gaps IS 'sequence gaps detected (Binance U/u/pu)';
+COMMENT ON COLUMN triggerstock.book_status.checksum_ok IS 'Kraken checksums that matched the reconstructed book';
+COMMENT ON COLUMN triggerstock.book_status.checksum_failures IS 'Kraken checksums that did not (each one resubscribes)';
+COMMENT ON COLUMN triggerstock.book_status.stale IS 'Binance diffs already covered by the book (dropped as Binance documents)';
+COMMENT ON COLUMN triggerstock.book_status.skipped IS 'updates received while waiting for a snapshot (superseded by it)';
+COMMENT ON COLUMN triggerstock.book_status.levels_evicted IS 'levels evicted at the level cap (sources.options book_max_levels), each reported in triggerstock.dead_letters';
+COMMENT ON COLUMN triggerstock.book_status.levels_refused IS 'levels refused at the level cap, each reported in triggerstock.dead_letters';
+COMMENT ON COLUMN triggerstock.book_status.crossed IS 'messages after which the best bid was at or above the best ask';
+COMMENT ON COLUMN triggerstock.book_status.snapshot_requests IS 'REST snapshots requested (Binance) or resubscriptions sent (Kraken, Coinbase)';
+COMMENT ON COLUMN triggerstock.book_status.samples IS 'rows written to triggerstock.book_snapshots';
+COMMENT ON COLUMN triggerstock.book_status.last_event_at IS 'exchange time of the last applied update';
+COMMENT ON COLUMN triggerstock.book_status.updated_at IS 'when the worker last wrote this row';
+
+CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1 minute',
+                                          since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
+               imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
+               ofi float8, updates bigint, resyncs bigint, snapshots bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT v.bucket,
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread) FILTER (WHERE v.spread IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.spread IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid) FILTER (WHERE v.mid IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.mid IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro) FILTER (WHERE v.micro IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.micro IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1) FILTER (WHERE v.imb1 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb1 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5) FILTER (WHERE v.imb5 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb5 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10) FILTER (WHERE v.imb10 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb10 IS NOT NULL), 0),
+           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::int8, pg_catalog.sum(v.resyncs)::int8,
+           pg_catalog.count(*)
+    FROM (
+        SELECT r.bucket, r.ofi, r.updates, r.resyncs,
+               -- time-weighted: a sample holds until the next one or the bucket's end
+               pg_catalog.date_part('epoch',
+                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+) $2) OPERATOR(pg_catalog.-) r.ts) AS w,
+               r.a1 OPERATOR(pg_catalog.-) r.b1 AS spread,
+               (r.a1 OPERATOR(pg_catalog.+) r.b1) OPERATOR(pg_catalog./) 2 AS mid,
+               ((r.a1 OPERATOR(pg_catalog.*) r.bq1) OPERATOR(pg_catalog.+) (r.b1 OPERATOR(pg_catalog.*) r.aq1))
+                 OPERATOR(pg_catalog./) NULLIF(r.bq1 OPERATOR(pg_catalog.+) r.aq1, 0) AS micro,
+               (r.sb1 OPERATOR(pg_catalog.-) r.sa1) OPERATOR(pg_catalog./) NULLIF(r.sb1 OPERATOR(pg_catalog.+) r.sa1, 0) AS imb1,
+               (r.sb5 OPERATOR(pg_catalog.-) r.sa5) OPERATOR(pg_catalog./) NULLIF(r.sb5 OPERATOR(pg_catalog.+) r.sa5, 0) AS imb5,
+               (r.sb10 OPERATOR(pg_catalog.-) r.sa10) OPERATOR(pg_catalog./) NULLIF(r.sb10 OPERATOR(pg_catalog.+) r.sa10, 0) AS imb10
+        FROM (
+            SELECT pg_catalog.date_bin($2, b.ts, TIMESTAMPTZ 'epoch') AS bucket, b.ts,
+                   pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.instrument ORDER BY b.ts) AS next_ts,
+                   b.ofi, b.updates, b.resyncs,
+                   b.bid_price[1] AS b1, b.bid_qty[1] AS bq1, b.ask_price[1] AS a1, b.ask_qty[1] AS aq1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:1]) x) AS sb1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:1]) x) AS sa1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:5]) x) AS sb5,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:5]) x) AS sa5,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:10]) x) AS sb10,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:10]) x) AS sa10
+            FROM triggerstock.book_snapshots b
+            WHERE b.symbol OPERATOR(pg_catalog.=) $1
+              AND ($3 IS NULL OR b.ts OPERATOR(pg_catalog.>=) pg_catalog.date_bin($2, $3, TIMESTAMPTZ 'epoch'))
+        ) r
+    ) v
+    GROUP BY v.bucket
+    ORDER BY v.bucket
+$$;
+COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz) IS
+$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on. Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined.
+spread: time-weighted best ask - best bid.
+mid: time-weighted (best ask + best bid) / 2.
+microprice: time-weighted (ask * bid_qty + bid * ask_qty) / (bid_qty + ask_qty) at the best levels.
+imbalance_1, imbalance_5, imbalance_10: time-weighted (bid depth - ask depth) / (bid depth + ask depth) over the first 1, 5, 10 levels (fewer where the book is thinner).
+ofi: sum of the samples' order-flow imbalance (Cont, Kukanov and Stoikov 2014, every applied message).
+updates, resyncs: book messages applied and books rebuilt, summed over the samples.
+snapshots: samples in the bucket.$c$;
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain()
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    ahead   integer := coalesce(nullif(current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    created integer;
+    stray   timestamptz;
+BEGIN
+    SELECT count(*) INTO created
+    FROM @extschema@.create_partitions(now(), now() + make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
+        created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
+    END LOOP;
+    -- order books (issue 17): the same days ahead, the same stray rule
+    created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(now(), now() + make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.book_snapshots_default LOOP
+        created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    END LOOP;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.maintain() IS
+'the launcher''s periodic pass: creates trade and book_snapshots partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in a default partition its own partition; returns the number of partitions created';
+
+CREATE OR REPLACE FUNCTION @extschema@.retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := now() - keep;
+    FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.trades_default WHERE ts < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted > 0 THEN
+        partition_name := 'triggerstock.trades_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+    -- order books (issue 17) keep what trades keep
+    RETURN QUERY SELECT * FROM @extschema@.book_retention(keep);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retention(interval) IS
+'drops whole trade and book_snapshots partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partitions; candles are kept; returns what it dropped';
+
+COMMENT ON COLUMN triggerstock.sources.options IS
+'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
+
+CREATE OR REPLACE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state, CASE WHEN s.enabled THEN 'starting' ELSE 'disabled' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN LATERAL (
+    SELECT count(*) AS books, count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           sum(b.resyncs)::int8 AS book_resyncs, sum(b.gaps)::int8 AS book_gaps,
+           sum(b.checksum_failures)::int8 AS book_checksum_failures
+    FROM triggerstock.book_status b
+    WHERE b.source = s.id
+    HAVING count(*) > 0
+) bk ON true;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
