@@ -471,6 +471,7 @@ triggerstock_ingest_main(Datum main_arg)
 
 			tsk_worker_set_state(INGEST_STATE_CONNECTING);
 			last_frame_at = now;
+			tsk_ingest_book_connection();	/* books start over with the connection */
 			if (!tsk_ingest_ws_connect(cfg, err, sizeof(err)))
 			{
 				failures++;
@@ -507,7 +508,6 @@ triggerstock_ingest_main(Datum main_arg)
 		if (ev.established && !ev.closed)
 		{
 			streaming = true;
-			tsk_ingest_book_connection();
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
 			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));

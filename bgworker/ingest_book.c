@@ -721,7 +721,8 @@ tsk_ingest_book_timeout(TimestampTz now)
 
 /*
  * tsk_ingest_book_subscribe
- *	  The depth subscription message(s) of Kraken and Coinbase sources.
+ *	  The depth subscription message: Binance SUBSCRIBE (stream URLs have a
+ *	  length limit, a message has none that matters), Kraken, Coinbase.
  */
 int
 tsk_ingest_book_subscribe(const ingest_config *cfg, char *out, size_t outsz)
@@ -732,24 +733,12 @@ tsk_ingest_book_subscribe(const ingest_config *cfg, char *out, size_t outsz)
 		out[0] = '\0';
 	if (!opt.enabled)
 		return 0;
+	if (cfg->decoder == TD_BINANCE)
+		return tsk_tb_binance_subscribe(ins, cfg->ninstruments, 17, out, outsz);
 	if (cfg->decoder == TD_KRAKEN)
 		return tsk_tb_kraken_subscribe(ins, cfg->ninstruments, opt.depth, true, out, outsz);
 	if (cfg->decoder == TD_COINBASE)
 		return tsk_tb_coinbase_subscribe(ins, cfg->ninstruments, cfg->feed == TD_FEED_COINBASE_ADVANCED,
 										 true, out, outsz);
 	return 0;
-}
-
-/*
- * tsk_ingest_book_binance_streams
- *	  "btcusdt@depth@100ms/..." for the stream path of a Binance source.
- */
-int
-tsk_ingest_book_binance_streams(const ingest_config *cfg, char *out, size_t outsz)
-{
-	if (out && outsz)
-		out[0] = '\0';
-	if (!opt.enabled || cfg->decoder != TD_BINANCE)
-		return 0;
-	return tsk_tb_binance_streams((const char *const *) cfg->instruments, cfg->ninstruments, out, outsz);
 }

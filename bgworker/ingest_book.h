@@ -70,11 +70,9 @@ extern void tsk_ingest_book_connection(void);
 extern void tsk_ingest_book_tick(TimestampTz now);
 /* Milliseconds until tsk_ingest_book_tick has something to do. */
 extern long tsk_ingest_book_timeout(TimestampTz now);
-/* Subscribe text for the books (Kraken, Coinbase), '\n'-separated; or the
- * Binance stream list to append to the path.  Returns the length, -1 on
- * failure, 0 when books are off. */
+/* Subscribe message of the books (Binance SUBSCRIBE, Kraken, Coinbase).
+ * Returns the length, -1 on failure, 0 when books are off. */
 extern int	tsk_ingest_book_subscribe(const ingest_config *cfg, char *out, size_t outsz);
-extern int	tsk_ingest_book_binance_streams(const ingest_config *cfg, char *out, size_t outsz);
 /* Flush samples, states and dead letters now (SIGTERM, leaving hours);
  * false if the transaction failed (the data is kept). */
 extern bool tsk_ingest_book_flush_now(void);

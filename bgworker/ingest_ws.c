@@ -68,7 +68,7 @@ typedef struct ws_state
 static ws_state ws = {0};
 static MemoryContext ws_cxt = NULL;
 static MemoryContextCallback ws_cleanup;
-static char ws_ua_path[16384];
+static char ws_ua_path[1024];
 static char ws_host[256];
 
 /* lws PINGs after 20 s without traffic, hangs up after 60 s. */
@@ -314,33 +314,14 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	 */
 	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
 	{
-		char		depth[8192];
-		int			dlen = tsk_ingest_book_binance_streams(cfg, depth, sizeof(depth));
-
-		if (dlen < 0 || dlen >= (int) sizeof(depth) ||
-			tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
-								   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
+		/* a depth-only source (ingest_book.c) subscribes by message only */
+		if (!tsk_ingest_book_trades())
+			strlcpy(ws_ua_path, "/stream", sizeof(ws_ua_path));
+		else if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+										cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
 		{
 			snprintf(err, errsz, "too many instruments for one Binance stream URL");
 			return false;
-		}
-		/* order books (ingest_book.c): the depth streams, with or without the trades */
-		if (dlen > 0)
-		{
-			size_t		n;
-
-			if (!tsk_ingest_book_trades())
-				n = snprintf(ws_ua_path, sizeof(ws_ua_path), "/stream?streams=%s", depth);
-			else
-			{
-				strlcat(ws_ua_path, "/", sizeof(ws_ua_path));
-				n = strlcat(ws_ua_path, depth, sizeof(ws_ua_path));
-			}
-			if (n >= sizeof(ws_ua_path))
-			{
-				snprintf(err, errsz, "too many instruments for one Binance stream URL");
-				return false;
-			}
 		}
 	}
 	else
@@ -352,11 +333,12 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		if (cfg->subscribe)
 			sublen = strlcpy(sub, cfg->subscribe, sizeof(sub));
 	}
-	else if (cfg->decoder != TD_BINANCE)
+	else
 	{
 		int			booklen;
 
-		if (tsk_ingest_book_trades())
+		/* Binance's trade streams are in the URL; its depth streams are not */
+		if (cfg->decoder != TD_BINANCE && tsk_ingest_book_trades())
 			sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
 										  cfg->ninstruments, sub, sizeof(sub));
 		if (sublen < 0 || sublen >= (int) sizeof(sub))

@@ -487,14 +487,18 @@ tsk_tb_book_set(tb_book *b, int side, tb_dec price, tb_dec qty, tb_level *evicte
 		return TB_SET_INVALID;
 	s = &b->side[side];
 	k = tsk_tb_dec_key(price);
-	i = s->root == TB_NIL ? TB_NIL : tb_find(s, k);
 	if (qty.mant == 0)
 	{
-		if (i == TB_NIL)
+		int32_t		gone = TB_NIL;
+
+		/* one descent: remove if present */
+		s->root = tb_remove(s, s->root, k, &gone);
+		if (gone == TB_NIL)
 			return TB_SET_ABSENT;
-		tb_delete_key(s, k);
+		tb_free_node(s, gone);
 		return TB_SET_DELETED;
 	}
+	i = s->root == TB_NIL ? TB_NIL : tb_find(s, k);
 	if (i != TB_NIL)
 	{
 		s->nodes[i].qmant = qty.mant;

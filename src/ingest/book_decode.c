@@ -468,6 +468,44 @@ tsk_tb_binance_streams(const char *const *ins, int n, char *out, size_t outsz)
 }
 
 /*
+ * tsk_tb_binance_subscribe
+ *	  SUBSCRIBE message of the depth streams (lower-case symbols).
+ */
+int
+tsk_tb_binance_subscribe(const char *const *ins, int n, int id, char *out, size_t outsz)
+{
+	cJSON	   *msg,
+			   *params;
+	char	   *text = NULL;
+
+	if (!tb_symbols_ok(ins, n, true))
+		return tb_finish(NULL, out, outsz);
+	msg = cJSON_CreateObject();
+	params = cJSON_CreateArray();
+	for (int i = 0; msg && params && i < n; i++)
+	{
+		char		s[TB_INSTRUMENT_MAX + 16];
+		size_t		k;
+
+		for (k = 0; ins[i][k]; k++)
+			s[k] = (ins[i][k] >= 'A' && ins[i][k] <= 'Z') ? (char) (ins[i][k] - 'A' + 'a') : ins[i][k];
+		memcpy(s + k, "@depth@100ms", 13);
+		cJSON_AddItemToArray(params, cJSON_CreateString(s));
+	}
+	if (msg && params)
+	{
+		cJSON_AddStringToObject(msg, "method", "SUBSCRIBE");
+		cJSON_AddItemToObject(msg, "params", params);
+		params = NULL;
+		cJSON_AddNumberToObject(msg, "id", id);
+		text = cJSON_PrintUnformatted(msg);
+	}
+	cJSON_Delete(msg);
+	cJSON_Delete(params);
+	return tb_finish(text, out, outsz);
+}
+
+/*
  * tb_names
  *	  cJSON array of the instruments, or NULL.
  */

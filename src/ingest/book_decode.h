@@ -119,6 +119,8 @@ const char *tsk_tb_kind_name(tb_kind kind);
  *             "subscription":{"name":"book","depth":D}}.
  */
 int			tsk_tb_binance_streams(const char *const *instruments, int n, char *out, size_t outsz);
+/* {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms",...],"id":id} */
+int			tsk_tb_binance_subscribe(const char *const *instruments, int n, int id, char *out, size_t outsz);
 int			tsk_tb_coinbase_subscribe(const char *const *instruments, int n, bool advanced,
 									  bool subscribe, char *out, size_t outsz);
 int			tsk_tb_kraken_subscribe(const char *const *instruments, int n, int depth, bool subscribe,

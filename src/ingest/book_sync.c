@@ -71,6 +71,7 @@ void
 tsk_tb_sync_reset(tb_sync *s)
 {
 	tb_discard(s, s->state == TB_ST_WAITING ? TB_ST_WAITING : TB_ST_RESYNCING);
+	s->st.skipped += s->npend;	/* buffered diffs the next snapshot supersedes */
 	s->nbuf = s->npend = 0;
 }
 

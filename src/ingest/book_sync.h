@@ -59,7 +59,8 @@ typedef struct tb_stats
 	int64_t		checksum_ok;
 	int64_t		checksum_fail;
 	int64_t		stale;			/* Binance diffs the book already covers */
-	int64_t		skipped;		/* updates while not synced and not buffered */
+	int64_t		skipped;		/* updates while not synced and not buffered, and
+								 * buffered diffs a reset discarded */
 	int64_t		buffer_dropped; /* Binance diffs dropped from a full buffer */
 	int64_t		snapshot_refused;	/* Binance snapshots older than the buffer */
 	int64_t		evicted;		/* levels evicted at the cap */

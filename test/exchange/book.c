@@ -123,6 +123,14 @@ sim_book_levels(sim_book *b, int side, const cJSON *arr)
 static void
 sim_book_replay(sim_book *b, const char *instrument, uint64_t end, bool kraken)
 {
+	char		needle[96];
+	size_t		nlen;
+
+	/* cheap filter before parsing: the instrument as the frame names it */
+	nlen = (size_t) snprintf(needle, sizeof(needle), kraken ? "\"%s\"]" : "\"s\":\"%s\"", instrument);
+	if (!kraken)
+		for (char *p = needle + 5; *p && *p != '"'; p++)
+			*p = (char) toupper((unsigned char) *p);
 	for (uint64_t pos = 0; pos < end; pos++)
 	{
 		sim_item	it;
@@ -130,8 +138,9 @@ sim_book_replay(sim_book *b, const char *instrument, uint64_t end, bool kraken)
 
 		if (sim_stream_get(pos, &it) != SIM_GET_OK || it.payload == NULL)
 			break;
-		if (kraken ? (memmem(it.payload, it.len, "\"book-", 6) == NULL)
-			: (memmem(it.payload, it.len, "depthUpdate", 11) == NULL))
+		if (memmem(it.payload, it.len, needle, nlen) == NULL ||
+			(kraken ? (memmem(it.payload, it.len, "\"book-", 6) == NULL)
+			 : (memmem(it.payload, it.len, "depthUpdate", 11) == NULL)))
 			continue;
 		if ((root = cJSON_ParseWithLength(it.payload, it.len)) == NULL)
 			continue;
