@@ -24,19 +24,21 @@ SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
+COMMON_SRCS = src/common/bytebuf.c
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
 INDICATOR_SRCS = src/indicators/indicators.c src/indicators/indicators_close.c src/indicators/indicators_bar.c
-SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_load.c src/sentiment/sentiment_lexicon.c
+SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_token.c src/sentiment/sentiment_load.c \
+	src/sentiment/sentiment_lexicon.c
 NEWS_SRCS = src/news/feed_parse.c src/news/feed_text.c src/news/symbols.c
 SENTIMENT_API_SRCS = src/sentiment/sentiment_api.c
-DECODE_SRCS = src/ingest/decode.c src/ingest/decode_binance.c src/ingest/decode_coinbase.c \
-	src/ingest/decode_finnhub.c src/ingest/decode_kraken.c src/ingest/decode_generic.c \
-	src/ingest/decode_subscribe.c
+DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out.c \
+	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
+	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
-BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c \
+BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
-CORE_SRCS = $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) $(DECODE_SRCS) \
-	$(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS)
+CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
@@ -86,13 +88,22 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_book
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_bytebuf \
+	$(UNIT_BIN)/test_book
+
+# the small unit tests share their check counter
+$(UNIT_TESTS): test/unit/unit_check.h
+
+$(UNIT_BIN)/test_bytebuf: test/unit/test_bytebuf.c $(COMMON_SRCS) src/common/bytebuf.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^)
 
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
-$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
+$(UNIT_BIN)/test_indicators: test/unit/test_indicators.c test/unit/test_indicators_naive.c \
+		test/unit/test_indicators.h $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -104,7 +115,7 @@ $(UNIT_BIN)/test_news: test/unit/test_news.c $(NEWS_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
-$(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_input.c $(DECODE_SRCS) \
+$(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_frames.c test/unit/test_decode_input.c $(DECODE_SRCS) \
 		test/unit/test_decode.h src/ingest/decode.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
@@ -117,7 +128,7 @@ $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_tree
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
 
-$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) src/sentiment/sentiment_api.h
+$(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) $(COMMON_SRCS) src/sentiment/sentiment_api.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
 
@@ -151,7 +162,7 @@ $(FUZZ_BIN)/fuzz_feed: test/fuzz/fuzz_feed.c $(NEWS_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -I/usr/include/libxml2 -o $@ $^ -lxml2
 
-$(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_SRCS)
+$(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_SRCS) $(COMMON_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 

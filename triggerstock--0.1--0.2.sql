@@ -6,11 +6,18 @@
 -- script (SQL_PIECES in the Makefile); test/t/002_upgrade.pl checks that a
 -- 0.1 database updated with this file equals a fresh 0.2 install.
 
+-- Issue 9 (layout): the schema's comment names all it holds.
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
+
 ------------------------------------------------------------------------------
 -- Issue 17: order books (src/ingest/book.sql; maintain() and retention() of
 -- src/candles/candles.sql; ingest_status and sources.options of
 -- src/ingest/ingest.sql).  No 0.1 data to migrate: every object is new.
 ------------------------------------------------------------------------------
+
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, order books, candles, news, sources, models and their configuration, status and views';
 
 CREATE TABLE triggerstock.book_snapshots (
     exchange    text NOT NULL,

@@ -45,6 +45,7 @@
 #include "bgworker/ingest.h"
 #include "bgworker/ingest_book.h"
 #include "bgworker/workers.h"
+#include "common/bytebuf.h"
 #include "guc.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
@@ -128,15 +129,18 @@ ingest_dead_letters_clear(void)
 
 /*
  * ingest_grow
- *	  realloc or ERROR.
+ *	  realloc p to nmemb items of size bytes (tsk_realloc_array), or ERROR.
  */
 static void *
-ingest_grow(void *p, size_t size)
+ingest_grow(void *p, size_t nmemb, size_t size)
 {
-	void	   *q = realloc(p, size);
+	void	   *q = tsk_realloc_array(p, nmemb, size);
 
 	if (q == NULL)
-		elog(ERROR, "out of memory");
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on request of %zu items of %zu bytes.", nmemb, size)));
 	return q;
 }
 
@@ -168,10 +172,14 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 
 	if (batch.n + n > batch.cap)
 	{
-		batch.cap = Max(batch.cap * 2, batch.n + n + 1024);
-		batch.trades = ingest_grow(batch.trades, sizeof(td_trade) * batch.cap);
-		batch.symbol_index = ingest_grow(batch.symbol_index, sizeof(int) * batch.cap);
-		batch.received = ingest_grow(batch.received, sizeof(TimestampTz) * batch.cap);
+		size_t		cap = tsk_grow_capacity(batch.cap, (size_t) batch.n + n + 1024);
+
+		if (cap == 0 || cap > INT_MAX)
+			cap = 0;			/* ingest_grow reports it */
+		batch.trades = ingest_grow(batch.trades, cap, sizeof(td_trade));
+		batch.symbol_index = ingest_grow(batch.symbol_index, cap, sizeof(int));
+		batch.received = ingest_grow(batch.received, cap, sizeof(TimestampTz));
+		batch.cap = (int) cap;
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -225,8 +233,12 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
-		scratch_cap = Max(res.needed, scratch_cap * 2);
-		scratch = ingest_grow(scratch, sizeof(td_trade) * scratch_cap);
+		size_t		cap = tsk_grow_capacity(scratch_cap, res.needed);
+
+		if (cap > INT_MAX)
+			cap = 0;			/* ingest_grow reports it */
+		scratch = ingest_grow(scratch, cap, sizeof(td_trade));
+		scratch_cap = (int) cap;
 		kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
@@ -280,8 +292,8 @@ static bool
 ingest_in_hours(TimestampTz now)
 {
 	pg_time_t	t = timestamptz_to_time_t(now);
-	int64		days = t / 86400;
-	int			sod = (int) (t - days * 86400);
+	int64		days = t / SECS_PER_DAY;
+	int			sod = (int) (t - days * SECS_PER_DAY);
 	int			dow = (int) ((days + 4) % 7);	/* 1970-01-01 was a Thursday */
 	int			iso = dow == 0 ? 7 : dow;
 	int			from = cfg->active_from_s,
@@ -542,7 +554,7 @@ triggerstock_ingest_main(Datum main_arg)
 		}
 
 		/* order books: REST snapshots, resubscriptions, samples, their flush */
-		tsk_ingest_book_tick(now);
+		tsk_ingest_book_tick(now, tsk_ingest_ws_send);
 
 		/* sleep until the next thing to do */
 		if (tsk_ingest_ws_active() && tsk_ingest_ws_wants_service())

@@ -14,7 +14,7 @@
  *					(trades + candles + dead letters in one short transaction)
  *	ingest_copy.c	the flush's fast path: dedupe in C, one probe for stored
  *					keys, binary COPY of the new rows, their candle merge
- *	ingest_stats.c	GUCs, shared-memory counters per worker slot, the SQL
+ *	ingest_stats.c	shared-memory counters per worker slot, the SQL
  *					functions ingest_stats() and canonical_symbol()
  *
  * Invariants:
@@ -113,6 +113,7 @@ extern uint64 tsk_ingest_ws_generation(void);
 extern bool tsk_ingest_ws_wants_service(void);
 extern int	tsk_ingest_ws_service(ingest_frame_fn fn);
 extern void tsk_ingest_ws_events_take(ingest_ws_events *ev);
+extern bool tsk_ingest_ws_send(const char *text);
 
 /* ---- ingest_flush.c ---- */
 

@@ -492,7 +492,7 @@ book_rest_tick(TimestampTz now)
  *	  Send unsubscribe + subscribe for books that asked for it.
  */
 static void
-book_resubscribe_tick(void)
+book_resubscribe_tick(ingest_book_send_fn send)
 {
 	for (int i = 0; i < nbooks; i++)
 	{
@@ -506,8 +506,6 @@ book_resubscribe_tick(void)
 
 		if (!b->resub_pending)
 			continue;
-		if (!tsk_ingest_ws_active())
-			return;
 		ins[0] = bcfg->instruments[b->index];
 		if (bsrc == TB_SRC_KRAKEN)
 		{
@@ -519,11 +517,15 @@ book_resubscribe_tick(void)
 			n1 = tsk_tb_coinbase_subscribe(ins, 1, adv, false, un, sizeof(un));
 			n2 = tsk_tb_coinbase_subscribe(ins, 1, adv, true, sub, sizeof(sub));
 		}
-		b->resub_pending = false;
 		if (n1 <= 0 || n1 >= (int) sizeof(un) || n2 <= 0 || n2 >= (int) sizeof(sub))
+		{
+			b->resub_pending = false;	/* cannot happen: names were checked */
 			continue;
-		if (tsk_ingest_ws_send(un) && tsk_ingest_ws_send(sub))
-			b->requests++;
+		}
+		b->resub_pending = false;
+		if (!send(un) || !send(sub))
+			return;				/* no connection: the next one subscribes anyway */
+		b->requests++;
 	}
 }
 
@@ -656,7 +658,7 @@ tsk_ingest_book_flush_now(void)
  *	  Everything the books need between network waits.
  */
 void
-tsk_ingest_book_tick(TimestampTz now)
+tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send)
 {
 	int64		period = (int64) opt.interval_ms * 1000;
 
@@ -668,7 +670,7 @@ tsk_ingest_book_tick(TimestampTz now)
 	}
 	if (bsrc == TB_SRC_BINANCE)
 		book_rest_tick(now);
-	book_resubscribe_tick();
+	book_resubscribe_tick(send);
 	for (int i = 0; i < nbooks; i++)
 		book_note_state(&books[i], now);
 	if (now >= next_sample)

@@ -66,8 +66,11 @@ extern bool tsk_ingest_book_trades(void);
 extern bool tsk_ingest_book_frame(const char *data, size_t len, TimestampTz received);
 /* The connection (re)started or ended: every book starts over. */
 extern void tsk_ingest_book_connection(void);
-/* Sampling, REST snapshots, resubscriptions, due flushes. */
-extern void tsk_ingest_book_tick(TimestampTz now);
+/* Sends one text message on the open connection; false if none. */
+typedef bool (*ingest_book_send_fn) (const char *text);
+
+/* Sampling, REST snapshots, resubscriptions (through send), due flushes. */
+extern void tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send);
 /* Milliseconds until tsk_ingest_book_tick has something to do. */
 extern long tsk_ingest_book_timeout(TimestampTz now);
 /* Subscribe message of the books (Binance SUBSCRIBE, Kraken, Coinbase).
@@ -103,10 +106,6 @@ typedef struct ingest_book_state
 	int64		requests;		/* snapshots requested / resubscriptions */
 	int64		samples;
 } ingest_book_state;
-
-/* ---- ingest_ws.c (for resubscriptions on the open connection) ---- */
-
-extern bool tsk_ingest_ws_send(const char *text);
 
 /* ---- ingest_book_store.c ---- */
 

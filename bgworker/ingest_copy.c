@@ -40,9 +40,8 @@
 #include "utils/resowner.h"
 
 #include "bgworker/ingest.h"
+#include "common/unix_time.h"
 
-/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
-#define COPY_EPOCH_SHIFT_US INT64CONST(946684800000000)
 #define COPY_NCOLS 8
 /* Trades further apart than this (µs) are probed in separate windows. */
 #define COPY_PROBE_GAP_US INT64CONST(100000)
@@ -270,10 +269,10 @@ copy_probe(const ingest_config *cfg, const ingest_batch *batch, const int *order
 	{
 		if (nwin > 0 && times[j] - times[j - 1] <= COPY_PROBE_GAP_US)
 		{
-			hi[nwin - 1] = TimestampTzGetDatum(times[j] - COPY_EPOCH_SHIFT_US);
+			hi[nwin - 1] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(times[j]));
 			continue;
 		}
-		lo[nwin] = TimestampTzGetDatum(times[j] - COPY_EPOCH_SHIFT_US);
+		lo[nwin] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(times[j]));
 		hi[nwin] = lo[nwin];
 		nwin++;
 	}
@@ -306,7 +305,7 @@ copy_probe(const ingest_config *cfg, const ingest_batch *batch, const int *order
 		char	   *exchange = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *instrument = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		int64		ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)) + COPY_EPOCH_SHIFT_US;
+		int64		ts = tsk_unix_us_from_timestamptz(DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)));
 		int			pos;
 
 		if (strcmp(exchange, cfg->exchange) != 0)
@@ -387,7 +386,7 @@ copy_build_stream(StringInfo buf, const ingest_config *cfg, const ingest_batch *
 		copy_put_text(buf, cfg->instruments[k]);
 		copy_put_text(buf, cfg->symbols[k]);
 		copy_put_int8(buf, (uint64) t->trade_id);
-		copy_put_int8(buf, (uint64) (t->ts_us - COPY_EPOCH_SHIFT_US));
+		copy_put_int8(buf, (uint64) tsk_timestamptz_from_unix_us(t->ts_us));
 		copy_put_float8(buf, t->price);
 		copy_put_float8(buf, t->qty);
 		if (t->side == 0)
@@ -529,7 +528,7 @@ copy_candles(const ingest_config *cfg, const ingest_batch *batch, const bool *ke
 		if (!keep[i])
 			continue;
 		sym[j] = sym_text[batch->symbol_index[i]];
-		ts[j] = TimestampTzGetDatum(t->ts_us - COPY_EPOCH_SHIFT_US);
+		ts[j] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(t->ts_us));
 		price[j] = Float8GetDatum(t->price);
 		qty[j] = Float8GetDatum(t->qty);
 		ids[j] = Int64GetDatum(t->trade_id);

@@ -37,11 +37,11 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "common/unix_time.h"
 #include "guc.h"
 
-/* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
-#define INGEST_EPOCH_SHIFT_US INT64CONST(946684800000000)
-#define INGEST_DAY_US INT64CONST(86400000000)
+/* µs in a day: trades are grouped by UTC day to find their partitions. */
+#define INGEST_DAY_US ((int64) SECS_PER_DAY * USECS_PER_SEC)
 #define INGEST_KNOWN_DAYS 32
 /* Batches of at least this many trades take the COPY path (ingest_copy.c). */
 #define INGEST_COPY_MIN_ROWS 64
@@ -203,7 +203,7 @@ flush_partitions(const ingest_batch *batch, int *ndays)
 	}
 	for (int j = 0; j < n; j++)
 	{
-		Datum		arg = TimestampTzGetDatum(days[j] * INGEST_DAY_US - INGEST_EPOCH_SHIFT_US);
+		Datum		arg = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(days[j] * INGEST_DAY_US));
 		int			ret = SPI_execute_plan(flush_partition_plan, &arg, NULL, false, 1);
 
 		if (ret != SPI_OK_SELECT)
@@ -214,7 +214,7 @@ flush_partitions(const ingest_batch *batch, int *ndays)
 }
 
 /*
- * flush_text_array
+ * flush_array
  *	  A text[] from datums (and optional nulls).
  */
 static Datum
@@ -263,7 +263,7 @@ flush_trades(const ingest_config *cfg, const ingest_batch *batch)
 		ins[i] = ins_text[batch->symbol_index[i]];
 		sym[i] = sym_text[batch->symbol_index[i]];
 		ids[i] = Int64GetDatum(t->trade_id);
-		ts[i] = TimestampTzGetDatum(t->ts_us - INGEST_EPOCH_SHIFT_US);
+		ts[i] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(t->ts_us));
 		price[i] = Float8GetDatum(t->price);
 		qty[i] = Float8GetDatum(t->qty);
 		side[i] = t->side == 'b' ? buy : sell;
@@ -359,7 +359,7 @@ tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_lett
 	for (int i = 0; i < batch->n; i++)
 		last_us = Max(last_us, batch->trades[i].ts_us);
 	tsk_ingest_stats_committed(inserted, ndead, batch->received, batch->n,
-						   batch->n > 0 ? last_us - INGEST_EPOCH_SHIFT_US : 0);
+						   batch->n > 0 ? tsk_timestamptz_from_unix_us(last_us) : 0);
 	MemoryContextReset(flush_cxt);
 	batch->n = 0;
 	batch->first_at = 0;

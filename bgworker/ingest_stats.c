@@ -1,6 +1,6 @@
 /*
  * ingest_stats.c
- *	  GUCs of the ingest workers, their shared-memory counters (one entry per
+ *	  The ingest workers' shared-memory counters (one entry per
  *	  launcher worker slot, indexed by tsk_worker_slot_index) and the SQL
  *	  functions ingest_stats() and canonical_symbol().
  *

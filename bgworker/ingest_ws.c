@@ -29,6 +29,7 @@
 
 #include "bgworker/ingest.h"
 #include "bgworker/ingest_book.h"
+#include "common/bytebuf.h"
 #include "guc.h"
 
 /* One received message in the queue (followed by its bytes). */
@@ -51,15 +52,11 @@ typedef struct ws_state
 	size_t		tx_pos;
 	bool		want_write;
 	/* the message being assembled */
-	char	   *msg;
-	size_t		msg_len;
-	size_t		msg_cap;
+	tsk_bytebuf msg;
 	size_t		msg_total;
 	bool		msg_binary;
-	/* complete messages waiting for the loop */
-	char	   *queue;
-	size_t		queue_len;
-	size_t		queue_cap;
+	/* complete messages waiting for the loop: ws_frame, bytes, ws_frame... */
+	tsk_bytebuf queue;
 	bool		oom;
 	ingest_ws_events ev;
 	uint64		generation;
@@ -78,28 +75,6 @@ static const lws_retry_bo_t ws_retry = {
 };
 
 /*
- * ws_append
- *	  Append n bytes to a growing malloc'd buffer; false when out of memory.
- */
-static bool
-ws_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
-{
-	if (*len + n > *cap)
-	{
-		size_t		newcap = Max(*cap * 2, *len + n + 4096);
-		char	   *p = realloc(*buf, newcap);
-
-		if (p == NULL)
-			return false;
-		*buf = p;
-		*cap = newcap;
-	}
-	memcpy(*buf + *len, data, n);
-	*len += n;
-	return true;
-}
-
-/*
  * ws_receive
  *	  One fragment of a message: assemble, and queue the message when final.
  */
@@ -111,11 +86,11 @@ ws_receive(struct lws *wsi, const char *in, size_t len)
 	if (ws.msg_total == 0)
 		ws.msg_binary = lws_frame_is_binary(wsi);
 	ws.msg_total += len;
-	if (ws.msg_len < limit)
+	if (ws.msg.len < limit)
 	{
-		size_t		keep = Min(len, limit - ws.msg_len);
+		size_t		keep = Min(len, limit - ws.msg.len);
 
-		if (!ws_append(&ws.msg, &ws.msg_len, &ws.msg_cap, in, keep))
+		if (!tsk_bytebuf_append(&ws.msg, in, keep))
 			ws.oom = true;
 	}
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
@@ -123,15 +98,15 @@ ws_receive(struct lws *wsi, const char *in, size_t len)
 	{
 		ws_frame	f;
 
-		f.len = ws.msg_len;
+		f.len = ws.msg.len;
 		f.total_len = ws.msg_total;
 		f.binary = ws.msg_binary;
 		f.received = GetCurrentTimestamp();
-		if (!ws_append(&ws.queue, &ws.queue_len, &ws.queue_cap, &f, sizeof(f)) ||
-			!ws_append(&ws.queue, &ws.queue_len, &ws.queue_cap, ws.msg, ws.msg_len))
+		if (!tsk_bytebuf_append(&ws.queue, &f, sizeof(f)) ||
+			!tsk_bytebuf_append(&ws.queue, ws.msg.data, ws.msg.len))
 			ws.oom = true;
 	}
-	ws.msg_len = 0;
+	tsk_bytebuf_reset(&ws.msg);
 	ws.msg_total = 0;
 }
 
@@ -250,8 +225,9 @@ ws_destroy_context(void *arg)
 	ws.tx = NULL;
 	ws.tx_len = ws.tx_pos = 0;
 	ws.want_write = false;
-	ws.msg_len = ws.msg_total = 0;
-	ws.queue_len = 0;
+	tsk_bytebuf_reset(&ws.msg);
+	ws.msg_total = 0;
+	tsk_bytebuf_reset(&ws.queue);
 	memset(&ws.ev, 0, sizeof(ws.ev));	/* a close we asked for is no event */
 }
 
@@ -527,17 +503,17 @@ tsk_ingest_ws_service(ingest_frame_fn fn)
 		if (ws.ev.reason[0] == '\0')
 			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "lws_service failed");
 	}
-	while (pos + sizeof(ws_frame) <= ws.queue_len)
+	while (pos + sizeof(ws_frame) <= ws.queue.len)
 	{
 		ws_frame	f;
 
-		memcpy(&f, ws.queue + pos, sizeof(f));
+		memcpy(&f, ws.queue.data + pos, sizeof(f));
 		pos += sizeof(f);
-		fn(ws.queue + pos, f.len, f.total_len, f.binary, f.received);
+		fn(ws.queue.data + pos, f.len, f.total_len, f.binary, f.received);
 		pos += f.len;
 		n++;
 	}
-	ws.queue_len = 0;
+	tsk_bytebuf_reset(&ws.queue);
 	if (ws.oom)
 	{
 		ws.oom = false;

@@ -33,6 +33,7 @@
 
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
+#include "common/bytebuf.h"
 #include "guc.h"
 
 #define POLL_MAX_SOCKETS 256
@@ -46,12 +47,7 @@ typedef struct poll_request
 	struct curl_slist *headers;
 	poll_kind	kind;
 	int32		id;
-	char	   *body;
-	size_t		len,
-				cap,
-				max;
-	bool		too_large;
-	bool		failed_alloc;
+	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
 	char		etag[POLL_HEADER_LEN];
 	char		last_modified[POLL_HEADER_LEN];
 	char		errbuf[CURL_ERROR_SIZE];
@@ -94,7 +90,7 @@ poll_request_free(poll_request *req)
 		curl_easy_cleanup(req->easy);
 	}
 	curl_slist_free_all(req->headers);
-	free(req->body);
+	tsk_bytebuf_free(&req->body);
 	free(req);
 }
 
@@ -112,42 +108,6 @@ poll_cleanup_callback(void *arg)
 		(void) curl_multi_cleanup(poll_multi);
 	poll_multi = NULL;
 	poll_nsockets = 0;
-}
-
-/*
- * poll_write_cb
- *	  CURLOPT_WRITEFUNCTION: append to the malloc'd body, up to req->max.
- *	  Returning less than asked aborts the transfer (CURLE_WRITE_ERROR).
- */
-static size_t
-poll_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	poll_request *req = (poll_request *) userdata;
-	size_t		n = size * nmemb;
-
-	if (req->len + n > req->max)
-	{
-		req->too_large = true;
-		return 0;
-	}
-	if (req->len + n + 1 > req->cap)
-	{
-		size_t		cap = req->cap ? req->cap : 16384;
-		char	   *p;
-
-		while (cap < req->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(req->body, cap)) == NULL)
-		{
-			req->failed_alloc = true;
-			return 0;
-		}
-		req->body = p, req->cap = cap;
-	}
-	memcpy(req->body + req->len, data, n);
-	req->len += n;
-	req->body[req->len] = '\0';
-	return n;
 }
 
 /*
@@ -271,7 +231,7 @@ poll_start(poll_target *t)
 	}
 	req->kind = t->kind;
 	req->id = t->id;
-	req->max = (size_t) tsk_poll_max_body;
+	req->body.max = (size_t) tsk_poll_max_body;
 	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
 	{
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
@@ -290,8 +250,8 @@ poll_start(poll_target *t)
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, poll_write_cb);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, tsk_bytebuf_curl_write);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, &req->body);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, poll_header_cb);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
@@ -338,10 +298,10 @@ poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
-	if (req->too_large || result == CURLE_FILESIZE_EXCEEDED)
+	if (req->body.too_large || result == CURLE_FILESIZE_EXCEEDED)
 		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
-	if (req->failed_alloc)
+	if (req->body.failed_alloc)
 		return pstrdup("out of memory receiving the response body");
 	switch (result)
 	{
@@ -381,7 +341,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = tsk_poll_store_feed(t, req->body, req->len, status, req->etag,
+		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->etag,
 										  req->last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
@@ -391,7 +351,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 	{
 		bool		stored = false;
 
-		(void) tsk_poll_store_quote(t, req->body, req->len, status, &stored);
+		(void) tsk_poll_store_quote(t, req->body.data, req->body.len, status, &stored);
 	}
 }
 

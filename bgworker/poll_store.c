@@ -42,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/poll.h"
+#include "common/unix_time.h"
 #include "guc.h"
 
 /* quote_ident'ed schema of the extension's functions (read with the targets). */
@@ -167,8 +168,7 @@ poll_load_in_txn(void *p)
 		t->url = poll_getstr(i, 3, arg->cxt);
 		t->interval_ms = strtoll(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4), NULL, 10);
 		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5)) != NULL)
-			t->last_polled = strtoll(v, NULL, 10) -
-				(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+			t->last_polled = tsk_timestamptz_from_unix_us(strtoll(v, NULL, 10));
 		t->etag = poll_getstr(i, 6, arg->cxt);
 		t->last_modified = poll_getstr(i, 7, arg->cxt);
 		t->symbol = poll_getstr(i, 8, arg->cxt);
@@ -186,8 +186,7 @@ poll_load_in_txn(void *p)
 
 			t->has_last = true;
 			t->last_price = strtod(v, NULL);
-			t->last_ts = ts ? strtoll(ts, NULL, 10) -
-				(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY : 0;
+			t->last_ts = ts ? tsk_timestamptz_from_unix_us(strtoll(ts, NULL, 10)) : 0;
 		}
 		old = MemoryContextSwitchTo(arg->cxt);
 		arg->targets = lappend(arg->targets, t);
@@ -195,7 +194,10 @@ poll_load_in_txn(void *p)
 	}
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_load_targets
+ *	  See poll.h.
+ */
 List *
 tsk_poll_load_targets(MemoryContext cxt)
 {
@@ -243,7 +245,10 @@ poll_status_in_txn(void *p)
 			  3, types, values, nulls, SPI_OK_UPDATE);
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_record_status
+ *	  See poll.h.
+ */
 void
 tsk_poll_record_status(poll_target *t, long status, const char *error)
 {
@@ -511,7 +516,10 @@ poll_score_new_items(poll_feed_arg *a)
 									 failed, tried, l.n - a->nscored, l.n));
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_store_feed
+ *	  See poll.h.
+ */
 char *
 tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 				const char *etag, const char *last_modified, int64 *inserted)
@@ -613,7 +621,7 @@ poll_quote_in_txn(void *p)
 	poll_quote_arg *a = p;
 	Oid			types[7] = {INT4OID, TEXTOID, INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, INT4OID};
 	Datum		values[7];
-	int64		trade_id = a->ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	int64		trade_id = tsk_unix_us_from_timestamptz(a->ts);
 
 	values[0] = Int32GetDatum(a->t->id);
 	values[1] = CStringGetTextDatum(a->t->symbol);
@@ -667,12 +675,14 @@ poll_parse_quote(poll_target *t, const char *body, size_t len, poll_quote_arg *a
 	if (err != NULL)
 		return err;
 	a->ts = t->ts_path == NULL ? GetCurrentTimestamp()
-		: (TimestampTz) llround(ts * t->ts_unit_us) -
-		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+		: tsk_timestamptz_from_unix_us(llround(ts * t->ts_unit_us));
 	return NULL;
 }
 
-/* See poll.h. */
+/*
+ * tsk_poll_store_quote
+ *	  See poll.h.
+ */
 char *
 tsk_poll_store_quote(poll_target *t, const char *body, size_t len, long status, bool *stored)
 {

@@ -40,9 +40,9 @@
 #include "bgworker/workers.h"
 
 /*
- * predictor_score_symbols
- *	  Score each deployed symbol whose latest complete candle has no
- *	  prediction yet; fill realised outcomes.  Inside a transaction.
+ * predictor_pass
+ *	  Score each deployed symbol whose latest complete candle has no prediction
+ *	  yet; fill realised outcomes.  Inside a transaction.
  */
 static void
 predictor_pass(void)

@@ -22,7 +22,7 @@ SELECT symbol, count(*), min(bucket), max(bucket) FROM triggerstock.candles GROU
 -- predict and friends are never IMMUTABLE (nor STABLE: they read the clock and caches)
 SELECT p.oid::regprocedure, p.provolatile FROM pg_proc p
 WHERE p.proname IN ('predict', 'predict_explain', 'train', 'train_from_query', 'feature_drift')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- error cases
 SELECT train('NOPE');

@@ -13,13 +13,13 @@ INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, pri
 VALUES ('test', 'T-USD', 'T', 1, '2024-01-15 10:00+00', 1, 1),
        ('test', 'T-USD', 'T', 2, '2024-01-16 10:00+00', 2, 1);
 SELECT tableoid::regclass AS partition, count(*)
-FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY 1::text;
+FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY tableoid::regclass::text;
 
 -- maintain(): today plus partitions_ahead (7) days, and a partition for each
 -- day found in the default partition (its rows move along)
 SELECT maintain() AS created;
 SELECT tableoid::regclass AS partition, count(*)
-FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY 1::text;
+FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY tableoid::regclass::text;
 SELECT count(*) AS left_in_default FROM triggerstock.trades_default;
 SELECT count(*) AS partitions_from_today
 FROM trade_partitions() WHERE range_to > now();

@@ -1,14 +1,16 @@
 /*
  * triggerstock.h
- *	  Declarations shared by the extension's Postgres-facing files: the
- *	  GUC variables defined in triggerstock.c and the worker entry points.
+ *	  Declarations shared by the module entry (triggerstock.c) and the
+ *	  background workers: the launcher's registration and the entry points
+ *	  of the static workers.  The GUC variables are in guc.h.
+ *
+ * Invariants: a worker entry point is PGDLLEXPORT (the library is built
+ * with -fvisibility=hidden and the postmaster looks it up by name).
  */
 #ifndef TRIGGERSTOCK_H
 #define TRIGGERSTOCK_H
 
 #include "postgres.h"
-
-/* GUC variables (see triggerstock.c for their documentation). */
 
 /* Registers the static launcher; only possible while preloading. */
 extern void tsk_register_launcher(void);
@@ -16,6 +18,5 @@ extern void tsk_register_launcher(void);
 /* Background worker entry points (must be exported for the postmaster). */
 extern PGDLLEXPORT void triggerstock_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void triggerstock_predictor_main(Datum main_arg);
-
 
 #endif							/* TRIGGERSTOCK_H */

@@ -5,4 +5,5 @@
 ------------------------------------------------------------------------------
 
 CREATE SCHEMA triggerstock;
-COMMENT ON SCHEMA triggerstock IS 'triggerstock data: trades, candles and their views';
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, order books, candles, news, sources, models and their configuration, status and views';

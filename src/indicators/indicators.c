@@ -17,8 +17,9 @@
 #include <math.h>
 
 /*
- * Validates one period parameter: too_small_status if below 1,
- * IND_ERR_PERIOD_TOO_LARGE above IND_MAX_PERIOD, else IND_OK.
+ * tsk_ind_check_period
+ *	  Validates one period parameter: too_small_status if below 1,
+ *	  IND_ERR_PERIOD_TOO_LARGE above IND_MAX_PERIOD, else IND_OK.
  */
 int
 tsk_ind_check_period(int period, int too_small_status)
@@ -30,7 +31,10 @@ tsk_ind_check_period(int period, int too_small_status)
 	return IND_OK;
 }
 
-/* True when a period is valid, i.e. safe to size buffers with. */
+/*
+ * tsk_ind_period_ok
+ *	  True when a period is valid, i.e. safe to size buffers with.
+ */
 bool
 tsk_ind_period_ok(int period)
 {
@@ -38,8 +42,9 @@ tsk_ind_period_ok(int period)
 }
 
 /*
- * Common prologue of init functions taking one period n: NULL memory or an
- * invalid n gives the error status, else IND_OK.
+ * tsk_ind_check_n
+ *	  Common prologue of init functions taking one period n: NULL memory or an
+ *	  invalid n gives the error status, else IND_OK.
  */
 int
 tsk_ind_check_n(const void *mem, int n)
@@ -49,7 +54,10 @@ tsk_ind_check_n(const void *mem, int n)
 	return tsk_ind_check_period(n, IND_ERR_N_TOO_SMALL);
 }
 
-/* Maps a status code to the message the SQL layer reports. */
+/*
+ * tsk_ind_strerror
+ *	  Maps a status code to the message the SQL layer reports.
+ */
 const char *
 tsk_ind_strerror(int status)
 {
@@ -88,7 +96,10 @@ tsk_ind_strerror(int status)
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty ring whose slots start at cell *cursor; advances it. */
+/*
+ * tsk_ind_ring_init
+ *	  Sets up an empty ring whose slots start at cell *cursor; advances it.
+ */
 void
 tsk_ind_ring_init(ind_ring *ring, int capacity, int32_t *cursor)
 {
@@ -99,7 +110,10 @@ tsk_ind_ring_init(ind_ring *ring, int capacity, int32_t *cursor)
 	*cursor += capacity;
 }
 
-/* True once the ring holds capacity values. */
+/*
+ * tsk_ind_ring_full
+ *	  True once the ring holds capacity values.
+ */
 bool
 tsk_ind_ring_full(const ind_ring *ring)
 {
@@ -107,8 +121,9 @@ tsk_ind_ring_full(const ind_ring *ring)
 }
 
 /*
- * Stores x.  When the ring was already full, the value x overwrote (the one
- * pushed capacity rows ago) goes to *displaced and true is returned.
+ * tsk_ind_ring_push
+ *	  Stores x.  When the ring was already full, the value x overwrote (the one
+ *	  pushed capacity rows ago) goes to *displaced and true is returned.
  */
 bool
 tsk_ind_ring_push(ind_ring *ring, ind_cell *cells, double x, double *displaced)
@@ -133,7 +148,10 @@ tsk_ind_ring_push(ind_ring *ring, ind_cell *cells, double x, double *displaced)
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty n-value window whose slots start at cell *cursor. */
+/*
+ * tsk_ind_rolling_sum_init
+ *	  Sets up an empty n-value window whose slots start at cell *cursor.
+ */
 void
 tsk_ind_rolling_sum_init(ind_rolling_sum *rs, int n, int32_t *cursor)
 {
@@ -141,7 +159,10 @@ tsk_ind_rolling_sum_init(ind_rolling_sum *rs, int n, int32_t *cursor)
 	rs->sum = 0.0;
 }
 
-/* Pushes x; true once the sum covers n values. */
+/*
+ * tsk_ind_rolling_sum_push
+ *	  Pushes x; true once the sum covers n values.
+ */
 bool
 tsk_ind_rolling_sum_push(ind_rolling_sum *rs, ind_cell *cells, double x)
 {
@@ -153,7 +174,10 @@ tsk_ind_rolling_sum_push(ind_rolling_sum *rs, ind_cell *cells, double x)
 	return tsk_ind_ring_full(&rs->window);
 }
 
-/* Sum divided by the window length (the SMA once the window is full). */
+/*
+ * tsk_ind_rolling_sum_mean
+ *	  Sum divided by the window length (the SMA once the window is full).
+ */
 double
 tsk_ind_rolling_sum_mean(const ind_rolling_sum *rs)
 {
@@ -166,7 +190,10 @@ tsk_ind_rolling_sum_mean(const ind_rolling_sum *rs)
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty window of n rows whose slots start at cell *cursor. */
+/*
+ * tsk_ind_extreme_init
+ *	  Sets up an empty window of n rows whose slots start at cell *cursor.
+ */
 void
 tsk_ind_extreme_init(ind_extreme_window *w, int n, bool want_max, int32_t *cursor)
 {
@@ -180,8 +207,9 @@ tsk_ind_extreme_init(ind_extreme_window *w, int n, bool want_max, int32_t *curso
 }
 
 /*
- * Adds x as row number `row` (rows strictly increasing by 1) and returns the
- * extreme of rows row-n+1 .. row.
+ * tsk_ind_extreme_push
+ *	  Adds x as row number `row` (rows strictly increasing by 1) and returns
+ *	  the extreme of rows row-n+1 .. row.
  */
 double
 tsk_ind_extreme_push(ind_extreme_window *w, ind_cell *cells, int64_t row, double x)
@@ -220,7 +248,10 @@ tsk_ind_extreme_push(ind_extreme_window *w, ind_cell *cells, int64_t row, double
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty Wilder average of period n. */
+/*
+ * tsk_ind_wilder_init
+ *	  Sets up an empty Wilder average of period n.
+ */
 void
 tsk_ind_wilder_init(ind_wilder *w, int n)
 {
@@ -229,7 +260,10 @@ tsk_ind_wilder_init(ind_wilder *w, int n)
 	w->average = 0.0;
 }
 
-/* Pushes x; true once the average exists (from the n-th value on). */
+/*
+ * tsk_ind_wilder_push
+ *	  Pushes x; true once the average exists (from the n-th value on).
+ */
 bool
 tsk_ind_wilder_push(ind_wilder *w, double x)
 {
@@ -245,7 +279,10 @@ tsk_ind_wilder_push(ind_wilder *w, double x)
 	return true;
 }
 
-/* True while the average is still being seeded (fewer than n values). */
+/*
+ * tsk_ind_wilder_seeding
+ *	  True while the average is still being seeded (fewer than n values).
+ */
 bool
 tsk_ind_wilder_seeding(const ind_wilder *w)
 {
@@ -253,8 +290,9 @@ tsk_ind_wilder_seeding(const ind_wilder *w)
 }
 
 /*
- * One step of a Wilder running *sum* (ADX's smoothed DM and TR):
- * sum - sum/n + x.
+ * tsk_ind_wilder_sum_step
+ *	  One step of a Wilder running *sum* (ADX's smoothed DM and TR): sum -
+ *	  sum/n + x.
  */
 double
 tsk_ind_wilder_sum_step(double sum, double x, int n)
@@ -268,7 +306,10 @@ tsk_ind_wilder_sum_step(double sum, double x, int n)
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty EMA of period n. */
+/*
+ * tsk_ind_ema_core_init
+ *	  Sets up an empty EMA of period n.
+ */
 void
 tsk_ind_ema_core_init(ind_ema *e, int n)
 {
@@ -278,7 +319,10 @@ tsk_ind_ema_core_init(ind_ema *e, int n)
 	e->value = 0.0;
 }
 
-/* Pushes x; true once the EMA exists (from the n-th value on). */
+/*
+ * tsk_ind_ema_core_push
+ *	  Pushes x; true once the EMA exists (from the n-th value on).
+ */
 bool
 tsk_ind_ema_core_push(ind_ema *e, double x)
 {
@@ -299,7 +343,10 @@ tsk_ind_ema_core_push(ind_ema *e, double x)
  * ---------------------------------------------------------------------
  */
 
-/* True range of a bar given the previous close (TA-Lib TRANGE order). */
+/*
+ * tsk_ind_true_range
+ *	  True range of a bar given the previous close (TA-Lib TRANGE order).
+ */
 double
 tsk_ind_true_range(double high, double low, double prev_close)
 {
@@ -314,7 +361,10 @@ tsk_ind_true_range(double high, double low, double prev_close)
 	return range;
 }
 
-/* Typical price (h + l + c) / 3 in TA-Lib's order. */
+/*
+ * tsk_ind_typical_price
+ *	  Typical price (h + l + c) / 3 in TA-Lib's order.
+ */
 double
 tsk_ind_typical_price(double high, double low, double close)
 {
@@ -326,7 +376,10 @@ tsk_ind_typical_price(double high, double low, double close)
  * ---------------------------------------------------------------------
  */
 
-/* Sets up an empty n-bar channel whose slots start at cell *cursor. */
+/*
+ * tsk_ind_channel_init
+ *	  Sets up an empty n-bar channel whose slots start at cell *cursor.
+ */
 void
 tsk_ind_channel_init(ind_channel *c, int n, int32_t *cursor)
 {
@@ -335,7 +388,10 @@ tsk_ind_channel_init(ind_channel *c, int n, int32_t *cursor)
 	tsk_ind_extreme_init(&c->lows, n, false, cursor);
 }
 
-/* Pushes a bar; true once n bars exist, with the channel's extremes. */
+/*
+ * tsk_ind_channel_push
+ *	  Pushes a bar; true once n bars exist, with the channel's extremes.
+ */
 bool
 tsk_ind_channel_push(ind_channel *c, ind_cell *cells, double high, double low,
 				 double *highest, double *lowest)

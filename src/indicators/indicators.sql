@@ -5,7 +5,7 @@
 ------------------------------------------------------------------------------
 
 -- Every indicator is a C window function over a pure-C streaming state
--- (src/indicators*.c, src/window_*.c), used as
+-- (src/indicators/indicators*.c, src/indicators/window_*.c), used as
 --     rsi(close, 14) OVER (PARTITION BY symbol ORDER BY bucket)
 -- Common rules (README.md, "Indicators and features"):
 --   * computed from the partition's first row in ORDER BY order, whatever

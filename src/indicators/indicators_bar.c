@@ -23,7 +23,10 @@ struct ind_atr_state
 	ind_wilder	average;
 };
 
-/* Bytes for atr(n): fixed. */
+/*
+ * tsk_ind_atr_size
+ *	  Bytes for atr(n): fixed.
+ */
 size_t
 tsk_ind_atr_size(int n)
 {
@@ -31,7 +34,10 @@ tsk_ind_atr_size(int n)
 	return sizeof(ind_atr_state);
 }
 
-/* Validates n and sets up an empty ATR. */
+/*
+ * tsk_ind_atr_init
+ *	  Validates n and sets up an empty ATR.
+ */
 int
 tsk_ind_atr_init(void *mem, int n)
 {
@@ -46,7 +52,10 @@ tsk_ind_atr_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits the ATR from the (n+1)-th bar on. */
+/*
+ * tsk_ind_atr_push
+ *	  Pushes a bar; emits the ATR from the (n+1)-th bar on.
+ */
 bool
 tsk_ind_atr_push(ind_atr_state *s, double high, double low, double close,
 			 double *out)
@@ -78,14 +87,20 @@ struct ind_willr_state
 	ind_cell	cells[];
 };
 
-/* Bytes for willr(n): the state plus the channel's 4n cells. */
+/*
+ * tsk_ind_willr_size
+ *	  Bytes for willr(n): the state plus the channel's 4n cells.
+ */
 size_t
 tsk_ind_willr_size(int n)
 {
 	return IND_STATE_SIZE(ind_willr_state, tsk_ind_period_ok(n) ? IND_CHANNEL_CELLS(n) : 0);
 }
 
-/* Validates n and sets up an empty Williams %R. */
+/*
+ * tsk_ind_willr_init
+ *	  Validates n and sets up an empty Williams %R.
+ */
 int
 tsk_ind_willr_init(void *mem, int n)
 {
@@ -99,7 +114,10 @@ tsk_ind_willr_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits (highest - close) / ((highest - lowest) / -100). */
+/*
+ * tsk_ind_willr_push
+ *	  Pushes a bar; emits (highest - close) / ((highest - lowest) / -100).
+ */
 bool
 tsk_ind_willr_push(ind_willr_state *s, double high, double low, double close,
 			   double *out)
@@ -127,7 +145,10 @@ struct ind_stoch_state
 	ind_cell	cells[];
 };
 
-/* Bytes for stoch(k, k_slow, d): the channel plus two rings. */
+/*
+ * tsk_ind_stoch_size
+ *	  Bytes for stoch(k, k_slow, d): the channel plus two rings.
+ */
 size_t
 tsk_ind_stoch_size(int k, int k_slow, int d)
 {
@@ -137,7 +158,10 @@ tsk_ind_stoch_size(int k, int k_slow, int d)
 	return IND_STATE_SIZE(ind_stoch_state, valid ? IND_CHANNEL_CELLS(k) + k_slow + d : 0);
 }
 
-/* Validates k, k_slow, d >= 1 and sets up an empty stochastic. */
+/*
+ * tsk_ind_stoch_init
+ *	  Validates k, k_slow, d >= 1 and sets up an empty stochastic.
+ */
 int
 tsk_ind_stoch_init(void *mem, int k, int k_slow, int d)
 {
@@ -157,7 +181,10 @@ tsk_ind_stoch_init(void *mem, int k, int k_slow, int d)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits slow %K and %D once %D exists. */
+/*
+ * tsk_ind_stoch_push
+ *	  Pushes a bar; emits slow %K and %D once %D exists.
+ */
 bool
 tsk_ind_stoch_push(ind_stoch_state *s, double high, double low, double close,
 			   ind_stoch_out *out)
@@ -193,14 +220,20 @@ struct ind_cci_state
 	ind_cell	cells[];
 };
 
-/* Bytes for cci(n): the state plus an n-slot ring. */
+/*
+ * tsk_ind_cci_size
+ *	  Bytes for cci(n): the state plus an n-slot ring.
+ */
 size_t
 tsk_ind_cci_size(int n)
 {
 	return IND_STATE_SIZE(ind_cci_state, tsk_ind_period_ok(n) ? n : 0);
 }
 
-/* Validates n and sets up an empty CCI. */
+/*
+ * tsk_ind_cci_init
+ *	  Validates n and sets up an empty CCI.
+ */
 int
 tsk_ind_cci_init(void *mem, int n)
 {
@@ -214,7 +247,10 @@ tsk_ind_cci_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits (tp - mean) / (0.015 * mean deviation). */
+/*
+ * tsk_ind_cci_push
+ *	  Pushes a bar; emits (tp - mean) / (0.015 * mean deviation).
+ */
 bool
 tsk_ind_cci_push(ind_cci_state *s, double high, double low, double close,
 			 double *out)
@@ -264,7 +300,10 @@ struct ind_adx_state
 	ind_wilder	adx;
 };
 
-/* Bytes for adx(n): fixed. */
+/*
+ * tsk_ind_adx_size
+ *	  Bytes for adx(n): fixed.
+ */
 size_t
 tsk_ind_adx_size(int n)
 {
@@ -272,7 +311,10 @@ tsk_ind_adx_size(int n)
 	return sizeof(ind_adx_state);
 }
 
-/* Validates n and sets up an empty ADX. */
+/*
+ * tsk_ind_adx_init
+ *	  Validates n and sets up an empty ADX.
+ */
 int
 tsk_ind_adx_init(void *mem, int n)
 {
@@ -289,7 +331,10 @@ tsk_ind_adx_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits the ADX from bar 2n-1 (0-based) on. */
+/*
+ * tsk_ind_adx_push
+ *	  Pushes a bar; emits the ADX from bar 2n-1 (0-based) on.
+ */
 bool
 tsk_ind_adx_push(ind_adx_state *s, double high, double low, double close,
 			 double *out)
@@ -364,14 +409,20 @@ struct ind_obv_state
 	double		obv;
 };
 
-/* Bytes for obv(): fixed. */
+/*
+ * tsk_ind_obv_size
+ *	  Bytes for obv(): fixed.
+ */
 size_t
 tsk_ind_obv_size(void)
 {
 	return sizeof(ind_obv_state);
 }
 
-/* Sets up an empty OBV. */
+/*
+ * tsk_ind_obv_init
+ *	  Sets up an empty OBV.
+ */
 int
 tsk_ind_obv_init(void *mem)
 {
@@ -385,7 +436,10 @@ tsk_ind_obv_init(void *mem)
 	return IND_OK;
 }
 
-/* Pushes a bar; the first emits its volume, later ones add/subtract it. */
+/*
+ * tsk_ind_obv_push
+ *	  Pushes a bar; the first emits its volume, later ones add/subtract it.
+ */
 bool
 tsk_ind_obv_push(ind_obv_state *s, double close, double volume, double *out)
 {
@@ -416,14 +470,20 @@ struct ind_mfi_state
 	ind_cell	cells[];
 };
 
-/* Bytes for mfi(n): the state plus two n-slot rings. */
+/*
+ * tsk_ind_mfi_size
+ *	  Bytes for mfi(n): the state plus two n-slot rings.
+ */
 size_t
 tsk_ind_mfi_size(int n)
 {
 	return IND_STATE_SIZE(ind_mfi_state, tsk_ind_period_ok(n) ? 2 * n : 0);
 }
 
-/* Validates n and sets up an empty MFI. */
+/*
+ * tsk_ind_mfi_init
+ *	  Validates n and sets up an empty MFI.
+ */
 int
 tsk_ind_mfi_init(void *mem, int n)
 {
@@ -440,7 +500,10 @@ tsk_ind_mfi_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a bar; emits 100 * positive / total flow (0 if total < 1). */
+/*
+ * tsk_ind_mfi_push
+ *	  Pushes a bar; emits 100 * positive / total flow (0 if total < 1).
+ */
 bool
 tsk_ind_mfi_push(ind_mfi_state *s, double high, double low, double close,
 			 double volume, double *out)
@@ -475,14 +538,20 @@ struct ind_vwap_state
 	double		volume;			/* sum of volume */
 };
 
-/* Bytes for the cumulative vwap: fixed. */
+/*
+ * tsk_ind_vwap_size
+ *	  Bytes for the cumulative vwap: fixed.
+ */
 size_t
 tsk_ind_vwap_size(void)
 {
 	return sizeof(ind_vwap_state);
 }
 
-/* Sets up an empty cumulative VWAP. */
+/*
+ * tsk_ind_vwap_init
+ *	  Sets up an empty cumulative VWAP.
+ */
 int
 tsk_ind_vwap_init(void *mem)
 {
@@ -495,7 +564,10 @@ tsk_ind_vwap_init(void *mem)
 	return IND_OK;
 }
 
-/* Pushes a row; emits sum(p*v)/sum(v) unless sum(v) is 0. */
+/*
+ * tsk_ind_vwap_push
+ *	  Pushes a row; emits sum(p*v)/sum(v) unless sum(v) is 0.
+ */
 bool
 tsk_ind_vwap_push(ind_vwap_state *s, double price, double volume, double *out)
 {
@@ -515,14 +587,20 @@ struct ind_vwap_rolling_state
 	ind_cell	cells[];
 };
 
-/* Bytes for vwap_rolling(n): the state plus two n-slot rings. */
+/*
+ * tsk_ind_vwap_rolling_size
+ *	  Bytes for vwap_rolling(n): the state plus two n-slot rings.
+ */
 size_t
 tsk_ind_vwap_rolling_size(int n)
 {
 	return IND_STATE_SIZE(ind_vwap_rolling_state, tsk_ind_period_ok(n) ? 2 * n : 0);
 }
 
-/* Validates n and sets up an empty rolling VWAP. */
+/*
+ * tsk_ind_vwap_rolling_init
+ *	  Validates n and sets up an empty rolling VWAP.
+ */
 int
 tsk_ind_vwap_rolling_init(void *mem, int n)
 {
@@ -538,7 +616,10 @@ tsk_ind_vwap_rolling_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a row; emits the VWAP of the last n rows (see indicators.h). */
+/*
+ * tsk_ind_vwap_rolling_push
+ *	  Pushes a row; emits the VWAP of the last n rows (see indicators.h).
+ */
 bool
 tsk_ind_vwap_rolling_push(ind_vwap_rolling_state *s, double price, double volume,
 					  double *out)

@@ -21,14 +21,20 @@ struct ind_sma_state
 	ind_cell	cells[];
 };
 
-/* Bytes for sma(n): the state plus an n-slot ring. */
+/*
+ * tsk_ind_sma_size
+ *	  Bytes for sma(n): the state plus an n-slot ring.
+ */
 size_t
 tsk_ind_sma_size(int n)
 {
 	return IND_STATE_SIZE(ind_sma_state, tsk_ind_period_ok(n) ? n : 0);
 }
 
-/* Validates n and sets up an empty SMA. */
+/*
+ * tsk_ind_sma_init
+ *	  Validates n and sets up an empty SMA.
+ */
 int
 tsk_ind_sma_init(void *mem, int n)
 {
@@ -42,7 +48,10 @@ tsk_ind_sma_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a close; emits the mean of the last n once n were pushed. */
+/*
+ * tsk_ind_sma_push
+ *	  Pushes a close; emits the mean of the last n once n were pushed.
+ */
 bool
 tsk_ind_sma_push(ind_sma_state *s, double x, double *out)
 {
@@ -61,7 +70,10 @@ struct ind_ema_state
 	ind_ema		ema;
 };
 
-/* Bytes for ema(n): fixed. */
+/*
+ * tsk_ind_ema_size
+ *	  Bytes for ema(n): fixed.
+ */
 size_t
 tsk_ind_ema_size(int n)
 {
@@ -69,7 +81,10 @@ tsk_ind_ema_size(int n)
 	return sizeof(ind_ema_state);
 }
 
-/* Validates n and sets up an empty EMA. */
+/*
+ * tsk_ind_ema_init
+ *	  Validates n and sets up an empty EMA.
+ */
 int
 tsk_ind_ema_init(void *mem, int n)
 {
@@ -82,7 +97,10 @@ tsk_ind_ema_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a close; emits the EMA from the n-th row on. */
+/*
+ * tsk_ind_ema_push
+ *	  Pushes a close; emits the EMA from the n-th row on.
+ */
 bool
 tsk_ind_ema_push(ind_ema_state *s, double x, double *out)
 {
@@ -104,7 +122,10 @@ struct ind_rsi_state
 	ind_wilder	loss;			/* Wilder average of down moves (>= 0) */
 };
 
-/* Bytes for rsi(n): fixed. */
+/*
+ * tsk_ind_rsi_size
+ *	  Bytes for rsi(n): fixed.
+ */
 size_t
 tsk_ind_rsi_size(int n)
 {
@@ -112,7 +133,10 @@ tsk_ind_rsi_size(int n)
 	return sizeof(ind_rsi_state);
 }
 
-/* Validates n and sets up an empty RSI. */
+/*
+ * tsk_ind_rsi_init
+ *	  Validates n and sets up an empty RSI.
+ */
 int
 tsk_ind_rsi_init(void *mem, int n)
 {
@@ -128,7 +152,10 @@ tsk_ind_rsi_init(void *mem, int n)
 	return IND_OK;
 }
 
-/* Pushes a close; emits 100 * gain / (gain + loss), 0 if both are ~0. */
+/*
+ * tsk_ind_rsi_push
+ *	  Pushes a close; emits 100 * gain / (gain + loss), 0 if both are ~0.
+ */
 bool
 tsk_ind_rsi_push(ind_rsi_state *s, double x, double *out)
 {
@@ -170,7 +197,10 @@ struct ind_mom_state
 	ind_cell	cells[];
 };
 
-/* Validates n and sets up the n-slot lag ring shared by ROC and MOM. */
+/*
+ * ind_lag_init
+ *	  Validates n and sets up the n-slot lag ring shared by ROC and MOM.
+ */
 static int
 ind_lag_init(ind_ring *lag, int n)
 {
@@ -183,14 +213,20 @@ ind_lag_init(ind_ring *lag, int n)
 	return IND_OK;
 }
 
-/* Bytes for roc(n): the state plus an n-slot ring. */
+/*
+ * tsk_ind_roc_size
+ *	  Bytes for roc(n): the state plus an n-slot ring.
+ */
 size_t
 tsk_ind_roc_size(int n)
 {
 	return IND_STATE_SIZE(ind_roc_state, tsk_ind_period_ok(n) ? n : 0);
 }
 
-/* Validates n and sets up an empty ROC. */
+/*
+ * tsk_ind_roc_init
+ *	  Validates n and sets up an empty ROC.
+ */
 int
 tsk_ind_roc_init(void *mem, int n)
 {
@@ -199,7 +235,10 @@ tsk_ind_roc_init(void *mem, int n)
 	return ind_lag_init(&((ind_roc_state *) mem)->lag, n);
 }
 
-/* Pushes a close; emits (x / x_n_back - 1) * 100 (0 if x_n_back is 0). */
+/*
+ * tsk_ind_roc_push
+ *	  Pushes a close; emits (x / x_n_back - 1) * 100 (0 if x_n_back is 0).
+ */
 bool
 tsk_ind_roc_push(ind_roc_state *s, double x, double *out)
 {
@@ -211,14 +250,20 @@ tsk_ind_roc_push(ind_roc_state *s, double x, double *out)
 	return true;
 }
 
-/* Bytes for mom(n): the state plus an n-slot ring. */
+/*
+ * tsk_ind_mom_size
+ *	  Bytes for mom(n): the state plus an n-slot ring.
+ */
 size_t
 tsk_ind_mom_size(int n)
 {
 	return IND_STATE_SIZE(ind_mom_state, tsk_ind_period_ok(n) ? n : 0);
 }
 
-/* Validates n and sets up an empty MOM. */
+/*
+ * tsk_ind_mom_init
+ *	  Validates n and sets up an empty MOM.
+ */
 int
 tsk_ind_mom_init(void *mem, int n)
 {
@@ -227,7 +272,10 @@ tsk_ind_mom_init(void *mem, int n)
 	return ind_lag_init(&((ind_mom_state *) mem)->lag, n);
 }
 
-/* Pushes a close; emits x - x_n_back. */
+/*
+ * tsk_ind_mom_push
+ *	  Pushes a close; emits x - x_n_back.
+ */
 bool
 tsk_ind_mom_push(ind_mom_state *s, double x, double *out)
 {
@@ -254,7 +302,10 @@ struct ind_macd_state
 	ind_ema		signal;
 };
 
-/* Bytes for macd(fast, slow, signal): fixed. */
+/*
+ * tsk_ind_macd_size
+ *	  Bytes for macd(fast, slow, signal): fixed.
+ */
 size_t
 tsk_ind_macd_size(int fast, int slow, int signal)
 {
@@ -264,7 +315,10 @@ tsk_ind_macd_size(int fast, int slow, int signal)
 	return sizeof(ind_macd_state);
 }
 
-/* Validates fast >= 1, signal >= 1, fast < slow, and sets up a MACD. */
+/*
+ * tsk_ind_macd_init
+ *	  Validates fast >= 1, signal >= 1, fast < slow, and sets up a MACD.
+ */
 int
 tsk_ind_macd_init(void *mem, int fast, int slow, int signal)
 {
@@ -288,7 +342,10 @@ tsk_ind_macd_init(void *mem, int fast, int slow, int signal)
 	return IND_OK;
 }
 
-/* Pushes a close; emits macd/signal/hist once the signal EMA exists. */
+/*
+ * tsk_ind_macd_push
+ *	  Pushes a close; emits macd/signal/hist once the signal EMA exists.
+ */
 bool
 tsk_ind_macd_push(ind_macd_state *s, double x, ind_macd_out *out)
 {
@@ -326,14 +383,20 @@ struct ind_bbands_state
 	ind_cell	cells[];
 };
 
-/* Bytes for bbands(n, k): the state plus two n-slot rings. */
+/*
+ * tsk_ind_bbands_size
+ *	  Bytes for bbands(n, k): the state plus two n-slot rings.
+ */
 size_t
 tsk_ind_bbands_size(int n)
 {
 	return IND_STATE_SIZE(ind_bbands_state, tsk_ind_period_ok(n) ? 2 * n : 0);
 }
 
-/* Validates n and k (finite) and sets up empty bands. */
+/*
+ * tsk_ind_bbands_init
+ *	  Validates n and k (finite) and sets up empty bands.
+ */
 int
 tsk_ind_bbands_init(void *mem, int n, double k)
 {
@@ -351,7 +414,10 @@ tsk_ind_bbands_init(void *mem, int n, double k)
 	return IND_OK;
 }
 
-/* Pushes a close; emits the three bands once n closes were pushed. */
+/*
+ * tsk_ind_bbands_push
+ *	  Pushes a close; emits the three bands once n closes were pushed.
+ */
 bool
 tsk_ind_bbands_push(ind_bbands_state *s, double x, ind_bbands_out *out)
 {

@@ -47,126 +47,180 @@ PG_FUNCTION_INFO_V1(window_vwap_rolling);
  * ---------------------------------------------------------------------
  */
 
-/* Bytes of an atr(n) state. */
+/*
+ * wb_atr_size
+ *	  Bytes of an atr(n) state.
+ */
 static size_t
 wb_atr_size(const Datum *p)
 {
 	return tsk_ind_atr_size(WB_INT(p, 0));
 }
 
-/* Sets up an atr(n) state. */
+/*
+ * wb_atr_init
+ *	  Sets up an atr(n) state.
+ */
 static int
 wb_atr_init(void *mem, const Datum *p)
 {
 	return tsk_ind_atr_init(mem, WB_INT(p, 0));
 }
 
-/* Bytes of a willr(n) state. */
+/*
+ * wb_willr_size
+ *	  Bytes of a willr(n) state.
+ */
 static size_t
 wb_willr_size(const Datum *p)
 {
 	return tsk_ind_willr_size(WB_INT(p, 0));
 }
 
-/* Sets up a willr(n) state. */
+/*
+ * wb_willr_init
+ *	  Sets up a willr(n) state.
+ */
 static int
 wb_willr_init(void *mem, const Datum *p)
 {
 	return tsk_ind_willr_init(mem, WB_INT(p, 0));
 }
 
-/* Bytes of a cci(n) state. */
+/*
+ * wb_cci_size
+ *	  Bytes of a cci(n) state.
+ */
 static size_t
 wb_cci_size(const Datum *p)
 {
 	return tsk_ind_cci_size(WB_INT(p, 0));
 }
 
-/* Sets up a cci(n) state. */
+/*
+ * wb_cci_init
+ *	  Sets up a cci(n) state.
+ */
 static int
 wb_cci_init(void *mem, const Datum *p)
 {
 	return tsk_ind_cci_init(mem, WB_INT(p, 0));
 }
 
-/* Bytes of an adx(n) state. */
+/*
+ * wb_adx_size
+ *	  Bytes of an adx(n) state.
+ */
 static size_t
 wb_adx_size(const Datum *p)
 {
 	return tsk_ind_adx_size(WB_INT(p, 0));
 }
 
-/* Sets up an adx(n) state. */
+/*
+ * wb_adx_init
+ *	  Sets up an adx(n) state.
+ */
 static int
 wb_adx_init(void *mem, const Datum *p)
 {
 	return tsk_ind_adx_init(mem, WB_INT(p, 0));
 }
 
-/* Bytes of a stoch(k, k_slow, d) state. */
+/*
+ * wb_stoch_size
+ *	  Bytes of a stoch(k, k_slow, d) state.
+ */
 static size_t
 wb_stoch_size(const Datum *p)
 {
 	return tsk_ind_stoch_size(WB_INT(p, 0), WB_INT(p, 1), WB_INT(p, 2));
 }
 
-/* Sets up a stoch(k, k_slow, d) state. */
+/*
+ * wb_stoch_init
+ *	  Sets up a stoch(k, k_slow, d) state.
+ */
 static int
 wb_stoch_init(void *mem, const Datum *p)
 {
 	return tsk_ind_stoch_init(mem, WB_INT(p, 0), WB_INT(p, 1), WB_INT(p, 2));
 }
 
-/* Bytes of an obv() state. */
+/*
+ * wb_obv_size
+ *	  Bytes of an obv() state.
+ */
 static size_t
 wb_obv_size(const Datum *p)
 {
 	return tsk_ind_obv_size();
 }
 
-/* Sets up an obv() state. */
+/*
+ * wb_obv_init
+ *	  Sets up an obv() state.
+ */
 static int
 wb_obv_init(void *mem, const Datum *p)
 {
 	return tsk_ind_obv_init(mem);
 }
 
-/* Bytes of an mfi(n) state. */
+/*
+ * wb_mfi_size
+ *	  Bytes of an mfi(n) state.
+ */
 static size_t
 wb_mfi_size(const Datum *p)
 {
 	return tsk_ind_mfi_size(WB_INT(p, 0));
 }
 
-/* Sets up an mfi(n) state. */
+/*
+ * wb_mfi_init
+ *	  Sets up an mfi(n) state.
+ */
 static int
 wb_mfi_init(void *mem, const Datum *p)
 {
 	return tsk_ind_mfi_init(mem, WB_INT(p, 0));
 }
 
-/* Bytes of a cumulative vwap state. */
+/*
+ * wb_vwap_size
+ *	  Bytes of a cumulative vwap state.
+ */
 static size_t
 wb_vwap_size(const Datum *p)
 {
 	return tsk_ind_vwap_size();
 }
 
-/* Sets up a cumulative vwap state. */
+/*
+ * wb_vwap_init
+ *	  Sets up a cumulative vwap state.
+ */
 static int
 wb_vwap_init(void *mem, const Datum *p)
 {
 	return tsk_ind_vwap_init(mem);
 }
 
-/* Bytes of a rolling vwap(n) state. */
+/*
+ * wb_vwap_rolling_size
+ *	  Bytes of a rolling vwap(n) state.
+ */
 static size_t
 wb_vwap_rolling_size(const Datum *p)
 {
 	return tsk_ind_vwap_rolling_size(WB_INT(p, 0));
 }
 
-/* Sets up a rolling vwap(n) state. */
+/*
+ * wb_vwap_rolling_init
+ *	  Sets up a rolling vwap(n) state.
+ */
 static int
 wb_vwap_rolling_init(void *mem, const Datum *p)
 {
@@ -225,7 +279,10 @@ static const window_spec wb_vwap_rolling_spec = {
  * ---------------------------------------------------------------------
  */
 
-/* atr(high, low, close float8, n int4 = 14) -> float8; lookback n. */
+/*
+ * window_atr
+ *	  atr(high, low, close float8, n int4 = 14) -> float8; lookback n.
+ */
 Datum
 window_atr(PG_FUNCTION_ARGS)
 {
@@ -238,7 +295,10 @@ window_atr(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* willr(high, low, close float8, n int4 = 14) -> float8; lookback n-1. */
+/*
+ * window_willr
+ *	  willr(high, low, close float8, n int4 = 14) -> float8; lookback n-1.
+ */
 Datum
 window_willr(PG_FUNCTION_ARGS)
 {
@@ -251,7 +311,10 @@ window_willr(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* cci(high, low, close float8, n int4 = 14) -> float8; lookback n-1. */
+/*
+ * window_cci
+ *	  cci(high, low, close float8, n int4 = 14) -> float8; lookback n-1.
+ */
 Datum
 window_cci(PG_FUNCTION_ARGS)
 {
@@ -264,7 +327,10 @@ window_cci(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* adx(high, low, close float8, n int4 = 14) -> float8; lookback 2n-1. */
+/*
+ * window_adx
+ *	  adx(high, low, close float8, n int4 = 14) -> float8; lookback 2n-1.
+ */
 Datum
 window_adx(PG_FUNCTION_ARGS)
 {
@@ -278,7 +344,8 @@ window_adx(PG_FUNCTION_ARGS)
 }
 
 /*
- * stoch(high, low, close float8, k int4 = 14, k_slow int4 = 3, d int4 = 3)
+ * window_stoch
+ *	  stoch(high, low, close float8, k int4 = 14, k_slow int4 = 3, d int4 = 3)
  *	  -> stoch_result(k, d); lookback (k-1) + (k_slow-1) + (d-1).
  */
 Datum
@@ -296,7 +363,10 @@ window_stoch(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(tsk_window_composite(fcinfo, fields, 2));
 }
 
-/* obv(close, volume float8) -> float8; starts at the first row's volume. */
+/*
+ * window_obv
+ *	  obv(close, volume float8) -> float8; starts at the first row's volume.
+ */
 Datum
 window_obv(PG_FUNCTION_ARGS)
 {
@@ -309,7 +379,10 @@ window_obv(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* mfi(high, low, close, volume float8, n int4 = 14) -> float8; lookback n. */
+/*
+ * window_mfi
+ *	  mfi(high, low, close, volume float8, n int4 = 14) -> float8; lookback n.
+ */
 Datum
 window_mfi(PG_FUNCTION_ARGS)
 {
@@ -324,8 +397,9 @@ window_mfi(PG_FUNCTION_ARGS)
 }
 
 /*
- * vwap(price, volume float8) -> float8: cumulative over the partition so
- * far; NULL while the volume sum is 0.
+ * window_vwap
+ *	  vwap(price, volume float8) -> float8: cumulative over the partition so
+ *	  far; NULL while the volume sum is 0.
  */
 Datum
 window_vwap(PG_FUNCTION_ARGS)
@@ -340,8 +414,9 @@ window_vwap(PG_FUNCTION_ARGS)
 }
 
 /*
- * vwap(price, volume float8, n int4) -> float8: over the last n pushed
- * rows; lookback n-1, NULL while the window's volume sum is 0.
+ * window_vwap_rolling
+ *	  vwap(price, volume float8, n int4) -> float8: over the last n pushed
+ *	  rows; lookback n-1, NULL while the window's volume sum is 0.
  */
 Datum
 window_vwap_rolling(PG_FUNCTION_ARGS)

@@ -42,98 +42,140 @@ PG_FUNCTION_INFO_V1(window_bbands);
  * ---------------------------------------------------------------------
  */
 
-/* Bytes of an sma(n) state. */
+/*
+ * wc_sma_size
+ *	  Bytes of an sma(n) state.
+ */
 static size_t
 wc_sma_size(const Datum *p)
 {
 	return tsk_ind_sma_size(WC_INT(p, 0));
 }
 
-/* Sets up an sma(n) state. */
+/*
+ * wc_sma_init
+ *	  Sets up an sma(n) state.
+ */
 static int
 wc_sma_init(void *mem, const Datum *p)
 {
 	return tsk_ind_sma_init(mem, WC_INT(p, 0));
 }
 
-/* Bytes of an ema(n) state. */
+/*
+ * wc_ema_size
+ *	  Bytes of an ema(n) state.
+ */
 static size_t
 wc_ema_size(const Datum *p)
 {
 	return tsk_ind_ema_size(WC_INT(p, 0));
 }
 
-/* Sets up an ema(n) state. */
+/*
+ * wc_ema_init
+ *	  Sets up an ema(n) state.
+ */
 static int
 wc_ema_init(void *mem, const Datum *p)
 {
 	return tsk_ind_ema_init(mem, WC_INT(p, 0));
 }
 
-/* Bytes of an rsi(n) state. */
+/*
+ * wc_rsi_size
+ *	  Bytes of an rsi(n) state.
+ */
 static size_t
 wc_rsi_size(const Datum *p)
 {
 	return tsk_ind_rsi_size(WC_INT(p, 0));
 }
 
-/* Sets up an rsi(n) state. */
+/*
+ * wc_rsi_init
+ *	  Sets up an rsi(n) state.
+ */
 static int
 wc_rsi_init(void *mem, const Datum *p)
 {
 	return tsk_ind_rsi_init(mem, WC_INT(p, 0));
 }
 
-/* Bytes of a roc(n) state. */
+/*
+ * wc_roc_size
+ *	  Bytes of a roc(n) state.
+ */
 static size_t
 wc_roc_size(const Datum *p)
 {
 	return tsk_ind_roc_size(WC_INT(p, 0));
 }
 
-/* Sets up a roc(n) state. */
+/*
+ * wc_roc_init
+ *	  Sets up a roc(n) state.
+ */
 static int
 wc_roc_init(void *mem, const Datum *p)
 {
 	return tsk_ind_roc_init(mem, WC_INT(p, 0));
 }
 
-/* Bytes of a mom(n) state. */
+/*
+ * wc_mom_size
+ *	  Bytes of a mom(n) state.
+ */
 static size_t
 wc_mom_size(const Datum *p)
 {
 	return tsk_ind_mom_size(WC_INT(p, 0));
 }
 
-/* Sets up a mom(n) state. */
+/*
+ * wc_mom_init
+ *	  Sets up a mom(n) state.
+ */
 static int
 wc_mom_init(void *mem, const Datum *p)
 {
 	return tsk_ind_mom_init(mem, WC_INT(p, 0));
 }
 
-/* Bytes of a macd(fast, slow, signal) state. */
+/*
+ * wc_macd_size
+ *	  Bytes of a macd(fast, slow, signal) state.
+ */
 static size_t
 wc_macd_size(const Datum *p)
 {
 	return tsk_ind_macd_size(WC_INT(p, 0), WC_INT(p, 1), WC_INT(p, 2));
 }
 
-/* Sets up a macd(fast, slow, signal) state. */
+/*
+ * wc_macd_init
+ *	  Sets up a macd(fast, slow, signal) state.
+ */
 static int
 wc_macd_init(void *mem, const Datum *p)
 {
 	return tsk_ind_macd_init(mem, WC_INT(p, 0), WC_INT(p, 1), WC_INT(p, 2));
 }
 
-/* Bytes of a bbands(n, k) state. */
+/*
+ * wc_bbands_size
+ *	  Bytes of a bbands(n, k) state.
+ */
 static size_t
 wc_bbands_size(const Datum *p)
 {
 	return tsk_ind_bbands_size(WC_INT(p, 0));
 }
 
-/* Sets up a bbands(n, k) state. */
+/*
+ * wc_bbands_init
+ *	  Sets up a bbands(n, k) state.
+ */
 static int
 wc_bbands_init(void *mem, const Datum *p)
 {
@@ -183,7 +225,10 @@ static const window_spec wc_bbands_spec = {
  * ---------------------------------------------------------------------
  */
 
-/* sma(x float8, n int4) -> float8: simple moving average, lookback n-1. */
+/*
+ * window_sma
+ *	  sma(x float8, n int4) -> float8: simple moving average, lookback n-1.
+ */
 Datum
 window_sma(PG_FUNCTION_ARGS)
 {
@@ -196,7 +241,10 @@ window_sma(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* ema(x float8, n int4) -> float8: SMA-seeded EMA, lookback n-1. */
+/*
+ * window_ema
+ *	  ema(x float8, n int4) -> float8: SMA-seeded EMA, lookback n-1.
+ */
 Datum
 window_ema(PG_FUNCTION_ARGS)
 {
@@ -209,7 +257,10 @@ window_ema(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* rsi(x float8, n int4 = 14) -> float8: Wilder RSI, lookback n. */
+/*
+ * window_rsi
+ *	  rsi(x float8, n int4 = 14) -> float8: Wilder RSI, lookback n.
+ */
 Datum
 window_rsi(PG_FUNCTION_ARGS)
 {
@@ -222,7 +273,10 @@ window_rsi(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* roc(x float8, n int4 = 10) -> float8: rate of change in %, lookback n. */
+/*
+ * window_roc
+ *	  roc(x float8, n int4 = 10) -> float8: rate of change in %, lookback n.
+ */
 Datum
 window_roc(PG_FUNCTION_ARGS)
 {
@@ -235,7 +289,10 @@ window_roc(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/* mom(x float8, n int4 = 10) -> float8: momentum x - x[n back], lookback n. */
+/*
+ * window_mom
+ *	  mom(x float8, n int4 = 10) -> float8: momentum x - x[n back], lookback n.
+ */
 Datum
 window_mom(PG_FUNCTION_ARGS)
 {
@@ -249,8 +306,9 @@ window_mom(PG_FUNCTION_ARGS)
 }
 
 /*
- * macd(x float8, fast int4 = 12, slow int4 = 26, signal int4 = 9)
- *	  -> macd_result(macd, signal, hist); lookback (slow-1) + (signal-1).
+ * window_macd
+ *	  macd(x float8, fast int4 = 12, slow int4 = 26, signal int4 = 9) ->
+ *	  macd_result(macd, signal, hist); lookback (slow-1) + (signal-1).
  */
 Datum
 window_macd(PG_FUNCTION_ARGS)
@@ -269,8 +327,9 @@ window_macd(PG_FUNCTION_ARGS)
 }
 
 /*
- * bbands(x float8, n int4 = 20, k float8 = 2)
- *	  -> bbands_result(upper, middle, lower); lookback n-1.
+ * window_bbands
+ *	  bbands(x float8, n int4 = 20, k float8 = 2) -> bbands_result(upper,
+ *	  middle, lower); lookback n-1.
  */
 Datum
 window_bbands(PG_FUNCTION_ARGS)

@@ -1,7 +1,8 @@
 /*
- * book.c -- the pure-C order book of book.h: exact decimals, one AVL tree
- * per side over an index-addressed node pool, the Kraken checksum and the
- * order-flow imbalance.
+ * book.c
+ *	  the pure-C order book of book.h: exact decimals, one AVL tree per side
+ *	  over an index-addressed node pool, the Kraken checksum and the order-flow
+ *	  imbalance.
  *
  * Invariants: see book.h.  Recursion is bounded by the AVL height
  * (<= 1.45 log2(n + 2), under 30 for the largest cap); the explicit

@@ -1,7 +1,8 @@
 /*
- * book.h -- pure-C L2 order book: exact decimal price levels, ordered per
- * side, bounded in size, with Kraken's CRC32 checksum and the
- * Cont-Kukanov-Stoikov order-flow imbalance (triggerstock).
+ * book.h
+ *	  pure-C L2 order book: exact decimal price levels, ordered per side,
+ *	  bounded in size, with Kraken's CRC32 checksum and the
+ *	  Cont-Kukanov-Stoikov order-flow imbalance (triggerstock).
  *
  * No PostgreSQL headers: plain C11 (+ unsigned __int128, GCC/Clang), so the
  * ingest worker, the unit tests and the fuzz targets share one implementation.

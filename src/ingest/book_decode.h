@@ -1,6 +1,7 @@
 /*
- * book_decode.h -- pure-C decoders for exchange order-book (L2 depth)
- * frames, and the subscribe texts of the depth channels (triggerstock).
+ * book_decode.h
+ *	  pure-C decoders for exchange order-book (L2 depth) frames, and the
+ *	  subscribe texts of the depth channels (triggerstock).
  *
  * One WebSocket text frame (or one REST /depth body) becomes a tb_msg: one
  * or more groups (one per instrument the frame speaks about), each a

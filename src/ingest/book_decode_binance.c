@@ -1,7 +1,7 @@
 /*
- * book_decode_binance.c -- Binance depth: the diff-depth stream
- * ("depthUpdate", spot and USD-M / COIN-M futures) and the REST /depth
- * snapshot body (book_decode.h).
+ * book_decode_binance.c
+ *	  Binance depth: the diff-depth stream ("depthUpdate", spot and USD-M /
+ *	  COIN-M futures) and the REST /depth snapshot body (book_decode.h).
  *
  * A diff frame becomes one update group with first_id = U, last_id = u and
  * prev_id = pu (futures only, else -1), event time E (ms).  A REST body

@@ -1,9 +1,10 @@
 /*
- * book_decode_coinbase.c -- Coinbase level 2 (book_decode.h): the Exchange
- * ws-feed "level2" channel ("snapshot" with bids/asks [[price, size]],
- * "l2update" with changes [[side, price, size]], side "buy" = bid) and
- * Advanced Trade "l2_data" (events of type snapshot|update, one product
- * each, updates {side "bid"|"offer", price_level, new_quantity}).
+ * book_decode_coinbase.c
+ *	  Coinbase level 2 (book_decode.h): the Exchange ws-feed "level2" channel
+ *	  ("snapshot" with bids/asks [[price, size]], "l2update" with changes
+ *	  [[side, price, size]], side "buy" = bid) and Advanced Trade "l2_data"
+ *	  (events of type snapshot|update, one product each, updates {side
+ *	  "bid"|"offer", price_level, new_quantity}).
  *
  * One group per product: a legacy frame has one; an l2_data frame has one
  * per event, each carrying the envelope's sequence_num as first_id (the

@@ -1,6 +1,6 @@
 /*
- * book_decode_kraken.c -- Kraken spot WebSocket v1 "book-N" frames
- * (book_decode.h).
+ * book_decode_kraken.c
+ *	  Kraken spot WebSocket v1 "book-N" frames (book_decode.h).
  *
  *   snapshot: [channelID, {"as":[[p,v,ts],..],"bs":[..]}, "book-N", pair]
  *   update:   [channelID, {"a":[[p,v,ts(,"r")],..]}, "book-N", pair], or

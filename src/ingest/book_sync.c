@@ -1,6 +1,7 @@
 /*
- * book_sync.c -- the sequencing rules of book_sync.h: Binance diff depth
- * with REST snapshots, Kraken checksums, Coinbase snapshots.
+ * book_sync.c
+ *	  the sequencing rules of book_sync.h: Binance diff depth with REST
+ *	  snapshots, Kraken checksums, Coinbase snapshots.
  *
  * Invariants: the book is only changed while synced or by a snapshot; a
  * Binance book's last_id is the u of the last diff applied (or the

@@ -1,6 +1,7 @@
 /*
- * book_sync.h -- keeping one instrument's order book in step with an
- * exchange's depth stream (pure C, no PostgreSQL headers).
+ * book_sync.h
+ *	  keeping one instrument's order book in step with an exchange's depth
+ *	  stream (pure C, no PostgreSQL headers).
  *
  * A tb_sync owns a tb_book and applies decoded groups (book_decode.h) to
  * it under the exchange's sequencing rules:

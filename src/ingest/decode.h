@@ -1,5 +1,6 @@
 /*
- * decode.h -- pure-C decoders for exchange WebSocket trade frames (triggerstock).
+ * decode.h
+ *	  pure-C decoders for exchange WebSocket trade frames (triggerstock).
  *
  * Purpose: turn one WebSocket text frame, exactly as an exchange sent it, into
  * zero or more normalised trades (td_trade), or classify it as a control frame
@@ -297,7 +298,7 @@ void		tsk_td_hash_item(td_hash *h, const cJSON *it);
 void		tsk_td_hash_i64(td_hash *h, int64_t v);
 int64_t		tsk_td_hash_final(const td_hash *h);
 
-/* Subscribe helpers: output accumulator with snprintf semantics. */
+/* Subscribe helpers (decode_out.c): output accumulator with snprintf semantics. */
 typedef struct td_outbuf
 {
 	char	   *out;
@@ -306,6 +307,7 @@ typedef struct td_outbuf
 	int			failed;			/* out of memory while building */
 } td_outbuf;
 bool		tsk_td_symbol_ok(const char *s, bool url_safe);
+void		tsk_td_ascii_fold(char *s, bool upper);
 bool		tsk_td_symbols_ok(const char *const *instruments, int n, bool url_safe);
 cJSON	   *tsk_td_string_array(const char *const *instruments, int n, bool lower, const char *suffix);
 bool		tsk_td_out_json(td_outbuf *ob, cJSON *msg);

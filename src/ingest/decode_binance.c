@@ -1,5 +1,6 @@
 /*
- * decode_binance.c -- Binance trade / aggTrade frames and subscriptions.
+ * decode_binance.c
+ *	  Binance trade / aggTrade frames and subscriptions.
  *
  * Frames: combined-stream envelope {"stream":"btcusdt@trade","data":{...}}
  * or a raw single stream (the payload itself).  Spot, USD-M and COIN-M
@@ -20,7 +21,10 @@
 
 #include <string.h>
 
-/* True if the stream name (e.g. "btcusdt@aggTrade") has the given suffix. */
+/*
+ * td_binance_stream_is
+ *	  True if the stream name (e.g. "btcusdt@aggTrade") has the given suffix.
+ */
 static bool
 td_binance_stream_is(const char *stream, const char *suffix)
 {
@@ -29,7 +33,10 @@ td_binance_stream_is(const char *stream, const char *suffix)
 	return at != NULL && strcmp(at + 1, suffix) == 0;
 }
 
-/* Decode the payload of one trade / aggTrade event. */
+/*
+ * td_binance_trade
+ *	  Decode the payload of one trade / aggTrade event.
+ */
 static td_kind
 td_binance_trade(td_ctx *c, const cJSON *d, bool agg)
 {
@@ -51,7 +58,10 @@ td_binance_trade(td_ctx *c, const cJSON *d, bool agg)
 	return TD_TRADES;
 }
 
-/* Entry point: classify a Binance frame and decode trade events. */
+/*
+ * tsk_td_decode_binance
+ *	  Entry point: classify a Binance frame and decode trade events.
+ */
 td_kind
 tsk_td_decode_binance(td_ctx *c, const cJSON *root)
 {
@@ -97,7 +107,10 @@ tsk_td_decode_binance(td_ctx *c, const cJSON *root)
 	return tsk_td_control(c, e->valuestring);
 }
 
-/* Stream-name suffix of a Binance feed, or NULL. */
+/*
+ * td_binance_suffix
+ *	  Stream-name suffix of a Binance feed, or NULL.
+ */
 static const char *
 td_binance_suffix(td_feed feed)
 {
@@ -105,7 +118,10 @@ td_binance_suffix(td_feed feed)
 		: feed == TD_FEED_BINANCE_AGGTRADE ? "@aggTrade" : NULL;
 }
 
-/* {"method":"SUBSCRIBE","params":["btcusdt@trade",...],"id":1} */
+/*
+ * tsk_td_subscribe_binance
+ *	  {"method":"SUBSCRIBE","params":["btcusdt@trade",...],"id":1}
+ */
 int
 tsk_td_subscribe_binance(td_feed feed, const char *const *ins, int n, td_outbuf *ob)
 {
@@ -125,7 +141,10 @@ tsk_td_subscribe_binance(td_feed feed, const char *const *ins, int n, td_outbuf 
 	return tsk_td_out_json(ob, msg) ? 0 : -1;
 }
 
-/* See decode.h: "/stream?streams=btcusdt@trade/ethusdt@trade". */
+/*
+ * tsk_td_binance_stream_path
+ *	  See decode.h: "/stream?streams=btcusdt@trade/ethusdt@trade".
+ */
 int
 tsk_td_binance_stream_path(td_feed feed, const char *const *instruments, int n,
 					   char *out, size_t outsz)

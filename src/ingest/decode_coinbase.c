@@ -1,6 +1,7 @@
 /*
- * decode_coinbase.c -- Coinbase Exchange (legacy ws-feed) and Coinbase
- * Advanced Trade trade frames and subscriptions.
+ * decode_coinbase.c
+ *	  Coinbase Exchange (legacy ws-feed) and Coinbase Advanced Trade trade
+ *	  frames and subscriptions.
  *
  * Legacy:   {"type":"match"|"last_match","trade_id":280232,"side":"sell",
  *            "size":"985","price":"0.00001305","product_id":"SKL-BTC",
@@ -19,7 +20,10 @@
 
 #include <string.h>
 
-/* Decode one match / market_trades trade object. */
+/*
+ * td_coinbase_trade
+ *	  Decode one match / market_trades trade object.
+ */
 static bool
 td_coinbase_trade(td_ctx *c, const cJSON *o)
 {
@@ -38,7 +42,10 @@ td_coinbase_trade(td_ctx *c, const cJSON *o)
 	return true;
 }
 
-/* Advanced Trade envelope: only market_trades carries trades. */
+/*
+ * td_coinbase_advanced
+ *	  Advanced Trade envelope: only market_trades carries trades.
+ */
 static td_kind
 td_coinbase_advanced(td_ctx *c, const cJSON *root, const char *channel)
 {
@@ -74,7 +81,10 @@ td_coinbase_advanced(td_ctx *c, const cJSON *root, const char *channel)
 	return TD_TRADES;
 }
 
-/* Entry point: classify a Coinbase frame and decode trades. */
+/*
+ * tsk_td_decode_coinbase
+ *	  Entry point: classify a Coinbase frame and decode trades.
+ */
 td_kind
 tsk_td_decode_coinbase(td_ctx *c, const cJSON *root)
 {
@@ -106,9 +116,10 @@ tsk_td_decode_coinbase(td_ctx *c, const cJSON *root)
 }
 
 /*
- * Legacy:   {"type":"subscribe","product_ids":[...],"channels":["matches"]}
- * Advanced: {"type":"subscribe","product_ids":[...],"channel":"market_trades"}
- *           plus {"type":"subscribe","channel":"heartbeats"} on a second line.
+ * tsk_td_subscribe_coinbase
+ *	  Legacy:   {"type":"subscribe","product_ids":[...],"channels":["matches"]}
+ *	  Advanced: {"type":"subscribe","product_ids":[...],"channel":"market_trades"}
+ *	            plus {"type":"subscribe","channel":"heartbeats"} on a second line.
  */
 int
 tsk_td_subscribe_coinbase(td_feed feed, const char *const *ins, int n, td_outbuf *ob)

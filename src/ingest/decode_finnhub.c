@@ -1,5 +1,6 @@
 /*
- * decode_finnhub.c -- Finnhub trade frames and subscriptions.
+ * decode_finnhub.c
+ *	  Finnhub trade frames and subscriptions.
  *
  * Frame: {"type":"trade","data":[{"s":"TSLA","p":122.1,"t":1672348887195,
  *         "v":1,"c":["1","8"]}, ...]}   (t in ms, p/v numbers, c ignored)
@@ -14,7 +15,10 @@
 
 #include <string.h>
 
-/* One element of data[]. */
+/*
+ * td_finnhub_trade
+ *	  One element of data[].
+ */
 static bool
 td_finnhub_trade(td_ctx *c, const cJSON *o)
 {
@@ -40,7 +44,10 @@ td_finnhub_trade(td_ctx *c, const cJSON *o)
 	return true;
 }
 
-/* Entry point: classify a Finnhub frame and decode trades. */
+/*
+ * tsk_td_decode_finnhub
+ *	  Entry point: classify a Finnhub frame and decode trades.
+ */
 td_kind
 tsk_td_decode_finnhub(td_ctx *c, const cJSON *root)
 {
@@ -71,7 +78,10 @@ tsk_td_decode_finnhub(td_ctx *c, const cJSON *root)
 	return TD_TRADES;
 }
 
-/* {"type":"subscribe","symbol":"AAPL"}, one line per symbol. */
+/*
+ * tsk_td_subscribe_finnhub
+ *	  {"type":"subscribe","symbol":"AAPL"}, one line per symbol.
+ */
 int
 tsk_td_subscribe_finnhub(const char *const *ins, int n, td_outbuf *ob)
 {

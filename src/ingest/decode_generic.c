@@ -1,7 +1,8 @@
 /*
- * decode_generic.c -- trade frames of any JSON feed, driven by a
- * td_generic_map (field paths; see decode.h for the map semantics).
- * Subscribe plumbing and canonical symbols live in decode_subscribe.c.
+ * decode_generic.c
+ *	  trade frames of any JSON feed, driven by a td_generic_map (field paths;
+ *	  see decode.h for the map semantics). Subscribe plumbing and canonical
+ *	  symbols live in decode_subscribe.c.
  *
  * Path syntax: '.'-separated segments; a segment is an object key (exact,
  * case-sensitive) or, on an array, a decimal index; "$" / "$." anchors the
@@ -26,7 +27,10 @@
 #define TD_SEGMENT_MAX 64		/* incl. NUL */
 #define TD_INDEX_MAX_DIGITS 9
 
-/* True if a map entry is set (non-NULL, non-empty). */
+/*
+ * td_set
+ *	  True if a map entry is set (non-NULL, non-empty).
+ */
 static bool
 td_set(const char *s)
 {
@@ -34,8 +38,9 @@ td_set(const char *s)
 }
 
 /*
- * Walk `path` from the item (or from the root when it starts with "$").
- * Returns the node, or NULL if any step is missing / the path is malformed.
+ * td_path
+ *	  Walk `path` from the item (or from the root when it starts with "$").
+ *	  Returns the node, or NULL if any step is missing / the path is malformed.
  */
 static const cJSON *
 td_path(const cJSON *root, const cJSON *item, const char *path)
@@ -76,7 +81,10 @@ td_path(const cJSON *root, const cJSON *item, const char *path)
 	return NULL;
 }
 
-/* Syntax check of one path: segments 1..63 bytes, <= TD_PATH_MAX_SEGMENTS. */
+/*
+ * td_path_ok
+ *	  Syntax check of one path: segments 1..63 bytes, <= TD_PATH_MAX_SEGMENTS.
+ */
 static bool
 td_path_ok(const char *path)
 {
@@ -99,7 +107,10 @@ td_path_ok(const char *path)
 	}
 }
 
-/* See decode.h. */
+/*
+ * tsk_td_generic_map_check
+ *	  See decode.h.
+ */
 int
 tsk_td_generic_map_check(const td_generic_map *m, char *err, size_t errsz)
 {
@@ -137,7 +148,10 @@ tsk_td_generic_map_check(const td_generic_map *m, char *err, size_t errsz)
 	return problem ? -1 : 0;
 }
 
-/* Decode one trade item with the map. */
+/*
+ * td_generic_trade
+ *	  Decode one trade item with the map.
+ */
 static bool
 td_generic_trade(td_ctx *c, const td_generic_map *m, const cJSON *it)
 {
@@ -183,7 +197,10 @@ td_generic_trade(td_ctx *c, const td_generic_map *m, const cJSON *it)
 	return true;
 }
 
-/* Entry point: match filter, locate the trade items, decode each. */
+/*
+ * tsk_td_decode_generic
+ *	  Entry point: match filter, locate the trade items, decode each.
+ */
 td_kind
 tsk_td_decode_generic(td_ctx *c, const cJSON *root, const td_generic_map *m)
 {

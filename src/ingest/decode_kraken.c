@@ -1,6 +1,7 @@
 /*
- * decode_kraken.c -- Kraken spot WebSocket v1 and v2, and Kraken Futures v1
- * trade frames and subscriptions.  The variant is recognised from the shape:
+ * decode_kraken.c
+ *	  Kraken spot WebSocket v1 and v2, and Kraken Futures v1 trade frames and
+ *	  subscriptions.  The variant is recognised from the shape:
  *
  *   spot v1 channel data: JSON array [channelID, payload, channelName, pair]
  *       trade payload: [[price, volume, time, side, orderType, misc], ...]
@@ -27,7 +28,10 @@
 
 #define TD_KRAKEN_V1_FIELDS 6	/* price, volume, time, side, orderType, misc */
 
-/* One v1 trade array; `pair` is the frame's pair item. */
+/*
+ * td_kraken_v1_trade
+ *	  One v1 trade array; `pair` is the frame's pair item.
+ */
 static bool
 td_kraken_v1_trade(td_ctx *c, const cJSON *tr, const cJSON *pair)
 {
@@ -71,7 +75,10 @@ td_kraken_v1_trade(td_ctx *c, const cJSON *tr, const cJSON *pair)
 	return true;
 }
 
-/* Spot v1 channel message (a JSON array). */
+/*
+ * td_kraken_v1
+ *	  Spot v1 channel message (a JSON array).
+ */
 static td_kind
 td_kraken_v1(td_ctx *c, const cJSON *root)
 {
@@ -102,7 +109,10 @@ td_kraken_v1(td_ctx *c, const cJSON *root)
 	return TD_TRADES;
 }
 
-/* One futures trade object; envelope product_id used if the trade has none. */
+/*
+ * td_kraken_futures_trade
+ *	  One futures trade object; envelope product_id used if the trade has none.
+ */
 static bool
 td_kraken_futures_trade(td_ctx *c, const cJSON *o, const cJSON *env_product)
 {
@@ -122,7 +132,10 @@ td_kraken_futures_trade(td_ctx *c, const cJSON *o, const cJSON *env_product)
 	return true;
 }
 
-/* Futures feed message. */
+/*
+ * td_kraken_futures
+ *	  Futures feed message.
+ */
 static td_kind
 td_kraken_futures(td_ctx *c, const cJSON *root, const char *feed)
 {
@@ -147,7 +160,10 @@ td_kraken_futures(td_ctx *c, const cJSON *root, const char *feed)
 	return TD_TRADES;
 }
 
-/* Spot v2 channel message. */
+/*
+ * td_kraken_v2
+ *	  Spot v2 channel message.
+ */
 static td_kind
 td_kraken_v2(td_ctx *c, const cJSON *root, const char *channel)
 {
@@ -180,7 +196,10 @@ td_kraken_v2(td_ctx *c, const cJSON *root, const char *channel)
 	return TD_TRADES;
 }
 
-/* v1 / futures event object ({"event":...}). */
+/*
+ * td_kraken_event
+ *	  v1 / futures event object ({"event":...}).
+ */
 static td_kind
 td_kraken_event(td_ctx *c, const cJSON *root, const char *event)
 {
@@ -193,7 +212,10 @@ td_kraken_event(td_ctx *c, const cJSON *root, const char *event)
 	return tsk_td_control(c, event);
 }
 
-/* Entry point: recognise the Kraken variant and decode trades. */
+/*
+ * tsk_td_decode_kraken
+ *	  Entry point: recognise the Kraken variant and decode trades.
+ */
 td_kind
 tsk_td_decode_kraken(td_ctx *c, const cJSON *root)
 {
@@ -230,9 +252,11 @@ tsk_td_decode_kraken(td_ctx *c, const cJSON *root)
 }
 
 /*
- * v1:      {"event":"subscribe","pair":[...],"subscription":{"name":"trade"}}
- * v2:      {"method":"subscribe","params":{"channel":"trade","symbol":[...]}}
- * futures: {"event":"subscribe","feed":"trade","product_ids":[...]}
+ * tsk_td_subscribe_kraken
+ *	  v1:
+ *	  {"event":"subscribe","pair":[...],"subscription":{"name":"trade"}} v2:
+ *	  {"method":"subscribe","params":{"channel":"trade","symbol":[...]}}
+ *	  futures: {"event":"subscribe","feed":"trade","product_ids":[...]}
  */
 int
 tsk_td_subscribe_kraken(td_feed feed, const char *const *ins, int n, td_outbuf *ob)

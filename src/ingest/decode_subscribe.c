@@ -1,14 +1,14 @@
 /*
- * decode_subscribe.c -- the exchange-independent subscription pieces:
- *   1. the subscribe-message plumbing (symbol checks, output buffer with
- *      snprintf semantics, tsk_td_subscribe_message dispatch to the per-exchange
- *      builders that live in decode_<exchange>.c);
- *   2. the default canonical-symbol rule (tsk_td_canonical_symbol).
+ * decode_subscribe.c
+ *	  The exchange-independent subscription pieces: tsk_td_subscribe_message
+ *	  (dispatch to the per-exchange builders that live in
+ *	  decode_<exchange>.c) and the default canonical-symbol rule
+ *	  (tsk_td_canonical_symbol).
  *
  * Invariants: subscribe builders never write past outsz and never emit a
- * truncated message (out is "" when it does not fit); symbols are checked
- * (printable ASCII, 1..63 bytes) before use; case folding is ASCII-only and
- * locale-independent.
+ * truncated message (out is "" when it does not fit); their shared plumbing
+ * is in decode_out.c, which calls no builder (no circle between the files);
+ * case folding is ASCII-only and locale-independent.
  */
 #define TD_DECODE_INTERNAL
 #include "ingest/decode.h"
@@ -21,100 +21,10 @@
 
 /* ---- subscribe messages ------------------------------------------------ */
 
-/* Validate a list of symbols for a subscribe message or stream path. */
-bool
-tsk_td_symbols_ok(const char *const *instruments, int n, bool url_safe)
-{
-	if (instruments == NULL || n < 1)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (!tsk_td_symbol_ok(instruments[i], url_safe))
-			return false;
-	return true;
-}
-
-/* ASCII-only case folding (locale-independent, unlike toupper/tolower). */
-static void
-td_ascii_fold(char *s, bool upper)
-{
-	for (; *s; s++)
-		if (upper && *s >= 'a' && *s <= 'z')
-			*s = (char) (*s - 'a' + 'A');
-		else if (!upper && *s >= 'A' && *s <= 'Z')
-			*s = (char) (*s - 'A' + 'a');
-}
-
-/* cJSON array of the symbols, optionally lower-cased and suffixed. */
-cJSON *
-tsk_td_string_array(const char *const *instruments, int n, bool lower, const char *suffix)
-{
-	cJSON	   *arr = cJSON_CreateArray();
-
-	for (int i = 0; arr && i < n; i++)
-	{
-		char		buf[TD_INSTRUMENT_MAX + 32];
-		cJSON	   *s;
-
-		snprintf(buf, sizeof buf, "%s", instruments[i]);
-		if (lower)
-			td_ascii_fold(buf, false);	/* the symbol only: "@aggTrade" keeps its case */
-		strncat(buf, suffix ? suffix : "", sizeof buf - strlen(buf) - 1);
-		if ((s = cJSON_CreateString(buf)) == NULL)
-		{
-			cJSON_Delete(arr);
-			return NULL;
-		}
-		cJSON_AddItemToArray(arr, s);
-	}
-	return arr;
-}
-
-/* Append raw text; past outsz only the needed length is counted. */
-void
-tsk_td_out_text(td_outbuf *ob, const char *text)
-{
-	size_t		n = strlen(text);
-
-	if (ob->out && ob->len + n < ob->outsz)
-		memcpy(ob->out + ob->len, text, n);
-	ob->len += n;
-}
-
-/* Append one JSON message (own line) and free it; NULL msg = OOM. */
-bool
-tsk_td_out_json(td_outbuf *ob, cJSON *msg)
-{
-	char	   *text = msg ? cJSON_PrintUnformatted(msg) : NULL;
-
-	cJSON_Delete(msg);
-	if (text == NULL)
-	{
-		ob->failed = 1;
-		return false;
-	}
-	if (ob->len > 0)
-		tsk_td_out_text(ob, "\n");
-	tsk_td_out_text(ob, text);
-	cJSON_free(text);
-	return true;
-}
-
-/* NUL-terminate (or blank, if it did not fit) and return the needed length. */
-int
-tsk_td_out_finish(td_outbuf *ob)
-{
-	if (ob->failed || ob->len > INT_MAX)
-	{
-		if (ob->out && ob->outsz)
-			ob->out[0] = '\0';
-		return -1;
-	}
-	if (ob->out && ob->outsz)
-		ob->out[ob->len < ob->outsz ? ob->len : 0] = '\0';
-	return (int) ob->len;
-}
-
-/* See decode.h. */
+/*
+ * tsk_td_subscribe_message
+ *	  See decode.h.
+ */
 int
 tsk_td_subscribe_message(td_feed feed, const char *const *instruments, int n,
 					 char *out, size_t outsz)
@@ -151,7 +61,10 @@ tsk_td_subscribe_message(td_feed feed, const char *const *instruments, int n,
 
 /* ---- canonical symbols ------------------------------------------------- */
 
-/* True if s ends with suffix and at least `keep` characters precede it. */
+/*
+ * td_ends_with
+ *	  True if s ends with suffix and at least `keep` characters precede it.
+ */
 static bool
 td_ends_with(const char *s, size_t len, const char *suffix, size_t keep)
 {
@@ -160,7 +73,10 @@ td_ends_with(const char *s, size_t len, const char *suffix, size_t keep)
 	return len >= sl + keep && memcmp(s + len - sl, suffix, sl) == 0;
 }
 
-/* See decode.h for the rule. */
+/*
+ * tsk_td_canonical_symbol
+ *	  See decode.h for the rule.
+ */
 int
 tsk_td_canonical_symbol(const char *native, char *out, size_t outsz)
 {
@@ -180,7 +96,7 @@ tsk_td_canonical_symbol(const char *native, char *out, size_t outsz)
 	if (out == NULL || !tsk_td_symbol_ok(native, false))
 		return -1;
 	strcpy(buf, native);			/* 1. upper-case, after last ':' */
-	td_ascii_fold(buf, true);
+	tsk_td_ascii_fold(buf, true);
 	if (strrchr(buf, ':'))
 		s = strrchr(buf, ':') + 1;
 	for (int i = 0; prefixes[i]; i++)	/* 2. Kraken futures prefix */

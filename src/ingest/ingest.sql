@@ -144,7 +144,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text) IS
 'adds an exchange WebSocket source and returns its id; its ingest worker starts within a second; symbols default to canonical_symbol(instrument); token goes to source_secrets';
 
-
+-- The ingest workers' counters (shared memory, one entry per worker slot,
+-- bgworker/ingest_stats.c) and the status view over them and the sources.
 CREATE FUNCTION @extschema@.ingest_stats()
 RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
                connected_since timestamptz, frames bigint, bytes bigint, trades bigint,

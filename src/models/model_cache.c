@@ -1,7 +1,7 @@
 /*
  * model_cache.c
  *	  Per-backend cache of loaded boosters, keyed by model id, and of which
- *	  model is deployed for each symbol; the model GUCs.
+ *	  model is deployed for each symbol.
  *
  * Invariants:
  *	- at most triggerstock.model_cache_size boosters are loaded; the least

@@ -55,7 +55,10 @@ train_to_double(Datum d, Oid typid)
 	return 0;
 }
 
-/* Feature columns are of these types. */
+/*
+ * train_numeric_type
+ *	  Feature columns are of these types.
+ */
 static bool
 train_numeric_type(Oid typid)
 {
@@ -193,7 +196,11 @@ train_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
-/* Nothing to do at the end of the query or on destroy: the matrix is in cxt. */
+/*
+ * train_receiver_noop
+ *	  Nothing to do at the end of the query or on destroy: the matrix is in
+ *	  cxt.
+ */
 static void
 train_receiver_noop(DestReceiver *self)
 {

@@ -59,7 +59,10 @@ tsk_tsm_split(size_t n, double test_fraction, size_t gap, size_t *n_train, size_
 	return 0;
 }
 
-/* qsort_r comparator: indices by ascending probability. */
+/*
+ * tsm_cmp_prob
+ *	  qsort_r comparator: indices by ascending probability.
+ */
 static int
 tsm_cmp_prob(const void *a, const void *b, void *arg)
 {
@@ -190,7 +193,10 @@ tsk_tsm_parse_eval(const char *text, const char *key, double *value)
 	return -1;
 }
 
-/* qsort comparator of doubles, NaN last. */
+/*
+ * tsm_cmp_double
+ *	  qsort comparator of doubles, NaN last.
+ */
 static int
 tsm_cmp_double(const void *a, const void *b)
 {

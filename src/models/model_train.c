@@ -191,7 +191,10 @@ train_needed_rows(double test_fraction, int horizon)
 	}
 }
 
-/* Append "key": value pairs of metrics m to buf (prefix for the keys). */
+/*
+ * train_metrics_json
+ *	  Append "key": value pairs of metrics m to buf (prefix for the keys).
+ */
 static void
 train_metrics_json(StringInfo buf, const tsm_metrics *m)
 {
@@ -215,7 +218,10 @@ train_metrics_json(StringInfo buf, const tsm_metrics *m)
 	tsk_json_double(buf, m->majority_accuracy);
 }
 
-/* Append a JSON string literal. */
+/*
+ * train_json_string
+ *	  Append a JSON string literal.
+ */
 static void
 train_json_string(StringInfo buf, const char *s)
 {

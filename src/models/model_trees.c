@@ -160,7 +160,10 @@ trees_load_tree(const cJSON *tree, int n, int base, int nfeatures, tsm_node *nod
 	return 0;
 }
 
-/* See model_trees.h. */
+/*
+ * tsk_tsm_forest_from_json
+ *	  See model_trees.h.
+ */
 tsm_forest *
 tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err, size_t errlen)
 {
@@ -238,7 +241,10 @@ tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err,
 	return forest;
 }
 
-/* See model_trees.h. */
+/*
+ * tsk_tsm_forest_predict
+ *	  See model_trees.h.
+ */
 double
 tsk_tsm_forest_predict(const tsm_forest *forest, const float *x)
 {
@@ -262,14 +268,20 @@ tsk_tsm_forest_predict(const tsm_forest *forest, const float *x)
 	return 1.0f / (1.0f + expf(-margin));
 }
 
-/* See model_trees.h. */
+/*
+ * tsk_tsm_forest_trees
+ *	  See model_trees.h.
+ */
 int
 tsk_tsm_forest_trees(const tsm_forest *forest)
 {
 	return forest->ntrees;
 }
 
-/* See model_trees.h. */
+/*
+ * tsk_tsm_forest_free
+ *	  See model_trees.h.
+ */
 void
 tsk_tsm_forest_free(tsm_forest *forest)
 {

@@ -173,14 +173,20 @@ xgb_own(MemoryContext cxt, void *handle, bool is_booster)
 	MemoryContextRegisterResetCallback(cxt, &owned->cb);
 }
 
-/* Own a booster (see model.h). */
+/*
+ * tsk_xgb_own_booster
+ *	  Own a booster (see model.h).
+ */
 void
 tsk_xgb_own_booster(MemoryContext cxt, BoosterHandle booster)
 {
 	xgb_own(cxt, booster, true);
 }
 
-/* Own a DMatrix (see model.h). */
+/*
+ * tsk_xgb_own_dmatrix
+ *	  Own a DMatrix (see model.h).
+ */
 void
 tsk_xgb_own_dmatrix(MemoryContext cxt, DMatrixHandle dmatrix)
 {
@@ -216,7 +222,10 @@ xgb_free_forest(void *arg)
 	tsk_tsm_forest_free((tsm_forest *) arg);
 }
 
-/* See model.h. */
+/*
+ * tsk_xgb_forest
+ *	  See model.h.
+ */
 tsm_forest *
 tsk_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures)
 {

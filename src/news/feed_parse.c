@@ -1,6 +1,7 @@
 /*
- * feed_parse.c - RSS 2.0 / RSS 1.0 / Atom reader over libxml2 (see
- * feed_parse.h for the safety rules this file implements).
+ * feed_parse.c
+ *	  RSS 2.0 / RSS 1.0 / Atom reader over libxml2 (see feed_parse.h for the
+ *	  safety rules this file implements).
  *
  * Invariants: all memory is malloc'd and owned by the feed_result (freed by
  * tsk_feed_result_free, also after a failure); the libxml2 document and parser
@@ -28,8 +29,9 @@ typedef struct feed_buf
 } feed_buf;
 
 /*
- * External entity loader installed while parsing: refuses every load, so
- * nothing outside the buffer is ever read.
+ * feed_no_entity_loader
+ *	  External entity loader installed while parsing: refuses every load, so
+ *	  nothing outside the buffer is ever read.
  */
 static xmlParserInputPtr
 feed_no_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -40,7 +42,10 @@ feed_no_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 	return NULL;
 }
 
-/* Appends s[0..n) to b, up to limit bytes (the rest is dropped). */
+/*
+ * feed_buf_append
+ *	  Appends s[0..n) to b, up to limit bytes (the rest is dropped).
+ */
 static void
 feed_buf_append(feed_buf *b, const char *s, size_t n, size_t limit)
 {
@@ -67,8 +72,11 @@ feed_buf_append(feed_buf *b, const char *s, size_t n, size_t limit)
 	b->data[b->len] = '\0';
 }
 
-/* Gathers the text and CDATA of node's descendants (entity references are
- * skipped: never substituted). */
+/*
+ * feed_gather
+ *	  Gathers the text and CDATA of node's descendants (entity references are
+ *	  skipped: never substituted).
+ */
 static void
 feed_gather(const xmlNode *node, feed_buf *b, size_t limit, int depth)
 {
@@ -84,7 +92,10 @@ feed_gather(const xmlNode *node, feed_buf *b, size_t limit, int depth)
 	}
 }
 
-/* Cuts s to at most max bytes at a UTF-8 character boundary. */
+/*
+ * feed_cut_utf8
+ *	  Cuts s to at most max bytes at a UTF-8 character boundary.
+ */
 static void
 feed_cut_utf8(char *s, size_t max)
 {
@@ -98,8 +109,9 @@ feed_cut_utf8(char *s, size_t max)
 }
 
 /*
- * Text of an element, HTML-stripped (strip) or only trimmed, capped at max
- * bytes; NULL when empty or out of memory (*oom set).
+ * feed_text
+ *	  Text of an element, HTML-stripped (strip) or only trimmed, capped at max
+ *	  bytes; NULL when empty or out of memory (*oom set).
  */
 static char *
 feed_text(const xmlNode *node, bool strip, size_t max, bool *oom)
@@ -135,14 +147,20 @@ feed_text(const xmlNode *node, bool strip, size_t max, bool *oom)
 	return out;
 }
 
-/* True if node is an element with this local name. */
+/*
+ * feed_is
+ *	  True if node is an element with this local name.
+ */
 static bool
 feed_is(const xmlNode *node, const char *name)
 {
 	return node->type == XML_ELEMENT_NODE && xmlStrcmp(node->name, (const xmlChar *) name) == 0;
 }
 
-/* True if node's namespace prefix or href contains ns (NULL: no namespace). */
+/*
+ * feed_ns
+ *	  True if node's namespace prefix or href contains ns (NULL: no namespace).
+ */
 static bool
 feed_ns(const xmlNode *node, const char *ns)
 {
@@ -153,7 +171,10 @@ feed_ns(const xmlNode *node, const char *ns)
 		 (node->ns->href && xmlStrstr(node->ns->href, (const xmlChar *) ns) != NULL));
 }
 
-/* Sets *field to text unless already set; frees text otherwise. */
+/*
+ * feed_take
+ *	  Sets *field to text unless already set; frees text otherwise.
+ */
 static void
 feed_take(char **field, char *text)
 {
@@ -163,7 +184,10 @@ feed_take(char **field, char *text)
 		free(text);
 }
 
-/* Frees one item's strings. */
+/*
+ * feed_item_free
+ *	  Frees one item's strings.
+ */
 static void
 feed_item_free(feed_item *it)
 {
@@ -174,7 +198,10 @@ feed_item_free(feed_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
-/* Atom <link>: href of rel="alternate" (or no rel); NULL otherwise. */
+/*
+ * feed_atom_link
+ *	  Atom <link>: href of rel="alternate" (or no rel); NULL otherwise.
+ */
 static char *
 feed_atom_link(const xmlNode *node, bool *oom)
 {
@@ -192,7 +219,10 @@ feed_atom_link(const xmlNode *node, bool *oom)
 	return out;
 }
 
-/* Reads one <item> / <entry> into *it; returns false on out of memory. */
+/*
+ * feed_read_item
+ *	  Reads one <item> / <entry> into *it; returns false on out of memory.
+ */
 static bool
 feed_read_item(const xmlNode *item, bool atom, feed_item *it)
 {
@@ -241,7 +271,10 @@ feed_read_item(const xmlNode *item, bool atom, feed_item *it)
 	return !oom;
 }
 
-/* Appends a parsed item to r (items beyond FEED_MAX_ITEMS are dropped). */
+/*
+ * feed_push
+ *	  Appends a parsed item to r (items beyond FEED_MAX_ITEMS are dropped).
+ */
 static bool
 feed_push(feed_result *r, feed_item *it, size_t *cap)
 {
@@ -267,7 +300,10 @@ feed_push(feed_result *r, feed_item *it, size_t *cap)
 	return true;
 }
 
-/* Reads the items of the document; false (with r->error) on failure. */
+/*
+ * feed_read_doc
+ *	  Reads the items of the document; false (with r->error) on failure.
+ */
 static bool
 feed_read_doc(xmlDoc *doc, feed_result *r)
 {
@@ -312,7 +348,10 @@ feed_read_doc(xmlDoc *doc, feed_result *r)
 	return true;
 }
 
-/* True if the DOCTYPE declares general or parameter entities. */
+/*
+ * feed_declares_entities
+ *	  True if the DOCTYPE declares general or parameter entities.
+ */
 static bool
 feed_declares_entities(const xmlDoc *doc)
 {
@@ -326,7 +365,10 @@ feed_declares_entities(const xmlDoc *doc)
 	return false;
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_parse
+ *	  See feed_parse.h.
+ */
 bool
 tsk_feed_parse(const char *buf, size_t len, feed_result *out)
 {
@@ -388,7 +430,10 @@ tsk_feed_parse(const char *buf, size_t len, feed_result *out)
 	return ok;
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_result_free
+ *	  See feed_parse.h.
+ */
 void
 tsk_feed_result_free(feed_result *r)
 {

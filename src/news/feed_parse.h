@@ -1,6 +1,7 @@
 /*
- * feed_parse.h - RSS 2.0 / RSS 1.0 (RDF) / Atom reader over libxml2 (pure C,
- * no PostgreSQL headers; SQL glue: parse_feed() in src/news/news_sql.c).
+ * feed_parse.h
+ *	  RSS 2.0 / RSS 1.0 (RDF) / Atom reader over libxml2 (pure C, no PostgreSQL
+ *	  headers; SQL glue: parse_feed() in src/news/news_sql.c).
  *
  * Bytes in, plain malloc'd structs out.  Safety rules (the input comes from
  * the internet):

@@ -1,6 +1,7 @@
 /*
- * feed_text.c - text helpers of the feed reader (see feed_parse.h): HTML
- * stripping with entity decoding, and RFC 822 / RFC 3339 dates.
+ * feed_text.c
+ *	  text helpers of the feed reader (see feed_parse.h): HTML stripping with
+ *	  entity decoding, and RFC 822 / RFC 3339 dates.
  *
  * Invariants: every read is bounded by the input length; the HTML stripper
  * writes at most as many bytes as it reads (every rewrite shrinks: a tag
@@ -10,6 +11,8 @@
 #include "news/feed_parse.h"
 
 #include <string.h>
+
+#include "common/civil_time.h"
 
 /* ---- HTML ---------------------------------------------------------------- */
 
@@ -30,14 +33,20 @@ static const feed_entity feed_entities[] = {
 	{"bull", "\xe2\x80\xa2"}, {"laquo", "\xc2\xab"}, {"raquo", "\xc2\xbb"},
 };
 
-/* ASCII letter test. */
+/*
+ * feed_is_alpha
+ *	  ASCII letter test.
+ */
 static bool
 feed_is_alpha(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* ASCII case-insensitive prefix test of s[0..n) against word. */
+/*
+ * feed_prefix_ci
+ *	  ASCII case-insensitive prefix test of s[0..n) against word.
+ */
 static bool
 feed_prefix_ci(const char *s, size_t n, const char *word)
 {
@@ -58,7 +67,11 @@ feed_prefix_ci(const char *s, size_t n, const char *word)
 	return true;
 }
 
-/* Encodes code point cp as UTF-8 into out; returns its length, 0 if invalid. */
+/*
+ * feed_utf8_encode
+ *	  Encodes code point cp as UTF-8 into out; returns its length, 0 if
+ *	  invalid.
+ */
 static size_t
 feed_utf8_encode(uint32_t cp, char *out)
 {
@@ -83,8 +96,9 @@ feed_utf8_encode(uint32_t cp, char *out)
 }
 
 /*
- * Decodes the entity at in[0..n) (in[0] == '&') into out; returns the bytes
- * consumed (0: not an entity we decode) and sets *outlen.
+ * feed_decode_entity
+ *	  Decodes the entity at in[0..n) (in[0] == '&') into out; returns the bytes
+ *	  consumed (0: not an entity we decode) and sets *outlen.
  */
 static size_t
 feed_decode_entity(const char *in, size_t n, char *out, size_t *outlen)
@@ -133,8 +147,11 @@ feed_decode_entity(const char *in, size_t n, char *out, size_t *outlen)
 	return 0;
 }
 
-/* End of the element whose raw-text content starts at in[i] (script, style):
- * the offset just after "</name>", or n. */
+/*
+ * feed_skip_raw
+ *	  End of the element whose raw-text content starts at in[i] (script,
+ *	  style): the offset just after "</name>", or n.
+ */
 static size_t
 feed_skip_raw(const char *in, size_t n, size_t i, const char *name)
 {
@@ -148,7 +165,10 @@ feed_skip_raw(const char *in, size_t n, size_t i, const char *name)
 	return n;
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_strip_html
+ *	  See feed_parse.h.
+ */
 size_t
 tsk_feed_strip_html(const char *in, size_t len, char *out)
 {
@@ -220,24 +240,10 @@ tsk_feed_strip_html(const char *in, size_t len, char *out)
 
 /* ---- Dates --------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's formula). */
-static int64_t
-feed_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era,
-				yoe,
-				doy,
-				doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Reads exactly n digits at *p; advances. */
+/*
+ * feed_digits
+ *	  Reads exactly n digits at *p; advances.
+ */
 static bool
 feed_digits(const char **p, int n, int *out)
 {
@@ -254,7 +260,10 @@ feed_digits(const char **p, int n, int *out)
 	return true;
 }
 
-/* Reads 1..max digits at *p; advances. */
+/*
+ * feed_number
+ *	  Reads 1..max digits at *p; advances.
+ */
 static bool
 feed_number(const char **p, int max, int *out)
 {
@@ -267,7 +276,10 @@ feed_number(const char **p, int max, int *out)
 	return n > 0;
 }
 
-/* Skips spaces and tabs. */
+/*
+ * feed_skip_space
+ *	  Skips spaces and tabs.
+ */
 static void
 feed_skip_space(const char **p)
 {
@@ -275,7 +287,32 @@ feed_skip_space(const char **p)
 		(*p)++;
 }
 
-/* Combines validated fields into microseconds since the epoch. */
+/*
+ * feed_offset
+ *	  Reads a numeric zone offset "+hh:mm", "-hhmm" at *p (at the sign) into
+ *	  minutes east of UTC; advances.
+ */
+static bool
+feed_offset(const char **p, int *off)
+{
+	int			sign = *(*p)++ == '-' ? -1 : 1,
+				oh,
+				om;
+
+	if (!feed_digits(p, 2, &oh))
+		return false;
+	if (**p == ':')
+		(*p)++;
+	if (!feed_digits(p, 2, &om))
+		return false;
+	*off = sign * (oh * 60 + om);
+	return true;
+}
+
+/*
+ * feed_make_time
+ *	  Combines validated fields into microseconds since the epoch.
+ */
 static bool
 feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int offset_min,
 			   int64_t *us)
@@ -287,16 +324,19 @@ feed_make_time(int y, int mo, int d, int h, int mi, int s, int64_t frac_us, int 
 		return false;
 	if (s == 60)
 		s = 59;					/* leap second */
-	*us = ((feed_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) -
+	*us = ((tsk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) -
 		   (int64_t) offset_min * 60) * 1000000 + frac_us;
 	return true;
 }
 
-/* RFC 3339 (and the common "YYYY-MM-DD HH:MM:SS" variants). */
+/*
+ * feed_parse_rfc3339
+ *	  RFC 3339 (and the common "YYYY-MM-DD HH:MM:SS" variants).
+ */
 static bool
 feed_parse_rfc3339(const char *p, int64_t *us)
 {
-	int			y, mo, d, h = 0, mi = 0, s = 0, oh, om, sign, off = 0;
+	int			y, mo, d, h = 0, mi = 0, s = 0, off = 0;
 	int64_t		frac = 0,
 				scale = 100000;
 
@@ -316,23 +356,17 @@ feed_parse_rfc3339(const char *p, int64_t *us)
 		feed_skip_space(&p);
 		if (*p == 'Z' || *p == 'z')
 			p++;
-		else if (*p == '+' || *p == '-')
-		{
-			sign = *p++ == '-' ? -1 : 1;
-			if (!feed_digits(&p, 2, &oh))
-				return false;
-			if (*p == ':')
-				p++;
-			if (!feed_digits(&p, 2, &om))
-				return false;
-			off = sign * (oh * 60 + om);
-		}
+		else if ((*p == '+' || *p == '-') && !feed_offset(&p, &off))
+			return false;
 	}
 	feed_skip_space(&p);
 	return *p == '\0' && feed_make_time(y, mo, d, h, mi, s, frac, off, us);
 }
 
-/* RFC 822 / 1123 / 2822. */
+/*
+ * feed_parse_rfc822
+ *	  RFC 822 / 1123 / 2822.
+ */
 static bool
 feed_parse_rfc822(const char *p, int64_t *us)
 {
@@ -345,7 +379,7 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	}			zones[] = {{"gmt", 0}, {"utc", 0}, {"ut", 0}, {"z", 0}, {"est", -300},
 		{"edt", -240}, {"cst", -360}, {"cdt", -300}, {"mst", -420}, {"mdt", -360},
 		{"pst", -480}, {"pdt", -420}};
-	int			d, mo = 0, y, h, mi, s = 0, off = 0, oh, om;
+	int			d, mo = 0, y, h, mi, s = 0, off = 0;
 	size_t		i;
 
 	feed_skip_space(&p);
@@ -380,15 +414,8 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	feed_skip_space(&p);
 	if (*p == '+' || *p == '-')
 	{
-		int			sign = *p++ == '-' ? -1 : 1;
-
-		if (!feed_digits(&p, 2, &oh))
+		if (!feed_offset(&p, &off))
 			return false;
-		if (*p == ':')
-			p++;
-		if (!feed_digits(&p, 2, &om))
-			return false;
-		off = sign * (oh * 60 + om);
 	}
 	else if (feed_is_alpha((unsigned char) *p))
 	{
@@ -408,7 +435,10 @@ feed_parse_rfc822(const char *p, int64_t *us)
 	return *p == '\0' && feed_make_time(y, mo, d, h, mi, s, 0, off, us);
 }
 
-/* See feed_parse.h. */
+/*
+ * tsk_feed_parse_date
+ *	  See feed_parse.h.
+ */
 bool
 tsk_feed_parse_date(const char *s, int64_t *us)
 {

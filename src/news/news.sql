@@ -37,9 +37,9 @@ COMMENT ON INDEX triggerstock.news_published_at_idx IS
 'serves features(): the news of the hour up to each bucket''s close';
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.news', '');
 
-
--- News: RSS/Atom feeds, news items, symbol aliases, sentiment, JSON quotes
--- (the poll worker, bgworker/poll.c, fetches feeds and quote sources)
+------------------------------------------------------------------------------
+-- Feeds, symbol aliases, JSON quote sources and loaded lexicons (the poll
+-- worker, bgworker/poll.c, fetches feeds and quote sources)
 ------------------------------------------------------------------------------
 
 CREATE TABLE triggerstock.feeds (
@@ -130,10 +130,10 @@ SELECT pg_catalog.pg_extension_config_dump('triggerstock.quote_sources', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.quote_sources_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.lexicons', '');
 
--- the poll worker re-reads its queue when these change
--- Only configuration columns signal a change: the poll worker's own status
--- writes (last_polled, last_status, etag, last_price, ...) must not make the
--- launcher and the worker re-read their configuration after every poll.
+-- The poll worker re-reads its queue when these change.  Only configuration
+-- columns signal a change: the poll worker's own status writes (last_polled,
+-- last_status, etag, last_price, ...) must not make the launcher and the
+-- worker re-read their configuration after every poll.
 CREATE TRIGGER feeds_config_changed
     AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF url, poll_interval, enabled
     ON triggerstock.feeds FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();

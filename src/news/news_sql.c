@@ -27,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "common/unix_time.h"
 #include "news/feed_parse.h"
 #include "news/symbols.h"
 
@@ -97,8 +98,7 @@ parse_feed(PG_FUNCTION_ARGS)
 			nulls[4] = true;
 			if (it->has_published)
 			{
-				TimestampTz ts = (TimestampTz) it->published_us -
-					(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+				TimestampTz ts = tsk_timestamptz_from_unix_us(it->published_us);
 
 				if (IS_VALID_TIMESTAMP(ts))
 					values[4] = TimestampTzGetDatum(ts), nulls[4] = false;

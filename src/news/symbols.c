@@ -1,19 +1,26 @@
 /*
- * symbols.c - word-boundary, case-insensitive alias matching (see symbols.h).
+ * symbols.c
+ *	  word-boundary, case-insensitive alias matching (see symbols.h).
  *
  * Invariants: every index is checked against len before it is read; the
  * only state is on the stack.
  */
 #include "news/symbols.h"
 
-/* ASCII lower case of c; other bytes unchanged. */
+/*
+ * sym_fold
+ *	  ASCII lower case of c; other bytes unchanged.
+ */
 static unsigned char
 sym_fold(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
 }
 
-/* True for bytes that belong to words (see symbols.h). */
+/*
+ * sym_is_word
+ *	  True for bytes that belong to words (see symbols.h).
+ */
 static bool
 sym_is_word(unsigned char c)
 {
@@ -21,7 +28,10 @@ sym_is_word(unsigned char c)
 		(c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-/* True for ASCII whitespace. */
+/*
+ * sym_is_space
+ *	  True for ASCII whitespace.
+ */
 static bool
 sym_is_space(unsigned char c)
 {
@@ -29,8 +39,9 @@ sym_is_space(unsigned char c)
 }
 
 /*
- * Matches alias[0..alen) at text[start..len); returns the end offset of the
- * match, or 0 when it does not match there (a match is never empty).
+ * sym_match_at
+ *	  Matches alias[0..alen) at text[start..len); returns the end offset of the
+ *	  match, or 0 when it does not match there (a match is never empty).
  */
 static size_t
 sym_match_at(const unsigned char *text, size_t len, size_t start,
@@ -58,7 +69,10 @@ sym_match_at(const unsigned char *text, size_t len, size_t start,
 	return i;
 }
 
-/* See symbols.h. */
+/*
+ * tsk_symbols_alias_occurs
+ *	  See symbols.h.
+ */
 bool
 tsk_symbols_alias_occurs(const char *text, size_t len, const char *alias, size_t alias_len)
 {
@@ -84,7 +98,10 @@ tsk_symbols_alias_occurs(const char *text, size_t len, const char *alias, size_t
 	return false;
 }
 
-/* See symbols.h. */
+/*
+ * tsk_symbols_match
+ *	  See symbols.h.
+ */
 size_t
 tsk_symbols_match(const char *text, size_t len, const symbol_alias *aliases, size_t naliases,
 			  bool *found, int nsymbols)

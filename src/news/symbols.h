@@ -1,6 +1,7 @@
 /*
- * symbols.h - finds which symbols a news text mentions (pure C, no
- * PostgreSQL headers; the SQL glue is match_symbols() in src/news/news_sql.c).
+ * symbols.h
+ *	  finds which symbols a news text mentions (pure C, no PostgreSQL headers;
+ *	  the SQL glue is match_symbols() in src/news/news_sql.c).
  *
  * An alias ("bitcoin", "BTC", "shiba inu") matches where it occurs in the
  * text ASCII-case-insensitively on word boundaries: the bytes just before

@@ -1,9 +1,10 @@
 /*
- * sentiment.c - tokeniser and scorer (see sentiment.h); lexicon storage and
- * the file parsers are in sentiment_load.c.
+ * sentiment.c
+ *	  The scorer (see sentiment.h); the tokeniser is in sentiment_token.c,
+ *	  the lexicon store and the file parsers in sentiment_load.c.
  *
  * Layout
- *   1. Tokeniser: strict UTF-8 decoding, character classes, normalisation.
+ *   1. Tokeniser: see sentiment_token.c.
  *   2-3. Lexicon block and file parsers: see sentiment_load.c.
  *   4. Scorer: reads one sentence at a time (at most SENT_CHUNK tokens) into
  *      a stack array, annotates the tokens, applies the financial rules and
@@ -28,210 +29,6 @@
 #define SENT_NUM_WEIGHT      0.5         /* magnitude of an R2 comparison */
 #define SENT_BEFORE_CONTRAST 0.5         /* weight before "but" */
 #define SENT_AFTER_CONTRAST  1.5         /* weight after "but" */
-
-/* ---- 1. Tokeniser ------------------------------------------------------- */
-
-enum
-{
-	SENT_C_SPACE,
-	SENT_C_LETTER,
-	SENT_C_DIGIT,
-	SENT_C_APOS,
-	SENT_C_PERCENT,
-	SENT_C_PUNCT,
-	SENT_C_SKIP
-};
-
-/* Decodes one strict UTF-8 sequence at s[0..n), n >= 1; returns its length
- * or 0 if invalid (bad lead/continuation byte, overlong, surrogate, cut). */
-static size_t
-sent_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t need, i;
-	uint32_t c = s[0], min;
-
-	if (c < 0x80)
-		return *cp = c, 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, c &= 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, c &= 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, c &= 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++)
-	{
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return *cp = c, need + 1;
-}
-
-/* Class of code point c; *punct receives the boundary character of PUNCT. */
-static int
-sent_classify(uint32_t c, char *punct)
-{
-	if (c < 0x80)
-	{
-		if ((c | 32) >= 'a' && (c | 32) <= 'z')
-			return SENT_C_LETTER;
-		if (c >= '0' && c <= '9')
-			return SENT_C_DIGIT;
-		if (c == '\'' || c == '%')
-			return c == '%' ? SENT_C_PERCENT : SENT_C_APOS;
-		if (c == '\n' || (c != 0 && strchr(".,;:!?()[]{}", (int) c) != NULL))
-			return *punct = (char) c, SENT_C_PUNCT;
-		return c != 0 && strchr(" \t\r\f\v", (int) c) != NULL ? SENT_C_SPACE : SENT_C_SKIP;
-	}
-	if (c == 0xa0 || (c >= 0x2000 && c <= 0x200b) || c == 0x202f || c == 0x3000)
-		return SENT_C_SPACE;
-	if (c == 0x2018 || c == 0x2019 || c == 0x02bc)
-		return SENT_C_APOS;
-	if (c == 0x2026) /* ellipsis */
-		return *punct = '.', SENT_C_PUNCT;
-	/* Latin-1 symbols, general punctuation, currency and other symbols */
-	if (c <= 0xbf || c == 0xd7 || c == 0xf7 || (c >= 0x2010 && c <= 0x2bff))
-		return SENT_C_SKIP;
-	return SENT_C_LETTER;
-}
-
-/* Class of the character at text[pos] (pos < len); invalid UTF-8 is one
- * SKIP byte. */
-static int
-sent_char_at(const char *text, size_t len, size_t pos, size_t *clen, uint32_t *cp, char *punct)
-{
-	if ((*clen = sent_utf8_decode((const unsigned char *) text + pos, len - pos, cp)) == 0)
-	{
-		*clen = 1, *cp = 0xfffd;
-		return SENT_C_SKIP;
-	}
-	return sent_classify(*cp, punct);
-}
-
-/* Appends one character to tok->norm, lowercasing ASCII and Latin-1 capitals;
- * marks the token truncated when it no longer fits. */
-static void
-sent_norm_append(sentiment_token *tok, const char *p, size_t n, uint32_t cp)
-{
-	if (tok->truncated || tok->norm_len + n > SENTIMENT_MAX_WORD)
-	{
-		tok->truncated = true;
-		return;
-	}
-	memcpy(tok->norm + tok->norm_len, p, n);
-	if (n == 1 && cp >= 'A' && cp <= 'Z')
-		tok->norm[tok->norm_len] = (char) (cp + 32);
-	else if (n == 2 && cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
-		tok->norm[tok->norm_len + 1] = (char) (tok->norm[tok->norm_len + 1] + 32);
-	tok->norm_len = (uint8_t) (tok->norm_len + n);
-	tok->norm[tok->norm_len] = '\0';
-}
-
-/* Value of digits/separators s[0..n): "," followed by exactly three digits
- * is a thousands separator, the first other "," or "." the decimal point. */
-static double
-sent_parse_number(const char *s, size_t n)
-{
-	double v = 0, scale = 0;
-	size_t i, d;
-
-	for (i = 0; i < n; i++)
-	{
-		if (s[i] >= '0' && s[i] <= '9')
-		{
-			sent_digit(&v, &scale, s[i]);
-			continue;
-		}
-		for (d = i + 1; d < n && s[d] >= '0' && s[d] <= '9'; d++)
-			;
-		if (scale == 0 && !(s[i] == ',' && d - i == 4))
-			scale = 1;
-	}
-	return v;
-}
-
-/* See sentiment.h. */
-bool
-tsk_sentiment_next_token(const char *text, size_t len, size_t *pos, sentiment_token *tok)
-{
-	size_t p = *pos, clen = 0, nlen;
-	uint32_t cp = 0, ncp;
-	char punct = 0;
-	int cls = SENT_C_SPACE, prev = SENT_C_SPACE, ncls;
-	bool letters = false;
-
-	/* skip to the start of a token */
-	for (;; p += clen)
-	{
-		if (text == NULL || p >= len)
-			return *pos = text == NULL ? *pos : len, false;
-		cls = sent_char_at(text, len, p, &clen, &cp, &punct);
-		if (cls == SENT_C_LETTER || cls == SENT_C_DIGIT || cls == SENT_C_PERCENT ||
-			cls == SENT_C_PUNCT)
-			break;
-	}
-	if (cp == '.' && p + 1 < len && text[p + 1] >= '0' && text[p + 1] <= '9')
-		cls = prev = SENT_C_DIGIT; /* ".5": a number */
-	memset(tok, 0, sizeof(*tok));
-	tok->offset = p;
-	if (cls == SENT_C_PERCENT || cls == SENT_C_PUNCT)
-	{
-		tok->type = cls == SENT_C_PERCENT ? SENTIMENT_TOK_PERCENT : SENTIMENT_TOK_PUNCT;
-		tok->punct = punct;
-		sent_norm_append(tok, text + p, clen, cp);
-		tok->length = clen;
-		*pos = p + clen;
-		return true;
-	}
-	while (p < len)
-	{
-		cls = sent_char_at(text, len, p, &clen, &cp, &punct);
-		if (cls == SENT_C_LETTER || cls == SENT_C_DIGIT)
-		{
-			letters |= cls == SENT_C_LETTER;
-			sent_norm_append(tok, text + p, clen, cp);
-		}
-		else
-		{
-			/* an apostrophe between letters, "." or "," between digits */
-			if (p + clen >= len)
-				break;
-			ncls = sent_char_at(text, len, p + clen, &nlen, &ncp, &punct);
-			if (cls == SENT_C_APOS && prev == SENT_C_LETTER && ncls == SENT_C_LETTER)
-				sent_norm_append(tok, "'", 1, '\'');
-			else if (cls == SENT_C_PUNCT && (cp == '.' || cp == ',') && !letters &&
-					 prev == SENT_C_DIGIT && ncls == SENT_C_DIGIT)
-				sent_norm_append(tok, text + p, 1, cp);
-			else
-				break;
-		}
-		prev = cls;
-		p += clen;
-	}
-	tok->length = p - tok->offset;
-	tok->type = letters ? SENTIMENT_TOK_WORD : SENTIMENT_TOK_NUMBER;
-	if (!letters && !tok->truncated)
-		tok->number = sent_parse_number(tok->norm, tok->norm_len);
-	if (letters && tok->norm_len > 2 && memcmp(tok->norm + tok->norm_len - 2, "'s", 2) == 0)
-		tok->norm[tok->norm_len -= 2] = '\0'; /* possessive: drop 's */
-	*pos = p;
-	return true;
-}
-
-/* See sentiment.h. */
-bool
-tsk_sentiment_token_ends_sentence(const sentiment_token *tok)
-{
-	return tok->type == SENTIMENT_TOK_PUNCT && tok->punct != 0 &&
-		   strchr(".!?;\n", tok->punct) != NULL;
-}
-
 
 /* ---- 4. Scorer ---------------------------------------------------------- */
 
@@ -258,28 +55,40 @@ typedef struct sent_scorer
 	sent_item it[SENT_CHUNK];
 } sent_scorer;
 
-/* True for an object word (R1/R2). */
+/*
+ * sent_is_object
+ *	  True for an object word (R1/R2).
+ */
 static bool
 sent_is_object(const sent_item *t)
 {
 	return t->span > 0 && (t->role == SENTIMENT_ROLE_GOOD || t->role == SENTIMENT_ROLE_BAD);
 }
 
-/* True for a direction word (R1). */
+/*
+ * sent_is_direction
+ *	  True for a direction word (R1).
+ */
 static bool
 sent_is_direction(const sent_item *t)
 {
 	return t->span > 0 && (t->role == SENTIMENT_ROLE_UP || t->role == SENTIMENT_ROLE_DOWN);
 }
 
-/* +1 for a good object, -1 for a bad one. */
+/*
+ * sent_object_sign
+ *	  +1 for a good object, -1 for a bad one.
+ */
 static int
 sent_object_sign(const sent_item *t)
 {
 	return t->role == SENTIMENT_ROLE_BAD ? -1 : 1;
 }
 
-/* Longest match at it[i] in lex (0 = none, else its length in tokens). */
+/*
+ * sent_match
+ *	  Longest match at it[i] in lex (0 = none, else its length in tokens).
+ */
 static size_t
 sent_match(const SentimentLexicon *lex, const sent_item *it, size_t i, size_t n,
 		   const sent_entry **out)
@@ -308,10 +117,14 @@ sent_match(const SentimentLexicon *lex, const sent_item *it, size_t i, size_t n,
 	return *out = e, 1;
 }
 
-/* Annotates it[i] with role, valence and span; returns the span.  Roles come
- * from the built-in table; with a loaded lexicon only the generic grammar
- * (negators, boosters, contrast) and built-in blocker phrases ("not only")
- * are kept, and they win over an equally long or shorter lexicon match. */
+/*
+ * sent_annotate
+ *	  Annotates it[i] with role, valence and span; returns the span.  Roles
+ *	  come from the built-in table; with a loaded lexicon only the generic
+ *	  grammar (negators, boosters, contrast) and built-in blocker phrases
+ *	  ("not only") are kept, and they win over an equally long or shorter
+ *	  lexicon match.
+ */
 static size_t
 sent_annotate(sent_scorer *sc, size_t i)
 {
@@ -346,10 +159,13 @@ sent_annotate(sent_scorer *sc, size_t i)
 	return t->span;
 }
 
-/* Index of the first object at or after it[from] (-1 if none): gives up at
- * punctuation, a direction word, after window other tokens and, with
- * plain_only, at anything but a plain word.  A run of objects resolves to
- * its last one. */
+/*
+ * sent_forward_object
+ *	  Index of the first object at or after it[from] (-1 if none): gives up at
+ *	  punctuation, a direction word, after window other tokens and, with
+ *	  plain_only, at anything but a plain word.  A run of objects resolves to
+ *	  its last one.
+ */
 static int
 sent_forward_object(const sent_scorer *sc, size_t from, size_t window, bool plain_only)
 {
@@ -374,7 +190,10 @@ sent_forward_object(const sent_scorer *sc, size_t from, size_t window, bool plai
 	return -1;
 }
 
-/* Nearest object before direction word it[i] (R1 look-back), -1 if none. */
+/*
+ * sent_backward_object
+ *	  Nearest object before direction word it[i] (R1 look-back), -1 if none.
+ */
 static int
 sent_backward_object(const sent_scorer *sc, size_t i)
 {
@@ -401,14 +220,20 @@ sent_backward_object(const sent_scorer *sc, size_t i)
 	return -1;
 }
 
-/* True if t is the plain word w. */
+/*
+ * sent_word_is
+ *	  True if t is the plain word w.
+ */
 static bool
 sent_word_is(const sent_item *t, const char *w)
 {
 	return t->tok.type == SENTIMENT_TOK_WORD && strcmp(t->tok.norm, w) == 0;
 }
 
-/* R1 (see sentiment.h): binds direction word it[i] and sets its polarity. */
+/*
+ * sent_bind
+ *	  R1 (see sentiment.h): binds direction word it[i] and sets its polarity.
+ */
 static void
 sent_bind(sent_scorer *sc, size_t i)
 {
@@ -436,8 +261,11 @@ sent_bind(sent_scorer *sc, size_t i)
 		it[obj].bound = true;
 }
 
-/* Scale of the number it[j] from the unit after it (0 = no unit); *pct is
- * set for a percentage. */
+/*
+ * sent_unit_scale
+ *	  Scale of the number it[j] from the unit after it (0 = no unit); *pct is
+ *	  set for a percentage.
+ */
 static double
 sent_unit_scale(const sent_scorer *sc, size_t j, bool *pct)
 {
@@ -458,8 +286,11 @@ sent_unit_scale(const sent_scorer *sc, size_t j, bool *pct)
 	return *pct ? 1 : 0;
 }
 
-/* R2: sets the polarity of the unbound object it[i] from a comparison after
- * it (see sentiment.h) and binds the compared object. */
+/*
+ * sent_compare
+ *	  R2: sets the polarity of the unbound object it[i] from a comparison after
+ *	  it (see sentiment.h) and binds the compared object.
+ */
 static void
 sent_compare(sent_scorer *sc, size_t i)
 {
@@ -503,7 +334,10 @@ sent_compare(sent_scorer *sc, size_t i)
 	}
 }
 
-/* Contribution of it[i] before modifiers: R1, R2 or its own valence. */
+/*
+ * sent_contribution
+ *	  Contribution of it[i] before modifiers: R1, R2 or its own valence.
+ */
 static double
 sent_contribution(const sent_scorer *sc, size_t i)
 {
@@ -526,8 +360,11 @@ sent_contribution(const sent_scorer *sc, size_t i)
 	}
 }
 
-/* Applies intensifiers, negation and contrast weight to contribution c of
- * it[i] and adds it to the totals. */
+/*
+ * sent_add
+ *	  Applies intensifiers, negation and contrast weight to contribution c of
+ *	  it[i] and adds it to the totals.
+ */
 static void
 sent_add(sent_scorer *sc, size_t i, double c)
 {
@@ -558,7 +395,10 @@ sent_add(sent_scorer *sc, size_t i, double c)
 	sc->d.hits++;
 }
 
-/* Scores the sentence (piece) sc->it[0..n) into sc->d. */
+/*
+ * sent_score_sentence
+ *	  Scores the sentence (piece) sc->it[0..n) into sc->d.
+ */
 static void
 sent_score_sentence(sent_scorer *sc)
 {
@@ -594,7 +434,10 @@ sent_score_sentence(sent_scorer *sc)
 			sent_add(sc, i, c);
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_score_detail
+ *	  See sentiment.h.
+ */
 double
 tsk_sentiment_score_detail(const SentimentLexicon *lex, const char *text, size_t len,
 					   sentiment_detail *detail)
@@ -626,14 +469,20 @@ tsk_sentiment_score_detail(const SentimentLexicon *lex, const char *text, size_t
 	return score;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_score
+ *	  See sentiment.h.
+ */
 double
 tsk_sentiment_score(const SentimentLexicon *lex, const char *text, size_t len)
 {
 	return tsk_sentiment_score_detail(lex, text, len, NULL);
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_label
+ *	  See sentiment.h.
+ */
 int
 tsk_sentiment_label(double score)
 {

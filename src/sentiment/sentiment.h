@@ -1,5 +1,6 @@
 /*
- * sentiment.h - pure-C lexicon sentiment scorer for financial news headlines.
+ * sentiment.h
+ *	  pure-C lexicon sentiment scorer for financial news headlines.
  *
  * Purpose
  *   Scores short English texts (headlines, news sentences) in [-1, 1] with a

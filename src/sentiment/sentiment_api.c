@@ -11,10 +11,11 @@
  *	               case-insensitively, any other label ignored).
  *
  * Rules this file keeps: no Postgres headers, malloc/free only; the curl
- * write callback only appends to a malloc'd buffer with a size cap; every
- * libcurl and cJSON return code is checked; http and https only, a total
- * timeout, HTTP status 2xx required; the easy handle, header list and JSON
- * trees are freed on every path.  Errors are messages in the caller's buffer.
+ * write callback (tsk_bytebuf_curl_write, common/bytebuf.c) only appends to a
+ * malloc'd buffer with a size cap; every libcurl and cJSON return code is
+ * checked; http and https only, a total timeout, HTTP status 2xx required;
+ * the easy handle, header list and JSON trees are freed on every path.
+ * Errors are messages in the caller's buffer.
  */
 #include "sentiment/sentiment_api.h"
 
@@ -29,21 +30,12 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "common/bytebuf.h"
+
 #define SAPI_SYSTEM_PROMPT \
 	"You rate the financial sentiment of news for traders. Answer with one number " \
 	"from -1 (very negative) to 1 (very positive) for the financial sentiment of " \
 	"the user's text, and nothing else."
-
-/* The response body, filled by the write callback. */
-typedef struct sapi_buffer
-{
-	char	   *data;
-	size_t		len,
-				cap,
-				max;
-	int			too_large;
-	int			failed_alloc;
-} sapi_buffer;
 
 static int	sapi_error(char *err, size_t errlen, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
@@ -84,43 +76,9 @@ sapi_excerpt(char *dst, size_t dstlen, const char *s, size_t n)
 }
 
 /*
- * sapi_write_cb
- *	  CURLOPT_WRITEFUNCTION: append to the malloc'd buffer up to max;
- *	  returning less than asked aborts the transfer.
+ * tsk_sentiment_api_request
+ *	  See sentiment_api.h.
  */
-static size_t
-sapi_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	sapi_buffer *buf = (sapi_buffer *) userdata;
-	size_t		n = size * nmemb;
-
-	if (buf->len + n > buf->max)
-	{
-		buf->too_large = 1;
-		return 0;
-	}
-	if (buf->len + n + 1 > buf->cap)
-	{
-		size_t		cap = buf->cap ? buf->cap : 4096;
-		char	   *p;
-
-		while (cap < buf->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(buf->data, cap)) == NULL)
-		{
-			buf->failed_alloc = 1;
-			return 0;
-		}
-		buf->data = p;
-		buf->cap = cap;
-	}
-	memcpy(buf->data + buf->len, data, n);
-	buf->len += n;
-	buf->data[buf->len] = '\0';
-	return n;
-}
-
-/* See sentiment_api.h. */
 char *
 tsk_sentiment_api_request(const sentiment_api_config *cfg, const char *text)
 {
@@ -265,7 +223,10 @@ sapi_parse_hf(const cJSON *root, double *score, char *err, size_t errlen)
 	return 0;
 }
 
-/* See sentiment_api.h. */
+/*
+ * tsk_sentiment_api_parse
+ *	  See sentiment_api.h.
+ */
 int
 tsk_sentiment_api_parse(sentiment_api_kind api, const char *body, size_t len,
 					double *score, char *err, size_t errlen)
@@ -289,7 +250,7 @@ tsk_sentiment_api_parse(sentiment_api_kind api, const char *body, size_t len,
  *	  ({"error": "..."} or {"error": {"message": "..."}}) when it gave one.
  */
 static int
-sapi_status_error(long status, const sapi_buffer *buf, char *err, size_t errlen)
+sapi_status_error(long status, const tsk_bytebuf *buf, char *err, size_t errlen)
 {
 	cJSON	   *root = buf->len > 0 ? cJSON_ParseWithLength(buf->data, buf->len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
@@ -310,7 +271,7 @@ sapi_status_error(long status, const sapi_buffer *buf, char *err, size_t errlen)
  *	  The message for a failed curl_easy_perform.
  */
 static int
-sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const sapi_buffer *buf,
+sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const tsk_bytebuf *buf,
 					const char *errbuf, char *err, size_t errlen)
 {
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
@@ -326,7 +287,10 @@ sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const sapi_buf
 	return sapi_error(err, errlen, "request failed (curl error %d): %s", (int) rc, detail);
 }
 
-/* See sentiment_api.h. */
+/*
+ * tsk_sentiment_api_score
+ *	  See sentiment_api.h.
+ */
 int
 tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 					double *score, char *err, size_t errlen)
@@ -337,7 +301,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	char	   *request = NULL;
 	char	   *auth = NULL;
 	char		errbuf[CURL_ERROR_SIZE] = "";
-	sapi_buffer buf = {0};
+	tsk_bytebuf buf = {0};
 	CURLcode	rc[16],
 				prc;
 	int			n = 0,
@@ -384,7 +348,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) buf.max);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sapi_write_cb);
+	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, tsk_bytebuf_curl_write);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_USERAGENT, "triggerstock/0.1");
@@ -412,6 +376,6 @@ done:
 	curl_slist_free_all(headers);
 	free(auth);
 	free(request);
-	free(buf.data);
+	tsk_bytebuf_free(&buf);
 	return ret;
 }

@@ -1,8 +1,9 @@
 /*
- * sentiment_int.h - internals shared by the two halves of the scorer:
- * src/sentiment/sentiment.c (tokeniser and scorer) and src/sentiment/sentiment_load.c (lexicon
- * block, file parsers, accessors).  Not part of the public API
- * (sentiment.h); no PostgreSQL headers.
+ * sentiment_int.h
+ *	  Internals shared by the three parts of the scorer: sentiment_token.c
+ *	  (tokeniser), sentiment.c (scorer) and sentiment_load.c (lexicon block,
+ *	  file parsers, accessors).  Not part of the public API (sentiment.h); no
+ *	  PostgreSQL headers.
  *
  * Invariants: a lexicon is ONE pointer-free block (header, sent_entry array,
  * hash slots, key bytes; see sentiment_load.c), so every reference inside
@@ -41,8 +42,11 @@ struct SentimentLexicon
 #define SENT_SLOTS(lex)   ((uint32_t *) (SENT_ENTRIES(lex) + (lex)->cap_entries))
 #define SENT_KEYS(lex)    ((char *) (SENT_SLOTS(lex) + (lex)->n_slots))
 
-/* Accumulates digit character c into *v: integer part while *scale == 0,
- * else the next fraction digit. */
+/*
+ * sent_digit
+ *	  Accumulates digit character c into *v: integer part while *scale == 0,
+ *	  else the next fraction digit.
+ */
 static inline void
 sent_digit(double *v, double *scale, char c)
 {

@@ -1,5 +1,6 @@
 /*
- * sentiment_lexicon.c - the built-in financial sentiment lexicon (pure data).
+ * sentiment_lexicon.c
+ *	  the built-in financial sentiment lexicon (pure data).
  *
  * Provenance: written for the triggerstock project by its developers from
  * general knowledge of financial and crypto news language.  It is NOT derived

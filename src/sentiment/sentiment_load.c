@@ -1,5 +1,6 @@
 /*
- * sentiment_load.c - lexicon storage and file parsers (see sentiment.h).
+ * sentiment_load.c
+ *	  lexicon storage and file parsers (see sentiment.h).
  *
  * Layout
  *   2. Lexicon block: ONE pointer-free allocation = header, entry array, hash
@@ -32,7 +33,10 @@ typedef struct sent_builder
 	size_t keys, heads, key_bytes; /* measured: keys, phrase keys, key bytes */
 } sent_builder;
 
-/* FNV-1a hash of s[0..n). */
+/*
+ * sent_hash
+ *	  FNV-1a hash of s[0..n).
+ */
 static uint32_t
 sent_hash(const char *s, size_t n)
 {
@@ -43,7 +47,10 @@ sent_hash(const char *s, size_t n)
 	return h;
 }
 
-/* Entry for normalised key[0..n), or NULL; *slot gets the probe end. */
+/*
+ * sent_probe
+ *	  Entry for normalised key[0..n), or NULL; *slot gets the probe end.
+ */
 static sent_entry *
 sent_probe(const SentimentLexicon *lex, const char *key, size_t n, uint32_t *slot)
 {
@@ -60,7 +67,10 @@ sent_probe(const SentimentLexicon *lex, const char *key, size_t n, uint32_t *slo
 	return *slot = i, NULL;
 }
 
-/* See sentiment_int.h. */
+/*
+ * tsk_sent_find
+ *	  See sentiment_int.h.
+ */
 const sent_entry *
 tsk_sent_find(const SentimentLexicon *lex, const char *key, size_t n)
 {
@@ -68,7 +78,10 @@ tsk_sent_find(const SentimentLexicon *lex, const char *key, size_t n)
 	return sent_probe(lex, key, n, &slot);
 }
 
-/* Finds or creates the entry for key[0..n); *created tells which. */
+/*
+ * sent_insert
+ *	  Finds or creates the entry for key[0..n); *created tells which.
+ */
 static sent_entry *
 sent_insert(SentimentLexicon *lex, const char *key, size_t n, bool *created)
 {
@@ -89,9 +102,12 @@ sent_insert(SentimentLexicon *lex, const char *key, size_t n, bool *created)
 	return e;
 }
 
-/* Normalises a raw key with the tokeniser into out (words joined by one
- * space); returns the word count, 0 if unusable (no word, a non-word token,
- * an over-long word, more than SENTIMENT_MAX_PHRASE words). */
+/*
+ * sent_normalise_key
+ *	  Normalises a raw key with the tokeniser into out (words joined by one
+ *	  space); returns the word count, 0 if unusable (no word, a non-word token,
+ *	  an over-long word, more than SENTIMENT_MAX_PHRASE words).
+ */
 static size_t
 sent_normalise_key(const char *key, size_t len, char *out, size_t *out_len, size_t *head_len)
 {
@@ -114,8 +130,11 @@ sent_normalise_key(const char *key, size_t len, char *out, size_t *out_len, size
 	return words;
 }
 
-/* Adds one raw entry (measuring or filling); unusable keys are skipped, the
- * first of duplicate keys wins; a phrase also flags its first word. */
+/*
+ * sent_emit
+ *	  Adds one raw entry (measuring or filling); unusable keys are skipped, the
+ *	  first of duplicate keys wins; a phrase also flags its first word.
+ */
 static void
 sent_emit(sent_builder *b, const char *key, size_t len, double value, int role)
 {
@@ -150,8 +169,11 @@ sent_emit(sent_builder *b, const char *key, size_t len, double value, int role)
 	}
 }
 
-/* Lays out an empty block for the measured builder m, in mem[0..memsize) or,
- * if mem is NULL, in a new malloc'd block; NULL if it does not fit. */
+/*
+ * sent_block_create
+ *	  Lays out an empty block for the measured builder m, in mem[0..memsize)
+ *	  or, if mem is NULL, in a new malloc'd block; NULL if it does not fit.
+ */
 static SentimentLexicon *
 sent_block_create(const sent_builder *m, sentiment_format fmt, void *mem, size_t memsize)
 {
@@ -181,7 +203,10 @@ sent_block_create(const sent_builder *m, sentiment_format fmt, void *mem, size_t
  * between lines (LM: current category value, 2 = none yet). */
 typedef const char *(*SentLineParser)(const char *line, size_t n, sent_builder *b, int *state);
 
-/* Fills *err (if not NULL) and returns status. */
+/*
+ * sent_fail
+ *	  Fills *err (if not NULL) and returns status.
+ */
 static sentiment_status
 sent_fail(sentiment_error *err, sentiment_status status, size_t line, const char *msg)
 {
@@ -197,7 +222,10 @@ sent_fail(sentiment_error *err, sentiment_status status, size_t line, const char
 	return status;
 }
 
-/* Next line of buf[0..len) from *pos, without "\n" or "\r\n"; false at end. */
+/*
+ * sent_next_line
+ *	  Next line of buf[0..len) from *pos, without "\n" or "\r\n"; false at end.
+ */
 static bool
 sent_next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *n)
 {
@@ -214,7 +242,10 @@ sent_next_line(const char *buf, size_t len, size_t *pos, const char **line, size
 	return true;
 }
 
-/* Runs a per-line parser over the non-empty lines of buf[0..len). */
+/*
+ * sent_parse_lines
+ *	  Runs a per-line parser over the non-empty lines of buf[0..len).
+ */
 static sentiment_status
 sent_parse_lines(SentLineParser fn, const char *buf, size_t len, sent_builder *b,
 				 sentiment_error *err)
@@ -229,8 +260,11 @@ sent_parse_lines(SentLineParser fn, const char *buf, size_t len, sent_builder *b
 	return SENTIMENT_OK;
 }
 
-/* Splits line[0..n) at tabs into at most max fields; returns the number of
- * fields, max + 1 if there are more. */
+/*
+ * sent_split_tabs
+ *	  Splits line[0..n) at tabs into at most max fields; returns the number of
+ *	  fields, max + 1 if there are more.
+ */
 static size_t
 sent_split_tabs(const char *line, size_t n, const char **f, size_t *flen, size_t max)
 {
@@ -249,8 +283,11 @@ sent_split_tabs(const char *line, size_t n, const char **f, size_t *flen, size_t
 	}
 }
 
-/* Strict decimal s[0..n): [+-]digits[.digits] or [+-].digits (at most 32
- * digits, no exponent or spaces); with integer_only, no ".". */
+/*
+ * sent_parse_decimal
+ *	  Strict decimal s[0..n): [+-]digits[.digits] or [+-].digits (at most 32
+ *	  digits, no exponent or spaces); with integer_only, no ".".
+ */
 static bool
 sent_parse_decimal(const char *s, size_t n, bool integer_only, double *out)
 {
@@ -270,7 +307,10 @@ sent_parse_decimal(const char *s, size_t n, bool integer_only, double *out)
 	return digits > 0;
 }
 
-/* VADER line: token TAB mean TAB std TAB [ratings]; valence mean / 4. */
+/*
+ * sent_line_vader
+ *	  VADER line: token TAB mean TAB std TAB [ratings]; valence mean / 4.
+ */
 static const char *
 sent_line_vader(const char *line, size_t n, sent_builder *b, int *state)
 {
@@ -291,7 +331,10 @@ sent_line_vader(const char *line, size_t n, sent_builder *b, int *state)
 	return NULL;
 }
 
-/* AFINN line: term TAB integer in -5..5; valence score / 5. */
+/*
+ * sent_line_afinn
+ *	  AFINN line: term TAB integer in -5..5; valence score / 5.
+ */
 static const char *
 sent_line_afinn(const char *line, size_t n, sent_builder *b, int *state)
 {
@@ -308,8 +351,11 @@ sent_line_afinn(const char *line, size_t n, sent_builder *b, int *state)
 	return NULL;
 }
 
-/* True if s[0..n) is a .cat category header: letters (at least one),
- * digits, spaces, '_' and '-'. */
+/*
+ * sent_is_category
+ *	  True if s[0..n) is a .cat category header: letters (at least one),
+ *	  digits, spaces, '_' and '-'.
+ */
 static bool
 sent_is_category(const char *s, size_t n)
 {
@@ -327,7 +373,10 @@ sent_is_category(const char *s, size_t n)
 	return letters > 0;
 }
 
-/* Case-insensitive (ASCII) equality of s[0..n) and NUL-terminated word. */
+/*
+ * sent_ieq
+ *	  Case-insensitive (ASCII) equality of s[0..n) and NUL-terminated word.
+ */
 static bool
 sent_ieq(const char *s, size_t n, const char *word)
 {
@@ -339,10 +388,13 @@ sent_ieq(const char *s, size_t n, const char *word)
 	return word[n] == '\0';
 }
 
-/* Loughran-McDonald .cat line: a category header, or "TAB WORD (count)"
- * (the count is optional; words are letters, ' and -).  Words under
- * POSITIVE give +1, under NEGATIVE -1; other categories are checked but
- * ignored. */
+/*
+ * sent_line_lm
+ *	  Loughran-McDonald .cat line: a category header, or "TAB WORD (count)"
+ *	  (the count is optional; words are letters, ' and -).  Words under
+ *	  POSITIVE give +1, under NEGATIVE -1; other categories are checked but
+ *	  ignored.
+ */
 static const char *
 sent_line_lm(const char *line, size_t n, sent_builder *b, int *state)
 {
@@ -377,7 +429,10 @@ sent_line_lm(const char *line, size_t n, sent_builder *b, int *state)
 	return NULL;
 }
 
-/* Guesses the format from the first non-empty line (AUTO if unknown). */
+/*
+ * sent_detect
+ *	  Guesses the format from the first non-empty line (AUTO if unknown).
+ */
 static sentiment_format
 sent_detect(const char *buf, size_t len)
 {
@@ -400,7 +455,10 @@ sent_detect(const char *buf, size_t len)
 	return SENTIMENT_FORMAT_AUTO;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_load
+ *	  See sentiment.h.
+ */
 SentimentLexicon *
 tsk_sentiment_lexicon_load(const void *data, size_t len, sentiment_format format, sentiment_error *err)
 {
@@ -435,7 +493,10 @@ tsk_sentiment_lexicon_load(const void *data, size_t len, sentiment_format format
 	return b.lex;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_builtin_lexicon
+ *	  See sentiment.h.
+ */
 const SentimentLexicon *
 tsk_sentiment_builtin_lexicon(void)
 {
@@ -462,7 +523,10 @@ tsk_sentiment_builtin_lexicon(void)
 	return lex;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_free
+ *	  See sentiment.h.
+ */
 void
 tsk_sentiment_lexicon_free(SentimentLexicon *lex)
 {
@@ -470,28 +534,40 @@ tsk_sentiment_lexicon_free(SentimentLexicon *lex)
 		free(lex);
 }
 
-/* Resolves NULL to the built-in lexicon. */
+/*
+ * sent_resolve
+ *	  Resolves NULL to the built-in lexicon.
+ */
 static const SentimentLexicon *
 sent_resolve(const SentimentLexicon *lex)
 {
 	return lex != NULL ? lex : tsk_sentiment_builtin_lexicon();
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_memsize
+ *	  See sentiment.h.
+ */
 size_t
 tsk_sentiment_lexicon_memsize(const SentimentLexicon *lex)
 {
 	return (lex = sent_resolve(lex)) != NULL ? (size_t) lex->memsize : 0;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_entries
+ *	  See sentiment.h.
+ */
 size_t
 tsk_sentiment_lexicon_entries(const SentimentLexicon *lex)
 {
 	return (lex = sent_resolve(lex)) != NULL ? lex->n_keys : 0;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_format
+ *	  See sentiment.h.
+ */
 sentiment_format
 tsk_sentiment_lexicon_format(const SentimentLexicon *lex)
 {
@@ -499,7 +575,10 @@ tsk_sentiment_lexicon_format(const SentimentLexicon *lex)
 											 : SENTIMENT_FORMAT_BUILTIN;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_lexicon_lookup
+ *	  See sentiment.h.
+ */
 bool
 tsk_sentiment_lexicon_lookup(const SentimentLexicon *lex, const char *key, size_t len, double *valence)
 {
@@ -518,7 +597,10 @@ tsk_sentiment_lexicon_lookup(const SentimentLexicon *lex, const char *key, size_
 
 static const char *const sent_format_names[] = {"auto", "vader", "lm", "afinn", "builtin"};
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_format_name
+ *	  See sentiment.h.
+ */
 const char *
 tsk_sentiment_format_name(sentiment_format format)
 {
@@ -527,7 +609,10 @@ tsk_sentiment_format_name(sentiment_format format)
 			   : NULL;
 }
 
-/* See sentiment.h. */
+/*
+ * tsk_sentiment_format_from_name
+ *	  See sentiment.h.
+ */
 bool
 tsk_sentiment_format_from_name(const char *name, sentiment_format *out)
 {

@@ -1,8 +1,9 @@
 /*
- * book_bench.c -- order-book updates per second of the pure-C book
- * (src/ingest/book.c) against a baseline measured in the same run: the
- * obvious structure, one sorted array per side (binary search, memmove on
- * insert and delete, best level at index 0).
+ * book_bench.c
+ *	  order-book updates per second of the pure-C book (src/ingest/book.c)
+ *	  against a baseline measured in the same run: the obvious structure, one
+ *	  sorted array per side (binary search, memmove on insert and delete, best
+ *	  level at index 0).
  *
  * Cases (the same xorshift sequence of updates for both structures; 1 in 8
  * is a delete):
@@ -34,7 +35,10 @@ typedef struct
 	int			n[2];
 } arr_book;
 
-/* Sorted-array set: bids descending, asks ascending, best at 0. */
+/*
+ * arr_set
+ *	  Sorted-array set: bids descending, asks ascending, best at 0.
+ */
 static void
 arr_set(arr_book *b, int side, uint64_t px, uint64_t qty)
 {
@@ -76,6 +80,10 @@ arr_set(arr_book *b, int side, uint64_t px, uint64_t qty)
 	b->n[side]++;
 }
 
+/*
+ * rnd
+ *	  xorshift64.
+ */
 static uint64_t
 rnd(uint64_t *s)
 {
@@ -85,6 +93,10 @@ rnd(uint64_t *s)
 	return *s;
 }
 
+/*
+ * now_s
+ *	  CPU time of the process, in seconds.
+ */
 static double
 now_s(void)
 {
@@ -94,7 +106,10 @@ now_s(void)
 	return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
 }
 
-/* The i-th update of a case: side, price (cents), quantity. */
+/*
+ * update
+ *	  The i-th update of a case: side, price (cents), quantity.
+ */
 static void
 update(uint64_t *rng, int window, int *side, uint64_t *px, uint64_t *qty)
 {
@@ -106,7 +121,10 @@ update(uint64_t *rng, int window, int *side, uint64_t *px, uint64_t *qty)
 	*qty = (r >> 20) % 8 == 0 ? 0 : 1 + (r >> 24) % 1000;
 }
 
-/* Run one case; 0 if both books agree at the end. */
+/*
+ * run
+ *	  Run one case; 0 if both books agree at the end.
+ */
 static int
 run(const char *name, int levels, int window, int n)
 {
@@ -168,6 +186,10 @@ run(const char *name, int levels, int window, int n)
 	return bad;
 }
 
+/*
+ * main
+ *	  Run the three cases; exit 1 if any two books differ.
+ */
 int
 main(void)
 {

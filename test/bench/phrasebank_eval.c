@@ -1,5 +1,6 @@
 /*
- * phrasebank_eval.c - evaluates the sentiment scorer on Financial PhraseBank.
+ * phrasebank_eval.c
+ *	  evaluates the sentiment scorer on Financial PhraseBank.
  *
  * Usage: phrasebank_eval SHARED_DIR [--threshold T] [--dump FILE]
  *   SHARED_DIR  the project's shared directory (/work/shared); the data are
@@ -58,7 +59,10 @@ typedef struct Metrics
 static const char *const data_prefixes[] = {"data/sentiment/", "sentiment/", ""};
 static const char *const label_names[] = {"negative", "neutral", "positive"};
 
-/* Reads a whole file; returns a malloc'd NUL-terminated buffer or NULL. */
+/*
+ * read_file
+ *	  Reads a whole file; returns a malloc'd NUL-terminated buffer or NULL.
+ */
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -78,7 +82,10 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Opens SHARED_DIR/<prefix>/rel for the first prefix that exists. */
+/*
+ * read_shared
+ *	  Opens SHARED_DIR/<prefix>/rel for the first prefix that exists.
+ */
 static char *
 read_shared(const char *dir, const char *rel, size_t *len)
 {
@@ -95,7 +102,10 @@ read_shared(const char *dir, const char *rel, size_t *len)
 	return NULL;
 }
 
-/* True if buf[0..len) is valid UTF-8 (structural check is enough here). */
+/*
+ * is_utf8
+ *	  True if buf[0..len) is valid UTF-8 (structural check is enough here).
+ */
 static bool
 is_utf8(const unsigned char *s, size_t len)
 {
@@ -122,7 +132,10 @@ is_utf8(const unsigned char *s, size_t len)
 	return true;
 }
 
-/* Converts a Latin-1 buffer to a new malloc'd UTF-8 buffer (frees the old). */
+/*
+ * latin1_to_utf8
+ *	  Converts a Latin-1 buffer to a new malloc'd UTF-8 buffer (frees the old).
+ */
 static char *
 latin1_to_utf8(char *in, size_t len, size_t *out_len)
 {
@@ -149,7 +162,10 @@ latin1_to_utf8(char *in, size_t len, size_t *out_len)
 	return out;
 }
 
-/* Loads a PhraseBank file into ds; returns false if missing or empty. */
+/*
+ * load_dataset
+ *	  Loads a PhraseBank file into ds; returns false if missing or empty.
+ */
 static bool
 load_dataset(const char *dir, const char *name, Dataset *ds)
 {
@@ -183,7 +199,10 @@ load_dataset(const char *dir, const char *name, Dataset *ds)
 	return ds->n > 0;
 }
 
-/* Accuracy and macro-F1 of predictions pred[] against ds->gold[]. */
+/*
+ * evaluate
+ *	  Accuracy and macro-F1 of predictions pred[] against ds->gold[].
+ */
 static Metrics
 evaluate(const Dataset *ds, const int *pred)
 {
@@ -207,7 +226,10 @@ evaluate(const Dataset *ds, const int *pred)
 	return m;
 }
 
-/* Seconds on the monotonic clock. */
+/*
+ * now
+ *	  Seconds on the monotonic clock.
+ */
 static double
 now(void)
 {
@@ -217,8 +239,11 @@ now(void)
 	return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Scores every sentence of ds with lex into scores[] (repeating the pass
- * for at least MIN_BENCH_SECONDS); returns sentences per second. */
+/*
+ * score_all
+ *	  Scores every sentence of ds with lex into scores[] (repeating the pass
+ *	  for at least MIN_BENCH_SECONDS); returns sentences per second.
+ */
 static double
 score_all(const SentimentLexicon *lex, const Dataset *ds, double *scores)
 {
@@ -233,7 +258,10 @@ score_all(const SentimentLexicon *lex, const Dataset *ds, double *scores)
 	return scored / elapsed;
 }
 
-/* Labels scores[] with threshold t into pred[] (see the banner). */
+/*
+ * classify
+ *	  Labels scores[] with threshold t into pred[] (see the banner).
+ */
 static void
 classify(const Dataset *ds, const double *scores, double t, int *pred)
 {
@@ -243,7 +271,10 @@ classify(const Dataset *ds, const double *scores, double t, int *pred)
 		pred[i] = scores[i] >= t ? 1 : scores[i] <= -t ? -1 : 0;
 }
 
-/* Writes the misclassified sentences of ds (predictions pred) to path. */
+/*
+ * dump_errors
+ *	  Writes the misclassified sentences of ds (predictions pred) to path.
+ */
 static void
 dump_errors(const char *path, const Dataset *ds, const double *scores, const int *pred)
 {
@@ -259,7 +290,10 @@ dump_errors(const char *path, const Dataset *ds, const double *scores, const int
 	fclose(f);
 }
 
-/* Entry point: see the banner. */
+/*
+ * main
+ *	  Entry point: see the banner.
+ */
 int
 main(int argc, char **argv)
 {

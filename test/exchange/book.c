@@ -1,6 +1,7 @@
 /*
- * book.c - order books of a replayed depth capture, for the clients that
- * need one beside the stream:
+ * book.c
+ *	  order books of a replayed depth capture, for the clients that need one
+ *	  beside the stream:
  *
  *   Binance REST snapshot: GET /api/v3/depth?symbol=S&limit=N (also
  *   /fapi/v1/depth, /dapi/v1/depth) answers
@@ -54,7 +55,10 @@ typedef struct sim_book
 	long long	last_id;
 } sim_book;
 
-/* Set one level (qty 0 deletes). */
+/*
+ * sim_book_set
+ *	  Set one level (qty 0 deletes).
+ */
 static void
 sim_book_set(sim_book *b, int side, const char *px, const char *qty, const char *ts)
 {
@@ -93,7 +97,10 @@ sim_book_set(sim_book *b, int side, const char *px, const char *qty, const char 
 	snprintf(b->lv[side][i].ts, sizeof(b->lv[side][i].ts), "%s", ts ? ts : "");
 }
 
-/* Free a book. */
+/*
+ * sim_book_free
+ *	  Free a book.
+ */
 static void
 sim_book_free(sim_book *b)
 {
@@ -101,7 +108,10 @@ sim_book_free(sim_book *b)
 	free(b->lv[1]);
 }
 
-/* Apply the [[p, q(, ts)], ...] array of one side. */
+/*
+ * sim_book_levels
+ *	  Apply the [[p, q(, ts)], ...] array of one side.
+ */
 static void
 sim_book_levels(sim_book *b, int side, const cJSON *arr)
 {
@@ -119,7 +129,10 @@ sim_book_levels(sim_book *b, int side, const cJSON *arr)
 	}
 }
 
-/* Replay stream positions [0, end) of one instrument into b. */
+/*
+ * sim_book_replay
+ *	  Replay stream positions [0, end) of one instrument into b.
+ */
 static void
 sim_book_replay(sim_book *b, const char *instrument, uint64_t end, bool kraken)
 {
@@ -184,7 +197,10 @@ sim_book_replay(sim_book *b, const char *instrument, uint64_t end, bool kraken)
 	}
 }
 
-/* The value of query argument `name` in "a=1&b=2" (copied), or "". */
+/*
+ * sim_query_arg
+ *	  The value of query argument `name` in "a=1&b=2" (copied), or "".
+ */
 static void
 sim_query_arg(const char *query, const char *name, char *out, size_t outsz)
 {
@@ -211,8 +227,9 @@ sim_query_arg(const char *query, const char *name, char *out, size_t outsz)
 }
 
 /*
- * Binance REST depth body for path "/api/v3/depth?symbol=..&limit=..",
- * malloc'd into *body; returns the HTTP status (200, 400 or 404).
+ * sim_book_rest
+ *	  Binance REST depth body for path "/api/v3/depth?symbol=..&limit=..",
+ *	  malloc'd into *body; returns the HTTP status (200, 400 or 404).
  */
 int
 sim_book_rest(const char *path, uint64_t position, char **body, size_t *len)
@@ -269,8 +286,9 @@ sim_book_rest(const char *path, uint64_t position, char **body, size_t *len)
 }
 
 /*
- * Kraken: queue a book snapshot of pair at depth for c (resubscription).
- * 0 on success, -1 if out of memory.
+ * sim_book_kraken_snapshot
+ *	  Kraken: queue a book snapshot of pair at depth for c (resubscription). 0
+ *	  on success, -1 if out of memory.
  */
 int
 sim_book_kraken_snapshot(sim_conn *c, int id, int depth)
@@ -311,9 +329,10 @@ sim_book_kraken_snapshot(sim_conn *c, int id, int depth)
 }
 
 /*
- * Fault injection for stream position pos: returns 1 to skip the frame
- * (--drop-frame), or 0 with the payload and its length possibly replaced
- * by an altered copy in scratch (--corrupt-checksum).
+ * sim_book_fault
+ *	  Fault injection for stream position pos: returns 1 to skip the frame
+ *	  (--drop-frame), or 0 with the payload and its length possibly replaced by
+ *	  an altered copy in scratch (--corrupt-checksum).
  */
 int
 sim_book_fault(uint64_t pos, const char **payload, size_t *len, sim_buf *scratch)

@@ -1,5 +1,6 @@
 /*
- * conn.c - per-connection subscriptions and the control-frame queue.
+ * conn.c
+ *	  per-connection subscriptions and the control-frame queue.
  *
  * A connection subscribes instruments per channel (Coinbase "matches",
  * Kraken "trade", ...; Binance and Finnhub use one unnamed channel).  The
@@ -20,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The named channel of c; created on demand when create is set. */
+/*
+ * sim_conn_channel
+ *	  The named channel of c; created on demand when create is set.
+ */
 sim_channel *
 sim_conn_channel(sim_conn *c, const char *name, bool create)
 {
@@ -43,7 +47,10 @@ sim_conn_channel(sim_conn *c, const char *name, bool create)
 	return free_slot;
 }
 
-/* Recompute the union of the channels' instrument sets. */
+/*
+ * sim_conn_union
+ *	  Recompute the union of the channels' instrument sets.
+ */
 static void
 sim_conn_union(sim_conn *c)
 {
@@ -55,8 +62,9 @@ sim_conn_union(sim_conn *c)
 }
 
 /*
- * (Un)subscribe instrument id on a channel (id < 0: the channel itself,
- * e.g. Coinbase heartbeats).  0 on success, -1 if no channel slot is left.
+ * sim_conn_subscribe
+ *	  (Un)subscribe instrument id on a channel (id < 0: the channel itself,
+ *	  e.g. Coinbase heartbeats).  0 on success, -1 if no channel slot is left.
  */
 int
 sim_conn_subscribe(sim_conn *c, const char *channel, int id, bool on)
@@ -87,10 +95,11 @@ sim_conn_subscribe(sim_conn *c, const char *channel, int id, bool on)
 }
 
 /*
- * A valid subscribe arrived: start streaming, filtered by subscriptions.
- * Until the first stream frame, every subscribe pushes the start back by
- * --settle, so a client's burst of subscribe messages all take effect
- * before data flows (as fast as possible would otherwise race them).
+ * sim_conn_activate
+ *	  A valid subscribe arrived: start streaming, filtered by subscriptions.
+ *	  Until the first stream frame, every subscribe pushes the start back by
+ *	  --settle, so a client's burst of subscribe messages all take effect
+ *	  before data flows (as fast as possible would otherwise race them).
  */
 void
 sim_conn_activate(sim_conn *c)
@@ -103,7 +112,10 @@ sim_conn_activate(sim_conn *c)
 		lwsl_warn("exchange_sim: cannot request a writeable callback\n");
 }
 
-/* Whether instrument id is subscribed on any channel. */
+/*
+ * sim_conn_has
+ *	  Whether instrument id is subscribed on any channel.
+ */
 bool
 sim_conn_has(const sim_conn *c, int id)
 {
@@ -111,7 +123,10 @@ sim_conn_has(const sim_conn *c, int id)
 		(c->any[id / 64] & (UINT64_C(1) << (id % 64))) != 0;
 }
 
-/* Whether a stream frame goes to this connection. */
+/*
+ * sim_conn_wants
+ *	  Whether a stream frame goes to this connection.
+ */
 bool
 sim_conn_wants(const sim_conn *c, const sim_item *it)
 {
@@ -124,8 +139,9 @@ sim_conn_wants(const sim_conn *c, const sim_item *it)
 }
 
 /*
- * Queue one control frame carrying ntrades trades (snapshots) for c.
- * 0 on success, -1 if out of memory.
+ * sim_conn_send
+ *	  Queue one control frame carrying ntrades trades (snapshots) for c. 0 on
+ *	  success, -1 if out of memory.
  */
 int
 sim_conn_send(sim_conn *c, const char *payload, size_t len, int ntrades)
@@ -146,7 +162,10 @@ sim_conn_send(sim_conn *c, const char *payload, size_t len, int ntrades)
 	return 0;
 }
 
-/* Queue a cJSON message (consumed) as a control frame; 0 or -1. */
+/*
+ * sim_conn_send_json
+ *	  Queue a cJSON message (consumed) as a control frame; 0 or -1.
+ */
 int
 sim_conn_send_json(sim_conn *c, cJSON *msg)
 {

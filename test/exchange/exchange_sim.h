@@ -1,5 +1,6 @@
 /*
- * exchange_sim.h - shared declarations of the local test exchange.
+ * exchange_sim.h
+ *	  shared declarations of the local test exchange.
  *
  * exchange_sim is a libwebsockets server on 127.0.0.1 that plays one
  * exchange (Binance combined streams, Coinbase Exchange, Coinbase Advanced

@@ -1,5 +1,6 @@
 /*
- * fmt_binance.c - Binance spot combined streams.
+ * fmt_binance.c
+ *	  Binance spot combined streams.
  *
  * Clients connect to /stream?streams=btcusdt@trade/ethusdt@aggTrade or
  * send {"method":"SUBSCRIBE","params":[...],"id":N}; the answer is
@@ -26,7 +27,10 @@
 
 static const char *const sim_bn_kinds[2] = {"@trade", "@aggTrade"};
 
-/* Subscription keys of a symbol: "btcusdt@trade" and "btcusdt@aggTrade". */
+/*
+ * sim_bn_symbol_keys
+ *	  Subscription keys of a symbol: "btcusdt@trade" and "btcusdt@aggTrade".
+ */
 static void
 sim_bn_symbol_keys(const char *symbol, char keys[2][64])
 {
@@ -40,7 +44,10 @@ sim_bn_symbol_keys(const char *symbol, char keys[2][64])
 	}
 }
 
-/* Binance prints prices and quantities with 8 decimals. */
+/*
+ * sim_bn_symbol_defaults
+ *	  Binance prints prices and quantities with 8 decimals.
+ */
 static void
 sim_bn_symbol_defaults(sim_symbol *s)
 {
@@ -48,7 +55,10 @@ sim_bn_symbol_defaults(sim_symbol *s)
 	s->qty_dec = 8;
 }
 
-/* Subscribe one stream name; in simulate mode make sure its symbol trades. */
+/*
+ * sim_bn_stream
+ *	  Subscribe one stream name; in simulate mode make sure its symbol trades.
+ */
 static int
 sim_bn_stream(sim_conn *c, const char *stream, size_t len, bool on)
 {
@@ -76,7 +86,10 @@ sim_bn_stream(sim_conn *c, const char *stream, size_t len, bool on)
 	return 0;
 }
 
-/* /stream?streams=a/b: subscribe the listed streams. */
+/*
+ * sim_bn_connect
+ *	  /stream?streams=a/b: subscribe the listed streams.
+ */
 static int
 sim_bn_connect(sim_conn *c, const char *path)
 {
@@ -112,7 +125,10 @@ sim_bn_connect(sim_conn *c, const char *path)
 	return 0;
 }
 
-/* {"code":N,"msg":"...","id":ID}: Binance's documented error shape. */
+/*
+ * sim_bn_error
+ *	  {"code":N,"msg":"...","id":ID}: Binance's documented error shape.
+ */
 static int
 sim_bn_error(sim_conn *c, int code, const char *msg, const cJSON *id)
 {
@@ -129,7 +145,11 @@ sim_bn_error(sim_conn *c, int code, const char *msg, const cJSON *id)
 	return sim_conn_send_json(c, r);
 }
 
-/* SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY. */
+/*
+ * sim_bn_message
+ *	  SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY /
+ *	  GET_PROPERTY.
+ */
 static int
 sim_bn_message(sim_conn *c, const cJSON *msg)
 {
@@ -193,7 +213,10 @@ sim_bn_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* Captured frame: key = "stream"; one trade for trade/aggTrade events. */
+/*
+ * sim_bn_describe
+ *	  Captured frame: key = "stream"; one trade for trade/aggTrade events.
+ */
 static void
 sim_bn_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				int *ntrades)
@@ -205,7 +228,10 @@ sim_bn_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 	*ntrades = e != NULL && (strcmp(e, "trade") == 0 || strcmp(e, "aggTrade") == 0);
 }
 
-/* One trade or aggTrade combined-stream frame. */
+/*
+ * sim_bn_frame
+ *	  One trade or aggTrade combined-stream frame.
+ */
 static char *
 sim_bn_frame(char *p, const char *stream, const char *symbol, int kind,
 			 const sim_trade *t, int price_dec, int qty_dec)
@@ -241,7 +267,10 @@ sim_bn_frame(char *p, const char *stream, const char *symbol, int kind,
 	return p;
 }
 
-/* Simulated frame: one wire frame per subscribed stream kind. */
+/*
+ * sim_bn_render
+ *	  Simulated frame: one wire frame per subscribed stream kind.
+ */
 static int
 sim_bn_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {

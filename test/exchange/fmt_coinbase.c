@@ -1,5 +1,6 @@
 /*
- * fmt_coinbase.c - Coinbase Exchange legacy feed and Advanced Trade.
+ * fmt_coinbase.c
+ *	  Coinbase Exchange legacy feed and Advanced Trade.
  *
  * Legacy (ws-feed): {"type":"subscribe","product_ids":[...],
  * "channels":["matches" | {"name":..,"product_ids":[..]}]} is answered with
@@ -23,7 +24,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Coinbase prices: quote increment (cents); sizes: 1e-8, trimmed. */
+/*
+ * sim_cb_symbol_defaults
+ *	  Coinbase prices: quote increment (cents); sizes: 1e-8, trimmed.
+ */
 static void
 sim_cb_symbol_defaults(sim_symbol *s)
 {
@@ -35,7 +39,10 @@ sim_cb_symbol_defaults(sim_symbol *s)
 	}
 }
 
-/* {"type":"error","message":..,"reason":..}; counts a bad message. */
+/*
+ * sim_cb_error
+ *	  {"type":"error","message":..,"reason":..}; counts a bad message.
+ */
 static int
 sim_cb_error(sim_conn *c, const char *message, const char *reason)
 {
@@ -52,7 +59,10 @@ sim_cb_error(sim_conn *c, const char *message, const char *reason)
 	return sim_conn_send_json(c, r);
 }
 
-/* A deterministic pseudo-random UUID for an order of trade t. */
+/*
+ * sim_cb_uuid
+ *	  A deterministic pseudo-random UUID for an order of trade t.
+ */
 static char *
 sim_cb_uuid(char *p, const sim_trade *t, uint64_t salt)
 {
@@ -62,7 +72,10 @@ sim_cb_uuid(char *p, const sim_trade *t, uint64_t salt)
 	return sim_put_uuid(p, a, sim_rand(&st));
 }
 
-/* Legacy match / last_match payload. */
+/*
+ * sim_cb_match
+ *	  Legacy match / last_match payload.
+ */
 static char *
 sim_cb_match(char *p, const char *type, const sim_symbol *s, const sim_trade *t)
 {
@@ -89,9 +102,10 @@ sim_cb_match(char *p, const char *type, const sim_symbol *s, const sim_trade *t)
 }
 
 /*
- * Apply the product list of a subscribe/unsubscribe to one channel.  With
- * new_ids, products that were not subscribed before are collected (for
- * last_match / snapshot frames).  Returns NULL or the offending product.
+ * sim_cb_products
+ *	  Apply the product list of a subscribe/unsubscribe to one channel.  With
+ *	  new_ids, products that were not subscribed before are collected (for
+ *	  last_match / snapshot frames).  Returns NULL or the offending product.
  */
 static const char *
 sim_cb_products(sim_conn *c, const char *channel, const cJSON *ids, bool on,
@@ -126,7 +140,10 @@ static const char *const sim_cb_channels[] = {
 	"ticker_batch", "heartbeat", "status", "auctionfeed", "rfq_matches",
 };
 
-/* Legacy {"type":"subscriptions","channels":[{"name","product_ids"}...]}. */
+/*
+ * sim_cb_legacy_ack
+ *	  Legacy {"type":"subscriptions","channels":[{"name","product_ids"}...]}.
+ */
 static int
 sim_cb_legacy_ack(sim_conn *c)
 {
@@ -164,7 +181,10 @@ fail:
 	return -1;
 }
 
-/* Legacy subscribe / unsubscribe. */
+/*
+ * sim_cb_legacy_message
+ *	  Legacy subscribe / unsubscribe.
+ */
 static int
 sim_cb_legacy_message(sim_conn *c, const cJSON *msg)
 {
@@ -228,7 +248,10 @@ sim_cb_legacy_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* Legacy heartbeat channel: one {"type":"heartbeat",...} per product. */
+/*
+ * sim_cb_legacy_heartbeat
+ *	  Legacy heartbeat channel: one {"type":"heartbeat",...} per product.
+ */
 static int
 sim_cb_legacy_heartbeat(sim_conn *c, int64_t idle_us)
 {
@@ -259,7 +282,10 @@ sim_cb_legacy_heartbeat(sim_conn *c, int64_t idle_us)
 	return 0;
 }
 
-/* Captured legacy frame: key = "product_id"; match/last_match = 1 trade. */
+/*
+ * sim_cb_legacy_describe
+ *	  Captured legacy frame: key = "product_id"; match/last_match = 1 trade.
+ */
 static void
 sim_cb_legacy_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 					   int *ntrades)
@@ -270,7 +296,10 @@ sim_cb_legacy_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 	*ntrades = type != NULL && (strcmp(type, "match") == 0 || strcmp(type, "last_match") == 0);
 }
 
-/* Simulated legacy frame: one match. */
+/*
+ * sim_cb_legacy_render
+ *	  Simulated legacy frame: one match.
+ */
 static int
 sim_cb_legacy_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {
@@ -283,7 +312,10 @@ sim_cb_legacy_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, i
 
 /* ---- Advanced Trade --------------------------------------------------------- */
 
-/* Envelope start: {"channel":..,"timestamp":..,"sequence_num":..,"events":[ */
+/*
+ * sim_cba_envelope
+ *	  Envelope start: {"channel":..,"timestamp":..,"sequence_num":..,"events":[
+ */
 static char *
 sim_cba_envelope(char *p, sim_conn *c, const char *channel)
 {
@@ -296,7 +328,10 @@ sim_cba_envelope(char *p, sim_conn *c, const char *channel)
 	return sim_put_str(p, ",\"events\":[");
 }
 
-/* A market_trades envelope with one event of n trades, newest first. */
+/*
+ * sim_cba_trades
+ *	  A market_trades envelope with one event of n trades, newest first.
+ */
 static char *
 sim_cba_trades(char *p, sim_conn *c, const char *type, const sim_symbol *s,
 			   const sim_trade *t, int n)
@@ -325,7 +360,10 @@ sim_cba_trades(char *p, sim_conn *c, const char *type, const sim_symbol *s,
 	return sim_put_str(p, "]}]}");
 }
 
-/* The "subscriptions" envelope: every channel, names sorted. */
+/*
+ * sim_cba_ack
+ *	  The "subscriptions" envelope: every channel, names sorted.
+ */
 static int
 sim_cba_ack(sim_conn *c)
 {
@@ -384,7 +422,10 @@ static const char *const sim_cba_channels[] = {
 	"level2", "candles", "user", "futures_balance_summary",
 };
 
-/* Advanced Trade subscribe / unsubscribe. */
+/*
+ * sim_cba_message
+ *	  Advanced Trade subscribe / unsubscribe.
+ */
 static int
 sim_cba_message(sim_conn *c, const cJSON *msg)
 {
@@ -437,7 +478,10 @@ sim_cba_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* heartbeats channel: one envelope per period, Go-style current_time. */
+/*
+ * sim_cba_heartbeat
+ *	  heartbeats channel: one envelope per period, Go-style current_time.
+ */
 static int
 sim_cba_heartbeat(sim_conn *c, int64_t idle_us)
 {
@@ -462,7 +506,10 @@ sim_cba_heartbeat(sim_conn *c, int64_t idle_us)
 	return sim_conn_send(c, buf, (size_t) (p - buf), 0);
 }
 
-/* Captured Advanced frame: product_id at any depth; market_trades trades. */
+/*
+ * sim_cba_describe
+ *	  Captured Advanced frame: product_id at any depth; market_trades trades.
+ */
 static void
 sim_cba_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				 int *ntrades)
@@ -478,7 +525,10 @@ sim_cba_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 		*ntrades += sim_json_array_size(cJSON_GetObjectItemCaseSensitive(ev, "trades"));
 }
 
-/* Simulated Advanced frame: one update event with the frame's trades. */
+/*
+ * sim_cba_render
+ *	  Simulated Advanced frame: one update event with the frame's trades.
+ */
 static int
 sim_cba_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {

@@ -1,5 +1,6 @@
 /*
- * fmt_common.c - helpers shared by the exchange formats.
+ * fmt_common.c
+ *	  helpers shared by the exchange formats.
  *
  * Lookup of a format by its --exchange name, collection of instrument keys
  * from a parsed capture frame, subscription of client-supplied instrument
@@ -14,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The format for an --exchange value, or NULL. */
+/*
+ * sim_format_by_name
+ *	  The format for an --exchange value, or NULL.
+ */
 const sim_format *
 sim_format_by_name(const char *name)
 {
@@ -29,7 +33,10 @@ sim_format_by_name(const char *name)
 	return NULL;
 }
 
-/* Subscription key of a symbol that is its own key (all but Binance). */
+/*
+ * sim_symbol_keys_same
+ *	  Subscription key of a symbol that is its own key (all but Binance).
+ */
 void
 sim_symbol_keys_same(const char *symbol, char keys[2][64])
 {
@@ -37,7 +44,10 @@ sim_symbol_keys_same(const char *symbol, char keys[2][64])
 	keys[1][0] = '\0';
 }
 
-/* Whether s (may be NULL) is one of the n strings of list. */
+/*
+ * sim_str_in
+ *	  Whether s (may be NULL) is one of the n strings of list.
+ */
 bool
 sim_str_in(const char *s, const char *const *list, size_t n)
 {
@@ -47,7 +57,10 @@ sim_str_in(const char *s, const char *const *list, size_t n)
 	return false;
 }
 
-/* Add an id to a key list unless present or full. */
+/*
+ * sim_add_key
+ *	  Add an id to a key list unless present or full.
+ */
 static void
 sim_add_key(int id, int *keys, int *nkeys, int maxkeys)
 {
@@ -60,8 +73,9 @@ sim_add_key(int id, int *keys, int *nkeys, int maxkeys)
 }
 
 /*
- * Collect the string values of members named key under node (direct
- * members only, or at any depth with deep) as instrument ids.
+ * sim_collect_keys
+ *	  Collect the string values of members named key under node (direct members
+ *	  only, or at any depth with deep) as instrument ids.
  */
 void
 sim_collect_keys(const cJSON *node, const char *key, bool deep, int *keys,
@@ -80,7 +94,10 @@ sim_collect_keys(const cJSON *node, const char *key, bool deep, int *keys,
 	}
 }
 
-/* Whether a client-supplied instrument name is acceptable. */
+/*
+ * sim_name_ok
+ *	  Whether a client-supplied instrument name is acceptable.
+ */
 static bool
 sim_name_ok(const char *name)
 {
@@ -100,8 +117,9 @@ sim_name_ok(const char *name)
 }
 
 /*
- * (Un)subscribe an instrument by name on a channel.  Returns its id, -1 if
- * the name is not acceptable, -2 if the registry or the channels are full.
+ * sim_subscribe_instr
+ *	  (Un)subscribe an instrument by name on a channel.  Returns its id, -1 if
+ *	  the name is not acceptable, -2 if the registry or the channels are full.
  */
 int
 sim_subscribe_instr(sim_conn *c, const char *channel, const char *name, bool on)
@@ -116,14 +134,20 @@ sim_subscribe_instr(sim_conn *c, const char *channel, const char *name, bool on)
 	return id;
 }
 
-/* Number of elements of a JSON array (0 for anything else). */
+/*
+ * sim_json_array_size
+ *	  Number of elements of a JSON array (0 for anything else).
+ */
 int
 sim_json_array_size(const cJSON *node)
 {
 	return cJSON_IsArray(node) ? cJSON_GetArraySize(node) : 0;
 }
 
-/* String member of an object, or NULL. */
+/*
+ * sim_json_str
+ *	  String member of an object, or NULL.
+ */
 const char *
 sim_json_str(const cJSON *obj, const char *key)
 {
@@ -132,7 +156,10 @@ sim_json_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* JSON array of the instrument names subscribed on a channel (NULL: OOM). */
+/*
+ * sim_json_ids
+ *	  JSON array of the instrument names subscribed on a channel (NULL: OOM).
+ */
 cJSON *
 sim_json_ids(const sim_channel *ch)
 {
@@ -155,7 +182,10 @@ sim_json_ids(const sim_channel *ch)
 	return arr;
 }
 
-/* Print "now" as RFC 3339 with the given digits into a NUL-terminated buf. */
+/*
+ * sim_now_iso
+ *	  Print "now" as RFC 3339 with the given digits into a NUL-terminated buf.
+ */
 void
 sim_now_iso(char *buf, int digits, bool trim)
 {

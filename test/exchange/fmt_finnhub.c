@@ -1,5 +1,6 @@
 /*
- * fmt_finnhub.c - Finnhub trades WebSocket (wss://ws.finnhub.io?token=..).
+ * fmt_finnhub.c
+ *	  Finnhub trades WebSocket (wss://ws.finnhub.io?token=..).
  *
  * {"type":"subscribe","symbol":"AAPL"} subscribes one symbol and, as on
  * the real service, gets no answer; {"type":"unsubscribe",...} likewise.
@@ -17,14 +18,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Whether a symbol is a crypto pair ("EXCHANGE:PAIR"). */
+/*
+ * sim_fh_crypto
+ *	  Whether a symbol is a crypto pair ("EXCHANGE:PAIR").
+ */
 static bool
 sim_fh_crypto(const char *symbol)
 {
 	return strchr(symbol, ':') != NULL;
 }
 
-/* Stocks trade whole shares around 100 per print. */
+/*
+ * sim_fh_symbol_defaults
+ *	  Stocks trade whole shares around 100 per print.
+ */
 static void
 sim_fh_symbol_defaults(sim_symbol *s)
 {
@@ -36,7 +43,10 @@ sim_fh_symbol_defaults(sim_symbol *s)
 		s->price = 190 * SIM_SCALE;
 }
 
-/* {"type":"error","msg":..}; counts a bad message. */
+/*
+ * sim_fh_error
+ *	  {"type":"error","msg":..}; counts a bad message.
+ */
 static int
 sim_fh_error(sim_conn *c, const char *text)
 {
@@ -52,7 +62,10 @@ sim_fh_error(sim_conn *c, const char *text)
 	return sim_conn_send_json(c, r);
 }
 
-/* subscribe / unsubscribe one symbol; no acknowledgement. */
+/*
+ * sim_fh_message
+ *	  subscribe / unsubscribe one symbol; no acknowledgement.
+ */
 static int
 sim_fh_message(sim_conn *c, const cJSON *msg)
 {
@@ -73,7 +86,10 @@ sim_fh_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* Periodic {"type":"ping"}. */
+/*
+ * sim_fh_heartbeat
+ *	  Periodic {"type":"ping"}.
+ */
 static int
 sim_fh_heartbeat(sim_conn *c, int64_t idle_us)
 {
@@ -83,7 +99,10 @@ sim_fh_heartbeat(sim_conn *c, int64_t idle_us)
 	return sim_conn_send(c, sim_ping, sizeof(sim_ping) - 1, 0);
 }
 
-/* Captured frame: data[].s; a "trade" frame carries len(data) trades. */
+/*
+ * sim_fh_describe
+ *	  Captured frame: data[].s; a "trade" frame carries len(data) trades.
+ */
 static void
 sim_fh_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				int *ntrades)
@@ -97,7 +116,10 @@ sim_fh_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 	*ntrades = type != NULL && strcmp(type, "trade") == 0 ? sim_json_array_size(data) : 0;
 }
 
-/* Simulated frame: one trade message with the frame's trades. */
+/*
+ * sim_fh_render
+ *	  Simulated frame: one trade message with the frame's trades.
+ */
 static int
 sim_fh_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {

@@ -1,5 +1,6 @@
 /*
- * fmt_kraken.c - Kraken spot WebSocket v1 and v2.
+ * fmt_kraken.c
+ *	  Kraken spot WebSocket v1 and v2.
  *
  * v1 (ws.kraken.com): {"event":"systemStatus",...} on connect;
  * {"event":"subscribe","pair":[..],"subscription":{"name":"trade"}} is
@@ -26,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* v1 prints 5 price decimals for large prices, 8 otherwise. */
+/*
+ * sim_kr_symbol_defaults
+ *	  v1 prints 5 price decimals for large prices, 8 otherwise.
+ */
 static void
 sim_kr_symbol_defaults(sim_symbol *s)
 {
@@ -36,7 +40,10 @@ sim_kr_symbol_defaults(sim_symbol *s)
 	s->qty_lot = 1;
 }
 
-/* Whether a pair looks like BASE/QUOTE. */
+/*
+ * sim_kr_pair_ok
+ *	  Whether a pair looks like BASE/QUOTE.
+ */
 static bool
 sim_kr_pair_ok(const cJSON *p)
 {
@@ -44,14 +51,20 @@ sim_kr_pair_ok(const cJSON *p)
 		strlen(p->valuestring) < 32;
 }
 
-/* Add a copy of reqid / req_id (when the client sent one) to r. */
+/*
+ * sim_kr_add_reqid
+ *	  Add a copy of reqid / req_id (when the client sent one) to r.
+ */
 static bool
 sim_kr_add_reqid(cJSON *r, const char *key, const cJSON *reqid)
 {
 	return reqid == NULL || cJSON_AddItemToObject(r, key, cJSON_Duplicate(reqid, true));
 }
 
-/* Queue {"event":"systemStatus"} or the v2 status message with an id. */
+/*
+ * sim_kr_greeting
+ *	  Queue {"event":"systemStatus"} or the v2 status message with an id.
+ */
 static int
 sim_kr_greeting(sim_conn *c, bool v2)
 {
@@ -74,7 +87,10 @@ sim_kr_greeting(sim_conn *c, bool v2)
 	return sim_conn_send(c, buf, (size_t) (p - buf), 0);
 }
 
-/* v1 connect: systemStatus. */
+/*
+ * sim_kr_connect
+ *	  v1 connect: systemStatus.
+ */
 static int
 sim_kr_connect(sim_conn *c, const char *path)
 {
@@ -82,7 +98,10 @@ sim_kr_connect(sim_conn *c, const char *path)
 	return sim_kr_greeting(c, false);
 }
 
-/* v2 connect: status. */
+/*
+ * sim_kr2_connect
+ *	  v2 connect: status.
+ */
 static int
 sim_kr2_connect(sim_conn *c, const char *path)
 {
@@ -90,7 +109,10 @@ sim_kr2_connect(sim_conn *c, const char *path)
 	return sim_kr_greeting(c, true);
 }
 
-/* v1 error: {"errorMessage":..,"event":event[,"pair":..],"status":"error"}. */
+/*
+ * sim_kr_error
+ *	  v1 error: {"errorMessage":..,"event":event[,"pair":..],"status":"error"}.
+ */
 static int
 sim_kr_error(sim_conn *c, const char *event, const char *message,
 			 const char *pair, const cJSON *reqid)
@@ -110,7 +132,10 @@ sim_kr_error(sim_conn *c, const char *event, const char *message,
 	return sim_conn_send_json(c, r);
 }
 
-/* v1 subscriptionStatus for one pair. */
+/*
+ * sim_kr_status
+ *	  v1 subscriptionStatus for one pair.
+ */
 static int
 sim_kr_status(sim_conn *c, int id, const char *chan, const char *name,
 			  const cJSON *reqid, bool on)
@@ -143,7 +168,10 @@ static const char *const sim_kr2_channels[] = {
 	"balances", "heartbeat", "status",
 };
 
-/* v1 client message: ping, subscribe, unsubscribe. */
+/*
+ * sim_kr_message
+ *	  v1 client message: ping, subscribe, unsubscribe.
+ */
 static int
 sim_kr_message(sim_conn *c, const cJSON *msg)
 {
@@ -216,7 +244,10 @@ sim_kr_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* v1/v2 heartbeat after a quiet period, once subscribed. */
+/*
+ * sim_kr_heartbeat_common
+ *	  v1/v2 heartbeat after a quiet period, once subscribed.
+ */
 static int
 sim_kr_heartbeat_common(sim_conn *c, int64_t idle_us, const char *text)
 {
@@ -225,21 +256,30 @@ sim_kr_heartbeat_common(sim_conn *c, int64_t idle_us, const char *text)
 	return sim_conn_send(c, text, strlen(text), 0);
 }
 
-/* v1 heartbeat. */
+/*
+ * sim_kr_heartbeat
+ *	  v1 heartbeat.
+ */
 static int
 sim_kr_heartbeat(sim_conn *c, int64_t idle_us)
 {
 	return sim_kr_heartbeat_common(c, idle_us, "{\"event\":\"heartbeat\"}");
 }
 
-/* v2 heartbeat. */
+/*
+ * sim_kr2_heartbeat
+ *	  v2 heartbeat.
+ */
 static int
 sim_kr2_heartbeat(sim_conn *c, int64_t idle_us)
 {
 	return sim_kr_heartbeat_common(c, idle_us, "{\"channel\":\"heartbeat\"}");
 }
 
-/* Captured v1 frame: pair (array tail or "pair"), channelID, trade count. */
+/*
+ * sim_kr_describe
+ *	  Captured v1 frame: pair (array tail or "pair"), channelID, trade count.
+ */
 static void
 sim_kr_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				int *ntrades)
@@ -271,7 +311,10 @@ sim_kr_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 		sim_instr_set_channel(keys[before], (int64_t) chan->valuedouble);
 }
 
-/* Simulated v1 frame: one trade array with the frame's trades. */
+/*
+ * sim_kr_render
+ *	  Simulated v1 frame: one trade array with the frame's trades.
+ */
 static int
 sim_kr_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {
@@ -306,7 +349,10 @@ sim_kr_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 
 /* ---- v2 ------------------------------------------------------------------- */
 
-/* v2 trade objects (taker side, JSON numbers) of n trades. */
+/*
+ * sim_kr2_trades
+ *	  v2 trade objects (taker side, JSON numbers) of n trades.
+ */
 static char *
 sim_kr2_trades(char *p, const sim_symbol *s, const sim_trade *t, int n)
 {
@@ -327,7 +373,10 @@ sim_kr2_trades(char *p, const sim_symbol *s, const sim_trade *t, int n)
 	return p;
 }
 
-/* {"channel":"trade","type":type,"data":[...]} */
+/*
+ * sim_kr2_trade_msg
+ *	  {"channel":"trade","type":type,"data":[...]}
+ */
 static char *
 sim_kr2_trade_msg(char *p, const char *type, const sim_symbol *s,
 				  const sim_trade *t, int n)
@@ -339,7 +388,10 @@ sim_kr2_trade_msg(char *p, const char *type, const sim_symbol *s,
 	return sim_put_str(p, "]}");
 }
 
-/* A v2 response: method, req_id, then result or error, times. */
+/*
+ * sim_kr2_reply
+ *	  A v2 response: method, req_id, then result or error, times.
+ */
 static int
 sim_kr2_reply(sim_conn *c, const char *method, const cJSON *req_id,
 			  cJSON *result, const char *error, const char *symbol)
@@ -371,7 +423,10 @@ sim_kr2_reply(sim_conn *c, const char *method, const cJSON *req_id,
 	return sim_conn_send_json(c, r);
 }
 
-/* v2 subscribe/unsubscribe of one symbol on a channel. */
+/*
+ * sim_kr2_symbol
+ *	  v2 subscribe/unsubscribe of one symbol on a channel.
+ */
 static int
 sim_kr2_symbol(sim_conn *c, const char *method, const char *channel,
 			   const cJSON *sym, const cJSON *req_id, bool on, bool snapshot)
@@ -412,7 +467,10 @@ sim_kr2_symbol(sim_conn *c, const char *method, const char *channel,
 	return 0;
 }
 
-/* v2 client message: ping, subscribe, unsubscribe. */
+/*
+ * sim_kr2_message
+ *	  v2 client message: ping, subscribe, unsubscribe.
+ */
 static int
 sim_kr2_message(sim_conn *c, const cJSON *msg)
 {
@@ -464,7 +522,10 @@ sim_kr2_message(sim_conn *c, const cJSON *msg)
 	return 0;
 }
 
-/* Captured v2 frame: "symbol" at any depth; trade channel data count. */
+/*
+ * sim_kr2_describe
+ *	  Captured v2 frame: "symbol" at any depth; trade channel data count.
+ */
 static void
 sim_kr2_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 				 int *ntrades)
@@ -476,7 +537,10 @@ sim_kr2_describe(const cJSON *root, int *keys, int *nkeys, int maxkeys,
 		sim_json_array_size(cJSON_GetObjectItemCaseSensitive(root, "data")) : 0;
 }
 
-/* Simulated v2 frame: one trade update. */
+/*
+ * sim_kr2_render
+ *	  Simulated v2 frame: one trade update.
+ */
 static int
 sim_kr2_render(sim_conn *c, const sim_frame *f, char *out, size_t *lens, int max)
 {

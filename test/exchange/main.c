@@ -1,6 +1,7 @@
 /*
- * main.c - exchange_sim: command line, signals, the lws context, and the
- * ready / port / stats files.
+ * main.c
+ *	  exchange_sim: command line, signals, the lws context, and the ready /
+ *	  port / stats files.
  *
  * The command line is a fixed contract (the ingest tests and benchmarks
  * code against it): see sim_usage().  The server listens on an IPv4
@@ -39,7 +40,10 @@ static volatile sig_atomic_t sim_stop;
 static lws_sorted_usec_list_t sim_tick_sul;
 static struct lws_context *sim_ctx;
 
-/* --help text; the first block is the contract, the rest are extras. */
+/*
+ * sim_usage
+ *	  --help text; the first block is the contract, the rest are extras.
+ */
 static void
 sim_usage(FILE *out)
 {
@@ -105,7 +109,10 @@ sim_usage(FILE *out)
 		  out);
 }
 
-/* Parse an unsigned integer option value; false if malformed. */
+/*
+ * sim_parse_u64
+ *	  Parse an unsigned integer option value; false if malformed.
+ */
 static bool
 sim_parse_u64(const char *s, uint64_t *out)
 {
@@ -122,7 +129,10 @@ sim_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-/* Complain about a command line and exit with status 2. */
+/*
+ * sim_bad_usage
+ *	  Complain about a command line and exit with status 2.
+ */
 static void
 sim_bad_usage(const char *fmt, const char *arg)
 {
@@ -132,7 +142,10 @@ sim_bad_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
-/* The value of option argv[*i] (--opt v or --opt=v), advancing *i. */
+/*
+ * sim_value
+ *	  The value of option argv[*i] (--opt v or --opt=v), advancing *i.
+ */
 static const char *
 sim_value(int argc, char **argv, int *i, const char *eq)
 {
@@ -143,7 +156,10 @@ sim_value(int argc, char **argv, int *i, const char *eq)
 	return argv[++*i];
 }
 
-/* Numeric option value, or exit. */
+/*
+ * sim_value_u64
+ *	  Numeric option value, or exit.
+ */
 static uint64_t
 sim_value_u64(int argc, char **argv, int *i, const char *eq)
 {
@@ -156,7 +172,10 @@ sim_value_u64(int argc, char **argv, int *i, const char *eq)
 	return n;
 }
 
-/* Fill sim_cfg from the command line, or exit with a message. */
+/*
+ * sim_parse_args
+ *	  Fill sim_cfg from the command line, or exit with a message.
+ */
 static void
 sim_parse_args(int argc, char **argv)
 {
@@ -283,7 +302,10 @@ sim_parse_args(int argc, char **argv)
 		sim_bad_usage("--overlap must be at most 10000000", NULL);
 }
 
-/* Resolve --host to a dotted IPv4 loopback address, or exit. */
+/*
+ * sim_check_host
+ *	  Resolve --host to a dotted IPv4 loopback address, or exit.
+ */
 static void
 sim_check_host(void)
 {
@@ -297,7 +319,10 @@ sim_check_host(void)
 					  "not \"%s\"", sim_cfg.host);
 }
 
-/* Write text to path atomically (path.tmp, then rename); 0 or -1. */
+/*
+ * sim_write_file
+ *	  Write text to path atomically (path.tmp, then rename); 0 or -1.
+ */
 static int
 sim_write_file(const char *path, const char *text)
 {
@@ -325,7 +350,10 @@ sim_write_file(const char *path, const char *text)
 	return rc;
 }
 
-/* The stats file: counters of the run as one JSON object. */
+/*
+ * sim_write_stats
+ *	  The stats file: counters of the run as one JSON object.
+ */
 static int
 sim_write_stats(double seconds, bool end_of_data)
 {
@@ -349,7 +377,10 @@ sim_write_stats(double seconds, bool end_of_data)
 	return sim_write_file(sim_cfg.stats_file, text);
 }
 
-/* SIGTERM/SIGINT: ask the service loop to stop. */
+/*
+ * sim_on_signal
+ *	  SIGTERM/SIGINT: ask the service loop to stop.
+ */
 static void
 sim_on_signal(int sig)
 {
@@ -357,7 +388,10 @@ sim_on_signal(int sig)
 	sim_stop = 1;
 }
 
-/* Install signal handlers (no SA_RESTART: poll() returns EINTR). */
+/*
+ * sim_signals
+ *	  Install signal handlers (no SA_RESTART: poll() returns EINTR).
+ */
 static int
 sim_signals(void)
 {
@@ -372,14 +406,20 @@ sim_signals(void)
 	return sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* A 100 ms tick so a signal that races the poll is still seen promptly. */
+/*
+ * sim_tick
+ *	  A 100 ms tick so a signal that races the poll is still seen promptly.
+ */
 static void
 sim_tick(lws_sorted_usec_list_t *sul)
 {
 	lws_sul_schedule(sim_ctx, 0, sul, sim_tick, 100 * LWS_US_PER_MS);
 }
 
-/* Load the capture or set up the market; 0 or -1 (message printed). */
+/*
+ * sim_load_stream
+ *	  Load the capture or set up the market; 0 or -1 (message printed).
+ */
 static int
 sim_load_stream(void)
 {
@@ -392,7 +432,10 @@ sim_load_stream(void)
 						   sim_cfg.overlap);
 }
 
-/* Create the lws context listening on host:port; NULL on failure. */
+/*
+ * sim_listen
+ *	  Create the lws context listening on host:port; NULL on failure.
+ */
 static struct lws_context *
 sim_listen(int *port)
 {
@@ -434,7 +477,10 @@ sim_listen(int *port)
 	return ctx;
 }
 
-/* Entry point: parse, load, listen, serve, report. */
+/*
+ * main
+ *	  Entry point: parse, load, listen, serve, report.
+ */
 int
 main(int argc, char **argv)
 {

@@ -1,5 +1,6 @@
 /*
- * market.c - the simulated market behind --simulate.
+ * market.c
+ *	  the simulated market behind --simulate.
  *
  * Each instrument follows a random walk in whole ticks; a trade's aggressor
  * side follows the move (up-tick: taker bought, down-tick: taker sold, no
@@ -37,7 +38,10 @@ static sim_frame *sim_ring;
 static uint64_t sim_ring_cap;
 static uint64_t sim_generated;
 
-/* splitmix64: the next 64 random bits of a state. */
+/*
+ * sim_rand
+ *	  splitmix64: the next 64 random bits of a state.
+ */
 uint64_t
 sim_rand(uint64_t *state)
 {
@@ -48,7 +52,10 @@ sim_rand(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-/* Exponential variate with mean 1 (inter-arrival gaps, sizes). */
+/*
+ * sim_rand_exp
+ *	  Exponential variate with mean 1 (inter-arrival gaps, sizes).
+ */
 double
 sim_rand_exp(uint64_t *state)
 {
@@ -57,7 +64,10 @@ sim_rand_exp(uint64_t *state)
 	return -log1p(-u);
 }
 
-/* A plausible start price and size for a symbol, from its base asset. */
+/*
+ * sim_guess_market
+ *	  A plausible start price and size for a symbol, from its base asset.
+ */
 static void
 sim_guess_market(sim_symbol *s)
 {
@@ -95,8 +105,9 @@ sim_guess_market(sim_symbol *s)
 }
 
 /*
- * Index of a simulated symbol, adding it if new; -1 (with one warning per
- * run) if it cannot be added.
+ * sim_market_ensure
+ *	  Index of a simulated symbol, adding it if new; -1 (with one warning per
+ *	  run) if it cannot be added.
  */
 int
 sim_market_ensure(const char *symbol)
@@ -134,9 +145,10 @@ sim_market_ensure(const char *symbol)
 }
 
 /*
- * Set up the market: symbols is a comma-separated list (exchange naming),
- * count the trade limit (0 = none), batch the most trades per frame, keep
- * the frames a reconnecting client may be re-sent.  0 or -1 with a message.
+ * sim_market_init
+ *	  Set up the market: symbols is a comma-separated list (exchange naming),
+ *	  count the trade limit (0 = none), batch the most trades per frame, keep
+ *	  the frames a reconnecting client may be re-sent.  0 or -1 with a message.
  */
 int
 sim_market_init(const sim_format *fmt, const char *symbols, uint64_t seed,
@@ -184,7 +196,10 @@ sim_market_init(const sim_format *fmt, const char *symbols, uint64_t seed,
 	return 0;
 }
 
-/* Price move of one trade, in ticks: 0 half the time, else +-1 or +-2. */
+/*
+ * sim_step
+ *	  Price move of one trade, in ticks: 0 half the time, else +-1 or +-2.
+ */
 static int
 sim_step(void)
 {
@@ -193,7 +208,10 @@ sim_step(void)
 	return r < 10 ? 0 : r < 14 ? 1 : r < 18 ? -1 : r == 18 ? 2 : -2;
 }
 
-/* Generate the next frame into f: one instrument, 1..batch trades. */
+/*
+ * sim_generate
+ *	  Generate the next frame into f: one instrument, 1..batch trades.
+ */
 static void
 sim_generate(sim_frame *f)
 {
@@ -228,7 +246,10 @@ sim_generate(sim_frame *f)
 	s->has_last = true;
 }
 
-/* Describe the kept frame at pos as a stream item. */
+/*
+ * sim_item_of
+ *	  Describe the kept frame at pos as a stream item.
+ */
 static void
 sim_item_of(uint64_t pos, sim_item *it)
 {
@@ -243,7 +264,10 @@ sim_item_of(uint64_t pos, sim_item *it)
 	it->frame = f;
 }
 
-/* Frame at pos: kept, generated now (pos == next), evicted, or the end. */
+/*
+ * sim_market_get
+ *	  Frame at pos: kept, generated now (pos == next), evicted, or the end.
+ */
 enum sim_get
 sim_market_get(uint64_t pos, sim_item *it)
 {
@@ -262,7 +286,10 @@ sim_market_get(uint64_t pos, sim_item *it)
 	return SIM_GET_OK;
 }
 
-/* Oldest position still kept. */
+/*
+ * sim_market_oldest
+ *	  Oldest position still kept.
+ */
 uint64_t
 sim_market_oldest(void)
 {
@@ -270,8 +297,9 @@ sim_market_oldest(void)
 }
 
 /*
- * Whether a connection subscribes any simulated symbol; if not, producing
- * frames only for it to skip them would spin the CPU.
+ * sim_market_wanted
+ *	  Whether a connection subscribes any simulated symbol; if not, producing
+ *	  frames only for it to skip them would spin the CPU.
  */
 bool
 sim_market_wanted(const sim_conn *c)
@@ -283,14 +311,20 @@ sim_market_wanted(const sim_conn *c)
 	return false;
 }
 
-/* Symbol by index (formats render names and last trades from it). */
+/*
+ * sim_market_symbol
+ *	  Symbol by index (formats render names and last trades from it).
+ */
 const sim_symbol *
 sim_market_symbol(int idx)
 {
 	return idx >= 0 && idx < sim_nsyms ? &sim_syms[idx] : NULL;
 }
 
-/* Release the history. */
+/*
+ * sim_market_free
+ *	  Release the history.
+ */
 void
 sim_market_free(void)
 {

@@ -1,6 +1,7 @@
 /*
- * replay.c - capture reader: one WebSocket text frame per line, plain or
- * gzip-compressed (zlib's gzread reads both transparently).
+ * replay.c
+ *	  capture reader: one WebSocket text frame per line, plain or
+ *	  gzip-compressed (zlib's gzread reads both transparently).
  *
  * The whole file is loaded once; every non-empty line becomes a frame that
  * is served byte for byte.  At load time each frame is parsed once with
@@ -37,7 +38,11 @@ static uint64_t sim_nrframes;
 static int *sim_rkeys;
 static size_t sim_nrkeys;
 
-/* Read a whole (possibly gzip-compressed) file; NULL and a message on error. */
+/*
+ * sim_read_all
+ *	  Read a whole (possibly gzip-compressed) file; NULL and a message on
+ *	  error.
+ */
 static char *
 sim_read_all(const char *path, size_t *lenp)
 {
@@ -102,7 +107,10 @@ sim_read_all(const char *path, size_t *lenp)
 	return buf;
 }
 
-/* Append one line as a frame, describing it with the exchange format. */
+/*
+ * sim_add_frame
+ *	  Append one line as a frame, describing it with the exchange format.
+ */
 static int
 sim_add_frame(const sim_format *fmt, size_t off, size_t len, size_t *capp,
 			  size_t *kcapp)
@@ -151,7 +159,10 @@ sim_add_frame(const sim_format *fmt, size_t off, size_t len, size_t *capp,
 	return 0;
 }
 
-/* Load a capture; 0 on success, -1 with a message on stderr. */
+/*
+ * sim_replay_load
+ *	  Load a capture; 0 on success, -1 with a message on stderr.
+ */
 int
 sim_replay_load(const char *path, const sim_format *fmt)
 {
@@ -185,7 +196,10 @@ sim_replay_load(const char *path, const sim_format *fmt)
 	return 0;
 }
 
-/* Frame at pos, or SIM_GET_END past the last line. */
+/*
+ * sim_replay_get
+ *	  Frame at pos, or SIM_GET_END past the last line.
+ */
 enum sim_get
 sim_replay_get(uint64_t pos, sim_item *it)
 {
@@ -203,14 +217,20 @@ sim_replay_get(uint64_t pos, sim_item *it)
 	return SIM_GET_OK;
 }
 
-/* Number of frames in the capture. */
+/*
+ * sim_replay_frames
+ *	  Number of frames in the capture.
+ */
 uint64_t
 sim_replay_frames(void)
 {
 	return sim_nrframes;
 }
 
-/* Release the capture. */
+/*
+ * sim_replay_free
+ *	  Release the capture.
+ */
 void
 sim_replay_free(void)
 {

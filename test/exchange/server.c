@@ -1,6 +1,7 @@
 /*
- * server.c - the libwebsockets protocol: connections, batching, pacing,
- * drops and resume.
+ * server.c
+ *	  the libwebsockets protocol: connections, batching, pacing, drops and
+ *	  resume.
  *
  * Each writeable callback builds one batch: queued control frames first,
  * then stream frames from the connection's cursor, framed by us, up to
@@ -36,14 +37,20 @@ static sim_buf sim_out;			/* the batch; LWS_PRE bytes of headroom */
 static sim_buf sim_fault;		/* an altered copy of a frame (book.c) */
 static char sim_scratch[2 * SIM_MAX_RENDER];
 
-/* The connection owning a sul embedded at offset off. */
+/*
+ * sim_conn_of
+ *	  The connection owning a sul embedded at offset off.
+ */
 static sim_conn *
 sim_conn_of(lws_sorted_usec_list_t *sul, size_t off)
 {
 	return (sim_conn *) (void *) ((char *) sul - off);
 }
 
-/* Pace timer: the next frame is due, ask for a writeable callback. */
+/*
+ * sim_pace_cb
+ *	  Pace timer: the next frame is due, ask for a writeable callback.
+ */
 static void
 sim_pace_cb(lws_sorted_usec_list_t *sul)
 {
@@ -53,7 +60,10 @@ sim_pace_cb(lws_sorted_usec_list_t *sul)
 		lwsl_warn("exchange_sim: cannot request a writeable callback\n");
 }
 
-/* Heartbeat timer: let the format queue its periodic frame, then re-arm. */
+/*
+ * sim_hb_cb
+ *	  Heartbeat timer: let the format queue its periodic frame, then re-arm.
+ */
 static void
 sim_hb_cb(lws_sorted_usec_list_t *sul)
 {
@@ -64,7 +74,10 @@ sim_hb_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->hb_sul, sim_hb_cb, c->hb_us);
 }
 
-/* Gap to the next frame under --rate, in microseconds. */
+/*
+ * sim_gap_us
+ *	  Gap to the next frame under --rate, in microseconds.
+ */
 static int64_t
 sim_gap_us(sim_conn *c)
 {
@@ -75,7 +88,10 @@ sim_gap_us(sim_conn *c)
 	return (int64_t) (sim_rand_exp(&c->rng) * mean);
 }
 
-/* The request path with its query ("/stream?streams=a/b"), malloc'd. */
+/*
+ * sim_request_path
+ *	  The request path with its query ("/stream?streams=a/b"), malloc'd.
+ */
 static char *
 sim_request_path(struct lws *wsi)
 {
@@ -110,7 +126,10 @@ sim_request_path(struct lws *wsi)
 	return path;
 }
 
-/* New WebSocket connection: cursor, greeting, URL subscriptions, timers. */
+/*
+ * sim_on_established
+ *	  New WebSocket connection: cursor, greeting, URL subscriptions, timers.
+ */
 static int
 sim_on_established(struct lws *wsi, sim_conn *c)
 {
@@ -153,7 +172,10 @@ sim_on_established(struct lws *wsi, sim_conn *c)
 	return 0;
 }
 
-/* A piece of a client message: reassemble, then hand it to the format. */
+/*
+ * sim_on_receive
+ *	  A piece of a client message: reassemble, then hand it to the format.
+ */
 static int
 sim_on_receive(struct lws *wsi, sim_conn *c, const void *in, size_t len)
 {
@@ -180,7 +202,10 @@ sim_on_receive(struct lws *wsi, sim_conn *c, const void *in, size_t len)
 	return rc == 0 ? 0 : -1;
 }
 
-/* Append one framed payload to the batch (room was reserved). */
+/*
+ * sim_batch_frame
+ *	  Append one framed payload to the batch (room was reserved).
+ */
 static void
 sim_batch_frame(const char *payload, size_t len)
 {
@@ -190,7 +215,10 @@ sim_batch_frame(const char *payload, size_t len)
 	sim_out.len += h + len;
 }
 
-/* Mark the connection for closing once its output is flushed. */
+/*
+ * sim_close_later
+ *	  Mark the connection for closing once its output is flushed.
+ */
 static void
 sim_close_later(sim_conn *c, int code)
 {
@@ -201,8 +229,9 @@ sim_close_later(sim_conn *c, int code)
 }
 
 /*
- * Add due stream frames to the batch.  Returns 1 if more are due right
- * away, 0 if the connection waits (timer armed, end, or drop), -1 on error.
+ * sim_fill
+ *	  Add due stream frames to the batch.  Returns 1 if more are due right
+ *	  away, 0 if the connection waits (timer armed, end, or drop), -1 on error.
  */
 static int
 sim_fill(sim_conn *c, int64_t now)
@@ -291,7 +320,10 @@ sim_fill(sim_conn *c, int64_t now)
 	return 1;
 }
 
-/* Writeable: close if asked, else write control frames and a batch. */
+/*
+ * sim_on_writeable
+ *	  Writeable: close if asked, else write control frames and a batch.
+ */
 static int
 sim_on_writeable(struct lws *wsi, sim_conn *c)
 {
@@ -335,7 +367,10 @@ sim_on_writeable(struct lws *wsi, sim_conn *c)
 	return 0;
 }
 
-/* Connection gone: stop its timers, leave the resume point, free buffers. */
+/*
+ * sim_on_closed
+ *	  Connection gone: stop its timers, leave the resume point, free buffers.
+ */
 static void
 sim_on_closed(sim_conn *c)
 {
@@ -361,8 +396,9 @@ sim_on_closed(sim_conn *c)
 }
 
 /*
- * Plain HTTP: GET of a REST depth snapshot (Binance replay, book.c) is
- * answered from c->ctl over writeable callbacks; anything else is a 404.
+ * sim_on_http
+ *	  Plain HTTP: GET of a REST depth snapshot (Binance replay, book.c) is
+ *	  answered from c->ctl over writeable callbacks; anything else is a 404.
  */
 static int
 sim_on_http(struct lws *wsi, sim_conn *c)
@@ -400,7 +436,11 @@ sim_on_http(struct lws *wsi, sim_conn *c)
 	return 0;
 }
 
-/* Write the next piece of an HTTP body; complete the transaction at its end. */
+/*
+ * sim_on_http_writeable
+ *	  Write the next piece of an HTTP body; complete the transaction at its
+ *	  end.
+ */
 static int
 sim_on_http_writeable(struct lws *wsi, sim_conn *c)
 {
@@ -424,8 +464,11 @@ sim_on_http_writeable(struct lws *wsi, sim_conn *c)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* The stream position of the most advanced live connection (REST
- * snapshots are taken "now"), or the resume point when none is live. */
+/*
+ * sim_server_position
+ *	  The stream position of the most advanced live connection (REST snapshots
+ *	  are taken "now"), or the resume point when none is live.
+ */
 uint64_t
 sim_server_position(void)
 {
@@ -437,7 +480,10 @@ sim_server_position(void)
 	return pos;
 }
 
-/* The protocol callback: WebSocket events, REST depth, 404 for other HTTP. */
+/*
+ * sim_callback
+ *	  The protocol callback: WebSocket events, REST depth, 404 for other HTTP.
+ */
 static int
 sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
@@ -481,14 +527,20 @@ const struct lws_protocols sim_protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
-/* Whether the run is over: end of data reached and every client gone. */
+/*
+ * sim_server_finished
+ *	  Whether the run is over: end of data reached and every client gone.
+ */
 bool
 sim_server_finished(void)
 {
 	return sim_ended && !sim_cfg.hold && sim_live == NULL;
 }
 
-/* Release the batch buffer (after lws_context_destroy). */
+/*
+ * sim_server_shutdown
+ *	  Release the batch buffer (after lws_context_destroy).
+ */
 void
 sim_server_shutdown(void)
 {

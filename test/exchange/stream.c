@@ -1,5 +1,6 @@
 /*
- * stream.c - instrument registry and the stream of frames being served.
+ * stream.c
+ *	  instrument registry and the stream of frames being served.
  *
  * Instrument keys are the names a client subscribes with and a frame names:
  * Binance stream names ("btcusdt@trade"), Coinbase product ids, Kraken
@@ -30,7 +31,10 @@ static sim_instr sim_instrs[SIM_MAX_INSTR];
 static int	sim_ninstr;
 static int	sim_slots[SIM_HASH_SLOTS];	/* id + 1; 0 = empty */
 
-/* FNV-1a hash of a key. */
+/*
+ * sim_hash
+ *	  FNV-1a hash of a key.
+ */
 static uint32_t
 sim_hash(const char *s, size_t n)
 {
@@ -41,7 +45,10 @@ sim_hash(const char *s, size_t n)
 	return h;
 }
 
-/* Slot of key (len bytes) in the table: its id's slot or an empty one. */
+/*
+ * sim_slot
+ *	  Slot of key (len bytes) in the table: its id's slot or an empty one.
+ */
 static int
 sim_slot(const char *name, size_t len)
 {
@@ -58,7 +65,10 @@ sim_slot(const char *name, size_t len)
 	}
 }
 
-/* Id of an instrument key, registering it if new; -1 if the table is full. */
+/*
+ * sim_instr_id
+ *	  Id of an instrument key, registering it if new; -1 if the table is full.
+ */
 int
 sim_instr_id(const char *name, size_t len)
 {
@@ -77,7 +87,10 @@ sim_instr_id(const char *name, size_t len)
 	return sim_ninstr - 1;
 }
 
-/* Id of a registered key, or -1. */
+/*
+ * sim_instr_find
+ *	  Id of a registered key, or -1.
+ */
 int
 sim_instr_find(const char *name)
 {
@@ -86,21 +99,30 @@ sim_instr_find(const char *name)
 	return sim_slots[slot] - 1;
 }
 
-/* Name of a registered id. */
+/*
+ * sim_instr_name
+ *	  Name of a registered id.
+ */
 const char *
 sim_instr_name(int id)
 {
 	return id >= 0 && id < sim_ninstr ? sim_instrs[id].name : "";
 }
 
-/* Number of registered ids. */
+/*
+ * sim_instr_count
+ *	  Number of registered ids.
+ */
 int
 sim_instr_count(void)
 {
 	return sim_ninstr;
 }
 
-/* Remember the Kraken v1 channelID a capture used for this pair. */
+/*
+ * sim_instr_set_channel
+ *	  Remember the Kraken v1 channelID a capture used for this pair.
+ */
 void
 sim_instr_set_channel(int id, int64_t channel)
 {
@@ -108,7 +130,10 @@ sim_instr_set_channel(int id, int64_t channel)
 		sim_instrs[id].channel = channel;
 }
 
-/* The channelID for a pair: from the capture, else derived from the id. */
+/*
+ * sim_instr_channel
+ *	  The channelID for a pair: from the capture, else derived from the id.
+ */
 int64_t
 sim_instr_channel(int id)
 {
@@ -117,14 +142,20 @@ sim_instr_channel(int id)
 	return 10000 + id;
 }
 
-/* Frame at a stream position (replay or simulate, per the configuration). */
+/*
+ * sim_stream_get
+ *	  Frame at a stream position (replay or simulate, per the configuration).
+ */
 enum sim_get
 sim_stream_get(uint64_t pos, sim_item *it)
 {
 	return sim_cfg.simulate ? sim_market_get(pos, it) : sim_replay_get(pos, it);
 }
 
-/* Oldest position the stream can still serve (overlap after eviction). */
+/*
+ * sim_stream_oldest
+ *	  Oldest position the stream can still serve (overlap after eviction).
+ */
 uint64_t
 sim_stream_oldest(void)
 {

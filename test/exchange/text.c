@@ -1,5 +1,6 @@
 /*
- * text.c - byte buffers, WebSocket framing and fast number/time printing.
+ * text.c
+ *	  byte buffers, WebSocket framing and fast number/time printing.
  *
  * The simulator renders hundreds of thousands of frames per second, so the
  * printers here avoid stdio: each writes at p and returns the new end.
@@ -16,7 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-/* Make room for extra more bytes; 0 on success, -1 if out of memory. */
+/*
+ * sim_buf_reserve
+ *	  Make room for extra more bytes; 0 on success, -1 if out of memory.
+ */
 int
 sim_buf_reserve(sim_buf *b, size_t extra)
 {
@@ -36,7 +40,10 @@ sim_buf_reserve(sim_buf *b, size_t extra)
 	return 0;
 }
 
-/* Append n bytes; 0 on success, -1 if out of memory. */
+/*
+ * sim_buf_append
+ *	  Append n bytes; 0 on success, -1 if out of memory.
+ */
 int
 sim_buf_append(sim_buf *b, const void *p, size_t n)
 {
@@ -47,7 +54,10 @@ sim_buf_append(sim_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-/* Release the buffer's memory and reset it to empty. */
+/*
+ * sim_buf_free
+ *	  Release the buffer's memory and reset it to empty.
+ */
 void
 sim_buf_free(sim_buf *b)
 {
@@ -57,8 +67,9 @@ sim_buf_free(sim_buf *b)
 }
 
 /*
- * Write the header of an unmasked, final text frame of payload_len bytes
- * (RFC 6455 section 5.2) into hdr (room for 10 bytes); returns its length.
+ * sim_ws_header
+ *	  Write the header of an unmasked, final text frame of payload_len bytes
+ *	  (RFC 6455 section 5.2) into hdr (room for 10 bytes); returns its length.
  */
 size_t
 sim_ws_header(unsigned char *hdr, size_t payload_len)
@@ -82,7 +93,10 @@ sim_ws_header(unsigned char *hdr, size_t payload_len)
 	return 10;
 }
 
-/* Copy a NUL-terminated string (without the NUL). */
+/*
+ * sim_put_str
+ *	  Copy a NUL-terminated string (without the NUL).
+ */
 char *
 sim_put_str(char *p, const char *s)
 {
@@ -92,7 +106,10 @@ sim_put_str(char *p, const char *s)
 	return p + n;
 }
 
-/* Decimal digits of an unsigned integer. */
+/*
+ * sim_put_u64
+ *	  Decimal digits of an unsigned integer.
+ */
 char *
 sim_put_u64(char *p, uint64_t v)
 {
@@ -109,7 +126,10 @@ sim_put_u64(char *p, uint64_t v)
 	return p;
 }
 
-/* Decimal digits of a signed integer. */
+/*
+ * sim_put_i64
+ *	  Decimal digits of a signed integer.
+ */
 char *
 sim_put_i64(char *p, int64_t v)
 {
@@ -122,9 +142,10 @@ sim_put_i64(char *p, int64_t v)
 }
 
 /*
- * A fixed-point value with the given number of decimals (0..8), truncated
- * toward zero; with trim, trailing zeros and a bare point are dropped
- * ("0.04", "985"), as Coinbase and JSON numbers print them.
+ * sim_put_fixed
+ *	  A fixed-point value with the given number of decimals (0..8), truncated
+ *	  toward zero; with trim, trailing zeros and a bare point are dropped
+ *	  ("0.04", "985"), as Coinbase and JSON numbers print them.
  */
 char *
 sim_put_fixed(char *p, int64_t v, int decimals, bool trim)
@@ -158,10 +179,11 @@ sim_put_fixed(char *p, int64_t v, int decimals, bool trim)
 }
 
 /*
- * RFC 3339 UTC time with `digits` fractional digits (0..9) and a 'Z';
- * with trim, trailing zeros of the fraction are dropped the way Go's
- * RFC3339Nano does ("21:05:38.50436Z").  The calendar part is cached per
- * second: gmtime_r is the slow step.
+ * sim_put_iso
+ *	  RFC 3339 UTC time with `digits` fractional digits (0..9) and a 'Z'; with
+ *	  trim, trailing zeros of the fraction are dropped the way Go's RFC3339Nano
+ *	  does ("21:05:38.50436Z").  The calendar part is cached per second:
+ *	  gmtime_r is the slow step.
  */
 char *
 sim_put_iso(char *p, int64_t ns, int digits, bool trim)
@@ -204,7 +226,10 @@ sim_put_iso(char *p, int64_t ns, int digits, bool trim)
 	return p;
 }
 
-/* Seconds since the epoch with 6 decimals ("1618678142.557535", Kraken). */
+/*
+ * sim_put_epoch_us
+ *	  Seconds since the epoch with 6 decimals ("1618678142.557535", Kraken).
+ */
 char *
 sim_put_epoch_us(char *p, int64_t ns)
 {
@@ -220,7 +245,10 @@ sim_put_epoch_us(char *p, int64_t ns)
 	return p + 6;
 }
 
-/* A UUID-shaped string (8-4-4-4-12 lower-case hex) from 128 bits. */
+/*
+ * sim_put_uuid
+ *	  A UUID-shaped string (8-4-4-4-12 lower-case hex) from 128 bits.
+ */
 char *
 sim_put_uuid(char *p, uint64_t a, uint64_t b)
 {
@@ -249,7 +277,10 @@ sim_put_uuid(char *p, uint64_t a, uint64_t b)
 	return p;
 }
 
-/* Wall clock in nanoseconds since the epoch (trade timestamps). */
+/*
+ * sim_wall_ns
+ *	  Wall clock in nanoseconds since the epoch (trade timestamps).
+ */
 int64_t
 sim_wall_ns(void)
 {
@@ -260,7 +291,10 @@ sim_wall_ns(void)
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Monotonic clock in microseconds (pacing). */
+/*
+ * sim_mono_us
+ *	  Monotonic clock in microseconds (pacing).
+ */
 int64_t
 sim_mono_us(void)
 {

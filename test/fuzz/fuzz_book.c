@@ -1,7 +1,8 @@
 /*
- * fuzz_book.c -- libFuzzer target for the order-book structure
- * (src/ingest/book.c) against a reference kept here (sorted arrays with
- * the same cap rule, linear search: nothing shared with the AVL code).
+ * fuzz_book.c
+ *	  libFuzzer target for the order-book structure (src/ingest/book.c) against
+ *	  a reference kept here (sorted arrays with the same cap rule, linear
+ *	  search: nothing shared with the AVL code).
  *
  * Input: byte 0 = the cap a side (1..64); then 5-byte operations:
  *   op & 7 = 0..4 set a level: side = op >> 3 & 1, price mantissa = the
@@ -26,7 +27,10 @@ typedef struct
 	int			n[2];
 } tb_fuzz_ref;
 
-/* a < b exactly, via mant * 10^(other's dec) */
+/*
+ * tb_fuzz_cmp
+ *	  a < b exactly, via mant * 10^(other's dec)
+ */
 static int
 tb_fuzz_cmp(tb_dec a, tb_dec b)
 {
@@ -40,7 +44,10 @@ tb_fuzz_cmp(tb_dec a, tb_dec b)
 	return x < y ? -1 : x > y;
 }
 
-/* The reference's set under book.h's cap rule. */
+/*
+ * tb_fuzz_set
+ *	  The reference's set under book.h's cap rule.
+ */
 static void
 tb_fuzz_set(tb_fuzz_ref *r, int cap, int side, tb_dec p, tb_dec q)
 {
@@ -79,7 +86,10 @@ tb_fuzz_set(tb_fuzz_ref *r, int cap, int side, tb_dec p, tb_dec q)
 	r->n[side]++;
 }
 
-/* Abort unless the first k levels of each side equal the reference. */
+/*
+ * tb_fuzz_compare
+ *	  Abort unless the first k levels of each side equal the reference.
+ */
 static void
 tb_fuzz_compare(const tb_book *b, const tb_fuzz_ref *r, int k)
 {
@@ -109,7 +119,10 @@ tb_fuzz_compare(const tb_book *b, const tb_fuzz_ref *r, int k)
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* libFuzzer entry point. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

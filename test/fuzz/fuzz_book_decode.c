@@ -1,7 +1,7 @@
 /*
- * fuzz_book_decode.c -- libFuzzer target for the depth decoders
- * (src/ingest/book_decode*.c) and the sync rules fed by them
- * (src/ingest/book_sync.c).
+ * fuzz_book_decode.c
+ *	  libFuzzer target for the depth decoders (src/ingest/book_decode*.c) and
+ *	  the sync rules fed by them (src/ingest/book_sync.c).
  *
  * Input: byte 0 selects the source (low 2 bits, mod TB_SRC_COUNT; pinned
  * by -DTB_FUZZ_ONLY=TB_SRC_KRAKEN etc.), the output capacity (bits 4-7,
@@ -24,7 +24,10 @@
 #define TB_FUZZ_REGION (4u << 20)
 #define TB_FUZZ_BOOKS 4
 
-/* Copy n bytes so that they end right before an unreadable page. */
+/*
+ * tb_fuzz_guarded
+ *	  Copy n bytes so that they end right before an unreadable page.
+ */
 static char *
 tb_fuzz_guarded(const uint8_t *src, size_t n)
 {
@@ -44,7 +47,10 @@ tb_fuzz_guarded(const uint8_t *src, size_t n)
 	return region + TB_FUZZ_REGION - n;
 }
 
-/* Abort unless the result honours book_decode.h. */
+/*
+ * tb_fuzz_check
+ *	  Abort unless the result honours book_decode.h.
+ */
 static void
 tb_fuzz_check(tb_kind k, const tb_msg *m, const tb_change *out, int cap)
 {
@@ -80,7 +86,10 @@ tb_fuzz_check(tb_kind k, const tb_msg *m, const tb_change *out, int cap)
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* libFuzzer entry point. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

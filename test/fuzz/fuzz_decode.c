@@ -1,5 +1,6 @@
 /*
- * fuzz_decode.c -- libFuzzer target for src/ingest/decode*.c.
+ * fuzz_decode.c
+ *	  libFuzzer target for src/ingest/decode*.c.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *            test/fuzz/fuzz_decode.c src/ingest/decode*.c -lcjson
@@ -35,7 +36,10 @@ static const td_generic_map td_fuzz_maps[2] = {
 	.side = "3"},
 };
 
-/* Abort unless the result honours the documented invariants. */
+/*
+ * td_fuzz_check
+ *	  Abort unless the result honours the documented invariants.
+ */
 static void
 td_fuzz_check(td_kind k, const td_result *r, const td_trade *t, int cap)
 {
@@ -57,7 +61,10 @@ td_fuzz_check(td_kind k, const td_result *r, const td_trade *t, int cap)
 			abort();
 }
 
-/* Copy n bytes so that they end right before an unreadable page. */
+/*
+ * td_fuzz_guarded
+ *	  Copy n bytes so that they end right before an unreadable page.
+ */
 static char *
 td_fuzz_guarded(const uint8_t *src, size_t n)
 {
@@ -79,7 +86,10 @@ td_fuzz_guarded(const uint8_t *src, size_t n)
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* libFuzzer entry point. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,7 @@
 /*
- * fuzz_feed.c - libFuzzer target for the RSS/Atom reader, the HTML
- * stripper, the date parser and the symbol matcher.
+ * fuzz_feed.c
+ *	  libFuzzer target for the RSS/Atom reader, the HTML stripper, the date
+ *	  parser and the symbol matcher.
  *
  * Input: the whole buffer is parsed as a feed; the same bytes go through
  * tsk_feed_strip_html (whose output must never be longer than its input),
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libFuzzer entry point: see the banner. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point: see the banner.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

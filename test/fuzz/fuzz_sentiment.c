@@ -1,5 +1,6 @@
 /*
- * fuzz_sentiment.c - libFuzzer target for the lexicon parsers and the scorer.
+ * fuzz_sentiment.c
+ *	  libFuzzer target for the lexicon parsers and the scorer.
  *
  * Input: byte 0 picks the format (modulo the loadable formats: auto, vader,
  * lm, afinn); the rest is handed to tsk_sentiment_lexicon_load().  If it loads,
@@ -16,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Aborts (a finding for libFuzzer) unless the score is sane. */
+/*
+ * fuzz_check_score
+ *	  Aborts (a finding for libFuzzer) unless the score is sane.
+ */
 static void
 fuzz_check_score(double s)
 {
@@ -24,7 +28,10 @@ fuzz_check_score(double s)
 		abort();
 }
 
-/* libFuzzer entry point: see the banner. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point: see the banner.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

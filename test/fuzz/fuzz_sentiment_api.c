@@ -1,6 +1,7 @@
 /*
- * fuzz_sentiment_api.c - libFuzzer target for the sentiment endpoint
- * client's answer parsing (bytes from a model server).
+ * fuzz_sentiment_api.c
+ *	  libFuzzer target for the sentiment endpoint client's answer parsing
+ *	  (bytes from a model server).
  *
  * Input: the whole buffer is parsed as an OpenAI chat-completions answer and
  * as a Hugging Face text-classification answer.  A success must give a
@@ -16,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libFuzzer entry point: see the banner. */
+/*
+ * LLVMFuzzerTestOneInput
+ *	  libFuzzer entry point: see the banner.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,7 @@
 /*
- * test_book.c -- unit tests for the pure-C order book (src/ingest/book*.c),
- * no server needed.
+ * test_book.c
+ *	  unit tests for the pure-C order book (src/ingest/book*.c), no server
+ *	  needed.
  *
  * Usage: test_book SHARED_DIR   (/work/shared or /work/shared/data)
  *
@@ -31,7 +32,10 @@ int			n_pass, n_fail;
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-/* Read a file (gunzipped if *.gz) and split it into NUL-terminated lines. */
+/*
+ * book_load_lines
+ *	  Read a file (gunzipped if *.gz) and split it into NUL-terminated lines.
+ */
 int
 book_load_lines(const char *path, book_lines *L)
 {
@@ -78,7 +82,10 @@ book_load_lines(const char *path, book_lines *L)
 	return 0;
 }
 
-/* Free what book_load_lines allocated. */
+/*
+ * book_free_lines
+ *	  Free what book_load_lines allocated.
+ */
 void
 book_free_lines(book_lines *L)
 {
@@ -87,8 +94,11 @@ book_free_lines(book_lines *L)
 	free(L->len);
 }
 
-/* Exact comparison of two decimals by cross-multiplication:
- * a.mant * 10^b.dec against b.mant * 10^a.dec (< 10^37 in 128 bits). */
+/*
+ * ref_cmp
+ *	  Exact comparison of two decimals by cross-multiplication: a.mant *
+ *	  10^b.dec against b.mant * 10^a.dec (< 10^37 in 128 bits).
+ */
 static int
 ref_cmp(tb_dec a, tb_dec b)
 {
@@ -102,8 +112,11 @@ ref_cmp(tb_dec a, tb_dec b)
 	return x < y ? -1 : x > y;
 }
 
-/* Position of price in side (found: *hit = 1), by binary search over the
- * side's order (asks ascending, bids descending). */
+/*
+ * ref_find
+ *	  Position of price in side (found: *hit = 1), by binary search over the
+ *	  side's order (asks ascending, bids descending).
+ */
 static int
 ref_find(const ref_book *r, int side, tb_dec price, int *hit)
 {
@@ -129,7 +142,10 @@ ref_find(const ref_book *r, int side, tb_dec price, int *hit)
 	return lo;
 }
 
-/* The reference's set, with book.h's cap rule when r->cap[side] > 0. */
+/*
+ * ref_set
+ *	  The reference's set, with book.h's cap rule when r->cap[side] > 0.
+ */
 void
 ref_set(ref_book *r, int side, tb_dec price, tb_dec qty)
 {
@@ -164,14 +180,20 @@ ref_set(ref_book *r, int side, tb_dec price, tb_dec qty)
 	r->n[side]++;
 }
 
-/* Empty the reference. */
+/*
+ * ref_clear
+ *	  Empty the reference.
+ */
 void
 ref_clear(ref_book *r)
 {
 	r->n[0] = r->n[1] = 0;
 }
 
-/* Free the reference. */
+/*
+ * ref_free
+ *	  Free the reference.
+ */
 void
 ref_free(ref_book *r)
 {
@@ -180,7 +202,10 @@ ref_free(ref_book *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Keep depth levels a side. */
+/*
+ * ref_truncate
+ *	  Keep depth levels a side.
+ */
 void
 ref_truncate(ref_book *r, int depth)
 {
@@ -189,7 +214,10 @@ ref_truncate(ref_book *r, int depth)
 			r->n[s] = depth;
 }
 
-/* Compare the first k levels (all if k < 0) of both sides, exactly. */
+/*
+ * ref_equal
+ *	  Compare the first k levels (all if k < 0) of both sides, exactly.
+ */
 int
 ref_equal(const ref_book *r, const tb_book *b, int k, char *why, size_t whysz)
 {
@@ -231,14 +259,20 @@ ref_equal(const ref_book *r, const tb_book *b, int k, char *why, size_t whysz)
 
 /* ---- 1. decimals ------------------------------------------------------- */
 
-/* Parse a C string. */
+/*
+ * P
+ *	  Parse a C string.
+ */
 static int
 P(const char *s, tb_dec *d)
 {
 	return tsk_tb_dec_parse(s, strlen(s), d);
 }
 
-/* Decimal parsing, formatting, rounding and order. */
+/*
+ * test_decimals
+ *	  Decimal parsing, formatting, rounding and order.
+ */
 static void
 test_decimals(void)
 {
@@ -294,7 +328,10 @@ test_decimals(void)
 
 /* ---- 2. the book against the reference --------------------------------- */
 
-/* xorshift64 */
+/*
+ * rnd
+ *	  xorshift64
+ */
 static uint64_t
 rnd(uint64_t *s)
 {
@@ -304,7 +341,10 @@ rnd(uint64_t *s)
 	return *s;
 }
 
-/* Random operations, cap 40, compared with the reference. */
+/*
+ * test_book_random
+ *	  Random operations, cap 40, compared with the reference.
+ */
 static void
 test_book_random(void)
 {
@@ -375,7 +415,10 @@ test_book_random(void)
 	ref_free(&r);
 }
 
-/* Best levels, crossing, get. */
+/*
+ * test_book_basics
+ *	  Best levels, crossing, get.
+ */
 static void
 test_book_basics(void)
 {
@@ -412,7 +455,10 @@ test_book_basics(void)
 
 /* ---- 3. checksum and OFI ----------------------------------------------- */
 
-/* Set the book's only levels to the given best bid/ask (NULL = empty side). */
+/*
+ * book_best
+ *	  Set the book's only levels to the given best bid/ask (NULL = empty side).
+ */
 static void
 book_best(tb_book *b, const char *bp, const char *bq, const char *ap, const char *aq)
 {
@@ -438,7 +484,10 @@ book_best(tb_book *b, const char *bp, const char *bq, const char *ap, const char
 	}
 }
 
-/* CRC-32 check value; OFI by hand. */
+/*
+ * test_checksum_ofi
+ *	  CRC-32 check value; OFI by hand.
+ */
 static void
 test_checksum_ofi(void)
 {
@@ -485,7 +534,10 @@ test_checksum_ofi(void)
 
 /* ---- 4. decoder input -------------------------------------------------- */
 
-/* Abort-free check of book_decode.h's promises on one result. */
+/*
+ * decode_ok
+ *	  Abort-free check of book_decode.h's promises on one result.
+ */
 static int
 decode_ok(tb_kind k, const tb_msg *m, const tb_change *out, int cap)
 {
@@ -516,7 +568,10 @@ decode_ok(tb_kind k, const tb_msg *m, const tb_change *out, int cap)
 	return 1;
 }
 
-/* Prefixes, garbage, wrong types, overflow. */
+/*
+ * test_decode_input
+ *	  Prefixes, garbage, wrong types, overflow.
+ */
 static void
 test_decode_input(void)
 {
@@ -611,7 +666,10 @@ test_decode_input(void)
 
 /* ---- speed ------------------------------------------------------------- */
 
-/* Updates per second of a 10-level churn around a mid price (printed). */
+/*
+ * bench_churn
+ *	  Updates per second of a 10-level churn around a mid price (printed).
+ */
 static void
 bench_churn(void)
 {

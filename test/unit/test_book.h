@@ -1,8 +1,9 @@
 /*
- * test_book.h -- what the order-book unit tests share (test_book.c: the
- * book structure, decimals, checksums, OFI, decoder input; test_book_feeds.c:
- * the real captures through decoders and sync rules).  The reference book
- * here is a plain sorted array, independent of book.c's AVL trees.
+ * test_book.h
+ *	  what the order-book unit tests share (test_book.c: the book structure,
+ *	  decimals, checksums, OFI, decoder input; test_book_feeds.c: the real
+ *	  captures through decoders and sync rules).  The reference book here is a
+ *	  plain sorted array, independent of book.c's AVL trees.
  */
 #ifndef TEST_BOOK_H
 #define TEST_BOOK_H

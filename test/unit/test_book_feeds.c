@@ -1,6 +1,7 @@
 /*
- * test_book_feeds.c -- the real depth captures through the book decoders
- * and the sync rules (src/ingest/book_sync.c).
+ * test_book_feeds.c
+ *	  the real depth captures through the book decoders and the sync rules
+ *	  (src/ingest/book_sync.c).
  *
  *   Kraken book-1000 (10 pairs): every update's CRC32 checksum must verify
  *   against the reconstructed book (3,413 of them), and each book must
@@ -45,7 +46,10 @@ typedef struct
 	int			max_levels;
 } feed_set;
 
-/* The book of an instrument (created on first use). */
+/*
+ * feed_get
+ *	  The book of an instrument (created on first use).
+ */
 static feed_book *
 feed_get(feed_set *fs, const char *name)
 {
@@ -60,7 +64,10 @@ feed_get(feed_set *fs, const char *name)
 	return &fs->b[fs->n++];
 }
 
-/* Free every book. */
+/*
+ * feed_free
+ *	  Free every book.
+ */
 static void
 feed_free(feed_set *fs)
 {
@@ -72,7 +79,10 @@ feed_free(feed_set *fs)
 	fs->n = 0;
 }
 
-/* Decode one frame with a growing change buffer. */
+/*
+ * decode
+ *	  Decode one frame with a growing change buffer.
+ */
 static tb_kind
 decode(tb_source src, const char *f, size_t len, tb_change **out, int *cap, tb_msg *m)
 {
@@ -87,7 +97,10 @@ decode(tb_source src, const char *f, size_t len, tb_change **out, int *cap, tb_m
 	return k;
 }
 
-/* Apply a group to the reference the way the exchange defines the book. */
+/*
+ * ref_apply
+ *	  Apply a group to the reference the way the exchange defines the book.
+ */
 static void
 ref_apply(ref_book *r, const tb_group *g, const tb_change *ch, int depth)
 {
@@ -101,7 +114,10 @@ ref_apply(ref_book *r, const tb_group *g, const tb_change *ch, int depth)
 
 /* ---- Kraken ------------------------------------------------------------ */
 
-/* Replay the book-1000 capture; corrupt_line >= 0 alters one quantity. */
+/*
+ * kraken_run
+ *	  Replay the book-1000 capture; corrupt_line >= 0 alters one quantity.
+ */
 static void
 kraken_run(const book_lines *L, int corrupt_line, int64_t *ok, int64_t *fail, int *resub, int *equal)
 {
@@ -164,7 +180,10 @@ kraken_run(const book_lines *L, int corrupt_line, int64_t *ok, int64_t *fail, in
 	free(out);
 }
 
-/* Every checksum of the capture verifies; a corrupted one is caught. */
+/*
+ * test_kraken_capture
+ *	  Every checksum of the capture verifies; a corrupted one is caught.
+ */
 void
 test_kraken_capture(const char *shared)
 {
@@ -211,7 +230,10 @@ test_kraken_capture(const char *shared)
 
 /* ---- Coinbase ---------------------------------------------------------- */
 
-/* level2 snapshot + l2update reconstruction. */
+/*
+ * test_coinbase_capture
+ *	  level2 snapshot + l2update reconstruction.
+ */
 void
 test_coinbase_capture(const char *shared)
 {
@@ -285,7 +307,10 @@ typedef struct
 	int			n;
 } diff_list;
 
-/* Decode every depthUpdate of one symbol in a capture. */
+/*
+ * diffs_load
+ *	  Decode every depthUpdate of one symbol in a capture.
+ */
 static void
 diffs_load(const book_lines *L, const char *symbol, diff_list *d)
 {
@@ -308,7 +333,10 @@ diffs_load(const book_lines *L, const char *symbol, diff_list *d)
 	free(out);
 }
 
-/* Free a diff list. */
+/*
+ * diffs_free
+ *	  Free a diff list.
+ */
 static void
 diffs_free(diff_list *d)
 {
@@ -318,7 +346,10 @@ diffs_free(diff_list *d)
 	free(d->ch);
 }
 
-/* The REST body of the derived snapshot after diff k (see the banner). */
+/*
+ * derived_snapshot
+ *	  The REST body of the derived snapshot after diff k (see the banner).
+ */
 static char *
 derived_snapshot(const diff_list *d, int k)
 {
@@ -353,7 +384,10 @@ derived_snapshot(const diff_list *d, int k)
 	return s;
 }
 
-/* Feed a REST body to the sync. */
+/*
+ * feed_rest
+ *	  Feed a REST body to the sync.
+ */
 static int
 feed_rest(tb_sync *s, const char *body, char *err, size_t errsz)
 {
@@ -369,10 +403,11 @@ feed_rest(tb_sync *s, const char *body, char *err, size_t errsz)
 }
 
 /*
- * One scenario: subscribe at diff `start`, snapshot derived at diff `snap`
- * served after diff `served` arrived, `drop` (or -1) never delivered, a
- * second snapshot derived at `snap2` served after diff `served2`.  The
- * book must equal the full replay after every diff once synced.
+ * binance_run
+ *	  One scenario: subscribe at diff `start`, snapshot derived at diff `snap`
+ *	  served after diff `served` arrived, `drop` (or -1) never delivered, a
+ *	  second snapshot derived at `snap2` served after diff `served2`.  The book
+ *	  must equal the full replay after every diff once synced.
  */
 static void
 binance_run(const char *what, const diff_list *d, int start, int snap, int served, int drop,
@@ -432,7 +467,10 @@ binance_run(const char *what, const diff_list *d, int start, int snap, int serve
 	ref_free(&r);
 }
 
-/* Derived snapshots, a dropped diff, a stale snapshot. */
+/*
+ * test_binance_capture
+ *	  Derived snapshots, a dropped diff, a stale snapshot.
+ */
 void
 test_binance_capture(const char *shared)
 {

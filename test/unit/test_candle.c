@@ -20,7 +20,10 @@
 static int	tc_passed;
 static int	tc_failed;
 
-/* Record one check; print it only when it fails. */
+/*
+ * tc_check
+ *	  Record one check; print it only when it fails.
+ */
 static void
 tc_check(int ok, const char *what)
 {
@@ -36,6 +39,10 @@ tc_check(int ok, const char *what)
 /* Deterministic xorshift generator so failures reproduce. */
 static uint64_t tc_rng = 88172645463325252ULL;
 
+/*
+ * tc_next
+ *	  The next value of the xorshift generator tc_rng.
+ */
 static uint64_t
 tc_next(void)
 {
@@ -45,7 +52,10 @@ tc_next(void)
 	return tc_rng;
 }
 
-/* Fisher-Yates shuffle of n doubles. */
+/*
+ * tc_shuffle
+ *	  Fisher-Yates shuffle of n doubles.
+ */
 static void
 tc_shuffle(double *v, int n)
 {
@@ -60,8 +70,9 @@ tc_shuffle(double *v, int n)
 }
 
 /*
- * Exactness: values k * 2^-30 with integer k are exact doubles, so their
- * exact sum is an integer computed independently in int64.
+ * tc_exactsum_matches_integer_sum
+ *	  Exactness: values k * 2^-30 with integer k are exact doubles, so their
+ *	  exact sum is an integer computed independently in int64.
  */
 static void
 tc_exactsum_matches_integer_sum(void)
@@ -87,7 +98,10 @@ tc_exactsum_matches_integer_sum(void)
 	tc_check(tsk_xsum_value(&s) == ldexp((double) exact, -30), "xsum equals the exact integer sum");
 }
 
-/* Cancellation that a plain double sum gets wrong: 1e20 + 1 - 1e20 = 1. */
+/*
+ * tc_exactsum_cancellation
+ *	  Cancellation that a plain double sum gets wrong: 1e20 + 1 - 1e20 = 1.
+ */
 static void
 tc_exactsum_cancellation(void)
 {
@@ -116,7 +130,10 @@ tc_exactsum_cancellation(void)
 	tc_check(tsk_xsum_value(&s) == ldexp(1.0, -160), "2^-160 is representable");
 }
 
-/* Rejected addends leave the sum unchanged. */
+/*
+ * tc_exactsum_rejects
+ *	  Rejected addends leave the sum unchanged.
+ */
 static void
 tc_exactsum_rejects(void)
 {
@@ -133,10 +150,11 @@ tc_exactsum_rejects(void)
 }
 
 /*
- * Order and grouping independence on realistic prices and quantities: any
- * permutation, and any split into partial sums merged in any order, gives
- * the same bits; and the result is the correctly rounded sum (compared with
- * a long double Kahan sum, which is far more precise than needed here).
+ * tc_exactsum_order_free
+ *	  Order and grouping independence on realistic prices and quantities: any
+ *	  permutation, and any split into partial sums merged in any order, gives
+ *	  the same bits; and the result is the correctly rounded sum (compared with
+ *	  a long double Kahan sum, which is far more precise than needed here).
  */
 static void
 tc_exactsum_order_free(void)
@@ -176,7 +194,10 @@ tc_exactsum_order_free(void)
 	tc_check(fabsl((long double) first - ref) <= fabsl(ref) * 1e-15L, "sum close to long double sum");
 }
 
-/* The candle state: OHLC by (ts, seq), exact volume, order-free results. */
+/*
+ * tc_candle_basics
+ *	  The candle state: OHLC by (ts, seq), exact volume, order-free results.
+ */
 static void
 tc_candle_basics(void)
 {
@@ -213,7 +234,10 @@ tc_candle_basics(void)
 	tc_check(tsk_candle_result(&st, &out) && !signbit(out.low), "-0.0 price normalised");
 }
 
-/* Two summaries equal field by field, doubles compared bit for bit. */
+/*
+ * tc_same_summary
+ *	  Two summaries equal field by field, doubles compared bit for bit.
+ */
 static int
 tc_same_summary(const candle_summary *a, const candle_summary *b)
 {
@@ -228,10 +252,11 @@ tc_same_summary(const candle_summary *a, const candle_summary *b)
 }
 
 /*
- * Merging candles built from random splits of the same trades, in random
- * order, equals one candle over all of them, byte for byte; and a rollup
- * of per-bucket candles equals direct aggregation in all but the last bits
- * of vwap.
+ * tc_candle_order_free
+ *	  Merging candles built from random splits of the same trades, in random
+ *	  order, equals one candle over all of them, byte for byte; and a rollup of
+ *	  per-bucket candles equals direct aggregation in all but the last bits of
+ *	  vwap.
  */
 static void
 tc_candle_order_free(void)
@@ -307,6 +332,10 @@ tc_candle_order_free(void)
 	tc_check(fabs(r.vwap - a.vwap) <= 1e-12 * a.vwap, "rollup vwap");
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(int argc, char **argv)
 {

@@ -1,8 +1,9 @@
 /*
- * test_decode_input.c -- decoder unit tests, second half: output capacity
- * and TD_OVERFLOW, hostile input (prefixes, wrong types, garbage, NUL bytes,
- * 10 MB frames, values out of range), the generic field map and subscribe
- * messages.  Run from test_decode.c's main.
+ * test_decode_input.c
+ *	  decoder unit tests, second half: output capacity and TD_OVERFLOW, hostile
+ *	  input (prefixes, wrong types, garbage, NUL bytes, 10 MB frames, values
+ *	  out of range), the generic field map and subscribe messages.  Run from
+ *	  test_decode.c's main.
  */
 #define _GNU_SOURCE
 #include "test_decode.h"
@@ -16,7 +17,11 @@
 
 /* ---- capacity and hostile input ---------------------------------------- */
 
-/* Frames larger than cap: TD_OVERFLOW with the needed count, no write past cap. */
+/*
+ * test_overflow
+ *	  Frames larger than cap: TD_OVERFLOW with the needed count, no write past
+ *	  cap.
+ */
 void
 test_overflow(void)
 {
@@ -41,7 +46,10 @@ test_overflow(void)
 	CHECK(tsk_td_decode((td_exchange) 99, NULL, f, strlen(f), t, 8, &r) == TD_ERROR, "bad exchange");
 }
 
-/* Check result invariants after decoding arbitrary input. */
+/*
+ * result_sane
+ *	  Check result invariants after decoding arbitrary input.
+ */
 static int
 result_sane(td_kind k, const td_result *r, const td_trade *t, int cap)
 {
@@ -60,8 +68,9 @@ result_sane(td_kind k, const td_result *r, const td_trade *t, int cap)
 }
 
 /*
- * Copy n bytes so they end right before a PROT_NONE page: any read past the
- * frame faults, even inside the uninstrumented system libcjson.
+ * guarded
+ *	  Copy n bytes so they end right before a PROT_NONE page: any read past the
+ *	  frame faults, even inside the uninstrumented system libcjson.
  */
 static char *
 guarded(const char *src, size_t n)
@@ -82,7 +91,10 @@ guarded(const char *src, size_t n)
 	return region + size - n;
 }
 
-/* Truncations, wrong types, garbage, NULs, huge frames, bad numbers. */
+/*
+ * test_malformed
+ *	  Truncations, wrong types, garbage, NULs, huge frames, bad numbers.
+ */
 void
 test_malformed(void)
 {
@@ -213,7 +225,10 @@ test_malformed(void)
 
 /* ---- generic map -------------------------------------------------------- */
 
-/* Decode one single-quoted frame with a generic map. */
+/*
+ * G
+ *	  Decode one single-quoted frame with a generic map.
+ */
 static td_kind
 G(const td_generic_map *m, const char *frame, td_trade *t, int cap, td_result *r)
 {
@@ -222,7 +237,11 @@ G(const td_generic_map *m, const char *frame, td_trade *t, int cap, td_result *r
 	return tsk_td_decode(TD_GENERIC, m, f, strlen(f), t, cap, r);
 }
 
-/* Timestamp of {'s':'X','p':'1','q':'1','ts':<value>} read with `unit`; -1 on error. */
+/*
+ * generic_ts
+ *	  Timestamp of {'s':'X','p':'1','q':'1','ts':<value>} read with `unit`; -1
+ *	  on error.
+ */
 static long long
 generic_ts(td_ts_unit unit, const char *value)
 {
@@ -235,7 +254,11 @@ generic_ts(td_ts_unit unit, const char *value)
 	return G(&m, f, t, 1, &r) == TD_TRADES ? (long long) t[0].ts_us : -1;
 }
 
-/* Generic decoder: Binance-equivalent map over a capture, units, ids, sides. */
+/*
+ * test_generic
+ *	  Generic decoder: Binance-equivalent map over a capture, units, ids,
+ *	  sides.
+ */
 void
 test_generic(const char *shared)
 {
@@ -346,7 +369,10 @@ test_generic(const char *shared)
 
 /* ---- subscriptions and symbols ------------------------------------------ */
 
-/* Expect tsk_td_subscribe_message output. */
+/*
+ * expect_sub
+ *	  Expect tsk_td_subscribe_message output.
+ */
 static void
 expect_sub(td_feed feed, const char *const *ins, int n, const char *expected)
 {
@@ -357,7 +383,10 @@ expect_sub(td_feed feed, const char *const *ins, int n, const char *expected)
 		  "subscribe %s: got %d '%s'", tsk_td_feed_name(feed), len, out);
 }
 
-/* Subscribe messages, Binance stream paths, names, canonical symbols. */
+/*
+ * test_subscribe
+ *	  Subscribe messages, Binance stream paths, names, canonical symbols.
+ */
 void
 test_subscribe(void)
 {

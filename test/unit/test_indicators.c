@@ -15,28 +15,13 @@
  * Prints one line per golden column (worst errors, NULL mismatches) and, as
  * its very last line, "N passed, N failed"; exits non-zero on any failure.
  */
-#include "indicators/indicators.h"
+#include "test_indicators.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TEST_CANDLES "data/candles/crypto/btc_perp_1m_2021-12-31_2022-02-01.csv"
-#define TEST_GOLDEN "golden/talib_btc_perp_1m.csv"
-#define TEST_TOLERANCE 1e-9
-#define TEST_LINE_MAX 4096
-#define TEST_TS_MAX 40
-
-/* Golden columns after "ts,close", in file order. */
-enum test_column
-{
-	COL_SMA20, COL_EMA20, COL_RSI14, COL_MACD, COL_MACD_SIGNAL, COL_MACD_HIST,
-	COL_BB_UPPER, COL_BB_MIDDLE, COL_BB_LOWER, COL_ATR14, COL_OBV,
-	COL_STOCH_K, COL_STOCH_D, COL_ROC10, COL_MOM10, COL_WILLR14, COL_CCI14,
-	COL_MFI14, COL_ADX14, COL_COUNT
-};
 
 static const char *const test_column_names[COL_COUNT] = {
 	"sma20", "ema20", "rsi14", "macd", "macd_signal", "macd_hist",
@@ -45,31 +30,16 @@ static const char *const test_column_names[COL_COUNT] = {
 	"mfi14", "adx14"
 };
 
-/* One candle row plus the golden row for the same timestamp. */
-typedef struct test_row
-{
-	char		ts[TEST_TS_MAX];
-	double		high;
-	double		low;
-	double		close;
-	double		volume;
-	double		golden_close;
-	bool		golden_has[COL_COUNT];
-	double		golden[COL_COUNT];
-} test_row;
-
 static int	test_passed;
 static int	test_failed;
 
-/* Scratch state memory for checks with small states (double-aligned). */
-static union
-{
-	double		align;
-	char		bytes[4096];
-}			test_block;
+test_block_t test_block;
 
-/* Records one check; prints a FAIL line with the formatted reason. */
-static void
+/*
+ * test_check
+ *	  Records one check; prints a FAIL line with the formatted reason.
+ */
+void
 test_check(bool ok, const char *fmt, ...)
 {
 	va_list		args;
@@ -87,8 +57,11 @@ test_check(bool ok, const char *fmt, ...)
 	printf("\n");
 }
 
-/* Zeroed block of `size` bytes (stands in for WinGetPartitionLocalMemory). */
-static void *
+/*
+ * test_alloc
+ *	  Zeroed block of `size` bytes (stands in for WinGetPartitionLocalMemory).
+ */
+void *
 test_alloc(size_t size)
 {
 	void	   *mem = calloc(1, size);
@@ -102,8 +75,9 @@ test_alloc(size_t size)
 }
 
 /*
- * Splits a CSV line in place into at most max_fields fields (empty fields
- * kept, trailing newline dropped); returns the field count.
+ * test_split_csv
+ *	  Splits a CSV line in place into at most max_fields fields (empty fields
+ *	  kept, trailing newline dropped); returns the field count.
  */
 static int
 test_split_csv(char *line, char **fields, int max_fields)
@@ -125,7 +99,10 @@ test_split_csv(char *line, char **fields, int max_fields)
 	return count;
 }
 
-/* Opens dir/relative for reading or exits. */
+/*
+ * test_open
+ *	  Opens dir/relative for reading or exits.
+ */
 static FILE *
 test_open(const char *dir, const char *relative)
 {
@@ -142,7 +119,10 @@ test_open(const char *dir, const char *relative)
 	return file;
 }
 
-/* Loads candles and golden rows side by side; returns the row count. */
+/*
+ * test_load
+ *	  Loads candles and golden rows side by side; returns the row count.
+ */
 static int
 test_load(const char *shared_dir, test_row **rows_out)
 {
@@ -218,7 +198,10 @@ typedef struct test_column_stats
 	int			first_bad_row;
 } test_column_stats;
 
-/* Compares one produced cell (has, value) with the golden one. */
+/*
+ * test_compare_cell
+ *	  Compares one produced cell (has, value) with the golden one.
+ */
 static void
 test_compare_cell(test_column_stats *stats, const test_row *row, int row_index,
 				  int col, bool has, double value)
@@ -270,7 +253,10 @@ typedef struct test_states
 	ind_adx_state *adx;
 } test_states;
 
-/* Allocates and initialises every state with the golden parameters. */
+/*
+ * test_states_init
+ *	  Allocates and initialises every state with the golden parameters.
+ */
 static void
 test_states_init(test_states *st)
 {
@@ -307,7 +293,10 @@ test_states_init(test_states *st)
 	test_check(rc == 0, "init with the golden parameters failed");
 }
 
-/* Releases the states of test_states_init. */
+/*
+ * test_states_free
+ *	  Releases the states of test_states_init.
+ */
 static void
 test_states_free(test_states *st)
 {
@@ -319,7 +308,10 @@ test_states_free(test_states *st)
 		free(blocks[i]);
 }
 
-/* Pushes one row through every indicator into has[] / value[]. */
+/*
+ * test_push_row
+ *	  Pushes one row through every indicator into has[] / value[].
+ */
 static void
 test_push_row(test_states *st, const test_row *r, bool *has, double *value)
 {
@@ -359,7 +351,10 @@ test_push_row(test_states *st, const test_row *r, bool *has, double *value)
 								  &value[COL_ADX14]);
 }
 
-/* Streams all rows through every indicator and checks each golden column. */
+/*
+ * test_golden
+ *	  Streams all rows through every indicator and checks each golden column.
+ */
 static void
 test_golden(const test_row *rows, int nrows)
 {
@@ -406,7 +401,10 @@ test_golden(const test_row *rows, int nrows)
 	test_states_free(&st);
 }
 
-/* Checks that init(size(params)) returns `expected` and its message. */
+/*
+ * test_expect_status
+ *	  Checks that init(size(params)) returns `expected` and its message.
+ */
 static void
 test_expect_status(const char *what, size_t size, int status, int expected,
 				   const char *message)
@@ -419,7 +417,10 @@ test_expect_status(const char *what, size_t size, int status, int expected,
 			   tsk_ind_strerror(status), message);
 }
 
-/* Exercises parameter validation of every init function. */
+/*
+ * test_validation
+ *	  Exercises parameter validation of every init function.
+ */
 static void
 test_validation(void)
 {
@@ -480,7 +481,10 @@ test_validation(void)
 			   "unknown status code message");
 }
 
-/* A state block copied mid-stream must continue exactly like the original. */
+/*
+ * test_state_copy
+ *	  A state block copied mid-stream must continue exactly like the original.
+ */
 static void
 test_state_copy(const test_row *rows, int nrows)
 {
@@ -516,256 +520,10 @@ test_state_copy(const test_row *rows, int nrows)
 	free(copy);
 }
 
-/* Checks value against a naive result within relative TEST_TOLERANCE. */
-static bool
-test_close_enough(double value, double expected)
-{
-	return fabs(value - expected) <= TEST_TOLERANCE * fmax(fabs(expected), 1.0);
-}
-
-/* Rolling VWAP(n) on the candles vs a from-scratch sum for every row. */
-static void
-test_vwap_rolling_naive(const test_row *rows, int nrows, int n)
-{
-	ind_vwap_rolling_state *s = test_alloc(tsk_ind_vwap_rolling_size(n));
-	int			bad = 0;
-	double		worst = 0.0;
-
-	tsk_ind_vwap_rolling_init(s, n);
-	for (int i = 0; i < nrows; i++)
-	{
-		double		value = NAN;
-		bool		has = tsk_ind_vwap_rolling_push(s, rows[i].close, rows[i].volume, &value);
-		double		pv = 0.0;
-		double		v = 0.0;
-
-		for (int j = i - n + 1; j <= i; j++)
-		{
-			if (j < 0)
-				continue;
-			pv += rows[j].close * rows[j].volume;
-			v += rows[j].volume;
-		}
-		if (has != (i >= n - 1 && v != 0.0))
-			bad++;
-		else if (has)
-		{
-			double		err = fabs(value - pv / v) / fmax(fabs(pv / v), 1.0);
-
-			worst = fmax(worst, err);
-			if (!test_close_enough(value, pv / v))
-				bad++;
-		}
-	}
-	printf("vwap_roll%-4d %8d rows, worst_rel %.6e\n", n, nrows, worst);
-	test_check(bad == 0, "vwap_rolling(%d): %d rows differ from naive", n, bad);
-	free(s);
-}
-
-/* Cumulative VWAP on the candles vs a from-scratch sum every 97th row. */
-static void
-test_vwap_cumulative_naive(const test_row *rows, int nrows)
-{
-	ind_vwap_state *s = test_alloc(tsk_ind_vwap_size());
-	int			bad = 0;
-	double		worst = 0.0;
-
-	tsk_ind_vwap_init(s);
-	for (int i = 0; i < nrows; i++)
-	{
-		double		value = NAN;
-		bool		has = tsk_ind_vwap_push(s, rows[i].close, rows[i].volume, &value);
-		double		pv = 0.0;
-		double		v = 0.0;
-
-		if (i % 97 != 0 && i != nrows - 1)
-			continue;
-		for (int j = 0; j <= i; j++)
-		{
-			pv += rows[j].close * rows[j].volume;
-			v += rows[j].volume;
-		}
-		if (!has || !test_close_enough(value, pv / v))
-			bad++;
-		worst = fmax(worst, fabs(value - pv / v) / fabs(pv / v));
-	}
-	printf("vwap_cum     %8d rows, worst_rel %.6e\n", nrows, worst);
-	test_check(bad == 0, "cumulative vwap: %d sampled rows differ from naive", bad);
-	free(s);
-}
-
-/* Zero-volume windows give no value, and no residue leaks afterwards. */
-static void
-test_vwap_zero_volume(void)
-{
-	static const double prices[] = {10.1, 20.3, 30.7, 40.0, 50.0, 60.0, 70.0};
-	static const double volumes[] = {1.1, 2.2, 0.3, 0.0, 0.0, 0.0, 5.0};
-	/* Expected rolling(3) presence per row. */
-	static const bool rolling_has[] = {false, false, true, true, true, false, true};
-	ind_vwap_rolling_state *rolling = test_alloc(tsk_ind_vwap_rolling_size(3));
-	ind_vwap_state *cumulative = test_alloc(tsk_ind_vwap_size());
-	double		value = NAN;
-
-	tsk_ind_vwap_rolling_init(rolling, 3);
-	tsk_ind_vwap_init(cumulative);
-	for (int i = 0; i < 7; i++)
-	{
-		bool		has = tsk_ind_vwap_rolling_push(rolling, prices[i], volumes[i], &value);
-
-		test_check(has == rolling_has[i], "vwap_rolling(3) zero-volume row %d: has=%d",
-				   i, has);
-	}
-	test_check(value == 70.0, "vwap_rolling(3) after a zero window: %.17g", value);
-	test_check(!tsk_ind_vwap_push(cumulative, 5.0, 0.0, &value),
-			   "cumulative vwap with only zero volume must have no value");
-	test_check(tsk_ind_vwap_push(cumulative, 7.0, 2.0, &value) && value == 7.0,
-			   "cumulative vwap after first volume: %.17g", value);
-	free(rolling);
-	free(cumulative);
-}
-
 /*
- * Runs PUSH_EXPR (a bool push of row `r` into an already initialised state)
- * over all rows and checks that exactly the first EXPECTED rows give no value.
+ * main
+ *	  Runs every check; the last output line is the pass/fail summary.
  */
-#define TEST_LOOKBACK(label, expected, push_expr) \
-	do { \
-		int			first_value = -1; \
-		int			gaps = 0; \
-		for (int i = 0; i < nrows; i++) \
-		{ \
-			const test_row *r = &rows[i]; \
-			bool		has = (push_expr); \
-			if (has && first_value < 0) \
-				first_value = i; \
-			else if (!has && first_value >= 0) \
-				gaps++; \
-		} \
-		test_check(first_value == (expected) && gaps == 0, \
-				   "%s: first value at row %d (expected %d), %d later gaps", \
-				   label, first_value, (expected), gaps); \
-	} while (0)
-
-/* Lookbacks for non-default parameters (the golden file pins the defaults),
- * and the degenerate period 1. */
-static void
-test_lookbacks(const test_row *rows, int nrows)
-{
-	void	   *mem = &test_block;
-	double		v;
-	ind_macd_out macd;
-	ind_stoch_out stoch;
-	ind_bbands_out bands;
-
-	/* Degenerate period 1: sma(1) and ema(1) are the input itself. */
-	tsk_ind_sma_init(mem, 1);
-	TEST_LOOKBACK("sma(1)", 0, tsk_ind_sma_push(mem, r->close, &v) && v == r->close);
-	tsk_ind_ema_init(mem, 1);
-	TEST_LOOKBACK("ema(1)", 0, tsk_ind_ema_push(mem, r->close, &v) && v == r->close);
-	tsk_ind_macd_init(mem, 5, 35, 5);
-	TEST_LOOKBACK("macd(5,35,5)", 38, tsk_ind_macd_push(mem, r->close, &macd));
-	tsk_ind_macd_init(mem, 1, 2, 1);
-	TEST_LOOKBACK("macd(1,2,1)", 1, tsk_ind_macd_push(mem, r->close, &macd));
-	tsk_ind_stoch_init(mem, 5, 1, 1);
-	TEST_LOOKBACK("stoch(5,1,1)", 4, tsk_ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
-	tsk_ind_stoch_init(mem, 9, 4, 2);
-	TEST_LOOKBACK("stoch(9,4,2)", 12, tsk_ind_stoch_push(mem, r->high, r->low, r->close, &stoch));
-	tsk_ind_adx_init(mem, 3);
-	TEST_LOOKBACK("adx(3)", 5, tsk_ind_adx_push(mem, r->high, r->low, r->close, &v));
-	tsk_ind_adx_init(mem, 1);
-	TEST_LOOKBACK("adx(1)", 1, tsk_ind_adx_push(mem, r->high, r->low, r->close, &v));
-	tsk_ind_rsi_init(mem, 1);
-	TEST_LOOKBACK("rsi(1)", 1, tsk_ind_rsi_push(mem, r->close, &v));
-	tsk_ind_atr_init(mem, 1);
-	TEST_LOOKBACK("atr(1)", 1, tsk_ind_atr_push(mem, r->high, r->low, r->close, &v));
-	tsk_ind_cci_init(mem, 1);
-	TEST_LOOKBACK("cci(1)", 0, tsk_ind_cci_push(mem, r->high, r->low, r->close, &v));
-	tsk_ind_mfi_init(mem, 2);
-	TEST_LOOKBACK("mfi(2)", 2, tsk_ind_mfi_push(mem, r->high, r->low, r->close, r->volume, &v));
-	tsk_ind_bbands_init(mem, 1, 2.0);
-	TEST_LOOKBACK("bbands(1)", 0, tsk_ind_bbands_push(mem, r->close, &bands));
-	tsk_ind_roc_init(mem, 1);
-	TEST_LOOKBACK("roc(1)", 1, tsk_ind_roc_push(mem, r->close, &v));
-	tsk_ind_vwap_rolling_init(mem, 5);
-	TEST_LOOKBACK("vwap_rolling(5)", 4, tsk_ind_vwap_rolling_push(mem, r->close, r->volume, &v));
-}
-
-/* Williams %R(n) vs a naive rescan of the window: checks the min/max deque. */
-static void
-test_channel_naive(const test_row *rows, int nrows)
-{
-	static const int periods[] = {1, 2, 7, 60};
-
-	for (size_t p = 0; p < sizeof(periods) / sizeof(periods[0]); p++)
-	{
-		int			n = periods[p];
-		ind_willr_state *s = test_alloc(tsk_ind_willr_size(n));
-		int			bad = 0;
-
-		tsk_ind_willr_init(s, n);
-		for (int i = 0; i < nrows; i++)
-		{
-			double		value = NAN;
-			bool		has = tsk_ind_willr_push(s, rows[i].high, rows[i].low, rows[i].close, &value);
-			double		highest = -INFINITY;
-			double		lowest = INFINITY;
-			double		scale;
-
-			if (has != (i >= n - 1))
-			{
-				bad++;
-				continue;
-			}
-			if (!has)
-				continue;
-			for (int j = i - n + 1; j <= i; j++)
-			{
-				highest = fmax(highest, rows[j].high);
-				lowest = fmin(lowest, rows[j].low);
-			}
-			scale = (highest - lowest) / (-100.0);
-			if (value != (scale != 0.0 ? (highest - rows[i].close) / scale : 0.0))
-				bad++;
-		}
-		test_check(bad == 0, "willr(%d): %d rows differ from a naive rescan", n, bad);
-		free(s);
-	}
-}
-
-/* A flat series: TA-Lib's zero-division guards give 0 (bands collapse). */
-static void
-test_flat_series(void)
-{
-	void	   *mem = &test_block;
-	double		v = NAN;
-	ind_stoch_out stoch = {NAN, NAN};
-	ind_bbands_out bands = {NAN, NAN, NAN};
-	const int	rows = 40;
-
-#define TEST_FLAT(label, init_expr, push_expr, ok_expr) \
-	do { \
-		bool		has = false; \
-		init_expr; \
-		for (int i = 0; i < rows; i++) \
-			has = (push_expr); \
-		test_check(has && (ok_expr), "flat %s: has=%d", label, has); \
-	} while (0)
-
-	TEST_FLAT("rsi", tsk_ind_rsi_init(mem, 14), tsk_ind_rsi_push(mem, 100.0, &v), v == 0.0);
-	TEST_FLAT("willr", tsk_ind_willr_init(mem, 14), tsk_ind_willr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("cci", tsk_ind_cci_init(mem, 14), tsk_ind_cci_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("atr", tsk_ind_atr_init(mem, 14), tsk_ind_atr_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("adx", tsk_ind_adx_init(mem, 14), tsk_ind_adx_push(mem, 100.0, 100.0, 100.0, &v), v == 0.0);
-	TEST_FLAT("mfi", tsk_ind_mfi_init(mem, 14), tsk_ind_mfi_push(mem, 100.0, 100.0, 100.0, 5.0, &v), v == 0.0);
-	TEST_FLAT("roc", tsk_ind_roc_init(mem, 10), tsk_ind_roc_push(mem, 100.0, &v), v == 0.0);
-	TEST_FLAT("stoch", tsk_ind_stoch_init(mem, 14, 3, 3),
-			  tsk_ind_stoch_push(mem, 100.0, 100.0, 100.0, &stoch), stoch.k == 0.0 && stoch.d == 0.0);
-	TEST_FLAT("bbands", tsk_ind_bbands_init(mem, 20, 2.0), tsk_ind_bbands_push(mem, 100.0, &bands),
-			  bands.upper == 100.0 && bands.middle == 100.0 && bands.lower == 100.0);
-#undef TEST_FLAT
-}
-
-/* Runs every check; the last output line is the pass/fail summary. */
 int
 main(int argc, char **argv)
 {

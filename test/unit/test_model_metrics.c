@@ -18,7 +18,10 @@
 static int	tm_passed;
 static int	tm_failed;
 
-/* Record one check; print it only when it fails. */
+/*
+ * tm_check
+ *	  Record one check; print it only when it fails.
+ */
 static void
 tm_check(int ok, const char *what)
 {
@@ -31,14 +34,20 @@ tm_check(int ok, const char *what)
 	}
 }
 
-/* Doubles equal to 1e-12 (both NaN counts as equal). */
+/*
+ * tm_near
+ *	  Doubles equal to 1e-12 (both NaN counts as equal).
+ */
 static int
 tm_near(double a, double b)
 {
 	return (isnan(a) && isnan(b)) || fabs(a - b) < 1e-12;
 }
 
-/* Brute-force AUC: share of (positive, negative) pairs ranked right. */
+/*
+ * tm_auc_pairs
+ *	  Brute-force AUC: share of (positive, negative) pairs ranked right.
+ */
 static double
 tm_auc_pairs(const float *label, const double *prob, size_t n)
 {
@@ -55,7 +64,10 @@ tm_auc_pairs(const float *label, const double *prob, size_t n)
 	return pairs ? good / pairs : NAN;
 }
 
-/* Labels and split. */
+/*
+ * tm_labels_split
+ *	  Labels and split.
+ */
 static void
 tm_labels_split(void)
 {
@@ -81,7 +93,10 @@ tm_labels_split(void)
 	tm_check(tsk_tsm_split(10, 0.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 0");
 }
 
-/* Metrics of a small hand-checked window. */
+/*
+ * tm_metrics_small
+ *	  Metrics of a small hand-checked window.
+ */
 static void
 tm_metrics_small(void)
 {
@@ -126,7 +141,10 @@ tm_metrics_small(void)
 	}
 }
 
-/* AUC against the pair count on random windows with many ties. */
+/*
+ * tm_auc_random
+ *	  AUC against the pair count on random windows with many ties.
+ */
 static void
 tm_auc_random(void)
 {
@@ -155,7 +173,10 @@ tm_auc_random(void)
 	tm_check(ok, "auc equals the brute-force pair count on 50 random windows");
 }
 
-/* XGBoost evaluation strings. */
+/*
+ * tm_parse
+ *	  XGBoost evaluation strings.
+ */
 static void
 tm_parse(void)
 {
@@ -171,7 +192,10 @@ tm_parse(void)
 	tm_check(tsk_tsm_parse_eval("[0]\ttest-logloss:nan", "test-logloss", &v) == 0 && isnan(v), "nan parses");
 }
 
-/* PSI edges, fractions and values. */
+/*
+ * tm_psi
+ *	  PSI edges, fractions and values.
+ */
 static void
 tm_psi(void)
 {
@@ -209,7 +233,10 @@ tm_psi(void)
 	}
 }
 
-/* The rules baseline. */
+/*
+ * tm_rules
+ *	  The rules baseline.
+ */
 static void
 tm_rules(void)
 {
@@ -224,7 +251,10 @@ tm_rules(void)
 			 "missing input abstains");
 }
 
-/* Sorting comparator for the reference deciles (NaN last). */
+/*
+ * tm_cmp
+ *	  Sorting comparator for the reference deciles (NaN last).
+ */
 static int
 tm_cmp(const void *a, const void *b)
 {
@@ -237,8 +267,9 @@ tm_cmp(const void *a, const void *b)
 }
 
 /*
- * Decile edges by selection equal the edges read off a full sort, on
- * random columns with many duplicates and some NaNs.
+ * tm_psi_edges_match_sort
+ *	  Decile edges by selection equal the edges read off a full sort, on random
+ *	  columns with many duplicates and some NaNs.
  */
 static void
 tm_psi_edges_match_sort(void)
@@ -284,6 +315,10 @@ tm_psi_edges_match_sort(void)
 	tm_check(all_equal, "psi edges by selection equal the edges of a full sort (40 random columns)");
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(void)
 {

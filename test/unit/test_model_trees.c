@@ -14,24 +14,12 @@
 #include <string.h>
 
 #include "models/model_trees.h"
+#include "unit_check.h"
 
-static int	tt_passed;
-static int	tt_failed;
-
-/* Record one check; print it only when it fails. */
-static void
-tt_check(int ok, const char *what)
-{
-	if (ok)
-		tt_passed++;
-	else
-	{
-		tt_failed++;
-		printf("FAILED: %s\n", what);
-	}
-}
-
-/* A model: objective, booster name, base score and the trees' JSON. */
+/*
+ * tt_model
+ *	  A model: objective, booster name, base score and the trees' JSON.
+ */
 static char *
 tt_model(char *buf, size_t len, const char *objective, const char *booster,
 		 const char *base_score, const char *trees)
@@ -44,7 +32,11 @@ tt_model(char *buf, size_t len, const char *objective, const char *booster,
 	return buf;
 }
 
-/* Build a model and parse it (two statements: argument order is unspecified). */
+/*
+ * tt_load
+ *	  Build a model and parse it (two statements: argument order is
+ *	  unspecified).
+ */
 static tsm_forest *
 tt_load(const char *objective, const char *booster, const char *base_score,
 		const char *trees, int nfeatures, char *err, size_t errlen)
@@ -64,7 +56,10 @@ tt_load(const char *objective, const char *booster, const char *base_score,
 #define TREE2 "{\"tree_param\": {\"num_nodes\": \"1\"}, \"left_children\": [-1], \"right_children\": [-1]," \
 	" \"split_indices\": [0], \"split_conditions\": [0.25], \"default_left\": [false]}"
 
-/* The expected probability for a margin, in libxgboost's float arithmetic. */
+/*
+ * tt_sigmoid
+ *	  The expected probability for a margin, in libxgboost's float arithmetic.
+ */
 static double
 tt_sigmoid(float base, float a, float b)
 {
@@ -75,6 +70,10 @@ tt_sigmoid(float base, float a, float b)
 	return 1.0f / (1.0f + expf(-m));
 }
 
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(void)
 {
@@ -84,52 +83,51 @@ main(void)
 
 	f = tt_load("binary:logistic", "gbtree", "5E-1",
 									  TREE1 ", " TREE2, 2, err, sizeof(err));
-	tt_check(f != NULL, "a valid two-tree model loads");
+	check(f != NULL, "a valid two-tree model loads");
 	if (f != NULL)
 	{
-		tt_check(tsk_tsm_forest_trees(f) == 2, "two trees");
+		check(tsk_tsm_forest_trees(f) == 2, "two trees");
 		x[0] = 1.0f; x[1] = 0.2f;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "left-left leaf");
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "left-left leaf");
 		x[1] = 0.5f;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, -0.1f, 0.25f), "equal goes right");
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, -0.1f, 0.25f), "equal goes right");
 		x[0] = 2.0f;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "x0 == 2 goes right");
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "x0 == 2 goes right");
 		x[0] = NAN;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "missing x0 follows default right");
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.7f, 0.25f), "missing x0 follows default right");
 		x[0] = 0.0f; x[1] = NAN;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "missing x1 follows default left");
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(0.0f, 0.3f, 0.25f), "missing x1 follows default left");
 		tsk_tsm_forest_free(f);
 	}
 
 	f = tt_load("binary:logistic", "gbtree", "0.8", TREE2, 2, err, sizeof(err));
-	tt_check(f != NULL, "base score 0.8 loads");
+	check(f != NULL, "base score 0.8 loads");
 	if (f != NULL)
 	{
 		x[0] = x[1] = 0;
-		tt_check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(-logf(1.0f / 0.8f - 1.0f), 0.25f, 0.0f),
+		check(tsk_tsm_forest_predict(f, x) == tt_sigmoid(-logf(1.0f / 0.8f - 1.0f), 0.25f, 0.0f),
 				 "base margin is logit(base_score) in float");
 		tsk_tsm_forest_free(f);
 	}
 
 	/* refusals: unsupported or inconsistent, never a crash */
-	tt_check(tt_load("reg:squarederror", "gbtree", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "other objective refused");
-	tt_check(tt_load("binary:logistic", "gblinear", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "gblinear refused");
-	tt_check(tt_load("binary:logistic", "gbtree", "1.5", TREE2, 2, err, sizeof(err)) == NULL, "base score outside (0,1) refused");
-	tt_check(tt_load("binary:logistic", "gbtree", "0.5", TREE1, 1, err, sizeof(err)) == NULL, "feature index beyond the row refused");
-	tt_check(tt_load("binary:logistic", "gbtree", "0.5",
+	check(tt_load("reg:squarederror", "gbtree", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "other objective refused");
+	check(tt_load("binary:logistic", "gblinear", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "gblinear refused");
+	check(tt_load("binary:logistic", "gbtree", "1.5", TREE2, 2, err, sizeof(err)) == NULL, "base score outside (0,1) refused");
+	check(tt_load("binary:logistic", "gbtree", "0.5", TREE1, 1, err, sizeof(err)) == NULL, "feature index beyond the row refused");
+	check(tt_load("binary:logistic", "gbtree", "0.5",
 										   "{\"tree_param\": {\"num_nodes\": \"2\"}, \"left_children\": [1, 0],"
 										   " \"right_children\": [1, 0], \"split_indices\": [0, 0],"
 										   " \"split_conditions\": [1, 1], \"default_left\": [0, 0]}", 2, err, sizeof(err)) == NULL, "a cycle refused");
-	tt_check(tt_load("binary:logistic", "gbtree", "0.5",
+	check(tt_load("binary:logistic", "gbtree", "0.5",
 										   "{\"tree_param\": {\"num_nodes\": \"3\"}, \"left_children\": [1, -1, -1],"
 										   " \"right_children\": [2, -1, -1], \"split_indices\": [0, 0, 0],"
 										   " \"split_conditions\": [1, 1, 1], \"default_left\": [0, 0, 0],"
 										   " \"split_type\": [1, 0, 0]}", 2, err, sizeof(err)) == NULL, "categorical split refused");
-	tt_check(tt_load("binary:logistic", "gbtree", "0.5",
+	check(tt_load("binary:logistic", "gbtree", "0.5",
 										   "{\"tree_param\": {\"num_nodes\": \"3\"}, \"left_children\": [1, -1]}", 2, err, sizeof(err)) == NULL, "short arrays refused");
-	tt_check(tsk_tsm_forest_from_json("{\"learner\": ", 12, 2, err, sizeof(err)) == NULL && err[0] != '\0',
+	check(tsk_tsm_forest_from_json("{\"learner\": ", 12, 2, err, sizeof(err)) == NULL && err[0] != '\0',
 			 "truncated JSON refused with a message");
 
-	printf("%d passed, %d failed\n", tt_passed, tt_failed);
-	return tt_failed ? 1 : 0;
+	return unit_summary(NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * test_news.c - unit tests of the news cores without a server: the RSS/Atom
- * reader on the real feeds and on hostile input, HTML stripping, RFC 822 /
- * RFC 3339 dates, and word-boundary symbol matching.
+ * test_news.c
+ *	  unit tests of the news cores without a server: the RSS/Atom reader on the
+ *	  real feeds and on hostile input, HTML stripping, RFC 822 / RFC 3339
+ *	  dates, and word-boundary symbol matching.
  *
  * Usage: test_news SHARED_DIR (reads SHARED_DIR/data/news/rss/).
  */
@@ -12,23 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int	passed,
-			failed;
+#include "unit_check.h"
 
-/* Records one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL: %s\n", what);
-	}
-}
-
-/* Reads a whole file; NULL if missing. */
+/*
+ * read_file
+ *	  Reads a whole file; NULL if missing.
+ */
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -54,7 +44,10 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Parses a string as a feed; returns the item count or -1. */
+/*
+ * parse_count
+ *	  Parses a string as a feed; returns the item count or -1.
+ */
 static long
 parse_count(const char *xml, char *err, size_t errlen)
 {
@@ -69,7 +62,10 @@ parse_count(const char *xml, char *err, size_t errlen)
 	return n;
 }
 
-/* The date s parses to us microseconds since the epoch. */
+/*
+ * date_is
+ *	  The date s parses to us microseconds since the epoch.
+ */
 static int
 date_is(const char *s, long long us)
 {
@@ -78,13 +74,21 @@ date_is(const char *s, long long us)
 	return tsk_feed_parse_date(s, &got) && got == us;
 }
 
-/* Symbol matching helper: does text mention alias? */
+/*
+ * has
+ *	  Symbol matching helper: does text mention alias?
+ */
 static int
 has(const char *text, const char *alias)
 {
 	return tsk_symbols_alias_occurs(text, strlen(text), alias, strlen(alias));
 }
 
+/*
+ * main
+ *	  Runs every test on the feeds of SHARED_DIR (argv[1]); exit status 1 on
+ *	  any failure.
+ */
 int
 main(int argc, char **argv)
 {
@@ -157,6 +161,5 @@ main(int argc, char **argv)
 		  !has("caf\xc3\xa9" "btc", "btc"), "no match inside words");
 	check(has("Shiba \n Inu", "shiba inu") && !has("ShibaInu", "shiba inu"), "multi-word aliases");
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return unit_summary(NULL);
 }

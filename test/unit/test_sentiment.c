@@ -1,5 +1,6 @@
 /*
- * test_sentiment.c - unit tests for src/sentiment/sentiment.c and the built-in lexicon.
+ * test_sentiment.c
+ *	  unit tests for src/sentiment/sentiment.c and the built-in lexicon.
  *
  * Usage: test_sentiment [SHARED_DIR]
  *   With SHARED_DIR (the project's shared directory), the real VADER,
@@ -36,35 +37,50 @@ static int tests_passed, tests_failed;
 		}                                                                                          \
 	} while (0)
 
-/* Score of a NUL-terminated text with the built-in lexicon. */
+/*
+ * score
+ *	  Score of a NUL-terminated text with the built-in lexicon.
+ */
 static double
 score(const char *text)
 {
 	return tsk_sentiment_score(NULL, text, strlen(text));
 }
 
-/* Label (-1, 0, +1) of a NUL-terminated text with the built-in lexicon. */
+/*
+ * label
+ *	  Label (-1, 0, +1) of a NUL-terminated text with the built-in lexicon.
+ */
 static int
 label(const char *text)
 {
 	return tsk_sentiment_label(score(text));
 }
 
-/* Score of a NUL-terminated text with lexicon lex. */
+/*
+ * score_with
+ *	  Score of a NUL-terminated text with lexicon lex.
+ */
 static double
 score_with(const SentimentLexicon *lex, const char *text)
 {
 	return tsk_sentiment_score(lex, text, strlen(text));
 }
 
-/* Loads a NUL-terminated inline lexicon buffer. */
+/*
+ * load
+ *	  Loads a NUL-terminated inline lexicon buffer.
+ */
 static SentimentLexicon *
 load(const char *buf, sentiment_format fmt, sentiment_error *err)
 {
 	return tsk_sentiment_lexicon_load(buf, strlen(buf), fmt, err);
 }
 
-/* Tokenises text into toks (at most max); returns the token count. */
+/*
+ * tokenize
+ *	  Tokenises text into toks (at most max); returns the token count.
+ */
 static size_t
 tokenize(const char *text, size_t len, sentiment_token *toks, size_t max)
 {
@@ -75,14 +91,20 @@ tokenize(const char *text, size_t len, sentiment_token *toks, size_t max)
 	return n;
 }
 
-/* True if token t has the given type and normalised text. */
+/*
+ * tok_is
+ *	  True if token t has the given type and normalised text.
+ */
 static bool
 tok_is(const sentiment_token *t, sentiment_token_type type, const char *norm)
 {
 	return t->type == type && strcmp(t->norm, norm) == 0;
 }
 
-/* Tokeniser: words, case, numbers, percent, punctuation, apostrophes. */
+/*
+ * test_tokenizer_basic
+ *	  Tokeniser: words, case, numbers, percent, punctuation, apostrophes.
+ */
 static void
 test_tokenizer_basic(void)
 {
@@ -125,7 +147,10 @@ test_tokenizer_basic(void)
 	CHECK(tokenize(NULL, 10, t, 32) == 0);
 }
 
-/* Tokeniser: UTF-8 letters, case folding, invalid bytes, long words. */
+/*
+ * test_tokenizer_utf8
+ *	  Tokeniser: UTF-8 letters, case folding, invalid bytes, long words.
+ */
 static void
 test_tokenizer_utf8(void)
 {
@@ -158,8 +183,11 @@ test_tokenizer_utf8(void)
 	CHECK(n == 2 && tok_is(&t[1], SENTIMENT_TOK_WORD, "cd"));
 }
 
-/* Negation within three tokens flips; further away or across punctuation
- * it does not. */
+/*
+ * test_negation
+ *	  Negation within three tokens flips; further away or across punctuation it
+ *	  does not.
+ */
 static void
 test_negation(void)
 {
@@ -177,7 +205,10 @@ test_negation(void)
 	CHECK(score("not only good") > 0); /* blocker phrase */
 }
 
-/* Intensifiers scale magnitude before and right after a word. */
+/*
+ * test_intensifiers
+ *	  Intensifiers scale magnitude before and right after a word.
+ */
 static void
 test_intensifiers(void)
 {
@@ -191,7 +222,10 @@ test_intensifiers(void)
 	CHECK(score("sales fell slightly") > score("sales fell") && score("sales fell slightly") < 0);
 }
 
-/* "but" clauses: the clause after weighs more. */
+/*
+ * test_but_clause
+ *	  "but" clauses: the clause after weighs more.
+ */
 static void
 test_but_clause(void)
 {
@@ -204,7 +238,10 @@ test_but_clause(void)
 	CHECK(score("not only good but also strong") > 0);
 }
 
-/* Financial composition rules R1/R2 and domain vocabulary. */
+/*
+ * test_financial_rules
+ *	  Financial composition rules R1/R2 and domain vocabulary.
+ */
 static void
 test_financial_rules(void)
 {
@@ -234,7 +271,10 @@ test_financial_rules(void)
 	CHECK(label("Sales were EUR 5 mn in 2009 and EUR 4 mn in 2008 .") == 0);
 }
 
-/* Scores stay in [-1, 1]; degenerate inputs score 0 without crashing. */
+/*
+ * test_bounds_and_degenerate
+ *	  Scores stay in [-1, 1]; degenerate inputs score 0 without crashing.
+ */
 static void
 test_bounds_and_degenerate(void)
 {
@@ -271,7 +311,10 @@ test_bounds_and_degenerate(void)
 	CHECK(tsk_sentiment_label(0.3) == 1 && tsk_sentiment_label(-0.3) == -1 && tsk_sentiment_label(0.29) == 0);
 }
 
-/* VADER inline buffers: valid, auto-detected, malformed. */
+/*
+ * test_vader_format
+ *	  VADER inline buffers: valid, auto-detected, malformed.
+ */
 static void
 test_vader_format(void)
 {
@@ -311,7 +354,10 @@ test_vader_format(void)
 	CHECK(lex == NULL && err.line == 2 && strstr(err.message, "line 2") != NULL);
 }
 
-/* Loughran-McDonald .cat inline buffers: valid and malformed. */
+/*
+ * test_lm_format
+ *	  Loughran-McDonald .cat inline buffers: valid and malformed.
+ */
 static void
 test_lm_format(void)
 {
@@ -351,7 +397,10 @@ test_lm_format(void)
 	CHECK(lex == NULL && err.status == SENTIMENT_ERR_EMPTY);
 }
 
-/* AFINN inline buffers: valid (with phrases) and malformed. */
+/*
+ * test_afinn_format
+ *	  AFINN inline buffers: valid (with phrases) and malformed.
+ */
 static void
 test_afinn_format(void)
 {
@@ -380,7 +429,10 @@ test_afinn_format(void)
 	}
 }
 
-/* Arguments, detection, size limits, NUL bytes, BOM, names. */
+/*
+ * test_load_errors
+ *	  Arguments, detection, size limits, NUL bytes, BOM, names.
+ */
 static void
 test_load_errors(void)
 {
@@ -417,7 +469,10 @@ test_load_errors(void)
 	CHECK(tsk_sentiment_format_name((sentiment_format) 42) == NULL);
 }
 
-/* A lexicon block copied elsewhere works after the original is freed. */
+/*
+ * test_relocation
+ *	  A lexicon block copied elsewhere works after the original is freed.
+ */
 static void
 test_relocation(void)
 {
@@ -442,8 +497,11 @@ test_relocation(void)
 		tsk_sentiment_lexicon_free(lex);
 }
 
-/* Every prefix and many random mutations of valid buffers load or fail
- * cleanly (run under ASan/valgrind to make this a memory-safety test). */
+/*
+ * test_fuzz
+ *	  Every prefix and many random mutations of valid buffers load or fail
+ *	  cleanly (run under ASan/valgrind to make this a memory-safety test).
+ */
 static void
 test_fuzz(void)
 {
@@ -490,7 +548,10 @@ test_fuzz(void)
 	CHECK(ok > 0 && failed_cleanly > 0 && out_of_range == 0);
 }
 
-/* Built-in table: unique keys, valid values, every key usable. */
+/*
+ * test_builtin_table
+ *	  Built-in table: unique keys, valid values, every key usable.
+ */
 static void
 test_builtin_table(void)
 {
@@ -515,7 +576,10 @@ test_builtin_table(void)
 	CHECK(tsk_sentiment_lexicon_memsize(NULL) > 0);
 }
 
-/* Reads SHARED_DIR/<prefix>lexicons/name; malloc'd buffer or NULL. */
+/*
+ * read_lexicon
+ *	  Reads SHARED_DIR/<prefix>lexicons/name; malloc'd buffer or NULL.
+ */
 static char *
 read_lexicon(const char *dir, const char *name, size_t *len)
 {
@@ -542,7 +606,10 @@ read_lexicon(const char *dir, const char *name, size_t *len)
 	return NULL;
 }
 
-/* Sanity check on the real lexicon files. */
+/*
+ * test_real_lexicons
+ *	  Sanity check on the real lexicon files.
+ */
 static void
 test_real_lexicons(const char *dir)
 {
@@ -585,7 +652,10 @@ test_real_lexicons(const char *dir)
 	}
 }
 
-/* Runs every test; see the banner. */
+/*
+ * main
+ *	  Runs every test; see the banner.
+ */
 int
 main(int argc, char **argv)
 {

@@ -1,8 +1,9 @@
 /*
- * test_sentiment_api.c - unit tests of the sentiment endpoint client without
- * a server: the request bodies (OpenAI chat completions, Hugging Face
- * inputs), the strict parsing of both answer shapes, and the failures that
- * need no network (no URL, a refused protocol, nothing listening).
+ * test_sentiment_api.c
+ *	  unit tests of the sentiment endpoint client without a server: the request
+ *	  bodies (OpenAI chat completions, Hugging Face inputs), the strict parsing
+ *	  of both answer shapes, and the failures that need no network (no URL, a
+ *	  refused protocol, nothing listening).
  *
  * Usage: test_sentiment_api [SHARED_DIR] (the argument is ignored).
  */
@@ -13,25 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit_check.h"
+
 #include <curl/curl.h>
 
-static int	passed,
-			failed;
-
-/* Records one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL: %s\n", what);
-	}
-}
-
-/* Parses body as api; checks the outcome (want_ok) and the score. */
+/*
+ * check_parse
+ *	  Parses body as api; checks the outcome (want_ok) and the score.
+ */
 static void
 check_parse(sentiment_api_kind api, const char *body, int want_ok, double want, const char *what)
 {
@@ -45,7 +35,10 @@ check_parse(sentiment_api_kind api, const char *body, int want_ok, double want, 
 		check(rc == -1 && err[0] != '\0' && strcmp(err, "unset") != 0, what);
 }
 
-/* The request bodies. */
+/*
+ * test_requests
+ *	  The request bodies.
+ */
 static void
 test_requests(void)
 {
@@ -70,7 +63,10 @@ test_requests(void)
 	free(r);
 }
 
-/* The answers: good shapes and everything that must be refused. */
+/*
+ * test_parse
+ *	  The answers: good shapes and everything that must be refused.
+ */
 static void
 test_parse(void)
 {
@@ -107,7 +103,10 @@ test_parse(void)
 	check_parse(SENTIMENT_API_HUGGINGFACE, "", 0, 0, "empty body refused");
 }
 
-/* Failures that need no server. */
+/*
+ * test_offline_failures
+ *	  Failures that need no server.
+ */
 static void
 test_offline_failures(void)
 {
@@ -127,7 +126,10 @@ test_offline_failures(void)
 		  "a one-byte error buffer stays terminated");
 }
 
-/* Runs every test; exit status 1 on any failure. */
+/*
+ * main
+ *	  Runs every test; exit status 1 on any failure.
+ */
 int
 main(void)
 {
@@ -140,6 +142,5 @@ main(void)
 	test_parse();
 	test_offline_failures();
 	curl_global_cleanup();
-	printf("test_sentiment_api: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_summary("test_sentiment_api");
 }
