@@ -1,0 +1,50 @@
+-- Order books (issue 17): book_features() on hand-made samples whose
+-- features are worked out by hand in the comments, partition helpers and
+-- their errors.
+CREATE EXTENSION IF NOT EXISTS triggerstock;
+SET timezone = 'UTC';
+
+-- Samples of one instrument:
+--  s1 00:00:00  bids 100 x 2, 99 x 1   asks 101 x 1, 102 x 3   ofi  1.5, 3 updates
+--  s2 00:00:30  bids 100.5 x 4         asks 101 x 2            ofi -0.5, 2 updates, 1 resync
+--  s3 00:01:15  no bids                asks 101 x 1            ofi  0,   1 update
+-- Bucket 00:00 (1 minute): s1 holds 30 s (until s2), s2 30 s (until the bucket's end).
+--  spread     (30*1 + 30*0.5)/60                             = 0.75
+--  mid        (30*100.5 + 30*100.75)/60                      = 100.625
+--  microprice (30*(101*2+100*1)/3 + 30*(101*4+100.5*2)/6)/60 = 100.75
+--  imbalance_1  ((2-1)/3 + (4-2)/6)/2                        = 0.333333333
+--  imbalance_5  ((3-4)/7 + (4-2)/6)/2                        = 0.095238095 (= imbalance_10)
+--  ofi 1, updates 5, resyncs 1, snapshots 2
+-- Bucket 00:01: s3 alone; no bid side, so every price feature is NULL.
+INSERT INTO triggerstock.book_snapshots
+    (exchange, instrument, symbol, ts, event_ts, bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs)
+VALUES
+    ('test', 'HB-USD', 'HB', '2024-01-01 00:00:00', NULL, '{100,99}', '{2,1}', '{101,102}', '{1,3}', 3, 1.5, 0),
+    ('test', 'HB-USD', 'HB', '2024-01-01 00:00:30', NULL, '{100.5}', '{4}', '{101}', '{2}', 2, -0.5, 1),
+    ('test', 'HB-USD', 'HB', '2024-01-01 00:01:15', NULL, '{}', '{}', '{101}', '{1}', 1, 0, 0);
+
+SELECT bucket, round(spread::numeric, 9) AS spread, round(mid::numeric, 9) AS mid,
+       round(microprice::numeric, 9) AS microprice, round(imbalance_1::numeric, 9) AS imb1,
+       round(imbalance_5::numeric, 9) AS imb5, round(imbalance_10::numeric, 9) AS imb10,
+       ofi, updates, resyncs, snapshots
+FROM book_features('HB');
+
+-- since: from the bucket holding it; 30-second buckets
+SELECT bucket, round(spread::numeric, 9) AS spread, snapshots FROM book_features('HB', '30 seconds');
+SELECT bucket, snapshots FROM book_features('HB', '1 minute', '2024-01-01 00:00:45');
+SELECT count(*) FROM book_features('nobody');
+
+-- a sample whose sides disagree in length is refused
+INSERT INTO triggerstock.book_snapshots
+VALUES ('test', 'HB-USD', 'HB', '2024-01-01 00:02:00', NULL, '{1,2}', '{1}', '{3}', '{1}', 0, 0, 0);
+
+-- partitions: created, listed, the default partition's rows moved, dropped by retention
+SELECT * FROM create_book_partitions('2024-01-01', '2024-01-01');
+SELECT partition, range_from, range_to FROM book_partitions() WHERE range_from < '2025-01-01';
+SELECT count(*) FROM ONLY triggerstock.book_snapshots_default;
+SELECT count(*) FROM triggerstock.book_snapshots_p20240101;
+SELECT * FROM book_retention('1 day');
+SELECT count(*) FROM triggerstock.book_snapshots;
+SELECT * FROM create_book_partitions('2024-01-02', '2024-01-01');
+SELECT * FROM book_retention(NULL);
+SELECT * FROM book_retention('-1 day');
