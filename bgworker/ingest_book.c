@@ -58,6 +58,7 @@ static int	chg_cap = 0;
 
 static ingest_book_row *rows = NULL;
 static int	nrows = 0;
+static int	rows_alloc = 0;
 static int64 rows_dropped = 0;
 static ingest_dead_letter bdead[INGEST_BOOK_MAX_DEAD];
 static int	nbdead = 0;
@@ -68,6 +69,7 @@ static TimestampTz next_sample = 0;
 static TimestampTz flush_retry_at = 0;
 static bool flush_due = false;
 static bool prune_pending = false;	/* book_status may hold rows of old books */
+static TimestampTz status_at = 0;	/* when book_status was last written */
 
 /*
  * book_grow
@@ -558,8 +560,11 @@ book_sample(TimestampTz now)
 								bcfg->id, (long long) rows_dropped)));
 		}
 		tsk_tb_sync_sample(&b->sync, opt.levels, lv, lv + opt.levels, &s);
-		if (rows == NULL)
-			rows = book_grow(NULL, sizeof(ingest_book_row) * INGEST_BOOK_MAX_ROWS);
+		if (nrows == rows_alloc)
+		{
+			rows_alloc = Min(INGEST_BOOK_MAX_ROWS, Max(256, rows_alloc * 2));
+			rows = book_grow(rows, sizeof(ingest_book_row) * rows_alloc);
+		}
 		r = &rows[nrows];
 		{
 			const char *ins = bcfg->instruments[b->index],
@@ -601,20 +606,25 @@ book_sample(TimestampTz now)
 }
 
 /*
- * tsk_ingest_book_flush_now
- *	  Store samples, states and dead letters; on ERROR log it, keep them.
+ * book_flush
+ *	  Store samples, states (every state when all_states, else at most
+ *	  once a second) and dead letters; on ERROR log it, keep them.
  */
-bool
-tsk_ingest_book_flush_now(void)
+static bool
+book_flush(bool all_states)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	volatile bool ok = true;
 	ingest_book_state *st;
 
-	if (bcfg == NULL || (nbooks == 0 && nrows == 0 && nbdead == 0 && !prune_pending))
+	TimestampTz now = GetCurrentTimestamp();
+	/* the state rows at most once a second (samples may be every 100 ms) */
+	int			nstate = all_states || prune_pending || now - status_at >= USECS_PER_SEC ? nbooks : 0;
+
+	if (bcfg == NULL || (nstate == 0 && nrows == 0 && nbdead == 0 && !prune_pending))
 		return true;
 	st = palloc(sizeof(ingest_book_state) * Max(nbooks, 1));
-	for (int i = 0; i < nbooks; i++)
+	for (int i = 0; i < nstate; i++)
 	{
 		st[i].instrument = bcfg->instruments[books[i].index];
 		st[i].symbol = bcfg->symbols[books[i].index];
@@ -625,7 +635,7 @@ tsk_ingest_book_flush_now(void)
 	}
 	PG_TRY();
 	{
-		tsk_ingest_book_store(bcfg, rows, nrows, st, nbooks, bdead, nbdead);
+		tsk_ingest_book_store(bcfg, rows, nrows, st, nstate, bdead, nbdead, nstate > 0 || prune_pending);
 	}
 	PG_CATCH();
 	{
@@ -649,8 +659,21 @@ tsk_ingest_book_flush_now(void)
 		nbdead = 0;
 		bdead_first_at = 0;
 		prune_pending = false;
+		if (nstate > 0)
+			status_at = now;
 	}
 	return ok;
+}
+
+/*
+ * tsk_ingest_book_flush_now
+ *	  Flush everything now, every book state included (SIGTERM, leaving
+ *	  the active hours).
+ */
+bool
+tsk_ingest_book_flush_now(void)
+{
+	return book_flush(true);
 }
 
 /*
@@ -665,7 +688,7 @@ tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send)
 	if (!tsk_ingest_book_enabled())
 	{
 		if ((nrows > 0 || nbdead > 0 || prune_pending) && (flush_retry_at == 0 || now >= flush_retry_at))
-			flush_retry_at = tsk_ingest_book_flush_now() ? 0 : TimestampTzPlusMilliseconds(now, 1000);
+			flush_retry_at = book_flush(true) ? 0 : TimestampTzPlusMilliseconds(now, 1000);
 		return;
 	}
 	if (bsrc == TB_SRC_BINANCE)
@@ -684,7 +707,7 @@ tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send)
 		flush_due = true;
 	if (flush_due && (flush_retry_at == 0 || now >= flush_retry_at))
 	{
-		if (tsk_ingest_book_flush_now())
+		if (book_flush(false))
 		{
 			flush_due = false;
 			flush_retry_at = 0;

@@ -112,7 +112,7 @@ typedef struct ingest_book_state
 extern bool tsk_ingest_book_load_options(int32 source, ingest_book_options *opt);
 extern void tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
 								  const ingest_book_state *books, int nbooks,
-								  const ingest_dead_letter *dead, int ndead);
+								  const ingest_dead_letter *dead, int ndead, bool prune);
 extern void tsk_ingest_book_store_reset(void);
 
 /* ---- ingest_book_http.c ---- */

@@ -276,12 +276,13 @@ store_partitions(const ingest_book_row *rows, int nrows, TimestampTz *days)
 
 /*
  * tsk_ingest_book_store
- *	  One transaction: samples, states, dead letters.  ERRORs propagate.
+ *	  One transaction: samples, states (and, with prune, deleting the state
+ *	  rows of instruments not in books), dead letters.  ERRORs propagate.
  */
 void
 tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
 					  const ingest_book_state *books, int nbooks,
-					  const ingest_dead_letter *dead, int ndead)
+					  const ingest_dead_letter *dead, int ndead, bool prune)
 {
 	MemoryContext old;
 	TimestampTz days[8];
@@ -361,6 +362,7 @@ tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int
 		if (SPI_execute_plan(store_status_plan, a, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "book status upsert failed");
 	}
+	if (prune)
 	{
 		Datum	   *names = palloc(sizeof(Datum) * Max(nbooks, 1));
 		Datum		a[2];
