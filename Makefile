@@ -4,7 +4,8 @@
 #   make installcheck        pg_regress suites in sql/ against a running server
 #   make unit                pure-C unit tests (no server)
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
-#   make demo                the demo (test/demo.sh)
+#   make demo                the real-data tour (test/demo.sh)
+#   make start               the local stack, kept running (test/stack/stack.sh)
 #   make bench               every benchmark (test/bench/run-*.sh)
 #   make fuzz                libFuzzer targets in test/fuzz (clang)
 
@@ -45,7 +46,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
-	src/models/model_train.o src/models/model_predict.o \
+	src/models/model_train.o src/models/model_settings.o src/models/model_predict.o \
 	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
@@ -202,3 +203,18 @@ bench:
 	@for script in test/bench/run-*.sh; do echo "== $$script"; bash $$script || exit 1; done
 
 include test/exchange/exchange.mk
+
+# The local stack (test/stack/stack.sh; data in .stack/, git-ignored):
+#   make start [LIVE=1] [DRY_RUN=1]   install, build, start and feed it
+#   make status | make stop | make chart | make stack-reset (removes .stack/)
+.PHONY: start stop status chart stack-reset
+start:
+	@LIVE=$(LIVE) DRY_RUN=$(DRY_RUN) bash test/stack/stack.sh start
+stop:
+	@bash test/stack/stack.sh stop
+status:
+	@bash test/stack/stack.sh status
+chart:
+	@bash test/stack/stack.sh chart
+stack-reset:
+	@bash test/stack/stack.sh reset

@@ -6,7 +6,10 @@
 #      shared_preload_libraries = pg_cron,triggerstock, and again without
 #      preloading (pure SQL features must work either way),
 #   3. the TAP tests in test/t (each makes its own throw-away clusters;
-#      the ingestion tests stream from test/exchange/exchange_sim).
+#      the ingestion tests stream from test/exchange/exchange_sim),
+#   4. the local stack (make start in a temporary directory): start, status,
+#      every Grafana dashboard query as the read-only role, stop and resume
+#      (test/stack/test-stack.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +36,6 @@ run_regress
 echo "== TAP tests"
 make -s exchange   # the local exchange the ingestion tests stream from
 bash test/run-tap.sh
+
+echo "== local stack and Grafana dashboards"
+bash test/stack/test-stack.sh

@@ -37,6 +37,7 @@
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "models/model_rows.h"
+#include "models/model_settings.h"
 #include "guc.h"
 
 extern PGDLLEXPORT Datum model_train(PG_FUNCTION_ARGS);
@@ -53,124 +54,6 @@ PG_FUNCTION_INFO_V1(model_train_query);
  * training log loss and accuracy (the latest ones).
  */
 #define TRAIN_PSI_SAMPLE 65536
-
-/* Settings of one training run (our keys, then XGBoost's). */
-typedef struct train_settings
-{
-	double		test_fraction;
-	int			num_boost_round;
-	int			early_stopping_rounds;
-	int			nparams;
-	char	   *keys[64];
-	char	   *values[64];
-} train_settings;
-
-
-/*
- * train_settings_parse
- *	  Defaults, then params: our keys are read, the others go to XGBoost.
- */
-static void
-train_settings_parse(Jsonb *params, train_settings *s)
-{
-	static const char *const defaults[][2] = {
-		{"objective", "binary:logistic"}, {"eval_metric", "logloss"},
-		{"tree_method", "hist"}, {"max_depth", "4"}, {"eta", "0.1"},
-		{"seed", "0"}, {"validate_parameters", "1"}, {"nthread", NULL}};
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	memset(s, 0, sizeof(*s));
-	s->test_fraction = 0.2;
-	s->num_boost_round = 100;
-	s->early_stopping_rounds = 10;
-	for (int i = 0; i < (int) lengthof(defaults); i++)
-	{
-		s->keys[s->nparams] = pstrdup(defaults[i][0]);
-		s->values[s->nparams++] = defaults[i][1] ? pstrdup(defaults[i][1])
-			: psprintf("%d", tsk_train_threads);
-	}
-
-	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params must be a jsonb object"),
-				 errhint("For example: '{\"max_depth\": 6, \"eta\": 0.05}'.")));
-	it = JsonbIteratorInit(&params->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		char	   *value;
-		int			i;
-
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-		if (v.type == jbvString)
-			value = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (v.type == jbvNumeric)
-			value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-		else if (v.type == jbvBool)
-			value = pstrdup(v.val.boolean ? "true" : "false");
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("parameter \"%s\" must be a string, number or boolean", key),
-					 errhint("XGBoost parameters are scalars, for example {\"max_depth\": 6}.")));
-
-		if (strcmp(key, "objective") == 0 || strcmp(key, "eval_metric") == 0 ||
-			strcmp(key, "nthread") == 0 || strcmp(key, "n_jobs") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("parameter \"%s\" cannot be set", key),
-					 errhint("train() always uses objective binary:logistic with eval_metric logloss "
-							 "for early stopping; the thread count is the GUC triggerstock.train_threads.")));
-		if (strcmp(key, "test_fraction") == 0)
-		{
-			s->test_fraction = strtod(value, NULL);
-			if (!(s->test_fraction >= 0.01 && s->test_fraction <= 0.9))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("test_fraction must be between 0.01 and 0.9, got %s", value),
-						 errhint("It is the share of the newest rows held out for testing; the default is 0.2.")));
-			continue;
-		}
-		if (strcmp(key, "num_boost_round") == 0 || strcmp(key, "early_stopping_rounds") == 0)
-		{
-			char	   *end;
-			long		n = strtol(value, &end, 10);
-			bool		rounds = key[0] == 'n';
-
-			if (*end != '\0' || n < (rounds ? 1 : 0) || n > 1000000)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s must be an integer between %d and 1000000, got %s",
-								key, rounds ? 1 : 0, value),
-						 errhint("num_boost_round defaults to 100, early_stopping_rounds to 10 (0 turns early stopping off).")));
-			if (rounds)
-				s->num_boost_round = (int) n;
-			else
-				s->early_stopping_rounds = (int) n;
-			continue;
-		}
-		for (i = 0; i < s->nparams; i++)
-			if (strcmp(s->keys[i], key) == 0)
-				break;
-		if (i == lengthof(s->keys))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many parameters"),
-					 errhint("Give at most 50 parameters.")));
-		if (i == s->nparams)
-			s->keys[s->nparams++] = key;
-		s->values[i] = value;
-	}
-}
 
 /*
  * train_needed_rows
@@ -331,334 +214,402 @@ train_boost(MemoryContext cxt, const train_rows *r, const float *label,
 }
 
 /*
- * train_run
- *	  The whole training run; returns the model id or 0 when another
- *	  session is training the symbol.
+ * train_run_state
+ *	  Everything one training run carries from phase to phase (train_run);
+ *	  each group of fields is filled by the phase named beside it.
  */
-static int64
-train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum *args,
-		  Interval *width, int horizon, Jsonb *params, const char *source)
+typedef struct train_run_state
 {
-	TimestampTz started = GetCurrentTimestamp();
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "triggerstock train",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+	/* the call */
+	const char *symbol;
+	Interval   *width;
+	int			horizon;
+	const char *source;			/* train_from_query's query, NULL for features() */
+	TimestampTz started;
+	MemoryContext cxt;			/* owns everything below, handles included */
 	train_settings s;
+	size_t		needed;			/* fewest rows that make a model */
+	/* train_read */
 	train_rows	r;
+	/* train_split */
 	float	   *label;
 	size_t		nl,
 				n_train,
 				test_begin,
 				n_test,
-				positives = 0,
-				needed;
+				positives;
+	int			majority;
+	/* train_boost (fit) */
+	BoosterHandle booster;
 	int			best_iteration,
 				rounds;
 	double		best_eval;
-	BoosterHandle booster;
+	/* train_evaluate */
 	double	   *prob;
 	size_t	   *scratch;
 	tsm_metrics tm,
 				trm;
-	int			majority;
-	bst_ulong	len;
-	const char *raw;
-	bytea	   *model_bytes;
-	StringInfoData metrics,
-				importance,
-				drift,
-				pjson;
-	int64		model_id,
-				deployed_id;
-	bool		deploy = false;
-	char	   *deploy_reason = NULL;
-	int			ret;
+	/* train_reference */
+	StringInfoData importance,
+				drift;
+	/* train_compare_deployed */
+	int64		deployed_id;
+	bool		deploy;
+	char	   *deploy_reason;
+	/* train_store */
+	int64		model_id;
+} train_run_state;
+
+/*
+ * train_try_lock
+ *	  One training per symbol at a time: a transaction-level advisory lock;
+ *	  false (after a NOTICE) when another session holds it.
+ */
+static bool
+train_try_lock(const char *symbol)
+{
 	Oid			lock_types[1] = {TEXTOID};
 	Datum		lock_args[1] = {CStringGetTextDatum(symbol)};
+	bool		isnull;
+	int			ret;
 
-	if (horizon < 1 || horizon > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("horizon must be between 1 and 10000 buckets, got %d", horizon),
-				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
-	train_settings_parse(params, &s);
-
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-
-	/* one training per symbol at a time */
 	ret = SPI_execute_with_args("SELECT pg_catalog.pg_try_advisory_xact_lock(29811, pg_catalog.hashtext($1))",
 								1, lock_types, lock_args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 	{
-		bool		isnull;
-
-		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		{
-			ereport(NOTICE,
-					(errmsg("a model for symbol \"%s\" is already being trained, skipping", symbol),
-					 errhint("The other train() call stores its model when it finishes.")));
-			SPI_finish();
-			MemoryContextSwitchTo(old);
-			MemoryContextDelete(cxt);
-			return 0;
-		}
+		ereport(NOTICE,
+				(errmsg("a model for symbol \"%s\" is already being trained, skipping", symbol),
+				 errhint("The other train() call stores its model when it finishes.")));
+		return false;
 	}
+	return true;
+}
 
-	needed = train_needed_rows(s.test_fraction, horizon) + horizon;
-	if (source == NULL)
+/*
+ * train_read
+ *	  Phase read: check that train() knows the symbol, then read the feature
+ *	  rows in time order (model_fetch.c) into st->r.
+ */
+static void
+train_read(train_run_state *st, const char *query, int nargs, Oid *argtypes, Datum *args)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(st->symbol)};
+	int			ret;
+
+	if (st->source == NULL)
 	{
 		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles WHERE symbol = $1 LIMIT 1",
-									1, lock_types, lock_args, NULL, true, 1);
+									1, types, values, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("unknown symbol \"%s\"", symbol),
+					 errmsg("unknown symbol \"%s\"", st->symbol),
 					 errhint("triggerstock.candles has no candle for it; training needs at least %zu candles "
-							 "at the training width.", needed)));
+							 "at the training width.", st->needed)));
 	}
 
-	tsk_train_fetch(query, nargs, argtypes, args, cxt, &r);
-	elog(DEBUG1, "train %s: %zu rows read in %ld ms", symbol, r.n,
-		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
-	label = palloc(sizeof(float) * Max(r.n, 1));
-	nl = tsk_tsm_labels(r.close, r.n, horizon, label);
-	if (nl < needed - horizon ||
-		tsk_tsm_split(nl, s.test_fraction, horizon, &n_train, &test_begin) != 0 ||
-		n_train < TRAIN_MIN_TRAIN_ROWS || nl - test_begin < TRAIN_MIN_TEST_ROWS)
+	tsk_train_fetch(query, nargs, argtypes, args, st->cxt, &st->r);
+	elog(DEBUG1, "train %s: %zu rows read in %ld ms", st->symbol, st->r.n,
+		 TimestampDifferenceMilliseconds(st->started, GetCurrentTimestamp()));
+}
+
+/*
+ * train_split
+ *	  Phase split: label the rows (close horizon buckets ahead is higher),
+ *	  split them in time order (training rows, horizon left out, test
+ *	  window), and refuse too few rows or a single-class training set.
+ */
+static void
+train_split(train_run_state *st)
+{
+	const train_rows *r = &st->r;
+	int			horizon = st->horizon;
+
+	st->label = palloc(sizeof(float) * Max(r->n, 1));
+	st->nl = tsk_tsm_labels(r->close, r->n, horizon, st->label);
+	if (st->nl < st->needed - horizon ||
+		tsk_tsm_split(st->nl, st->s.test_fraction, horizon, &st->n_train, &st->test_begin) != 0 ||
+		st->n_train < TRAIN_MIN_TRAIN_ROWS || st->nl - st->test_begin < TRAIN_MIN_TEST_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("too few rows to train a model for \"%s\": %zu feature rows", symbol, r.n),
+				 errmsg("too few rows to train a model for \"%s\": %zu feature rows", st->symbol, r->n),
 				 errhint("Training needs at least %zu rows at horizon %d and test_fraction %g "
 						 "(%d training rows, %d test rows and %d left out between them).",
-						 needed, horizon, s.test_fraction, TRAIN_MIN_TRAIN_ROWS, TRAIN_MIN_TEST_ROWS, horizon)));
-	n_test = nl - test_begin;
-	for (size_t i = 0; i < n_train; i++)
-		positives += label[i] > 0.5f;
-	if (positives == 0 || positives == n_train)
+						 st->needed, horizon, st->s.test_fraction, TRAIN_MIN_TRAIN_ROWS,
+						 TRAIN_MIN_TEST_ROWS, horizon)));
+	st->n_test = st->nl - st->test_begin;
+	st->positives = 0;
+	for (size_t i = 0; i < st->n_train; i++)
+		st->positives += st->label[i] > 0.5f;
+	if (st->positives == 0 || st->positives == st->n_train)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the training labels of \"%s\" are all %d", symbol, positives ? 1 : 0),
+				 errmsg("the training labels of \"%s\" are all %d", st->symbol, st->positives ? 1 : 0),
 				 errhint("Both outcomes (close higher and not higher %d buckets ahead) must occur in the %zu training rows; "
-						 "load more data.", horizon, n_train)));
-	majority = positives * 2 > n_train ? 1 : 0;
+						 "load more data.", horizon, st->n_train)));
+	st->majority = st->positives * 2 > st->n_train ? 1 : 0;
+}
 
-	booster = train_boost(cxt, &r, label, n_train, test_begin, n_test, &s,
-						  &best_iteration, &rounds, &best_eval);
-	elog(DEBUG1, "train %s: boosted %d rounds, %ld ms since start", symbol, rounds,
-		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
+/*
+ * train_evaluate
+ *	  Phase evaluate: metrics of the sliced booster through the serving
+ *	  path, on the latest TRAIN_PSI_SAMPLE training rows (log loss and
+ *	  accuracy, no AUC sort) and on the test window.
+ */
+static void
+train_evaluate(train_run_state *st)
+{
+	const train_rows *r = &st->r;
+	size_t		first = st->n_train > TRAIN_PSI_SAMPLE ? st->n_train - TRAIN_PSI_SAMPLE : 0;
 
-	/* metrics of the sliced booster, through the serving path */
-	prob = palloc(sizeof(double) * Max(n_train, n_test));
-	scratch = palloc(sizeof(size_t) * Max(n_train, n_test));
+	st->prob = palloc(sizeof(double) * Max(st->n_train, st->n_test));
+	st->scratch = palloc(sizeof(size_t) * Max(st->n_train, st->n_test));
+	tsk_xgb_predict(st->booster, r->x + first * r->nfeat, st->n_train - first, r->nfeat, st->prob);
+	tsk_tsm_compute_metrics(st->label + first, st->prob, st->n_train - first, st->majority, NULL, &st->trm);
+	tsk_xgb_predict(st->booster, r->x + st->test_begin * r->nfeat, st->n_test, r->nfeat, st->prob);
+	tsk_tsm_compute_metrics(st->label + st->test_begin, st->prob, st->n_test, st->majority,
+							st->scratch, &st->tm);
+	elog(DEBUG1, "train %s: train and test metrics, %ld ms since start", st->symbol,
+		 TimestampDifferenceMilliseconds(st->started, GetCurrentTimestamp()));
+}
+
+/*
+ * train_reference
+ *	  Phase reference: what is stored beside the model for later analysis:
+ *	  the feature importance (gain; unused features score 0) and the PSI
+ *	  drift reference (decile edges and fractions of each training column,
+ *	  over at most TRAIN_PSI_SAMPLE evenly spaced training rows).
+ */
+static void
+train_reference(train_run_state *st)
+{
+	const train_rows *r = &st->r;
+	bst_ulong	nf,
+				dim;
+	const char **fnames;
+	const bst_ulong *shape;
+	const float *scores;
+	size_t		stride = (st->n_train + TRAIN_PSI_SAMPLE - 1) / TRAIN_PSI_SAMPLE;
+	double	   *col = palloc(sizeof(double) * st->n_train);
+	double		edges[TSM_PSI_BINS];
+	double		frac[TSM_PSI_BINS + 1];
+
+	tsk_xgb_check(XGBoosterFeatureScore(st->booster, "{\"importance_type\": \"gain\"}",
+									   &nf, &fnames, &dim, &shape, &scores),
+				 "XGBoosterFeatureScore");
+	initStringInfo(&st->importance);
+	appendStringInfoChar(&st->importance, '{');
+	for (int j = 0; j < r->nfeat; j++)
 	{
-		/* training log loss and accuracy: the latest TRAIN_PSI_SAMPLE training rows, no AUC sort */
-		size_t		first = n_train > TRAIN_PSI_SAMPLE ? n_train - TRAIN_PSI_SAMPLE : 0;
+		double		gain = 0;
 
-		tsk_xgb_predict(booster, r.x + first * r.nfeat, n_train - first, r.nfeat, prob);
-		tsk_tsm_compute_metrics(label + first, prob, n_train - first, majority, NULL, &trm);
+		for (bst_ulong k = 0; k < nf; k++)
+			if (strcmp(fnames[k], r->names[j]) == 0)
+				gain = scores[k];
+		if (j > 0)
+			appendStringInfoString(&st->importance, ", ");
+		train_json_string(&st->importance, r->names[j]);
+		appendStringInfoString(&st->importance, ": ");
+		tsk_json_double(&st->importance, gain);
 	}
-	tsk_xgb_predict(booster, r.x + test_begin * r.nfeat, n_test, r.nfeat, prob);
-	tsk_tsm_compute_metrics(label + test_begin, prob, n_test, majority, scratch, &tm);
-	elog(DEBUG1, "train %s: train and test metrics, %ld ms since start", symbol,
-		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
+	appendStringInfoChar(&st->importance, '}');
 
-	tsk_xgb_check(XGBoosterSaveModelToBuffer(booster, "{\"format\": \"ubj\"}", &len, &raw),
+	initStringInfo(&st->drift);
+	appendStringInfoChar(&st->drift, '{');
+	for (int j = 0; j < r->nfeat; j++)
+	{
+		int			ne;
+		size_t		m = 0;
+
+		for (size_t i = 0; i < st->n_train; i += stride)
+			col[m++] = r->x[i * r->nfeat + j];
+		ne = tsk_tsm_psi_edges(col, m, edges);
+		tsk_tsm_psi_fractions(col, m, edges, ne, frac);
+		if (j > 0)
+			appendStringInfoString(&st->drift, ", ");
+		train_json_string(&st->drift, r->names[j]);
+		appendStringInfoString(&st->drift, ": {\"edges\": [");
+		for (int b = 0; b < ne; b++)
+		{
+			if (b > 0)
+				appendStringInfoString(&st->drift, ", ");
+			tsk_json_double(&st->drift, edges[b]);
+		}
+		appendStringInfoString(&st->drift, "], \"fractions\": [");
+		for (int b = 0; b < ne + 2; b++)
+		{
+			if (b > 0)
+				appendStringInfoString(&st->drift, ", ");
+			tsk_json_double(&st->drift, frac[b]);
+		}
+		appendStringInfoString(&st->drift, "]}");
+	}
+	appendStringInfoChar(&st->drift, '}');
+
+	elog(DEBUG1, "train %s: metrics, importance and drift reference done, %ld ms since start",
+		 st->symbol, TimestampDifferenceMilliseconds(st->started, GetCurrentTimestamp()));
+}
+
+/*
+ * train_compare_deployed
+ *	  Phase deploy, the decision: the first model of a symbol deploys
+ *	  itself; a later one only when its test log loss beats the deployed
+ *	  model's on the same test window (same features, width and horizon).
+ */
+static void
+train_compare_deployed(train_run_state *st)
+{
+	const train_rows *r = &st->r;
+
+	st->deploy = false;
+	st->deploy_reason = NULL;
+	st->deployed_id = tsk_model_deployed(st->symbol);
+	if (st->deployed_id == 0)
+	{
+		st->deploy = true;
+		st->deploy_reason = "first model of the symbol";
+	}
+	else
+	{
+		model_t    *dm = tsk_model_get(st->deployed_id);
+		bool		same = dm->nfeatures == r->nfeat && dm->horizon == st->horizon &&
+			memcmp(&dm->width, st->width, sizeof(Interval)) == 0;
+
+		for (int j = 0; same && j < r->nfeat; j++)
+			same = strcmp(dm->features[j], r->names[j]) == 0;
+		if (!same)
+			st->deploy_reason = psprintf("deployed model %lld has other features, width or horizon",
+										 (long long) st->deployed_id);
+		else
+		{
+			tsm_metrics dtm;
+
+			tsk_xgb_predict(dm->booster, r->x + st->test_begin * r->nfeat, st->n_test, r->nfeat, st->prob);
+			tsk_tsm_compute_metrics(st->label + st->test_begin, st->prob, st->n_test, st->majority,
+									st->scratch, &dtm);
+			st->deploy = st->tm.log_loss < dtm.log_loss;
+			st->deploy_reason = psprintf("test log loss %.6f %s %.6f of deployed model %lld on the same window",
+										 st->tm.log_loss, st->deploy ? "<" : ">=", dtm.log_loss,
+										 (long long) st->deployed_id);
+		}
+	}
+}
+
+/*
+ * train_store
+ *	  Phase store: the model bytes (UBJSON), its parameters, metrics,
+ *	  importance and drift reference go into one triggerstock.models row;
+ *	  sets st->model_id.
+ */
+static void
+train_store(train_run_state *st)
+{
+	const train_rows *r = &st->r;
+	const train_settings *s = &st->s;
+	bst_ulong	len;
+	const char *raw;
+	bytea	   *model_bytes;
+	StringInfoData metrics,
+				pjson;
+	Oid			types[13] = {TEXTOID, INTERVALOID, INT4OID, BYTEAOID, TEXTOID, TEXTARRAYOID,
+	INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+	Datum		values[13];
+	Datum	   *names = palloc(sizeof(Datum) * r->nfeat);
+	char		nulls[13];
+	char	   *sql;
+	bool		isnull;
+	int			ret;
+
+	tsk_xgb_check(XGBoosterSaveModelToBuffer(st->booster, "{\"format\": \"ubj\"}", &len, &raw),
 				 "XGBoosterSaveModelToBuffer");
 	model_bytes = palloc(VARHDRSZ + len);
 	SET_VARSIZE(model_bytes, VARHDRSZ + len);
 	memcpy(VARDATA(model_bytes), raw, len);
 
-	/* feature importance (gain); unused features score 0 */
-	{
-		bst_ulong	nf,
-					dim;
-		const char **fnames;
-		const bst_ulong *shape;
-		const float *scores;
-
-		tsk_xgb_check(XGBoosterFeatureScore(booster, "{\"importance_type\": \"gain\"}",
-										   &nf, &fnames, &dim, &shape, &scores),
-					 "XGBoosterFeatureScore");
-		initStringInfo(&importance);
-		appendStringInfoChar(&importance, '{');
-		for (int j = 0; j < r.nfeat; j++)
-		{
-			double		gain = 0;
-
-			for (bst_ulong k = 0; k < nf; k++)
-				if (strcmp(fnames[k], r.names[j]) == 0)
-					gain = scores[k];
-			if (j > 0)
-				appendStringInfoString(&importance, ", ");
-			train_json_string(&importance, r.names[j]);
-			appendStringInfoString(&importance, ": ");
-			tsk_json_double(&importance, gain);
-		}
-		appendStringInfoChar(&importance, '}');
-	}
-
-	elog(DEBUG1, "train %s: model saved, importance, %ld ms since start", symbol,
-		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
-
-	/* PSI reference: decile edges and fractions of each training column */
-	{
-		/* evenly spaced training rows, at most TRAIN_PSI_SAMPLE of them */
-		size_t		stride = (n_train + TRAIN_PSI_SAMPLE - 1) / TRAIN_PSI_SAMPLE;
-		double	   *col = palloc(sizeof(double) * n_train);
-		double		edges[TSM_PSI_BINS];
-		double		frac[TSM_PSI_BINS + 1];
-
-		initStringInfo(&drift);
-		appendStringInfoChar(&drift, '{');
-		for (int j = 0; j < r.nfeat; j++)
-		{
-			int			ne;
-
-			size_t		m = 0;
-
-			for (size_t i = 0; i < n_train; i += stride)
-				col[m++] = r.x[i * r.nfeat + j];
-			ne = tsk_tsm_psi_edges(col, m, edges);
-			tsk_tsm_psi_fractions(col, m, edges, ne, frac);
-			if (j > 0)
-				appendStringInfoString(&drift, ", ");
-			train_json_string(&drift, r.names[j]);
-			appendStringInfoString(&drift, ": {\"edges\": [");
-			for (int b = 0; b < ne; b++)
-			{
-				if (b > 0)
-					appendStringInfoString(&drift, ", ");
-				tsk_json_double(&drift, edges[b]);
-			}
-			appendStringInfoString(&drift, "], \"fractions\": [");
-			for (int b = 0; b < ne + 2; b++)
-			{
-				if (b > 0)
-					appendStringInfoString(&drift, ", ");
-				tsk_json_double(&drift, frac[b]);
-			}
-			appendStringInfoString(&drift, "]}");
-		}
-		appendStringInfoChar(&drift, '}');
-	}
-
-	elog(DEBUG1, "train %s: metrics, importance and drift reference done, %ld ms since start",
-		 symbol, TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
-
-	/* the deployed model on the same test window decides auto-deployment */
-	deployed_id = tsk_model_deployed(symbol);
-	if (deployed_id == 0)
-	{
-		deploy = true;
-		deploy_reason = "first model of the symbol";
-	}
-	else
-	{
-		model_t   *dm = tsk_model_get(deployed_id);
-		bool		same = dm->nfeatures == r.nfeat && dm->horizon == horizon &&
-			memcmp(&dm->width, width, sizeof(Interval)) == 0;
-
-		for (int j = 0; same && j < r.nfeat; j++)
-			same = strcmp(dm->features[j], r.names[j]) == 0;
-		if (!same)
-			deploy_reason = psprintf("deployed model %lld has other features, width or horizon",
-									 (long long) deployed_id);
-		else
-		{
-			tsm_metrics dtm;
-
-			tsk_xgb_predict(dm->booster, r.x + test_begin * r.nfeat, n_test, r.nfeat, prob);
-			tsk_tsm_compute_metrics(label + test_begin, prob, n_test, majority, scratch, &dtm);
-			deploy = tm.log_loss < dtm.log_loss;
-			deploy_reason = psprintf("test log loss %.6f %s %.6f of deployed model %lld on the same window",
-									 tm.log_loss, deploy ? "<" : ">=", dtm.log_loss,
-									 (long long) deployed_id);
-		}
-	}
-
 	initStringInfo(&metrics);
 	appendStringInfoChar(&metrics, '{');
-	train_metrics_json(&metrics, &tm);
+	train_metrics_json(&metrics, &st->tm);
 	appendStringInfo(&metrics, ", \"n_train\": %zu, \"n_gap\": %d, \"majority_class\": %d, \"train_base_rate\": ",
-					 n_train, horizon, majority);
-	tsk_json_double(&metrics, (double) positives / (double) n_train);
+					 st->n_train, st->horizon, st->majority);
+	tsk_json_double(&metrics, (double) st->positives / (double) st->n_train);
 	appendStringInfoString(&metrics, ", \"train_log_loss\": ");
-	tsk_json_double(&metrics, trm.log_loss);
+	tsk_json_double(&metrics, st->trm.log_loss);
 	appendStringInfoString(&metrics, ", \"train_accuracy\": ");
-	tsk_json_double(&metrics, trm.accuracy);
+	tsk_json_double(&metrics, st->trm.accuracy);
 	appendStringInfo(&metrics, ", \"rounds\": %d, \"best_iteration\": %d, \"xgboost_best_test_logloss\": ",
-					 rounds, best_iteration);
-	tsk_json_double(&metrics, best_eval);
-	appendStringInfo(&metrics, ", \"deployed_model_id\": %lld, \"auto_deploy\": ", (long long) deployed_id);
-	train_json_string(&metrics, deploy_reason);
+					 st->rounds, st->best_iteration);
+	tsk_json_double(&metrics, st->best_eval);
+	appendStringInfo(&metrics, ", \"deployed_model_id\": %lld, \"auto_deploy\": ", (long long) st->deployed_id);
+	train_json_string(&metrics, st->deploy_reason);
 	appendStringInfoChar(&metrics, '}');
 
 	initStringInfo(&pjson);
 	appendStringInfo(&pjson, "{\"test_fraction\": %.17g, \"num_boost_round\": %d, \"early_stopping_rounds\": %d",
-					 s.test_fraction, s.num_boost_round, s.early_stopping_rounds);
-	for (int i = 0; i < s.nparams; i++)
+					 s->test_fraction, s->num_boost_round, s->early_stopping_rounds);
+	for (int i = 0; i < s->nparams; i++)
 	{
-		if (strcmp(s.keys[i], "nthread") == 0)
+		if (strcmp(s->keys[i], "nthread") == 0)
 			continue;			/* a GUC, not a model property */
 		appendStringInfoString(&pjson, ", ");
-		train_json_string(&pjson, s.keys[i]);
+		train_json_string(&pjson, s->keys[i]);
 		appendStringInfoString(&pjson, ": ");
-		train_json_string(&pjson, s.values[i]);
+		train_json_string(&pjson, s->values[i]);
 	}
 	appendStringInfoChar(&pjson, '}');
 
-	/* store the model */
-	{
-		Oid			types[13] = {TEXTOID, INTERVALOID, INT4OID, BYTEAOID, TEXTOID, TEXTARRAYOID,
-		INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
-		Datum		values[13];
-		Datum	   *names = palloc(sizeof(Datum) * r.nfeat);
-		char		nulls[13];
-		char	   *sql;
-		bool		isnull;
+	memset(nulls, ' ', sizeof(nulls));
+	for (int j = 0; j < r->nfeat; j++)
+		names[j] = CStringGetTextDatum(r->names[j]);
+	values[0] = CStringGetTextDatum(st->symbol);
+	values[1] = IntervalPGetDatum(st->width);
+	values[2] = Int32GetDatum(st->horizon);
+	values[3] = PointerGetDatum(model_bytes);
+	values[4] = CStringGetTextDatum(pjson.data);
+	values[5] = PointerGetDatum(construct_array(names, r->nfeat, TEXTOID, -1, false, TYPALIGN_INT));
+	values[6] = Int32GetDatum(st->best_iteration);
+	values[7] = TimestampTzGetDatum(r->bucket[0]);
+	values[8] = TimestampTzGetDatum(r->bucket[st->n_train - 1]);
+	values[9] = TimestampTzGetDatum(r->bucket[st->test_begin]);
+	values[10] = TimestampTzGetDatum(r->bucket[st->nl - 1]);
+	values[11] = CStringGetTextDatum(metrics.data);
+	values[12] = CStringGetTextDatum(st->importance.data);
+	sql = psprintf("INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, "
+				   "best_iteration, train_from, train_to, test_from, test_to, metrics, importance, "
+				   "drift_reference, source) "
+				   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::jsonb, $6, "
+				   "$7, $8, $9, $10, $11, $12::jsonb || pg_catalog.jsonb_build_object("
+				   "'train_from', $8, 'train_to', $9, 'test_from', $10, 'test_to', $11, "
+				   "'training_ms', round(extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000, 1)), "
+				   "$13::jsonb, %s::jsonb, %s) RETURNING id",
+				   quote_literal_cstr(timestamptz_to_str(st->started)),
+				   quote_literal_cstr(st->drift.data),
+				   st->source ? quote_literal_cstr(st->source) : "'features()'");
+	ret = SPI_execute_with_args(sql, 13, types, values, nulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	st->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
 
-		memset(nulls, ' ', sizeof(nulls));
-		for (int j = 0; j < r.nfeat; j++)
-			names[j] = CStringGetTextDatum(r.names[j]);
-		values[0] = CStringGetTextDatum(symbol);
-		values[1] = IntervalPGetDatum(width);
-		values[2] = Int32GetDatum(horizon);
-		values[3] = PointerGetDatum(model_bytes);
-		values[4] = CStringGetTextDatum(pjson.data);
-		values[5] = PointerGetDatum(construct_array(names, r.nfeat, TEXTOID, -1, false, TYPALIGN_INT));
-		values[6] = Int32GetDatum(best_iteration);
-		values[7] = TimestampTzGetDatum(r.bucket[0]);
-		values[8] = TimestampTzGetDatum(r.bucket[n_train - 1]);
-		values[9] = TimestampTzGetDatum(r.bucket[test_begin]);
-		values[10] = TimestampTzGetDatum(r.bucket[nl - 1]);
-		values[11] = CStringGetTextDatum(metrics.data);
-		values[12] = CStringGetTextDatum(importance.data);
-		sql = psprintf("INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, "
-					   "best_iteration, train_from, train_to, test_from, test_to, metrics, importance, "
-					   "drift_reference, source) "
-					   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::jsonb, $6, "
-					   "$7, $8, $9, $10, $11, $12::jsonb || pg_catalog.jsonb_build_object("
-					   "'train_from', $8, 'train_to', $9, 'test_from', $10, 'test_to', $11, "
-					   "'training_ms', round(extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000, 1)), "
-					   "$13::jsonb, %s::jsonb, %s) RETURNING id",
-					   quote_literal_cstr(timestamptz_to_str(started)),
-					   quote_literal_cstr(drift.data),
-					   source ? quote_literal_cstr(source) : "'features()'");
-		ret = SPI_execute_with_args(sql, 13, types, values, nulls, false, 1);
-		if (ret != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+/*
+ * train_deploy
+ *	  Phase deploy, the action: a deployments row for a model that won
+ *	  (train_compare_deployed), else a NOTICE saying how to deploy it.
+ */
+static void
+train_deploy(const train_run_state *st)
+{
+	int			ret;
 
-	if (deploy)
+	if (st->deploy)
 	{
 		Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
-		Datum		values[3] = {CStringGetTextDatum(symbol), Int64GetDatum(model_id),
-		CStringGetTextDatum(deploy_reason)};
+		Datum		values[3] = {CStringGetTextDatum(st->symbol), Int64GetDatum(st->model_id),
+		CStringGetTextDatum(st->deploy_reason)};
 
 		ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason) "
 									"VALUES ($1, $2, 'best_score', 'train(): ' || $3)",
@@ -669,8 +620,65 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	else
 		ereport(NOTICE,
 				(errmsg("model %lld for \"%s\" stored but not deployed: %s",
-						(long long) model_id, symbol, deploy_reason),
-				 errhint("Deploy it anyway with SELECT deploy(%lld).", (long long) model_id)));
+						(long long) st->model_id, st->symbol, st->deploy_reason),
+				 errhint("Deploy it anyway with SELECT deploy(%lld).", (long long) st->model_id)));
+}
+
+/*
+ * train_run
+ *	  The whole training run, phase by phase (read, split, fit, evaluate,
+ *	  reference, deploy decision, store, deploy); returns the model id or 0
+ *	  when another session is training the symbol.
+ */
+static int64
+train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum *args,
+		  Interval *width, int horizon, Jsonb *params, const char *source)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "triggerstock train",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	train_run_state *st = palloc0(sizeof(train_run_state));
+	int64		model_id;
+	int			ret;
+
+	st->symbol = symbol;
+	st->width = width;
+	st->horizon = horizon;
+	st->source = source;
+	st->started = started;
+	st->cxt = cxt;
+	if (horizon < 1 || horizon > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon must be between 1 and 10000 buckets, got %d", horizon),
+				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
+	tsk_train_settings_parse(params, &st->s);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	if (!train_try_lock(symbol))
+	{
+		SPI_finish();
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return 0;
+	}
+	st->needed = train_needed_rows(st->s.test_fraction, horizon) + horizon;
+
+	train_read(st, query, nargs, argtypes, args);
+	train_split(st);
+	/* fit */
+	st->booster = train_boost(cxt, &st->r, st->label, st->n_train, st->test_begin, st->n_test, &st->s,
+							  &st->best_iteration, &st->rounds, &st->best_eval);
+	elog(DEBUG1, "train %s: boosted %d rounds, %ld ms since start", symbol, st->rounds,
+		 TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()));
+	train_evaluate(st);
+	train_reference(st);
+	train_compare_deployed(st);
+	train_store(st);
+	train_deploy(st);
+	model_id = st->model_id;
 
 	SPI_finish();
 	MemoryContextSwitchTo(old);

@@ -145,10 +145,66 @@ sim_market_ensure(const char *symbol)
 }
 
 /*
+ * sim_market_start
+ *	  One entry of --symbols: NAME, or NAME=PRICE[:NEXT_ID] to continue a
+ *	  market where an earlier run stopped (start price, rounded to the tick,
+ *	  and the next trade id).  0 or -1 with a message.
+ */
+static int
+sim_market_start(char *entry)
+{
+	char	   *eq = strchr(entry, '=');
+	char	   *end;
+	double		price = 0;
+	long long	next_id = 0;
+	int			idx;
+
+	if (eq != NULL)
+	{
+		*eq = '\0';
+		price = strtod(eq + 1, &end);
+		if (end == eq + 1 || !(price > 0 && price < 1e10) ||
+			(*end != '\0' && *end != ':'))
+		{
+			fprintf(stderr, "exchange_sim: bad start price in \"%s=%s\"\n", entry, eq + 1);
+			return -1;
+		}
+		if (*end == ':')
+		{
+			char	   *idend;
+
+			next_id = strtoll(end + 1, &idend, 10);
+			if (idend == end + 1 || *idend != '\0' || next_id < 0)
+			{
+				fprintf(stderr, "exchange_sim: bad next trade id in \"%s=%s\"\n", entry, eq + 1);
+				return -1;
+			}
+		}
+	}
+	idx = sim_market_ensure(entry);
+	if (idx < 0)
+	{
+		fprintf(stderr, "exchange_sim: cannot simulate symbol \"%s\"\n", entry);
+		return -1;
+	}
+	if (eq != NULL)
+	{
+		sim_symbol *s = &sim_syms[idx];
+		int64_t		ticks = llround(price * (double) SIM_SCALE / (double) s->tick);
+
+		s->price = (ticks < 1 ? 1 : ticks) * s->tick;
+		if (*end == ':')
+			s->next_id = next_id;
+	}
+	return 0;
+}
+
+/*
  * sim_market_init
- *	  Set up the market: symbols is a comma-separated list (exchange naming),
- *	  count the trade limit (0 = none), batch the most trades per frame, keep
- *	  the frames a reconnecting client may be re-sent.  0 or -1 with a message.
+ *	  Set up the market: symbols is a comma-separated list (exchange naming,
+ *	  each optionally NAME=PRICE[:NEXT_ID], see sim_market_start), count the
+ *	  trade limit (0 = none), batch the most trades per frame, keep the
+ *	  frames a reconnecting client may be re-sent.  0 or -1 with a message.
  */
 int
 sim_market_init(const sim_format *fmt, const char *symbols, uint64_t seed,
@@ -173,11 +229,8 @@ sim_market_init(const sim_format *fmt, const char *symbols, uint64_t seed,
 		}
 		memcpy(name, p, n);
 		name[n] = '\0';
-		if (sim_market_ensure(name) < 0)
-		{
-			fprintf(stderr, "exchange_sim: cannot simulate symbol \"%s\"\n", name);
+		if (sim_market_start(name) < 0)
 			return -1;
-		}
 		p += n + (comma ? 1 : 0);
 	}
 	if (sim_nsyms == 0)

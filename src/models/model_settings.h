@@ -1,0 +1,31 @@
+/*
+ * model_settings.h
+ *	  The settings of one train() run: our keys (test_fraction,
+ *	  num_boost_round, early_stopping_rounds) and XGBoost's parameters, read
+ *	  from train()'s params jsonb (model_settings.c).
+ *
+ * Invariants: objective, eval_metric and the thread count cannot be set
+ * (train() fixes the first two; triggerstock.train_threads is the third);
+ * every value is validated before training starts.
+ */
+#ifndef TRIGGERSTOCK_MODEL_SETTINGS_H
+#define TRIGGERSTOCK_MODEL_SETTINGS_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+/* Settings of one training run (our keys, then XGBoost's). */
+typedef struct train_settings
+{
+	double		test_fraction;
+	int			num_boost_round;
+	int			early_stopping_rounds;
+	int			nparams;
+	char	   *keys[64];
+	char	   *values[64];
+} train_settings;
+
+extern void tsk_train_settings_parse(Jsonb *params, train_settings *s);
+
+#endif							/* TRIGGERSTOCK_MODEL_SETTINGS_H */
