@@ -3,6 +3,7 @@
 #   make / make install      build and install the extension (PGXS)
 #   make installcheck        pg_regress suites in sql/ against a running server
 #   make unit                pure-C unit tests (no server)
+#   make lint                SQL in the C code qualifies every name (test/lint)
 #   make test                everything, in throw-away clusters (test/run-tests.sh)
 #   make demo                the real-data tour (test/demo.sh)
 #   make start               the local stack, kept running (test/stack/stack.sh)
@@ -22,10 +23,10 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql
+	src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql src/privileges.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
-COMMON_SRCS = src/common/bytebuf.c
+COMMON_SRCS = src/common/bytebuf.c src/common/hostcheck.c
 CANDLE_SRCS = src/candles/exactsum.c src/candles/candle.c
 INDICATOR_SRCS = src/indicators/indicators.c src/indicators/indicators_close.c src/indicators/indicators_bar.c
 SENTIMENT_SRCS = src/sentiment/sentiment.c src/sentiment/sentiment_token.c src/sentiment/sentiment_load.c \
@@ -38,16 +39,19 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
+# What the workers read from the network besides frames and feeds: WebSocket
+# reassembly, JSON quotes, HTTP validators (each fuzzed on its own).
+WIRE_SRCS = src/ingest/ws_assemble.c src/news/quote.c src/news/http_header.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
-	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS)
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(WIRE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/candles/ohlcv.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_settings.o src/models/model_predict.o \
-	bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
+	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
 	bgworker/ingest_book_http.o bgworker/predictor.o
@@ -63,7 +67,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -89,7 +93,7 @@ UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -I$(CURD
 UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
-	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_bytebuf \
+	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
 	$(UNIT_BIN)/test_book
 
 # the small unit tests share their check counter
@@ -138,18 +142,25 @@ $(UNIT_BIN)/test_book: test/unit/test_book.c test/unit/test_book_feeds.c $(BOOK_
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
+$(UNIT_BIN)/test_hostcheck: test/unit/test_hostcheck.c src/common/hostcheck.c src/common/hostcheck.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -Itest/unit -o $@ $(filter %.c,$^)
+
 $(UNIT_BIN)/phrasebank_eval: test/bench/phrasebank_eval.c $(SENTIMENT_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60].  One target per
 # exchange decoder (seeded from the captures by test/fuzz/run-fuzz.sh), plus
-# the sentiment lexicon parsers and the feed reader.
+# the sentiment lexicon parsers, the feed reader, the sentiment endpoint's
+# answers, WebSocket reassembly, JSON quotes and HTTP validators (seeded with
+# the small inputs of test/fuzz/seeds/<target>).
 FUZZ_BIN = test/fuzz/bin
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
 DECODE_FUZZ = binance coinbase kraken finnhub generic
-FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api
+FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api \
+	$(FUZZ_BIN)/fuzz_ws_assemble $(FUZZ_BIN)/fuzz_quote $(FUZZ_BIN)/fuzz_http_header
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
@@ -183,13 +194,30 @@ $(FUZZ_BIN)/fuzz_book: test/fuzz/fuzz_book.c src/ingest/book.c src/ingest/book.h
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
+$(FUZZ_BIN)/fuzz_ws_assemble: test/fuzz/fuzz_ws_assemble.c src/ingest/ws_assemble.c $(COMMON_SRCS)
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+
+$(FUZZ_BIN)/fuzz_quote: test/fuzz/fuzz_quote.c src/news/quote.c
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lm
+
+$(FUZZ_BIN)/fuzz_http_header: test/fuzz/fuzz_http_header.c src/news/http_header.c
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+
 fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS) \
 		$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)) $(FUZZ_BIN)/fuzz_book
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) $(BOOK_FUZZ) book
-	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p $$t.corpus; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$t.corpus || exit 1; done
+	@for t in $(FUZZ_TARGETS); do echo "== $$t"; n=$$(basename $$t); mkdir -p test/fuzz/corpus/$$n; \
+	  if [ -d test/fuzz/seeds/$$n ]; then cp -n test/fuzz/seeds/$$n/* test/fuzz/corpus/$$n/; fi; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=test/fuzz/crashes/$$n- \
+	    test/fuzz/corpus/$$n || exit 1; done
 
-.PHONY: unit test demo bench fuzz
+.PHONY: unit test demo bench fuzz lint
+lint:
+	python3 test/lint/sql_qualified.py src bgworker
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t $(SHARED_DIR) || exit 1; done
 

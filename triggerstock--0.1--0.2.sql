@@ -11,9 +11,677 @@ COMMENT ON SCHEMA triggerstock IS
 'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
 
 ------------------------------------------------------------------------------
+-- Issue 12 (security): no function of the extension resolves a name through
+-- a schema others may write.  SQL and PL/pgSQL functions run with
+-- search_path = pg_catalog, pg_temp (or, to stay inlinable, have a
+-- BEGIN ATOMIC body bound when it is created) and qualify what they call;
+-- retention() becomes SECURITY DEFINER for triggerstock_admin.
+-- SET LOCAL: ALTER EXTENSION restores the caller's search_path afterwards.
+------------------------------------------------------------------------------
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = partition);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                              partition, name || '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.trade_partitions()
+RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent = 'triggerstock.trades'::pg_catalog.regclass
+      AND b.expr <> 'DEFAULT'
+    ORDER BY 2
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_partitions(range_from timestamptz, range_to timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    day  timestamptz;
+    name text;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL OR range_to < range_from
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
+        RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give two finite timestamps, the first not after the second.';
+    END IF;
+    IF range_to - range_from > interval '3660 days' THEN
+        RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create partitions for a shorter range at a time.';
+    END IF;
+
+    -- one creator at a time, so concurrent callers never race on a day
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_partitions'));
+
+    day := pg_catalog.date_bin(interval '1 day', range_from, timestamp with time zone 'epoch');
+    WHILE day <= range_to LOOP
+        IF NOT EXISTS (SELECT 1 FROM @extschema@.trade_partitions() p
+                       WHERE p.range_from <= day AND p.range_to >= day + interval '24 hours') THEN
+            name := 'trades_p' || pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            -- rows of this day that went to the default partition move with it
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+                USING day, day + interval '24 hours';
+            PERFORM @extschema@.trade_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day + interval '24 hours');
+            RETURN NEXT 'triggerstock.' || name;
+        END IF;
+        day := day + interval '24 hours';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    created integer;
+    stray   timestamptz;
+BEGIN
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := pg_catalog.now() - keep;
+    FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted > 0 THEN
+        partition_name := 'triggerstock.trades_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    WITH touched AS (
+        SELECT DISTINCT u.symbol, pg_catalog.date_bin(interval '1 minute', u.bucket, timestamp with time zone 'epoch') AS bucket
+        FROM ROWS FROM (pg_catalog.unnest(symbols), pg_catalog.unnest(buckets)) AS u(symbol, bucket)
+        WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
+    ), fresh AS (
+        SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
+        FROM touched b
+        JOIN triggerstock.trades t
+          ON t.symbol = b.symbol AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+        GROUP BY b.symbol, b.bucket
+    ), written AS (
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)
+        SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,
+               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time
+        FROM fresh
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+               close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,
+               trades = EXCLUDED.trades, open_time = EXCLUDED.open_time,
+               close_time = EXCLUDED.close_time
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time)
+                 IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) FROM written
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_candles(since timestamptz)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.refresh_candle_buckets(pg_catalog.array_agg(t.symbol), pg_catalog.array_agg(t.bucket))
+    FROM (SELECT DISTINCT r.symbol, pg_catalog.date_bin(interval '1 minute', r.ts, timestamp with time zone 'epoch') AS bucket
+          FROM triggerstock.trades r
+          WHERE r.received_at >= since) t
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.candle_width(width interval)
+RETURNS interval
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF width <= interval '0' OR extract(month FROM width) <> 0 OR extract(year FROM width) <> 0
+       OR extract(epoch FROM width)::numeric % 60 <> 0 THEN
+        RAISE EXCEPTION 'candle width must be a positive whole number of minutes, got %', width
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a width such as ''5 minutes'', ''1 hour'' or ''1 day''.';
+    END IF;
+    RETURN width;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.candles(width interval)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz)
+LANGUAGE sql STABLE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined into
+-- the caller's query (the candle views push their WHERE down into it)
+BEGIN ATOMIC
+    SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
+           (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
+    FROM (SELECT k.symbol,
+                 pg_catalog.date_bin(@extschema@.candle_width($1), k.bucket, timestamp with time zone 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE k.width = interval '1 minute'
+          GROUP BY 1, 2) s;
+END;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_source(
+    name         text,
+    exchange     text,
+    url          text,
+    instruments  text[],
+    symbols      text[] DEFAULT NULL,
+    options      jsonb DEFAULT '{}',
+    enabled      boolean DEFAULT true,
+    active_days  integer[] DEFAULT NULL,
+    active_from  time DEFAULT NULL,
+    active_until time DEFAULT NULL,
+    token        text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_id integer;
+BEGIN
+    IF exchange IS NULL OR pg_catalog.lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
+        RAISE EXCEPTION 'unknown exchange "%"', exchange
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
+    END IF;
+    IF url IS NULL OR url !~ '^wss?://[^/?#]+' THEN
+        RAISE EXCEPTION 'invalid WebSocket URL "%"', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
+    END IF;
+    IF instruments IS NULL OR pg_catalog.cardinality(instruments) = 0 THEN
+        RAISE EXCEPTION 'a source needs at least one instrument'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ARRAY[''BTCUSDT'', ''ETHUSDT''].';
+    END IF;
+    IF symbols IS NOT NULL AND pg_catalog.cardinality(symbols) <> pg_catalog.cardinality(instruments) THEN
+        RAISE EXCEPTION 'got % symbols for % instruments', pg_catalog.cardinality(symbols), pg_catalog.cardinality(instruments)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give one symbol per instrument, NULL for the default.';
+    END IF;
+    INSERT INTO triggerstock.sources AS s
+        (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
+    VALUES (add_source.name, pg_catalog.lower(add_source.exchange), add_source.url, add_source.instruments,
+            ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
+                  FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i),
+            add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
+            coalesce(add_source.options, '{}'))
+    RETURNING s.id INTO new_id;
+    IF token IS NOT NULL THEN
+        INSERT INTO triggerstock.source_secrets (source, secrets)
+        VALUES (new_id, pg_catalog.jsonb_build_object('token', token));
+    END IF;
+    RETURN new_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_feed(url text, poll_interval interval DEFAULT '5 minutes')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    feed_id integer;
+BEGIN
+    IF url IS NULL OR url !~* '^https?://[^/?#\s]+' THEN
+        RAISE EXCEPTION 'feed URL "%" is not an http or https URL', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give an absolute URL starting with http:// or https://.';
+    END IF;
+    INSERT INTO triggerstock.feeds AS f (url, poll_interval)
+    VALUES (add_feed.url, add_feed.poll_interval)
+    ON CONFLICT ON CONSTRAINT feeds_url_key
+        DO UPDATE SET poll_interval = EXCLUDED.poll_interval, enabled = true
+    RETURNING f.id INTO feed_id;
+    RETURN feed_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_quote_source(url text, symbol text, options jsonb DEFAULT '{}',
+                                             poll_interval interval DEFAULT '5 seconds')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_id integer;
+BEGIN
+    IF url IS NULL OR url !~* '^https?://[^/?#\s]+' THEN
+        RAISE EXCEPTION 'quote URL "%" is not an http or https URL', url
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give an absolute URL starting with http:// or https://.';
+    END IF;
+    IF options IS NULL OR pg_catalog.jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'quote source options must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"price": "c", "ts": "t", "ts_unit": "s"}.';
+    END IF;
+    INSERT INTO triggerstock.quote_sources AS q (url, symbol, options, poll_interval)
+    VALUES (add_quote_source.url, add_quote_source.symbol, add_quote_source.options,
+            add_quote_source.poll_interval)
+    RETURNING q.id INTO source_id;
+    RETURN source_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.models_immutable()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'triggerstock.% rows cannot be changed', TG_TABLE_NAME
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE TG_TABLE_NAME WHEN 'deployments'
+                          THEN 'Deployments are an append-only history: call deploy() to change the deployed model.'
+                          ELSE 'Train a new model instead; a model id always names the same bytes.' END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(model_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sym text;
+BEGIN
+    SELECT m.symbol INTO sym FROM triggerstock.models m WHERE m.id = model_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model % does not exist', model_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Models are listed in triggerstock.models.';
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (sym, model_id, 'model_id', 'deploy(model_id)');
+    RETURN model_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(symbol text, strategy text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    current bigint;
+    chosen  bigint;
+    why     text;
+BEGIN
+    SELECT d.model_id INTO current FROM triggerstock.deployments d
+    WHERE d.symbol = deploy.symbol ORDER BY d.id DESC LIMIT 1;
+    IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol) THEN
+        RAISE EXCEPTION 'no model for symbol "%"', symbol
+            USING ERRCODE = 'no_data_found',
+                  HINT = pg_catalog.format('Train one first: SELECT train(%L).', symbol);
+    END IF;
+    CASE strategy
+    WHEN 'most_recent' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol ORDER BY m.id DESC LIMIT 1;
+        why := 'newest model';
+    WHEN 'best_score' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.metrics ? 'log_loss' AND (m.metrics ->> 'log_loss') IS NOT NULL
+        ORDER BY (m.metrics ->> 'log_loss')::double precision, m.id DESC LIMIT 1;
+        why := 'lowest test log loss';
+    WHEN 'rollback' THEN
+        SELECT d.model_id INTO chosen FROM triggerstock.deployments d
+        WHERE d.symbol = deploy.symbol AND d.model_id IS DISTINCT FROM current
+        ORDER BY d.id DESC LIMIT 1;
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'nothing to roll back to for symbol "%"', symbol
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'Rollback needs an earlier deployment of another model.';
+        END IF;
+        why := pg_catalog.format('rollback from model %s', current);
+    ELSE
+        RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use best_score, most_recent or rollback, or deploy(model_id).';
+    END CASE;
+    IF chosen IS NOT DISTINCT FROM current THEN
+        RAISE NOTICE 'model % is already deployed for "%"', chosen, symbol;
+        RETURN chosen;
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
+    VALUES (symbol, chosen, strategy, why);
+    RETURN chosen;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  Indicators run
+    -- from the symbol's first candle whatever `since` is: `since` filters
+    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h
+    FROM (
+    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
+              FROM triggerstock.candles c
+              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+              UNION ALL
+              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
+                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($2) c
+              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
+          AND e.published_at <= g.bucket + $2
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
+
+
+-- Issue 12: lengths of a source's configuration are checked where it enters.
+-- Lengths are checked where the configuration enters: the worker copies
+-- these into buffers of fixed size (bgworker/ingest_ws.c checks them again).
+CREATE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, and options->''subscribe'' over 65536 bytes, with the limit in the error';
+CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
+
+
+-- Issue 12: dead letters are capped per source and minute; the bad frames
+-- beyond the cap are counted (ingest_stats / ingest_status gain
+-- dead_letters_dropped), and dead_letters_retention() empties old ones.
+DROP VIEW triggerstock.ingest_status;
+DROP FUNCTION @extschema@.ingest_stats();
+CREATE FUNCTION @extschema@.ingest_stats()
+RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
+               connected_since timestamptz, frames bigint, bytes bigint, trades bigint,
+               duplicates bigint, dead_letters bigint, reconnects bigint, flushes bigint,
+               last_trade_at timestamptz, last_commit_at timestamptz,
+               latency_p50_ms float8, latency_p99_ms float8, dead_letters_dropped bigint)
+AS 'MODULE_PATHNAME', 'ingest_stats'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ingest_stats() IS
+'shared-memory counters of the ingest workers since each started (no rows without shared_preload_libraries); triggerstock.ingest_status joins them to the sources';
+
+CREATE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state, CASE WHEN s.enabled THEN 'starting' ELSE 'disabled' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute)';
+
+CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT dead_letters_retention(''7 days'').';
+    END IF;
+    DELETE FROM triggerstock.dead_letters d WHERE d.received_at < pg_catalog.now() - keep;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dead_letters_retention(interval) IS
+'deletes the dead letters received before now() - keep and returns how many; schedule it with pg_cron (README)';
+
+-- Issue 12: least privilege (src/privileges.sql, the last piece).
+------------------------------------------------------------------------------
+-- src/privileges.sql
+-- Least privilege: two NOLOGIN roles, and nothing for PUBLIC beyond the pure
+-- functions (aggregates, indicators, sentiment, parsing).
+--   triggerstock_reader  reads the data tables and views, calls predict()
+--                        and the status functions (Grafana, analysts);
+--   triggerstock_admin   is a reader that also configures sources, feeds,
+--                        quote sources and their secrets, trains, deploys
+--                        and runs retention (no superuser needed).
+-- Grant them: GRANT triggerstock_reader TO grafana; (README, Security).
+-- Roles belong to the cluster: they outlive DROP EXTENSION and are shared by
+-- every database that installs the extension.  New tables, views and
+-- functions of the extension get their grants here.
+------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_reader') THEN
+        CREATE ROLE triggerstock_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_admin') THEN
+        CREATE ROLE triggerstock_admin NOLOGIN;
+    END IF;
+END
+$$;
+COMMENT ON ROLE triggerstock_reader IS
+'triggerstock: reads trades, candles, news, models, predictions and the status views; calls predict() (created by the extension, NOLOGIN)';
+COMMENT ON ROLE triggerstock_admin IS
+'triggerstock: a reader that also manages sources, feeds, quote sources, secrets, models, deployments and retention (created by the extension, NOLOGIN)';
+GRANT triggerstock_reader TO triggerstock_admin;
+
+-- reading
+GRANT USAGE ON SCHEMA triggerstock TO triggerstock_reader;
+GRANT SELECT ON triggerstock.trades, triggerstock.trades_default, triggerstock.candles,
+    triggerstock.candles_5m, triggerstock.candles_15m, triggerstock.candles_1h, triggerstock.candles_1d,
+    triggerstock.sources, triggerstock.dead_letters, triggerstock.ingest_status,
+    triggerstock.news, triggerstock.feeds, triggerstock.symbol_aliases, triggerstock.quote_sources,
+    triggerstock.lexicons, triggerstock.models, triggerstock.deployments, triggerstock.predictions,
+    triggerstock.deployed, triggerstock.latest_predictions, triggerstock.model_live_metrics,
+    triggerstock.worker_plan
+    TO triggerstock_reader;
+
+-- administering (the secrets only here)
+GRANT SELECT, INSERT, UPDATE, DELETE ON triggerstock.sources, triggerstock.source_secrets,
+    triggerstock.feeds, triggerstock.quote_sources, triggerstock.symbol_aliases
+    TO triggerstock_admin;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.trades, triggerstock.candles, triggerstock.news
+    TO triggerstock_admin;
+GRANT DELETE ON triggerstock.dead_letters, triggerstock.predictions TO triggerstock_admin;
+GRANT INSERT ON triggerstock.models, triggerstock.deployments TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.sources_id_seq, triggerstock.feeds_id_seq,
+    triggerstock.quote_sources_id_seq, triggerstock.models_id_seq, triggerstock.deployments_id_seq
+    TO triggerstock_admin;
+
+-- functions that change configuration or data: not for PUBLIC
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[]),
+    @extschema@.maintain(),
+    @extschema@.create_partitions(timestamptz, timestamptz),
+    @extschema@.trade_partition_indexes(regclass)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[])
+    TO triggerstock_admin;
+
+-- what the workers are doing is not PUBLIC's business either
+REVOKE EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() TO triggerstock_reader;
+
+
+------------------------------------------------------------------------------
 -- Issue 17: order books (src/ingest/book.sql; maintain() and retention() of
 -- src/candles/candles.sql; ingest_status and sources.options of
--- src/ingest/ingest.sql).  No 0.1 data to migrate: every object is new.
+-- src/ingest/ingest.sql; the grants of src/privileges.sql).  No 0.1 data to
+-- migrate: every object is new.  Runs under the search_path issue 12 set.
 ------------------------------------------------------------------------------
 
 COMMENT ON SCHEMA triggerstock IS
@@ -56,7 +724,8 @@ COMMENT ON COLUMN triggerstock.book_snapshots.resyncs IS 'times the book was dis
 -- As for trades: the unique key and indexes live on each partition.
 CREATE FUNCTION @extschema@.book_partition_indexes(partition regclass)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) partition);
 BEGIN
@@ -71,10 +740,11 @@ SELECT @extschema@.book_partition_indexes('triggerstock.book_snapshots_default')
 
 CREATE FUNCTION @extschema@.book_partitions()
 RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.oid::pg_catalog.regclass,
-           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
-           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
     FROM pg_catalog.pg_inherits i
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
@@ -87,7 +757,8 @@ COMMENT ON FUNCTION @extschema@.book_partitions() IS
 
 CREATE FUNCTION @extschema@.create_book_partitions(range_from timestamptz, range_to timestamptz)
 RETURNS SETOF text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     day  timestamptz;
     name text;
@@ -129,7 +800,8 @@ COMMENT ON FUNCTION @extschema@.create_book_partitions(timestamptz, timestamptz)
 
 CREATE FUNCTION @extschema@.book_retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;
     part    record;
@@ -142,7 +814,7 @@ BEGIN
     END IF;
     cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) keep;
     FOR part IN SELECT * FROM @extschema@.book_partitions() p WHERE p.range_to OPERATOR(pg_catalog.<=) cutoff LOOP
-        partition_name := part.partition::text;
+        partition_name := part.partition::pg_catalog.text;
         EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
         range_from := part.range_from;
         range_to := part.range_to;
@@ -219,7 +891,10 @@ CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1
 RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
                imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
                ofi float8, updates bigint, resyncs bigint, snapshots bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: every name is bound when the extension is created, so no
+    -- caller's search_path can change what it calls, and it is still inlined.
     SELECT v.bucket,
            pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread) FILTER (WHERE v.spread IS NOT NULL)
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.spread IS NOT NULL), 0),
@@ -233,7 +908,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb5 IS NOT NULL), 0),
            pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10) FILTER (WHERE v.imb10 IS NOT NULL)
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb10 IS NOT NULL), 0),
-           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::int8, pg_catalog.sum(v.resyncs)::int8,
+           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
            pg_catalog.count(*)
     FROM (
         SELECT r.bucket, r.ofi, r.updates, r.resyncs,
@@ -264,8 +939,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         ) r
     ) v
     GROUP BY v.bucket
-    ORDER BY v.bucket
-$$;
+    ORDER BY v.bucket;
+END;
 COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz) IS
 $c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on. Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined.
 spread: time-weighted best ask - best bid.
@@ -278,21 +953,25 @@ snapshots: samples in the bucket.$c$;
 
 CREATE OR REPLACE FUNCTION @extschema@.maintain()
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    ahead   integer := coalesce(nullif(current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
     created integer;
     stray   timestamptz;
 BEGIN
-    SELECT count(*) INTO created
-    FROM @extschema@.create_partitions(now(), now() + make_interval(days => ahead));
-    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
-        created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
     END LOOP;
     -- order books (issue 17): the same days ahead, the same stray rule
-    created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(now(), now() + make_interval(days => ahead)));
-    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.book_snapshots_default LOOP
-        created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    created := created + (SELECT pg_catalog.count(*)
+                          FROM @extschema@.create_book_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.book_snapshots_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_book_partitions(stray, stray));
     END LOOP;
     RETURN created;
 END
@@ -302,7 +981,8 @@ COMMENT ON FUNCTION @extschema@.maintain() IS
 
 CREATE OR REPLACE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;
     part    record;
@@ -313,15 +993,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: SELECT * FROM retention(''30 days'').';
     END IF;
-    cutoff := now() - keep;
+    cutoff := pg_catalog.now() - keep;
     FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
         partition_name := part.partition::text;
-        EXECUTE format('DROP TABLE %s', partition_name);
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
         range_from := part.range_from;
         range_to := part.range_to;
         RETURN NEXT;
     END LOOP;
-    DELETE FROM triggerstock.trades_default WHERE ts < cutoff;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
     GET DIAGNOSTICS deleted = ROW_COUNT;
     IF deleted > 0 THEN
         partition_name := 'triggerstock.trades_default';
@@ -338,6 +1018,8 @@ COMMENT ON FUNCTION @extschema@.retention(interval) IS
 
 COMMENT ON COLUMN triggerstock.sources.options IS
 'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
+COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
+COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
 
 CREATE OR REPLACE VIEW triggerstock.ingest_status AS
 SELECT s.id AS source, s.name, s.exchange, s.enabled,
@@ -348,16 +1030,28 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
        coalesce(st.bytes, 0) AS bytes,
        st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
        bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
 LEFT JOIN LATERAL (
-    SELECT count(*) AS books, count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
-           sum(b.resyncs)::int8 AS book_resyncs, sum(b.gaps)::int8 AS book_gaps,
-           sum(b.checksum_failures)::int8 AS book_checksum_failures
+    SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
+           pg_catalog.sum(b.checksum_failures)::bigint AS book_checksum_failures
     FROM triggerstock.book_status b
     WHERE b.source = s.id
-    HAVING count(*) > 0
+    HAVING pg_catalog.count(*) > 0
 ) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+
+-- order books (issue 17): read like the trades; partitions made by the
+-- workers and maintain(), dropped by retention()
+GRANT SELECT ON triggerstock.book_snapshots, triggerstock.book_snapshots_default, triggerstock.book_status
+    TO triggerstock_reader;
+GRANT DELETE ON triggerstock.book_snapshots TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.create_book_partitions(timestamptz, timestamptz),
+    @extschema@.book_partition_indexes(regclass),
+    @extschema@.book_retention(interval)
+    FROM PUBLIC;

@@ -45,11 +45,13 @@
 #include "bgworker/ingest.h"
 #include "bgworker/ingest_book.h"
 #include "bgworker/workers.h"
+#include "common/unix_time.h"
 #include "common/bytebuf.h"
 #include "guc.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
+#define INGEST_SHUTDOWN_FLUSH_MS 500	/* the last flush's time limit */
 
 PGDLLEXPORT void triggerstock_ingest_main(Datum main_arg);
 
@@ -60,8 +62,11 @@ static volatile bool config_dirty = false;
 static ingest_batch batch = {0};
 static ingest_dead_letter dead[INGEST_MAX_DEAD];
 static int	ndead = 0;
-static int64 dead_dropped = 0;
 static TimestampTz dead_first_at = 0;
+/* triggerstock.dead_letters_per_minute: the current minute's count */
+static TimestampTz dead_window_start = 0;
+static int	dead_window_count = 0;
+static int64 dead_window_dropped = 0;
 
 static td_trade *scratch = NULL;
 static int	scratch_cap = 0;
@@ -83,8 +88,27 @@ ingest_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
+ * ingest_dead_letter_drop
+ *	  Count a bad frame that is not kept; the first of each minute is
+ *	  logged once with the reason (the count is in ingest_status).
+ */
+static void
+ingest_dead_letter_drop(const char *why, const char *error)
+{
+	tsk_ingest_stats_dead_dropped(1);
+	if (dead_window_dropped++ == 0)
+		ereport(LOG,
+				(errmsg("triggerstock ingest source %d: bad frames are not kept (%s)", cfg->id, why),
+				 errdetail("The first one: %s", error),
+				 errhint("ingest_status.dead_letters_dropped counts them; "
+						 "see triggerstock.dead_letters_per_minute.")));
+}
+
+/*
  * ingest_dead_letter_add
- *	  Queue a frame that could not be stored, with the reason.
+ *	  Queue a frame that could not be stored, with the reason; at most
+ *	  triggerstock.dead_letters_per_minute per source and minute, and
+ *	  INGEST_MAX_DEAD between two flushes (the others are counted only).
  */
 static void
 ingest_dead_letter_add(const char *data, size_t len, size_t total_len, TimestampTz received,
@@ -93,14 +117,23 @@ ingest_dead_letter_add(const char *data, size_t len, size_t total_len, Timestamp
 	ingest_dead_letter *d;
 	size_t		keep = Min(len, (size_t) tsk_dead_letter_max_bytes);
 
-	if (ndead >= INGEST_MAX_DEAD)
+	if (received - dead_window_start >= USECS_PER_MINUTE || received < dead_window_start)
 	{
-		if (dead_dropped++ % 10000 == 0)
-			ereport(WARNING,
-					(errmsg("triggerstock ingest source %d: dead letter queue full, "
-							"%lld bad frames not kept: %s", cfg->id, (long long) dead_dropped, error)));
+		dead_window_start = received;
+		dead_window_count = 0;
+		dead_window_dropped = 0;
+	}
+	if (tsk_dead_letters_per_minute >= 0 && dead_window_count >= tsk_dead_letters_per_minute)
+	{
+		ingest_dead_letter_drop("more than triggerstock.dead_letters_per_minute this minute", error);
 		return;
 	}
+	if (ndead >= INGEST_MAX_DEAD)
+	{
+		ingest_dead_letter_drop("the queue of dead letters waiting for a flush is full", error);
+		return;
+	}
+	dead_window_count++;
 	d = &dead[ndead];
 	d->payload = malloc(Max(keep, 1));
 	if (d->payload == NULL)
@@ -162,13 +195,19 @@ ingest_symbol_index(const char *instrument)
 
 /*
  * ingest_add_trades
- *	  Append decoded trades to the batch; returns the first instrument that
- *	  is not configured (its trades are skipped), or NULL.
+ *	  Append decoded trades to the batch.  Trades of an instrument that is
+ *	  not configured, or whose time is outside the window accepted from a
+ *	  live source (triggerstock.ingest_max_past before, ingest_max_future
+ *	  after the frame's arrival), are skipped; returns false with the
+ *	  reason of the first one in error.
  */
-static const char *
-ingest_add_trades(const td_trade *t, int n, TimestampTz received)
+static bool
+ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, size_t errsz)
 {
-	const char *unknown = NULL;
+	int64		now_us = tsk_unix_us_from_timestamptz(received);
+	int64		lo = tsk_ingest_max_past < 0 ? PG_INT64_MIN : now_us - (int64) tsk_ingest_max_past * USECS_PER_SEC;
+	int64		hi = tsk_ingest_max_future < 0 ? PG_INT64_MAX : now_us + (int64) tsk_ingest_max_future * USECS_PER_SEC;
+	bool		ok = true;
 
 	if (batch.n + n > batch.cap)
 	{
@@ -185,10 +224,17 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 	{
 		int			k = ingest_symbol_index(t[i].instrument);
 
-		if (k < 0)
+		if (k < 0 || t[i].ts_us < lo || t[i].ts_us > hi)
 		{
-			if (unknown == NULL)
-				unknown = t[i].instrument;
+			if (ok && k < 0)
+				snprintf(error, errsz, "instrument \"%s\" is not configured for source %d",
+						 t[i].instrument, cfg->id);
+			else if (ok)
+				snprintf(error, errsz, "trade time %s is outside the window accepted from a live source "
+						 "(triggerstock.ingest_max_past %d s, ingest_max_future %d s around its arrival)",
+						 timestamptz_to_str(tsk_timestamptz_from_unix_us(t[i].ts_us)),
+						 tsk_ingest_max_past, tsk_ingest_max_future);
+			ok = false;
 			continue;
 		}
 		batch.trades[batch.n] = t[i];
@@ -197,7 +243,7 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received)
 		if (batch.n++ == 0)
 			batch.first_at = received;
 	}
-	return unknown;
+	return ok;
 }
 
 /*
@@ -210,7 +256,6 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	td_result	res;
 	td_kind		kind;
 	char		error[TD_ERROR_MAX + 64];
-	const char *unknown;
 
 	frames_seen++;
 	bytes_seen += total_len;
@@ -243,45 +288,61 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
 		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
-	else if (kind == TD_TRADES && (unknown = ingest_add_trades(scratch, res.ntrades, received)) != NULL)
-	{
-		snprintf(error, sizeof(error), "instrument \"%s\" is not configured for source %d",
-				 unknown, cfg->id);
+	else if (kind == TD_TRADES && !ingest_add_trades(scratch, res.ntrades, received, error, sizeof(error)))
 		ingest_dead_letter_add(data, len, total_len, received, error);
+}
+
+/*
+ * ingest_exit_if_dropped
+ *	  After a failed flush: if the extension was dropped, nothing can ever
+ *	  be stored again; say what is discarded and exit.
+ */
+static void
+ingest_exit_if_dropped(void)
+{
+	if (tsk_worker_extension_exists())
+		return;
+	ereport(LOG,
+			(errmsg("triggerstock ingest worker for source %d exits: the extension was dropped",
+					cfg ? cfg->id : -1),
+			 errdetail("%d trades and %d dead letters held in memory are discarded.",
+					   batch.n, ndead)));
+	tsk_ingest_ws_close();
+	proc_exit(0);
+}
+
+/*
+ * ingest_try_flush_bounded
+ *	  Flush batch and dead letters; on ERROR (logged) keep the data and
+ *	  return false; exit if the extension is gone.  With timeout_ms > 0 the
+ *	  flush is cancelled after that long (at shutdown).
+ */
+static bool
+ingest_try_flush_bounded(int timeout_ms)
+{
+	ErrorData  *error;
+
+	if (batch.n == 0 && ndead == 0)
+		return true;
+	error = tsk_ingest_flush(cfg, &batch, dead, ndead, timeout_ms);
+	if (error == NULL)
+	{
+		ingest_dead_letters_clear();
+		return true;
 	}
+	FreeErrorData(error);
+	ingest_exit_if_dropped();
+	return false;
 }
 
 /*
  * ingest_try_flush
- *	  Flush batch and dead letters; on ERROR log it, keep the data and
- *	  return false.
+ *	  ingest_try_flush_bounded without a time limit.
  */
 static bool
 ingest_try_flush(void)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool ok = true;
-
-	if (batch.n == 0 && ndead == 0)
-		return true;
-	PG_TRY();
-	{
-		tsk_ingest_flush(cfg, &batch, dead, ndead);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		FlushErrorState();
-		tsk_ingest_flush_reset_plans();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcontext);
-	if (ok)
-		ingest_dead_letters_clear();
-	return ok;
+	return ingest_try_flush_bounded(0);
 }
 
 /*
@@ -325,6 +386,30 @@ ingest_same_connection(const ingest_config *a, const ingest_config *b)
 }
 
 /*
+ * ingest_shutdown
+ *	  SIGTERM: store what we hold if that can be done within
+ *	  INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement may delay
+ *	  the exit), then leave.
+ */
+static void
+ingest_shutdown(int32 id)
+{
+	int			held = batch.n;
+
+	if (!ingest_try_flush_bounded(INGEST_SHUTDOWN_FLUSH_MS) && held > 0)
+		ereport(LOG,
+				(errmsg("triggerstock ingest worker for source %d could not store %d trades before exiting",
+						id, held)));
+	if (!tsk_ingest_book_flush_now(INGEST_SHUTDOWN_FLUSH_MS))
+		ereport(LOG,
+				(errmsg("triggerstock ingest worker for source %d could not store its order-book samples before exiting",
+						id)));
+	tsk_ingest_ws_close();
+	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
+	proc_exit(0);
+}
+
+/*
  * ingest_reload
  *	  Flush, then re-read the configuration; returns true if the
  *	  connection must be made again.  Exits if the source is gone.
@@ -341,11 +426,15 @@ ingest_reload(int32 id)
 	while (!ingest_try_flush())
 	{
 		/* the batch still points at the old instruments: keep trying */
+		if (ShutdownRequestPending)
+			ingest_shutdown(id);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (!tsk_worker_extension_exists())
+		ingest_exit_if_dropped();
 	fresh = tsk_ingest_load_config(id, cxt);
 	if (fresh == NULL || !fresh->enabled)
 	{
@@ -460,7 +549,7 @@ triggerstock_ingest_main(Datum main_arg)
 				ingest_try_flush();
 				tsk_ingest_ws_close();
 				tsk_ingest_book_connection();
-				(void) tsk_ingest_book_flush_now();
+				(void) tsk_ingest_book_flush_now(0);
 				if (streaming)
 					tsk_ingest_stats_disconnected(false);
 				streaming = false;
@@ -522,7 +611,8 @@ triggerstock_ingest_main(Datum main_arg)
 			streaming = true;
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
-			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, cfg->url)));
+			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id,
+								 tsk_ingest_url_for_log(cfg->url))));
 		}
 		if (tsk_ingest_ws_active() && !ev.closed && streaming &&
 			now - last_frame_at > (int64) tsk_ingest_idle_timeout * USECS_PER_SEC)
@@ -576,12 +666,5 @@ triggerstock_ingest_main(Datum main_arg)
 		ingest_wait(timeout);
 	}
 
-	/* SIGTERM: keep what we hold, then leave */
-	for (int attempt = 0; attempt < 3 && !ingest_try_flush(); attempt++)
-		pg_usleep(100000L);
-	for (int attempt = 0; attempt < 3 && !tsk_ingest_book_flush_now(); attempt++)
-		pg_usleep(100000L);
-	tsk_ingest_ws_close();
-	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
-	proc_exit(0);
+	ingest_shutdown(id);
 }

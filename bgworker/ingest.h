@@ -43,7 +43,12 @@
 #define INGEST_STATE_BACKOFF "backoff"
 #define INGEST_STATE_OUTSIDE_HOURS "outside-hours"
 
-/* GUCs (ingest_stats.c) */
+/*
+ * Longest subscribe message, in bytes (options->'subscribe' of a generic
+ * source, or the one built for the instruments); sources_check() refuses a
+ * longer one where the configuration enters.
+ */
+#define INGEST_SUBSCRIBE_MAX 65536
 
 /* One source's configuration, read from triggerstock.sources (palloc'd). */
 typedef struct ingest_config
@@ -106,6 +111,7 @@ typedef void (*ingest_frame_fn) (const char *data, size_t len, size_t total_len,
 								  bool binary, TimestampTz received);
 
 extern bool tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz);
+extern char *tsk_ingest_url_for_log(const char *url);
 extern void tsk_ingest_ws_close(void);
 extern bool tsk_ingest_ws_active(void);
 extern int	tsk_ingest_ws_fd(void);
@@ -118,8 +124,8 @@ extern bool tsk_ingest_ws_send(const char *text);
 /* ---- ingest_flush.c ---- */
 
 extern ingest_config *tsk_ingest_load_config(int32 id, MemoryContext cxt);
-extern void tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
-						 ingest_dead_letter *dead, int ndead);
+extern ErrorData *tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
+								   ingest_dead_letter *dead, int ndead, int timeout_ms);
 extern void tsk_ingest_flush_reset_plans(void);
 extern SPIPlanPtr tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types);
 
@@ -135,6 +141,7 @@ extern void tsk_ingest_stats_begin(int32 source);
 extern void tsk_ingest_stats_connected(TimestampTz since);
 extern void tsk_ingest_stats_disconnected(bool reconnect);
 extern void tsk_ingest_stats_frames(int64 frames, int64 bytes);
+extern void tsk_ingest_stats_dead_dropped(int64 n);
 extern void tsk_ingest_stats_committed(int64 stored, int64 dead_letters, const TimestampTz *received,
 								   int n, int64 last_trade_us);
 

@@ -23,10 +23,12 @@
  */
 #include "postgres.h"
 
+#include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest_book.h"
+#include "bgworker/workers.h"
 #include "guc.h"
 
 /* µs between the Unix epoch and the Postgres epoch (2000-01-01). */
@@ -606,15 +608,34 @@ book_sample(TimestampTz now)
 }
 
 /*
+ * book_exit_if_dropped
+ *	  After a failed flush: if the extension was dropped, nothing can ever
+ *	  be stored again; say what is discarded and exit.
+ */
+static void
+book_exit_if_dropped(void)
+{
+	if (tsk_worker_extension_exists())
+		return;
+	ereport(LOG,
+			(errmsg("triggerstock ingest worker for source %d exits: the extension was dropped",
+					bcfg ? bcfg->id : -1),
+			 errdetail("%d order-book samples and %d book dead letters held in memory are discarded.",
+					   nrows, nbdead)));
+	proc_exit(0);				/* the connection closes at exit (ingest_ws.c) */
+}
+
+/*
  * book_flush
  *	  Store samples, states (every state when all_states, else at most
- *	  once a second) and dead letters; on ERROR log it, keep them.
+ *	  once a second) and dead letters, within timeout_ms if > 0; on ERROR
+ *	  (logged) keep them, and exit if the extension is gone.
  */
 static bool
-book_flush(bool all_states)
+book_flush(bool all_states, int timeout_ms)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool ok = true;
+	ErrorData  *error;
+	bool		ok;
 	ingest_book_state *st;
 
 	TimestampTz now = GetCurrentTimestamp();
@@ -633,23 +654,16 @@ book_flush(bool all_states)
 		st[i].requests = books[i].requests;
 		st[i].samples = books[i].samples;
 	}
-	PG_TRY();
-	{
-		tsk_ingest_book_store(bcfg, rows, nrows, st, nstate, bdead, nbdead, nstate > 0 || prune_pending);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		FlushErrorState();
-		tsk_ingest_book_store_reset();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcontext);
+	error = tsk_ingest_book_store(bcfg, rows, nrows, st, nstate, bdead, nbdead,
+								  nstate > 0 || prune_pending, timeout_ms);
 	pfree(st);
-	if (ok)
+	ok = error == NULL;
+	if (!ok)
+	{
+		FreeErrorData(error);
+		book_exit_if_dropped();
+	}
+	else
 	{
 		for (int i = 0; i < nrows; i++)
 			free(rows[i].px);
@@ -668,12 +682,12 @@ book_flush(bool all_states)
 /*
  * tsk_ingest_book_flush_now
  *	  Flush everything now, every book state included (SIGTERM, leaving
- *	  the active hours).
+ *	  the active hours), within timeout_ms if > 0.
  */
 bool
-tsk_ingest_book_flush_now(void)
+tsk_ingest_book_flush_now(int timeout_ms)
 {
-	return book_flush(true);
+	return book_flush(true, timeout_ms);
 }
 
 /*
@@ -688,7 +702,7 @@ tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send)
 	if (!tsk_ingest_book_enabled())
 	{
 		if ((nrows > 0 || nbdead > 0 || prune_pending) && (flush_retry_at == 0 || now >= flush_retry_at))
-			flush_retry_at = book_flush(true) ? 0 : TimestampTzPlusMilliseconds(now, 1000);
+			flush_retry_at = book_flush(true, 0) ? 0 : TimestampTzPlusMilliseconds(now, 1000);
 		return;
 	}
 	if (bsrc == TB_SRC_BINANCE)
@@ -707,7 +721,7 @@ tsk_ingest_book_tick(TimestampTz now, ingest_book_send_fn send)
 		flush_due = true;
 	if (flush_due && (flush_retry_at == 0 || now >= flush_retry_at))
 	{
-		if (book_flush(false))
+		if (book_flush(false, 0))
 		{
 			flush_due = false;
 			flush_retry_at = 0;

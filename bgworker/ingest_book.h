@@ -76,9 +76,10 @@ extern long tsk_ingest_book_timeout(TimestampTz now);
 /* Subscribe message of the books (Binance SUBSCRIBE, Kraken, Coinbase).
  * Returns the length, -1 on failure, 0 when books are off. */
 extern int	tsk_ingest_book_subscribe(const ingest_config *cfg, char *out, size_t outsz);
-/* Flush samples, states and dead letters now (SIGTERM, leaving hours);
- * false if the transaction failed (the data is kept). */
-extern bool tsk_ingest_book_flush_now(void);
+/* Flush samples, states and dead letters now (SIGTERM, leaving hours),
+ * cancelled after timeout_ms if > 0; false if the transaction failed (the
+ * data is kept; the worker exits if the extension was dropped). */
+extern bool tsk_ingest_book_flush_now(int timeout_ms);
 
 /* What ingest_book_store.c needs from ingest_book.c. */
 typedef struct ingest_book_row
@@ -110,9 +111,10 @@ typedef struct ingest_book_state
 /* ---- ingest_book_store.c ---- */
 
 extern bool tsk_ingest_book_load_options(int32 source, ingest_book_options *opt);
-extern void tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
-								  const ingest_book_state *books, int nbooks,
-								  const ingest_dead_letter *dead, int ndead, bool prune);
+extern ErrorData *tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
+										const ingest_book_state *books, int nbooks,
+										const ingest_dead_letter *dead, int ndead, bool prune,
+										int timeout_ms);
 extern void tsk_ingest_book_store_reset(void);
 
 /* ---- ingest_book_http.c ---- */

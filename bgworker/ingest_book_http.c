@@ -13,7 +13,11 @@
  *	- at most INGEST_BOOK_REST_MAX requests are in flight; each has a 10 s
  *	  timeout; handles live in process memory and are freed when done or
  *	  cancelled (tsk_ingest_http_cancel_all, also at process exit);
- *	- the URL is never logged (it may carry a key); errors say what failed.
+ *	- the URL is never logged (it may carry a key); errors say what failed;
+ *	- triggerstock.allowed_hosts is checked as for every other destination:
+ *	  the host name before the request starts, the address curl resolved
+ *	  before it connects (CURLOPT_OPENSOCKETFUNCTION); redirects are not
+ *	  followed.
  */
 #include "postgres.h"
 
@@ -22,6 +26,7 @@
 #include "storage/ipc.h"
 
 #include "bgworker/ingest_book.h"
+#include "common/hostcheck.h"
 #include "guc.h"
 
 typedef struct http_req
@@ -33,6 +38,8 @@ typedef struct http_req
 	size_t		cap;
 	bool		too_big;
 	char		errbuf[CURL_ERROR_SIZE];
+	char		host[TSK_HOST_NAME_MAX + 1];	/* of the URL */
+	char		refused[256];	/* why its address was refused, or "" */
 } http_req;
 
 static CURLM *http_multi = NULL;
@@ -68,6 +75,23 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	r->len += n;
 	r->body[r->len] = '\0';
 	return n;
+}
+
+/*
+ * http_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address triggerstock.allowed_hosts
+ *	  does not allow (a name that resolves to an internal address is caught
+ *	  here), else open the socket as curl would.
+ */
+static curl_socket_t
+http_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	http_req   *r = clientp;
+
+	if (!tsk_host_addr_allowed(tsk_allowed_hosts_policy, r->host, &address->addr,
+							   r->refused, sizeof(r->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 /*
@@ -132,7 +156,8 @@ tsk_ingest_http_active(void)
 
 /*
  * tsk_ingest_http_start
- *	  Start GET url; false (err set) if no slot is free or curl refused.
+ *	  Start GET url; false (err set) if no slot is free, its host is not
+ *	  allowed (triggerstock.allowed_hosts) or curl refused.
  */
 bool
 tsk_ingest_http_start(int key, const char *url, char *err, size_t errsz)
@@ -168,11 +193,24 @@ tsk_ingest_http_start(int key, const char *url, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return false;
 	}
+	if (!tsk_url_host(url, r->host, sizeof(r->host)) ||
+		!tsk_host_name_allowed(tsk_allowed_hosts_policy, r->host, r->refused, sizeof(r->refused)))
+	{
+		snprintf(err, errsz, "destination not allowed: %s", r->refused[0] ? r->refused : "no host in the URL");
+		http_free(r);
+		return false;
+	}
 	r->key = key;
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETDATA, r);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, 10000L);
 	if (rc == CURLE_OK)
@@ -233,7 +271,9 @@ tsk_ingest_http_poll(ingest_http_result *done, int max)
 		memset(&done[n], 0, sizeof(done[n]));
 		done[n].key = r->key;
 		(void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &done[n].status);
-		if (msg->data.result != CURLE_OK)
+		if (msg->data.result != CURLE_OK && r->refused[0] != '\0')
+			snprintf(done[n].error, sizeof(done[n].error), "destination not allowed: %s", r->refused);
+		else if (msg->data.result != CURLE_OK)
 			snprintf(done[n].error, sizeof(done[n].error), "%s",
 					 r->too_big ? "response body too large" :
 					 r->errbuf[0] ? r->errbuf : curl_easy_strerror(msg->data.result));

@@ -28,6 +28,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest_book.h"
+#include "bgworker/workers.h"
 
 #define BOOK_EPOCH_SHIFT_US INT64CONST(946684800000000)
 #define BOOK_DAY_US INT64CONST(86400000000)
@@ -62,25 +63,28 @@ store_option_int(int32 source, int col, const char *name, int dflt, int lo, int 
 	return v;
 }
 
-/*
- * tsk_ingest_book_load_options
- *	  Read sources.options of one source (own transaction); false if the
- *	  source is gone.  Bad values raise an ERROR.
- */
-bool
-tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
+/* What options_in_xact reads, and into where. */
+typedef struct options_call
 {
+	int32		source;
+	ingest_book_options *opt;
+	bool		found;
+} options_call;
+
+/*
+ * options_in_xact
+ *	  tsk_worker_xact callback of tsk_ingest_book_load_options.
+ */
+static void
+options_in_xact(void *p)
+{
+	options_call *call = p;
+	int32		source = call->source;
+	ingest_book_options *opt = call->opt;
 	Datum		arg = Int32GetDatum(source);
 	Oid			argtype = INT4OID;
-	bool		found = false;
 	int			ret;
 
-	memset(opt, 0, sizeof(*opt));
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
 	ret = SPI_execute_with_args(
 		"SELECT coalesce((s.options OPERATOR(pg_catalog.->>) 'book')::pg_catalog.bool, false),"
 		" coalesce((s.options OPERATOR(pg_catalog.->>) 'trades')::pg_catalog.bool, true),"
@@ -99,7 +103,7 @@ tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
 		bool		isnull;
 		char	   *url;
 
-		found = true;
+		call->found = true;
 		opt->enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		opt->trades = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		opt->levels = store_option_int(source, 3, "book_levels", 10, 1, INGEST_BOOK_MAX_LEVELS);
@@ -126,11 +130,25 @@ tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
 		/* a Kraken book of depth D holds D levels a side */
 		opt->max_levels = Max(opt->max_levels, opt->depth);
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return found;
+}
+
+/*
+ * tsk_ingest_book_load_options
+ *	  Read sources.options of one source (own transaction); false if the
+ *	  source is gone.  Bad values raise an ERROR.
+ */
+bool
+tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
+{
+	options_call call = {source, opt, false};
+	ErrorData  *error;
+
+	memset(opt, 0, sizeof(*opt));
+	error = tsk_worker_xact(options_in_xact, &call, "triggerstock ingest: reading the book options",
+							TSK_XACT_SPI | TSK_XACT_QUIET);
+	if (error != NULL)
+		ReThrowError(error);
+	return call.found;
 }
 
 /*
@@ -274,36 +292,46 @@ store_partitions(const ingest_book_row *rows, int nrows, TimestampTz *days)
 	return n;
 }
 
-/*
- * tsk_ingest_book_store
- *	  One transaction: samples, states (and, with prune, deleting the state
- *	  rows of instruments not in books), dead letters.  ERRORs propagate.
- */
-void
-tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
-					  const ingest_book_state *books, int nbooks,
-					  const ingest_dead_letter *dead, int ndead, bool prune)
+/* The arguments of store_in_xact. */
+typedef struct store_call
 {
-	MemoryContext old;
-	TimestampTz days[8];
-	TimestampTz now = GetCurrentTimestamp();
+	const ingest_config *cfg;
+	const ingest_book_row *rows;
+	int			nrows;
+	const ingest_book_state *books;
+	int			nbooks;
+	const ingest_dead_letter *dead;
+	int			ndead;
+	bool		prune;
+	TimestampTz days[8];		/* partitions created (out) */
 	int			ndays;
+} store_call;
+
+/*
+ * store_in_xact
+ *	  tsk_worker_xact callback: samples, states (and, with prune, deleting
+ *	  the state rows of instruments not in books), dead letters.
+ */
+static void
+store_in_xact(void *p)
+{
+	store_call *c = p;
+	const ingest_config *cfg = c->cfg;
+	const ingest_book_row *rows = c->rows;
+	int			nrows = c->nrows;
+	const ingest_book_state *books = c->books;
+	int			nbooks = c->nbooks;
+	const ingest_dead_letter *dead = c->dead;
+	int			ndead = c->ndead;
+	MemoryContext old;
+	TimestampTz now = GetCurrentTimestamp();
 	Datum		exchange;
 
-	if (store_cxt == NULL)
-		store_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest book store",
-										  ALLOCSET_DEFAULT_SIZES);
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "triggerstock ingest book flush");
 	store_prepare_plans();
 	old = MemoryContextSwitchTo(store_cxt);
 	exchange = CStringGetTextDatum(cfg->exchange);
 
-	ndays = store_partitions(rows, nrows, days);
+	c->ndays = store_partitions(rows, nrows, c->days);
 	for (int i = 0; i < nrows; i++)
 	{
 		const ingest_book_row *r = &rows[i];
@@ -362,7 +390,7 @@ tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int
 		if (SPI_execute_plan(store_status_plan, a, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "book status upsert failed");
 	}
-	if (prune)
+	if (c->prune)
 	{
 		Datum	   *names = palloc(sizeof(Datum) * Max(nbooks, 1));
 		Datum		a[2];
@@ -390,11 +418,36 @@ tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int
 			elog(ERROR, "dead letter insert failed");
 	}
 	MemoryContextSwitchTo(old);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	for (int j = 0; j < ndays; j++)
-		store_known_days[store_nknown++ % BOOK_KNOWN_DAYS] = days[j];
+}
+
+/*
+ * tsk_ingest_book_store
+ *	  One transaction (tsk_worker_xact, cancelled after timeout_ms if > 0):
+ *	  samples, states (and, with prune, deleting the state rows of
+ *	  instruments not in books), dead letters.  NULL, or the error (logged,
+ *	  the plans dropped).
+ */
+ErrorData *
+tsk_ingest_book_store(const ingest_config *cfg, const ingest_book_row *rows, int nrows,
+					  const ingest_book_state *books, int nbooks,
+					  const ingest_dead_letter *dead, int ndead, bool prune, int timeout_ms)
+{
+	store_call	c = {cfg, rows, nrows, books, nbooks, dead, ndead, prune, {0}, 0};
+	ErrorData  *error;
+
+	if (store_cxt == NULL)
+		store_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest book store",
+										  ALLOCSET_DEFAULT_SIZES);
+	error = timeout_ms > 0
+		? tsk_worker_xact_bounded(store_in_xact, &c, "triggerstock ingest book flush", TSK_XACT_SPI, timeout_ms)
+		: tsk_worker_xact(store_in_xact, &c, "triggerstock ingest book flush", TSK_XACT_SPI);
 	MemoryContextReset(store_cxt);
+	if (error != NULL)
+	{
+		tsk_ingest_book_store_reset();
+		return error;
+	}
+	for (int j = 0; j < c.ndays; j++)
+		store_known_days[store_nknown++ % BOOK_KNOWN_DAYS] = c.days[j];
+	return NULL;
 }

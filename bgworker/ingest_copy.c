@@ -80,7 +80,7 @@ tsk_ingest_copy_prepare(const char *schema)
 	/* custom plans: the windows must reach the index as constants */
 	copy_probe_plan = SPI_prepare_cursor(
 		"SELECT t.exchange, t.instrument, t.trade_id, t.ts"
-		"  FROM unnest($2, $3) AS w(lo, hi)"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS w(lo, hi)"
 		"  CROSS JOIN LATERAL (SELECT s.exchange, s.instrument, s.trade_id, s.ts"
 		"                       FROM triggerstock.trades s"
 		"                      WHERE s.symbol = ANY ($1) AND s.ts >= w.lo AND s.ts <= w.hi) t",
@@ -91,9 +91,10 @@ tsk_ingest_copy_prepare(const char *schema)
 		elog(ERROR, "SPI_keepplan failed");
 	copy_candle_plan = tsk_ingest_flush_prepare(psprintf(
 		"WITH fresh AS ("
-		"  SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,"
+		"  SELECT symbol, pg_catalog.date_bin(interval '1 minute', ts, timestamp with time zone 'epoch') AS bucket,"
 		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c"
-		"  FROM unnest($1, $2, $3, $4, $5) AS u(symbol, ts, price, qty, trade_id)"
+		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"                  pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(symbol, ts, price, qty, trade_id)"
 		"  GROUP BY 1, 2"
 		")"
 		"INSERT INTO triggerstock.candles AS k"

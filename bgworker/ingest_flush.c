@@ -37,8 +37,10 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/workers.h"
 #include "common/unix_time.h"
 #include "guc.h"
+#include "schema.h"
 
 /* µs in a day: trades are grouped by UTC day to find their partitions. */
 #define INGEST_DAY_US ((int64) SECS_PER_DAY * USECS_PER_SEC)
@@ -50,6 +52,8 @@ static SPIPlanPtr flush_insert_plan = NULL;
 static SPIPlanPtr flush_dead_plan = NULL;
 static SPIPlanPtr flush_partition_plan = NULL;
 static MemoryContext flush_cxt = NULL;
+/* The quoted schema the plans were prepared with. */
+static char flush_schema_name[2 * NAMEDATALEN + 3] = "";
 
 /* Unix days whose partitions exist (committed); a small ring. */
 static int64 flush_known_days[INGEST_KNOWN_DAYS];
@@ -57,23 +61,26 @@ static int	flush_nknown = 0;
 
 /*
  * flush_schema
- *	  The extension's schema, quoted; ERROR if it is not installed.
+ *	  The extension's schema, quoted; ERROR if it is not installed.  Plans
+ *	  prepared under another name of it are dropped first: after a rename a
+ *	  re-planned statement would resolve the old name elsewhere.
  */
 static char *
 flush_schema(void)
 {
-	int			ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
-								  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-								  "WHERE e.extname = 'triggerstock'", true, 1);
+	char	   *s = tsk_extension_schema();
 
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
+	if (s == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"triggerstock\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
-	return pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+	if (strcmp(s, flush_schema_name) != 0)
+	{
+		tsk_ingest_flush_reset_plans();
+		strlcpy(flush_schema_name, s, sizeof(flush_schema_name));
+	}
+	return s;
 }
 
 /*
@@ -105,20 +112,22 @@ flush_prepare_plans(void)
 	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
 	Oid			day_types[1] = {TIMESTAMPTZOID};
 
+	s = flush_schema();
 	if (flush_insert_plan != NULL)
 		return;
-	s = flush_schema();
 	flush_insert_plan = tsk_ingest_flush_prepare(psprintf(
 		"WITH ins AS ("
 		"  INSERT INTO triggerstock.trades AS t"
 		"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
 		"  SELECT $1, u.i, u.s, u.id, u.ts, u.p, u.q, u.sd"
-		"  FROM unnest($2, $3, $4, $5, $6, $7, $8) AS u(i, s, id, ts, p, q, sd)"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
+		"                  pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
+		"                  pg_catalog.unnest($8)) AS u(i, s, id, ts, p, q, sd)"
 		"  ON CONFLICT DO NOTHING"
 		"  RETURNING t.symbol, t.ts, t.price, t.qty, t.trade_id"
 		"), fresh AS ("
-		"  SELECT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket,"
-		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c, count(*) AS n"
+		"  SELECT symbol, pg_catalog.date_bin(interval '1 minute', ts, timestamp with time zone 'epoch') AS bucket,"
+		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c, pg_catalog.count(*) AS n"
 		"  FROM ins GROUP BY 1, 2"
 		"), merged AS ("
 		"  INSERT INTO triggerstock.candles AS k"
@@ -138,13 +147,13 @@ flush_prepare_plans(void)
 		"                  EXCLUDED.close_time)::%1$s.ohlcv)) v(x)) r)"
 		"  RETURNING 1"
 		")"
-		"SELECT (SELECT coalesce(sum(n), 0) FROM fresh)::int8, (SELECT count(*) FROM merged)", s),
+		"SELECT (SELECT coalesce(pg_catalog.sum(n), 0) FROM fresh)::bigint, (SELECT pg_catalog.count(*) FROM merged)", s),
 									  8, insert_types);
 	flush_dead_plan = tsk_ingest_flush_prepare(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
 		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
 	flush_partition_plan = tsk_ingest_flush_prepare(psprintf(
-		"SELECT count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
+		"SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
 	tsk_ingest_copy_prepare(s);
 }
 
@@ -310,59 +319,83 @@ flush_dead_letters(const ingest_config *cfg, ingest_dead_letter *dead, int ndead
 	}
 }
 
+/* What one flush transaction works on and reports back. */
+typedef struct flush_call
+{
+	const ingest_config *cfg;
+	ingest_batch *batch;
+	ingest_dead_letter *dead;
+	int			ndead;
+	int64		inserted;
+	int64	   *days;			/* partitions created (in flush_cxt) */
+	int			ndays;
+} flush_call;
+
+/*
+ * flush_in_xact
+ *	  tsk_worker_xact callback: partitions, trades, candles, dead letters.
+ */
+static void
+flush_in_xact(void *arg)
+{
+	flush_call *c = arg;
+	MemoryContext old;
+
+	flush_prepare_plans();
+	old = MemoryContextSwitchTo(flush_cxt);
+	if (c->batch->n > 0)
+	{
+		c->days = flush_partitions(c->batch, &c->ndays);
+		/* small batches: one statement is faster than probe + COPY */
+		c->inserted = c->batch->n >= INGEST_COPY_MIN_ROWS ? tsk_ingest_copy_trades(c->cfg, c->batch) : -1;
+		if (c->inserted < 0)	/* small, or a concurrent writer: ON CONFLICT */
+			c->inserted = flush_trades(c->cfg, c->batch);
+	}
+	flush_dead_letters(c->cfg, c->dead, c->ndead);
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * tsk_ingest_flush
  *	  Flush the batch and the dead letters in one transaction; on success
- *	  empty the batch and publish the counters.  ERRORs propagate.
+ *	  empty the batch, publish the counters and return NULL.  On ERROR the
+ *	  batch is kept, the plans are dropped and the error is returned (it
+ *	  was logged unless the flush was cancelled by a shutdown).  With
+ *	  timeout_ms > 0 the flush is cancelled after that long.
  */
-void
-tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead)
+ErrorData *
+tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead,
+				 int timeout_ms)
 {
-	MemoryContext old;
-	int64		inserted = 0;
-	int64	   *days = NULL;
-	int			ndays = 0;
+	flush_call	c = {cfg, batch, dead, ndead, 0, NULL, 0};
+	ErrorData  *error;
 	int64		last_us = 0;
 
 	if (batch->n == 0 && ndead == 0)
-		return;
+		return NULL;
 	if (flush_cxt == NULL)
 		flush_cxt = AllocSetContextCreate(TopMemoryContext, "triggerstock ingest flush",
 										  ALLOCSET_DEFAULT_SIZES);
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "triggerstock ingest flush");
-	flush_prepare_plans();
-	old = MemoryContextSwitchTo(flush_cxt);
-	if (batch->n > 0)
+	error = timeout_ms > 0
+		? tsk_worker_xact_bounded(flush_in_xact, &c, "triggerstock ingest flush", TSK_XACT_SPI, timeout_ms)
+		: tsk_worker_xact(flush_in_xact, &c, "triggerstock ingest flush", TSK_XACT_SPI);
+	if (error != NULL)
 	{
-		days = flush_partitions(batch, &ndays);
-		/* small batches: one statement is faster than probe + COPY */
-		inserted = batch->n >= INGEST_COPY_MIN_ROWS ? tsk_ingest_copy_trades(cfg, batch) : -1;
-		if (inserted < 0)		/* small, or a concurrent writer: ON CONFLICT */
-			inserted = flush_trades(cfg, batch);
+		tsk_ingest_flush_reset_plans();
+		MemoryContextReset(flush_cxt);
+		return error;
 	}
-	flush_dead_letters(cfg, dead, ndead);
-	MemoryContextSwitchTo(old);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	pgstat_report_stat(false);
 
-	for (int j = 0; j < ndays; j++)
-		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = days[j];
+	for (int j = 0; j < c.ndays; j++)
+		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = c.days[j];
 	for (int i = 0; i < batch->n; i++)
 		last_us = Max(last_us, batch->trades[i].ts_us);
-	tsk_ingest_stats_committed(inserted, ndead, batch->received, batch->n,
-						   batch->n > 0 ? tsk_timestamptz_from_unix_us(last_us) : 0);
+	tsk_ingest_stats_committed(c.inserted, ndead, batch->received, batch->n,
+							   batch->n > 0 ? tsk_timestamptz_from_unix_us(last_us) : 0);
 	MemoryContextReset(flush_cxt);
 	batch->n = 0;
 	batch->first_at = 0;
+	return NULL;
 }
 
 /*
@@ -401,14 +434,24 @@ static const char *const config_map_fields[] = {
 	"price", "qty", "ts", "trade_id", "side"
 };
 
-/*
- * tsk_ingest_load_config
- *	  Read source `id` into a config allocated in cxt; NULL if the row is
- *	  gone.  Runs its own transaction.  Bad settings raise an ERROR.
- */
-ingest_config *
-tsk_ingest_load_config(int32 id, MemoryContext cxt)
+/* What config_load_in_xact reads, and into where. */
+typedef struct config_call
 {
+	int32		id;
+	MemoryContext cxt;
+	ingest_config *cfg;
+} config_call;
+
+/*
+ * config_load_in_xact
+ *	  tsk_worker_xact callback of tsk_ingest_load_config.
+ */
+static void
+config_load_in_xact(void *p)
+{
+	config_call *call = p;
+	int32		id = call->id;
+	MemoryContext cxt = call->cxt;
 	ingest_config *cfg = NULL;
 	StringInfoData sql;
 	Datum		arg = Int32GetDatum(id);
@@ -418,25 +461,20 @@ tsk_ingest_load_config(int32 id, MemoryContext cxt)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT s.name, s.exchange, s.url, s.instruments, s.symbols, s.enabled,"
-						   " (SELECT coalesce(bit_or(1 << d), 0) FROM unnest(s.active_days) d),"
+						   " (SELECT coalesce(pg_catalog.bit_or(1 << d), 0) FROM pg_catalog.unnest(s.active_days) d),"
 						   " extract(epoch FROM s.active_from)::int, extract(epoch FROM s.active_until)::int,"
 						   " (s.options->>'batch_size')::int, (s.options->>'flush_ms')::int,"
-						   " s.options->>'feed', coalesce((s.options->>'tls_skip_hostname_check')::bool, false),"
+						   " s.options->>'feed', coalesce((s.options->>'tls_skip_hostname_check')::boolean, false),"
 						   " s.options->>'subscribe', k.secrets->>'token',"
 						   " s.options #>> '{map,ts_unit}', s.options #>> '{map,side_mode}'");
 	for (int f = 0; f < (int) lengthof(config_map_fields); f++)
 		appendStringInfo(&sql, ", s.options #>> '{map,%s}'", config_map_fields[f]);
-	appendStringInfoString(&sql, ", 'triggerstock.sources'::regclass::oid,"
-						   " 'triggerstock.source_secrets'::regclass::oid");
+	appendStringInfoString(&sql, ", 'triggerstock.sources'::pg_catalog.regclass::pg_catalog.oid,"
+						   " 'triggerstock.source_secrets'::pg_catalog.regclass::pg_catalog.oid");
 	appendStringInfoString(&sql, " FROM triggerstock.sources s"
 						   " LEFT JOIN triggerstock.source_secrets k ON k.source = s.id"
 						   " WHERE s.id = $1");
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
 	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -527,9 +565,24 @@ tsk_ingest_load_config(int32 id, MemoryContext cxt)
 			cfg->url = MemoryContextStrdup(cxt, psprintf("%s%ctoken=%s", cfg->url,
 														 strchr(cfg->url, '?') ? '&' : '?', token));
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return cfg;
+	call->cfg = cfg;
+}
+
+/*
+ * tsk_ingest_load_config
+ *	  Read source `id` into a config allocated in cxt; NULL if the row is
+ *	  gone.  Runs its own transaction.  Bad settings raise an ERROR, which
+ *	  ends the worker (the launcher restarts it after a backoff).
+ */
+ingest_config *
+tsk_ingest_load_config(int32 id, MemoryContext cxt)
+{
+	config_call call = {id, cxt, NULL};
+	ErrorData  *error = tsk_worker_xact(config_load_in_xact, &call,
+										"triggerstock ingest: reading the source",
+										TSK_XACT_SPI | TSK_XACT_QUIET);
+
+	if (error != NULL)
+		ReThrowError(error);
+	return call.cfg;
 }

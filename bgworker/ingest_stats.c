@@ -44,6 +44,7 @@ typedef struct ingest_slot_stats
 	int64		trades;			/* rows stored */
 	int64		duplicates;		/* trades skipped by the unique key */
 	int64		dead_letters;
+	int64		dead_letters_dropped;	/* bad frames counted, not stored */
 	int64		reconnects;
 	int64		flushes;
 	TimestampTz last_trade_at;	/* exchange time of the newest stored trade */
@@ -193,6 +194,20 @@ tsk_ingest_stats_frames(int64 frames, int64 bytes)
 }
 
 /*
+ * tsk_ingest_stats_dead_dropped
+ *	  Bad frames that were counted but not kept.
+ */
+void
+tsk_ingest_stats_dead_dropped(int64 n)
+{
+	ingest_slot_stats *s = ingest_my_stats();
+
+	SpinLockAcquire(&s->mutex);
+	s->dead_letters_dropped += n;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
  * ingest_latency_bucket
  *	  Histogram bucket of a latency in microseconds: 4 per power of two.
  */
@@ -264,7 +279,8 @@ ingest_percentile_ms(const uint64 *hist, double q)
 /*
  * ingest_stats() -> setof (source, pid, state, state_since, connected_since,
  *	  frames, bytes, trades, duplicates, dead_letters, reconnects, flushes,
- *	  last_trade_at, last_commit_at, latency_p50_ms, latency_p99_ms)
+ *	  last_trade_at, last_commit_at, latency_p50_ms, latency_p99_ms,
+ *	  dead_letters_dropped)
  *	  The counters of every running or stopped ingest worker; no rows when
  *	  the library is not preloaded or outside the launcher's database.
  */
@@ -283,8 +299,8 @@ ingest_stats(PG_FUNCTION_ARGS)
 	{
 		worker_slot_t slot;
 		ingest_slot_stats s;
-		Datum		values[16];
-		bool		nulls[16] = {false};
+		Datum		values[17];
+		bool		nulls[17] = {false};
 		double		p50,
 					p99;
 
@@ -302,8 +318,7 @@ ingest_stats(PG_FUNCTION_ARGS)
 		values[0] = Int32GetDatum(slot.id);
 		values[1] = Int32GetDatum(slot.pid);
 		nulls[1] = slot.pid == 0;
-		values[2] = CStringGetTextDatum(slot.pid == 0 ? "stopped" :
-										slot.state[0] ? slot.state : "starting");
+		values[2] = CStringGetTextDatum(tsk_worker_slot_state(&slot));
 		values[3] = TimestampTzGetDatum(slot.state_since);
 		nulls[3] = slot.state_since == 0;
 		values[4] = TimestampTzGetDatum(s.connected_since);
@@ -325,8 +340,27 @@ ingest_stats(PG_FUNCTION_ARGS)
 		nulls[14] = p50 < 0;
 		values[15] = Float8GetDatum(p99);
 		nulls[15] = p99 < 0;
+		values[16] = Int64GetDatum(s.dead_letters_dropped);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	/* sources planned without a slot (triggerstock.max_workers) */
+	LWLockAcquire(tsk_shared->lock, LW_SHARED);
+	for (int i = 0; i < tsk_shared->nunplaced; i++)
+	{
+		Datum		values[17];
+		bool		nulls[17];
+
+		if (strcmp(tsk_shared->unplaced[i].kind, "ingest") != 0)
+			continue;
+		memset(values, 0, sizeof(values));
+		memset(nulls, true, sizeof(nulls));
+		values[0] = Int32GetDatum(tsk_shared->unplaced[i].id);
+		nulls[0] = false;
+		values[2] = CStringGetTextDatum(TS_WORKER_STATE_NO_SLOT);
+		nulls[2] = false;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(tsk_shared->lock);
 	return (Datum) 0;
 }
 

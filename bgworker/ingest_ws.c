@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <libwebsockets.h>
 
 #include "storage/ipc.h"
@@ -30,16 +32,9 @@
 #include "bgworker/ingest.h"
 #include "bgworker/ingest_book.h"
 #include "common/bytebuf.h"
+#include "common/hostcheck.h"
 #include "guc.h"
-
-/* One received message in the queue (followed by its bytes). */
-typedef struct ws_frame
-{
-	size_t		len;			/* bytes stored */
-	size_t		total_len;		/* bytes received */
-	bool		binary;
-	TimestampTz received;
-} ws_frame;
+#include "ingest/ws_assemble.h"
 
 /* Everything the callback may touch: plain memory, no palloc. */
 typedef struct ws_state
@@ -51,13 +46,8 @@ typedef struct ws_state
 	size_t		tx_len;
 	size_t		tx_pos;
 	bool		want_write;
-	/* the message being assembled */
-	tsk_bytebuf msg;
-	size_t		msg_total;
-	bool		msg_binary;
-	/* complete messages waiting for the loop: ws_frame, bytes, ws_frame... */
-	tsk_bytebuf queue;
-	bool		oom;
+	/* the message being assembled, complete ones waiting for the loop */
+	tsk_ws_assembler in;
 	ingest_ws_events ev;
 	uint64		generation;
 } ws_state;
@@ -67,6 +57,7 @@ static MemoryContext ws_cxt = NULL;
 static MemoryContextCallback ws_cleanup;
 static char ws_ua_path[1024];
 static char ws_host[256];
+static char ws_ip[INET6_ADDRSTRLEN];	/* the address connected to: checked */
 
 /* lws PINGs after 20 s without traffic, hangs up after 60 s. */
 static const lws_retry_bo_t ws_retry = {
@@ -76,38 +67,16 @@ static const lws_retry_bo_t ws_retry = {
 
 /*
  * ws_receive
- *	  One fragment of a message: assemble, and queue the message when final.
+ *	  One fragment of a message: assemble (ws_assemble.c, fuzzed on its
+ *	  own), and queue the message when final.
  */
 static void
 ws_receive(struct lws *wsi, const char *in, size_t len)
 {
-	size_t		limit = (size_t) tsk_ingest_max_frame_bytes;
+	bool		final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
-	if (ws.msg_total == 0)
-		ws.msg_binary = lws_frame_is_binary(wsi);
-	ws.msg_total += len;
-	if (ws.msg.len < limit)
-	{
-		size_t		keep = Min(len, limit - ws.msg.len);
-
-		if (!tsk_bytebuf_append(&ws.msg, in, keep))
-			ws.oom = true;
-	}
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
-		return;
-	{
-		ws_frame	f;
-
-		f.len = ws.msg.len;
-		f.total_len = ws.msg_total;
-		f.binary = ws.msg_binary;
-		f.received = GetCurrentTimestamp();
-		if (!tsk_bytebuf_append(&ws.queue, &f, sizeof(f)) ||
-			!tsk_bytebuf_append(&ws.queue, ws.msg.data, ws.msg.len))
-			ws.oom = true;
-	}
-	tsk_bytebuf_reset(&ws.msg);
-	ws.msg_total = 0;
+	tsk_ws_assemble(&ws.in, in, len, lws_frame_is_binary(wsi), final,
+					(size_t) tsk_ingest_max_frame_bytes, final ? GetCurrentTimestamp() : 0);
 }
 
 /*
@@ -225,9 +194,7 @@ ws_destroy_context(void *arg)
 	ws.tx = NULL;
 	ws.tx_len = ws.tx_pos = 0;
 	ws.want_write = false;
-	tsk_bytebuf_reset(&ws.msg);
-	ws.msg_total = 0;
-	tsk_bytebuf_reset(&ws.queue);
+	tsk_ws_assembler_reset(&ws.in);
 	memset(&ws.ev, 0, sizeof(ws.ev));	/* a close we asked for is no event */
 }
 
@@ -242,6 +209,141 @@ ws_on_exit(int code, Datum arg)
 }
 
 /*
+ * ws_subscribe_message
+ *	  What to send once connected, in malloc'd memory of its own length
+ *	  (*sub NULL: nothing); false with a message in err.  A length is checked
+ *	  before every copy, none is taken from strlcpy (which returns the length
+ *	  of its source, not what it copied).
+ */
+static bool
+ws_subscribe_message(const ingest_config *cfg, char **sub, size_t *sublen, char *err, size_t errsz)
+{
+	*sub = NULL;
+	*sublen = 0;
+	if (cfg->decoder == TD_GENERIC)
+	{
+		if (cfg->subscribe != NULL && (*sublen = strlen(cfg->subscribe)) > 0)
+		{
+			if (*sublen > INGEST_SUBSCRIBE_MAX)
+			{
+				snprintf(err, errsz, "the subscribe message is %zu bytes, more than the limit of %d",
+						 *sublen, INGEST_SUBSCRIBE_MAX);
+				return false;
+			}
+			if ((*sub = malloc(*sublen)) == NULL)
+			{
+				snprintf(err, errsz, "out of memory");
+				return false;
+			}
+			memcpy(*sub, cfg->subscribe, *sublen);
+		}
+	}
+	else
+	{
+		int			n = 0,
+					booklen;
+
+		if ((*sub = malloc(INGEST_SUBSCRIBE_MAX + 1)) == NULL)
+		{
+			snprintf(err, errsz, "out of memory");
+			return false;
+		}
+		/* Binance's trade streams are in the URL; its depth streams are not */
+		if (cfg->decoder != TD_BINANCE && tsk_ingest_book_trades())
+		{
+			n = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+										 cfg->ninstruments, *sub, INGEST_SUBSCRIBE_MAX + 1);
+			if (n <= 0 || n > INGEST_SUBSCRIBE_MAX)
+			{
+				free(*sub);
+				*sub = NULL;
+				snprintf(err, errsz, "could not build the subscribe message for %d instruments "
+						 "(it would exceed %d bytes)", cfg->ninstruments, INGEST_SUBSCRIBE_MAX);
+				return false;
+			}
+		}
+		/* order books (ingest_book.c): their subscription follows, on its own line */
+		if (n > 0 && tsk_ingest_book_enabled())
+			(*sub)[n++] = '\n';
+		booklen = tsk_ingest_book_subscribe(cfg, *sub + n, INGEST_SUBSCRIBE_MAX + 1 - n);
+		if (booklen < 0 || booklen > INGEST_SUBSCRIBE_MAX - n)
+		{
+			free(*sub);
+			*sub = NULL;
+			snprintf(err, errsz, "could not build the book subscribe message for %d instruments "
+					 "(it would exceed %d bytes)", cfg->ninstruments, INGEST_SUBSCRIBE_MAX);
+			return false;
+		}
+		n += booklen;
+		if (n > 0 && (*sub)[n - 1] == '\n')
+			n--;
+		if (n == 0)
+		{
+			free(*sub);
+			*sub = NULL;
+		}
+		*sublen = (size_t) n;
+	}
+	return true;
+}
+
+/*
+ * ws_resolve_allowed
+ *	  Resolve host and keep in ws_ip the first address that
+ *	  triggerstock.allowed_hosts allows (loopback and link-local only when
+ *	  listed); the connection then goes to that address, with host in the
+ *	  Host header and for TLS.  False with the reason in err.
+ */
+static bool
+ws_resolve_allowed(const char *host, char *err, size_t errsz)
+{
+	struct addrinfo hints,
+			   *res = NULL;
+	char		why[256] = "";
+	int			rc;
+
+	if (!tsk_host_name_allowed(tsk_allowed_hosts_policy, host, why, sizeof(why)))
+	{
+		snprintf(err, errsz, "destination not allowed: %s", why);
+		return false;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+	{
+		snprintf(err, errsz, "could not resolve host \"%s\": %s", host, gai_strerror(rc));
+		return false;
+	}
+	ws_ip[0] = '\0';
+	for (struct addrinfo *ai = res; ai != NULL && ws_ip[0] == '\0'; ai = ai->ai_next)
+	{
+		char		reason[256];
+		const void *a = ai->ai_family == AF_INET
+			? (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr
+			: (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			!tsk_host_addr_allowed(tsk_allowed_hosts_policy, host, ai->ai_addr, reason, sizeof(reason)))
+		{
+			if (why[0] == '\0')
+				strlcpy(why, ai->ai_family == AF_INET || ai->ai_family == AF_INET6 ? reason : "no IP address",
+						sizeof(why));
+			continue;
+		}
+		if (inet_ntop(ai->ai_family, a, ws_ip, sizeof(ws_ip)) == NULL)
+			ws_ip[0] = '\0';
+	}
+	freeaddrinfo(res);
+	if (ws_ip[0] == '\0')
+	{
+		snprintf(err, errsz, "destination not allowed: %s", why[0] ? why : "no usable address");
+		return false;
+	}
+	return true;
+}
+
+/*
  * tsk_ingest_ws_connect
  *	  Start connecting to cfg->url with a fresh context; the handshake and
  *	  the subscribe messages complete inside later tsk_ingest_ws_service()
@@ -252,14 +354,14 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 {
 	struct lws_context_creation_info info;
 	struct lws_client_connect_info ci;
-	char		url[2048];
+	char	   *url;
 	const char *prot,
 			   *address,
 			   *path;
 	int			port;
 	bool		tls;
-	char		sub[65536];
-	int			sublen = 0;
+	char	   *sub = NULL;
+	size_t		sublen = 0;
 
 	tsk_ingest_ws_close();
 	if (ws_cxt == NULL)
@@ -272,17 +374,24 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	ws_cleanup.arg = NULL;
 	MemoryContextRegisterResetCallback(ws_cxt, &ws_cleanup);
 	memset(&ws.ev, 0, sizeof(ws.ev));
-	ws.oom = false;
 
-	strlcpy(url, cfg->url, sizeof(url));
+	/* lws_parse_uri cuts the URL up in place: a copy of any length */
+	url = MemoryContextStrdup(ws_cxt, cfg->url);
 	if (lws_parse_uri(url, &prot, &address, &port, &path) != 0 ||
 		(strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0))
 	{
-		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", cfg->url);
+		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", tsk_ingest_url_for_log(cfg->url));
 		return false;
 	}
 	tls = strcmp(prot, "wss") == 0;
+	if (strlen(address) >= sizeof(ws_host))
+	{
+		snprintf(err, errsz, "the host name of the URL is longer than %d bytes", (int) sizeof(ws_host) - 1);
+		return false;
+	}
 	strlcpy(ws_host, address, sizeof(ws_host));
+	if (!ws_resolve_allowed(ws_host, err, errsz))
+		return false;
 
 	/*
 	 * Binance: a bare URL gets the combined-stream path of the instruments.
@@ -290,62 +399,32 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	 */
 	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
 	{
+		int			n;
+
 		/* a depth-only source (ingest_book.c) subscribes by message only */
 		if (!tsk_ingest_book_trades())
-			strlcpy(ws_ua_path, "/stream", sizeof(ws_ua_path));
-		else if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
-										cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path)) >= (int) sizeof(ws_ua_path))
+			n = snprintf(ws_ua_path, sizeof(ws_ua_path), "/stream");
+		else
+			n = tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+										   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path));
+		if (n < 0 || n >= (int) sizeof(ws_ua_path))
 		{
-			snprintf(err, errsz, "too many instruments for one Binance stream URL");
+			snprintf(err, errsz, "too many instruments for one Binance stream URL (its path would exceed %d bytes)",
+					 (int) sizeof(ws_ua_path) - 1);
 			return false;
 		}
 	}
-	else
-		snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path);
+	else if (snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path) >= (int) sizeof(ws_ua_path))
+	{
+		snprintf(err, errsz, "the path of the URL is longer than %d bytes", (int) sizeof(ws_ua_path) - 2);
+		return false;
+	}
 
-	/* what to send once connected */
-	if (cfg->decoder == TD_GENERIC)
+	if (!ws_subscribe_message(cfg, &sub, &sublen, err, errsz))
+		return false;
+	if (sub != NULL)
 	{
-		if (cfg->subscribe)
-			sublen = strlcpy(sub, cfg->subscribe, sizeof(sub));
-	}
-	else
-	{
-		int			booklen;
-
-		/* Binance's trade streams are in the URL; its depth streams are not */
-		if (cfg->decoder != TD_BINANCE && tsk_ingest_book_trades())
-			sublen = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
-										  cfg->ninstruments, sub, sizeof(sub));
-		if (sublen < 0 || sublen >= (int) sizeof(sub))
-		{
-			snprintf(err, errsz, "could not build the subscribe message for %d instruments",
-					 cfg->ninstruments);
-			return false;
-		}
-		/* order books (ingest_book.c): their subscription follows, on its own line */
-		if (sublen > 0 && sublen + 1 < (int) sizeof(sub) && tsk_ingest_book_enabled())
-			sub[sublen++] = '\n';
-		booklen = tsk_ingest_book_subscribe(cfg, sub + sublen, sizeof(sub) - sublen);
-		if (booklen < 0 || booklen >= (int) (sizeof(sub) - sublen))
-		{
-			snprintf(err, errsz, "could not build the book subscribe message for %d instruments",
-					 cfg->ninstruments);
-			return false;
-		}
-		sublen += booklen;
-		if (sublen > 0 && sub[sublen - 1] == '\n')
-			sublen--;
-	}
-	if (sublen > 0)
-	{
-		ws.tx = malloc(sublen);
-		if (ws.tx == NULL)
-		{
-			snprintf(err, errsz, "out of memory");
-			return false;
-		}
-		memcpy(ws.tx, sub, sublen);
+		ws.tx = sub;
 		ws.tx_len = sublen;
 		ws.tx_pos = 0;
 	}
@@ -371,12 +450,13 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws.context;
-	ci.address = ws_host;
+	ci.address = ws_ip;			/* the checked address, not the name again */
 	ci.port = port;
 	ci.path = ws_ua_path;
 	ci.host = ws_host;
 	ci.origin = ws_host;
-	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	/* a redirect would go to a host nobody checked */
+	ci.ssl_connection = (tls ? LCCSCF_USE_SSL : 0) | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	if (tls && cfg->tls_skip_hostname_check)
 		ci.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
 	ci.local_protocol_name = ws_protocols[0].name;
@@ -425,6 +505,35 @@ tsk_ingest_ws_send(const char *text)
 	ws.want_write = true;
 	lws_callback_on_writable(ws.wsi);
 	return true;
+}
+
+/*
+ * tsk_ingest_url_for_log
+ *	  The URL as logs and errors may show it (palloc'd): the query string,
+ *	  where the source's token is, and any user:password@ are cut out.
+ */
+char *
+tsk_ingest_url_for_log(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host = scheme_end ? scheme_end + 3 : url;
+	const char *at = strchr(host, '@');
+	const char *slash = strchr(host, '/');
+	size_t		cut = strcspn(url, "?#");
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (at != NULL && (slash == NULL || at < slash) && at < url + cut)
+	{
+		appendBinaryStringInfo(&buf, url, (int) (host - url));
+		appendStringInfoString(&buf, "[redacted]@");
+		appendBinaryStringInfo(&buf, at + 1, (int) (url + cut - (at + 1)));
+	}
+	else
+		appendBinaryStringInfo(&buf, url, (int) cut);
+	if (url[cut] != '\0')
+		appendStringInfoString(&buf, "?[redacted]");
+	return buf.data;
 }
 
 /*
@@ -503,20 +612,20 @@ tsk_ingest_ws_service(ingest_frame_fn fn)
 		if (ws.ev.reason[0] == '\0')
 			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "lws_service failed");
 	}
-	while (pos + sizeof(ws_frame) <= ws.queue.len)
+	for (;;)
 	{
-		ws_frame	f;
+		tsk_ws_frame f;
+		const char *data;
 
-		memcpy(&f, ws.queue.data + pos, sizeof(f));
-		pos += sizeof(f);
-		fn(ws.queue.data + pos, f.len, f.total_len, f.binary, f.received);
-		pos += f.len;
+		if (!tsk_ws_next(&ws.in, &pos, &f, &data))
+			break;
+		fn(data, f.len, f.total_len, f.binary, (TimestampTz) f.received);
 		n++;
 	}
-	tsk_bytebuf_reset(&ws.queue);
-	if (ws.oom)
+	tsk_ws_queue_clear(&ws.in);
+	if (ws.in.oom)
 	{
-		ws.oom = false;
+		ws.in.oom = false;
 		ws.ev.closed = true;
 		snprintf(ws.ev.reason, sizeof(ws.ev.reason), "out of memory while receiving");
 		return -1;

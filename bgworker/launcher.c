@@ -1,8 +1,8 @@
 /*
  * launcher.c
- *	  The static triggerstock launcher: one background worker, registered
- *	  at preload and restarted by the postmaster if it dies, connected to
- *	  triggerstock.database.
+ *	  The triggerstock launcher: one dynamic background worker, kept running
+ *	  by the static supervisor (supervisor.c) while triggerstock.database
+ *	  exists, connected to that database.
  *
  * It keeps the dynamic workers listed in triggerstock.worker_plan running
  * (see workers.h), and runs the periodic maintenance pass (maintain():
@@ -44,9 +44,12 @@
 #include "triggerstock.h"
 #include "bgworker/workers.h"
 #include "guc.h"
+#include "schema.h"
 
 /* Longest pause between two starts of a worker that keeps stopping. */
 #define LAUNCHER_MAX_BACKOFF_MS 60000
+/* At most one WARNING this often about workers that could not start. */
+#define LAUNCHER_WARN_MS 60000
 
 /* One planned worker, as read from triggerstock.worker_plan. */
 typedef struct launcher_planned
@@ -61,52 +64,17 @@ typedef struct launcher_slot_local
 	BackgroundWorkerHandle *handle;
 	TimestampTz next_start;
 	bool		stopping;		/* terminated because it left the plan */
+	int			failures;		/* failed starts in a row (no bgworker slot) */
 } launcher_slot_local;
 
 static launcher_slot_local *launcher_local = NULL;
 
+/* The rate limit of launcher_warn_no_slot. */
+static TimestampTz launcher_warned_at = 0;
+static int	launcher_suppressed = 0;
+
 /* Set by the relcache callback: the plan must be read again. */
 static volatile bool launcher_plan_dirty = true;
-
-/*
- * tsk_register_launcher
- *	  Register the static launcher; called from _PG_init while preloading.
- */
-void
-tsk_register_launcher(void)
-{
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "triggerstock");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "triggerstock_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "triggerstock launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "triggerstock launcher");
-	RegisterBackgroundWorker(&worker);
-}
-
-/*
- * launcher_extension_schema
- *	  The schema of the installed extension (palloc'd), or NULL if it is
- *	  not installed in this database.  Inside a transaction with SPI.
- */
-static char *
-launcher_extension_schema(void)
-{
-	int			ret;
-
-	ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e "
-					  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-					  "WHERE e.extname = 'triggerstock'", true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
 
 /*
  * launcher_maintain_in_xact
@@ -115,7 +83,7 @@ launcher_extension_schema(void)
 static void
 launcher_maintain_in_xact(void *arg)
 {
-	char	   *schema = launcher_extension_schema();
+	char	   *schema = tsk_extension_schema();
 	int			ret;
 
 	if (schema == NULL)
@@ -123,7 +91,7 @@ launcher_maintain_in_xact(void *arg)
 	ret = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
 	if (ret != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute(psprintf("SELECT %s.maintain()", quote_identifier(schema)), false, 0);
+	ret = SPI_execute(psprintf("SELECT %s.maintain()", schema), false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 }
@@ -139,10 +107,10 @@ launcher_read_plan_in_xact(void *arg)
 	List	  **plan = (List **) arg;
 	int			ret;
 
-	if (launcher_extension_schema() == NULL)
+	if (!OidIsValid(tsk_extension_namespace()))
 		return;
-	ret = SPI_execute("SELECT kind, id FROM triggerstock.worker_plan "
-					  "WHERE kind IS NOT NULL AND id IS NOT NULL", true, 0);
+	ret = SPI_execute("SELECT p.kind, p.id FROM triggerstock.worker_plan p "
+					  "WHERE p.kind IS NOT NULL AND p.id IS NOT NULL", true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -163,41 +131,6 @@ launcher_read_plan_in_xact(void *arg)
 	}
 }
 
-/* A launcher pass: its function and argument, run with SPI connected. */
-typedef struct launcher_spi_call
-{
-	void		(*fn) (void *);
-	void	   *arg;
-} launcher_spi_call;
-
-/*
- * launcher_with_spi
- *	  Connect SPI around a launcher pass (an ERROR cleans SPI up at abort).
- */
-static void
-launcher_with_spi(void *p)
-{
-	launcher_spi_call *call = p;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	call->fn(call->arg);
-	SPI_finish();
-}
-
-/*
- * launcher_run
- *	  Run fn(arg) with SPI in its own short transaction; false on ERROR
- *	  (logged and rolled back: the launcher stays up).
- */
-static bool
-launcher_run(void (*fn) (void *), void *arg, const char *activity)
-{
-	launcher_spi_call call = {fn, arg};
-
-	return tsk_worker_run_in_xact(launcher_with_spi, &call, activity);
-}
-
 /*
  * launcher_valid_kind
  *	  A kind names an exported triggerstock_<kind>_main: lower-case letters,
@@ -215,9 +148,38 @@ launcher_valid_kind(const char *kind)
 }
 
 /*
+ * launcher_warn_no_slot
+ *	  One WARNING per LAUNCHER_WARN_MS that workers could not start for
+ *	  want of a slot (the others are counted and reported with the next);
+ *	  their state says "no worker slot" meanwhile.
+ */
+static void
+launcher_warn_no_slot(const char *kind, int32 id, const char *which)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (launcher_warned_at != 0 && !TimestampDifferenceExceeds(launcher_warned_at, now, LAUNCHER_WARN_MS))
+	{
+		launcher_suppressed++;
+		return;
+	}
+	ereport(WARNING,
+			(errmsg("could not start triggerstock %s worker %d: no %s slot free", kind, id, which),
+			 launcher_suppressed > 0
+			 ? errdetail("%d more failed starts since the last such warning.", launcher_suppressed) : 0,
+			 errhint("Raise max_worker_processes (currently %d) and triggerstock.max_workers (currently %d): "
+					 "each ingest source, the poll worker and the predictor need one of each, besides the "
+					 "triggerstock supervisor and launcher, pg_cron and parallel query; "
+					 "the worker state is \"no worker slot\" meanwhile.",
+					 max_worker_processes, tsk_shared->nslots)));
+	launcher_warned_at = now;
+	launcher_suppressed = 0;
+}
+
+/*
  * launcher_start_slot
  *	  Register the dynamic worker of slot i; false if no bgworker slot was
- *	  free (it is retried after the backoff).
+ *	  free (the state says so; it is retried after the backoff).
  */
 static bool
 launcher_start_slot(int i)
@@ -245,13 +207,15 @@ launcher_start_slot(int i)
 	if (!RegisterDynamicBackgroundWorker(&worker, &launcher_local[i].handle))
 	{
 		launcher_local[i].handle = NULL;
-		ereport(WARNING,
-				(errmsg("could not start triggerstock %s worker %d: no background worker slot free",
-						slot->kind, slot->id),
-				 errhint("Raise max_worker_processes: each ingest source and poll worker needs one, "
-						 "besides the launcher, pg_cron and parallel query.")));
+		launcher_local[i].failures++;
+		LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+		strlcpy(slot->state, TS_WORKER_STATE_NO_SLOT, TS_WORKER_STATE_LEN);
+		slot->state_since = GetCurrentTimestamp();
+		LWLockRelease(tsk_shared->lock);
+		launcher_warn_no_slot(slot->kind, slot->id, "background worker (max_worker_processes)");
 		return false;
 	}
+	launcher_local[i].failures = 0;
 	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 	slot->starts++;
 	LWLockRelease(tsk_shared->lock);
@@ -314,6 +278,8 @@ launcher_apply_plan(List *plan)
 	int			nslots = tsk_shared->nslots;
 	bool	   *planned_has_slot = palloc0(sizeof(bool) * (list_length(plan) + 1));
 	ListCell   *lc;
+	int			nunplaced = 0;
+	worker_unplaced_t unplaced[TS_MAX_UNPLACED];
 
 	for (int i = 0; i < nslots; i++)
 	{
@@ -353,10 +319,14 @@ launcher_apply_plan(List *plan)
 				free_slot = i;
 		if (free_slot < 0)
 		{
-			ereport(WARNING,
-					(errmsg("no triggerstock worker slot free for %s worker %d", entry->kind, entry->id),
-					 errhint("Raise triggerstock.max_workers (currently %d).", nslots)));
-			break;
+			/* listed as "no worker slot" by worker_status() and ingest_status */
+			if (nunplaced < TS_MAX_UNPLACED)
+			{
+				strlcpy(unplaced[nunplaced].kind, entry->kind, TS_WORKER_KIND_LEN);
+				unplaced[nunplaced++].id = entry->id;
+			}
+			launcher_warn_no_slot(entry->kind, entry->id, "triggerstock (triggerstock.max_workers)");
+			continue;
 		}
 		LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 		tsk_shared->slots[free_slot].in_use = true;
@@ -364,7 +334,12 @@ launcher_apply_plan(List *plan)
 		tsk_shared->slots[free_slot].id = entry->id;
 		LWLockRelease(tsk_shared->lock);
 		launcher_local[free_slot].next_start = 0;
+		launcher_local[free_slot].failures = 0;
 	}
+	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
+	memcpy(tsk_shared->unplaced, unplaced, sizeof(worker_unplaced_t) * nunplaced);
+	tsk_shared->nunplaced = nunplaced;
+	LWLockRelease(tsk_shared->lock);
 	pfree(planned_has_slot);
 }
 
@@ -397,9 +372,10 @@ launcher_keep_running(void)
 		}
 		if (now < launcher_local[i].next_start)
 			continue;
-		if (slot->starts > 0)
+		if (slot->starts > 0 && launcher_local[i].failures == 0)
 			ereport(LOG, (errmsg("restarting triggerstock %s worker %d", slot->kind, slot->id)));
-		backoff_ms = 1000 << Min(slot->starts, 6);
+		/* doubles with every start and every failed start, up to a minute */
+		backoff_ms = 1000 << Min(slot->starts + launcher_local[i].failures, 6);
 		launcher_local[i].next_start =
 			TimestampTzPlusMilliseconds(now, Min(backoff_ms, LAUNCHER_MAX_BACKOFF_MS));
 		(void) launcher_start_slot(i);
@@ -430,7 +406,7 @@ launcher_reconcile(void)
 		List	   *plan = NIL;
 
 		launcher_plan_dirty = false;
-		if (launcher_run(launcher_read_plan_in_xact, &plan, "triggerstock plan"))
+		if (tsk_worker_run_in_xact(launcher_read_plan_in_xact, &plan, "triggerstock plan"))
 			launcher_apply_plan(plan);
 		else
 			launcher_plan_dirty = true;
@@ -452,7 +428,10 @@ triggerstock_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	BackgroundWorkerInitializeConnection(tsk_database, NULL, 0);
+	/* the supervisor found this database by OID: a racing DROP is one FATAL */
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	/* it runs as superuser: never resolve a name through a schema others write */
+	tsk_search_path_pin_for_life();
 	pgstat_report_appname("triggerstock launcher");
 	ereport(LOG,
 			(errmsg("triggerstock launcher started in database \"%s\"",
@@ -487,7 +466,7 @@ triggerstock_launcher_main(Datum main_arg)
 		launcher_reconcile();
 		if (now >= next_pass)
 		{
-			launcher_run(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
+			(void) tsk_worker_run_in_xact(launcher_maintain_in_xact, NULL, "triggerstock maintenance");
 			next_pass = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													tsk_maintenance_naptime * 1000L);
 		}

@@ -34,11 +34,15 @@
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
 #include "common/bytebuf.h"
+#include "common/hostcheck.h"
 #include "guc.h"
+#include "news/http_header.h"
 
 #define POLL_MAX_SOCKETS 256
 #define POLL_MAX_INFLIGHT 64
-#define POLL_HEADER_LEN 256
+#define POLL_HEADER_LEN TSK_HTTP_HEADER_LEN
+/* A due target waiting longer than this for a slot is reported late. */
+#define POLL_LATE_MS 1000
 
 /* One transfer; malloc'd because the curl callbacks write into it. */
 typedef struct poll_request
@@ -48,9 +52,11 @@ typedef struct poll_request
 	poll_kind	kind;
 	int32		id;
 	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
-	char		etag[POLL_HEADER_LEN];
-	char		last_modified[POLL_HEADER_LEN];
+	tsk_http_validators validators; /* ETag, Last-Modified (news/http_header.c) */
 	char		errbuf[CURL_ERROR_SIZE];
+	int			redirects;		/* redirects followed to get here */
+	char		host[TSK_HOST_NAME_MAX + 1];	/* of this request's URL */
+	char		refused[256];	/* why the open-socket callback refused */
 } poll_request;
 
 /* curl's sockets, maintained by the socket callback (fixed array). */
@@ -111,23 +117,6 @@ poll_cleanup_callback(void *arg)
 }
 
 /*
- * poll_copy_header
- *	  Copy a header value (trimmed) into a fixed buffer.
- */
-static void
-poll_copy_header(char *dst, const char *v, size_t n)
-{
-	while (n > 0 && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n >= POLL_HEADER_LEN)
-		n = 0;					/* absurdly long: ignore it */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-/*
  * poll_header_cb
  *	  CURLOPT_HEADERFUNCTION: keep ETag and Last-Modified of the final
  *	  response (a status line starts a new response after a redirect).
@@ -138,13 +127,25 @@ poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	poll_request *req = (poll_request *) userdata;
 	size_t		n = size * nmemb;
 
-	if (n >= 5 && pg_strncasecmp(data, "HTTP/", 5) == 0)
-		req->etag[0] = req->last_modified[0] = '\0';
-	else if (n > 5 && pg_strncasecmp(data, "etag:", 5) == 0)
-		poll_copy_header(req->etag, data + 5, n - 5);
-	else if (n > 14 && pg_strncasecmp(data, "last-modified:", 14) == 0)
-		poll_copy_header(req->last_modified, data + 14, n - 14);
+	tsk_http_header_line(&req->validators, data, n);
 	return n;
+}
+
+/*
+ * poll_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address triggerstock.allowed_hosts
+ *	  does not allow (after name resolution: a name that resolves to an
+ *	  internal address is caught), else open the socket as curl would.
+ */
+static curl_socket_t
+poll_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	poll_request *req = clientp;
+
+	if (!tsk_host_addr_allowed(tsk_allowed_hosts_policy, req->host, &address->addr,
+							   req->refused, sizeof(req->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 /*
@@ -210,19 +211,21 @@ poll_setopt_failed(const CURLcode *rc, int n)
 }
 
 /*
- * poll_start
- *	  Start a transfer for target t; false (error recorded) if curl refused.
+ * poll_start_url
+ *	  Start a transfer of url for target t (a slot must be free), the
+ *	  redirects-th hop; false (error recorded) if its host is not allowed
+ *	  or curl refused.  Redirects are not followed by curl: poll_finish
+ *	  checks each target before it starts the next hop here.
  */
 static bool
-poll_start(poll_target *t)
+poll_start_url(poll_target *t, const char *url, int redirects)
 {
 	poll_request *req;
-	CURLcode	rc[16];
+	CURLcode	rc[20];
 	int			n = 0;
 	char		hdr[POLL_HEADER_LEN + 32];
 
-	if (poll_ninflight >= POLL_MAX_INFLIGHT)
-		return false;
+	Assert(poll_ninflight < POLL_MAX_INFLIGHT);
 	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
 		poll_request_free(req);
@@ -231,7 +234,16 @@ poll_start(poll_target *t)
 	}
 	req->kind = t->kind;
 	req->id = t->id;
+	req->redirects = redirects;
 	req->body.max = (size_t) tsk_poll_max_body;
+	/* a URL without a host (file://...) is left to curl, which refuses it */
+	if (tsk_url_host(url, req->host, sizeof(req->host)) &&
+		!tsk_host_name_allowed(tsk_allowed_hosts_policy, req->host, req->refused, sizeof(req->refused)))
+	{
+		tsk_poll_record_status(t, 0, psprintf("destination not allowed: %s", req->refused));
+		poll_request_free(req);
+		return false;
+	}
 	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
 	{
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
@@ -242,11 +254,11 @@ poll_start(poll_target *t)
 		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
 		req->headers = curl_slist_append(req->headers, hdr);
 	}
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, t->url);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXREDIRS, (long) tsk_poll_max_redirects);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETFUNCTION, poll_opensocket_cb);
+	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_OPENSOCKETDATA, req);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long) tsk_poll_timeout);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) tsk_poll_max_body);
@@ -268,6 +280,83 @@ poll_start(poll_target *t)
 	poll_inflight[poll_ninflight++] = req;
 	t->in_flight = true;
 	return true;
+}
+
+/*
+ * poll_start
+ *	  Start a transfer of target t's URL (see poll_start_url).
+ */
+static bool
+poll_start(poll_target *t)
+{
+	return poll_start_url(t, t->url, 0);
+}
+
+/*
+ * poll_due_cmp
+ *	  qsort comparator of due targets: the longest overdue first, then by
+ *	  kind and id (a stable order).
+ */
+static int
+poll_due_cmp(const void *a, const void *b)
+{
+	const poll_target *x = *(poll_target *const *) a,
+			   *y = *(poll_target *const *) b;
+
+	if (x->next_due != y->next_due)
+		return x->next_due < y->next_due ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/*
+ * poll_start_due
+ *	  Start the due targets, the longest overdue first, while transfer slots
+ *	  are free.  A target that finds no slot stays due (its place in the
+ *	  queue is its due time, so it is never pushed back behind later ones);
+ *	  once it has waited POLL_LATE_MS its row says so in last_error.
+ *	  Returns whether targets are left waiting.
+ */
+static bool
+poll_start_due(List *targets, TimestampTz now)
+{
+	poll_target **due = palloc(sizeof(poll_target *) * Max(list_length(targets), 1));
+	int			ndue = 0;
+	bool		waiting = false;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		poll_target *t = lfirst(lc);
+
+		if (!t->in_flight && t->next_due <= now)
+			due[ndue++] = t;
+	}
+	qsort(due, ndue, sizeof(poll_target *), poll_due_cmp);
+	for (int i = 0; i < ndue; i++)
+	{
+		poll_target *t = due[i];
+
+		if (poll_ninflight >= POLL_MAX_INFLIGHT)
+		{
+			waiting = true;
+			if (!t->late && TimestampDifferenceExceeds(t->next_due, now, POLL_LATE_MS))
+			{
+				t->late = true;
+				tsk_poll_record_status(t, 0,
+									   psprintf("late: waiting for a free transfer slot since %s "
+												"(%d transfers in flight, the most the poll worker runs at once)",
+												timestamptz_to_str(t->next_due), POLL_MAX_INFLIGHT));
+			}
+			continue;
+		}
+		t->late = false;
+		t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
+		(void) poll_start(t);
+	}
+	pfree(due);
+	return waiting;
 }
 
 /*
@@ -298,6 +387,8 @@ poll_error_message(poll_request *req, CURLcode result)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 
+	if (req->refused[0] != '\0')
+		return psprintf("destination not allowed: %s", req->refused);
 	if (req->body.too_large || result == CURLE_FILESIZE_EXCEEDED)
 		return psprintf("response body larger than triggerstock.poll_max_body (%d bytes); nothing stored",
 						tsk_poll_max_body);
@@ -327,6 +418,7 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 {
 	poll_target *t = poll_find(targets, req->kind, req->id);
 	long		status = 0;
+	char	   *location = NULL;
 
 	if (t == NULL)
 		return;					/* removed while in flight */
@@ -336,13 +428,28 @@ poll_finish(List *targets, poll_request *req, CURLcode result)
 		tsk_poll_record_status(t, status, poll_error_message(req, result));
 	else if (t->kind == POLL_FEED && status == 304)
 		tsk_poll_record_status(t, status, NULL);
+	else if (status >= 300 && status <= 399 &&
+			 curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != NULL)
+	{
+		/* a redirect: its target is checked like the first URL */
+		if (req->redirects >= tsk_poll_max_redirects)
+			tsk_poll_record_status(t, status,
+								   psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d)",
+											tsk_poll_max_redirects));
+		else if (pg_strncasecmp(location, "http://", 7) != 0 && pg_strncasecmp(location, "https://", 8) != 0)
+			tsk_poll_record_status(t, status,
+								   psprintf("unsupported protocol (only http and https are polled): redirect to %s",
+											location));
+		else
+			(void) poll_start_url(t, pstrdup(location), req->redirects + 1);
+	}
 	else if (status < 200 || status > 299)
 		tsk_poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
 	else if (t->kind == POLL_FEED)
 	{
 		int64		inserted = 0;
-		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->etag,
-										  req->last_modified, &inserted);
+		char	   *err = tsk_poll_store_feed(t, req->body.data, req->body.len, status, req->validators.etag,
+										  req->validators.last_modified, &inserted);
 
 		if (err == NULL && inserted > 0)
 			elog(DEBUG1, "triggerstock poll: feed %d: %lld new items", t->id, (long long) inserted);
@@ -406,6 +513,7 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 		{
 			t->next_due = Min(prev->next_due, TimestampTzPlusMilliseconds(now, t->interval_ms));
 			t->in_flight = prev->in_flight;
+			t->late = prev->late;
 			if (prev->has_last && (!t->has_last || prev->last_ts >= t->last_ts))
 				t->has_last = true, t->last_price = prev->last_price, t->last_ts = prev->last_ts;
 		}
@@ -422,9 +530,11 @@ poll_reload_targets(List *old, MemoryContext *targets_cxt)
 /*
  * poll_wait_timeout
  *	  Milliseconds until the next due target or curl timer (at most 1 s).
+ *	  Targets waiting for a transfer slot do not count: a finishing
+ *	  transfer wakes the loop through its socket.
  */
 static long
-poll_wait_timeout(List *targets, TimestampTz now)
+poll_wait_timeout(List *targets, TimestampTz now, bool waiting)
 {
 	long		timeout = 1000;
 	ListCell   *lc;
@@ -433,7 +543,7 @@ poll_wait_timeout(List *targets, TimestampTz now)
 	{
 		poll_target *t = lfirst(lc);
 
-		if (!t->in_flight)
+		if (!t->in_flight && !(waiting && t->next_due <= now))
 			timeout = Min(timeout, Max(0, (long) ((t->next_due - now) / 1000)));
 	}
 	if (poll_timer_ms >= 0)
@@ -529,9 +639,9 @@ triggerstock_poll_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now;
-		ListCell   *lc;
 		WaitEvent	events[16];
 		int			nevents;
+		bool		waiting;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -549,16 +659,7 @@ triggerstock_poll_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		foreach(lc, targets)
-		{
-			poll_target *t = lfirst(lc);
-
-			if (!t->in_flight && t->next_due <= now)
-			{
-				t->next_due = TimestampTzPlusMilliseconds(now, t->interval_ms);
-				(void) poll_start(t);
-			}
-		}
+		waiting = poll_start_due(targets, now);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
@@ -571,7 +672,7 @@ triggerstock_poll_main(Datum main_arg)
 			set = poll_build_wait_set();
 		}
 		now = GetCurrentTimestamp();
-		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now), events,
+		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now, waiting), events,
 								   lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{

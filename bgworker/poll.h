@@ -48,6 +48,7 @@ typedef struct poll_target
 	/* scheduling (kept across reloads by (kind, id)) */
 	TimestampTz next_due;
 	bool		in_flight;
+	bool		late;			/* waited for a free transfer slot; recorded */
 } poll_target;
 
 /* GUCs (defined in poll.c). */

@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
+#include "storage/ipc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -42,10 +43,13 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/poll.h"
+#include "bgworker/workers.h"
 #include "common/unix_time.h"
 #include "guc.h"
+#include "news/quote.h"
+#include "schema.h"
 
-/* quote_ident'ed schema of the extension's functions (read with the targets). */
+/* Quoted schema of the extension's functions (looked up with the targets). */
 static char poll_ext_schema[2 * NAMEDATALEN + 3] = "public";
 
 /* What a store step does inside its transaction. */
@@ -53,45 +57,21 @@ typedef void (*PollTxnFn) (void *arg);
 
 /*
  * poll_txn
- *	  Run fn(arg) in a transaction with SPI; returns NULL or the error
- *	  message (palloc'd in the caller's context) after rolling back.
+ *	  Run fn(arg) in a transaction with SPI (tsk_worker_xact); returns NULL
+ *	  or the error message (palloc'd in the caller's context) after
+ *	  rolling back.
  */
 static char *
 poll_txn(PollTxnFn fn, void *arg, const char *activity)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *volatile error = NULL;
+	ErrorData  *edata = tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET);
+	char	   *error;
 
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, activity);
-		fn(arg);
-		if (SPI_finish() != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed");
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-			: pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	if (edata == NULL)
+		return NULL;
+	error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+		: pstrdup(edata->message);
+	FreeErrorData(edata);
 	return error;
 }
 
@@ -136,25 +116,26 @@ static void
 poll_load_in_txn(void *p)
 {
 	poll_load_arg *arg = p;
+	char	   *schema;
 
-	poll_exec("SELECT quote_ident(n.nspname) FROM pg_extension e "
-			  "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'triggerstock'",
-			  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-		strlcpy(poll_ext_schema, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-				sizeof(poll_ext_schema));
-	poll_exec("SELECT 0, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, etag, last_modified, "
+	schema = tsk_extension_schema();
+	if (schema == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"triggerstock\" is not installed in this database")));
+	strlcpy(poll_ext_schema, schema, sizeof(poll_ext_schema));
+	poll_exec("SELECT 0, f.id, f.url, (extract(epoch FROM f.poll_interval) * 1000)::bigint, "
+			  "  (extract(epoch FROM f.last_polled) * 1000000)::bigint, f.etag, f.last_modified, "
 			  "  NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-			  "FROM triggerstock.feeds WHERE enabled "
+			  "FROM triggerstock.feeds f WHERE f.enabled "
 			  "UNION ALL "
-			  "SELECT 1, id, url, (extract(epoch FROM poll_interval) * 1000)::int8, "
-			  "  (extract(epoch FROM last_polled) * 1000000)::int8, NULL, NULL, "
-			  "  symbol, coalesce(options->>'price', 'c'), "
-			  "  CASE WHEN options ? 'ts' THEN options->>'ts' ELSE 't' END, options->>'qty', "
-			  "  coalesce(options->>'ts_unit', 's'), last_price::text, "
-			  "  (extract(epoch FROM last_ts) * 1000000)::int8::text "
-			  "FROM triggerstock.quote_sources WHERE enabled ORDER BY 1, 2",
+			  "SELECT 1, q.id, q.url, (extract(epoch FROM q.poll_interval) * 1000)::bigint, "
+			  "  (extract(epoch FROM q.last_polled) * 1000000)::bigint, NULL, NULL, "
+			  "  q.symbol, coalesce(q.options->>'price', 'c'), "
+			  "  CASE WHEN q.options ? 'ts' THEN q.options->>'ts' ELSE 't' END, q.options->>'qty', "
+			  "  coalesce(q.options->>'ts_unit', 's'), q.last_price::pg_catalog.text, "
+			  "  (extract(epoch FROM q.last_ts) * 1000000)::bigint::pg_catalog.text "
+			  "FROM triggerstock.quote_sources q WHERE q.enabled ORDER BY 1, 2",
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -206,6 +187,11 @@ tsk_poll_load_targets(MemoryContext cxt)
 
 	if (err != NULL)
 	{
+		if (!ShutdownRequestPending && !tsk_worker_extension_exists())
+		{
+			ereport(LOG, (errmsg("triggerstock poll worker exits: the extension was dropped")));
+			proc_exit(0);
+		}
 		ereport(LOG,
 				(errmsg("triggerstock poll worker could not read its targets: %s", err)));
 		return NIL;
@@ -240,8 +226,8 @@ poll_status_in_txn(void *p)
 	values[2] = a->error ? CStringGetTextDatum(a->error) : (Datum) 0;
 	nulls[2] = a->error ? ' ' : 'n';
 	poll_exec(a->t->kind == POLL_FEED
-			  ? "UPDATE triggerstock.feeds SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1"
-			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $2, last_error = $3 WHERE id = $1",
+			  ? "UPDATE triggerstock.feeds SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1"
+			  : "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1",
 			  3, types, values, nulls, SPI_OK_UPDATE);
 }
 
@@ -341,20 +327,22 @@ poll_feed_in_txn(void *p)
 	poll_scores_param(a, values, nulls);
 
 	poll_exec(psprintf("WITH api AS ("
-					   "  SELECT * FROM unnest($6::text[], $7::float8[], $8::text[]) AS s(guid, score, scorer)), "
+					   "  SELECT * FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), "
+					   "    pg_catalog.unnest($7::double precision[]), pg_catalog.unnest($8::pg_catalog.text[])) "
+					   "    AS s(guid, score, scorer)), "
 					   "ins AS ("
 					   "  INSERT INTO triggerstock.news (guid, feed_id, title, summary, link, "
 					   "                                 published_at, symbols, sentiment, scorer) "
 					   "  SELECT i.guid, $2, i.title, i.summary, i.link, i.published_at, "
-					   "         %1$s.match_symbols(concat_ws(E'\\n', i.title, i.summary)), "
-					   "         coalesce(s.score, %1$s.sentiment(concat_ws(E'\\n', i.title, i.summary))), "
+					   "         %1$s.match_symbols(pg_catalog.concat_ws(E'\\n', i.title, i.summary)), "
+					   "         coalesce(s.score, %1$s.sentiment(pg_catalog.concat_ws(E'\\n', i.title, i.summary))), "
 					   "         CASE WHEN s.score IS NULL THEN 'builtin' ELSE s.scorer END "
 					   "  FROM %1$s.parse_feed($1) i LEFT JOIN api s ON s.guid = i.guid "
 					   "  ON CONFLICT (guid) DO NOTHING RETURNING 1), "
 					   "upd AS ("
-					   "  UPDATE triggerstock.feeds SET last_polled = now(), last_status = $3, "
+					   "  UPDATE triggerstock.feeds SET last_polled = pg_catalog.now(), last_status = $3, "
 					   "         last_error = NULL, etag = $4, last_modified = $5 WHERE id = $2) "
-					   "SELECT count(*) FROM ins", poll_ext_schema),
+					   "SELECT pg_catalog.count(*) FROM ins", poll_ext_schema),
 			  8, types, values, nulls, SPI_OK_SELECT);
 	a->inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -399,7 +387,7 @@ poll_list_in_txn(void *p)
 	values[0] = PointerGetDatum(body);
 	values[1] = Int32GetDatum(tsk_sentiment_max_items);
 	poll_exec(psprintf("SELECT guid, txt FROM ("
-					   "  SELECT DISTINCT ON (i.guid) i.guid, concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
+					   "  SELECT DISTINCT ON (i.guid) i.guid, pg_catalog.concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
 					   "  FROM %s.parse_feed($1) WITH ORDINALITY AS i(guid, title, summary, link, published_at, ord) "
 					   "  WHERE NOT EXISTS (SELECT 1 FROM triggerstock.news n WHERE n.guid = i.guid) "
 					   "  ORDER BY i.guid, i.ord) d "
@@ -476,6 +464,9 @@ poll_score_new_items(poll_feed_arg *a)
 	cfg.api_key = tsk_sentiment_api_key;
 	cfg.timeout_ms = tsk_sentiment_timeout;
 	cfg.max_response = 0;
+	cfg.abort_flag = &ShutdownRequestPending;
+	cfg.check_hosts = true;
+	cfg.hosts = tsk_allowed_hosts_policy;
 	a->scorer = cfg.api == SENTIMENT_API_HUGGINGFACE ? "huggingface" : "openai";
 	a->scored_guids = palloc(sizeof(char *) * l.n);
 	a->scores = palloc(sizeof(double) * l.n);
@@ -550,57 +541,6 @@ tsk_poll_store_feed(poll_target *t, const char *body, size_t len, long status,
 
 /* ---- quotes ------------------------------------------------------------ */
 
-/*
- * poll_json_path
- *	  The item at a dotted path ("data.price", "0.c" for arrays), or NULL.
- */
-static const cJSON *
-poll_json_path(const cJSON *root, const char *path)
-{
-	char		key[256];
-	const char *p = path;
-
-	while (root != NULL && *p != '\0')
-	{
-		size_t		n = strcspn(p, ".");
-
-		if (n == 0 || n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		if (cJSON_IsArray(root) && strspn(key, "0123456789") == n)
-			root = cJSON_GetArrayItem(root, atoi(key));
-		else
-			root = cJSON_GetObjectItemCaseSensitive(root, key);
-		p += n;
-		if (*p == '.')
-			p++;
-	}
-	return root;
-}
-
-/*
- * poll_json_number
- *	  A JSON number, or a string holding one ("64123.5"); false otherwise.
- */
-static bool
-poll_json_number(const cJSON *item, double *out)
-{
-	char	   *end;
-
-	if (cJSON_IsNumber(item))
-		*out = item->valuedouble;
-	else if (cJSON_IsString(item) && item->valuestring != NULL && item->valuestring[0] != '\0')
-	{
-		*out = strtod(item->valuestring, &end);
-		if (*end != '\0')
-			return false;
-	}
-	else
-		return false;
-	return isfinite(*out);
-}
-
 typedef struct poll_quote_arg
 {
 	poll_target *t;
@@ -635,10 +575,10 @@ poll_quote_in_txn(void *p)
 				  "VALUES ('quote', $2, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 				  6, types, values, NULL, SPI_OK_INSERT);
 	poll_exec(a->store
-			  ? "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  ? "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $7, "
 			  "  last_error = NULL, last_price = $5, last_ts = $4 WHERE id = $1 AND $2 IS NOT NULL "
 			  "  AND $3 IS NOT NULL AND $6 IS NOT NULL"
-			  : "UPDATE triggerstock.quote_sources SET last_polled = now(), last_status = $7, "
+			  : "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $7, "
 			  "  last_error = NULL WHERE id = $1 AND $2 IS NOT NULL AND $3 IS NOT NULL "
 			  "  AND $4 IS NOT NULL AND $5 IS NOT NULL AND $6 IS NOT NULL",
 			  7, types, values, NULL, SPI_OK_UPDATE);
@@ -646,36 +586,21 @@ poll_quote_in_txn(void *p)
 
 /*
  * poll_parse_quote
- *	  Extract price, qty and time from the body; NULL or an error message.
+ *	  Extract price, qty and time from the body (src/news/quote.c, fuzzed
+ *	  on its own); NULL or an error message.
  */
 static char *
 poll_parse_quote(poll_target *t, const char *body, size_t len, poll_quote_arg *a)
 {
-	cJSON	   *root = cJSON_ParseWithLength(body, len);
-	const cJSON *item;
-	double		ts = 0;
-	char	   *err = NULL;
+	tsk_quote_paths paths = {t->price_path, t->qty_path, t->ts_path, t->ts_unit_us};
+	tsk_quote	q;
+	char		err[512];
 
-	if (root == NULL)
-		return psprintf("response is not valid JSON (near byte %ld)",
-						cJSON_GetErrorPtr() ? (long) (cJSON_GetErrorPtr() - body) : 0L);
-	if (!poll_json_number(poll_json_path(root, t->price_path), &a->price))
-		err = psprintf("no number at the price path \"%s\"", t->price_path);
-	else if (a->price <= 0)
-		err = psprintf("price %g at \"%s\" is not positive (unknown symbol?)", a->price, t->price_path);
-	else if (t->qty_path != NULL && !poll_json_number(poll_json_path(root, t->qty_path), &a->qty))
-		err = psprintf("no number at the qty path \"%s\"", t->qty_path);
-	else if (t->ts_path != NULL)
-	{
-		if ((item = poll_json_path(root, t->ts_path)) == NULL || !poll_json_number(item, &ts) ||
-			ts <= 0 || ts * t->ts_unit_us > 4e15)
-			err = psprintf("no valid timestamp at the ts path \"%s\"", t->ts_path);
-	}
-	cJSON_Delete(root);
-	if (err != NULL)
-		return err;
-	a->ts = t->ts_path == NULL ? GetCurrentTimestamp()
-		: tsk_timestamptz_from_unix_us(llround(ts * t->ts_unit_us));
+	if (tsk_quote_parse(body, len, &paths, &q, err, sizeof(err)) != 0)
+		return pstrdup(err);
+	a->price = q.price;
+	a->qty = q.qty;
+	a->ts = q.has_ts ? tsk_timestamptz_from_unix_us(q.ts_unix_us) : GetCurrentTimestamp();
 	return NULL;
 }
 

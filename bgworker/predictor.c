@@ -14,7 +14,8 @@
  *	  DO NOTHING); the row records the fallback level, model sha256,
  *	  feature snapshot and the scoring latency in microseconds;
  *	- scoring uses tsk_predict_symbol, the very code behind predict();
- *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM.
+ *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM
+ *	  (a pass in progress is cancelled), or when the extension is dropped.
  */
 #include "postgres.h"
 
@@ -51,15 +52,14 @@ predictor_pass(void)
 	List	   *symbols = NIL;
 	ListCell   *lc;
 
-	SPI_connect();
 	ret = SPI_execute("SELECT DISTINCT d.symbol FROM triggerstock.deployments d "
 					  "WHERE NOT EXISTS (SELECT 1 FROM triggerstock.predictions p "
 					  "  WHERE p.symbol = d.symbol AND p.bucket = "
-					  "   (SELECT max(c.bucket) FROM triggerstock.candles c "
+					  "   (SELECT pg_catalog.max(c.bucket) FROM triggerstock.candles c "
 					  "    WHERE c.symbol = d.symbol AND c.width = interval '1 minute' "
-					  "      AND c.bucket <= now() - interval '1 minute')) "
+					  "      AND c.bucket <= pg_catalog.now() - interval '1 minute')) "
 					  "AND EXISTS (SELECT 1 FROM triggerstock.candles c WHERE c.symbol = d.symbol "
-					  "  AND c.width = interval '1 minute' AND c.bucket <= now() - interval '1 minute')",
+					  "  AND c.width = interval '1 minute' AND c.bucket <= pg_catalog.now() - interval '1 minute')",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -105,7 +105,7 @@ predictor_pass(void)
 		ret = SPI_execute_with_args("INSERT INTO triggerstock.predictions "
 									"(symbol, bucket, probability, model_id, model_sha256, fallback_level, "
 									" features, latency_us) "
-									"VALUES ($1, $2, $3, $4, $5, $6, ($7::jsonb) -> 'features', $8) "
+									"VALUES ($1, $2, $3, $4, $5, $6, ($7::pg_catalog.jsonb) -> 'features', $8) "
 									"ON CONFLICT DO NOTHING",
 									8, types, values, nulls, false, 0);
 		if (ret != SPI_OK_INSERT)
@@ -114,17 +114,16 @@ predictor_pass(void)
 
 	/* realised outcomes: the next 1-minute candle has closed */
 	ret = SPI_execute("UPDATE triggerstock.predictions p "
-					  "SET outcome = n.close > c.close, outcome_at = now() "
+					  "SET outcome = n.close > c.close, outcome_at = pg_catalog.now() "
 					  "FROM triggerstock.candles c, triggerstock.candles n "
 					  "WHERE p.outcome IS NULL "
 					  "  AND c.symbol = p.symbol AND c.width = interval '1 minute' AND c.bucket = p.bucket "
 					  "  AND n.symbol = p.symbol AND n.width = interval '1 minute' "
 					  "  AND n.bucket = p.bucket + interval '1 minute' "
-					  "  AND n.bucket <= now() - interval '1 minute'",
+					  "  AND n.bucket <= pg_catalog.now() - interval '1 minute'",
 					  false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
 }
 
 /*
@@ -151,7 +150,12 @@ triggerstock_predictor_main(Datum main_arg)
 
 	while (!ShutdownRequestPending)
 	{
-		(void) tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor");
+		if (!tsk_worker_run_in_xact(predictor_pass_cb, NULL, "triggerstock predictor") &&
+			!ShutdownRequestPending && !tsk_worker_extension_exists())
+		{
+			ereport(LOG, (errmsg("triggerstock predictor exits: the extension was dropped")));
+			proc_exit(0);
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

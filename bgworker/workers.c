@@ -8,6 +8,7 @@
 
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -15,6 +16,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -23,13 +25,18 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "bgworker/workers.h"
 #include "guc.h"
+#include "schema.h"
 
 shared_state_t *tsk_shared = NULL;
 int			tsk_worker_slot_index = -1;
+
+/* Set while tsk_worker_xact runs fn: SIGTERM then cancels it. */
+static volatile sig_atomic_t worker_cancel_on_shutdown = false;
 
 /* triggerstock.max_workers: dynamic worker slots reserved in shared memory */
 
@@ -127,8 +134,30 @@ tsk_require_preload(const char *what)
 }
 
 /*
+ * worker_sigterm
+ *	  SIGTERM of a dynamic worker: ask the loop to finish (flush, then
+ *	  exit) and cancel a transaction in progress, whose wait for a lock or
+ *	  a long statement would otherwise delay the exit.
+ */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	ShutdownRequestPending = true;
+	if (worker_cancel_on_shutdown)
+	{
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/*
  * tsk_worker_attach
- *	  Worker-side start: signals, database connection, id from the slot.
+ *	  Worker-side start: signals, database connection, search_path, id
+ *	  from the slot.
  */
 int32
 tsk_worker_attach(Datum main_arg)
@@ -137,7 +166,7 @@ tsk_worker_attach(Datum main_arg)
 	int32		id;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 
 	tsk_worker_slot_index = DatumGetInt32(main_arg);
@@ -146,6 +175,8 @@ tsk_worker_attach(Datum main_arg)
 		elog(FATAL, "triggerstock worker started with invalid slot %d", tsk_worker_slot_index);
 
 	BackgroundWorkerInitializeConnectionByOid(tsk_shared->database, InvalidOid, 0);
+	/* workers run as superuser: never resolve a name through a schema others write */
+	tsk_search_path_pin_for_life();
 
 	LWLockAcquire(tsk_shared->lock, LW_EXCLUSIVE);
 	slot = &tsk_shared->slots[tsk_worker_slot_index];
@@ -180,43 +211,133 @@ tsk_worker_set_state(const char *state)
 }
 
 /*
- * tsk_worker_run_in_xact
+ * tsk_worker_xact
  *	  See workers.h.
  */
-bool
-tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity)
+ErrorData *
+tsk_worker_xact(void (*fn) (void *), void *arg, const char *activity, int flags)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool ok = true;
+	ErrorData  *volatile error = NULL;
 
 	PG_TRY();
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
+		if ((flags & TSK_XACT_SPI) && SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		pgstat_report_activity(STATE_RUNNING, activity);
+		worker_cancel_on_shutdown = !ShutdownRequestPending;
 		fn(arg);
+		worker_cancel_on_shutdown = false;
+		if ((flags & TSK_XACT_SPI) && SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
 	{
+		worker_cancel_on_shutdown = false;
 		MemoryContextSwitchTo(oldcontext);
-		EmitErrorReport();
-		AbortCurrentTransaction();
+		error = CopyErrorData();
+		/* a shutdown's cancel is no error worth a log line */
+		if (!(flags & TSK_XACT_QUIET) &&
+			!(ShutdownRequestPending && error->sqlerrcode == ERRCODE_QUERY_CANCELED))
+			EmitErrorReport();
 		FlushErrorState();
-		ok = false;
+		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
+	/* a cancel that arrived after fn returned must not hit the loop */
+	HOLD_INTERRUPTS();
+	QueryCancelPending = false;
+	RESUME_INTERRUPTS();
 	MemoryContextSwitchTo(oldcontext);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return error;
+}
+
+/*
+ * tsk_worker_run_in_xact
+ *	  See workers.h.
+ */
+bool
+tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity)
+{
+	ErrorData  *error = tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI);
+
+	if (error == NULL)
+		return true;
+	FreeErrorData(error);
+	return false;
+}
+
+/*
+ * tsk_worker_xact_bounded
+ *	  See workers.h.
+ */
+ErrorData *
+tsk_worker_xact_bounded(void (*fn) (void *), void *arg, const char *activity, int flags,
+						int timeout_ms)
+{
+	ErrorData  *error;
+
+	enable_timeout_after(STATEMENT_TIMEOUT, Max(timeout_ms, 1));
+	error = tsk_worker_xact(fn, arg, activity, flags);
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	HOLD_INTERRUPTS();
+	QueryCancelPending = false;
+	RESUME_INTERRUPTS();
+	return error;
+}
+
+/*
+ * worker_extension_exists_in_xact
+ *	  tsk_worker_xact callback: is the extension installed?
+ */
+static void
+worker_extension_exists_in_xact(void *arg)
+{
+	*(bool *) arg = OidIsValid(tsk_extension_namespace());
+}
+
+/*
+ * tsk_worker_extension_exists
+ *	  See workers.h.  An ERROR reading the catalog counts as "exists": the
+ *	  caller retries rather than exits on a transient failure.
+ */
+bool
+tsk_worker_extension_exists(void)
+{
+	bool		exists = true;
+	ErrorData  *error = tsk_worker_xact(worker_extension_exists_in_xact, &exists,
+										"triggerstock: looking for the extension", 0);
+
+	if (error != NULL)
+		FreeErrorData(error);
+	return exists;
+}
+
+/*
+ * tsk_worker_slot_state
+ *	  See workers.h.
+ */
+const char *
+tsk_worker_slot_state(const worker_slot_t *slot)
+{
+	if (slot->pid != 0)
+		return slot->state[0] ? slot->state : "starting";
+	if (strcmp(slot->state, TS_WORKER_STATE_NO_SLOT) == 0)
+		return TS_WORKER_STATE_NO_SLOT;
+	return "stopped";
 }
 
 /*
  * worker_status() -> setof (kind, id, pid, state, state_since, started_at, starts)
- *	  The launcher's worker slots in use.
+ *	  The launcher's worker slots in use, then the planned workers that
+ *	  got no slot (state "no worker slot").
  */
 Datum
 worker_status(PG_FUNCTION_ARGS)
@@ -239,13 +360,23 @@ worker_status(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(slot->id);
 		values[2] = Int32GetDatum(slot->pid);
 		nulls[2] = slot->pid == 0;
-		values[3] = CStringGetTextDatum(slot->pid == 0 ? "stopped" :
-										slot->state[0] ? slot->state : "starting");
+		values[3] = CStringGetTextDatum(tsk_worker_slot_state(slot));
 		values[4] = TimestampTzGetDatum(slot->state_since);
 		nulls[4] = slot->state_since == 0;
 		values[5] = TimestampTzGetDatum(slot->started_at);
 		nulls[5] = slot->started_at == 0;
 		values[6] = Int32GetDatum(slot->starts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (int i = 0; i < tsk_shared->nunplaced; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, true, false, true, true, false};
+
+		values[0] = CStringGetTextDatum(tsk_shared->unplaced[i].kind);
+		values[1] = Int32GetDatum(tsk_shared->unplaced[i].id);
+		values[3] = CStringGetTextDatum(TS_WORKER_STATE_NO_SLOT);
+		values[6] = Int32GetDatum(0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(tsk_shared->lock);

@@ -30,6 +30,10 @@
 
 #define TS_WORKER_KIND_LEN 32
 #define TS_WORKER_STATE_LEN 32
+/* The state of a planned worker that got no process (slot or bgworker). */
+#define TS_WORKER_STATE_NO_SLOT "no worker slot"
+/* Planned workers without a triggerstock slot that the views list. */
+#define TS_MAX_UNPLACED 256
 
 typedef struct worker_slot_t
 {
@@ -43,11 +47,20 @@ typedef struct worker_slot_t
 	TimestampTz state_since;
 } worker_slot_t;
 
+/* A planned worker for which triggerstock.max_workers left no slot. */
+typedef struct worker_unplaced_t
+{
+	char		kind[TS_WORKER_KIND_LEN];
+	int32		id;
+} worker_unplaced_t;
+
 typedef struct shared_state_t
 {
 	LWLock	   *lock;
 	int			launcher_pid;
 	Oid			database;		/* the launcher's database, for the workers */
+	int			nunplaced;		/* entries of unplaced[] in use */
+	worker_unplaced_t unplaced[TS_MAX_UNPLACED];
 	int			nslots;
 	worker_slot_t slots[FLEXIBLE_ARRAY_MEMBER];
 } shared_state_t;
@@ -66,20 +79,50 @@ extern void tsk_workers_preload(void);
 
 /*
  * In a dynamic worker's entry point: installs the signal handlers (SIGTERM
- * sets ShutdownRequestPending so the worker can flush, then exit), connects
- * to the launcher's database and returns the worker's id from the plan.
+ * sets ShutdownRequestPending so the worker can flush, then exit, and
+ * cancels a transaction of tsk_worker_xact in progress), connects to the
+ * launcher's database, pins search_path = pg_catalog, pg_temp for the
+ * process's life and returns the worker's id from the plan.
  */
 extern int32 tsk_worker_attach(Datum main_arg);
+
+/*
+ * What the views show for a slot: its worker's state while it runs,
+ * "no worker slot" while the launcher cannot start it, else "stopped".
+ */
+extern const char *tsk_worker_slot_state(const worker_slot_t *slot);
 
 /* A worker reports its state ("connecting", "streaming", ...). */
 extern void tsk_worker_set_state(const char *state);
 
+/* Flags of tsk_worker_xact. */
+#define TSK_XACT_SPI	0x01		/* SPI connected around fn */
+#define TSK_XACT_QUIET	0x02		/* the caller reports the error itself */
+
 /*
- * Run fn(arg) in its own short transaction with a snapshot, reporting
- * activity in pg_stat_activity; on ERROR, log it, roll back and return
- * false, so that a worker's loop carries on.
+ * Run fn(arg) in its own short transaction with a snapshot (and SPI with
+ * TSK_XACT_SPI), reporting activity in pg_stat_activity.  Returns NULL on
+ * success; on ERROR the transaction is rolled back and the error returned,
+ * copied into the caller's memory context, after logging it (unless
+ * TSK_XACT_QUIET, or it is the cancel of a shutdown).  A SIGTERM that
+ * arrives while fn runs cancels it, so that no lock wait or long statement
+ * delays the worker's exit.  The one transaction runner of every worker.
  */
+extern ErrorData *tsk_worker_xact(void (*fn) (void *), void *arg, const char *activity, int flags);
+
+/* tsk_worker_xact with SPI, errors logged: true on success. */
 extern bool tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+
+/*
+ * Run fn(arg) as tsk_worker_xact does, during shutdown: cancelled after
+ * timeout_ms (statement timeout), so a worker's last flush cannot hold up
+ * its exit.  Returns NULL or the error.
+ */
+extern ErrorData *tsk_worker_xact_bounded(void (*fn) (void *), void *arg, const char *activity,
+										  int flags, int timeout_ms);
+
+/* True while the extension exists in the worker's database (own transaction). */
+extern bool tsk_worker_extension_exists(void);
 
 /* ERROR with a hint unless the library was preloaded. */
 extern void tsk_require_preload(const char *what);

@@ -36,6 +36,8 @@ SELECT train('ETH', params => '{"num_boost_round": 0}');
 SELECT train('ETH', params => '{"max_depth": {"a": 1}}');
 SELECT train('ETH', params => '{"max_depth": -1}');
 SELECT train('ETH', params => '{"no_such_parameter": 1}');
+-- an over-long unknown name (its XGBoost warning would not fit the log buffer)
+SELECT train('ETH', params => jsonb_build_object(repeat('x', 5000), 1));
 -- too few rows: 60 candles
 INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close, volume, trades, open_time, close_time)
 SELECT 'TINY', '1 minute', bucket, close, close, close, close, 1, 1, bucket, bucket

@@ -15,6 +15,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "common/hostcheck.h"
 #include "sentiment/sentiment_api.h"
 
 char	   *tsk_database = NULL;
@@ -26,6 +27,9 @@ int			tsk_ingest_batch_size = 5000;
 int			tsk_ingest_flush_ms = 5;
 int			tsk_ingest_max_frame_bytes = 1024 * 1024;
 int			tsk_dead_letter_max_bytes = 8192;
+int			tsk_dead_letters_per_minute = 600;
+int			tsk_ingest_max_past = 7 * 86400;
+int			tsk_ingest_max_future = 86400;
 int			tsk_ingest_idle_timeout = 60;
 int			tsk_ingest_max_backoff = 30000;
 char	   *tsk_ingest_ca_file = NULL;
@@ -36,7 +40,11 @@ int			tsk_poll_max_redirects = 5;
 char	   *tsk_sentiment_url = NULL;
 int			tsk_sentiment_api = SENTIMENT_API_OPENAI;
 char	   *tsk_sentiment_model = NULL;
-char	   *tsk_sentiment_api_key = NULL;
+char	   *tsk_allowed_hosts = NULL;
+const tsk_host_policy *tsk_allowed_hosts_policy = NULL;
+/* the key itself (set by the assign hook); the GUC shows only TSK_SECRET_MASK */
+char	   *tsk_sentiment_api_key = "";
+static char *sentiment_api_key_shown = NULL;
 int			tsk_sentiment_timeout = 2000;
 int			tsk_sentiment_max_items = 50;
 
@@ -51,6 +59,81 @@ static const struct config_enum_entry sentiment_api_options[] = {
 	{"huggingface", SENTIMENT_API_HUGGINGFACE, false},
 	{NULL, 0, false}
 };
+
+/*
+ * guc_check_secret
+ *	  Check hook of a secret: the value itself goes to *extra (the assign
+ *	  hook publishes it), the GUC keeps TSK_SECRET_MASK whatever the value.
+ *	  So SHOW, pg_settings and the postmaster's "parameter ... changed to"
+ *	  line on reload (printed only when the shown value changes) never see
+ *	  the secret.  PostgreSQL 15: GUC strings and extras are malloc'd.
+ */
+static bool
+guc_check_secret(char **newval, void **extra, GucSource source)
+{
+	char	   *secret = strdup(*newval ? *newval : "");
+	char	   *mask = strdup(TSK_SECRET_MASK);
+
+	if (secret == NULL || mask == NULL)
+	{
+		free(secret);
+		free(mask);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	free(*newval);
+	*newval = mask;
+	*extra = secret;
+	return true;
+}
+
+/*
+ * guc_assign_sentiment_api_key
+ *	  Publish the key kept by guc_check_secret.
+ */
+static void
+guc_assign_sentiment_api_key(const char *newval, void *extra)
+{
+	tsk_sentiment_api_key = extra ? (char *) extra : "";
+}
+
+/*
+ * guc_check_allowed_hosts
+ *	  Check hook of triggerstock.allowed_hosts: parse the list into a
+ *	  policy (the extra, malloc'd as PostgreSQL 15 wants).
+ */
+static bool
+guc_check_allowed_hosts(char **newval, void **extra, GucSource source)
+{
+	tsk_host_policy *p = malloc(sizeof(tsk_host_policy));
+	char		err[256];
+
+	if (p == NULL)
+	{
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	if (tsk_host_policy_parse(*newval, p, err, sizeof(err)) != 0)
+	{
+		free(p);
+		GUC_check_errdetail("%s", err);
+		GUC_check_errhint("Give host names, *.domain, addresses or ranges separated by commas, "
+						  "such as 'stream.binance.com, *.coinbase.com, 10.0.0.0/8'.");
+		return false;
+	}
+	*extra = p;
+	return true;
+}
+
+/*
+ * guc_assign_allowed_hosts
+ *	  Publish the parsed policy.
+ */
+static void
+guc_assign_allowed_hosts(const char *newval, void *extra)
+{
+	tsk_allowed_hosts_policy = extra;
+}
 
 /*
  * guc_define_launcher
@@ -74,6 +157,13 @@ guc_define_launcher(bool preloading)
 								&tsk_max_workers, 8, 1, 256, PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
 	}
+	DefineCustomStringVariable("triggerstock.allowed_hosts",
+							   "Hosts the workers may connect to (sources, feeds, quote sources, sentiment endpoint).",
+							   "Comma-separated host names, *.domain, addresses and ranges; empty: any host. "
+							   "Loopback and link-local addresses are refused unless listed; redirects are "
+							   "checked again.",
+							   &tsk_allowed_hosts, "", PGC_SIGHUP, 0,
+							   guc_check_allowed_hosts, guc_assign_allowed_hosts, NULL);
 	DefineCustomIntVariable("triggerstock.maintenance_naptime",
 							"Time between two maintenance passes of the launcher.",
 							"Each pass creates the daily trade partitions ahead and "
@@ -114,6 +204,23 @@ guc_define_ingest(void)
 							NULL,
 							&tsk_dead_letter_max_bytes, 8192, 0, 16 * 1024 * 1024,
 							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.dead_letters_per_minute",
+							"Dead letters one source stores per minute.",
+							"Bad frames beyond it are counted (ingest_status.dead_letters_dropped), "
+							"not stored; -1 stores every one.",
+							&tsk_dead_letters_per_minute, 600, -1, 1000000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_max_past",
+							"How far before now a live source's trade time may be.",
+							"Older trades become dead letters (history comes through the backfill "
+							"path, not live sources); -1 accepts any time.",
+							&tsk_ingest_max_past, 7 * 86400, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.ingest_max_future",
+							"How far after now a live source's trade time may be.",
+							"Later trades become dead letters; -1 accepts any time.",
+							&tsk_ingest_max_future, 86400, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("triggerstock.ingest_idle_timeout",
 							"Silence after which an ingest worker reconnects.",
 							"Exchanges send trades or heartbeats well within it.",
@@ -169,8 +276,9 @@ guc_define_poll(void)
 	DefineCustomStringVariable("triggerstock.sentiment_api_key",
 							   "Bearer token sent to triggerstock.sentiment_url (empty: none).",
 							   NULL,
-							   &tsk_sentiment_api_key, "", PGC_SIGHUP,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
+							   &sentiment_api_key_shown, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   guc_check_secret, guc_assign_sentiment_api_key, NULL);
 	DefineCustomIntVariable("triggerstock.sentiment_timeout",
 							"Longest time one request to triggerstock.sentiment_url may take.",
 							"A slower answer falls back to the built-in lexicon.",
@@ -192,14 +300,15 @@ guc_define_models(void)
 {
 	DefineCustomIntVariable("triggerstock.train_threads",
 							"Threads XGBoost uses to train a model.",
-							"Passed to XGBoost as nthread by train().",
+							"Passed to XGBoost as nthread by train(); superusers only (threads are "
+							"a shared resource of the machine).",
 							&tsk_train_threads,
-							2, 1, 256, PGC_USERSET, 0, NULL, NULL, NULL);
+							2, 1, 256, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("triggerstock.predict_threads",
 							"Threads XGBoost uses to score in predict().",
-							"One is best for single rows.",
+							"One is best for single rows; superusers only.",
 							&tsk_predict_threads,
-							1, 1, 256, PGC_USERSET, 0, NULL, NULL, NULL);
+							1, 1, 256, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("triggerstock.model_cache_size",
 							"Boosters kept loaded per backend.",
 							"The least recently used one is freed when more are needed.",

@@ -7,6 +7,11 @@
 #ifndef TSK_GUC_H
 #define TSK_GUC_H
 
+/* where the workers may connect (common/hostcheck.h) */
+struct tsk_host_policy;
+extern char *tsk_allowed_hosts;
+extern const struct tsk_host_policy *tsk_allowed_hosts_policy;
+
 /* launcher and maintenance */
 extern char *tsk_database;
 extern int	tsk_maintenance_naptime;
@@ -18,6 +23,9 @@ extern int	tsk_ingest_batch_size;
 extern int	tsk_ingest_flush_ms;
 extern int	tsk_ingest_max_frame_bytes;
 extern int	tsk_dead_letter_max_bytes;
+extern int	tsk_dead_letters_per_minute;
+extern int	tsk_ingest_max_past;
+extern int	tsk_ingest_max_future;
 extern int	tsk_ingest_idle_timeout;
 extern int	tsk_ingest_max_backoff;
 extern char *tsk_ingest_ca_file;
@@ -29,7 +37,7 @@ extern int	tsk_poll_max_redirects;
 extern char *tsk_sentiment_url;
 extern int	tsk_sentiment_api;		/* a sentiment_api_kind */
 extern char *tsk_sentiment_model;
-extern char *tsk_sentiment_api_key;
+extern char *tsk_sentiment_api_key;	/* the key; SHOW gives TSK_SECRET_MASK */
 extern int	tsk_sentiment_timeout;
 extern int	tsk_sentiment_max_items;
 
@@ -39,6 +47,9 @@ extern int	tsk_predict_threads;
 extern int	tsk_model_cache_size;
 extern int	tsk_last_score_max_age;
 extern int	tsk_feature_cache_ttl;
+
+/* What a secret GUC shows instead of its value. */
+#define TSK_SECRET_MASK "********"
 
 extern void tsk_guc_define(bool preloading);
 

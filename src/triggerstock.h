@@ -12,11 +12,12 @@
 
 #include "postgres.h"
 
-/* Registers the static launcher; only possible while preloading. */
+/* Registers the static supervisor (which runs the launcher); preload only. */
 extern void tsk_register_launcher(void);
 
 /* Background worker entry points (must be exported for the postmaster). */
 extern PGDLLEXPORT void triggerstock_launcher_main(Datum main_arg);
+extern PGDLLEXPORT void triggerstock_supervisor_main(Datum main_arg);
 extern PGDLLEXPORT void triggerstock_predictor_main(Datum main_arg);
 
 #endif							/* TRIGGERSTOCK_H */

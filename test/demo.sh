@@ -24,5 +24,6 @@ sim_pid=$!
 for _ in $(seq 50); do [ -e "$workdir/ready" ] && break; sleep 0.1; done
 [ -e "$workdir/ready" ] || { cat "$workdir/sim.log"; echo "the local exchange did not start"; exit 1; }
 
-pg_virtualenv -o shared_preload_libraries=pg_cron,triggerstock -o max_worker_processes=16 \
+pg_virtualenv -t -o shared_preload_libraries=pg_cron,triggerstock -o max_worker_processes=16 \
+  -o triggerstock.allowed_hosts=127.0.0.1 \
   psql -X -q -v ON_ERROR_STOP=1 -v port="$(cat "$workdir/port")" -f test/demo.sql

@@ -16,6 +16,8 @@ Writes the port it listens on to STATE_DIR/port, then serves:
   /status/N        answers with HTTP status N
   /tagged/TAG/NAME the real feed NAME with every guid prefixed by "TAG-"
                    (fresh items for each TAG)
+  /slow/MS/TAG/NAME  /tagged/TAG/NAME after MS milliseconds
+  /redirect?URL    302 to URL (any scheme and host)
 Sentiment model endpoints (POST, JSON):
   /v1/chat/completions  OpenAI-shaped; the request must be
                    {"model": str, "temperature": 0, "messages": [system, user]}
@@ -27,6 +29,8 @@ Sentiment model endpoints (POST, JSON):
                    contains "bitcoin", else 0.125/0.625/0.25 (p - n = 0.625,
                    -0.5)
   /sentiment/broken  HTTP 500 with {"error": "model crashed"}
+  /sentiment/echo    HTTP 401 whose error message repeats the Authorization
+                   header it got (as some APIs quote a wrong key)
   /sentiment/slow    reads the request, then never answers
 Every POST is appended to STATE_DIR/sentiment.log ("PATH STATUS AUTHORIZATION").
 Every request is appended to STATE_DIR/requests.log ("METHOD PATH STATUS").
@@ -124,6 +128,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if p.startswith("/status/"):
             return self.send_body(int(p[8:]), b"status", "text/plain")
+        if p.startswith("/redirect?"):
+            self.note(302)
+            self.send_response(302)
+            self.send_header("Location", p[len("/redirect?"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        m = re.match(r"^/slow/([0-9]+)(/.*)$", p)
+        if m:
+            time.sleep(int(m.group(1)) / 1000.0)
+            p = "/tagged" + m.group(2)
         m = re.match(r"^/tagged/([A-Za-z0-9_-]+)/([A-Za-z0-9_.-]+)$", p)
         if m:
             try:
@@ -151,6 +166,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(400, {"error": "request is not JSON"})
         if self.headers.get("Content-Type") != "application/json":
             return self.send_json(400, {"error": "Content-Type is not application/json"})
+        if p == "/sentiment/echo":
+            return self.send_json(401, {"error": {"message": "key: %s" % self.headers.get("Authorization", "-")}})
         if p == "/v1/chat/completions":
             msgs = req.get("messages") if isinstance(req, dict) else None
             if (not isinstance(req.get("model"), str) or req.get("temperature") != 0

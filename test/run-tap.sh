@@ -24,10 +24,19 @@ if [ "$(id -u)" -eq 0 ]; then
   chown postgres: "$workdir"
   cmd=(runuser -u postgres -- "${cmd[@]}")
 fi
-if ! "${cmd[@]}"; then
+rc=0
+"${cmd[@]}" || rc=$?
+if [ $rc -ne 0 ]; then
   # the clusters' logs go away with $workdir: show them first
   for log in "$workdir"/tmp_check/log/*; do
     echo "===== $log"; tail -n 60 "$log"
   done
-  exit 1
 fi
+# no secret a test used may reach a server log (issue 12)
+shopt -s nullglob
+server_logs=()
+for log in "$workdir"/tmp_check/log/*.log; do
+  case "$(basename "$log")" in regress_log_*) ;; *) server_logs+=("$log") ;; esac
+done
+perl test/secret_scan.pl test/secrets.txt "${server_logs[@]}" || rc=1
+exit $rc

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what is missing,
 # builds and installs the extension, then runs
-#   1. the pure-C unit tests (no server),
+#   1. the pure-C unit tests (no server) and the SQL lint of the C code,
 #   2. the pg_regress suites in a throw-away cluster with
 #      shared_preload_libraries = pg_cron,triggerstock, and again without
 #      preloading (pure SQL features must work either way),
@@ -20,9 +20,12 @@ export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 echo "== unit tests"
 make -s unit
 
+echo "== lint: the SQL in the C code qualifies every name"
+make -s lint
+
 # pg_regress in a pg_virtualenv cluster; show the diffs when it fails
 run_regress() {
-  if ! pg_virtualenv "$@" make -s installcheck; then
+  if ! pg_virtualenv -t "$@" make -s installcheck; then
     cat regression.diffs 2>/dev/null || true
     return 1
   fi

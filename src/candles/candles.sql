@@ -128,14 +128,15 @@ CREATE TABLE triggerstock.trades_default PARTITION OF triggerstock.trades DEFAUL
 -- keys are one global unique key.
 CREATE FUNCTION @extschema@.trade_partition_indexes(partition regclass)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    name text := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = partition);
 BEGIN
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
-                   partition, name || '_unique');
-    EXECUTE format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
-    EXECUTE format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+                              partition, name || '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.trade_partition_indexes(regclass) IS
@@ -181,14 +182,15 @@ SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
 
 CREATE FUNCTION @extschema@.trade_partitions()
 RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
-LANGUAGE sql STABLE AS $$
-    SELECT c.oid::regclass,
-           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
-           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(substring(b.expr FROM $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(substring(b.expr FROM $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
     FROM pg_catalog.pg_inherits i
     JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
-    WHERE i.inhparent = 'triggerstock.trades'::regclass
+    WHERE i.inhparent = 'triggerstock.trades'::pg_catalog.regclass
       AND b.expr <> 'DEFAULT'
     ORDER BY 2
 $$;
@@ -197,13 +199,14 @@ COMMENT ON FUNCTION @extschema@.trade_partitions() IS
 
 CREATE FUNCTION @extschema@.create_partitions(range_from timestamptz, range_to timestamptz)
 RETURNS SETOF text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     day  timestamptz;
     name text;
 BEGIN
     IF range_from IS NULL OR range_to IS NULL OR range_to < range_from
-       OR NOT isfinite(range_from) OR NOT isfinite(range_to) THEN
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
         RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give two finite timestamps, the first not after the second.';
@@ -217,19 +220,19 @@ BEGIN
     -- one creator at a time, so concurrent callers never race on a day
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_partitions'));
 
-    day := date_bin('1 day', range_from, TIMESTAMPTZ 'epoch');
+    day := pg_catalog.date_bin(interval '1 day', range_from, timestamp with time zone 'epoch');
     WHILE day <= range_to LOOP
         IF NOT EXISTS (SELECT 1 FROM @extschema@.trade_partitions() p
                        WHERE p.range_from <= day AND p.range_to >= day + interval '24 hours') THEN
-            name := 'trades_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            name := 'trades_p' || pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
             -- rows of this day that went to the default partition move with it
-            EXECUTE format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
-                           'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.trades_default WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
                 USING day, day + interval '24 hours';
-            PERFORM @extschema@.trade_partition_indexes(format('triggerstock.%I', name)::regclass);
-            EXECUTE format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
-                           name, day, day + interval '24 hours');
+            PERFORM @extschema@.trade_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.trades ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day + interval '24 hours');
             RETURN NEXT 'triggerstock.' || name;
         END IF;
         day := day + interval '24 hours';
@@ -241,21 +244,25 @@ COMMENT ON FUNCTION @extschema@.create_partitions(timestamptz, timestamptz) IS
 
 CREATE FUNCTION @extschema@.maintain()
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    ahead   integer := coalesce(nullif(current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
     created integer;
     stray   timestamptz;
 BEGIN
-    SELECT count(*) INTO created
-    FROM @extschema@.create_partitions(now(), now() + make_interval(days => ahead));
-    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.trades_default LOOP
-        created := created + (SELECT count(*) FROM @extschema@.create_partitions(stray, stray));
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
     END LOOP;
     -- order books (issue 17): the same days ahead, the same stray rule
-    created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(now(), now() + make_interval(days => ahead)));
-    FOR stray IN SELECT DISTINCT date_bin('1 day', ts, TIMESTAMPTZ 'epoch') FROM triggerstock.book_snapshots_default LOOP
-        created := created + (SELECT count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    created := created + (SELECT pg_catalog.count(*)
+                          FROM @extschema@.create_book_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.book_snapshots_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_book_partitions(stray, stray));
     END LOOP;
     RETURN created;
 END
@@ -263,9 +270,13 @@ $$;
 COMMENT ON FUNCTION @extschema@.maintain() IS
 'the launcher''s periodic pass: creates trade and book_snapshots partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in a default partition its own partition; returns the number of partitions created';
 
+-- SECURITY DEFINER: triggerstock_admin runs it without owning the partitions
+-- (the launcher creates them); it drops only what trade_partitions() and
+-- book_partitions() list.
 CREATE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;
     part    record;
@@ -276,15 +287,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: SELECT * FROM retention(''30 days'').';
     END IF;
-    cutoff := now() - keep;
+    cutoff := pg_catalog.now() - keep;
     FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
         partition_name := part.partition::text;
-        EXECUTE format('DROP TABLE %s', partition_name);
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
         range_from := part.range_from;
         range_to := part.range_to;
         RETURN NEXT;
     END LOOP;
-    DELETE FROM triggerstock.trades_default WHERE ts < cutoff;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
     GET DIAGNOSTICS deleted = ROW_COUNT;
     IF deleted > 0 THEN
         partition_name := 'triggerstock.trades_default';
@@ -305,10 +316,11 @@ COMMENT ON FUNCTION @extschema@.retention(interval) IS
 
 CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
 RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
     WITH touched AS (
-        SELECT DISTINCT u.symbol, date_bin('1 minute', u.bucket, TIMESTAMPTZ 'epoch') AS bucket
-        FROM unnest(symbols, buckets) AS u(symbol, bucket)
+        SELECT DISTINCT u.symbol, pg_catalog.date_bin(interval '1 minute', u.bucket, timestamp with time zone 'epoch') AS bucket
+        FROM ROWS FROM (pg_catalog.unnest(symbols), pg_catalog.unnest(buckets)) AS u(symbol, bucket)
         WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
     ), fresh AS (
         SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
@@ -333,25 +345,27 @@ LANGUAGE sql AS $$
                   EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
         RETURNING 1
     )
-    SELECT count(*) FROM written
+    SELECT pg_catalog.count(*) FROM written
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
 'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint
-LANGUAGE sql AS $$
-    SELECT @extschema@.refresh_candle_buckets(array_agg(symbol), array_agg(bucket))
-    FROM (SELECT DISTINCT symbol, date_bin('1 minute', ts, TIMESTAMPTZ 'epoch') AS bucket
-          FROM triggerstock.trades
-          WHERE received_at >= since) touched
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.refresh_candle_buckets(pg_catalog.array_agg(t.symbol), pg_catalog.array_agg(t.bucket))
+    FROM (SELECT DISTINCT r.symbol, pg_catalog.date_bin(interval '1 minute', r.ts, timestamp with time zone 'epoch') AS bucket
+          FROM triggerstock.trades r
+          WHERE r.received_at >= since) t
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candles(timestamptz) IS
 'recomputes from all their trades the 1-minute candles of every (symbol, minute) that has trades received at or after since (refresh_candle_buckets), and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.candle_width(width interval)
 RETURNS interval
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF width <= interval '0' OR extract(month FROM width) <> 0 OR extract(year FROM width) <> 0
        OR extract(epoch FROM width)::numeric % 60 <> 0 THEN
@@ -369,17 +383,20 @@ CREATE FUNCTION @extschema@.candles(width interval)
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
                open_time timestamptz, close_time timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined into
+-- the caller's query (the candle views push their WHERE down into it)
+BEGIN ATOMIC
     SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
            (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
     FROM (SELECT k.symbol,
-                 date_bin(@extschema@.candle_width($1), k.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+                 pg_catalog.date_bin(@extschema@.candle_width($1), k.bucket, timestamp with time zone 'epoch') AS bucket,
                  @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
                                         k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE k.width = interval '1 minute'
-          GROUP BY 1, 2) s
-$$;
+          GROUP BY 1, 2) s;
+END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
 'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup()';
 

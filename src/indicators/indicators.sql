@@ -137,10 +137,13 @@ RETURNS TABLE (bucket timestamptz, close float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- Inlined into the caller's query.  Indicators run from the symbol's
-    -- first candle whatever `since` is: `since` filters the outermost level
-    -- only, above every window.  All windows order by (day, bucket), so one
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  Indicators run
+    -- from the symbol's first candle whatever `since` is: `since` filters
+    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
     -- sort serves them and the output order.
     SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
            g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
@@ -151,18 +154,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
            f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
            -- the running sum of squares may round to just below 0
-           sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
                      ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
-           sin(2 * pi() * f.day_fraction) AS tod_sin,
-           cos(2 * pi() * f.day_fraction) AS tod_cos
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
     FROM (
         SELECT k.day, k.bucket, k.close,
-               CASE WHEN k.close > 0 AND lag(k.close, 1) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 1) OVER w) END AS ret_1,
-               CASE WHEN k.close > 0 AND lag(k.close, 5) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 5) OVER w) END AS ret_5,
-               CASE WHEN k.close > 0 AND lag(k.close, 15) OVER w > 0
-                    THEN ln(k.close / lag(k.close, 15) OVER w) END AS ret_15,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
                @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
                (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
                (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
@@ -184,14 +187,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
                                                  k.volume) OVER session, 0) - 1 AS vwap_dist,
                -- date_part (float8), not extract (numeric): it runs once per row
-               date_part('epoch', k.closes_at - date_bin('1 day', k.closes_at, TIMESTAMPTZ 'epoch'))
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
                  / 86400 AS day_fraction
-        FROM (SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch') AS day, c.bucket,
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
                      c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
               FROM triggerstock.candles c
               WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
               UNION ALL
-              SELECT date_bin('1 day', c.bucket, TIMESTAMPTZ 'epoch'), c.bucket,
+              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
                      c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
               FROM @extschema@.candles($2) c
               WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
@@ -201,15 +204,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WINDOW w AS (ORDER BY f.day, f.bucket)
     ) g
     LEFT JOIN LATERAL (
-        SELECT avg(e.sentiment) AS sentiment_1h, count(*) AS news_1h
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
         FROM triggerstock.news e
         WHERE e.published_at > g.bucket + $2 - interval '1 hour'
           AND e.published_at <= g.bucket + $2
           AND $1 = ANY (e.symbols)
     ) n ON true
     WHERE $3 IS NULL OR g.bucket >= $3
-    ORDER BY g.day, g.bucket
-$$;
+    ORDER BY g.day, g.bucket;
+END;
+
 COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
 $c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser from candles(width)), oldest first, from `since` on (indicators always run from the first candle, so values never depend on `since`); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
 bucket, close: the candle.

@@ -42,7 +42,8 @@ COMMENT ON COLUMN triggerstock.book_snapshots.resyncs IS 'times the book was dis
 -- As for trades: the unique key and indexes live on each partition.
 CREATE FUNCTION @extschema@.book_partition_indexes(partition regclass)
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) partition);
 BEGIN
@@ -57,10 +58,11 @@ SELECT @extschema@.book_partition_indexes('triggerstock.book_snapshots_default')
 
 CREATE FUNCTION @extschema@.book_partitions()
 RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.oid::pg_catalog.regclass,
-           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::timestamptz, '-infinity'),
-           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::timestamptz, 'infinity')
+           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
     FROM pg_catalog.pg_inherits i
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
@@ -73,7 +75,8 @@ COMMENT ON FUNCTION @extschema@.book_partitions() IS
 
 CREATE FUNCTION @extschema@.create_book_partitions(range_from timestamptz, range_to timestamptz)
 RETURNS SETOF text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     day  timestamptz;
     name text;
@@ -115,7 +118,8 @@ COMMENT ON FUNCTION @extschema@.create_book_partitions(timestamptz, timestamptz)
 
 CREATE FUNCTION @extschema@.book_retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cutoff  timestamptz;
     part    record;
@@ -128,7 +132,7 @@ BEGIN
     END IF;
     cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) keep;
     FOR part IN SELECT * FROM @extschema@.book_partitions() p WHERE p.range_to OPERATOR(pg_catalog.<=) cutoff LOOP
-        partition_name := part.partition::text;
+        partition_name := part.partition::pg_catalog.text;
         EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
         range_from := part.range_from;
         range_to := part.range_to;
@@ -205,7 +209,10 @@ CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1
 RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
                imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
                ofi float8, updates bigint, resyncs bigint, snapshots bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: every name is bound when the extension is created, so no
+    -- caller's search_path can change what it calls, and it is still inlined.
     SELECT v.bucket,
            pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread) FILTER (WHERE v.spread IS NOT NULL)
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.spread IS NOT NULL), 0),
@@ -219,7 +226,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb5 IS NOT NULL), 0),
            pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10) FILTER (WHERE v.imb10 IS NOT NULL)
              OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb10 IS NOT NULL), 0),
-           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::int8, pg_catalog.sum(v.resyncs)::int8,
+           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
            pg_catalog.count(*)
     FROM (
         SELECT r.bucket, r.ofi, r.updates, r.resyncs,
@@ -250,8 +257,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         ) r
     ) v
     GROUP BY v.bucket
-    ORDER BY v.bucket
-$$;
+    ORDER BY v.bucket;
+END;
 COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz) IS
 $c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on. Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined.
 spread: time-weighted best ask - best bid.

@@ -58,6 +58,47 @@ COMMENT ON TABLE triggerstock.source_secrets IS
 COMMENT ON COLUMN triggerstock.source_secrets.source IS 'the source (triggerstock.sources.id)';
 COMMENT ON COLUMN triggerstock.source_secrets.secrets IS 'jsonb; key token is appended to the URL as token=... (Finnhub)';
 
+-- Lengths are checked where the configuration enters: the worker copies
+-- these into buffers of fixed size (bgworker/ingest_ws.c checks them again).
+CREATE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, and options->''subscribe'' over 65536 bytes, with the limit in the error';
+CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
+
 CREATE TRIGGER sources_config_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON triggerstock.sources
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
@@ -102,11 +143,12 @@ CREATE FUNCTION @extschema@.add_source(
     active_until time DEFAULT NULL,
     token        text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_id integer;
 BEGIN
-    IF exchange IS NULL OR lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
+    IF exchange IS NULL OR pg_catalog.lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
         RAISE EXCEPTION 'unknown exchange "%"', exchange
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
@@ -116,27 +158,27 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
     END IF;
-    IF instruments IS NULL OR cardinality(instruments) = 0 THEN
+    IF instruments IS NULL OR pg_catalog.cardinality(instruments) = 0 THEN
         RAISE EXCEPTION 'a source needs at least one instrument'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example ARRAY[''BTCUSDT'', ''ETHUSDT''].';
     END IF;
-    IF symbols IS NOT NULL AND cardinality(symbols) <> cardinality(instruments) THEN
-        RAISE EXCEPTION 'got % symbols for % instruments', cardinality(symbols), cardinality(instruments)
+    IF symbols IS NOT NULL AND pg_catalog.cardinality(symbols) <> pg_catalog.cardinality(instruments) THEN
+        RAISE EXCEPTION 'got % symbols for % instruments', pg_catalog.cardinality(symbols), pg_catalog.cardinality(instruments)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give one symbol per instrument, NULL for the default.';
     END IF;
     INSERT INTO triggerstock.sources AS s
         (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
-    VALUES (add_source.name, lower(add_source.exchange), add_source.url, add_source.instruments,
+    VALUES (add_source.name, pg_catalog.lower(add_source.exchange), add_source.url, add_source.instruments,
             ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
-                  FROM generate_subscripts(add_source.instruments, 1) i ORDER BY i),
+                  FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i),
             add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
             coalesce(add_source.options, '{}'))
     RETURNING s.id INTO new_id;
     IF token IS NOT NULL THEN
         INSERT INTO triggerstock.source_secrets (source, secrets)
-        VALUES (new_id, jsonb_build_object('token', token));
+        VALUES (new_id, pg_catalog.jsonb_build_object('token', token));
     END IF;
     RETURN new_id;
 END
@@ -151,7 +193,7 @@ RETURNS TABLE (source integer, pid integer, state text, state_since timestamptz,
                connected_since timestamptz, frames bigint, bytes bigint, trades bigint,
                duplicates bigint, dead_letters bigint, reconnects bigint, flushes bigint,
                last_trade_at timestamptz, last_commit_at timestamptz,
-               latency_p50_ms float8, latency_p99_ms float8)
+               latency_p50_ms float8, latency_p99_ms float8, dead_letters_dropped bigint)
 AS 'MODULE_PATHNAME', 'ingest_stats'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.ingest_stats() IS
@@ -166,16 +208,37 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
        coalesce(st.bytes, 0) AS bytes,
        st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
        bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
 LEFT JOIN LATERAL (
-    SELECT count(*) AS books, count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
-           sum(b.resyncs)::int8 AS book_resyncs, sum(b.gaps)::int8 AS book_gaps,
-           sum(b.checksum_failures)::int8 AS book_checksum_failures
+    SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
+           pg_catalog.sum(b.checksum_failures)::bigint AS book_checksum_failures
     FROM triggerstock.book_status b
     WHERE b.source = s.id
-    HAVING count(*) > 0
+    HAVING pg_catalog.count(*) > 0
 ) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+
+CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT dead_letters_retention(''7 days'').';
+    END IF;
+    DELETE FROM triggerstock.dead_letters d WHERE d.received_at < pg_catalog.now() - keep;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dead_letters_retention(interval) IS
+'deletes the dead letters received before now() - keep and returns how many; schedule it with pg_cron (README)';

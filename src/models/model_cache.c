@@ -31,6 +31,7 @@
 
 #include "models/model.h"
 #include "guc.h"
+#include "schema.h"
 
 
 /* Most symbols whose deployment is remembered before the map is reset. */
@@ -137,11 +138,10 @@ cache_load(int64 model_id)
 	ArrayType  *names;
 	Datum	   *elems;
 	int			nelems;
+	int			spi = tsk_spi_connect();
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("SELECT symbol, sha256, width, horizon, features, model "
-								"FROM triggerstock.models WHERE id = $1",
+	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
+								"FROM triggerstock.models m WHERE m.id = $1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -182,7 +182,7 @@ cache_load(int64 model_id)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	SPI_finish();
+	tsk_spi_finish(spi);
 	return m;
 }
 
@@ -235,18 +235,9 @@ tsk_model_extension_namespace(void)
 	cache_init();
 	if (!OidIsValid(cache_extension_nsp))
 	{
-		int			ret;
-		bool		isnull;
-
-		if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-		ret = SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'triggerstock'",
-						  true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		cache_extension_nsp = tsk_extension_namespace();
+		if (!OidIsValid(cache_extension_nsp))
 			elog(ERROR, "extension triggerstock is not installed");
-		cache_extension_nsp = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
 	}
 	return cache_extension_nsp;
 }
@@ -272,6 +263,7 @@ tsk_model_deployed(const char *symbol)
 	Datum		args[1];
 	int64		model_id = 0;
 	int			ret;
+	int			spi;
 
 	cache_init();
 	for (int i = 0; i < cache_ndeployments; i++)
@@ -279,10 +271,9 @@ tsk_model_deployed(const char *symbol)
 			return cache_deployments[i].model_id;
 
 	args[0] = CStringGetTextDatum(symbol);
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("SELECT model_id FROM triggerstock.deployments "
-								"WHERE symbol = $1 ORDER BY id DESC LIMIT 1",
+	spi = tsk_spi_connect();
+	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+								"WHERE d.symbol = $1 ORDER BY d.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -292,7 +283,7 @@ tsk_model_deployed(const char *symbol)
 
 		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	SPI_finish();
+	tsk_spi_finish(spi);
 
 	if (strlen(symbol) < NAMEDATALEN)
 	{

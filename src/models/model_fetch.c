@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "models/model_rows.h"
+#include "schema.h"
 
 /* Rows between two interrupt checks. */
 #define TRAIN_FETCH 20000
@@ -206,6 +207,19 @@ train_receiver_noop(DestReceiver *self)
 {
 }
 
+/* See tsk_train_fetch_search_path. */
+static const char *fetch_search_path = NULL;
+
+/*
+ * tsk_train_fetch_search_path
+ *	  See model_rows.h.
+ */
+void
+tsk_train_fetch_search_path(const char *path)
+{
+	fetch_search_path = path;
+}
+
 /*
  * tsk_train_fetch
  *	  See model_rows.h; the rows go through train_receiver.
@@ -219,6 +233,7 @@ tsk_train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
 	train_receiver rcv;
 	ParamListInfo params = NULL;
 	int			ret;
+	int			nest = fetch_search_path ? tsk_search_path_push_value(fetch_search_path) : -1;
 
 	memset(r, 0, sizeof(*r));
 	plan = SPI_prepare(query, nargs, argtypes);
@@ -254,6 +269,8 @@ tsk_train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
 	 * A SELECT into a DestNone receiver reports SPI_OK_UTILITY; that the
 	 * receiver started (and validated the columns) is what counts.
 	 */
+	if (nest >= 0)
+		tsk_search_path_pop(nest);
 	if ((ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY) || rcv.cols == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

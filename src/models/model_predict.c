@@ -46,6 +46,7 @@
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_predict_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_symbol);
@@ -119,17 +120,28 @@ tsk_json_double(StringInfo buf, double v)
 		appendStringInfo(buf, "%.17g", v);
 }
 
+/* GUC level of the search_path pinned by predict_spi_connect. */
+static int	predict_spi_nest = -1;
+
 /*
  * predict_spi_connect
- *	  SPI_connect or ERROR.
+ *	  SPI_connect under the safe search_path, or ERROR.
  */
 static void
 predict_spi_connect(void)
 {
-	int			ret = SPI_connect();
+	predict_spi_nest = tsk_spi_connect();
+}
 
-	if (ret != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+/*
+ * predict_spi_finish
+ *	  SPI_finish, and the caller's search_path back.
+ */
+static void
+predict_spi_finish(void)
+{
+	tsk_spi_finish(predict_spi_nest);
+	predict_spi_nest = -1;
 }
 
 /*
@@ -189,10 +201,10 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	}
 	if (predict_sig_plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT bucket, close, volume, trades FROM triggerstock.candles "
-									   "WHERE symbol = $1 AND width = interval '1 minute' "
-									   "AND bucket <= now() - interval '1 minute' "
-									   "ORDER BY bucket DESC LIMIT 1", 1, types);
+		SPIPlanPtr	plan = SPI_prepare("SELECT c.bucket, c.close, c.volume, c.trades FROM triggerstock.candles c "
+									   "WHERE c.symbol = $1 AND c.width = interval '1 minute' "
+									   "AND c.bucket <= pg_catalog.now() - interval '1 minute' "
+									   "ORDER BY c.bucket DESC LIMIT 1", 1, types);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -236,8 +248,8 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 
 	args[1] = IntervalPGetDatum(width);
 	args[2] = TimestampTzGetDatum(sig_bucket - width->time - (int64) width->day * USECS_PER_DAY);
-	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) "
-										 "WHERE bucket + $2 <= now() ORDER BY bucket DESC LIMIT 1",
+	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
+										 "WHERE f.bucket + $2 <= pg_catalog.now() ORDER BY f.bucket DESC LIMIT 1",
 										 quote_identifier(get_namespace_name(nsp))),
 								3, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -401,10 +413,11 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 			predict_spi_connect();
 			spi = true;
 		}
-		ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
-									"WHERE symbol = $1 AND fallback_level = 'model' "
-									"AND predicted_at >= now() - make_interval(secs => $2) "
-									"ORDER BY predicted_at DESC LIMIT 1",
+		ret = SPI_execute_with_args("SELECT p.probability, p.model_id, p.model_sha256 "
+									"FROM triggerstock.predictions p "
+									"WHERE p.symbol = $1 AND p.fallback_level = 'model' "
+									"AND p.predicted_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
+									"ORDER BY p.predicted_at DESC LIMIT 1",
 									2, types, args, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -432,7 +445,7 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 		out->level = TS_LEVEL_RULES;
 	}
 	if (spi)
-		SPI_finish();
+		predict_spi_finish();
 }
 
 /*
@@ -647,9 +660,9 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	args[2] = Int32GetDatum(recent);
 	/* one row per (feature, recent value): the stored bins travel along */
 	ret = SPI_execute_with_args(psprintf("WITH recent AS ("
-										 "  SELECT f.* FROM %s.features($2, (SELECT width FROM triggerstock.models WHERE id = $1)) f "
-										 "  ORDER BY bucket DESC LIMIT $3) "
-										 "SELECT to_jsonb(r) FROM recent r",
+										 "  SELECT f.* FROM %s.features($2, (SELECT m.width FROM triggerstock.models m WHERE m.id = $1)) f "
+										 "  ORDER BY f.bucket DESC LIMIT $3) "
+										 "SELECT pg_catalog.to_jsonb(r) FROM recent r",
 										 quote_identifier(get_namespace_name(tsk_model_extension_namespace()))),
 								3, types, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -686,9 +699,11 @@ model_feature_drift(PG_FUNCTION_ARGS)
 				: NAN;
 		}
 		/* the stored bins */
-		sql = psprintf("SELECT e, f FROM triggerstock.models m, "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
-					   "LATERAL (SELECT array_agg(x::float8) FROM jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
+		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
+					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
+					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
 					   "WHERE m.id = $1",
 					   quote_literal_cstr(m->features[j]), quote_literal_cstr(m->features[j]));
 		ret = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
@@ -735,6 +750,6 @@ model_feature_drift(PG_FUNCTION_ARGS)
 			values[3] = Float8GetDatum(actual[ne + 1]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	predict_spi_finish();
 	return (Datum) 0;
 }

@@ -23,6 +23,13 @@ typedef struct train_rows
 } train_rows;
 
 /*
+ * The search_path the next tsk_train_fetch runs its query under: the
+ * caller's own for train_from_query (NULL: the current one, which train()
+ * pins to pg_catalog, pg_temp).
+ */
+extern void tsk_train_fetch_search_path(const char *path);
+
+/*
  * Run query (with args) and collect its rows into r, allocated in cxt.
  * Requires columns bucket and close; rows must come in strictly increasing
  * bucket order.  SPI must be connected.

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -15,8 +16,42 @@
 #include "models/model_settings.h"
 
 /*
+ * The parameters of XGBoost 1.7 that a params object may set, from its
+ * documentation (general, tree booster, DART, learning task), aliases
+ * included.  Any other name is refused before XGBoost sees it: XGBoost's
+ * own unknown-parameter warning is only a log line, which can be lost.
+ */
+static const char *const settings_xgb_params[] = {
+	"booster", "verbosity", "validate_parameters", "disable_default_eval_metric", "seed",
+	"seed_per_iteration", "base_score", "max_delta_step",
+	"eta", "learning_rate", "gamma", "min_split_loss", "max_depth", "min_child_weight",
+	"subsample", "sampling_method", "colsample_bytree", "colsample_bylevel", "colsample_bynode",
+	"lambda", "reg_lambda", "alpha", "reg_alpha", "tree_method", "sketch_eps", "scale_pos_weight",
+	"updater", "refresh_leaf", "process_type", "grow_policy", "max_leaves", "max_bin",
+	"num_parallel_tree", "monotone_constraints", "interaction_constraints",
+	"max_cat_to_onehot", "max_cat_threshold",
+	"sample_type", "normalize_type", "rate_drop", "one_drop", "skip_drop",
+	"feature_selector", "top_k",
+	NULL
+};
+
+/*
+ * settings_known_param
+ *	  True if key is one of settings_xgb_params.
+ */
+static bool
+settings_known_param(const char *key)
+{
+	for (int i = 0; settings_xgb_params[i] != NULL; i++)
+		if (strcmp(settings_xgb_params[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
  * tsk_train_settings_parse
- *	  Defaults, then params: our keys are read, the others go to XGBoost.
+ *	  Defaults, then params: our keys are read, XGBoost's documented ones go
+ *	  to XGBoost, any other is an ERROR.
  */
 void
 tsk_train_settings_parse(Jsonb *params, train_settings *s)
@@ -106,6 +141,14 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 				s->early_stopping_rounds = (int) n;
 			continue;
 		}
+		if (!settings_known_param(key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown parameter \"%.*s%s\"", pg_mbcliplen(key, strlen(key), 64), key,
+							key[pg_mbcliplen(key, strlen(key), 64)] ? "..." : ""),
+					 errhint("params takes test_fraction, num_boost_round, early_stopping_rounds and "
+							 "XGBoost's tree booster and learning task parameters, such as max_depth, eta, "
+							 "subsample, colsample_bytree, min_child_weight, lambda, alpha, gamma, max_bin.")));
 		for (i = 0; i < s->nparams; i++)
 			if (strcmp(s->keys[i], key) == 0)
 				break;

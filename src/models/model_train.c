@@ -23,6 +23,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -39,6 +40,7 @@
 #include "models/model_rows.h"
 #include "models/model_settings.h"
 #include "guc.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum model_train(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_train);
@@ -301,7 +303,7 @@ train_read(train_run_state *st, const char *query, int nargs, Oid *argtypes, Dat
 
 	if (st->source == NULL)
 	{
-		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles WHERE symbol = $1 LIMIT 1",
+		ret = SPI_execute_with_args("SELECT 1 FROM triggerstock.candles c WHERE c.symbol = $1 LIMIT 1",
 									1, types, values, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -581,11 +583,12 @@ train_store(train_run_state *st)
 	sql = psprintf("INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, "
 				   "best_iteration, train_from, train_to, test_from, test_to, metrics, importance, "
 				   "drift_reference, source) "
-				   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::jsonb, $6, "
-				   "$7, $8, $9, $10, $11, $12::jsonb || pg_catalog.jsonb_build_object("
+				   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::pg_catalog.jsonb, $6, "
+				   "$7, $8, $9, $10, $11, $12::pg_catalog.jsonb || pg_catalog.jsonb_build_object("
 				   "'train_from', $8, 'train_to', $9, 'test_from', $10, 'test_to', $11, "
-				   "'training_ms', round(extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000, 1)), "
-				   "$13::jsonb, %s::jsonb, %s) RETURNING id",
+				   "'training_ms', pg_catalog.round(extract(epoch FROM pg_catalog.clock_timestamp() - "
+				   "%s::timestamp with time zone) * 1000, 1)), "
+				   "$13::pg_catalog.jsonb, %s::pg_catalog.jsonb, %s) RETURNING id",
 				   quote_literal_cstr(timestamptz_to_str(st->started)),
 				   quote_literal_cstr(st->drift.data),
 				   st->source ? quote_literal_cstr(st->source) : "'features()'");
@@ -612,7 +615,7 @@ train_deploy(const train_run_state *st)
 		CStringGetTextDatum(st->deploy_reason)};
 
 		ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason) "
-									"VALUES ($1, $2, 'best_score', 'train(): ' || $3)",
+									"VALUES ($1, $2, 'best_score', 'train(): ' OPERATOR(pg_catalog.||) $3)",
 									3, types, values, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -640,7 +643,7 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	train_run_state *st = palloc0(sizeof(train_run_state));
 	int64		model_id;
-	int			ret;
+	int			spi;
 
 	st->symbol = symbol;
 	st->width = width;
@@ -655,11 +658,12 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
 	tsk_train_settings_parse(params, &st->s);
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	/* a feature query given by the user runs under the user's search_path */
+	tsk_train_fetch_search_path(source != NULL ? pstrdup(namespace_search_path) : NULL);
+	spi = tsk_spi_connect();
 	if (!train_try_lock(symbol))
 	{
-		SPI_finish();
+		tsk_spi_finish(spi);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
 		return 0;
@@ -680,7 +684,8 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	train_deploy(st);
 	model_id = st->model_id;
 
-	SPI_finish();
+	tsk_spi_finish(spi);
+	tsk_train_fetch_search_path(NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);	/* frees the DMatrix and booster handles */
 	return model_id;

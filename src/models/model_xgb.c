@@ -52,8 +52,10 @@ xgb_log_callback(const char *msg)
 	size_t		len = strlen(msg);
 
 	pthread_mutex_lock(&xgb_log_mutex);
-	if (xgb_log_len + len + 2 < XGB_LOG_SIZE)
+	/* keep what fits (a message is never dropped whole) */
+	if (xgb_log_len + 2 < XGB_LOG_SIZE)
 	{
+		len = Min(len, XGB_LOG_SIZE - 2 - xgb_log_len);
 		memcpy(xgb_log + xgb_log_len, msg, len);
 		xgb_log_len += len;
 		xgb_log[xgb_log_len++] = '\n';

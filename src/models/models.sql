@@ -37,7 +37,8 @@ COMMENT ON COLUMN triggerstock.models.drift_reference IS 'per feature: decile ed
 COMMENT ON COLUMN triggerstock.models.source IS '''features()'' for train(), else the query given to train_from_query()';
 
 CREATE FUNCTION @extschema@.models_immutable()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'triggerstock.% rows cannot be changed', TG_TABLE_NAME
         USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -155,7 +156,8 @@ COMMENT ON FUNCTION @extschema@.feature_drift(text, integer) IS
 
 CREATE FUNCTION @extschema@.deploy(model_id bigint)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     sym text;
 BEGIN
@@ -175,7 +177,8 @@ COMMENT ON FUNCTION @extschema@.deploy(bigint) IS
 
 CREATE FUNCTION @extschema@.deploy(symbol text, strategy text)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     current bigint;
     chosen  bigint;
@@ -186,7 +189,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol) THEN
         RAISE EXCEPTION 'no model for symbol "%"', symbol
             USING ERRCODE = 'no_data_found',
-                  HINT = format('Train one first: SELECT train(%L).', symbol);
+                  HINT = pg_catalog.format('Train one first: SELECT train(%L).', symbol);
     END IF;
     CASE strategy
     WHEN 'most_recent' THEN
@@ -196,7 +199,7 @@ BEGIN
     WHEN 'best_score' THEN
         SELECT m.id INTO chosen FROM triggerstock.models m
         WHERE m.symbol = deploy.symbol AND m.metrics ? 'log_loss' AND (m.metrics ->> 'log_loss') IS NOT NULL
-        ORDER BY (m.metrics ->> 'log_loss')::float8, m.id DESC LIMIT 1;
+        ORDER BY (m.metrics ->> 'log_loss')::double precision, m.id DESC LIMIT 1;
         why := 'lowest test log loss';
     WHEN 'rollback' THEN
         SELECT d.model_id INTO chosen FROM triggerstock.deployments d
@@ -207,7 +210,7 @@ BEGIN
                 USING ERRCODE = 'no_data_found',
                       HINT = 'Rollback needs an earlier deployment of another model.';
         END IF;
-        why := format('rollback from model %s', current);
+        why := pg_catalog.format('rollback from model %s', current);
     ELSE
         RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
             USING ERRCODE = 'invalid_parameter_value',

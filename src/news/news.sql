@@ -146,7 +146,8 @@ CREATE TRIGGER symbol_aliases_config_changed AFTER INSERT OR UPDATE OR DELETE OR
 
 CREATE FUNCTION @extschema@.add_feed(url text, poll_interval interval DEFAULT '5 minutes')
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     feed_id integer;
 BEGIN
@@ -169,7 +170,8 @@ COMMENT ON FUNCTION @extschema@.add_feed(text, interval) IS
 CREATE FUNCTION @extschema@.add_quote_source(url text, symbol text, options jsonb DEFAULT '{}',
                                              poll_interval interval DEFAULT '5 seconds')
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     source_id integer;
 BEGIN
@@ -178,7 +180,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give an absolute URL starting with http:// or https://.';
     END IF;
-    IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+    IF options IS NULL OR pg_catalog.jsonb_typeof(options) <> 'object' THEN
         RAISE EXCEPTION 'quote source options must be a JSON object'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example {"price": "c", "ts": "t", "ts_unit": "s"}.';

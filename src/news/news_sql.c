@@ -30,6 +30,7 @@
 #include "common/unix_time.h"
 #include "news/feed_parse.h"
 #include "news/symbols.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum parse_feed(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(parse_feed);
@@ -133,6 +134,7 @@ news_alias_load(void)
 {
 	MemoryContext old;
 	int			ret;
+	int			spi;
 	uint64		n;
 
 	if (!news_callback_registered)
@@ -146,12 +148,12 @@ news_alias_load(void)
 	MemoryContextReset(news_alias_cxt);
 	news_aliases = NULL, news_naliases = 0, news_symbols = NULL, news_nsymbols = 0;
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	spi = tsk_spi_connect();
 	/* dense_rank numbers the distinct symbols in sorted order */
-	ret = SPI_execute("SELECT symbol, btrim(alias), dense_rank() OVER (ORDER BY symbol COLLATE \"C\") - 1 "
-					  "FROM triggerstock.symbol_aliases WHERE btrim(alias) <> '' "
-					  "ORDER BY symbol COLLATE \"C\", length(alias) DESC", true, 0);
+	ret = SPI_execute("SELECT a.symbol, pg_catalog.btrim(a.alias), "
+					  "pg_catalog.dense_rank() OVER (ORDER BY a.symbol COLLATE pg_catalog.\"C\") - 1 "
+					  "FROM triggerstock.symbol_aliases a WHERE pg_catalog.btrim(a.alias) <> '' "
+					  "ORDER BY a.symbol COLLATE pg_catalog.\"C\", pg_catalog.length(a.alias) DESC", true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading triggerstock.symbol_aliases failed: %s", SPI_result_code_string(ret));
 	n = SPI_processed;
@@ -177,8 +179,7 @@ news_alias_load(void)
 		news_naliases++;
 	}
 	MemoryContextSwitchTo(old);
-	if ((ret = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(ret));
+	tsk_spi_finish(spi);
 	news_alias_valid = true;
 }
 

@@ -17,6 +17,7 @@
  * the easy handle, header list and JSON trees are freed on every path.
  * Errors are messages in the caller's buffer.
  */
+#include "common/hostcheck.h"
 #include "sentiment/sentiment_api.h"
 
 #include <ctype.h>
@@ -245,12 +246,45 @@ tsk_sentiment_api_parse(sentiment_api_kind api, const char *body, size_t len,
 }
 
 /*
+ * tsk_sentiment_api_redact
+ *	  A malloc'd copy of text with every occurrence of secret replaced by
+ *	  "[redacted]" (a server may echo the key it was sent); NULL when out of
+ *	  memory.  An empty or NULL secret copies text as it is.
+ */
+char *
+tsk_sentiment_api_redact(const char *text, const char *secret)
+{
+	size_t		slen = secret ? strlen(secret) : 0;
+	size_t		n = 0,
+				cap;
+	const char *p = text;
+	char	   *out;
+
+	if (slen == 0)
+		return strdup(text);
+	for (const char *q = strstr(p, secret); q != NULL; q = strstr(q + slen, secret))
+		n++;
+	cap = strlen(text) + n * sizeof("[redacted]") + 1;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (const char *q; (q = strstr(p, secret)) != NULL; p = q + slen)
+	{
+		strncat(out, p, (size_t) (q - p));
+		strcat(out, "[redacted]");
+	}
+	strcat(out, p);
+	return out;
+}
+
+/*
  * sapi_status_error
  *	  The message for a non-2xx answer, with the server's own error message
- *	  ({"error": "..."} or {"error": {"message": "..."}}) when it gave one.
+ *	  ({"error": "..."} or {"error": {"message": "..."}}) when it gave one,
+ *	  the api key redacted from it.
  */
 static int
-sapi_status_error(long status, const tsk_bytebuf *buf, char *err, size_t errlen)
+sapi_status_error(long status, const tsk_bytebuf *buf, const char *api_key, char *err, size_t errlen)
 {
 	cJSON	   *root = buf->len > 0 ? cJSON_ParseWithLength(buf->data, buf->len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
@@ -259,7 +293,13 @@ sapi_status_error(long status, const tsk_bytebuf *buf, char *err, size_t errlen)
 	if (cJSON_IsObject(e))
 		e = cJSON_GetObjectItemCaseSensitive(e, "message");
 	if (cJSON_IsString(e) && e->valuestring != NULL)
-		sapi_excerpt(ex, sizeof(ex), e->valuestring, strlen(e->valuestring));
+	{
+		char	   *safe = tsk_sentiment_api_redact(e->valuestring, api_key);
+
+		if (safe != NULL)
+			sapi_excerpt(ex, sizeof(ex), safe, strlen(safe));
+		free(safe);
+	}
 	cJSON_Delete(root);
 	if (ex[0] != '\0')
 		return sapi_error(err, errlen, "HTTP status %ld: %s", status, ex);
@@ -287,6 +327,46 @@ sapi_transfer_error(const sentiment_api_config *cfg, CURLcode rc, const tsk_byte
 	return sapi_error(err, errlen, "request failed (curl error %d): %s", (int) rc, detail);
 }
 
+/* What the open-socket callback checks, and why it refused. */
+typedef struct sapi_dest
+{
+	const tsk_host_policy *hosts;
+	char		host[TSK_HOST_NAME_MAX + 1];
+	char		refused[256];
+} sapi_dest;
+
+/*
+ * sapi_opensocket_cb
+ *	  CURLOPT_OPENSOCKETFUNCTION: refuse an address the policy does not
+ *	  allow (after name resolution), else open the socket as curl would.
+ */
+static curl_socket_t
+sapi_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	sapi_dest  *d = clientp;
+
+	(void) purpose;
+	if (!tsk_host_addr_allowed(d->hosts, d->host, &address->addr, d->refused, sizeof(d->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(address->family, address->socktype, address->protocol);
+}
+
+/*
+ * sapi_progress_cb
+ *	  CURLOPT_XFERINFOFUNCTION: a non-zero return abandons the transfer
+ *	  once the caller's abort flag is set (a shutdown must not wait for a
+ *	  slow endpoint).
+ */
+static int
+sapi_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+				 curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *flag = clientp;
+
+	(void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+	return flag != NULL && *flag ? 1 : 0;
+}
+
 /*
  * tsk_sentiment_api_score
  *	  See sentiment_api.h.
@@ -301,8 +381,9 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	char	   *request = NULL;
 	char	   *auth = NULL;
 	char		errbuf[CURL_ERROR_SIZE] = "";
+	sapi_dest	dest;
 	tsk_bytebuf buf = {0};
-	CURLcode	rc[16],
+	CURLcode	rc[24],
 				prc;
 	int			n = 0,
 				ret = -1;
@@ -310,6 +391,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	memset(&dest, 0, sizeof(dest));
 	buf.max = cfg->max_response ? cfg->max_response : SENTIMENT_API_DEFAULT_MAX_RESPONSE;
 	if (cfg->url == NULL || cfg->url[0] == '\0')
 		return sapi_error(err, errlen, "no URL configured");
@@ -352,6 +434,28 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	rc[n++] = curl_easy_setopt(easy, CURLOPT_USERAGENT, "triggerstock/0.1");
+	if (cfg->check_hosts)
+	{
+		if (!tsk_url_host(cfg->url, dest.host, sizeof(dest.host)))
+		{
+			ret = sapi_error(err, errlen, "no host in the URL");
+			goto done;
+		}
+		dest.hosts = cfg->hosts;
+		if (!tsk_host_name_allowed(cfg->hosts, dest.host, dest.refused, sizeof(dest.refused)))
+		{
+			ret = sapi_error(err, errlen, "destination not allowed: %s", dest.refused);
+			goto done;
+		}
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, sapi_opensocket_cb);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &dest);
+	}
+	if (cfg->abort_flag != NULL)
+	{
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, sapi_progress_cb);
+		rc[n++] = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *) cfg->abort_flag);
+	}
 	for (int i = 0; i < n; i++)
 		if (rc[i] != CURLE_OK)
 		{
@@ -359,7 +463,12 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 							 i, curl_easy_strerror(rc[i]));
 			goto done;
 		}
-	if ((prc = curl_easy_perform(easy)) != CURLE_OK)
+	if ((prc = curl_easy_perform(easy)) != CURLE_OK && dest.refused[0] != '\0')
+	{
+		ret = sapi_error(err, errlen, "destination not allowed: %s", dest.refused);
+		goto done;
+	}
+	if (prc != CURLE_OK)
 	{
 		ret = sapi_transfer_error(cfg, prc, &buf, errbuf, err, errlen);
 		goto done;
@@ -367,7 +476,7 @@ tsk_sentiment_api_score(const sentiment_api_config *cfg, const char *text,
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		ret = sapi_error(err, errlen, "no HTTP status in the response");
 	else if (status < 200 || status > 299)
-		ret = sapi_status_error(status, &buf, err, errlen);
+		ret = sapi_status_error(status, &buf, cfg->api_key, err, errlen);
 	else
 		ret = tsk_sentiment_api_parse(cfg->api, buf.data, buf.len, score, err, errlen);
 done:

@@ -13,6 +13,8 @@
 #ifndef TRIGGERSTOCK_SENTIMENT_API_H
 #define TRIGGERSTOCK_SENTIMENT_API_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Which wire protocol the server speaks. */
@@ -33,7 +35,15 @@ typedef struct sentiment_api_config
 	const char *api_key;		/* bearer token; NULL or "" = none */
 	long		timeout_ms;		/* whole request, connect included */
 	size_t		max_response;	/* body size cap; 0 = the default */
+	/* non-NULL: the request is abandoned as soon as *abort_flag is set */
+	const volatile sig_atomic_t *abort_flag;
+	/* check the host and the addresses it resolves to (common/hostcheck.h) */
+	bool		check_hosts;
+	const struct tsk_host_policy *hosts;	/* NULL: any but loopback/link-local */
 } sentiment_api_config;
+
+/* A malloc'd copy of text with every occurrence of secret replaced. */
+extern char *tsk_sentiment_api_redact(const char *text, const char *secret);
 
 /*
  * Score text in [-1, 1] through the configured server.  Returns 0 with

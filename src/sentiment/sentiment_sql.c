@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 
 #include "sentiment/sentiment.h"
+#include "schema.h"
 
 extern PGDLLEXPORT Datum sentiment_builtin(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(sentiment_builtin);
@@ -146,10 +147,10 @@ sent_sql_lookup(const char *name, MemoryContext cxt)
 	char	   *format;
 	bool		isnull;
 	int			ret;
+	int			spi;
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("SELECT format, source FROM triggerstock.lexicons WHERE name = $1",
+	spi = tsk_spi_connect();
+	ret = SPI_execute_with_args("SELECT l.format, l.source FROM triggerstock.lexicons l WHERE l.name = $1",
 								1, &argtype, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading triggerstock.lexicons failed: %s", SPI_result_code_string(ret));
@@ -167,8 +168,7 @@ sent_sql_lookup(const char *name, MemoryContext cxt)
 							 sent_sql_format(format), name);
 		MemoryContextSwitchTo(old);
 	}
-	if ((ret = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(ret));
+	tsk_spi_finish(spi);
 	return lex;
 }
 
@@ -263,7 +263,8 @@ load_lexicon(PG_FUNCTION_ARGS)
 	char	   *data;
 	size_t		len;
 	int			entries,
-				ret;
+				ret,
+				spi;
 	Datum		args[4];
 	Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, BYTEAOID};
 	bytea	   *source;
@@ -302,16 +303,14 @@ load_lexicon(PG_FUNCTION_ARGS)
 	args[2] = Int32GetDatum(entries);
 	args[3] = PointerGetDatum(source);
 
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	spi = tsk_spi_connect();
 	ret = SPI_execute_with_args("INSERT INTO triggerstock.lexicons (name, format, entries, source) "
 								"VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET "
 								"format = EXCLUDED.format, entries = EXCLUDED.entries, "
-								"source = EXCLUDED.source, loaded_at = now()",
+								"source = EXCLUDED.source, loaded_at = pg_catalog.now()",
 								4, types, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "storing the lexicon failed: %s", SPI_result_code_string(ret));
-	if ((ret = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(ret));
+	tsk_spi_finish(spi);
 	PG_RETURN_INT32(entries);
 }

@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (int k = 0; k < 2; k++)
 	{
-		sentiment_api_config cfg = {"http://127.0.0.1/", kinds[k], "m", NULL, 100, 0};
+		sentiment_api_config cfg = {"http://127.0.0.1/", kinds[k], "m", NULL, 100, 0, NULL, false, NULL};
 		char		err[128];
 		double		score = 0;
 		char	   *req;

@@ -156,6 +156,10 @@ shared_preload_libraries = 'triggerstock'
 triggerstock.database = 'postgres'
 max_worker_processes = 16
 log_min_messages = info
+# the captures are from 2024: let live sources store trades of any time
+triggerstock.ingest_max_past = -1
+# the local exchange is on the loopback address, refused unless listed
+triggerstock.allowed_hosts = '127.0.0.1'
 } . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');

@@ -52,6 +52,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'triggerstock'
 triggerstock.database = 'postgres'
 triggerstock.poll_timeout = '3s'
+triggerstock.allowed_hosts = '127.0.0.1'
 max_worker_processes = 16
 });
 $node->start;

@@ -32,6 +32,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'triggerstock'
 triggerstock.database = 'postgres'
 triggerstock.poll_timeout = '3s'
+triggerstock.allowed_hosts = '127.0.0.1'
 max_worker_processes = 16
 });
 $node->start;
@@ -44,7 +45,9 @@ sub set_gucs
 	my (%gucs) = @_;
 	my $sql = join('', map { "ALTER SYSTEM SET triggerstock.$_ = '$gucs{$_}';\n" } sort keys %gucs);
 	$node->safe_psql('postgres', $sql . 'SELECT pg_reload_conf();');
-	my $check = join(' AND ', map { "current_setting('triggerstock.$_') = '$gucs{$_}'" } sort keys %gucs);
+	# the api key shows as a mask (issue 12)
+	my $check = join(' AND ', map { "current_setting('triggerstock.$_') = '"
+		  . ($_ eq 'sentiment_api_key' ? '********' : $gucs{$_}) . "'" } sort keys %gucs);
 	$node->poll_query_until('postgres', "SELECT $check") or die "the GUCs were not reloaded";
 	usleep(300_000);
 }

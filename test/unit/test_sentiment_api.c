@@ -42,9 +42,9 @@ check_parse(sentiment_api_kind api, const char *body, int want_ok, double want, 
 static void
 test_requests(void)
 {
-	sentiment_api_config oa = {"http://x/", SENTIMENT_API_OPENAI, "m1", NULL, 1000, 0};
-	sentiment_api_config nomodel = {"http://x/", SENTIMENT_API_OPENAI, "", NULL, 1000, 0};
-	sentiment_api_config hf = {"http://x/", SENTIMENT_API_HUGGINGFACE, "m1", NULL, 1000, 0};
+	sentiment_api_config oa = {"http://x/", SENTIMENT_API_OPENAI, "m1", NULL, 1000, 0, NULL, false, NULL};
+	sentiment_api_config nomodel = {"http://x/", SENTIMENT_API_OPENAI, "", NULL, 1000, 0, NULL, false, NULL};
+	sentiment_api_config hf = {"http://x/", SENTIMENT_API_HUGGINGFACE, "m1", NULL, 1000, 0, NULL, false, NULL};
 	char	   *r;
 
 	r = tsk_sentiment_api_request(&oa, "Bitcoin \"rallies\"\n");
@@ -110,7 +110,7 @@ test_parse(void)
 static void
 test_offline_failures(void)
 {
-	sentiment_api_config cfg = {"", SENTIMENT_API_OPENAI, NULL, "secret", 500, 0};
+	sentiment_api_config cfg = {"", SENTIMENT_API_OPENAI, NULL, "secret", 500, 0, NULL, false, NULL};
 	double		score;
 	char		err[256];
 
@@ -124,6 +124,30 @@ test_offline_failures(void)
 		  strncmp(err, "request failed (curl error 7)", 29) == 0, "nothing listening");
 	check(tsk_sentiment_api_score(&cfg, "x", &score, err, 1) == -1 && err[0] == '\0',
 		  "a one-byte error buffer stays terminated");
+}
+
+/*
+ * test_redact
+ *	  The api key is cut out of whatever a server echoes back.
+ */
+static void
+test_redact(void)
+{
+	static const char *const cases[][3] = {
+		{"key: Bearer sk-1 is wrong", "sk-1", "key: Bearer [redacted] is wrong"},
+		{"sk-1sk-1 and sk-1", "sk-1", "[redacted][redacted] and [redacted]"},
+		{"nothing here", "sk-1", "nothing here"},
+		{"no key configured", "", "no key configured"},
+		{"sk-", "sk-1", "sk-"},
+	};
+
+	for (int i = 0; i < (int) (sizeof(cases) / sizeof(cases[0])); i++)
+	{
+		char	   *out = tsk_sentiment_api_redact(cases[i][0], cases[i][1]);
+
+		check(out != NULL && strcmp(out, cases[i][2]) == 0, cases[i][0]);
+		free(out);
+	}
 }
 
 /*
@@ -141,6 +165,7 @@ main(void)
 	test_requests();
 	test_parse();
 	test_offline_failures();
+	test_redact();
 	curl_global_cleanup();
 	return unit_summary("test_sentiment_api");
 }

@@ -1,0 +1,99 @@
+------------------------------------------------------------------------------
+-- src/privileges.sql
+-- Least privilege: two NOLOGIN roles, and nothing for PUBLIC beyond the pure
+-- functions (aggregates, indicators, sentiment, parsing).
+--   triggerstock_reader  reads the data tables and views, calls predict()
+--                        and the status functions (Grafana, analysts);
+--   triggerstock_admin   is a reader that also configures sources, feeds,
+--                        quote sources and their secrets, trains, deploys
+--                        and runs retention (no superuser needed).
+-- Grant them: GRANT triggerstock_reader TO grafana; (README, Security).
+-- Roles belong to the cluster: they outlive DROP EXTENSION and are shared by
+-- every database that installs the extension.  New tables, views and
+-- functions of the extension get their grants here.
+------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_reader') THEN
+        CREATE ROLE triggerstock_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'triggerstock_admin') THEN
+        CREATE ROLE triggerstock_admin NOLOGIN;
+    END IF;
+END
+$$;
+COMMENT ON ROLE triggerstock_reader IS
+'triggerstock: reads trades, candles, news, models, predictions and the status views; calls predict() (created by the extension, NOLOGIN)';
+COMMENT ON ROLE triggerstock_admin IS
+'triggerstock: a reader that also manages sources, feeds, quote sources, secrets, models, deployments and retention (created by the extension, NOLOGIN)';
+GRANT triggerstock_reader TO triggerstock_admin;
+
+-- reading
+GRANT USAGE ON SCHEMA triggerstock TO triggerstock_reader;
+GRANT SELECT ON triggerstock.trades, triggerstock.trades_default, triggerstock.candles,
+    triggerstock.candles_5m, triggerstock.candles_15m, triggerstock.candles_1h, triggerstock.candles_1d,
+    triggerstock.sources, triggerstock.dead_letters, triggerstock.ingest_status,
+    triggerstock.news, triggerstock.feeds, triggerstock.symbol_aliases, triggerstock.quote_sources,
+    triggerstock.lexicons, triggerstock.models, triggerstock.deployments, triggerstock.predictions,
+    triggerstock.deployed, triggerstock.latest_predictions, triggerstock.model_live_metrics,
+    triggerstock.worker_plan
+    TO triggerstock_reader;
+
+-- administering (the secrets only here)
+GRANT SELECT, INSERT, UPDATE, DELETE ON triggerstock.sources, triggerstock.source_secrets,
+    triggerstock.feeds, triggerstock.quote_sources, triggerstock.symbol_aliases
+    TO triggerstock_admin;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.trades, triggerstock.candles, triggerstock.news
+    TO triggerstock_admin;
+GRANT DELETE ON triggerstock.dead_letters, triggerstock.predictions TO triggerstock_admin;
+GRANT INSERT ON triggerstock.models, triggerstock.deployments TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.sources_id_seq, triggerstock.feeds_id_seq,
+    triggerstock.quote_sources_id_seq, triggerstock.models_id_seq, triggerstock.deployments_id_seq
+    TO triggerstock_admin;
+
+-- functions that change configuration or data: not for PUBLIC
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[]),
+    @extschema@.maintain(),
+    @extschema@.create_partitions(timestamptz, timestamptz),
+    @extschema@.trade_partition_indexes(regclass)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_feed(text, interval),
+    @extschema@.add_quote_source(text, text, jsonb, interval),
+    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train_from_query(text, text, interval, integer, jsonb),
+    @extschema@.deploy(bigint),
+    @extschema@.deploy(text, text),
+    @extschema@.retention(interval),
+    @extschema@.dead_letters_retention(interval),
+    @extschema@.refresh_candles(timestamptz),
+    @extschema@.refresh_candle_buckets(text[], timestamptz[])
+    TO triggerstock_admin;
+
+-- what the workers are doing is not PUBLIC's business either
+REVOKE EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() TO triggerstock_reader;
+
+-- order books (issue 17): read like the trades; partitions made by the
+-- workers and maintain(), dropped by retention()
+GRANT SELECT ON triggerstock.book_snapshots, triggerstock.book_snapshots_default, triggerstock.book_status
+    TO triggerstock_reader;
+GRANT DELETE ON triggerstock.book_snapshots TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.create_book_partitions(timestamptz, timestamptz),
+    @extschema@.book_partition_indexes(regclass),
+    @extschema@.book_retention(interval)
+    FROM PUBLIC;
