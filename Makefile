@@ -39,11 +39,13 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
+URL_SRCS = src/ingest/ws_url.c
+FAST_SRCS = src/ingest/decode_fast.c
 # What the workers read from the network besides frames and feeds: WebSocket
 # reassembly, JSON quotes, HTTP validators (each fuzzed on its own).
 WIRE_SRCS = src/ingest/ws_assemble.c src/news/quote.c src/news/http_header.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
-	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(WIRE_SRCS)
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
@@ -53,7 +55,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
 	src/models/model_train.o src/models/model_settings.o src/models/model_predict.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
-	bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
+	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
 	bgworker/ingest_book_http.o bgworker/predictor.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
@@ -67,7 +69,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -94,7 +96,7 @@ UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
-	$(UNIT_BIN)/test_book
+	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_book
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -106,6 +108,15 @@ $(UNIT_BIN)/test_bytebuf: test/unit/test_bytebuf.c $(COMMON_SRCS) src/common/byt
 $(UNIT_BIN)/test_candle: test/unit/test_candle.c $(CANDLE_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
+
+$(UNIT_BIN)/test_ws_url: test/unit/test_ws_url.c $(URL_SRCS) src/ingest/ws_url.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^)
+
+$(UNIT_BIN)/test_decode_fast: test/unit/test_decode_fast.c $(FAST_SRCS) $(DECODE_SRCS) \
+		src/ingest/decode_fast.h src/ingest/decode.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c test/unit/test_indicators_naive.c \
 		test/unit/test_indicators.h $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
@@ -160,11 +171,19 @@ FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/src
 DECODE_FUZZ = binance coinbase kraken finnhub generic
 FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api \
-	$(FUZZ_BIN)/fuzz_ws_assemble $(FUZZ_BIN)/fuzz_quote $(FUZZ_BIN)/fuzz_http_header
+	$(FUZZ_BIN)/fuzz_decode_fast $(FUZZ_BIN)/fuzz_ws_assemble $(FUZZ_BIN)/fuzz_quote $(FUZZ_BIN)/fuzz_http_header
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -DTD_FUZZ_ONLY=TD_$(shell echo $* | tr a-z A-Z) -o $@ $(filter %.c,$^) -lcjson -lm
+
+# the Binance fast path against the full decoder (seeded from the captures)
+$(FUZZ_BIN)/fuzz_decode_fast: test/fuzz/fuzz_decode_fast.c $(FAST_SRCS) $(DECODE_SRCS) \
+		src/ingest/decode_fast.h src/ingest/decode.h
+	@mkdir -p $(FUZZ_BIN) $@.corpus
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+	@grep -h '"e":"\(agg\)\?[tT]rade"' $(SHARED_DIR)/data/websocket/binance/*.jsonl | head -200 | \
+	  awk -v d=$@.corpus '{ f = d "/seed-" NR; printf "%s", $$0 > f; close(f) }'
 
 $(FUZZ_BIN)/fuzz_sentiment: test/fuzz/fuzz_sentiment.c $(SENTIMENT_SRCS)
 	@mkdir -p $(FUZZ_BIN)

@@ -16,7 +16,8 @@
  *	   its upper half; a frame received resets it.  The network never makes
  *	   the worker exit;
  *	4. service lws without blocking and decode the frames it queued into the
- *	   batch (bad frames become dead letters);
+ *	   batch (bad frames become dead letters); plain Binance trade frames
+ *	   take the fast path of decode_fast.c, everything else the decoders;
  *	5. flush when the batch holds batch_size trades, when its oldest trade
  *	   has waited flush_ms, or as soon as the socket is drained (nothing
  *	   more to read now): at low rates a trade waits only for its commit,
@@ -27,6 +28,8 @@
  * On SIGTERM it flushes what it holds, closes the connection and exits.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/xact.h"
 #include "common/pg_prng.h"
@@ -45,9 +48,11 @@
 #include "bgworker/ingest.h"
 #include "bgworker/ingest_book.h"
 #include "bgworker/workers.h"
+#include "candles/exactsum.h"
 #include "common/unix_time.h"
 #include "common/bytebuf.h"
 #include "guc.h"
+#include "ingest/decode_fast.h"
 
 #define INGEST_MAX_DEAD 1024		/* dead letters held between flushes */
 #define INGEST_SERVICE_ROUNDS 64	/* lws_service calls per wake-up at most */
@@ -71,6 +76,8 @@ static int64 dead_window_dropped = 0;
 static td_trade *scratch = NULL;
 static int	scratch_cap = 0;
 static int	last_symbol = 0;
+
+static TimestampTz flush_retry_at = 0;	/* a failed flush is retried then */
 
 static int64 frames_seen = 0;
 static int64 bytes_seen = 0;
@@ -177,6 +184,8 @@ ingest_grow(void *p, size_t nmemb, size_t size)
 	return q;
 }
 
+static bool ingest_try_flush(void);
+
 /*
  * ingest_symbol_index
  *	  Index of an instrument in the configuration (case-insensitive), or -1.
@@ -242,8 +251,29 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, s
 		batch.received[batch.n] = received;
 		if (batch.n++ == 0)
 			batch.first_at = received;
+		/* batch_size is exact: a full batch is flushed at once, even mid-frame */
+		if (batch.n >= cfg->batch_size && flush_retry_at == 0 && !ingest_try_flush())
+			flush_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	}
 	return ok;
+}
+
+/*
+ * ingest_trades_in_range
+ *	  True if every trade fits a candle's exact sums (quantity and price
+ *	  times quantity below 2^96); otherwise the reason, naming the trade.
+ *	  Such a trade would make every flush of its batch fail.
+ */
+static bool
+ingest_trades_in_range(const td_trade *t, int n, char *error, size_t errsz)
+{
+	for (int i = 0; i < n; i++)
+		if (!(t[i].qty < XSUM_MAX_ADDEND && fabs(t[i].price * t[i].qty) < XSUM_MAX_ADDEND))
+		{
+			snprintf(error, errsz, "trade %d: quantity %g or price times quantity beyond 2^96", i + 1, t[i].qty);
+			return false;
+		}
+	return true;
 }
 
 /*
@@ -275,7 +305,20 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	/* order books (ingest_book.c) take their depth frames first */
 	if (tsk_ingest_book_frame(data, len, received))
 		return;
-	kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
+	if (scratch_cap == 0)
+	{
+		scratch_cap = 64;
+		scratch = ingest_grow(scratch, scratch_cap, sizeof(td_trade));
+	}
+	/* a busy Binance feed is almost all plain trade frames: skip the JSON tree */
+	if (cfg->decoder == TD_BINANCE && tsk_td_binance_fast(data, len, &scratch[0]))
+	{
+		memset(&res, 0, sizeof(res));
+		res.kind = kind = TD_TRADES;
+		res.ntrades = 1;
+	}
+	else
+		kind = tsk_td_decode(cfg->decoder, &cfg->map, data, len, scratch, scratch_cap, &res);
 	if (kind == TD_OVERFLOW)
 	{
 		size_t		cap = tsk_grow_capacity(scratch_cap, res.needed);
@@ -288,6 +331,8 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 	}
 	if (kind == TD_ERROR || kind == TD_OVERFLOW)
 		ingest_dead_letter_add(data, len, total_len, received, kind == TD_ERROR ? res.error : "too many trades");
+	else if (kind == TD_TRADES && !ingest_trades_in_range(scratch, res.ntrades, error, sizeof(error)))
+		ingest_dead_letter_add(data, len, total_len, received, error);
 	else if (kind == TD_TRADES && !ingest_add_trades(scratch, res.ntrades, received, error, sizeof(error)))
 		ingest_dead_letter_add(data, len, total_len, received, error);
 }
@@ -374,7 +419,8 @@ ingest_in_hours(TimestampTz now)
 static bool
 ingest_same_connection(const ingest_config *a, const ingest_config *b)
 {
-	if (strcmp(a->url, b->url) != 0 || a->decoder != b->decoder || a->feed != b->feed ||
+	if (strcmp(a->url, b->url) != 0 || (a->token == NULL) != (b->token == NULL) ||
+		(a->token && strcmp(a->token, b->token) != 0) || a->decoder != b->decoder || a->feed != b->feed ||
 		a->ninstruments != b->ninstruments || a->tls_skip_hostname_check != b->tls_skip_hostname_check ||
 		(a->subscribe == NULL) != (b->subscribe == NULL) ||
 		(a->subscribe && strcmp(a->subscribe, b->subscribe) != 0) || a->decoder == TD_GENERIC)
@@ -507,7 +553,6 @@ triggerstock_ingest_main(Datum main_arg)
 	int32		id = tsk_worker_attach(main_arg);
 	int			failures = 0;
 	TimestampTz next_attempt = 0;
-	TimestampTz flush_retry_at = 0;
 	bool		streaming = false;
 	bool		outside = false;
 
@@ -593,8 +638,6 @@ triggerstock_ingest_main(Datum main_arg)
 					drained = true;
 					break;
 				}
-				if (batch.n >= cfg->batch_size && flush_retry_at == 0)
-					ingest_try_flush();
 			}
 			if (frames_seen > 0)
 			{
@@ -608,11 +651,13 @@ triggerstock_ingest_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (ev.established && !ev.closed)
 		{
+			char		shown[1024];
+
 			streaming = true;
 			tsk_ingest_stats_connected(now);
 			tsk_worker_set_state(INGEST_STATE_STREAMING);
-			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id,
-								 tsk_ingest_url_for_log(cfg->url))));
+			tsk_ingest_ws_shown_url(cfg, shown, sizeof(shown));
+			ereport(LOG, (errmsg("triggerstock ingest source %d connected to %s", id, shown)));
 		}
 		if (tsk_ingest_ws_active() && !ev.closed && streaming &&
 			now - last_frame_at > (int64) tsk_ingest_idle_timeout * USECS_PER_SEC)

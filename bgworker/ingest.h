@@ -13,9 +13,11 @@
  *	ingest_flush.c	everything that talks SQL: configuration, the batch flush
  *					(trades + candles + dead letters in one short transaction)
  *	ingest_copy.c	the flush's fast path: dedupe in C, one probe for stored
- *					keys, binary COPY of the new rows, their candle merge
+ *					keys, binary COPY of the new rows
+ *	ingest_candles.c the candles of the trades a flush stored, aggregated in
+ *					C and merged by store_candles() (the one candle writer)
  *	ingest_stats.c	shared-memory counters per worker slot, the SQL
- *					functions ingest_stats() and canonical_symbol()
+ *					functions ingest_stats(), canonical_symbol() and redact_url()
  *
  * Invariants:
  *	- libwebsockets callbacks never palloc, ereport or touch SQL: they copy
@@ -56,9 +58,11 @@ typedef struct ingest_config
 	int32		id;
 	char	   *name;
 	char	   *exchange;		/* sources.exchange, stored in trades.exchange */
+	char	   *market;			/* sources.market, stored in trades.market */
 	td_exchange decoder;
 	td_feed		feed;			/* subscribe flavour; ignored for generic */
-	char	   *url;			/* ws:// or wss://, token appended if any */
+	char	   *url;			/* ws:// or wss:// as configured (no token) */
+	char	   *token;			/* source_secrets token, or NULL: never shown */
 	int			ninstruments;
 	char	  **instruments;
 	char	  **symbols;
@@ -111,7 +115,6 @@ typedef void (*ingest_frame_fn) (const char *data, size_t len, size_t total_len,
 								  bool binary, TimestampTz received);
 
 extern bool tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz);
-extern char *tsk_ingest_url_for_log(const char *url);
 extern void tsk_ingest_ws_close(void);
 extern bool tsk_ingest_ws_active(void);
 extern int	tsk_ingest_ws_fd(void);
@@ -120,6 +123,7 @@ extern bool tsk_ingest_ws_wants_service(void);
 extern int	tsk_ingest_ws_service(ingest_frame_fn fn);
 extern void tsk_ingest_ws_events_take(ingest_ws_events *ev);
 extern bool tsk_ingest_ws_send(const char *text);
+extern void tsk_ingest_ws_shown_url(const ingest_config *cfg, char *out, size_t outsz);
 
 /* ---- ingest_flush.c ---- */
 
@@ -127,12 +131,23 @@ extern ingest_config *tsk_ingest_load_config(int32 id, MemoryContext cxt);
 extern ErrorData *tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch,
 								   ingest_dead_letter *dead, int ndead, int timeout_ms);
 extern void tsk_ingest_flush_reset_plans(void);
-extern SPIPlanPtr tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types);
 
 /* ---- ingest_copy.c ---- */
-extern void tsk_ingest_copy_prepare(const char *schema);
+
+extern void tsk_ingest_copy_prepare(void);
 extern void tsk_ingest_copy_reset_plans(void);
-extern int64 tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch);
+extern int64 tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch, bool *stored);
+
+/* ---- ingest_candles.c ---- */
+
+typedef struct ingest_candles ingest_candles;
+
+extern void tsk_ingest_candles_prepare(const char *schema);
+extern void tsk_ingest_candles_reset_plans(void);
+extern ingest_candles *tsk_ingest_candles_begin(void);
+extern void tsk_ingest_candles_add(ingest_candles *c, const char *symbol, TimestampTz ts, int64 seq,
+								   double price, double qty);
+extern int64 tsk_ingest_candles_store(ingest_candles *c);
 
 /* ---- ingest_stats.c ---- */
 

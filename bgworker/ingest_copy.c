@@ -10,15 +10,18 @@
  *		3. store the remaining rows with PostgreSQL's own COPY code
  *		   (BeginCopyFrom/CopyFrom, binary format, from a data_source_cb
  *		   that hands out a buffer built here) inside a subtransaction;
- *		4. merge exactly the copied rows into their 1-minute candles.
+ *		4. tell the caller exactly which rows were stored (their candles
+ *		   are merged by ingest_candles.c).
  *
  * Invariants:
  *	- a unique violation in the COPY (a race with another writer) rolls the
  *	  subtransaction back and reports "not stored": the caller falls back to
  *	  INSERT ... ON CONFLICT DO NOTHING for the batch, so nothing is lost or
  *	  duplicated; any other ERROR propagates (the batch is retried);
- *	- a trade is counted in its candle exactly once: only copied rows reach
- *	  the candle merge, and it runs after the COPY succeeded.
+ *	- the key is (exchange, market, instrument, trade_id, ts): a batch holds
+ *	  one source's trades, so one exchange and market, and the probe skips
+ *	  stored rows of other markets;
+ *	- rows are reported stored only after the COPY succeeded.
  */
 #include "postgres.h"
 
@@ -40,14 +43,14 @@
 #include "utils/resowner.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/workers.h"
 #include "common/unix_time.h"
 
-#define COPY_NCOLS 8
+#define COPY_NCOLS 9
 /* Trades further apart than this (µs) are probed in separate windows. */
 #define COPY_PROBE_GAP_US INT64CONST(100000)
 
 static SPIPlanPtr copy_probe_plan = NULL;
-static SPIPlanPtr copy_candle_plan = NULL;
 
 /* The binary COPY stream the data source callback hands out. */
 static const char *copy_src_data = NULL;
@@ -60,74 +63,42 @@ static const ingest_batch *copy_sort_batch = NULL;
 
 /* The columns the COPY fills, in stream order. */
 static const char *const copy_columns[COPY_NCOLS] = {
-	"exchange", "instrument", "symbol", "trade_id", "ts", "price", "qty", "side"
+	"exchange", "market", "instrument", "symbol", "trade_id", "ts", "price", "qty", "side"
 };
 
 /*
  * tsk_ingest_copy_prepare
- *	  Prepare and keep the probe and candle merge plans (inside SPI);
- *	  `schema` is the extension's quoted schema.
+ *	  Prepare and keep the probe plan (inside SPI).
  */
 void
-tsk_ingest_copy_prepare(const char *schema)
+tsk_ingest_copy_prepare(void)
 {
 	Oid			probe_types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
-	Oid			candle_types[5] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, INT8ARRAYOID};
 
 	if (copy_probe_plan != NULL)
 		return;
 	/* custom plans: the windows must reach the index as constants */
-	copy_probe_plan = SPI_prepare_cursor(
-		"SELECT t.exchange, t.instrument, t.trade_id, t.ts"
+	copy_probe_plan = tsk_worker_keep_plan(
+		"SELECT t.exchange, t.market, t.instrument, t.trade_id, t.ts"
 		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS w(lo, hi)"
-		"  CROSS JOIN LATERAL (SELECT s.exchange, s.instrument, s.trade_id, s.ts"
+		"  CROSS JOIN LATERAL (SELECT s.exchange, s.market, s.instrument, s.trade_id, s.ts"
 		"                       FROM triggerstock.trades s"
-		"                      WHERE s.symbol = ANY ($1) AND s.ts >= w.lo AND s.ts <= w.hi) t",
+		"                      WHERE s.symbol OPERATOR(pg_catalog.=) ANY ($1)"
+		"                        AND s.ts OPERATOR(pg_catalog.>=) w.lo"
+		"                        AND s.ts OPERATOR(pg_catalog.<=) w.hi) t",
 		3, probe_types, CURSOR_OPT_CUSTOM_PLAN);
-	if (copy_probe_plan == NULL)
-		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(copy_probe_plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	copy_candle_plan = tsk_ingest_flush_prepare(psprintf(
-		"WITH fresh AS ("
-		"  SELECT symbol, pg_catalog.date_bin(interval '1 minute', ts, timestamp with time zone 'epoch') AS bucket,"
-		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c"
-		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-		"                  pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(symbol, ts, price, qty, trade_id)"
-		"  GROUP BY 1, 2"
-		")"
-		"INSERT INTO triggerstock.candles AS k"
-		"  (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)"
-		"SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,"
-		"       (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time"
-		"  FROM fresh"
-		" ON CONFLICT (symbol, width, bucket) DO UPDATE"
-		" SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
-		"    (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
-		"            (m).open_time, (m).close_time"
-		"     FROM (SELECT %1$s.rollup(x) AS m FROM (VALUES"
-		"           (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
-		"                k.open_time, k.close_time)::%1$s.ohlcv),"
-		"           (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,"
-		"                EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
-		"                EXCLUDED.close_time)::%1$s.ohlcv)) v(x)) r)", schema),
-											 5, candle_types);
 }
 
 /*
  * tsk_ingest_copy_reset_plans
- *	  Forget the prepared plans (after an ERROR, or a schema change).
+ *	  Forget the prepared plan (after an ERROR, or a schema change).
  */
 void
 tsk_ingest_copy_reset_plans(void)
 {
 	if (copy_probe_plan != NULL)
 		SPI_freeplan(copy_probe_plan);
-	if (copy_candle_plan != NULL)
-		SPI_freeplan(copy_candle_plan);
 	copy_probe_plan = NULL;
-	copy_candle_plan = NULL;
 }
 
 /*
@@ -304,12 +275,13 @@ copy_probe(const ingest_config *cfg, const ingest_batch *batch, const int *order
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		char	   *exchange = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *instrument = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		int64		ts = tsk_unix_us_from_timestamptz(DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)));
+		char	   *market = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		char	   *instrument = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		int64		ts = tsk_unix_us_from_timestamptz(DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)));
 		int			pos;
 
-		if (strcmp(exchange, cfg->exchange) != 0)
+		if (strcmp(exchange, cfg->exchange) != 0 || strcmp(market, cfg->market) != 0)
 			continue;
 		pos = copy_find(cfg, batch, order, n, instrument, id, ts);
 		if (pos >= 0)
@@ -384,6 +356,7 @@ copy_build_stream(StringInfo buf, const ingest_config *cfg, const ingest_batch *
 			continue;
 		appendBinaryStringInfo(buf, (const char *) &ncols, 2);
 		copy_put_text(buf, cfg->exchange);
+		copy_put_text(buf, cfg->market);
 		copy_put_text(buf, cfg->instruments[k]);
 		copy_put_text(buf, cfg->symbols[k]);
 		copy_put_int8(buf, (uint64) t->trade_id);
@@ -504,56 +477,14 @@ copy_in_subxact(StringInfo stream, uint64 *processed)
 }
 
 /*
- * copy_candles
- *	  Merge the copied rows into their 1-minute candles.
- */
-static void
-copy_candles(const ingest_config *cfg, const ingest_batch *batch, const bool *keep, int n)
-{
-	Datum	   *sym = palloc(sizeof(Datum) * n),
-			   *ts = palloc(sizeof(Datum) * n),
-			   *price = palloc(sizeof(Datum) * n),
-			   *qty = palloc(sizeof(Datum) * n),
-			   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *sym_text = palloc(sizeof(Datum) * Max(cfg->ninstruments, 1));
-	Datum		args[5];
-	int			j = 0;
-	int			ret;
-
-	for (int k = 0; k < cfg->ninstruments; k++)
-		sym_text[k] = CStringGetTextDatum(cfg->symbols[k]);
-	for (int i = 0; i < batch->n; i++)
-	{
-		const td_trade *t = &batch->trades[i];
-
-		if (!keep[i])
-			continue;
-		sym[j] = sym_text[batch->symbol_index[i]];
-		ts[j] = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(t->ts_us));
-		price[j] = Float8GetDatum(t->price);
-		qty[j] = Float8GetDatum(t->qty);
-		ids[j] = Int64GetDatum(t->trade_id);
-		j++;
-	}
-	Assert(j == n);
-	args[0] = copy_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
-	args[1] = copy_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[2] = copy_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[3] = copy_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[4] = copy_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	ret = SPI_execute_plan(copy_candle_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "candle merge failed: %s", SPI_result_code_string(ret));
-}
-
-/*
  * tsk_ingest_copy_trades
- *	  Store the batch's new trades by COPY and merge them into candles.
- *	  Returns the rows stored, or -1 if a concurrent writer made the COPY
- *	  hit a unique violation (nothing stored; the caller falls back).
+ *	  Store the batch's new trades by COPY; stored[i] (n entries, set by
+ *	  the caller to false) becomes true for each row stored.  Returns the
+ *	  rows stored, or -1 if a concurrent writer made the COPY hit a unique
+ *	  violation (nothing stored; the caller falls back).
  */
 int64
-tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch)
+tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch, bool *stored)
 {
 	int			n = batch->n;
 	int		   *order = palloc(sizeof(int) * n);
@@ -601,6 +532,6 @@ tsk_ingest_copy_trades(const ingest_config *cfg, const ingest_batch *batch)
 		return -1;
 	if (processed != (uint64) nkeep)
 		elog(ERROR, "COPY stored " UINT64_FORMAT " trades of %d", processed, nkeep);
-	copy_candles(cfg, batch, keep, nkeep);
+	memcpy(stored, keep, sizeof(bool) * n);
 	return nkeep;
 }

@@ -6,22 +6,23 @@
  *		   seen yet (create_partitions),
  *		2. stores the trades: a batch of INGEST_COPY_MIN_ROWS or more goes
  *		   through ingest_copy.c (dedupe in C, one probe for stored keys,
- *		   binary COPY of the new rows, candle merge of exactly those);
- *		   a smaller batch, or one whose COPY met a concurrent writer's
- *		   row (unique violation, subtransaction rolled back), is inserted
- *		   from arrays (INSERT ... SELECT unnest(...) ON CONFLICT DO
- *		   NOTHING, so replays and overlaps are no-ops) and, in the same
- *		   statement, the rows actually inserted are merged into their
- *		   1-minute candles (ohlcv() of the new rows rolled up with the
- *		   stored candle),
- *		3. stores the dead letters collected since the last flush.
+ *		   binary COPY of the new rows); a smaller batch, or one whose COPY
+ *		   met a concurrent writer's row (unique violation, subtransaction
+ *		   rolled back), is inserted from arrays (INSERT ... SELECT
+ *		   unnest(...) ON CONFLICT DO NOTHING RETURNING, so replays and
+ *		   overlaps are no-ops),
+ *		3. merges the trades actually stored into their 1-minute candles
+ *		   (ingest_candles.c: aggregated in C, written by store_candles()),
+ *		4. stores the dead letters collected since the last flush.
  *
  * Invariants:
  *	- called between network waits only, never with a transaction open;
  *	- an ERROR leaves the batch untouched (the caller retries it) and drops
  *	  the prepared plans, which are prepared again on the next flush;
- *	- a trade is counted in its candle exactly once: only rows the INSERT
- *	  returns, or the COPY stored, (new ones) reach the candle merge.
+ *	- a trade is counted in its candle exactly once: only rows the COPY
+ *	  stored or the INSERT returned (new ones) reach the candle merge;
+ *	- the call graph is a tree: this file calls ingest_copy.c and
+ *	  ingest_candles.c, neither calls back.
  */
 #include "postgres.h"
 
@@ -84,30 +85,14 @@ flush_schema(void)
 }
 
 /*
- * tsk_ingest_flush_prepare
- *	  Prepare and keep a plan (inside SPI).
- */
-SPIPlanPtr
-tsk_ingest_flush_prepare(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/*
  * flush_prepare_plans
- *	  Prepare the three statements of a flush, once per worker.
+ *	  Prepare the statements of a flush, once per worker.
  */
 static void
 flush_prepare_plans(void)
 {
 	char	   *s;
-	Oid			insert_types[8] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+	Oid			insert_types[9] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
 	TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
 	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
 	Oid			day_types[1] = {TIMESTAMPTZOID};
@@ -115,46 +100,22 @@ flush_prepare_plans(void)
 	s = flush_schema();
 	if (flush_insert_plan != NULL)
 		return;
-	flush_insert_plan = tsk_ingest_flush_prepare(psprintf(
-		"WITH ins AS ("
-		"  INSERT INTO triggerstock.trades AS t"
-		"    (exchange, instrument, symbol, trade_id, ts, price, qty, side)"
-		"  SELECT $1, u.i, u.s, u.id, u.ts, u.p, u.q, u.sd"
-		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
-		"                  pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
-		"                  pg_catalog.unnest($8)) AS u(i, s, id, ts, p, q, sd)"
-		"  ON CONFLICT DO NOTHING"
-		"  RETURNING t.symbol, t.ts, t.price, t.qty, t.trade_id"
-		"), fresh AS ("
-		"  SELECT symbol, pg_catalog.date_bin(interval '1 minute', ts, timestamp with time zone 'epoch') AS bucket,"
-		"         %1$s.ohlcv(ts, price, qty, trade_id) AS c, pg_catalog.count(*) AS n"
-		"  FROM ins GROUP BY 1, 2"
-		"), merged AS ("
-		"  INSERT INTO triggerstock.candles AS k"
-		"    (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)"
-		"  SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,"
-		"         (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time"
-		"  FROM fresh"
-		"  ON CONFLICT (symbol, width, bucket) DO UPDATE"
-		"  SET (open, high, low, close, volume, vwap, trades, open_time, close_time) ="
-		"      (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,"
-		"              (m).open_time, (m).close_time"
-		"       FROM (SELECT %1$s.rollup(x) AS m FROM (VALUES"
-		"             (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,"
-		"                  k.open_time, k.close_time)::%1$s.ohlcv),"
-		"             (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,"
-		"                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,"
-		"                  EXCLUDED.close_time)::%1$s.ohlcv)) v(x)) r)"
-		"  RETURNING 1"
-		")"
-		"SELECT (SELECT coalesce(pg_catalog.sum(n), 0) FROM fresh)::bigint, (SELECT pg_catalog.count(*) FROM merged)", s),
-									  8, insert_types);
-	flush_dead_plan = tsk_ingest_flush_prepare(
+	flush_insert_plan = tsk_worker_keep_plan(
+		"INSERT INTO triggerstock.trades AS t"
+		"  (exchange, market, instrument, symbol, trade_id, ts, price, qty, side)"
+		" SELECT $1, $2, u.i, u.s, u.id, u.ts, u.p, u.q, u.sd"
+		" FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+		"                 pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+		"                 pg_catalog.unnest($9)) AS u(i, s, id, ts, p, q, sd)"
+		" ON CONFLICT DO NOTHING"
+		" RETURNING t.symbol, t.ts, t.price, t.qty, t.trade_id", 9, insert_types, 0);
+	flush_dead_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
-		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
-	flush_partition_plan = tsk_ingest_flush_prepare(psprintf(
-		"SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types);
-	tsk_ingest_copy_prepare(s);
+		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types, 0);
+	flush_partition_plan = tsk_worker_keep_plan(psprintf(
+		"SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types, 0);
+	tsk_ingest_copy_prepare();
+	tsk_ingest_candles_prepare(s);
 }
 
 /*
@@ -173,6 +134,7 @@ tsk_ingest_flush_reset_plans(void)
 			*plans[i] = NULL;
 		}
 	tsk_ingest_copy_reset_plans();
+	tsk_ingest_candles_reset_plans();
 }
 
 /*
@@ -224,7 +186,7 @@ flush_partitions(const ingest_batch *batch, int *ndays)
 
 /*
  * flush_array
- *	  A text[] from datums (and optional nulls).
+ *	  A one-dimensional array from datums (and optional nulls).
  */
 static Datum
 flush_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
@@ -236,15 +198,16 @@ flush_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval,
 }
 
 /*
- * flush_trades
- *	  Insert the batch and merge its new rows into candles; returns the
+ * flush_insert
+ *	  The statement path: insert the batch with ON CONFLICT DO NOTHING and
+ *	  add the rows it returns (the new ones) to the candles; returns the
  *	  number of rows inserted.
  */
 static int64
-flush_trades(const ingest_config *cfg, const ingest_batch *batch)
+flush_insert(const ingest_config *cfg, const ingest_batch *batch, ingest_candles *candles)
 {
 	int			n = batch->n;
-	Datum		args[8];
+	Datum		args[9];
 	Datum	   *ins = palloc(sizeof(Datum) * n),
 			   *sym = palloc(sizeof(Datum) * n),
 			   *ids = palloc(sizeof(Datum) * n),
@@ -257,7 +220,6 @@ flush_trades(const ingest_config *cfg, const ingest_batch *batch)
 			   *sym_text = palloc(sizeof(Datum) * cfg->ninstruments);
 	Datum		buy = CStringGetTextDatum("buy"),
 				sell = CStringGetTextDatum("sell");
-	bool		isnull;
 	int			ret;
 
 	for (int k = 0; k < cfg->ninstruments; k++)
@@ -279,18 +241,53 @@ flush_trades(const ingest_config *cfg, const ingest_batch *batch)
 		side_null[i] = t->side == 0;
 	}
 	args[0] = CStringGetTextDatum(cfg->exchange);
-	args[1] = flush_array(ins, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
-	args[2] = flush_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
-	args[3] = flush_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[4] = flush_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[5] = flush_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[6] = flush_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[7] = flush_array(side, side_null, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = CStringGetTextDatum(cfg->market);
+	args[2] = flush_array(ins, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = flush_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[4] = flush_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[5] = flush_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[6] = flush_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[7] = flush_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[8] = flush_array(side, side_null, n, TEXTOID, -1, false, TYPALIGN_INT);
 
-	ret = SPI_execute_plan(flush_insert_plan, args, NULL, false, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+	ret = SPI_execute_plan(flush_insert_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "trade insert failed: %s", SPI_result_code_string(ret));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		tsk_ingest_candles_add(candles, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)),
+							   DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull)),
+							   DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull)),
+							   DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull)),
+							   DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull)));
+	}
+	return (int64) SPI_processed;
+}
+
+/*
+ * flush_copy
+ *	  The COPY path (ingest_copy.c); adds the rows it stored to the candles.
+ *	  Returns the rows stored, or -1 if the statement path must run instead.
+ */
+static int64
+flush_copy(const ingest_config *cfg, const ingest_batch *batch, ingest_candles *candles)
+{
+	bool	   *stored = palloc0(sizeof(bool) * batch->n);
+	int64		n = tsk_ingest_copy_trades(cfg, batch, stored);
+
+	for (int i = 0; i < batch->n && n > 0; i++)
+	{
+		const td_trade *t = &batch->trades[i];
+
+		if (stored[i])
+			tsk_ingest_candles_add(candles, cfg->symbols[batch->symbol_index[i]],
+								   tsk_timestamptz_from_unix_us(t->ts_us), t->trade_id, t->price, t->qty);
+	}
+	return n;
 }
 
 /*
@@ -345,11 +342,14 @@ flush_in_xact(void *arg)
 	old = MemoryContextSwitchTo(flush_cxt);
 	if (c->batch->n > 0)
 	{
+		ingest_candles *candles = tsk_ingest_candles_begin();
+
 		c->days = flush_partitions(c->batch, &c->ndays);
 		/* small batches: one statement is faster than probe + COPY */
-		c->inserted = c->batch->n >= INGEST_COPY_MIN_ROWS ? tsk_ingest_copy_trades(c->cfg, c->batch) : -1;
+		c->inserted = c->batch->n >= INGEST_COPY_MIN_ROWS ? flush_copy(c->cfg, c->batch, candles) : -1;
 		if (c->inserted < 0)	/* small, or a concurrent writer: ON CONFLICT */
-			c->inserted = flush_trades(c->cfg, c->batch);
+			c->inserted = flush_insert(c->cfg, c->batch, candles);
+		(void) tsk_ingest_candles_store(candles);
 	}
 	flush_dead_letters(c->cfg, c->dead, c->ndead);
 	MemoryContextSwitchTo(old);
@@ -470,7 +470,7 @@ config_load_in_xact(void *p)
 	for (int f = 0; f < (int) lengthof(config_map_fields); f++)
 		appendStringInfo(&sql, ", s.options #>> '{map,%s}'", config_map_fields[f]);
 	appendStringInfoString(&sql, ", 'triggerstock.sources'::pg_catalog.regclass::pg_catalog.oid,"
-						   " 'triggerstock.source_secrets'::pg_catalog.regclass::pg_catalog.oid");
+						   " 'triggerstock.source_secrets'::pg_catalog.regclass::pg_catalog.oid, s.market");
 	appendStringInfoString(&sql, " FROM triggerstock.sources s"
 						   " LEFT JOIN triggerstock.source_secrets k ON k.source = s.id"
 						   " WHERE s.id = $1");
@@ -527,6 +527,8 @@ config_load_in_xact(void *p)
 		cfg->map.side = config_str(27, cxt);
 		cfg->watch[0] = DatumGetObjectId(SPI_getbinval(tup, desc, 28, &isnull));
 		cfg->watch[1] = DatumGetObjectId(SPI_getbinval(tup, desc, 29, &isnull));
+		cfg->market = config_str(30, cxt);
+		cfg->token = token != NULL && token[0] != '\0' ? token : NULL;
 		MemoryContextSwitchTo(old);
 
 		if (tsk_td_exchange_from_name(cfg->exchange, &cfg->decoder) != 0)
@@ -561,9 +563,6 @@ config_load_in_xact(void *p)
 		}
 		if (nsym != cfg->ninstruments)
 			elog(ERROR, "source %d has %d symbols for %d instruments", id, nsym, cfg->ninstruments);
-		if (token != NULL && token[0] != '\0')
-			cfg->url = MemoryContextStrdup(cxt, psprintf("%s%ctoken=%s", cfg->url,
-														 strchr(cfg->url, '?') ? '&' : '?', token));
 	}
 	call->cfg = cfg;
 }

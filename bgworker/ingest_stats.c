@@ -2,7 +2,7 @@
  * ingest_stats.c
  *	  The ingest workers' shared-memory counters (one entry per
  *	  launcher worker slot, indexed by tsk_worker_slot_index) and the SQL
- *	  functions ingest_stats() and canonical_symbol().
+ *	  functions ingest_stats(), canonical_symbol() and redact_url().
  *
  * Invariants:
  *	- only the worker owning a slot writes its entry, under the entry's
@@ -30,6 +30,7 @@
 
 #include "bgworker/ingest.h"
 #include "bgworker/workers.h"
+#include "ingest/ws_url.h"
 
 #define INGEST_LATENCY_BUCKETS 100	/* 2^(100/4) us ~ 33 s */
 
@@ -61,6 +62,8 @@ extern PGDLLEXPORT Datum ingest_stats(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(ingest_stats);
 extern PGDLLEXPORT Datum canonical_symbol(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(canonical_symbol);
+extern PGDLLEXPORT Datum redact_url(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(redact_url);
 
 
 /*
@@ -380,5 +383,21 @@ canonical_symbol(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid instrument name \"%s\"", native),
 				 errhint("An instrument is 1 to 63 printable ASCII characters, such as BTCUSDT or XBT/USD.")));
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/*
+ * redact_url(url text) -> text
+ *	  The URL as logs and errors show it: credentials replaced by ***
+ *	  (tsk_ws_url_redact).
+ */
+Datum
+redact_url(PG_FUNCTION_ARGS)
+{
+	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	size_t		size = strlen(url) + 64;
+	char	   *out = palloc(size);
+
+	tsk_ws_url_redact(url, NULL, out, size);
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }

@@ -17,7 +17,14 @@
  *	  the socket; tsk_ingest_ws_generation() changes whenever the socket may
  *	  have changed, so the loop rebuilds its WaitEventSet;
  *	- lws_service() is always called with a negative timeout (never
- *	  blocks); the loop waits on the latch and the socket instead.
+ *	  blocks); the loop waits on the latch and the socket instead;
+ *	- the URL is parsed by ws_url.c (default port and path, query kept,
+ *	  token appended percent-encoded); the token lives only in ws_token and
+ *	  in the request lws sends: every message and lws log line that could
+ *	  carry it goes through tsk_ws_url_redact() first (the one home of URL
+ *	  parsing and redaction);
+ *	- the host is checked against triggerstock.allowed_hosts, resolved, and
+ *	  the connection goes to the first allowed address (no redirects).
  */
 #include "postgres.h"
 
@@ -35,6 +42,7 @@
 #include "common/hostcheck.h"
 #include "guc.h"
 #include "ingest/ws_assemble.h"
+#include "ingest/ws_url.h"
 
 /* Everything the callback may touch: plain memory, no palloc. */
 typedef struct ws_state
@@ -55,9 +63,10 @@ typedef struct ws_state
 static ws_state ws = {0};
 static MemoryContext ws_cxt = NULL;
 static MemoryContextCallback ws_cleanup;
-static char ws_ua_path[1024];
-static char ws_host[256];
+static char ws_target[WS_URL_PART_MAX * 2];	/* request target, token included */
+static char ws_host_header[WS_URL_HOST_MAX + 8];
 static char ws_ip[INET6_ADDRSTRLEN];	/* the address connected to: checked */
+static char ws_token[1024];		/* the secret, for redaction; "" if none */
 
 /* lws PINGs after 20 s without traffic, hangs up after 60 s. */
 static const lws_retry_bo_t ws_retry = {
@@ -142,8 +151,13 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		case LWS_CALLBACK_CLIENT_WRITEABLE:
 			return ws_write_next(wsi);
 		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-			snprintf(ws.ev.reason, sizeof(ws.ev.reason), "connection error: %.*s",
-					 in ? (int) Min(len, 200) : 7, in ? (const char *) in : "unknown");
+			{
+				char		text[256];
+
+				snprintf(text, sizeof(text), "connection error: %.*s",
+						 in ? (int) Min(len, 200) : 7, in ? (const char *) in : "unknown");
+				tsk_ws_url_redact(text, ws_token, ws.ev.reason, sizeof(ws.ev.reason));
+			}
 			ws.ev.closed = true;
 			ws.wsi = NULL;
 			ws.generation++;
@@ -196,6 +210,7 @@ ws_destroy_context(void *arg)
 	ws.want_write = false;
 	tsk_ws_assembler_reset(&ws.in);
 	memset(&ws.ev, 0, sizeof(ws.ev));	/* a close we asked for is no event */
+	memset(ws_target, 0, sizeof(ws_target));	/* it held the token */
 }
 
 /*
@@ -206,6 +221,73 @@ static void
 ws_on_exit(int code, Datum arg)
 {
 	tsk_ingest_ws_close();
+}
+
+/*
+ * ws_log
+ *	  libwebsockets' log sink: the line, redacted, to stderr (the server
+ *	  log).  Runs inside lws: no palloc, no ereport.
+ */
+static void
+ws_log(int level, const char *line)
+{
+	char		safe[1024];
+
+	tsk_ws_url_redact(line, ws_token, safe, sizeof(safe));
+	fprintf(stderr, "triggerstock ingest (libwebsockets): %s%s", safe,
+			safe[0] && safe[strlen(safe) - 1] == '\n' ? "" : "\n");
+}
+
+/*
+ * ws_prepare_request
+ *	  Parse cfg->url and fill ws_host_header and ws_target
+ *	  (Binance: a URL without a path streams the instruments' combined
+ *	  stream, or /stream for a depth-only source, whose book streams are
+ *	  subscribed by message).  False with a message in err (the URL
+ *	  redacted).
+ */
+static bool
+ws_prepare_request(const ingest_config *cfg, ws_url *url, char *err, size_t errsz)
+{
+	char		why[256];
+	char		shown[512];
+	char		streams[4096];
+	const char *path = NULL;
+	const char *query = NULL;
+
+	if (!tsk_ws_url_parse(cfg->url, url, why, sizeof(why)))
+	{
+		tsk_ws_url_redact(cfg->url, ws_token, shown, sizeof(shown));
+		snprintf(err, errsz, "invalid WebSocket URL \"%s\": %s", shown, why);
+		return false;
+	}
+	if (cfg->decoder == TD_BINANCE && strcmp(url->path, "/") == 0 && !tsk_ingest_book_trades())
+	{
+		/* a depth-only source (ingest_book.c) subscribes by message only */
+		path = "/stream";
+	}
+	else if (cfg->decoder == TD_BINANCE && strcmp(url->path, "/") == 0)
+	{
+		char	   *q;
+
+		if (tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
+									   cfg->ninstruments, streams, sizeof(streams)) >= (int) sizeof(streams) ||
+			(q = strchr(streams, '?')) == NULL)
+		{
+			snprintf(err, errsz, "too many instruments for one Binance stream URL");
+			return false;
+		}
+		*q = '\0';
+		path = streams;
+		query = q + 1;
+	}
+	if (tsk_ws_url_host_header(url, ws_host_header, sizeof(ws_host_header)) < 0 ||
+		tsk_ws_url_target(url, path, query, ws_token, ws_target, sizeof(ws_target)) < 0)
+	{
+		snprintf(err, errsz, "WebSocket URL too long");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -344,6 +426,21 @@ ws_resolve_allowed(const char *host, char *err, size_t errsz)
 }
 
 /*
+ * tsk_ingest_ws_shown_url
+ *	  What the worker connects to, for the log: scheme, Host, request
+ *	  target, with the token and any other credential redacted.
+ */
+void
+tsk_ingest_ws_shown_url(const ingest_config *cfg, char *out, size_t outsz)
+{
+	char		full[sizeof(ws_target) + sizeof(ws_host_header) + 8];
+
+	snprintf(full, sizeof(full), "%s://%s%s", strncasecmp(cfg->url, "wss:", 4) == 0 ? "wss" : "ws",
+			 ws_host_header, ws_target);
+	tsk_ws_url_redact(full, ws_token, out, outsz);
+}
+
+/*
  * tsk_ingest_ws_connect
  *	  Start connecting to cfg->url with a fresh context; the handshake and
  *	  the subscribe messages complete inside later tsk_ingest_ws_service()
@@ -354,11 +451,7 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 {
 	struct lws_context_creation_info info;
 	struct lws_client_connect_info ci;
-	char	   *url;
-	const char *prot,
-			   *address,
-			   *path;
-	int			port;
+	ws_url		url;
 	bool		tls;
 	char	   *sub = NULL;
 	size_t		sublen = 0;
@@ -375,50 +468,17 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	MemoryContextRegisterResetCallback(ws_cxt, &ws_cleanup);
 	memset(&ws.ev, 0, sizeof(ws.ev));
 
-	/* lws_parse_uri cuts the URL up in place: a copy of any length */
-	url = MemoryContextStrdup(ws_cxt, cfg->url);
-	if (lws_parse_uri(url, &prot, &address, &port, &path) != 0 ||
-		(strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0))
+	if (cfg->token != NULL && strlen(cfg->token) >= sizeof(ws_token))
 	{
-		snprintf(err, errsz, "invalid WebSocket URL \"%s\"", tsk_ingest_url_for_log(cfg->url));
+		snprintf(err, errsz, "the token of source %d is longer than %zu bytes", cfg->id, sizeof(ws_token) - 1);
 		return false;
 	}
-	tls = strcmp(prot, "wss") == 0;
-	if (strlen(address) >= sizeof(ws_host))
-	{
-		snprintf(err, errsz, "the host name of the URL is longer than %d bytes", (int) sizeof(ws_host) - 1);
+	strlcpy(ws_token, cfg->token ? cfg->token : "", sizeof(ws_token));
+	if (!ws_prepare_request(cfg, &url, err, errsz))
 		return false;
-	}
-	strlcpy(ws_host, address, sizeof(ws_host));
-	if (!ws_resolve_allowed(ws_host, err, errsz))
+	tls = url.tls;
+	if (!ws_resolve_allowed(url.host, err, errsz))
 		return false;
-
-	/*
-	 * Binance: a bare URL gets the combined-stream path of the instruments.
-	 * lws_parse_uri() reports a URL without a path as "/", not "".
-	 */
-	if (cfg->decoder == TD_BINANCE && (path[0] == '\0' || strcmp(path, "/") == 0))
-	{
-		int			n;
-
-		/* a depth-only source (ingest_book.c) subscribes by message only */
-		if (!tsk_ingest_book_trades())
-			n = snprintf(ws_ua_path, sizeof(ws_ua_path), "/stream");
-		else
-			n = tsk_td_binance_stream_path(cfg->feed, (const char *const *) cfg->instruments,
-										   cfg->ninstruments, ws_ua_path, sizeof(ws_ua_path));
-		if (n < 0 || n >= (int) sizeof(ws_ua_path))
-		{
-			snprintf(err, errsz, "too many instruments for one Binance stream URL (its path would exceed %d bytes)",
-					 (int) sizeof(ws_ua_path) - 1);
-			return false;
-		}
-	}
-	else if (snprintf(ws_ua_path, sizeof(ws_ua_path), "/%s", path) >= (int) sizeof(ws_ua_path))
-	{
-		snprintf(err, errsz, "the path of the URL is longer than %d bytes", (int) sizeof(ws_ua_path) - 2);
-		return false;
-	}
 
 	if (!ws_subscribe_message(cfg, &sub, &sublen, err, errsz))
 		return false;
@@ -429,7 +489,7 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		ws.tx_pos = 0;
 	}
 
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, ws_log);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = ws_protocols;
@@ -451,10 +511,10 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws.context;
 	ci.address = ws_ip;			/* the checked address, not the name again */
-	ci.port = port;
-	ci.path = ws_ua_path;
-	ci.host = ws_host;
-	ci.origin = ws_host;
+	ci.port = url.port;
+	ci.path = ws_target;
+	ci.host = ws_host_header;
+	ci.origin = ws_host_header;
 	/* a redirect would go to a host nobody checked */
 	ci.ssl_connection = (tls ? LCCSCF_USE_SSL : 0) | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	if (tls && cfg->tls_skip_hostname_check)
@@ -466,7 +526,7 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 	if (lws_client_connect_via_info(&ci) == NULL)
 	{
 		snprintf(err, errsz, "could not start connecting to %s%s%s",
-				 ws_host, ws.ev.reason[0] ? ": " : "", ws.ev.reason);
+				 ws_host_header, ws.ev.reason[0] ? ": " : "", ws.ev.reason);
 		tsk_ingest_ws_close();
 		return false;
 	}
@@ -505,35 +565,6 @@ tsk_ingest_ws_send(const char *text)
 	ws.want_write = true;
 	lws_callback_on_writable(ws.wsi);
 	return true;
-}
-
-/*
- * tsk_ingest_url_for_log
- *	  The URL as logs and errors may show it (palloc'd): the query string,
- *	  where the source's token is, and any user:password@ are cut out.
- */
-char *
-tsk_ingest_url_for_log(const char *url)
-{
-	const char *scheme_end = strstr(url, "://");
-	const char *host = scheme_end ? scheme_end + 3 : url;
-	const char *at = strchr(host, '@');
-	const char *slash = strchr(host, '/');
-	size_t		cut = strcspn(url, "?#");
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	if (at != NULL && (slash == NULL || at < slash) && at < url + cut)
-	{
-		appendBinaryStringInfo(&buf, url, (int) (host - url));
-		appendStringInfoString(&buf, "[redacted]@");
-		appendBinaryStringInfo(&buf, at + 1, (int) (url + cut - (at + 1)));
-	}
-	else
-		appendBinaryStringInfo(&buf, url, (int) cut);
-	if (url[cut] != '\0')
-		appendStringInfoString(&buf, "?[redacted]");
-	return buf.data;
 }
 
 /*

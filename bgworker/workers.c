@@ -335,6 +335,22 @@ tsk_worker_slot_state(const worker_slot_t *slot)
 }
 
 /*
+ * tsk_worker_keep_plan
+ *	  SPI_prepare_cursor + SPI_keepplan, or ERROR.
+ */
+SPIPlanPtr
+tsk_worker_keep_plan(const char *sql, int nargs, Oid *types, int cursor_options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
  * worker_status() -> setof (kind, id, pid, state, state_since, started_at, starts)
  *	  The launcher's worker slots in use, then the planned workers that
  *	  got no slot (state "no worker slot").

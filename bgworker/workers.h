@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "storage/lwlock.h"
 
 #define TS_WORKER_KIND_LEN 32
@@ -112,6 +113,13 @@ extern ErrorData *tsk_worker_xact(void (*fn) (void *), void *arg, const char *ac
 
 /* tsk_worker_xact with SPI, errors logged: true on success. */
 extern bool tsk_worker_run_in_xact(void (*fn) (void *), void *arg, const char *activity);
+
+/*
+ * Prepare a statement inside SPI and keep it for the life of the process
+ * (cursor_options: 0, or CURSOR_OPT_CUSTOM_PLAN and friends); ERROR if it
+ * cannot be prepared.  Free it with SPI_freeplan.
+ */
+extern SPIPlanPtr tsk_worker_keep_plan(const char *sql, int nargs, Oid *types, int cursor_options);
 
 /*
  * Run fn(arg) as tsk_worker_xact does, during shutdown: cancelled after

@@ -50,12 +50,12 @@ END
 $$;
 
 -- rollup input checks
-SELECT rollup(ROW(1, 2, 0.5, 1.5, 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv) IS NOT NULL AS ok;
-SELECT rollup(ROW(1, 2, 0.5, 1.5, 0, NULL, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv) AS zero_volume_candle;
-SELECT rollup(ROW(NULL, 2, 0.5, 1.5, 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv);
-SELECT rollup(ROW(1, 2, 0.5, 'NaN', 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv);
-SELECT rollup(ROW(1, 2, 0.5, 1.5, 10, 'Infinity', 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv);
-SELECT rollup(ROW(1, 2, 0.5, 1.5, -1, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00')::ohlcv);
+SELECT rollup(ROW(1, 2, 0.5, 1.5, 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv) IS NOT NULL AS ok;
+SELECT rollup(ROW(1, 2, 0.5, 1.5, 0, NULL, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv) AS zero_volume_candle;
+SELECT rollup(ROW(NULL, 2, 0.5, 1.5, 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv);
+SELECT rollup(ROW(1, 2, 0.5, 'NaN', 10, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv);
+SELECT rollup(ROW(1, 2, 0.5, 1.5, 10, 'Infinity', 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv);
+SELECT rollup(ROW(1, 2, 0.5, 1.5, -1, 1.2, 3, '2024-01-01 00:00:00+00', '2024-01-01 00:00:59+00', NULL, NULL, NULL)::ohlcv);
 
 -- the trades table rejects the same bad values
 INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, price, qty, received_at)

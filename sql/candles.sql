@@ -123,7 +123,7 @@ SELECT candle_test.workers_launched(
     'SELECT bucket, ohlcv(ts, price, qty, trade_id) FROM candle_test.shuffled GROUP BY 1') AS workers_launched;
 SELECT * FROM candle_test.identical(
     $$SELECT bucket, ohlcv(ts, price, qty, trade_id) FROM candle_test.shuffled GROUP BY 1$$,
-    $$SELECT bucket, ROW(open, high, low, close, volume, vwap, trades, open_time, close_time)::ohlcv FROM candle_test.ours$$);
+    $$SELECT bucket, ROW(open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)::ohlcv FROM candle_test.ours$$);
 -- one candle over everything, split across workers
 EXPLAIN (COSTS OFF)
 SELECT ohlcv(ts, price, qty, trade_id) FROM candle_test.shuffled;
@@ -141,14 +141,16 @@ SELECT date_bin('5 minutes', ts, TIMESTAMPTZ 'epoch') AS bucket, (ohlcv(ts, pric
 FROM candle_test.raw GROUP BY 1;
 CREATE TABLE candle_test.rolled_5m AS
 SELECT date_bin('5 minutes', bucket, TIMESTAMPTZ 'epoch') AS bucket,
-       (rollup(ROW(open, high, low, close, volume, vwap, trades, open_time, close_time)::ohlcv)).*
+       (rollup(ROW(open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)::ohlcv)).*
 FROM candle_test.ours GROUP BY 1;
 SELECT * FROM candle_test.mismatches('candle_test.rolled_5m', 'candle_test.direct_5m', 'bucket');
+-- and every field, volume, vwap and sums included, to the last bit
+SELECT * FROM candle_test.identical($$SELECT * FROM candle_test.rolled_5m$$, $$SELECT * FROM candle_test.direct_5m$$);
 -- and rolled up in a shuffled order and in parallel, still identical
 SELECT * FROM candle_test.identical(
     $$SELECT * FROM candle_test.rolled_5m$$,
     $$SELECT date_bin('5 minutes', bucket, TIMESTAMPTZ 'epoch'),
-             (rollup(ROW(open, high, low, close, volume, vwap, trades, open_time, close_time)::ohlcv)).*
+             (rollup(ROW(open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)::ohlcv)).*
       FROM (SELECT * FROM candle_test.ours ORDER BY random()) s GROUP BY 1$$);
 
 -- the stored path: trades table -> refresh_candles() -> candles and views
@@ -164,6 +166,10 @@ SELECT * FROM candle_test.mismatches(
 SELECT * FROM candle_test.mismatches(
     '(SELECT bucket, open, high, low, close, volume, vwap, trades, open_time, close_time FROM triggerstock.candles_5m)',
     'candle_test.direct_5m', 'bucket');
+SELECT * FROM candle_test.identical(
+    $$SELECT bucket, open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums
+      FROM triggerstock.candles_5m$$,
+    $$SELECT * FROM candle_test.direct_5m$$);
 SELECT symbol, width, bucket, open, close, trades FROM triggerstock.candles_1h ORDER BY bucket;
 SELECT symbol, width, bucket, trades FROM triggerstock.candles_1d ORDER BY bucket;
 

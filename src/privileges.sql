@@ -54,7 +54,7 @@ GRANT USAGE ON SEQUENCE triggerstock.sources_id_seq, triggerstock.feeds_id_seq,
 
 -- functions that change configuration or data: not for PUBLIC
 REVOKE EXECUTE ON FUNCTION
-    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text, text, boolean),
     @extschema@.add_feed(text, interval),
     @extschema@.add_quote_source(text, text, jsonb, interval),
     @extschema@.train(text, interval, integer, jsonb),
@@ -65,12 +65,13 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.dead_letters_retention(interval),
     @extschema@.refresh_candles(timestamptz),
     @extschema@.refresh_candle_buckets(text[], timestamptz[]),
+    @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean),
     @extschema@.maintain(),
     @extschema@.create_partitions(timestamptz, timestamptz),
     @extschema@.trade_partition_indexes(regclass)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text),
+    @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text, text, boolean),
     @extschema@.add_feed(text, interval),
     @extschema@.add_quote_source(text, text, jsonb, interval),
     @extschema@.train(text, interval, integer, jsonb),
@@ -80,7 +81,8 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.retention(interval),
     @extschema@.dead_letters_retention(interval),
     @extschema@.refresh_candles(timestamptz),
-    @extschema@.refresh_candle_buckets(text[], timestamptz[])
+    @extschema@.refresh_candle_buckets(text[], timestamptz[]),
+    @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean)
     TO triggerstock_admin;
 
 -- what the workers are doing is not PUBLIC's business either

@@ -33,7 +33,10 @@ SELECT symbol, bucket, open, high, low, close, round(volume::numeric, 4) AS volu
 FROM triggerstock.candles_5m ORDER BY symbol, bucket;
 
 \echo '== One candle straight from the trades with the ohlcv() aggregate'
-SELECT symbol, (ohlcv(ts, price, qty, trade_id)).* FROM triggerstock.trades GROUP BY symbol ORDER BY symbol;
+SELECT symbol, (c).open, (c).high, (c).low, (c).close, round((c).volume::numeric, 4) AS volume,
+       round((c).vwap::numeric, 2) AS vwap, (c).trades, (c).open_time, (c).close_time, (c).open_seq, (c).close_seq
+FROM (SELECT symbol, ohlcv(ts, price, qty, trade_id) AS c FROM triggerstock.trades GROUP BY symbol) s
+ORDER BY symbol;
 
 \echo '== Live: the local simulated exchange streams Binance trades to an ingest worker (8 s)'
 SELECT add_source('demo-binance', 'binance', 'ws://127.0.0.1:' || :'port', ARRAY['BTCUSDT', 'ETHUSDT']) AS source_id;

@@ -47,11 +47,11 @@ candle_extend(candle_state *state, const candle_point *first, const candle_point
 /*
  * candle_fold
  *	  Fold one already validated input into the state: its first and last
- *	  points, price range, trade count and exact sums.
+ *	  points, price range and trade count (the caller adds its sums).
  */
 static void
 candle_fold(candle_state *state, const candle_point *first, const candle_point *last,
-			double high, double low, int64_t trades, double volume, double turnover)
+			double high, double low, int64_t trades)
 {
 	if (state->inputs == 0)
 	{
@@ -64,8 +64,6 @@ candle_fold(candle_state *state, const candle_point *first, const candle_point *
 		candle_extend(state, first, last, high, low);
 	state->inputs++;
 	state->trades += trades;
-	(void) tsk_xsum_add(&state->volume, volume);
-	(void) tsk_xsum_add(&state->turnover, turnover);
 }
 
 /*
@@ -152,15 +150,36 @@ tsk_candle_add_trade(candle_state *state, int64_t ts, int64_t seq, double price,
 	point.seq = seq;
 	point.price = price;
 	point.qty = qty;
-	candle_fold(state, &point, &point, price, price, 1, qty, turnover);
+	candle_fold(state, &point, &point, price, price, 1);
+	(void) tsk_xsum_add(&state->volume, qty);
+	(void) tsk_xsum_add(&state->turnover, turnover);
 	return CANDLE_OK;
 }
 
 /*
+ * candle_sums_match
+ *	  True if a candle's exact sums round to its volume and vwap, as
+ *	  tsk_candle_result would compute them.
+ */
+static bool
+candle_sums_match(const candle_summary *candle)
+{
+	double		volume = tsk_xsum_value(&candle->volume_sum);
+	double		turnover = tsk_xsum_value(&candle->turnover_sum);
+
+	if (volume != candle->volume || candle->has_vwap != (volume > 0))
+		return false;
+	return candle->has_vwap ? turnover / volume == candle->vwap : turnover == 0;
+}
+
+/*
  * tsk_candle_add_candle
- *	  Add a finished finer candle (the rollup step).  Its turnover is taken
- *	  back as vwap * volume, so a rollup's volume-weighted price agrees with
- *	  aggregating the trades directly to within a few units in the last place.
+ *	  Add a finished finer candle (the rollup step).  Its open and close are
+ *	  placed by (time, seq), and its exact sums are added, so the result is
+ *	  the candle of all the trades underneath.  A candle without sums is
+ *	  taken as the single addends volume and vwap * volume (its turnover
+ *	  back from the rounded vwap: volume and vwap then agree with direct
+ *	  aggregation to a few units in the last place, not bit for bit).
  */
 candle_error
 tsk_candle_add_candle(candle_state *state, const candle_summary *candle, double *rejected)
@@ -177,17 +196,28 @@ tsk_candle_add_candle(candle_state *state, const candle_summary *candle, double 
 			return err;
 	if ((err = candle_check_sums(candle->volume, turnover, rejected)) != CANDLE_OK)
 		return err;
+	if (candle->has_sums && !candle_sums_match(candle))
+		return candle_reject(CANDLE_BAD_SUMS, candle->volume, rejected);
 
 	first.ts = candle->open_time;
-	first.seq = 0;
+	first.seq = candle->open_seq;
 	first.price = candle->open + 0.0;
-	first.qty = candle->volume;
+	first.qty = 0.0;
 	last.ts = candle->close_time;
-	last.seq = 0;
+	last.seq = candle->close_seq;
 	last.price = candle->close + 0.0;
-	last.qty = candle->volume;
-	candle_fold(state, &first, &last, candle->high, candle->low, candle->trades,
-				candle->volume, turnover);
+	last.qty = 0.0;
+	candle_fold(state, &first, &last, candle->high, candle->low, candle->trades);
+	if (candle->has_sums)
+	{
+		tsk_xsum_merge(&state->volume, &candle->volume_sum);
+		tsk_xsum_merge(&state->turnover, &candle->turnover_sum);
+	}
+	else
+	{
+		(void) tsk_xsum_add(&state->volume, candle->volume);
+		(void) tsk_xsum_add(&state->turnover, turnover);
+	}
 	return CANDLE_OK;
 }
 
@@ -232,5 +262,40 @@ tsk_candle_result(const candle_state *state, candle_summary *out)
 	out->trades = state->trades;
 	out->open_time = state->open.ts;
 	out->close_time = state->close.ts;
+	out->open_seq = state->open.seq;
+	out->close_seq = state->close.seq;
+	out->has_sums = true;
+	out->volume_sum = state->volume;
+	out->turnover_sum = state->turnover;
+	return true;
+}
+
+/*
+ * tsk_candle_sums_encode
+ *	  The sums field: the canonical forms of the volume and turnover sums,
+ *	  one after the other (at most CANDLE_SUMS_MAX bytes); returns the length.
+ */
+int
+tsk_candle_sums_encode(const candle_summary *candle, uint8_t *out)
+{
+	int			len = tsk_xsum_encode(&candle->volume_sum, out);
+
+	return len + tsk_xsum_encode(&candle->turnover_sum, out + len);
+}
+
+/*
+ * tsk_candle_sums_decode
+ *	  Read a sums field into candle->volume_sum and turnover_sum; false if
+ *	  it is not exactly two canonical forms with a volume not below zero.
+ */
+bool
+tsk_candle_sums_decode(const uint8_t *in, int len, candle_summary *candle)
+{
+	int			a = tsk_xsum_decode(in, len, &candle->volume_sum);
+	int			b = a < 0 ? -1 : tsk_xsum_decode(in + a, len - a, &candle->turnover_sum);
+
+	if (a < 0 || b < 0 || a + b != len || tsk_xsum_value(&candle->volume_sum) < 0)
+		return false;
+	candle->has_sums = true;
 	return true;
 }

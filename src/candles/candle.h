@@ -12,6 +12,11 @@
  *	- high/low/trades are order-free by nature;
  *	- volume and turnover (sum of price * qty) are exact sums (exactsum.h),
  *	  rounded once when the result is read.
+ * A finished candle carries what it needs to be merged exactly: the (ts,
+ * seq) of its open and close trades and its exact sums.  Adding finished
+ * candles (rollup) therefore gives the candle of all their trades, every
+ * field identical to the last bit, however the trades were split; only a
+ * candle without sums (made elsewhere) falls back to volume and vwap * volume.
  * Timestamps are microseconds since 2000-01-01 (Postgres TimestampTz); the
  * caller rejects infinite ones before they get here.
  */
@@ -58,6 +63,11 @@ typedef struct candle_summary
 	int64_t		trades;
 	int64_t		open_time;
 	int64_t		close_time;
+	int64_t		open_seq;		/* seq of the open trade (0 when unknown) */
+	int64_t		close_seq;		/* seq of the close trade */
+	bool		has_sums;		/* volume_sum and turnover_sum are valid */
+	xsum		volume_sum;		/* exact sum of qty */
+	xsum		turnover_sum;	/* exact sum of price * qty */
 } candle_summary;
 
 /*
@@ -69,7 +79,8 @@ typedef enum candle_error
 	CANDLE_OK = 0,
 	CANDLE_BAD_PRICE,			/* NaN or infinite price */
 	CANDLE_BAD_QTY,				/* NaN, infinite or negative quantity */
-	CANDLE_OUT_OF_RANGE			/* magnitude beyond the exact sums' range */
+	CANDLE_OUT_OF_RANGE,		/* magnitude beyond the exact sums' range */
+	CANDLE_BAD_SUMS				/* sums that do not give the volume and vwap */
 } candle_error;
 
 extern void tsk_candle_init(candle_state *state);
@@ -79,5 +90,10 @@ extern candle_error tsk_candle_add_candle(candle_state *state, const candle_summ
 									  double *rejected);
 extern void tsk_candle_merge(candle_state *state, const candle_state *other);
 extern bool tsk_candle_result(const candle_state *state, candle_summary *out);
+
+/* The sums field of a candle: both exact sums in canonical byte form. */
+#define CANDLE_SUMS_MAX (2 * XSUM_ENCODED_MAX)
+extern int	tsk_candle_sums_encode(const candle_summary *candle, uint8_t *out);
+extern bool tsk_candle_sums_decode(const uint8_t *in, int len, candle_summary *candle);
 
 #endif							/* TRIGGERSTOCK_CANDLE_H */

@@ -13,10 +13,16 @@ CREATE TYPE @extschema@.ohlcv AS (
     vwap        float8,
     trades      bigint,
     open_time   timestamptz,
-    close_time  timestamptz
+    close_time  timestamptz,
+    open_seq    bigint,
+    close_seq   bigint,
+    sums        bytea
 );
 COMMENT ON TYPE @extschema@.ohlcv IS
-'One candle: open/close are the earliest/latest trade by (ts, seq), vwap = sum(price*qty)/sum(qty) (NULL when volume is 0), open_time/close_time the times of the first and last trade';
+'One candle: open/close are the earliest/latest trade by (ts, seq), vwap = sum(price*qty)/sum(qty) (NULL when volume is 0), open_time/close_time the times of the first and last trade, open_seq/close_seq their seq (trade id), sums the exact sums that let rollup() merge candles bit for bit';
+COMMENT ON COLUMN @extschema@.ohlcv.open_seq IS 'seq (trade id) of the open trade: with open_time it places the open when candles are merged';
+COMMENT ON COLUMN @extschema@.ohlcv.close_seq IS 'seq (trade id) of the close trade';
+COMMENT ON COLUMN @extschema@.ohlcv.sums IS 'exact sums of qty and of price*qty (canonical binary form, 2^-160 fixed point); volume and vwap are these sums rounded; NULL for a candle made elsewhere, which rollup() then takes from volume and vwap';
 
 CREATE FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_trade_sfunc'
@@ -100,7 +106,7 @@ CREATE AGGREGATE @extschema@.rollup(candle @extschema@.ohlcv) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.ohlcv) IS
-'candles of candles (1m -> 5m -> 1h): open/close from the earliest/latest candle by open_time/close_time, volume and trades summed, vwap volume-weighted; NULL candles are skipped';
+'candles of candles (1m -> 5m -> 1h), also of candles of the same period: open/close from the earliest/latest candle by (open_time, open_seq)/(close_time, close_seq), exact sums added, so every field equals ohlcv() over all the trades; candles without sums use volume and vwap; NULL candles are skipped';
 
 ------------------------------------------------------------------------------
 -- Storage
@@ -117,7 +123,8 @@ CREATE TABLE triggerstock.trades (
     qty         float8 NOT NULL CONSTRAINT trades_qty_valid
                     CHECK (qty >= 0 AND qty < 'Infinity'),
     side        text CONSTRAINT trades_side_valid CHECK (side IN ('buy', 'sell')),
-    received_at timestamptz NOT NULL DEFAULT now()
+    received_at timestamptz NOT NULL DEFAULT now(),
+    market      text NOT NULL DEFAULT 'spot'
 ) PARTITION BY RANGE (ts);
 CREATE TABLE triggerstock.trades_default PARTITION OF triggerstock.trades DEFAULT;
 
@@ -133,18 +140,18 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = partition);
 BEGIN
-    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, trade_id, ts)',
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, market, instrument, trade_id, ts)',
                               partition, name || '_unique');
     EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name || '_symbol_ts', partition);
     EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (received_at)', name || '_received_at', partition);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.trade_partition_indexes(regclass) IS
-'gives a trade partition its unique key (exchange, instrument, trade_id, ts) and its indexes on (symbol, ts) and received_at; create_partitions() calls it, call it for partitions made by hand';
+'gives a trade partition its unique key (exchange, market, instrument, trade_id, ts) and its indexes on (symbol, ts) and received_at; create_partitions() calls it, call it for partitions made by hand';
 SELECT @extschema@.trade_partition_indexes('triggerstock.trades_default');
 
 COMMENT ON TABLE triggerstock.trades IS
-'executed trades, one partition per UTC day (created ahead by maintain()), each unique on (exchange, instrument, trade_id, ts); trades_default catches rows of days without a partition';
+'executed trades, one partition per UTC day (created ahead by maintain()), each unique on (exchange, market, instrument, trade_id, ts); trades_default catches rows of days without a partition';
 COMMENT ON COLUMN triggerstock.trades.exchange IS 'exchange the trade comes from (binance, coinbase, ...)';
 COMMENT ON COLUMN triggerstock.trades.instrument IS 'the exchange''s own instrument name (BTCUSDT, XBT/USD, BTC-USD)';
 COMMENT ON COLUMN triggerstock.trades.symbol IS 'canonical symbol (BTC) that candles and models use';
@@ -152,6 +159,7 @@ COMMENT ON COLUMN triggerstock.trades.trade_id IS 'exchange trade id, or a stabl
 COMMENT ON COLUMN triggerstock.trades.ts IS 'trade time at the exchange';
 COMMENT ON COLUMN triggerstock.trades.side IS 'taker side: buy or sell, NULL when the feed does not say';
 COMMENT ON COLUMN triggerstock.trades.received_at IS 'when the trade was stored; refresh_candles(since) looks at it';
+COMMENT ON COLUMN triggerstock.trades.market IS 'market type at the exchange (spot, usdm, coinm, futures, ...; sources.market): with exchange and instrument it names the market, so two markets never share a trade key';
 COMMENT ON TABLE triggerstock.trades_default IS
 'default partition of triggerstock.trades; maintain() moves its rows into daily partitions';
 
@@ -168,10 +176,16 @@ CREATE TABLE triggerstock.candles (
     trades      bigint NOT NULL,
     open_time   timestamptz NOT NULL,
     close_time  timestamptz NOT NULL,
+    open_seq    bigint,
+    close_seq   bigint,
+    sums        bytea,
     PRIMARY KEY (symbol, width, bucket)
 );
 COMMENT ON TABLE triggerstock.candles IS
-'1-minute candles per symbol, kept by refresh_candles(); coarser widths come from candles(width) and the candles_5m/15m/1h/1d views; retention() never touches it';
+'1-minute candles per symbol, kept by the ingest workers and refresh_candles() through store_candles(); coarser widths come from candles(width) and the candles_5m/15m/1h/1d views; retention() never touches it';
+COMMENT ON COLUMN triggerstock.candles.open_seq IS 'seq (trade id) of the open trade; NULL for candles loaded from elsewhere';
+COMMENT ON COLUMN triggerstock.candles.close_seq IS 'seq (trade id) of the close trade; NULL for candles loaded from elsewhere';
+COMMENT ON COLUMN triggerstock.candles.sums IS 'exact sums of qty and price*qty (see type ohlcv); NULL for candles loaded from elsewhere';
 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.trades_default', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
@@ -314,6 +328,84 @@ COMMENT ON FUNCTION @extschema@.retention(interval) IS
 -- Candles
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION @extschema@.store_candles(symbols text[], buckets timestamptz[],
+                                          candles @extschema@.ohlcv[], replace boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    written bigint;
+BEGIN
+    IF pg_catalog.cardinality(symbols) IS DISTINCT FROM pg_catalog.cardinality(buckets)
+       OR pg_catalog.cardinality(symbols) IS DISTINCT FROM pg_catalog.cardinality(candles) THEN
+        RAISE EXCEPTION 'store_candles needs as many buckets and candles as symbols'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass three arrays of the same length: symbol, minute and candle of each bucket.';
+    END IF;
+    IF EXISTS (SELECT FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+                            FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+               WHERE u.c IS DISTINCT FROM NULL
+                 AND (u.symbol IS NULL OR u.bucket IS NULL
+                      OR u.bucket OPERATOR(pg_catalog.<>) pg_catalog.date_bin('1 minute', u.bucket, TIMESTAMPTZ 'epoch')
+                      OR (u.c).open_time OPERATOR(pg_catalog.<) u.bucket
+                      OR (u.c).close_time OPERATOR(pg_catalog.>=) (u.bucket OPERATOR(pg_catalog.+) interval '1 minute'))) THEN
+        RAISE EXCEPTION 'store_candles got a candle outside its 1-minute bucket'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each bucket is the start of a minute (date_bin(''1 minute'', ts, TIMESTAMPTZ ''epoch'')) holding its candle''s open_time and close_time.';
+    END IF;
+    IF replace THEN
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
+             open_seq, close_seq, sums)
+        SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
+               (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+        FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+              FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+        WHERE u.c IS DISTINCT FROM NULL
+        ORDER BY u.symbol, u.bucket
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+             = (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.vwap,
+                EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time, EXCLUDED.open_seq,
+                EXCLUDED.close_seq, EXCLUDED.sums)
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time,
+                  k.open_seq, k.close_seq, k.sums)
+                 IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time,
+                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums);
+    ELSE
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
+             open_seq, close_seq, sums)
+        SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
+               (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+        FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+              FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+        WHERE u.c IS DISTINCT FROM NULL
+        ORDER BY u.symbol, u.bucket
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+             = (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,
+                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums
+                FROM (SELECT @extschema@.rollup(v.c) AS m
+                      FROM (VALUES (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
+                                        k.open_time, k.close_time, k.open_seq, k.close_seq,
+                                        k.sums)::@extschema@.ohlcv),
+                                   (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                                        EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,
+                                        EXCLUDED.close_time, EXCLUDED.open_seq, EXCLUDED.close_seq,
+                                        EXCLUDED.sums)::@extschema@.ohlcv)) AS v(c)) AS r);
+    END IF;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean) IS
+'the one writer of 1-minute candles: upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
+
 CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
 RETURNS bigint
 LANGUAGE sql
@@ -326,29 +418,16 @@ SET search_path = pg_catalog, pg_temp AS $$
         SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
         FROM touched b
         JOIN triggerstock.trades t
-          ON t.symbol = b.symbol AND t.ts >= b.bucket AND t.ts < b.bucket + interval '1 minute'
+          ON t.symbol OPERATOR(pg_catalog.=) b.symbol AND t.ts OPERATOR(pg_catalog.>=) b.bucket
+         AND t.ts OPERATOR(pg_catalog.<) (b.bucket OPERATOR(pg_catalog.+) interval '1 minute')
         GROUP BY b.symbol, b.bucket
-    ), written AS (
-        INSERT INTO triggerstock.candles AS k
-            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time)
-        SELECT symbol, interval '1 minute', bucket, (c).open, (c).high, (c).low, (c).close,
-               (c).volume, (c).vwap, (c).trades, (c).open_time, (c).close_time
-        FROM fresh
-        ON CONFLICT (symbol, width, bucket) DO UPDATE
-           SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
-               close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,
-               trades = EXCLUDED.trades, open_time = EXCLUDED.open_time,
-               close_time = EXCLUDED.close_time
-           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time)
-                 IS DISTINCT FROM
-                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
-                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time)
-        RETURNING 1
     )
-    SELECT pg_catalog.count(*) FROM written
+    SELECT coalesce(@extschema@.store_candles(pg_catalog.array_agg(symbol), pg_catalog.array_agg(bucket),
+                                              pg_catalog.array_agg(c), true), 0)
+    FROM fresh
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
-'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and upserts them into triggerstock.candles; idempotent; returns the number of candles written or changed';
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true); idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint
@@ -382,23 +461,26 @@ COMMENT ON FUNCTION @extschema@.candle_width(interval) IS
 CREATE FUNCTION @extschema@.candles(width interval)
 RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
                low float8, close float8, volume float8, vwap float8, trades bigint,
-               open_time timestamptz, close_time timestamptz)
+               open_time timestamptz, close_time timestamptz,
+               open_seq bigint, close_seq bigint, sums bytea)
 LANGUAGE sql STABLE
 -- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined into
 -- the caller's query (the candle views push their WHERE down into it)
 BEGIN ATOMIC
     SELECT s.symbol, $1, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close,
-           (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time
+           (s.c).volume, (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
+           (s.c).open_seq, (s.c).close_seq, (s.c).sums
     FROM (SELECT k.symbol,
                  pg_catalog.date_bin(@extschema@.candle_width($1), k.bucket, timestamp with time zone 'epoch') AS bucket,
                  @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
-                                        k.trades, k.open_time, k.close_time)::@extschema@.ohlcv) AS c
+                                        k.trades, k.open_time, k.close_time,
+                                        k.open_seq, k.close_seq, k.sums)::@extschema@.ohlcv) AS c
           FROM triggerstock.candles k
           WHERE k.width = interval '1 minute'
           GROUP BY 1, 2) s;
 END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
-'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup()';
+'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup(): every field equals ohlcv() over the trades of the bucket when the 1-minute candles carry their sums';
 
 CREATE VIEW triggerstock.candles_5m AS SELECT * FROM @extschema@.candles('5 minutes');
 CREATE VIEW triggerstock.candles_15m AS SELECT * FROM @extschema@.candles('15 minutes');

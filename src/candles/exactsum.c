@@ -196,3 +196,99 @@ tsk_xsum_value(const xsum *s)
 	}
 	return negative ? -result : result;
 }
+
+/*
+ * xsum_words
+ *	  The value as ten 32-bit two's-complement words, least significant
+ *	  first (the canonical chunks); returns true if it is negative.
+ */
+static bool
+xsum_words(const xsum *s, uint32_t *words)
+{
+	xsum		canonical = *s;
+
+	xsum_normalize(&canonical);
+	for (int i = 0; i < XSUM_CHUNKS; i++)
+		words[i] = (uint32_t) canonical.chunk[i];
+	return canonical.chunk[XSUM_CHUNKS - 1] < 0;
+}
+
+/*
+ * tsk_xsum_encode
+ *	  The canonical byte form (see exactsum.h); returns its length.
+ */
+int
+tsk_xsum_encode(const xsum *s, uint8_t *out)
+{
+	uint32_t	words[XSUM_CHUNKS];
+	bool		negative = xsum_words(s, words);
+	uint32_t	fill = negative ? UINT32_MAX : 0;
+	int			low = 0,
+				high = XSUM_CHUNKS - 1,
+				len = 2;
+
+	while (low < XSUM_CHUNKS && words[low] == 0)
+		low++;
+	if (low == XSUM_CHUNKS)
+	{
+		out[0] = out[1] = 0;
+		return 2;
+	}
+	/* drop top words that only repeat the sign of the word below them */
+	while (high > low && words[high] == fill &&
+		   ((words[high - 1] >> 31) != 0) == negative)
+		high--;
+	out[0] = (uint8_t) low;
+	out[1] = (uint8_t) (high - low + 1);
+	for (int i = low; i <= high; i++)
+	{
+		out[len++] = (uint8_t) (words[i] >> 24);
+		out[len++] = (uint8_t) (words[i] >> 16);
+		out[len++] = (uint8_t) (words[i] >> 8);
+		out[len++] = (uint8_t) words[i];
+	}
+	return len;
+}
+
+/*
+ * tsk_xsum_decode
+ *	  Read a canonical form; -1 unless it is one, of a value below 2^158 in
+ *	  magnitude (the range every sum of valid addends stays in).
+ */
+int
+tsk_xsum_decode(const uint8_t *in, int len, xsum *s)
+{
+	int			low,
+				n,
+				high;
+	int64_t		top;
+
+	tsk_xsum_init(s);
+	if (len < 2)
+		return -1;
+	low = in[0];
+	n = in[1];
+	if (n == 0)
+		return low == 0 ? 2 : -1;
+	if (low + n > XSUM_CHUNKS || len < 2 + 4 * n)
+		return -1;
+	high = low + n - 1;
+	for (int i = 0; i < n; i++)
+	{
+		const uint8_t *p = in + 2 + 4 * i;
+
+		s->chunk[low + i] = (int64_t) (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+									   ((uint32_t) p[2] << 8) | (uint32_t) p[3]);
+	}
+	/* the top word is signed; the words below it are digits in [0, 2^32) */
+	top = (int64_t) (int32_t) (uint32_t) s->chunk[high];
+	s->chunk[high] = top;
+	if (s->chunk[low] == 0)
+		return -1;				/* not the lowest non-zero word */
+	if (n > 1 && (top == 0 || top == -1) &&
+		((s->chunk[high - 1] >> 31) != 0) == (top == -1))
+		return -1;				/* a redundant sign word */
+	if (high == XSUM_CHUNKS - 1 && (top >= (INT64_C(1) << 30) || top < -(INT64_C(1) << 30)))
+		return -1;				/* 2^158 or more */
+	return 2 + 4 * n;
+}

@@ -50,4 +50,23 @@ extern void tsk_xsum_merge(xsum *s, const xsum *other);
 /* The exact total, correctly rounded to the nearest double. */
 extern double tsk_xsum_value(const xsum *s);
 
+/*
+ * Canonical byte form of an exact sum (used by the sums field of a candle):
+ * one byte s = index of the lowest non-zero 32-bit word of the value in
+ * units of 2^-160, one byte n = number of words, then those n words big
+ * endian, the last one carrying the two's-complement sign; n is minimal, and
+ * zero is s = n = 0.  Equal values have equal bytes, so byte equality is
+ * value equality.  At most XSUM_ENCODED_MAX bytes.
+ */
+#define XSUM_ENCODED_MAX (2 + 4 * XSUM_CHUNKS)
+
+/* Write the canonical form of s into out; returns its length. */
+extern int	tsk_xsum_encode(const xsum *s, uint8_t *out);
+
+/*
+ * Read one canonical form from in[0..len) into s; returns the bytes read,
+ * or -1 if the bytes are not a canonical form of a value below 2^158.
+ */
+extern int	tsk_xsum_decode(const uint8_t *in, int len, xsum *s);
+
 #endif							/* TRIGGERSTOCK_EXACTSUM_H */

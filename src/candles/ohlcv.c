@@ -10,6 +10,10 @@
  *	  workers run the same binary);
  *	- rows with a NULL timestamp, price or quantity are skipped; a NULL seq
  *	  counts as 0; bad values raise ERROR (data_exception) naming the value;
+ *	- a candle carries open_seq, close_seq and its exact sums (bytea, the
+ *	  canonical form of candle.h), so rollup() of candles equals ohlcv() of
+ *	  their trades in every field; a candle whose sums are NULL (made
+ *	  elsewhere) is rolled up from its volume and vwap;
  *	- the final function never modifies the state, so the aggregates also
  *	  work as window functions.
  */
@@ -23,7 +27,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "candles/candle.h"
+#include "candles/ohlcv.h"
 
 /* Attribute numbers of composite type ohlcv, in declaration order. */
 enum
@@ -37,8 +41,14 @@ enum
 	OHLCV_TRADES,
 	OHLCV_OPEN_TIME,
 	OHLCV_CLOSE_TIME,
+	OHLCV_OPEN_SEQ,
+	OHLCV_CLOSE_SEQ,
+	OHLCV_SUMS,
 	OHLCV_NATTS
 };
+
+/* Attributes of type ohlcv in 0.1 (until ALTER EXTENSION ... UPDATE). */
+#define OHLCV_NATTS_0_1 (OHLCV_CLOSE_TIME + 1)
 
 extern PGDLLEXPORT Datum ohlcv_trade_sfunc(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(ohlcv_trade_sfunc);
@@ -102,6 +112,13 @@ ohlcv_report(candle_error err, const char *agg, double rejected)
 					 errmsg("%s value %s is out of range", agg,
 							float8out_internal(rejected)),
 					 errhint("Quantities and price times quantity must stay below 2^96.")));
+			break;
+		case CANDLE_BAD_SUMS:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s input candle with volume %s has sums that do not give its volume and vwap",
+							agg, float8out_internal(rejected)),
+					 errhint("Set sums to NULL in a candle whose volume or vwap was changed by hand.")));
 			break;
 	}
 }
@@ -173,9 +190,7 @@ ohlcv_tupdesc(FunctionCallInfo fcinfo, Oid typid)
 
 		tupdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(typid, -1));
 		MemoryContextSwitchTo(oldcxt);
-		if (tupdesc->natts != OHLCV_NATTS)
-			elog(ERROR, "type ohlcv has %d attributes, expected %d",
-				 tupdesc->natts, OHLCV_NATTS);
+		tsk_ohlcv_tupdesc_check(tupdesc);
 		fcinfo->flinfo->fn_extra = tupdesc;
 	}
 	return tupdesc;
@@ -212,16 +227,19 @@ ohlcv_rollup_sfunc(PG_FUNCTION_ARGS)
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
+	for (int i = 0; i < OHLCV_NATTS; i++)
+		nulls[i] = true;		/* a 0.1 type has no seq and sums */
 	heap_deform_tuple(&tuple, tupdesc, values, nulls);
 
-	for (int i = 0; i < OHLCV_NATTS; i++)
+	for (int i = 0; i <= OHLCV_CLOSE_TIME; i++)
 		if (nulls[i] && i != OHLCV_VWAP)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("rollup input candle has a NULL %s",
 							NameStr(TupleDescAttr(tupdesc, i)->attname)),
-					 errhint("Only vwap may be NULL, for a candle without volume.")));
+					 errhint("Only vwap, open_seq, close_seq and sums may be NULL.")));
 
+	memset(&candle, 0, sizeof(candle));
 	candle.open = DatumGetFloat8(values[OHLCV_OPEN]);
 	candle.high = DatumGetFloat8(values[OHLCV_HIGH]);
 	candle.low = DatumGetFloat8(values[OHLCV_LOW]);
@@ -232,6 +250,19 @@ ohlcv_rollup_sfunc(PG_FUNCTION_ARGS)
 	candle.trades = DatumGetInt64(values[OHLCV_TRADES]);
 	candle.open_time = DatumGetTimestampTz(values[OHLCV_OPEN_TIME]);
 	candle.close_time = DatumGetTimestampTz(values[OHLCV_CLOSE_TIME]);
+	candle.open_seq = nulls[OHLCV_OPEN_SEQ] ? 0 : DatumGetInt64(values[OHLCV_OPEN_SEQ]);
+	candle.close_seq = nulls[OHLCV_CLOSE_SEQ] ? 0 : DatumGetInt64(values[OHLCV_CLOSE_SEQ]);
+	if (!nulls[OHLCV_SUMS])
+	{
+		bytea	   *sums = DatumGetByteaPP(values[OHLCV_SUMS]);
+
+		if (!tsk_candle_sums_decode((const uint8_t *) VARDATA_ANY(sums),
+									(int) VARSIZE_ANY_EXHDR(sums), &candle))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("rollup input candle has malformed sums"),
+					 errhint("sums is written by ohlcv() and rollup(); set it to NULL in a candle made elsewhere.")));
+	}
 	ohlcv_check_time(candle.open_time, "rollup");
 	ohlcv_check_time(candle.close_time, "rollup");
 
@@ -296,6 +327,51 @@ ohlcv_deserialize(PG_FUNCTION_ARGS)
 }
 
 /*
+ * tsk_ohlcv_datum
+ *	  A finished candle as a datum of composite type ohlcv (tupdesc blessed).
+ */
+Datum
+tsk_ohlcv_datum(TupleDesc tupdesc, const candle_summary *candle)
+{
+	Datum		values[OHLCV_NATTS];
+	bool		nulls[OHLCV_NATTS] = {false};
+	bytea	   *sums = palloc(VARHDRSZ + CANDLE_SUMS_MAX);
+
+	/* heap_form_tuple reads tupdesc->natts values: 9 for a 0.1 type */
+	SET_VARSIZE(sums, VARHDRSZ + tsk_candle_sums_encode(candle, (uint8_t *) VARDATA(sums)));
+	values[OHLCV_OPEN] = Float8GetDatum(candle->open);
+	values[OHLCV_HIGH] = Float8GetDatum(candle->high);
+	values[OHLCV_LOW] = Float8GetDatum(candle->low);
+	values[OHLCV_CLOSE] = Float8GetDatum(candle->close);
+	values[OHLCV_VOLUME] = Float8GetDatum(candle->volume);
+	values[OHLCV_VWAP] = Float8GetDatum(candle->vwap);
+	nulls[OHLCV_VWAP] = !candle->has_vwap;
+	values[OHLCV_TRADES] = Int64GetDatum(candle->trades);
+	values[OHLCV_OPEN_TIME] = TimestampTzGetDatum(candle->open_time);
+	values[OHLCV_CLOSE_TIME] = TimestampTzGetDatum(candle->close_time);
+	values[OHLCV_OPEN_SEQ] = Int64GetDatum(candle->open_seq);
+	values[OHLCV_CLOSE_SEQ] = Int64GetDatum(candle->close_seq);
+	values[OHLCV_SUMS] = PointerGetDatum(sums);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * tsk_ohlcv_tupdesc_check
+ *	  ERROR unless tupdesc has the attributes of type ohlcv, of this version
+ *	  or of 0.1 (whose candles have no seq and sums: a 0.1 database keeps
+ *	  working with this library until it is updated).
+ */
+void
+tsk_ohlcv_tupdesc_check(TupleDesc tupdesc)
+{
+	if (tupdesc->natts != OHLCV_NATTS && tupdesc->natts != OHLCV_NATTS_0_1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("type ohlcv has %d attributes, expected %d", tupdesc->natts, OHLCV_NATTS),
+				 errhint("Run ALTER EXTENSION triggerstock UPDATE.")));
+}
+
+/*
  * ohlcv_final(internal) -> ohlcv
  *	  The finished candle, or NULL for an empty group.
  */
@@ -303,10 +379,7 @@ Datum
 ohlcv_final(PG_FUNCTION_ARGS)
 {
 	candle_summary candle;
-	Datum		values[OHLCV_NATTS];
-	bool		nulls[OHLCV_NATTS] = {false};
 	Oid			result_type;
-	TupleDesc	tupdesc;
 
 	if (PG_ARGISNULL(0) ||
 		!tsk_candle_result((candle_state *) PG_GETARG_POINTER(0), &candle))
@@ -315,17 +388,5 @@ ohlcv_final(PG_FUNCTION_ARGS)
 	result_type = get_fn_expr_rettype(fcinfo->flinfo);
 	if (!OidIsValid(result_type))
 		elog(ERROR, "could not determine the result type of ohlcv_final");
-	tupdesc = ohlcv_tupdesc(fcinfo, result_type);
-
-	values[OHLCV_OPEN] = Float8GetDatum(candle.open);
-	values[OHLCV_HIGH] = Float8GetDatum(candle.high);
-	values[OHLCV_LOW] = Float8GetDatum(candle.low);
-	values[OHLCV_CLOSE] = Float8GetDatum(candle.close);
-	values[OHLCV_VOLUME] = Float8GetDatum(candle.volume);
-	values[OHLCV_VWAP] = Float8GetDatum(candle.vwap);
-	nulls[OHLCV_VWAP] = !candle.has_vwap;
-	values[OHLCV_TRADES] = Int64GetDatum(candle.trades);
-	values[OHLCV_OPEN_TIME] = TimestampTzGetDatum(candle.open_time);
-	values[OHLCV_CLOSE_TIME] = TimestampTzGetDatum(candle.close_time);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(tsk_ohlcv_datum(ohlcv_tupdesc(fcinfo, result_type), &candle));
 }

@@ -27,6 +27,8 @@ CREATE TABLE triggerstock.sources (
     options      jsonb NOT NULL DEFAULT '{}' CONSTRAINT sources_options_object
                      CHECK (jsonb_typeof(options) = 'object'),
     created_at   timestamptz NOT NULL DEFAULT now(),
+    market       text NOT NULL DEFAULT 'spot' CONSTRAINT sources_market_valid
+                     CHECK (market ~ '^[a-z][a-z0-9_]{0,31}$'),
     CONSTRAINT sources_symbols_match
         CHECK (cardinality(symbols) = cardinality(instruments) AND array_position(symbols, NULL) IS NULL),
     CONSTRAINT sources_hours_pair CHECK ((active_from IS NULL) = (active_until IS NULL))
@@ -35,7 +37,7 @@ COMMENT ON TABLE triggerstock.sources IS
 'exchange WebSocket feeds: one ingest worker streams each enabled row into triggerstock.trades; INSERT/UPDATE/DELETE reach the workers within a second (config_changed trigger)';
 COMMENT ON COLUMN triggerstock.sources.name IS 'unique name of the source';
 COMMENT ON COLUMN triggerstock.sources.exchange IS 'decoder: binance, coinbase, kraken, finnhub or generic (options->''map''); stored in trades.exchange';
-COMMENT ON COLUMN triggerstock.sources.url IS 'ws:// or wss:// URL; for binance a URL without a path gets /stream?streams=<instrument>@trade/...; a token in source_secrets is appended as ?token=';
+COMMENT ON COLUMN triggerstock.sources.url IS 'ws:// or wss:// URL (port defaults to 443 for wss, 80 for ws; path to /; its query is kept); for binance a URL without a path gets /stream?streams=<instrument>@trade/...; a token in source_secrets is appended to the query as token=<percent-encoded>, never shown';
 COMMENT ON COLUMN triggerstock.sources.instruments IS 'the exchange''s instrument names to subscribe to (BTCUSDT, XBT/USD, BTC-USD, AAPL); frames for other instruments become dead letters';
 COMMENT ON COLUMN triggerstock.sources.symbols IS 'canonical symbol of each instrument, same positions (BTC); add_source() fills in canonical_symbol() defaults';
 COMMENT ON COLUMN triggerstock.sources.enabled IS 'false stops the source''s worker';
@@ -45,6 +47,7 @@ COMMENT ON COLUMN triggerstock.sources.active_until IS 'UTC time of day streamin
 COMMENT ON COLUMN triggerstock.sources.options IS
 'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
 COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
+COMMENT ON COLUMN triggerstock.sources.market IS 'market type at the exchange (spot, usdm, coinm, futures, ...), stored in trades.market: (exchange, market, instrument) names a market and is part of the trade key; add_source() derives it with source_market() unless given';
 COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
 
 CREATE TABLE triggerstock.source_secrets (
@@ -130,6 +133,26 @@ SELECT pg_catalog.pg_extension_config_dump('triggerstock.source_secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.dead_letters', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.dead_letters_id_seq', '');
 
+CREATE FUNCTION @extschema@.redact_url(url text)
+RETURNS text AS 'MODULE_PATHNAME', 'redact_url'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.redact_url(text) IS
+'the URL with any user:password and the values of credential-like query parameters (token, key, apikey, secret, password, signature, ...) replaced by ***, as logs and errors show it';
+
+CREATE FUNCTION @extschema@.source_market(exchange text, url text, options jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN exchange = 'binance' AND host ~ '^fstream' THEN 'usdm'
+        WHEN exchange = 'binance' AND host ~ '^dstream' THEN 'coinm'
+        WHEN exchange = 'kraken' AND (host ~ '^futures' OR options->>'feed' = 'kraken_futures') THEN 'futures'
+        ELSE 'spot' END
+    FROM (SELECT pg_catalog.lower(pg_catalog.substring(url, '^[a-zA-Z]+://([^/?#:]*)')) AS host) h
+$$;
+COMMENT ON FUNCTION @extschema@.source_market(text, text, jsonb) IS
+'default market type of a source: binance fstream.* = usdm, dstream.* = coinm, kraken futures.* or feed kraken_futures = futures, everything else spot';
+
 CREATE FUNCTION @extschema@.add_source(
     name         text,
     exchange     text,
@@ -141,12 +164,17 @@ CREATE FUNCTION @extschema@.add_source(
     active_days  integer[] DEFAULT NULL,
     active_from  time DEFAULT NULL,
     active_until time DEFAULT NULL,
-    token        text DEFAULT NULL)
+    token        text DEFAULT NULL,
+    market       text DEFAULT NULL,
+    composite    boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    new_id integer;
+    new_id   integer;
+    the_market text;
+    resolved text[];
+    clash    record;
 BEGIN
     IF exchange IS NULL OR pg_catalog.lower(exchange) NOT IN ('binance', 'coinbase', 'kraken', 'finnhub', 'generic') THEN
         RAISE EXCEPTION 'unknown exchange "%"', exchange
@@ -154,9 +182,14 @@ BEGIN
                   HINT = 'Use binance, coinbase, kraken, finnhub or generic.';
     END IF;
     IF url IS NULL OR url !~ '^wss?://[^/?#]+' THEN
-        RAISE EXCEPTION 'invalid WebSocket URL "%"', url
+        RAISE EXCEPTION 'invalid WebSocket URL "%"', @extschema@.redact_url(url)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give a ws:// or wss:// URL, such as wss://stream.binance.com:9443.';
+    END IF;
+    IF url ~* '^wss?://[^/?#]*@' OR url ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
+        RAISE EXCEPTION 'WebSocket URL "%" carries a credential', @extschema@.redact_url(url)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass it as token => ''...'': it is kept in triggerstock.source_secrets, readable only by the admin role, and appended to the URL when connecting.';
     END IF;
     IF instruments IS NULL OR pg_catalog.cardinality(instruments) = 0 THEN
         RAISE EXCEPTION 'a source needs at least one instrument'
@@ -168,13 +201,52 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give one symbol per instrument, NULL for the default.';
     END IF;
+    the_market := coalesce(add_source.market,
+                           @extschema@.source_market(pg_catalog.lower(exchange), url, coalesce(options, '{}')));
+    IF the_market !~ '^[a-z][a-z0-9_]{0,31}$' THEN
+        RAISE EXCEPTION 'invalid market "%"', the_market
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A market type is lower-case letters, digits and _, such as spot, usdm, coinm or futures.';
+    END IF;
+    resolved := ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
+                      FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i);
+
+    -- one symbol, one market: unless asked for a composite, a symbol is fed by
+    -- one (exchange, market, instrument) only, here and in every other source
+    IF NOT coalesce(composite, false) THEN
+        SELECT n.instrument, n.symbol, o.instrument AS other_instrument, o.source_name,
+               o.exchange AS other_exchange, o.market AS other_market
+        INTO clash
+        FROM (SELECT u.instrument, u.symbol FROM ROWS FROM (pg_catalog.unnest(instruments), pg_catalog.unnest(resolved)) AS u(instrument, symbol)) n
+        JOIN (SELECT v.instrument, v.symbol, NULL::text AS source_name,
+                     pg_catalog.lower(add_source.exchange) AS exchange, the_market AS market
+              FROM ROWS FROM (pg_catalog.unnest(instruments), pg_catalog.unnest(resolved)) AS v(instrument, symbol)
+              UNION ALL
+              SELECT w.instrument, w.symbol, s.name, s.exchange, s.market
+              FROM triggerstock.sources s,
+                   LATERAL ROWS FROM (pg_catalog.unnest(s.instruments), pg_catalog.unnest(s.symbols)) AS w(instrument, symbol)) o
+          ON o.symbol OPERATOR(pg_catalog.=) n.symbol
+         AND (o.exchange, o.market, pg_catalog.upper(o.instrument))
+             IS DISTINCT FROM (pg_catalog.lower(add_source.exchange), the_market, pg_catalog.upper(n.instrument))
+        LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'symbol "%" of instrument "%" (% %) is already fed by instrument "%" (% %)%',
+                    clash.symbol, clash.instrument, pg_catalog.lower(exchange), the_market, clash.other_instrument,
+                    clash.other_exchange, clash.other_market,
+                    CASE WHEN clash.source_name IS NULL THEN ' of this source'
+                         ELSE ' of source "' || clash.source_name || '"' END
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = pg_catalog.format('One symbol is one candle series: give this market its own symbol (symbols => ARRAY[%L, ...]), or pass composite => true to merge the markets into one series.',
+                                               clash.symbol || '@' || pg_catalog.lower(exchange)
+                                               || CASE WHEN the_market = 'spot' THEN '' ELSE '-' || the_market END);
+        END IF;
+    END IF;
+
     INSERT INTO triggerstock.sources AS s
-        (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options)
+        (name, exchange, url, instruments, symbols, enabled, active_days, active_from, active_until, options, market)
     VALUES (add_source.name, pg_catalog.lower(add_source.exchange), add_source.url, add_source.instruments,
-            ARRAY(SELECT coalesce(add_source.symbols[i], @extschema@.canonical_symbol(add_source.instruments[i]))
-                  FROM pg_catalog.generate_subscripts(add_source.instruments, 1) i ORDER BY i),
-            add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
-            coalesce(add_source.options, '{}'))
+            resolved, add_source.enabled, add_source.active_days, add_source.active_from, add_source.active_until,
+            coalesce(add_source.options, '{}'), the_market)
     RETURNING s.id INTO new_id;
     IF token IS NOT NULL THEN
         INSERT INTO triggerstock.source_secrets (source, secrets)
@@ -183,8 +255,8 @@ BEGIN
     RETURN new_id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text) IS
-'adds an exchange WebSocket source and returns its id; its ingest worker starts within a second; symbols default to canonical_symbol(instrument); token goes to source_secrets';
+COMMENT ON FUNCTION @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text, text, boolean) IS
+'adds an exchange WebSocket source and returns its id; its ingest worker starts within a second (one triggerstock.max_workers slot each); symbols default to canonical_symbol(instrument); market defaults to source_market(); refuses a symbol another market already feeds unless composite; token goes to source_secrets';
 
 -- The ingest workers' counters (shared memory, one entry per worker slot,
 -- bgworker/ingest_stats.c) and the status view over them and the sources.
@@ -201,7 +273,13 @@ COMMENT ON FUNCTION @extschema@.ingest_stats() IS
 
 CREATE VIEW triggerstock.ingest_status AS
 SELECT s.id AS source, s.name, s.exchange, s.enabled,
-       coalesce(st.state, CASE WHEN s.enabled THEN 'starting' ELSE 'disabled' END) AS state,
+       coalesce(st.state,
+                CASE WHEN NOT s.enabled THEN 'disabled'
+                     WHEN pg_catalog.current_setting('triggerstock.max_workers', true) IS NULL THEN 'starting'
+                     WHEN (SELECT pg_catalog.count(*) FROM @extschema@.worker_status())
+                          OPERATOR(pg_catalog.>=) pg_catalog.current_setting('triggerstock.max_workers')::integer
+                          THEN 'no worker slot'
+                     ELSE 'starting' END) AS state,
        st.state_since, st.connected_since, st.pid,
        coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
        coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
@@ -221,7 +299,7 @@ LEFT JOIN LATERAL (
     HAVING pg_catalog.count(*) > 0
 ) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (connecting, streaming, backoff, outside-hours, stopped), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
 
 CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
 RETURNS bigint

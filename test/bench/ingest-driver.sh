@@ -22,8 +22,10 @@ start_sim() {  # start_sim PORT ARGS...: background exchange_sim, wait until rea
   echo "exchange_sim did not start: $(cat "$work/sim.log")" >&2; exit 1
 }
 stop_sim() { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; sim_pid=; }
-wait_rows() {  # wait_rows N: until N trades are stored (or 300 s)
+sim_ticks=0
+wait_rows() {  # wait_rows N: until N trades are stored (or 300 s); samples the simulator's CPU ticks
   for _ in $(seq 3000); do
+    [ -r "/proc/$sim_pid/stat" ] && sim_ticks=$(awk '{ print $14 + $15 }' "/proc/$sim_pid/stat" 2>/dev/null || echo "$sim_ticks")
     [ "$(q 'SELECT count(*) FROM triggerstock.trades')" -ge "$1" ] && return 0; sleep 0.1
   done
   echo "timed out waiting for $1 trades" >&2; exit 1
@@ -38,11 +40,19 @@ port=$(( 20000 + RANDOM % 20000 ))
 start_sim "$port" --count "$rows"
 id=$(q "SELECT add_source('bench', 'binance', 'ws://127.0.0.1:$port', ARRAY['BTCUSDT'])")
 wait_rows "$rows"
+# CPU seconds of the simulator and of the ingest worker over the run (they
+# share the machine's cores with the server's other processes)
+hz=$(getconf CLK_TCK)
+sim_cpu=$(awk -v t="$sim_ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+worker_pid=$(q "SELECT pid FROM triggerstock.ingest_status WHERE source = $id")
+worker_cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$worker_pid/stat" 2>/dev/null || echo '?')
 stop_sim
 sleep 0.5
 ours=$(q "SELECT round(($rows / extract(epoch FROM (SELECT last_commit_at FROM triggerstock.ingest_status WHERE source = $id)
                                               - (SELECT min(received_at) FROM triggerstock.trades)))::numeric)")
 candles_ok=$(q "SELECT sum(trades) = $rows FROM triggerstock.candles")
+tp_wall=$(q "SELECT round(extract(epoch FROM (SELECT last_commit_at FROM triggerstock.ingest_status WHERE source = $id)
+                                         - (SELECT min(received_at) FROM triggerstock.trades))::numeric, 2)")
 q "UPDATE triggerstock.sources SET enabled = false"
 q "COPY (SELECT * FROM triggerstock.trades) TO '$work/trades.copy'"
 q "TRUNCATE triggerstock.trades"
@@ -76,3 +86,4 @@ printf '%-58s %10s %12s %12s %8s %s\n' "latency p99 ms at 1000/s: arrival -> com
 printf '%-58s %10s %12s %12s %8s %s\n' "latency p99 ms at 1000/s: trade time -> flush start" \
   "$lat_rows" "$p99_ts" "10" "$(awk -v a="$p99_ts" 'BEGIN { printf "%.2f", a / 10 }')" "< 10 ms"
 echo "candles count every trade: $candles_ok"
+echo "throughput run: ${tp_wall} s from the first stored trade to the last commit; CPU: simulator ${sim_cpu} s, ingest worker ${worker_cpu} s (whole lives); load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,7 +3,8 @@
 #  - the server drops the connection 5 times mid-stream and resumes with an
 #    overlap: no trade lost, none duplicated;
 #  - malformed frames (truncated JSON, wrong types, a 10 MB frame, binary
-#    garbage, a valid frame for an unknown instrument) become dead letters
+#    garbage, a valid frame for an unknown instrument, a quantity beyond what
+#    a candle can sum) become dead letters
 #    and the worker stays up;
 #  - pg_ctl stop -m immediate mid-stream: after the restart every trade
 #    committed before the crash is there, and ingestion resumes by itself
@@ -59,13 +60,15 @@ print $f '{"stream":"btcusdt@trade","data":{"e":"trade","pad":"', 'x' x (10 * 10
 print $f join('', map { chr((($_ * 37) % 254) + 1) } 0 .. 4095) =~ s/[\n\r]/?/gr, "\n";   # binary garbage
 (my $unknown = $good1) =~ s/"s":"BTCUSDT"/"s":"XRPUSDT"/;
 print $f "$unknown\n";                                                  # unknown instrument
+(my $huge = $good1) =~ s/"q":"0.02"/"q":"100000000000000000000000000000000"/;
+print $f "$huge\n";                                                     # beyond a candle's sums
 print $f "$good2\n";
 close $f;
 $x = start_exchange(exchange => 'binance', replay => $bad);
 $id = $node->safe_psql('postgres',
 	"SELECT add_source('malformed', 'binance', 'ws://127.0.0.1:$x->{port}', ARRAY['BTCUSDT'])");
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 5 FROM triggerstock.dead_letters WHERE source = $id"), 'malformed: 5 dead letters');
+	"SELECT count(*) = 6 FROM triggerstock.dead_letters WHERE source = $id"), 'malformed: 6 dead letters');
 is(wait_for_trades($node, 'true', 2, 30), 2, 'malformed: the two valid trades around them are stored');
 my $errors = $node->safe_psql('postgres', qq{
 	SELECT string_agg(format('%s bytes (%s kept): %s', payload_bytes, length(payload), error), E'\n' ORDER BY id)
@@ -75,6 +78,7 @@ like($errors, qr/exceeds triggerstock.ingest_max_frame_bytes/, 'malformed: the 1
 like($errors, qr/^10485\d+ bytes \(8192 kept\)/m, 'malformed: its payload is capped at dead_letter_max_bytes');
 like($errors, qr/instrument "XRPUSDT" is not configured/, 'malformed: unknown instrument named');
 like($errors, qr/"p"/, 'malformed: the wrong type is named');
+like($errors, qr/quantity 1e\+32 or price times quantity beyond 2\^96/, 'malformed: a quantity no candle can sum is refused');
 my $pid = $node->safe_psql('postgres', "SELECT pid FROM triggerstock.ingest_status WHERE source = $id");
 my $starts = $node->safe_psql('postgres', "SELECT starts FROM worker_status() WHERE id = $id");
 is($starts, '1', 'malformed: the worker never restarted');

@@ -3,8 +3,12 @@
  *	  Unit tests of the pure-C cores exactsum.c and candle.c, without a
  *	  server: exact sums against an independent exact computation (integer
  *	  arithmetic on values that are exact binary fractions), order and
- *	  grouping independence under random permutations and splits, and the
- *	  error contract of the add functions.
+ *	  grouping independence under random permutations and splits, the
+ *	  canonical byte form of the sums (round trip, canonical, refusals),
+ *	  rollups that equal direct aggregation bit for bit (time buckets, and
+ *	  candles of the same trades split at random, merged through their byte
+ *	  form as store_candles() does), and the error contract of the add
+ *	  functions.
  *
  * Usage: test_candle [shared-dir] (the argument is accepted and unused).
  * Last line: "N passed, N failed"; exit status 1 if anything failed.
@@ -248,7 +252,107 @@ tc_same_summary(const candle_summary *a, const candle_summary *b)
 		memcmp(&a->volume, &b->volume, sizeof(double)) == 0 &&
 		memcmp(&a->vwap, &b->vwap, sizeof(double)) == 0 &&
 		a->has_vwap == b->has_vwap && a->trades == b->trades &&
-		a->open_time == b->open_time && a->close_time == b->close_time;
+		a->open_time == b->open_time && a->close_time == b->close_time &&
+		a->open_seq == b->open_seq && a->close_seq == b->close_seq;
+}
+
+/*
+ * tc_same_sums
+ *	  The sums fields of two summaries have the same bytes.
+ */
+static int
+tc_same_sums(const candle_summary *a, const candle_summary *b)
+{
+	uint8_t		x[CANDLE_SUMS_MAX],
+				y[CANDLE_SUMS_MAX];
+	int			nx = tsk_candle_sums_encode(a, x),
+				ny = tsk_candle_sums_encode(b, y);
+
+	return nx == ny && memcmp(x, y, nx) == 0;
+}
+
+/*
+ * tc_through_bytes
+ *	  A summary as it comes back from SQL: the sums through their bytes.
+ */
+static candle_summary
+tc_through_bytes(const candle_summary *c)
+{
+	candle_summary out = *c;
+	uint8_t		bytes[CANDLE_SUMS_MAX];
+	int			n = tsk_candle_sums_encode(c, bytes);
+
+	memset(&out.volume_sum, 0xff, sizeof(out.volume_sum));
+	memset(&out.turnover_sum, 0xff, sizeof(out.turnover_sum));
+	out.has_sums = false;
+	tc_check(tsk_candle_sums_decode(bytes, n, &out), "sums decode");
+	return out;
+}
+
+/*
+ * tc_exactsum_encoding
+ *	  The canonical byte form: round trips, equal values give equal bytes
+ *	  whatever the adding order, and malformed or non-canonical forms are
+ *	  refused.
+ */
+static void
+tc_exactsum_encoding(void)
+{
+	static const double values[] = {0.0, 1.0, -1.0, 0.006, -0.006, 1e-30, -3e20, 61712.6 * 0.119,
+		ldexp(1.0, -160), -ldexp(1.0, -160), ldexp(1.0, 95), -ldexp(1.0, 95), 4294967296.0, -4294967296.0};
+	int			n = (int) (sizeof(values) / sizeof(values[0]));
+	int			ok = 1;
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+		{
+			xsum		a, b, c;
+			uint8_t		ba[XSUM_ENCODED_MAX], bb[XSUM_ENCODED_MAX];
+			int			la, lb;
+
+			tsk_xsum_init(&a);
+			tsk_xsum_add(&a, values[i]);
+			tsk_xsum_add(&a, values[j]);
+			tsk_xsum_init(&b);
+			tsk_xsum_add(&b, values[j]);
+			tsk_xsum_add(&b, values[i]);
+			tsk_xsum_add(&b, 1.0);
+			tsk_xsum_add(&b, -1.0);
+			la = tsk_xsum_encode(&a, ba);
+			lb = tsk_xsum_encode(&b, bb);
+			if (la != lb || memcmp(ba, bb, la) != 0)
+				ok = 0;
+			if (tsk_xsum_decode(ba, la, &c) != la || tsk_xsum_value(&c) != tsk_xsum_value(&a))
+				ok = 0;
+			/* a decoded sum keeps adding exactly */
+			tsk_xsum_add(&c, values[i]);
+			tsk_xsum_add(&a, values[i]);
+			if (tsk_xsum_value(&c) != tsk_xsum_value(&a))
+				ok = 0;
+		}
+	tc_check(ok, "xsum encoding round trips and is canonical");
+
+	{
+		static const uint8_t zero[] = {0, 0};
+		static const uint8_t bad_low[] = {1, 0};	/* zero must be 0, 0 */
+		static const uint8_t too_long[] = {9, 2, 0, 0, 0, 1, 0, 0, 0, 1};
+		static const uint8_t low_zero[] = {0, 1, 0, 0, 0, 0};	/* lowest word 0 */
+		static const uint8_t sign_pad[] = {0, 2, 0, 0, 0, 0, 0, 0, 0, 1};	/* word order: low word first */
+		static const uint8_t redundant[] = {0, 2, 0, 0, 0, 1, 0, 0, 0, 0};
+		static const uint8_t huge[] = {9, 1, 0x40, 0, 0, 0};
+		static const uint8_t short_words[] = {0, 2, 0, 0, 0, 1};
+		xsum		x;
+
+		tc_check(tsk_xsum_decode(zero, 2, &x) == 2 && tsk_xsum_value(&x) == 0.0, "zero decodes");
+		tc_check(tsk_xsum_decode(bad_low, 2, &x) == -1, "zero with an offset refused");
+		tc_check(tsk_xsum_decode(too_long, sizeof(too_long), &x) == -1, "words beyond the top refused");
+		tc_check(tsk_xsum_decode(low_zero, sizeof(low_zero), &x) == -1, "zero lowest word refused");
+		tc_check(tsk_xsum_decode(sign_pad, sizeof(sign_pad), &x) == -1, "zero lowest word refused (2)");
+		tc_check(tsk_xsum_decode(redundant, sizeof(redundant), &x) == -1, "redundant sign word refused");
+		tc_check(tsk_xsum_decode(huge, sizeof(huge), &x) == -1, "2^158 refused");
+		tc_check(tsk_xsum_decode(short_words, sizeof(short_words), &x) == -1, "truncated bytes refused");
+		tc_check(tsk_xsum_decode(zero, 1, &x) == -1, "one byte refused");
+	}
 }
 
 /*
@@ -322,14 +426,76 @@ tc_candle_order_free(void)
 			if (ts[i] / 6000000 == bucket)
 				tsk_candle_add_trade(&one, ts[i], seq[i], price[i], qty[i], &rejected);
 		if (tsk_candle_result(&one, &c))
+		{
+			c = tc_through_bytes(&c);
 			tc_check(tsk_candle_add_candle(&rolled, &c, &rejected) == CANDLE_OK, "rollup accepts candle");
+		}
 	}
 	tsk_candle_result(&rolled, &r);
-	tc_check(r.open == a.open && r.close == a.close && r.high == a.high && r.low == a.low &&
-			 r.trades == a.trades && r.open_time == a.open_time && r.close_time == a.close_time,
-			 "rollup OHLC/trades/times equal direct aggregation");
-	tc_check(fabs(r.volume - a.volume) <= 1e-12 * a.volume, "rollup volume");
-	tc_check(fabs(r.vwap - a.vwap) <= 1e-12 * a.vwap, "rollup vwap");
+	tc_check(tc_same_summary(&r, &a) && tc_same_sums(&r, &a),
+			 "rollup of time buckets equals direct aggregation bit for bit");
+
+	/*
+	 * Rollup of candles of the same trades split at random (the ingest
+	 * merge: a stored candle plus the candle of a flush), the candles
+	 * passing through their byte form, merged two at a time in random
+	 * order: equal to direct aggregation in every field, open and close
+	 * decided by seq on tied timestamps.
+	 */
+	same = 1;
+	for (int round = 0; round < 30; round++)
+	{
+		candle_summary part[PARTS];
+		int			have[PARTS] = {0};
+		candle_state acc;
+
+		for (int p = 0; p < PARTS; p++)
+			tsk_candle_init(&parts[p]);
+		for (int i = 0; i < N; i++)
+			tsk_candle_add_trade(&parts[tc_next() % PARTS], ts[i], seq[i], price[i], qty[i], &rejected);
+		for (int p = 0; p < PARTS; p++)
+			if ((have[p] = tsk_candle_result(&parts[p], &part[p])))
+				part[p] = tc_through_bytes(&part[p]);
+		tsk_candle_init(&acc);
+		for (int k = 0; k < PARTS; k++)
+		{
+			int			p = (k + round) % PARTS;
+			candle_state step;
+			candle_summary stored;
+
+			if (!have[p])
+				continue;
+			/* stored = rollup(stored, part) as store_candles() does it */
+			tsk_candle_init(&step);
+			if (tsk_candle_result(&acc, &stored))
+			{
+				stored = tc_through_bytes(&stored);
+				tsk_candle_add_candle(&step, &stored, &rejected);
+			}
+			tsk_candle_add_candle(&step, &part[p], &rejected);
+			acc = step;
+		}
+		tsk_candle_result(&acc, &b);
+		if (!tc_same_summary(&a, &b) || !tc_same_sums(&a, &b))
+			same = 0;
+	}
+	tc_check(same, "stored-candle merges of random splits equal direct aggregation bit for bit");
+
+	/* a candle whose sums do not give its volume is refused */
+	{
+		candle_summary c = tc_through_bytes(&a);
+		candle_state st;
+
+		c.volume = nextafter(c.volume, 0.0);
+		tsk_candle_init(&st);
+		tc_check(tsk_candle_add_candle(&st, &c, &rejected) == CANDLE_BAD_SUMS, "stale sums refused");
+		c = tc_through_bytes(&a);
+		c.has_sums = false;
+		tc_check(tsk_candle_add_candle(&st, &c, &rejected) == CANDLE_OK, "a candle without sums is taken");
+		tsk_candle_result(&st, &b);
+		tc_check(b.volume == a.volume && fabs(b.vwap - a.vwap) <= 1e-12 * a.vwap,
+				 "a candle without sums keeps its volume and vwap");
+	}
 }
 
 /*
@@ -345,6 +511,7 @@ main(int argc, char **argv)
 	tc_exactsum_cancellation();
 	tc_exactsum_rejects();
 	tc_exactsum_order_free();
+	tc_exactsum_encoding();
 	tc_candle_basics();
 	tc_candle_order_free();
 	printf("%d passed, %d failed\n", tc_passed, tc_failed);
