@@ -1105,6 +1105,7 @@ CREATE TABLE triggerstock.book_snapshots (
     updates     integer NOT NULL CONSTRAINT book_snapshots_updates_valid CHECK (updates >= 0),
     ofi         float8 NOT NULL,
     resyncs     integer NOT NULL CONSTRAINT book_snapshots_resyncs_valid CHECK (resyncs >= 0),
+    market      text NOT NULL DEFAULT 'spot',
     CONSTRAINT book_snapshots_sides_match
         CHECK (cardinality(bid_price) = cardinality(bid_qty) AND cardinality(ask_price) = cardinality(ask_qty))
 ) PARTITION BY RANGE (ts);
@@ -1124,6 +1125,7 @@ COMMENT ON COLUMN triggerstock.book_snapshots.ask_price IS 'ask prices, best (lo
 COMMENT ON COLUMN triggerstock.book_snapshots.ask_qty IS 'quantities at ask_price, same positions';
 COMMENT ON COLUMN triggerstock.book_snapshots.updates IS 'book messages applied since the previous sample of this instrument';
 COMMENT ON COLUMN triggerstock.book_snapshots.ofi IS 'order-flow imbalance (Cont, Kukanov and Stoikov 2014) summed over every applied message since the previous sample, from best bid/ask price and quantity changes';
+COMMENT ON COLUMN triggerstock.book_snapshots.market IS 'market type at the exchange (sources.market, as triggerstock.trades.market): with exchange and instrument it names the market, so the books of two markets never share a key';
 COMMENT ON COLUMN triggerstock.book_snapshots.resyncs IS 'times the book was discarded and rebuilt since the previous sample (gap, checksum mismatch, reconnect)';
 
 -- As for trades: the unique key and indexes live on each partition.
@@ -1134,13 +1136,13 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) partition);
 BEGIN
-    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, instrument, ts)',
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, market, instrument, ts)',
                               partition, name OPERATOR(pg_catalog.||) '_unique');
     EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name OPERATOR(pg_catalog.||) '_symbol_ts', partition);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.book_partition_indexes(regclass) IS
-'gives a book_snapshots partition its unique key (exchange, instrument, ts) and its index on (symbol, ts); create_book_partitions() calls it';
+'gives a book_snapshots partition its unique key (exchange, market, instrument, ts) and its index on (symbol, ts); create_book_partitions() calls it';
 SELECT @extschema@.book_partition_indexes('triggerstock.book_snapshots_default');
 
 CREATE FUNCTION @extschema@.book_partitions()
@@ -1329,7 +1331,7 @@ BEGIN ATOMIC
                (r.sb10 OPERATOR(pg_catalog.-) r.sa10) OPERATOR(pg_catalog./) NULLIF(r.sb10 OPERATOR(pg_catalog.+) r.sa10, 0) AS imb10
         FROM (
             SELECT pg_catalog.date_bin($2, b.ts, TIMESTAMPTZ 'epoch') AS bucket, b.ts,
-                   pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.instrument ORDER BY b.ts) AS next_ts,
+                   pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.market, b.instrument ORDER BY b.ts) AS next_ts,
                    b.ofi, b.updates, b.resyncs,
                    b.bid_price[1] AS b1, b.bid_qty[1] AS bq1, b.ask_price[1] AS a1, b.ask_qty[1] AS aq1,
                    (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:1]) x) AS sb1,

@@ -433,20 +433,24 @@ ingest_same_connection(const ingest_config *a, const ingest_config *b)
 
 /*
  * ingest_shutdown
- *	  SIGTERM: store what we hold if that can be done within
- *	  INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement may delay
- *	  the exit), then leave.
+ *	  SIGTERM: store what we hold (trades, then order books) if that can be
+ *	  done within INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement
+ *	  may delay the exit), then leave.
  */
 static void
 ingest_shutdown(int32 id)
 {
 	int			held = batch.n;
+	TimestampTz start = GetCurrentTimestamp();
+	long		left;
 
 	if (!ingest_try_flush_bounded(INGEST_SHUTDOWN_FLUSH_MS) && held > 0)
 		ereport(LOG,
 				(errmsg("triggerstock ingest worker for source %d could not store %d trades before exiting",
 						id, held)));
-	if (!tsk_ingest_book_flush_now(INGEST_SHUTDOWN_FLUSH_MS))
+	/* the order books get what is left of the same limit */
+	left = INGEST_SHUTDOWN_FLUSH_MS - (long) ((GetCurrentTimestamp() - start) / 1000);
+	if (!tsk_ingest_book_flush_now((int) Max(left, 50)))
 		ereport(LOG,
 				(errmsg("triggerstock ingest worker for source %d could not store its order-book samples before exiting",
 						id)));

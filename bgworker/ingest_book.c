@@ -66,6 +66,9 @@ static ingest_dead_letter bdead[INGEST_BOOK_MAX_DEAD];
 static int	nbdead = 0;
 static int64 bdead_dropped = 0;
 static TimestampTz bdead_first_at = 0;
+/* triggerstock.dead_letters_per_minute, counted apart from the trade path's */
+static TimestampTz bdead_window_start = 0;
+static int	bdead_window_count = 0;
 
 static TimestampTz next_sample = 0;
 static TimestampTz flush_retry_at = 0;
@@ -89,7 +92,9 @@ book_grow(void *p, size_t size)
 
 /*
  * book_dead_letter
- *	  Queue a book dead letter (payload truncated to the dead-letter cap).
+ *	  Queue a book dead letter (payload truncated to the dead-letter cap);
+ *	  beyond triggerstock.dead_letters_per_minute in the current minute it
+ *	  is only counted (ingest_status.dead_letters_dropped).
  */
 static void
 book_dead_letter(const char *data, size_t len, TimestampTz received, const char *error)
@@ -97,6 +102,17 @@ book_dead_letter(const char *data, size_t len, TimestampTz received, const char 
 	ingest_dead_letter *d;
 	size_t		keep = Min(len, (size_t) tsk_dead_letter_max_bytes);
 
+	if (received - bdead_window_start >= USECS_PER_MINUTE || received < bdead_window_start)
+	{
+		bdead_window_start = received;
+		bdead_window_count = 0;
+	}
+	if (tsk_dead_letters_per_minute >= 0 && bdead_window_count >= tsk_dead_letters_per_minute)
+	{
+		tsk_ingest_stats_dead_dropped(1);
+		return;
+	}
+	bdead_window_count++;
 	if (nbdead >= INGEST_BOOK_MAX_DEAD)
 	{
 		if (bdead_dropped++ % 10000 == 0)

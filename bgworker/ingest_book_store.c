@@ -11,7 +11,7 @@
  *	- called between network waits only, never with a transaction open;
  *	- an ERROR leaves the caller's data untouched (it retries) and drops the
  *	  prepared plans, prepared again on the next flush;
- *	- samples are unique on (exchange, instrument, ts): a retried flush
+ *	- samples are unique on (exchange, market, instrument, ts): a retried flush
  *	  inserts nothing twice (ON CONFLICT DO NOTHING);
  *	- every statement schema-qualifies what it calls.
  */
@@ -174,8 +174,8 @@ store_prepare(const char *sql, int nargs, Oid *types)
 static void
 store_prepare_plans(void)
 {
-	Oid			row_types[12] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4OID, FLOAT8OID, INT4OID};
+	Oid			row_types[13] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4OID, FLOAT8OID, INT4OID, TEXTOID};
 	Oid			status_types[22] = {INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INT4OID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
 	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -198,9 +198,9 @@ store_prepare_plans(void)
 	schema = pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
 	store_row_plan = store_prepare(
 		"INSERT INTO triggerstock.book_snapshots (exchange, instrument, symbol, ts, event_ts,"
-		" bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-		12, row_types);
+		" bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs, market)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+		13, row_types);
 	store_status_plan = store_prepare(
 		"INSERT INTO triggerstock.book_status AS b (source, instrument, symbol, state, state_since,"
 		" levels_bid, levels_ask, messages, snapshots, resyncs, gaps, checksum_ok, checksum_failures,"
@@ -325,18 +325,20 @@ store_in_xact(void *p)
 	int			ndead = c->ndead;
 	MemoryContext old;
 	TimestampTz now = GetCurrentTimestamp();
-	Datum		exchange;
+	Datum		exchange,
+				market;
 
 	store_prepare_plans();
 	old = MemoryContextSwitchTo(store_cxt);
 	exchange = CStringGetTextDatum(cfg->exchange);
+	market = CStringGetTextDatum(cfg->market ? cfg->market : "spot");
 
 	c->ndays = store_partitions(rows, nrows, c->days);
 	for (int i = 0; i < nrows; i++)
 	{
 		const ingest_book_row *r = &rows[i];
-		Datum		a[12];
-		char		nulls[12];
+		Datum		a[13];
+		char		nulls[13];
 
 		memset(nulls, ' ', sizeof(nulls));
 		a[0] = exchange;
@@ -353,6 +355,7 @@ store_in_xact(void *p)
 		a[9] = Int32GetDatum((int32) Min(r->updates, PG_INT32_MAX));
 		a[10] = Float8GetDatum(r->ofi);
 		a[11] = Int32GetDatum((int32) Min(r->resyncs, PG_INT32_MAX));
+		a[12] = market;
 		if (SPI_execute_plan(store_row_plan, a, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "book snapshot insert failed");
 	}

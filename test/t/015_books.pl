@@ -85,6 +85,8 @@ sub stop_source
 	my ($id, $x) = @_;
 	$node->safe_psql('postgres', "UPDATE triggerstock.sources SET enabled = false WHERE id = $id");
 	stop_exchange($x);
+	# one symbol, one market (issue 10): the next source may feed its symbols
+	$node->safe_psql('postgres', "DELETE FROM triggerstock.sources WHERE id = $id");
 }
 
 # ---- Kraken book-1000: every checksum ---------------------------------------
@@ -227,6 +229,22 @@ ok($bad == 0 && $cmp >= 10, "binance: every sample equals the replay of the capt
 is($node->safe_psql('postgres', qq{SELECT books_synced, book_gaps, book_resyncs
 	FROM triggerstock.ingest_status WHERE source = $bid}), '1|1|1', 'binance: ingest_status book columns');
 stop_source($bid, $x);
+
+# the REST snapshot passes triggerstock.allowed_hosts like every destination:
+# 127.0.0.2 is a loopback address the list (127.0.0.1) does not name
+$x = start_exchange(exchange => 'binance', replay => put('binance-short.jsonl', join("\n", @bn[0 .. 99]) . "\n"),
+	rate => 50, hold => undef);
+my $rid = $node->safe_psql('postgres', qq{
+	SELECT add_source('binance-book-refused', 'binance', 'ws://127.0.0.1:$x->{port}', ARRAY['BTCUSDT'],
+	                  options => '{"book": true, "trades": false,
+	                               "book_rest_url": "http://127.0.0.2:$x->{port}/api/v3/depth"}')});
+like(wait_for(qq{SELECT count(*) > 0 FROM triggerstock.dead_letters WHERE source = $rid}, 't', 30)
+	. ' ' . $node->safe_psql('postgres', qq{SELECT min(error) FROM triggerstock.dead_letters WHERE source = $rid}),
+	qr/^t book BTCUSDT: REST depth snapshot: destination not allowed: /,
+	'binance: a REST snapshot URL outside triggerstock.allowed_hosts is refused before connecting');
+is($node->safe_psql('postgres', qq{SELECT state, snapshots FROM triggerstock.book_status WHERE source = $rid}),
+	'waiting|0', 'binance: without an allowed snapshot the book waits');
+stop_source($rid, $x);
 
 # ---- OFI end to end on a hand-made sequence ------------------------------------
 
