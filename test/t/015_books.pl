@@ -162,13 +162,15 @@ for (split /\n/, `cat '$cb'`)
 	$products{$1} = 1 if /"type":"snapshot","product_id":"([^"]+)"/;
 }
 my $plist = join(',', map { "'$_'" } sort keys %products);
+# one symbol, one market (issue 10): BAND-BTC and BAND-GBP are two markets,
+# so each product is its own symbol
 my $exp = expected_trades('coinbase', $cb);
 my $ntrades = 0;
 $ntrades += $exp->{$_}{n} for keys %$exp;
 $x = start_exchange(exchange => 'coinbase', replay => $cb, rate => 2000, hold => undef);
 my $cid = $node->safe_psql('postgres', qq{
 	SELECT add_source('coinbase-book', 'coinbase', 'ws://127.0.0.1:$x->{port}', ARRAY[$plist],
-	                  options => '{"book": true, "book_interval_ms": 200}')});
+	                  symbols => ARRAY[$plist], options => '{"book": true, "book_interval_ms": 200}')});
 is(wait_for("SELECT sum(messages) FROM triggerstock.book_status WHERE source = $cid", '7804', 40),
 	'7804', 'coinbase: all 7804 l2updates applied');
 usleep(500_000);
@@ -192,16 +194,16 @@ my $feats = put('features.json', $node->safe_psql('postgres', q{
 	    'spread', spread, 'mid', mid, 'microprice', microprice, 'imbalance_1', imbalance_1,
 	    'imbalance_5', imbalance_5, 'imbalance_10', imbalance_10, 'ofi', ofi, 'updates', updates,
 	    'resyncs', resyncs, 'snapshots', snapshots) ORDER BY bucket)
-	FROM book_features('DASH', '1 second')}));
+	FROM book_features('DASH-BTC', '1 second')}));
 my $dash = put('rows-dash.json', $node->safe_psql('postgres', q{
 	SELECT json_agg(json_build_object('instrument', instrument,
 	    'ts_us', (extract(epoch FROM ts) * 1000000)::int8,
 	    'bid_price', bid_price, 'bid_qty', bid_qty, 'ask_price', ask_price, 'ask_qty', ask_qty,
 	    'ofi', ofi, 'updates', updates, 'resyncs', resyncs))
-	FROM triggerstock.book_snapshots WHERE symbol = 'DASH'}));
+	FROM triggerstock.book_snapshots WHERE symbol = 'DASH-BTC'}));
 $out = `/usr/bin/python3 $py features 1000000 '$dash' '$feats' 2>&1`;
 like($out, qr/^buckets ([1-9]\d*) mismatched 0$/m,
-	"book_features('DASH', '1 second') equals the Python recomputation: $out");
+	"book_features('DASH-BTC', '1 second') equals the Python recomputation: $out");
 
 # ---- Binance diff depth + REST snapshot, one diff dropped --------------------
 
