@@ -30,7 +30,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboards")
 # stored, or rolled up).
 CANDLES_CTE = """WITH k AS (
   SELECT c.bucket, ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
-                       c.open_time, c.close_time)::ohlcv AS c
+                       c.open_time, c.close_time, c.open_seq, c.close_seq, c.sums)::ohlcv AS c
   FROM triggerstock.candles c
   WHERE '$width'::interval = interval '1 minute'
     AND c.symbol = '$symbol' AND c.width = interval '1 minute'
@@ -40,7 +40,7 @@ CANDLES_CTE = """WITH k AS (
   UNION ALL
   SELECT date_bin('$width'::interval, c.bucket, TIMESTAMPTZ 'epoch'),
          rollup(ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
-                    c.open_time, c.close_time)::ohlcv)
+                    c.open_time, c.close_time, c.open_seq, c.close_seq, c.sums)::ohlcv)
   FROM triggerstock.candles c
   WHERE '$width'::interval <> interval '1 minute'
     AND c.symbol = '$symbol' AND c.width = interval '1 minute'

@@ -114,6 +114,7 @@ GRANT SELECT (id, poll_interval, enabled, last_polled, last_status, last_error) 
     TO triggerstock_grafana;
 GRANT SELECT (id, source, received_at, payload_bytes, error) ON triggerstock.dead_letters
     TO triggerstock_grafana;
--- ingest_status reads the workers' counters through ingest_stats(), which is
--- not executable by PUBLIC (issue 12)
-GRANT EXECUTE ON FUNCTION ingest_stats() TO triggerstock_grafana;
+-- ingest_status reads the workers' counters through ingest_stats() and the
+-- slots in use through worker_status() (its 'no worker slot' state), neither
+-- executable by PUBLIC (issue 12)
+GRANT EXECUTE ON FUNCTION ingest_stats(), worker_status() TO triggerstock_grafana;

@@ -28,7 +28,7 @@ MARKET_SQL = """
 WITH k AS (
   SELECT date_bin(%(width)s::interval, c.bucket, TIMESTAMPTZ 'epoch') AS bucket,
          rollup(ROW(c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
-                    c.open_time, c.close_time)::ohlcv) AS c
+                    c.open_time, c.close_time, c.open_seq, c.close_seq, c.sums)::ohlcv) AS c
   FROM triggerstock.candles c
   WHERE c.symbol = %(symbol)s AND c.width = interval '1 minute'
     AND c.bucket >= least(date_trunc('day', %(since)s::timestamptz, 'UTC'),

@@ -37,14 +37,14 @@ ok($node->poll_query_until('postgres', q{
 note($node->safe_psql('postgres', $states));
 $node->stop;
 
-# max_worker_processes: the logical replication launcher, the launcher and
-# one worker fit, not two
-my $small = ingest_node('small', "max_worker_processes = 3\n");
+# max_worker_processes: the logical replication launcher, the supervisor,
+# the launcher and one worker fit, not two
+my $small = ingest_node('small', "max_worker_processes = 4\n");
 $add->($small, $_) for qw(D E);
 ok($small->poll_query_until('postgres', q{
 	SELECT count(*) FILTER (WHERE state = 'no worker slot' AND pid IS NULL) = 1
 	   AND count(*) FILTER (WHERE pid IS NOT NULL) = 1 FROM triggerstock.ingest_status}),
-	'max_worker_processes = 3: one source runs, the other has no worker slot');
+	'max_worker_processes = 4: one source runs, the other has no worker slot');
 note($small->safe_psql('postgres', $states));
 like(slurp_file($small->logfile), qr/no background worker \(max_worker_processes\) slot free/, 'the launcher logs why');
 $small->stop;

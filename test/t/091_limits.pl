@@ -55,10 +55,11 @@ like($err, qr/subscribe message of 65537 bytes exceeds the limit of 65536 bytes/
 	WHERE id = $ok});
 is($rc, 0, 'a subscribe message of exactly 64 KiB is accepted');
 ($rc, $out, $err) = $node->psql('postgres', qq{
-	SELECT add_source('long-inst', 'binance', 'ws://127.0.0.1:1', ARRAY[repeat('B', 64)], ARRAY['BTC'])});
+	SELECT add_source('long-inst', 'binance', 'ws://127.0.0.1:1', ARRAY[repeat('B', 64)], ARRAY['LONGINST'])});
 like($err, qr/instrument or symbol "B{64}" is empty, longer than 63 bytes/, 'a 64-byte instrument is refused');
 ($rc, $out, $err) = $node->psql('postgres', qq{
-	SELECT add_source('long-host', 'binance', 'ws://' || repeat('h', 300) || ':1', ARRAY['BTCUSDT'])});
+	SELECT add_source('long-host', 'binance', 'ws://' || repeat('h', 300) || ':1', ARRAY['BTCUSDT'],
+	                  ARRAY['LONGHOST'])});
 like($err, qr/host name of the source URL exceeds the limit of 255 bytes/, 'a 300-byte host name is refused');
 
 # a superuser bypasses the check: the worker refuses, and stays up
