@@ -48,11 +48,12 @@ CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(
 	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/candles/complete.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
-	src/models/model_train.o src/models/model_settings.o src/models/model_predict.o \
+	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
+	src/models/model_predict.o src/models/model_explain.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
@@ -69,7 +70,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models candle_merge security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models candle_merge hostile_rows security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -124,17 +124,22 @@ poll_load_in_txn(void *p)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"triggerstock\" is not installed in this database")));
 	strlcpy(poll_ext_schema, schema, sizeof(poll_ext_schema));
+	/*
+	 * Times are clamped to 1900..2200 before they become microseconds: any
+	 * stored value (infinity, year 294276) converts (issue 11).
+	 */
 	poll_exec("SELECT 0, f.id, f.url, (extract(epoch FROM f.poll_interval) * 1000)::bigint, "
-			  "  (extract(epoch FROM f.last_polled) * 1000000)::bigint, f.etag, f.last_modified, "
-			  "  NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+			  "  (extract(epoch FROM least(greatest(f.last_polled, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::bigint, "
+			  "  f.etag, f.last_modified, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
 			  "FROM triggerstock.feeds f WHERE f.enabled "
 			  "UNION ALL "
 			  "SELECT 1, q.id, q.url, (extract(epoch FROM q.poll_interval) * 1000)::bigint, "
-			  "  (extract(epoch FROM q.last_polled) * 1000000)::bigint, NULL, NULL, "
+			  "  (extract(epoch FROM least(greatest(q.last_polled, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::bigint, "
+			  "  NULL, NULL, "
 			  "  q.symbol, coalesce(q.options->>'price', 'c'), "
 			  "  CASE WHEN q.options ? 'ts' THEN q.options->>'ts' ELSE 't' END, q.options->>'qty', "
 			  "  coalesce(q.options->>'ts_unit', 's'), q.last_price::pg_catalog.text, "
-			  "  (extract(epoch FROM q.last_ts) * 1000000)::bigint::pg_catalog.text "
+			  "  (extract(epoch FROM least(greatest(q.last_ts, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::bigint::pg_catalog.text "
 			  "FROM triggerstock.quote_sources q WHERE q.enabled ORDER BY 1, 2",
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)

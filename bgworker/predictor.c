@@ -1,19 +1,34 @@
 /*
  * predictor.c
  *	  The online predictor: one dynamic worker (kind "predictor", planned
- *	  by triggerstock.worker_plan while any deployment exists) that scores
- *	  every symbol with a deployed model each time a 1-minute candle closes
- *	  and writes the audit rows of triggerstock.predictions, then fills the
- *	  realised outcome of earlier rows once the next candle has closed.
+ *	  by triggerstock.worker_plan while any deployment exists).  For each
+ *	  deployed model, of any width and horizon, it scores the newest
+ *	  complete bucket of the model's width once, writing an audit row of
+ *	  triggerstock.predictions keyed by (symbol, width, horizon, bucket);
+ *	  it fills a row's outcome once the bucket `horizon` buckets of that
+ *	  width later is complete, comparing the closes of that width.
  *
  * Invariants:
+ *	- completeness is the extension's one rule, last_complete_bucket()
+ *	  (by the symbol's watermark, not by the clock), the same that train()
+ *	  learns from and predict() serves; the "already scored" check and the
+ *	  row it stores use the same (symbol, width, horizon, bucket);
+ *	- the outcome of a row is close(bucket_ahead(bucket, horizon)) >
+ *	  close(bucket) at the row's width, the label train() used, filled only
+ *	  when that later bucket is complete; pending rows are found through
+ *	  the partial index predictions_pending;
  *	- each pass runs in its own short transaction; nothing is held open
  *	  while sleeping; an ERROR in a pass is logged, the pass is retried on
  *	  the next wake-up and the worker stays up;
- *	- a (symbol, bucket) is scored at most once (primary key, ON CONFLICT
- *	  DO NOTHING); the row records the fallback level, model sha256,
- *	  feature snapshot and the scoring latency in microseconds;
+ *	- a (symbol, width, horizon, bucket) is scored at most once (primary
+ *	  key, ON CONFLICT DO NOTHING); the row records the fallback level,
+ *	  model sha256, feature snapshot and the scoring latency;
  *	- scoring uses tsk_predict_symbol, the very code behind predict();
+ *	- every column read is checked for NULL; a deployment that cannot be
+ *	  scored (a models row that cannot be served) fails in its own
+ *	  subtransaction with a WARNING (at most one a minute) and never stops
+ *	  the others; JIT is off for the worker's life (its queries are small
+ *	  and repeated);
  *	- it wakes once a second (WL_EXIT_ON_PM_DEATH) and exits on SIGTERM
  *	  (a pass in progress is cancelled), or when the extension is dropped.
  */
@@ -32,6 +47,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -40,90 +56,216 @@
 #include "triggerstock.h"
 #include "bgworker/workers.h"
 
-/*
- * predictor_pass
- *	  Score each deployed symbol whose latest complete candle has no prediction
- *	  yet; fill realised outcomes.  Inside a transaction.
- */
-static void
-predictor_pass(void)
+/* A deployment whose newest complete bucket has no prediction yet. */
+typedef struct predictor_due
 {
-	int			ret;
-	List	   *symbols = NIL;
-	ListCell   *lc;
+	char	   *symbol;
+	Interval	width;
+	int32		horizon;
+} predictor_due;
 
-	ret = SPI_execute("SELECT DISTINCT d.symbol FROM triggerstock.deployments d "
-					  "WHERE NOT EXISTS (SELECT 1 FROM triggerstock.predictions p "
-					  "  WHERE p.symbol = d.symbol AND p.bucket = "
-					  "   (SELECT pg_catalog.max(c.bucket) FROM triggerstock.candles c "
-					  "    WHERE c.symbol = d.symbol AND c.width = interval '1 minute' "
-					  "      AND c.bucket <= pg_catalog.now() - interval '1 minute')) "
-					  "AND EXISTS (SELECT 1 FROM triggerstock.candles c WHERE c.symbol = d.symbol "
-					  "  AND c.width = interval '1 minute' AND c.bucket <= pg_catalog.now() - interval '1 minute')",
+/*
+ * predictor_due_list
+ *	  The deployed (symbol, width, horizon) whose newest complete bucket is
+ *	  not scored yet, in CurTransactionContext.
+ */
+static List *
+predictor_due_list(const char *ext)
+{
+	List	   *due = NIL;
+	int			ret;
+
+	ret = SPI_execute(psprintf("SELECT d.symbol, d.width, d.horizon "
+							   "FROM triggerstock.deployed d "
+							   "CROSS JOIN LATERAL (SELECT %s.last_complete_bucket(d.symbol, d.width) AS b) c "
+							   "WHERE c.b IS NOT NULL AND NOT EXISTS ("
+							   "  SELECT 1 FROM triggerstock.predictions p "
+							   "  WHERE p.symbol OPERATOR(pg_catalog.=) d.symbol "
+							   "    AND p.width OPERATOR(pg_catalog.=) d.width "
+							   "    AND p.horizon OPERATOR(pg_catalog.=) d.horizon "
+							   "    AND p.bucket OPERATOR(pg_catalog.=) c.b)",
+							   ext),
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(CurTransactionContext);
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		n1,
+					n2,
+					n3;
+		Datum		symbol = SPI_getbinval(tup, desc, 1, &n1);
+		Datum		width = SPI_getbinval(tup, desc, 2, &n2);
+		Datum		horizon = SPI_getbinval(tup, desc, 3, &n3);
+		MemoryContext old;
+		predictor_due *d;
 
-		symbols = lappend(symbols, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		if (n1 || n2 || n3)
+			continue;			/* NOT NULL columns; never trusted */
+		old = MemoryContextSwitchTo(CurTransactionContext);
+		d = palloc(sizeof(predictor_due));
+		d->symbol = TextDatumGetCString(symbol);
+		d->width = *DatumGetIntervalP(width);
+		d->horizon = DatumGetInt32(horizon);
+		due = lappend(due, d);
 		MemoryContextSwitchTo(old);
 	}
+	return due;
+}
 
-	foreach(lc, symbols)
-	{
-		const char *symbol = lfirst(lc);
-		prediction_t p;
-		instr_time	start,
-					elapsed;
-		StringInfoData json;
-		Oid			types[8] = {TEXTOID, TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
-		Datum		values[8];
-		char		nulls[8];
+/*
+ * predictor_score
+ *	  Score one deployment with predict()'s code and store the audit row
+ *	  under the width and horizon of the model that answered for it.
+ */
+static void
+predictor_score(const predictor_due *d)
+{
+	prediction_t p;
+	instr_time	start,
+				elapsed;
+	StringInfoData json;
+	Oid			types[10] = {TEXTOID, TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	INT8OID, INTERVALOID, INT4OID};
+	Datum		values[10];
+	char		nulls[10];
+	int			ret;
 
-		INSTR_TIME_SET_CURRENT(start);
-		tsk_predict_symbol(symbol, &p);
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, start);
-		if (!p.has_bucket)
-			continue;
-		initStringInfo(&json);
-		tsk_prediction_json(symbol, &p, &json);
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = CStringGetTextDatum(symbol);
-		values[1] = TimestampTzGetDatum(p.bucket);
-		values[2] = Float8GetDatum(p.probability);
-		nulls[2] = p.has_probability ? ' ' : 'n';
-		values[3] = Int64GetDatum(p.model_id);
-		nulls[3] = p.model_id ? ' ' : 'n';
-		values[4] = CStringGetTextDatum(p.sha256);
-		nulls[4] = p.model_id ? ' ' : 'n';
-		values[5] = CStringGetTextDatum(tsk_fallback_name(p.level));
-		values[6] = CStringGetTextDatum(json.data);
-		values[7] = Int64GetDatum(INSTR_TIME_GET_MICROSEC(elapsed));
-		ret = SPI_execute_with_args("INSERT INTO triggerstock.predictions "
-									"(symbol, bucket, probability, model_id, model_sha256, fallback_level, "
-									" features, latency_us) "
-									"VALUES ($1, $2, $3, $4, $5, $6, ($7::pg_catalog.jsonb) -> 'features', $8) "
-									"ON CONFLICT DO NOTHING",
-									8, types, values, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	}
+	INSTR_TIME_SET_CURRENT(start);
+	tsk_predict_symbol(d->symbol, &p);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	if (!p.has_bucket)
+		return;
+	initStringInfo(&json);
+	tsk_prediction_json(d->symbol, &p, &json);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(d->symbol);
+	values[1] = TimestampTzGetDatum(p.bucket);
+	values[2] = Float8GetDatum(p.probability);
+	nulls[2] = p.has_probability ? ' ' : 'n';
+	values[3] = Int64GetDatum(p.model_id);
+	nulls[3] = p.model_id ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(p.sha256);
+	nulls[4] = p.model_id && p.sha256[0] ? ' ' : 'n';
+	values[5] = CStringGetTextDatum(tsk_fallback_name(p.level));
+	values[6] = CStringGetTextDatum(json.data);
+	values[7] = Int64GetDatum(INSTR_TIME_GET_MICROSEC(elapsed));
+	/* the deployment may have changed since the due list was read: p says which answered */
+	values[8] = IntervalPGetDatum(&p.width);
+	values[9] = Int32GetDatum(p.horizon);
+	ret = SPI_execute_with_args("INSERT INTO triggerstock.predictions "
+								"(symbol, bucket, probability, model_id, model_sha256, fallback_level, "
+								" features, latency_us, width, horizon) "
+								"VALUES ($1, $2, $3, $4, $5, $6, ($7::pg_catalog.jsonb) OPERATOR(pg_catalog.->) 'features', "
+								" $8, $9, $10) "
+								"ON CONFLICT DO NOTHING",
+								10, types, values, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+}
 
-	/* realised outcomes: the next 1-minute candle has closed */
-	ret = SPI_execute("UPDATE triggerstock.predictions p "
-					  "SET outcome = n.close > c.close, outcome_at = pg_catalog.now() "
-					  "FROM triggerstock.candles c, triggerstock.candles n "
-					  "WHERE p.outcome IS NULL "
-					  "  AND c.symbol = p.symbol AND c.width = interval '1 minute' AND c.bucket = p.bucket "
-					  "  AND n.symbol = p.symbol AND n.width = interval '1 minute' "
-					  "  AND n.bucket = p.bucket + interval '1 minute' "
-					  "  AND n.bucket <= pg_catalog.now() - interval '1 minute'",
+/*
+ * predictor_outcomes
+ *	  Fill the outcome of each pending row whose bucket `horizon` buckets
+ *	  later is complete.  A row cannot be due before bucket + horizon *
+ *	  width <= last complete bucket (buckets without candles only push the
+ *	  target later), which keeps the bucket_ahead() probes to the rows that
+ *	  may be due.
+ */
+static void
+predictor_outcomes(const char *ext)
+{
+	int			ret;
+
+	ret = SPI_execute(psprintf("WITH pending AS ("
+							   "  SELECT p.symbol, p.width, p.horizon, p.bucket FROM triggerstock.predictions p "
+							   "  WHERE p.outcome IS NULL"
+							   "), complete AS ("
+							   "  SELECT s.symbol, s.width, %s.last_complete_bucket(s.symbol, s.width) AS lc "
+							   "  FROM (SELECT DISTINCT q.symbol, q.width FROM pending q) s"
+							   "), due AS ("
+							   "  SELECT q.symbol, q.width, q.horizon, q.bucket, c.lc, "
+							   "         %s.bucket_ahead(q.symbol, q.width, q.bucket, q.horizon) AS target "
+							   "  FROM pending q JOIN complete c "
+							   "    ON c.symbol OPERATOR(pg_catalog.=) q.symbol AND c.width OPERATOR(pg_catalog.=) q.width "
+							   "  WHERE (q.bucket OPERATOR(pg_catalog.+) (q.width OPERATOR(pg_catalog.*) q.horizon)) "
+							   "        OPERATOR(pg_catalog.<=) c.lc"
+							   ") "
+							   "UPDATE triggerstock.predictions p "
+							   "SET outcome = (%s.bucket_close(d.symbol, d.width, d.target) OPERATOR(pg_catalog.>) "
+							   "               %s.bucket_close(d.symbol, d.width, d.bucket)), "
+							   "    outcome_at = pg_catalog.now() "
+							   "FROM due d "
+							   "WHERE d.target OPERATOR(pg_catalog.<=) d.lc "
+							   "  AND p.symbol OPERATOR(pg_catalog.=) d.symbol AND p.width OPERATOR(pg_catalog.=) d.width "
+							   "  AND p.horizon OPERATOR(pg_catalog.=) d.horizon AND p.bucket OPERATOR(pg_catalog.=) d.bucket",
+							   ext, ext, ext, ext),
 					  false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * predictor_score_guarded
+ *	  predictor_score in a subtransaction: an ERROR is logged as a WARNING
+ *	  (at most one a minute) and rolled back; the pass goes on.
+ */
+static void
+predictor_score_guarded(const predictor_due *d)
+{
+	static TimestampTz last_warning = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		predictor_score(d);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		if (TimestampDifferenceExceeds(last_warning, GetCurrentTimestamp(), 60 * 1000))
+		{
+			last_warning = GetCurrentTimestamp();
+			ereport(WARNING,
+					(errmsg("predictor could not score \"%s\": %s", d->symbol, edata->message),
+					 errhint("The other deployments are scored; this WARNING is repeated at most once a minute.")));
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+}
+
+/*
+ * predictor_pass
+ *	  Score each due deployment; fill realised outcomes.  Inside a
+ *	  transaction.
+ */
+static void
+predictor_pass(void)
+{
+	const char *ext;
+	List	   *due;
+	ListCell   *lc;
+
+	/* SPI is connected by tsk_worker_run_in_xact */
+	ext = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
+	due = predictor_due_list(ext);
+	foreach(lc, due)
+		predictor_score_guarded(lfirst(lc));
+	predictor_outcomes(ext);
 }
 
 /*
@@ -144,8 +286,10 @@ void
 triggerstock_predictor_main(Datum main_arg)
 {
 	(void) tsk_worker_attach(main_arg);
-	/* score each closed candle on its own features, never a cached row */
+	/* score each complete bucket on its own features, never a cached row */
 	SetConfigOption("triggerstock.feature_cache_ttl", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	/* small repeated queries: JIT compilation would cost more than it saves */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	tsk_worker_set_state("scoring");
 
 	while (!ShutdownRequestPending)

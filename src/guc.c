@@ -340,3 +340,31 @@ tsk_guc_define(bool preloading)
 	guc_define_poll();
 	guc_define_models();
 }
+
+/*
+ * tsk_guc_internal_begin
+ *	  Settings for the extension's internal queries (issue 11): JIT off,
+ *	  since compiling the expressions of a feature query costs more than
+ *	  running it for the one row predict() needs.  Opens a GUC nest level,
+ *	  as a function's SET clause does; returns it for tsk_guc_internal_end.
+ *	  An ERROR unwinds it with the (sub)transaction.
+ */
+int
+tsk_guc_internal_begin(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
+ * tsk_guc_internal_end
+ *	  Restore the caller's settings saved by tsk_guc_internal_begin.
+ */
+void
+tsk_guc_internal_end(int level)
+{
+	AtEOXact_GUC(true, level);
+}

@@ -53,4 +53,11 @@ extern int	tsk_feature_cache_ttl;
 
 extern void tsk_guc_define(bool preloading);
 
+/*
+ * Run the extension's internal queries with their own settings (JIT off):
+ * level = tsk_guc_internal_begin(); ...; tsk_guc_internal_end(level).
+ */
+extern int	tsk_guc_internal_begin(void);
+extern void tsk_guc_internal_end(int level);
+
 #endif							/* TSK_GUC_H */

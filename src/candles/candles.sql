@@ -490,3 +490,67 @@ COMMENT ON VIEW triggerstock.candles_5m IS '5-minute candles rolled up from trig
 COMMENT ON VIEW triggerstock.candles_15m IS '15-minute candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1h IS '1-hour candles rolled up from triggerstock.candles';
 COMMENT ON VIEW triggerstock.candles_1d IS '1-day (UTC) candles rolled up from triggerstock.candles';
+
+------------------------------------------------------------------------------
+-- Completeness (issue 11): ONE definition, in C (src/candles/complete.c),
+-- used by train(), predict(), the predictor worker and the online features.
+-- A bucket of any width is complete when its end has passed the symbol's
+-- watermark: the time of the newest 1-minute candle's last trade
+-- (close_time), capped at now().  Data, not the clock, decides: the newest
+-- candle is complete only once data after its end has arrived, and
+-- historical candles are judged the same way as live ones.  The newest
+-- trade's time equals that close_time because the ingest flush merges trades
+-- into their candles in the same transaction.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.watermark(symbol text)
+RETURNS timestamptz AS 'MODULE_PATHNAME', 'candle_watermark'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.watermark(text) IS
+'the newest time for which the data of symbol is known: close_time (last trade) of its newest 1-minute candle, capped at now(); NULL without candles; a bucket is complete when bucket + width <= watermark (last_complete_bucket)';
+
+CREATE FUNCTION @extschema@.last_complete_bucket(symbol text, width interval)
+RETURNS timestamptz AS 'MODULE_PATHNAME', 'candle_last_complete_bucket'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.last_complete_bucket(text, interval) IS
+'start of the newest complete bucket of this width that holds a candle of symbol: the newest b with b + width <= watermark(symbol) (buckets aligned to the Unix epoch, as candles(width)); train() learns and predict() and the predictor worker score only buckets up to it; NULL when there is none';
+
+CREATE FUNCTION @extschema@.bucket_close(symbol text, width interval, bucket timestamptz)
+RETURNS float8
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (@extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
+                                   k.open_time, k.close_time)::@extschema@.ohlcv)).close
+    FROM triggerstock.candles k
+    WHERE k.symbol OPERATOR(pg_catalog.=) $1
+      AND k.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute'
+      AND k.bucket OPERATOR(pg_catalog.>=) $3
+      AND k.bucket OPERATOR(pg_catalog.<) ($3 OPERATOR(pg_catalog.+) @extschema@.candle_width($2))
+$$;
+COMMENT ON FUNCTION @extschema@.bucket_close(text, interval, timestamptz) IS
+'close of the candle of symbol at this width starting at bucket (as candles(width) gives it: rollup() of its 1-minute candles); NULL when it holds none';
+
+CREATE FUNCTION @extschema@.bucket_ahead(symbol text, width interval, bucket timestamptz, n integer)
+RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    -- n index probes: each step jumps to the next bucket of this width
+    -- holding a 1-minute candle (buckets without candles are no rows of
+    -- features(), so they are skipped exactly as the training labels skip them)
+    WITH RECURSIVE step(i, b) AS (
+        SELECT 0, pg_catalog.date_bin(@extschema@.candle_width($2), $3, pg_catalog.timestamptz 'epoch')
+        UNION ALL
+        SELECT s.i OPERATOR(pg_catalog.+) 1,
+               (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), c.bucket, pg_catalog.timestamptz 'epoch')
+                FROM triggerstock.candles c
+                WHERE c.symbol OPERATOR(pg_catalog.=) $1
+                  AND c.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute'
+                  AND c.bucket OPERATOR(pg_catalog.>=) (s.b OPERATOR(pg_catalog.+) $2)
+                ORDER BY c.bucket LIMIT 1)
+        FROM step s
+        WHERE s.i OPERATOR(pg_catalog.<) $4 AND s.b IS NOT NULL
+    )
+    SELECT s.b FROM step s WHERE s.i OPERATOR(pg_catalog.=) $4
+$$;
+COMMENT ON FUNCTION @extschema@.bucket_ahead(text, interval, timestamptz, integer) IS
+'start of the n-th bucket of this width after bucket that holds a candle of symbol, i.e. the features() row n rows later (the row whose close labels a horizon-n model); NULL when there is none yet';

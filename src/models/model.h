@@ -57,7 +57,7 @@ extern void tsk_xgb_predict(BoosterHandle booster, const float *x, size_t nrow, 
 /*
  * The booster's trees as a direct evaluator (model_trees.h), freed with
  * cxt; NULL when the model is not one it supports (then serve through
- * libxgboost).
+ * libxgboost).  ERROR when a tree is inconsistent (tsk_tsm_trees_check).
  */
 extern tsm_forest *tsk_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures);
 
@@ -110,9 +110,13 @@ typedef struct prediction_t
 	bool		has_probability;
 	double		probability;
 	int64		model_id;		/* 0 when no model answered */
-	char		sha256[65];
+	char		sha256[65];		/* "" when unknown */
+	Interval	width;			/* the deployed model's, else 1 minute */
+	int32		horizon;		/* the deployed model's, else 1 */
 	TimestampTz bucket;			/* bucket of the feature row, 0 if none */
 	bool		has_bucket;
+	TimestampTz watermark;		/* watermark(symbol) when the row was read */
+	bool		has_watermark;
 	int			nfeatures;
 	char	  **names;			/* feature row used (all columns) */
 	double	   *values;			/* NaN for NULL */

@@ -119,6 +119,38 @@ cache_evict_to(int keep)
 }
 
 /*
+ * cache_column
+ *	  Column col of a models row, or ERROR when it is NULL (the columns are
+ *	  NOT NULL; a row is never trusted to be what the constraints say).
+ */
+static Datum
+cache_column(HeapTuple tup, TupleDesc desc, int col, int64 model_id)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %lld has a NULL %s", (long long) model_id, SPI_fname(desc, col)),
+				 errhint("Deploy another model: this row of triggerstock.models cannot be served.")));
+	return d;
+}
+
+/*
+ * cache_bad_model
+ *	  ERROR for a models row that cannot be served.
+ */
+static void
+cache_bad_model(int64 model_id, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model %lld cannot be served: %s", (long long) model_id, what),
+			 errhint("Deploy another model: this row of triggerstock.models is not what train() stores.")));
+}
+
+/*
  * cache_load
  *	  Read model row model_id and load its booster into a new context.
  */
@@ -131,17 +163,18 @@ cache_load(int64 model_id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(model_id)};
 	int			ret;
-	bool		isnull;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bytea	   *bytes;
 	ArrayType  *names;
 	Datum	   *elems;
+	bool	   *elem_nulls;
 	int			nelems;
+	bst_ulong	booster_features;
 	int			spi = tsk_spi_connect();
 
 	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
-								"FROM triggerstock.models m WHERE m.id = $1",
+								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -160,20 +193,36 @@ cache_load(int64 model_id)
 		m = palloc0(sizeof(model_t));
 		m->id = model_id;
 		m->cxt = cxt;
-		strlcpy(m->symbol, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)), NAMEDATALEN);
-		strlcpy(m->sha256, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)), sizeof(m->sha256));
-		m->width = *DatumGetIntervalP(SPI_getbinval(tup, desc, 3, &isnull));
-		m->horizon = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
-		names = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull));
-		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, 1, model_id)), m->symbol, NAMEDATALEN);
+		text_to_cstring_buffer(DatumGetTextPP(cache_column(tup, desc, 2, model_id)), m->sha256,
+							   sizeof(m->sha256));
+		m->width = *DatumGetIntervalP(cache_column(tup, desc, 3, model_id));
+		m->horizon = DatumGetInt32(cache_column(tup, desc, 4, model_id));
+		if (m->horizon < 1 || m->horizon > 10000)
+			cache_bad_model(model_id, "horizon outside 1 to 10000");
+		names = DatumGetArrayTypeP(cache_column(tup, desc, 5, model_id));
+		if (ARR_NDIM(names) != 1)
+			cache_bad_model(model_id, "features is not a one-dimensional array");
+		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &nelems);
+		if (nelems < 1)
+			cache_bad_model(model_id, "no feature names");
 		m->nfeatures = nelems;
-		m->features = palloc(sizeof(char *) * Max(nelems, 1));
+		m->features = palloc(sizeof(char *) * nelems);
 		for (int i = 0; i < nelems; i++)
+		{
+			if (elem_nulls[i])
+				cache_bad_model(model_id, "a NULL feature name");
 			m->features[i] = TextDatumGetCString(elems[i]);
-		bytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 6, &isnull));
+		}
+		bytes = DatumGetByteaPP(cache_column(tup, desc, 6, model_id));
 		MemoryContextSwitchTo(old);
 		m->booster = tsk_xgb_load(cxt, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
 								 tsk_predict_threads);
+		/* the matrix handed to the booster has one column per name */
+		tsk_xgb_check(XGBoosterGetNumFeature(m->booster, &booster_features), "XGBoosterGetNumFeature");
+		if (booster_features != (bst_ulong) m->nfeatures)
+			cache_bad_model(model_id, psprintf("the booster takes %llu features, the row names %d",
+											   (unsigned long long) booster_features, m->nfeatures));
 		m->forest = tsk_xgb_forest(cxt, m->booster, m->nfeatures);
 	}
 	PG_CATCH();
@@ -273,15 +322,16 @@ tsk_model_deployed(const char *symbol)
 	args[0] = CStringGetTextDatum(symbol);
 	spi = tsk_spi_connect();
 	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
-								"WHERE d.symbol = $1 ORDER BY d.id DESC LIMIT 1",
+								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		model_id = isnull ? 0 : DatumGetInt64(d);
 	}
 	tsk_spi_finish(spi);
 

@@ -60,6 +60,33 @@ tsk_tsm_split(size_t n, double test_fraction, size_t gap, size_t *n_train, size_
 }
 
 /*
+ * tsk_tsm_constant_scores
+ *	  Log loss and Brier score of always answering p.
+ */
+void
+tsk_tsm_constant_scores(const float *label, size_t n, double p, double *log_loss, double *brier)
+{
+	double		pc = p < TSM_EPS ? TSM_EPS : p > 1 - TSM_EPS ? 1 - TSM_EPS : p;
+	double		ll = 0,
+				br = 0;
+
+	if (n == 0)
+	{
+		*log_loss = *brier = NAN;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		int			y = label[i] > 0.5f;
+
+		ll -= y ? log(pc) : log(1 - pc);
+		br += (p - y) * (p - y);
+	}
+	*log_loss = ll / (double) n;
+	*brier = br / (double) n;
+}
+
+/*
  * tsm_cmp_prob
  *	  qsort_r comparator: indices by ascending probability.
  */

@@ -47,7 +47,10 @@ extern size_t tsk_tsm_labels(const double *close, size_t n, int horizon, float *
  * are left out so that no training label looks into the test window (gap =
  * horizon).  Sets *n_train and *test_begin (the test window is
  * [test_begin, n)); returns 0, or -1 when there are not enough rows for a
- * non-empty training set.
+ * non-empty training set.  train() applies it twice: to all labelled rows
+ * (training rows | gap | test window), then to the training rows with the
+ * validation fraction (fit rows | gap | validation slice), so the
+ * validation slice has `gap` rows left out on both sides.
  */
 extern int	tsk_tsm_split(size_t n, double test_fraction, size_t gap,
 					  size_t *n_train, size_t *test_begin);
@@ -61,6 +64,14 @@ extern int	tsk_tsm_split(size_t n, double test_fraction, size_t gap,
  */
 extern void tsk_tsm_compute_metrics(const float *label, const double *prob, size_t n,
 								int majority_class, size_t *scratch, tsm_metrics *out);
+
+/*
+ * Log loss (probability clipped as in tsm_metrics) and Brier score of the
+ * constant prediction p on n labels: the baseline that always answers the
+ * training base rate.  NaN when n is 0.
+ */
+extern void tsk_tsm_constant_scores(const float *label, size_t n, double p,
+									double *log_loss, double *brier);
 
 /* ROC AUC with ties counted as half (Mann-Whitney U); NaN for one class. */
 extern double tsk_tsm_roc_auc(const float *label, const double *prob, size_t n, size_t *scratch);

@@ -18,11 +18,17 @@
  *	- these functions are VOLATILE: they read the deployment, the candles
  *	  and the clock;
  *	- the latest feature row of a (symbol, width) is cached per backend and
- *	  recomputed only when the latest complete 1-minute candle changes
- *	  (bucket, close, volume or trade count), so a predict() costs one
- *	  index probe plus one booster call when nothing changed;
- *	- a feature row is "complete" when its bucket has ended (bucket + width
- *	  <= now()).
+ *	  recomputed only when the newest complete bucket or its last 1-minute
+ *	  candle changes (bucket, close, volume or trade count), so a predict()
+ *	  costs a few index probes plus one booster call when nothing changed;
+ *	- a feature row is complete when its bucket ends at or before the
+ *	  symbol's watermark: predict() scores the row of
+ *	  last_complete_bucket(symbol, width), the one rule shared with train()
+ *	  and the predictor worker (src/candles/candles.sql);
+ *	- the probability is about the close horizon buckets of the model's
+ *	  width after that bucket (not the next bucket when horizon > 1);
+ *	- every column read from triggerstock.predictions is checked for NULL;
+ *	- internal queries run without JIT (tsk_guc_internal_begin).
  */
 #include "postgres.h"
 
@@ -43,6 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "candles/complete.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
@@ -67,12 +74,14 @@ typedef struct predict_row
 {
 	char		symbol[NAMEDATALEN];
 	Interval	width;
-	/* signature of the latest complete 1-minute candle */
+	/* signature: the newest complete bucket and its last 1-minute candle */
+	TimestampTz sig_complete;
 	TimestampTz sig_bucket;
 	double		sig_close;
 	double		sig_volume;
 	int64		sig_trades;
 	TimestampTz checked_at;		/* when the signature was last read */
+	TimestampTz watermark;
 	/* the row */
 	bool		found;
 	TimestampTz bucket;
@@ -84,41 +93,6 @@ typedef struct predict_row
 static MemoryContext predict_cxt = NULL;
 static predict_row *predict_rows = NULL;
 static int	predict_nrows = 0;
-static SPIPlanPtr predict_sig_plan = NULL;
-
-/*
- * tsk_fallback_name
- *	  The name of a fallback level.
- */
-const char *
-tsk_fallback_name(fallback_t level)
-{
-	switch (level)
-	{
-		case TS_LEVEL_MODEL:
-			return "model";
-		case TS_LEVEL_LAST_SCORE:
-			return "last_score";
-		case TS_LEVEL_RULES:
-			return "rules";
-		case TS_LEVEL_ABSTAIN:
-			return "abstain";
-	}
-	return "?";
-}
-
-/*
- * tsk_json_double
- *	  A double as JSON: shortest exact form, null when not finite.
- */
-void
-tsk_json_double(StringInfo buf, double v)
-{
-	if (!isfinite(v))
-		appendStringInfoString(buf, "null");
-	else
-		appendStringInfo(buf, "%.17g", v);
-}
 
 /* GUC level of the search_path pinned by predict_spi_connect. */
 static int	predict_spi_nest = -1;
@@ -159,6 +133,60 @@ predict_cached_row(const char *symbol, const Interval *width)
 }
 
 /*
+ * predict_keep_row
+ *	  Copy the numeric columns of a features() row into row (in
+ *	  predict_cxt): NaN for NULL; the bucket column sets row->bucket.
+ */
+static void
+predict_keep_row(predict_row *row, HeapTuple tup, TupleDesc desc)
+{
+	MemoryContext old = MemoryContextSwitchTo(predict_cxt);
+	bool		isnull;
+
+	row->names = palloc(sizeof(char *) * desc->natts);
+	row->values = palloc(sizeof(double) * desc->natts);
+	row->n = 0;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
+		double		v = NAN;
+
+		if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
+			row->bucket = DatumGetTimestampTz(d);
+		if (att->attisdropped)
+			continue;
+		switch (att->atttypid)
+		{
+			case FLOAT8OID:
+				v = isnull ? NAN : DatumGetFloat8(d);
+				break;
+			case FLOAT4OID:
+				v = isnull ? NAN : DatumGetFloat4(d);
+				break;
+			case INT2OID:
+				v = isnull ? NAN : DatumGetInt16(d);
+				break;
+			case INT4OID:
+				v = isnull ? NAN : DatumGetInt32(d);
+				break;
+			case INT8OID:
+				v = isnull ? NAN : (double) DatumGetInt64(d);
+				break;
+			case NUMERICOID:
+				v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+				break;
+			default:
+				continue;
+		}
+		row->names[row->n] = pstrdup(NameStr(att->attname));
+		row->values[row->n++] = v;
+	}
+	MemoryContextSwitchTo(old);
+	row->found = true;
+}
+
+/*
  * predict_latest_row
  *	  The latest complete feature row of (symbol, width), from the cache
  *	  when it was checked less than triggerstock.feature_cache_ttl ago or
@@ -172,15 +200,14 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	Datum		args[3];
 	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
 	predict_row *row = NULL;
-	TimestampTz sig_bucket;
+	candle_completeness complete;
+	TimestampTz sig_complete,
+				sig_bucket,
+				watermark;
 	double		sig_close,
 				sig_volume;
 	int64		sig_trades;
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
 	int			ret;
-	MemoryContext old;
 
 	if (predict_cxt == NULL)
 	{
@@ -189,7 +216,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
 	}
 	row = predict_cached_row(symbol, width);
-	if (row != NULL && row->sig_bucket != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
+	if (row != NULL && row->sig_complete != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
 		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
 									tsk_feature_cache_ttl))
 		return row->found ? row : NULL;
@@ -199,35 +226,22 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_spi_connect();
 		*spi = true;
 	}
-	if (predict_sig_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT c.bucket, c.close, c.volume, c.trades FROM triggerstock.candles c "
-									   "WHERE c.symbol = $1 AND c.width = interval '1 minute' "
-									   "AND c.bucket <= pg_catalog.now() - interval '1 minute' "
-									   "ORDER BY c.bucket DESC LIMIT 1", 1, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		predict_sig_plan = plan;
-	}
-	args[0] = CStringGetTextDatum(symbol);
-	ret = SPI_execute_plan(predict_sig_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	/* the newest complete bucket and its last candle: the one rule of candles/complete.h */
+	tsk_candle_completeness(symbol, width, &complete);
+	if (!complete.has_bucket)
 		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	sig_bucket = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
-	sig_close = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
-	sig_volume = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
-	sig_trades = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	sig_complete = complete.bucket;
+	sig_bucket = complete.last_candle;
+	sig_close = complete.last_close;
+	sig_volume = complete.last_volume;
+	sig_trades = complete.last_trades;
+	watermark = complete.watermark;
 
-	if (row != NULL && row->sig_bucket == sig_bucket && row->sig_close == sig_close &&
-		row->sig_volume == sig_volume && row->sig_trades == sig_trades)
+	if (row != NULL && row->sig_complete == sig_complete && row->sig_bucket == sig_bucket &&
+		row->sig_close == sig_close && row->sig_volume == sig_volume && row->sig_trades == sig_trades)
 	{
 		row->checked_at = GetCurrentTimestamp();
+		row->watermark = watermark;
 		return row->found ? row : NULL;
 	}
 	if (row == NULL)
@@ -243,69 +257,28 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		row->width = *width;
 	}
 	/* mark stale until the new row is read (an ERROR leaves it stale) */
-	row->sig_bucket = DT_NOBEGIN;
+	row->sig_complete = DT_NOBEGIN;
 	row->found = false;
 
+	/* the row of the newest complete bucket */
+	args[0] = CStringGetTextDatum(symbol);
 	args[1] = IntervalPGetDatum(width);
-	args[2] = TimestampTzGetDatum(sig_bucket - width->time - (int64) width->day * USECS_PER_DAY);
+	args[2] = TimestampTzGetDatum(sig_complete);
 	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
-										 "WHERE f.bucket + $2 <= pg_catalog.now() ORDER BY f.bucket DESC LIMIT 1",
+										 "WHERE f.bucket OPERATOR(pg_catalog.<=) $3 ORDER BY f.bucket DESC LIMIT 1",
 										 quote_identifier(get_namespace_name(nsp))),
 								3, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
-	{
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		old = MemoryContextSwitchTo(predict_cxt);
-		row->names = palloc(sizeof(char *) * desc->natts);
-		row->values = palloc(sizeof(double) * desc->natts);
-		row->n = 0;
-		for (int i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
-			double		v = NAN;
-
-			if (strcmp(NameStr(att->attname), "bucket") == 0 && !isnull)
-				row->bucket = DatumGetTimestampTz(d);
-			if (att->attisdropped)
-				continue;
-			switch (att->atttypid)
-			{
-				case FLOAT8OID:
-					v = isnull ? NAN : DatumGetFloat8(d);
-					break;
-				case FLOAT4OID:
-					v = isnull ? NAN : DatumGetFloat4(d);
-					break;
-				case INT2OID:
-					v = isnull ? NAN : DatumGetInt16(d);
-					break;
-				case INT4OID:
-					v = isnull ? NAN : DatumGetInt32(d);
-					break;
-				case INT8OID:
-					v = isnull ? NAN : (double) DatumGetInt64(d);
-					break;
-				case NUMERICOID:
-					v = isnull ? NAN : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-					break;
-				default:
-					continue;
-			}
-			row->names[row->n] = pstrdup(NameStr(att->attname));
-			row->values[row->n++] = v;
-		}
-		MemoryContextSwitchTo(old);
-		row->found = true;
-	}
+		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	row->sig_complete = sig_complete;
 	row->sig_bucket = sig_bucket;
 	row->sig_close = sig_close;
 	row->sig_volume = sig_volume;
 	row->sig_trades = sig_trades;
 	row->checked_at = GetCurrentTimestamp();
+	row->watermark = watermark;
 	return row->found ? row : NULL;
 }
 
@@ -341,28 +314,80 @@ predict_one(const model_t *m, const float *x, double *out)
 }
 
 /*
+ * predict_last_score
+ *	  Level 2: the symbol's newest model score of out's width and horizon,
+ *	  if younger than triggerstock.last_score_max_age (SPI connected).
+ *	  Every column is checked: the table is writable by its owner.
+ */
+static void
+predict_last_score(const char *symbol, prediction_t *out)
+{
+	Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
+	Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
+	IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
+								"WHERE symbol OPERATOR(pg_catalog.=) $1 "
+								"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
+								"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+								"AND probability IS NOT NULL "
+								"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
+								"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
+								"ORDER BY predicted_at DESC LIMIT 1",
+								4, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		return;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	d = SPI_getbinval(tup, desc, 1, &isnull);
+	if (isnull || !(DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1))
+		return;
+	out->probability = DatumGetFloat8(d);
+	out->has_probability = true;
+	out->level = TS_LEVEL_LAST_SCORE;
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	out->model_id = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (!isnull)
+		text_to_cstring_buffer(DatumGetTextPP(d), out->sha256, sizeof(out->sha256));
+}
+
+/*
  * tsk_predict_symbol
  *	  Run the fallback chain for symbol; see the file header.
  */
 void
 tsk_predict_symbol(const char *symbol, prediction_t *out)
 {
-	int64		model_id = tsk_model_deployed(symbol);
-	model_t   *m = model_id ? tsk_model_get(model_id) : NULL;
+	int64		model_id;
+	model_t    *m;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
 	bool		spi = false;
 	double		rsi,
 				macd;
+	int			guc_level = tsk_guc_internal_begin();
 
+	model_id = tsk_model_deployed(symbol);
+	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
 	out->level = TS_LEVEL_ABSTAIN;
+	out->width = m ? m->width : one_minute;
+	out->horizon = m ? m->horizon : 1;
 
-	row = predict_latest_row(symbol, m ? &m->width : &one_minute, tsk_model_extension_namespace(),
-							 &spi);
+	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), &spi);
 
 	if (row != NULL)
 	{
+		out->has_watermark = true;
+		out->watermark = row->watermark;
 		out->has_bucket = true;
 		out->bucket = row->bucket;
 		out->nfeatures = row->n;
@@ -393,46 +418,32 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 								   m->features[j], (long long) m->id);
 		else
 		{
-			predict_one(m, x, &out->probability);
-			out->has_probability = true;
-			out->level = TS_LEVEL_MODEL;
-			out->model_id = m->id;
-			strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			double		prob;
+
+			predict_one(m, x, &prob);
+			/* a stored booster of another objective answers something else */
+			if (!(prob >= 0 && prob <= 1))
+				out->reason = psprintf("model %lld answered %g, not a probability", (long long) m->id, prob);
+			else
+			{
+				out->probability = prob;
+				out->has_probability = true;
+				out->level = TS_LEVEL_MODEL;
+				out->model_id = m->id;
+				strlcpy(out->sha256, m->sha256, sizeof(out->sha256));
+			}
 		}
 	}
 
-	/* level 2: a recent model score */
+	/* level 2: a recent model score of the same width and horizon */
 	if (!out->has_probability)
 	{
-		Oid			types[2] = {TEXTOID, INT4OID};
-		Datum		args[2] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age)};
-		int			ret;
-
 		if (!spi)
 		{
 			predict_spi_connect();
 			spi = true;
 		}
-		ret = SPI_execute_with_args("SELECT p.probability, p.model_id, p.model_sha256 "
-									"FROM triggerstock.predictions p "
-									"WHERE p.symbol = $1 AND p.fallback_level = 'model' "
-									"AND p.predicted_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-									"ORDER BY p.predicted_at DESC LIMIT 1",
-									2, types, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			out->probability = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
-			out->has_probability = !isnull;
-			out->model_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			strlcpy(out->sha256, SPI_getvalue(tup, desc, 3), sizeof(out->sha256));
-			out->level = TS_LEVEL_LAST_SCORE;
-		}
+		predict_last_score(symbol, out);
 	}
 
 	/* level 3: the rules baseline */
@@ -446,54 +457,7 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 	}
 	if (spi)
 		predict_spi_finish();
-}
-
-/*
- * tsk_prediction_json
- *	  The prediction and what explains it, as JSON text.
- */
-void
-tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
-{
-	char		ts[MAXDATELEN + 1];
-
-	appendStringInfoString(buf, "{\"symbol\": ");
-	escape_json(buf, symbol);
-	appendStringInfoString(buf, ", \"probability\": ");
-	if (p->has_probability)
-		tsk_json_double(buf, p->probability);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"fallback_level\": ");
-	escape_json(buf, tsk_fallback_name(p->level));
-	if (p->model_id)
-	{
-		appendStringInfo(buf, ", \"model_id\": %lld, \"sha256\": ", (long long) p->model_id);
-		escape_json(buf, p->sha256);
-	}
-	else
-		appendStringInfoString(buf, ", \"model_id\": null, \"sha256\": null");
-	appendStringInfoString(buf, ", \"reason\": ");
-	if (p->reason)
-		escape_json(buf, p->reason);
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"bucket\": ");
-	if (p->has_bucket)
-		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(ts, TimestampTzGetDatum(p->bucket),
-														   TIMESTAMPTZOID, NULL));
-	else
-		appendStringInfoString(buf, "null");
-	appendStringInfoString(buf, ", \"features\": {");
-	for (int i = 0; i < p->nfeatures; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(buf, ", ");
-		escape_json(buf, p->names[i]);
-		appendStringInfoString(buf, ": ");
-		tsk_json_double(buf, p->values[i]);
-	}
-	appendStringInfoString(buf, "}}");
+	tsk_guc_internal_end(guc_level);
 }
 
 /*
@@ -521,8 +485,10 @@ predict_symbol_arg(FunctionCallInfo fcinfo)
 
 /*
  * model_predict_symbol
- *	  predict(symbol) -> float8: probability that the next bucket closes
- *	  higher, NULL when every level of the fallback chain abstains.
+ *	  predict(symbol) -> float8: probability that the close horizon buckets
+ *	  (of the deployed model's width) after the newest complete bucket is
+ *	  higher than that bucket's close; NULL when every level of the
+ *	  fallback chain abstains.
  */
 Datum
 model_predict_symbol(PG_FUNCTION_ARGS)
@@ -606,6 +572,11 @@ model_predict_features(PG_FUNCTION_ARGS)
 	for (int j = 0; j < n; j++)
 		x[j] = nulls[j] ? NAN : (float) DatumGetFloat8(elems[j]);
 	predict_one(m, x, &prob);
+	if (!(prob >= 0 && prob <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %lld answered %g, not a probability", (long long) m->id, prob),
+				 errhint("Deploy a model trained by train(): objective binary:logistic.")));
 	PG_RETURN_FLOAT8(prob);
 }
 
@@ -617,6 +588,32 @@ Datum
 model_cache_size_now(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(tsk_model_cache_count());
+}
+
+/*
+ * drift_recent_values
+ *	  The values of one feature in the recent rows (one jsonb row each, NaN
+ *	  when missing or not a number).
+ */
+static void
+drift_recent_values(SPITupleTable *rows, uint64 nrows, const char *feature, double *col)
+{
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
+		JsonbValue	key,
+				   *v = NULL;
+
+		key.type = jbvString;
+		key.val.string.val = (char *) feature;
+		key.val.string.len = strlen(feature);
+		if (!isnull)
+			v = findJsonbValueFromContainer(&DatumGetJsonbP(d)->root, JB_FOBJECT, &key);
+		col[i] = (v != NULL && v->type == jbvNumeric)
+			? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
+			: NAN;
+	}
 }
 
 /*
@@ -639,6 +636,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	int			ret;
 	uint64		nrows;
 	double	   *col;
+	int			guc_level;
 
 	if (recent < 10)
 		ereport(ERROR,
@@ -654,6 +652,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 	m = tsk_model_get(model_id);
 	InitMaterializedSRF(fcinfo, 0);
 
+	guc_level = tsk_guc_internal_begin();
 	predict_spi_connect();
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(symbol);
@@ -682,22 +681,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 		char	   *sql;
 		SPITupleTable *ref;
 
-		/* the recent values of feature j */
-		for (uint64 i = 0; i < nrows; i++)
-		{
-			bool		isnull;
-			Jsonb	   *jb = DatumGetJsonbP(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull));
-			JsonbValue	key,
-					   *v;
-
-			key.type = jbvString;
-			key.val.string.val = m->features[j];
-			key.val.string.len = strlen(m->features[j]);
-			v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
-			col[i] = (v != NULL && v->type == jbvNumeric)
-				? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
-				: NAN;
-		}
+		drift_recent_values(rows, nrows, m->features[j], col);
 		/* the stored bins */
 		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
 					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
@@ -751,5 +735,6 @@ model_feature_drift(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	predict_spi_finish();
+	tsk_guc_internal_end(guc_level);
 	return (Datum) 0;
 }

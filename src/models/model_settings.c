@@ -67,6 +67,7 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 
 	memset(s, 0, sizeof(*s));
 	s->test_fraction = 0.2;
+	s->validation_fraction = 0.2;
 	s->num_boost_round = 100;
 	s->early_stopping_rounds = 10;
 	for (int i = 0; i < (int) lengthof(defaults); i++)
@@ -113,14 +114,21 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 					 errmsg("parameter \"%s\" cannot be set", key),
 					 errhint("train() always uses objective binary:logistic with eval_metric logloss "
 							 "for early stopping; the thread count is the GUC triggerstock.train_threads.")));
-		if (strcmp(key, "test_fraction") == 0)
+		if (strcmp(key, "test_fraction") == 0 || strcmp(key, "validation_fraction") == 0)
 		{
-			s->test_fraction = strtod(value, NULL);
-			if (!(s->test_fraction >= 0.01 && s->test_fraction <= 0.9))
+			bool		test = key[0] == 't';
+			double		f = strtod(value, NULL);
+
+			if (!(f >= 0.01 && f <= 0.9))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("test_fraction must be between 0.01 and 0.9, got %s", value),
-						 errhint("It is the share of the newest rows held out for testing; the default is 0.2.")));
+						 errmsg("%s must be between 0.01 and 0.9, got %s", key, value),
+						 errhint(test ? "It is the share of the newest rows held out for testing; the default is 0.2."
+								 : "It is the share of the newest training rows that chooses the number of rounds; the default is 0.2.")));
+			if (test)
+				s->test_fraction = f;
+			else
+				s->validation_fraction = f;
 			continue;
 		}
 		if (strcmp(key, "num_boost_round") == 0 || strcmp(key, "early_stopping_rounds") == 0)
@@ -146,7 +154,7 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown parameter \"%.*s%s\"", pg_mbcliplen(key, strlen(key), 64), key,
 							key[pg_mbcliplen(key, strlen(key), 64)] ? "..." : ""),
-					 errhint("params takes test_fraction, num_boost_round, early_stopping_rounds and "
+					 errhint("params takes test_fraction, validation_fraction, num_boost_round, early_stopping_rounds and "
 							 "XGBoost's tree booster and learning task parameters, such as max_depth, eta, "
 							 "subsample, colsample_bytree, min_child_weight, lambda, alpha, gamma, max_bin.")));
 		for (i = 0; i < s->nparams; i++)

@@ -1,8 +1,9 @@
 /*
  * model_settings.h
  *	  The settings of one train() run: our keys (test_fraction,
- *	  num_boost_round, early_stopping_rounds) and XGBoost's parameters, read
- *	  from train()'s params jsonb (model_settings.c).
+ *	  validation_fraction, num_boost_round, early_stopping_rounds) and
+ *	  XGBoost's parameters, read from train()'s params jsonb
+ *	  (model_settings.c).
  *
  * Invariants: objective, eval_metric and the thread count cannot be set
  * (train() fixes the first two; triggerstock.train_threads is the third);
@@ -15,15 +16,19 @@
 
 #include "utils/jsonb.h"
 
+/* Most parameters a training run takes (ours and XGBoost's). */
+#define TRAIN_MAX_PARAMS 64
+
 /* Settings of one training run (our keys, then XGBoost's). */
 typedef struct train_settings
 {
 	double		test_fraction;
+	double		validation_fraction;
 	int			num_boost_round;
 	int			early_stopping_rounds;
 	int			nparams;
-	char	   *keys[64];
-	char	   *values[64];
+	char	   *keys[TRAIN_MAX_PARAMS];
+	char	   *values[TRAIN_MAX_PARAMS];
 } train_settings;
 
 extern void tsk_train_settings_parse(Jsonb *params, train_settings *s);

@@ -242,6 +242,106 @@ tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err,
 }
 
 /*
+ * trees_check_array
+ *	  Check the trees of one "trees" array (see tsk_tsm_trees_check).
+ */
+static int
+trees_check_array(const cJSON *trees, int nfeatures, char *err, size_t errlen)
+{
+	const cJSON *tree;
+	int			t = 0;
+
+	cJSON_ArrayForEach(tree, trees)
+	{
+		double		n;
+		const cJSON *left,
+				   *right,
+				   *feature,
+				   *l,
+				   *r,
+				   *f;
+
+		if (!trees_number(trees_path(tree, "tree_param.num_nodes"), &n) || n < 1 || n > 1e7)
+		{
+			snprintf(err, errlen, "tree %d has no valid num_nodes", t);
+			return -1;
+		}
+		left = trees_array(tree, "left_children", (int) n);
+		right = trees_array(tree, "right_children", (int) n);
+		feature = trees_array(tree, "split_indices", (int) n);
+		if (!left || !right || !feature)
+		{
+			snprintf(err, errlen, "tree %d lacks children or split indices for its %d nodes", t, (int) n);
+			return -1;
+		}
+		l = left->child;
+		r = right->child;
+		f = feature->child;
+		for (int i = 0; i < (int) n; i++, l = l->next, r = r->next, f = f->next)
+		{
+			double		lv,
+						rv,
+						fv;
+
+			if (!trees_number(l, &lv) || !trees_number(r, &rv) || !trees_number(f, &fv))
+			{
+				snprintf(err, errlen, "tree %d node %d is not numeric", t, i);
+				return -1;
+			}
+			if (lv == -1 && rv == -1)
+				continue;
+			if (lv <= i || lv >= n || rv <= i || rv >= n)
+			{
+				snprintf(err, errlen, "tree %d node %d has children outside the tree", t, i);
+				return -1;
+			}
+			if (fv < 0 || fv >= nfeatures || fv != floor(fv))
+			{
+				snprintf(err, errlen, "tree %d splits on feature %g of %d", t, fv, nfeatures);
+				return -1;
+			}
+		}
+		t++;
+	}
+	return 0;
+}
+
+/*
+ * tsk_tsm_trees_check
+ *	  See model_trees.h.
+ */
+int
+tsk_tsm_trees_check(const char *json, size_t len, int nfeatures, char *err, size_t errlen)
+{
+	static const char *const paths[] = {
+		"learner.gradient_booster.model.trees",	/* gbtree */
+		"learner.gradient_booster.gbtree.model.trees"	/* dart */
+	};
+	cJSON	   *root = cJSON_ParseWithLength(json, len);
+	int			rc = 0;
+
+	if (root == NULL)
+	{
+		snprintf(err, errlen, "model JSON does not parse");
+		return -1;
+	}
+	for (int p = 0; rc == 0 && p < (int) (sizeof(paths) / sizeof(paths[0])); p++)
+	{
+		const cJSON *trees = trees_path(root, paths[p]);
+
+		if (trees != NULL && !cJSON_IsArray(trees))
+		{
+			snprintf(err, errlen, "%s is not an array", paths[p]);
+			rc = -1;
+		}
+		else if (trees != NULL)
+			rc = trees_check_array(trees, nfeatures, err, errlen);
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/*
  * tsk_tsm_forest_predict
  *	  See model_trees.h.
  */

@@ -34,6 +34,16 @@ typedef struct tsm_forest tsm_forest;
 extern tsm_forest *tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures,
 										char *err, size_t errlen);
 
+/*
+ * Check every tree of a JSON model, whatever its objective or booster
+ * (gbtree, or dart's trees): each split node's children lie after it and
+ * inside its tree, and each split feature inside [0, nfeatures).  libxgboost
+ * does not check this when it loads a model, and walks such a tree outside
+ * its feature vector; a model that fails is never served.  Returns 0, or -1
+ * with a message in err (a model without trees, gblinear, passes).
+ */
+extern int	tsk_tsm_trees_check(const char *json, size_t len, int nfeatures, char *err, size_t errlen);
+
 /* Probability of the positive class for one row of nfeatures floats. */
 extern double tsk_tsm_forest_predict(const tsm_forest *forest, const float *x);
 

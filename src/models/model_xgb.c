@@ -102,10 +102,12 @@ tsk_xgb_check(int rc, const char *what)
 	if (rc != 0)
 	{
 		const char *msg = XGBGetLastError();
+		/* its first line: XGBoost appends a stack trace of addresses */
+		size_t		len = msg ? strcspn(msg, "\n") : 0;
 
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("xgboost %s failed: %s", what, msg ? msg : "(no message)"),
+				 errmsg("xgboost %s failed: %.*s", what, (int) len, msg ? msg : ""),
 				 errhint("The message above is XGBoost's own; check the parameters given in params.")));
 	}
 }
@@ -244,6 +246,12 @@ tsk_xgb_forest(MemoryContext cxt, BoosterHandle booster, int nfeatures)
 	tsk_xgb_restore_signals(&saved);
 	tsk_xgb_check(rc, "XGBoosterSaveModelToBuffer");
 
+	/* libxgboost walks whatever trees it loaded: never serve one that leaves the row */
+	if (tsk_tsm_trees_check(json, (size_t) len, nfeatures, err, sizeof(err)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model cannot be served: %s", err),
+				 errhint("Deploy another model: this one's trees do not fit its %d features.", nfeatures)));
 	forest = tsk_tsm_forest_from_json(json, (size_t) len, nfeatures, err, sizeof(err));
 	if (forest == NULL)
 	{

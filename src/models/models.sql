@@ -21,17 +21,30 @@ CREATE TABLE triggerstock.models (
     metrics         jsonb NOT NULL,
     importance      jsonb NOT NULL,
     drift_reference jsonb NOT NULL,
-    source          text NOT NULL
+    source          text NOT NULL,
+    -- the invariants the C code relies on when it reads a row (issue 11)
+    CONSTRAINT models_symbol_id UNIQUE (symbol, id),
+    CONSTRAINT models_width_valid CHECK (width > interval '0' AND date_part('month', width) = 0
+                                         AND date_part('year', width) = 0
+                                         AND date_part('epoch', width)::numeric % 60 = 0),
+    CONSTRAINT models_horizon_valid CHECK (horizon BETWEEN 1 AND 10000),
+    CONSTRAINT models_sha256_of_model CHECK (sha256 = encode(sha256(model), 'hex')),
+    CONSTRAINT models_features_valid CHECK (array_ndims(features) = 1 AND cardinality(features) >= 1
+                                            AND array_position(features, NULL) IS NULL),
+    CONSTRAINT models_best_iteration_valid CHECK (best_iteration >= 0),
+    CONSTRAINT models_windows_ordered CHECK (train_from <= train_to AND train_to < test_from AND test_from <= test_to),
+    CONSTRAINT models_json_objects CHECK (jsonb_typeof(params) = 'object' AND jsonb_typeof(metrics) = 'object'
+                                          AND jsonb_typeof(importance) = 'object'
+                                          AND jsonb_typeof(drift_reference) = 'object')
 );
-CREATE INDEX models_symbol_id ON triggerstock.models (symbol, id);
 COMMENT ON TABLE triggerstock.models IS
 'trained XGBoost models, one row per train() call; rows are immutable (UPDATE is refused) so a model id always names the same bytes';
-COMMENT ON COLUMN triggerstock.models.model IS 'the booster as saved by XGBoosterSaveModelToBuffer (UBJSON), sliced to the best iteration; python: xgboost.Booster(model_file=bytearray(model))';
+COMMENT ON COLUMN triggerstock.models.model IS 'the booster as saved by XGBoosterSaveModelToBuffer (UBJSON): best_iteration + 1 rounds refit on all training rows; python: xgboost.Booster(model_file=bytearray(model))';
 COMMENT ON COLUMN triggerstock.models.sha256 IS 'hex sha256 of model, recorded with every prediction';
-COMMENT ON COLUMN triggerstock.models.params IS 'effective training parameters: XGBoost''s (as strings) plus test_fraction, num_boost_round, early_stopping_rounds';
+COMMENT ON COLUMN triggerstock.models.params IS 'effective training parameters: XGBoost''s (as strings) plus test_fraction, validation_fraction, num_boost_round, early_stopping_rounds';
 COMMENT ON COLUMN triggerstock.models.features IS 'feature names in matrix column order: every numeric column of the feature rows except symbol, bucket and close';
-COMMENT ON COLUMN triggerstock.models.best_iteration IS 'zero-based boosting round with the lowest test log loss; the stored model has best_iteration + 1 rounds';
-COMMENT ON COLUMN triggerstock.models.metrics IS 'test-window metrics (accuracy, precision, recall, f1, roc_auc, log_loss, brier) beside base_rate and majority_accuracy, n_train, n_test, time ranges, training_ms; see README';
+COMMENT ON COLUMN triggerstock.models.best_iteration IS 'zero-based boosting round with the lowest log loss on the validation slice (the end of the training rows; the test window chooses nothing), or the last round when early_stopping_rounds = 0; the stored model has best_iteration + 1 rounds';
+COMMENT ON COLUMN triggerstock.models.metrics IS 'test-window metrics (accuracy, precision, recall, f1, roc_auc, log_loss, brier), each beside its baseline on the same window (majority_accuracy; baseline_log_loss and baseline_brier of always predicting the training base rate; edge_log_loss = baseline_log_loss - log_loss), n_train, n_fit, n_validation, n_test, validation_log_loss, rounds, time ranges, training_ms; see README';
 COMMENT ON COLUMN triggerstock.models.importance IS 'gain importance per feature (0 when unused)';
 COMMENT ON COLUMN triggerstock.models.drift_reference IS 'per feature: decile edges of the training rows and the share of training rows in each bin (last bin: missing), for feature_drift()';
 COMMENT ON COLUMN triggerstock.models.source IS '''features()'' for train(), else the query given to train_from_query()';
@@ -55,12 +68,14 @@ CREATE TRIGGER models_immutable BEFORE UPDATE ON triggerstock.models
 CREATE TABLE triggerstock.deployments (
     id          bigserial PRIMARY KEY,
     symbol      text NOT NULL,
-    model_id    bigint NOT NULL REFERENCES triggerstock.models (id),
+    model_id    bigint NOT NULL,
     strategy    text NOT NULL CONSTRAINT deployments_strategy_valid
                     CHECK (strategy IN ('best_score', 'most_recent', 'rollback', 'model_id')),
     reason      text,
     deployed_at timestamptz NOT NULL DEFAULT now(),
-    deployed_by text NOT NULL DEFAULT current_user
+    deployed_by text NOT NULL DEFAULT current_user,
+    -- a deployment serves a model of its own symbol (issue 11)
+    CONSTRAINT deployments_model_fkey FOREIGN KEY (symbol, model_id) REFERENCES triggerstock.models (symbol, id)
 );
 CREATE INDEX deployments_symbol_id ON triggerstock.deployments (symbol, id);
 COMMENT ON TABLE triggerstock.deployments IS
@@ -89,17 +104,33 @@ CREATE TABLE triggerstock.predictions (
     predicted_at    timestamptz NOT NULL DEFAULT now(),
     outcome         boolean,
     outcome_at      timestamptz,
-    PRIMARY KEY (symbol, bucket)
+    -- added in 0.2 (issue 11), hence after the 0.1 columns
+    width           interval NOT NULL,
+    horizon         integer NOT NULL,
+    PRIMARY KEY (symbol, width, horizon, bucket),
+    CONSTRAINT predictions_width_valid CHECK (width > interval '0' AND date_part('month', width) = 0
+                                              AND date_part('year', width) = 0
+                                              AND date_part('epoch', width)::numeric % 60 = 0),
+    CONSTRAINT predictions_horizon_valid CHECK (horizon BETWEEN 1 AND 10000),
+    CONSTRAINT predictions_probability_valid CHECK (probability >= 0 AND probability <= 1),
+    CONSTRAINT predictions_abstain_only_without_probability
+        CHECK ((fallback_level = 'abstain') = (probability IS NULL)),
+    CONSTRAINT predictions_model_level_complete
+        CHECK (fallback_level <> 'model' OR (model_id IS NOT NULL AND model_sha256 IS NOT NULL))
 );
 CREATE INDEX predictions_predicted_at ON triggerstock.predictions (symbol, predicted_at);
+CREATE INDEX predictions_pending ON triggerstock.predictions (symbol, width, horizon, bucket)
+    WHERE outcome IS NULL;
 COMMENT ON TABLE triggerstock.predictions IS
-'audit of the online predictor: one row per (symbol, closed 1-minute candle) scored, with what produced it and, once the next candle closed, the realised outcome';
-COMMENT ON COLUMN triggerstock.predictions.bucket IS 'bucket of the feature row scored (the candle that just closed)';
-COMMENT ON COLUMN triggerstock.predictions.probability IS 'probability that the next candle closes higher; NULL when every fallback level abstained';
+'audit of the online predictor: one row per (symbol, width, horizon, complete bucket) scored by the deployed model of that width and horizon, with what produced it and, once the bucket horizon buckets later is complete, the realised outcome';
+COMMENT ON COLUMN triggerstock.predictions.bucket IS 'bucket of the feature row scored (the newest complete bucket of width: last_complete_bucket())';
+COMMENT ON COLUMN triggerstock.predictions.probability IS 'probability that the close of the bucket horizon buckets of width after this one is higher than this bucket''s close; NULL when every fallback level abstained';
 COMMENT ON COLUMN triggerstock.predictions.fallback_level IS 'model, last_score, rules or abstain (see predict_explain())';
 COMMENT ON COLUMN triggerstock.predictions.features IS 'snapshot of the feature row scored';
 COMMENT ON COLUMN triggerstock.predictions.latency_us IS 'time to score, microseconds (feature row, model, fallbacks)';
-COMMENT ON COLUMN triggerstock.predictions.outcome IS 'whether the next 1-minute candle closed higher than this one; NULL until it has closed';
+COMMENT ON COLUMN triggerstock.predictions.outcome IS 'whether the close of the bucket horizon buckets of width later (bucket_ahead()) is higher than this bucket''s close (bucket_close()); NULL until that bucket is complete';
+COMMENT ON COLUMN triggerstock.predictions.width IS 'candle width of the deployed model that was scored';
+COMMENT ON COLUMN triggerstock.predictions.horizon IS 'horizon, in buckets of width, of the deployed model that was scored';
 
 COMMENT ON SEQUENCE triggerstock.models_id_seq IS 'ids of triggerstock.models';
 COMMENT ON SEQUENCE triggerstock.deployments_id_seq IS 'ids of triggerstock.deployments (their order is the deployment order)';
@@ -114,7 +145,7 @@ CREATE FUNCTION @extschema@.train(symbol text, width interval DEFAULT '1 minute'
 RETURNS bigint AS 'MODULE_PATHNAME', 'model_train'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.train(text, interval, integer, jsonb) IS
-'trains an XGBoost classifier on features(symbol, width): label = close horizon buckets ahead > close now; time-ordered split (newest params.test_fraction, default 0.2, for testing, horizon rows left out between), early stopping on the test window; stores the model and its metrics, deploys it when its test log loss beats the deployed model''s on the same window; returns the model id, or NULL (with a NOTICE) when the symbol is being trained by another session';
+'trains an XGBoost classifier on the complete rows of features(symbol, width) (bucket <= last_complete_bucket(symbol, width)): label = close horizon buckets ahead > close now; time-ordered split (newest params.test_fraction, default 0.2, for testing, horizon rows left out before it); early stopping on a validation slice cut from the end of the training rows (params.validation_fraction, default 0.2, horizon rows left out before it), then a refit on all training rows with the chosen number of rounds; the test window is scored once, after every choice, beside its baselines; stores the model and its metrics, deploys it when its test log loss beats the deployed model''s of the same symbol, width and horizon on the same window; returns the model id, or NULL (with a NOTICE) when the symbol is being trained by another session';
 
 CREATE FUNCTION @extschema@.train_from_query(symbol text, query text, width interval DEFAULT '1 minute',
                                              horizon integer DEFAULT 1, params jsonb DEFAULT '{}')
@@ -127,7 +158,7 @@ CREATE FUNCTION @extschema@.predict(symbol text)
 RETURNS float8 AS 'MODULE_PATHNAME', 'model_predict_symbol'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.predict(text) IS
-'probability that the next bucket closes higher: the deployed model on the latest complete feature row, else the last model score if younger than triggerstock.last_score_max_age, else the rules baseline, else NULL; predict_explain() says which';
+'probability that the close horizon buckets ahead is higher than the close of the newest complete bucket (width and horizon of the deployed model: for horizon h it is h buckets of that width ahead, not the next bucket): the deployed model on the newest complete feature row (last_complete_bucket()), else the last model score of that width and horizon if younger than triggerstock.last_score_max_age, else the rules baseline, else NULL; predict_explain() says which';
 
 CREATE FUNCTION @extschema@.predict(symbol text, features float8[])
 RETURNS float8 AS 'MODULE_PATHNAME', 'model_predict_features'
@@ -139,7 +170,7 @@ CREATE FUNCTION @extschema@.predict_explain(symbol text)
 RETURNS jsonb AS 'MODULE_PATHNAME', 'model_predict_explain'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.predict_explain(text) IS
-'what predict(symbol) answers and why: probability, fallback_level (model, last_score, rules, abstain), model_id, sha256, reason for skipped levels, bucket and values of the feature row';
+'what predict(symbol) answers and why: probability, question (the bucket, width and horizon the probability is about: the close horizon buckets of width after bucket against the close of bucket), width, horizon, watermark, fallback_level (model, last_score, rules, abstain), model_id, sha256, reason for skipped levels, bucket and values of the feature row';
 
 CREATE FUNCTION @extschema@.model_cache_count()
 RETURNS integer AS 'MODULE_PATHNAME', 'model_cache_size_now'
@@ -183,6 +214,9 @@ DECLARE
     current bigint;
     chosen  bigint;
     why     text;
+    ref     record;
+    n_same  bigint;
+    n_other bigint;
 BEGIN
     SELECT d.model_id INTO current FROM triggerstock.deployments d
     WHERE d.symbol = deploy.symbol ORDER BY d.id DESC LIMIT 1;
@@ -197,10 +231,33 @@ BEGIN
         WHERE m.symbol = deploy.symbol ORDER BY m.id DESC LIMIT 1;
         why := 'newest model';
     WHEN 'best_score' THEN
+        -- log losses are comparable only on the same rows: models of the
+        -- width, horizon and test window of the symbol's newest model
+        SELECT m.width, m.horizon, m.test_from, m.test_to INTO ref FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol ORDER BY m.id DESC LIMIT 1;
+        SELECT pg_catalog.count(*) FILTER (WHERE m.width = ref.width AND m.horizon = ref.horizon
+                                             AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+                                             AND pg_catalog.jsonb_typeof(m.metrics -> 'log_loss') = 'number'),
+               pg_catalog.count(*) FILTER (WHERE NOT (m.width = ref.width AND m.horizon = ref.horizon
+                                                    AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+                                                    AND pg_catalog.jsonb_typeof(m.metrics -> 'log_loss') = 'number'))
+        INTO n_same, n_other
+        FROM triggerstock.models m WHERE m.symbol = deploy.symbol;
         SELECT m.id INTO chosen FROM triggerstock.models m
-        WHERE m.symbol = deploy.symbol AND m.metrics ? 'log_loss' AND (m.metrics ->> 'log_loss') IS NOT NULL
+        WHERE m.symbol = deploy.symbol AND m.width = ref.width AND m.horizon = ref.horizon
+          AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+          AND pg_catalog.jsonb_typeof(m.metrics -> 'log_loss') = 'number'
         ORDER BY (m.metrics ->> 'log_loss')::double precision, m.id DESC LIMIT 1;
-        why := 'lowest test log loss';
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'no model of "%" with width %, horizon % and test window [%, %] has a test log loss',
+                            symbol, ref.width, ref.horizon, ref.test_from, ref.test_to
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'best_score compares models on the test window of the symbol''s newest model.';
+        END IF;
+        why := pg_catalog.format('lowest test log loss of %s models of width %s, horizon %s on the test window [%s, %s]',
+                                 n_same, ref.width, ref.horizon, ref.test_from, ref.test_to);
+        RAISE NOTICE 'best_score compared % model(s) of "%" with width %, horizon % and test window [%, %] (those of its newest model); % other model(s) of "%" have another width, horizon or test window, or no test log loss, and were not compared',
+                     n_same, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, n_other, symbol;
     WHEN 'rollback' THEN
         SELECT d.model_id INTO chosen FROM triggerstock.deployments d
         WHERE d.symbol = deploy.symbol AND d.model_id IS DISTINCT FROM current
@@ -226,7 +283,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
-'deploys a model of symbol: most_recent (newest), best_score (lowest test log loss; windows differ between models), rollback (the model of the latest deployment that is not the current one; twice returns to where it started); returns the model id; a no-op with a NOTICE when it is already deployed';
+'deploys a model of symbol: most_recent (newest), best_score (lowest test log loss among the models with the width, horizon and test window of the symbol''s newest model, so that the log losses are measured on the same rows; a NOTICE says how many were compared and how many were not), rollback (the model of the latest deployment that is not the current one; twice returns to where it started); returns the model id; a no-op with a NOTICE when it is already deployed';
 
 CREATE VIEW triggerstock.deployed AS
 SELECT DISTINCT ON (d.symbol) d.symbol, d.model_id, m.sha256, d.strategy, d.deployed_at,
@@ -236,25 +293,35 @@ ORDER BY d.symbol, d.id DESC;
 COMMENT ON VIEW triggerstock.deployed IS 'the deployed model of each symbol with its test metrics';
 
 CREATE VIEW triggerstock.latest_predictions AS
-SELECT DISTINCT ON (symbol) symbol, bucket, probability, fallback_level, model_id, model_sha256,
-       latency_us, predicted_at
+SELECT DISTINCT ON (symbol, width, horizon) symbol, width, horizon, bucket, probability, fallback_level,
+       model_id, model_sha256, latency_us, predicted_at
 FROM triggerstock.predictions
-ORDER BY symbol, bucket DESC;
-COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions per symbol';
+ORDER BY symbol, width, horizon, bucket DESC;
+COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions per (symbol, width, horizon)';
 
 CREATE VIEW triggerstock.model_live_metrics AS
-SELECT symbol, model_id, model_sha256,
+SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        count(*) AS n,
-       avg(((probability >= 0.5) = outcome)::int) AS accuracy,
-       -avg(CASE WHEN outcome THEN ln(greatest(probability, 1e-15))
-                 ELSE ln(greatest(1 - probability, 1e-15)) END) AS log_loss,
-       avg(outcome::int) AS base_rate,
-       greatest(avg(outcome::int), 1 - avg(outcome::int)) AS majority_accuracy,
-       min(bucket) AS since, max(bucket) AS until
-FROM (SELECT p.*, row_number() OVER (PARTITION BY symbol ORDER BY bucket DESC) AS age
+       avg(((r.probability >= 0.5) = r.outcome)::int) AS accuracy,
+       -avg(CASE WHEN r.outcome THEN ln(greatest(r.probability, 1e-15))
+                 ELSE ln(greatest(1 - r.probability, 1e-15)) END) AS log_loss,
+       -avg(CASE WHEN r.outcome THEN ln(r.train_base_rate) ELSE ln(1 - r.train_base_rate) END)
+           AS baseline_log_loss,
+       -avg(CASE WHEN r.outcome THEN ln(r.train_base_rate) ELSE ln(1 - r.train_base_rate) END)
+           + avg(CASE WHEN r.outcome THEN ln(greatest(r.probability, 1e-15))
+                      ELSE ln(greatest(1 - r.probability, 1e-15)) END) AS edge_log_loss,
+       avg(r.outcome::int) AS base_rate,
+       greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
+       min(r.bucket) AS since, max(r.bucket) AS until
+FROM (SELECT p.symbol, p.width, p.horizon, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome,
+             CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
+                  THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
+             END AS train_base_rate,
+             row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon ORDER BY p.bucket DESC) AS age
       FROM triggerstock.predictions p
-      WHERE outcome IS NOT NULL AND probability IS NOT NULL AND fallback_level = 'model') r
-WHERE age <= 1440
-GROUP BY symbol, model_id, model_sha256;
+      LEFT JOIN triggerstock.models m ON m.id = p.model_id
+      WHERE p.outcome IS NOT NULL AND p.probability IS NOT NULL AND p.fallback_level = 'model') r
+WHERE r.age <= 1440
+GROUP BY r.symbol, r.width, r.horizon, r.model_id, r.model_sha256;
 COMMENT ON VIEW triggerstock.model_live_metrics IS
-'rolling live quality per symbol and model over the last 1440 realised model predictions: accuracy and log loss beside the realised base rate and the (hindsight) majority-class accuracy';
+'rolling live quality per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss)';

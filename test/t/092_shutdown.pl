@@ -58,8 +58,9 @@ $node->safe_psql('market', qq{
 	SELECT add_feed('$base/feed/coindesk_2025-12-12', '1 second');
 	INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, best_iteration,
 	        train_from, train_to, test_from, test_to, metrics, importance, drift_reference, source)
-	VALUES ('SP', '1 minute', 1, '\\x00', repeat('0', 64), '{}', ARRAY['rsi_14'], 0,
-	        now(), now(), now(), now(), '{}', '{}', '{}', 'test');
+	VALUES ('SP', '1 minute', 1, '\\x00', encode(sha256('\\x00'), 'hex'), '{}', ARRAY['rsi_14'], 0,
+	        now() - interval '3 hours', now() - interval '2 hours', now() - interval '1 hour', now(),
+	        '{}', '{}', '{}', 'test');
 	INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason)
 	SELECT 'SP', max(id), 'model_id', 'test' FROM triggerstock.models;
 });

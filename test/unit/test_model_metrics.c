@@ -91,6 +91,43 @@ tm_labels_split(void)
 	tm_check(tsk_tsm_split(2, 0.5, 1, &n_train, &test_begin) == -1, "split refuses an empty training set");
 	tm_check(tsk_tsm_split(10, 1.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 1");
 	tm_check(tsk_tsm_split(10, 0.0, 0, &n_train, &test_begin) == -1, "split refuses test_fraction 0");
+
+	/* train(): the same split again on the training rows gives the validation slice */
+	{
+		size_t		n_fit,
+					val_begin;
+
+		tm_check(tsk_tsm_split(1000, 0.2, 5, &n_train, &test_begin) == 0 && test_begin == 800 && n_train == 795,
+				 "split 1000 rows at horizon 5: test 800..999, train 0..794");
+		tm_check(tsk_tsm_split(n_train, 0.2, 5, &n_fit, &val_begin) == 0 && val_begin == 636 && n_fit == 631,
+				 "validation 636..794 (159 rows), fit 0..630, 5 rows left out before it and 5 after");
+		tm_check(n_fit + 5 == val_begin && n_train + 5 == test_begin,
+				 "the validation slice has horizon rows left out on both sides");
+	}
+}
+
+/*
+ * tm_constant_scores
+ *	  The constant baseline: log loss and Brier of always answering p.
+ */
+static void
+tm_constant_scores(void)
+{
+	float		label[4] = {1, 0, 0, 1};
+	double		ll,
+				brier;
+	double		prob[4] = {0.3, 0.3, 0.3, 0.3};
+	tsm_metrics m;
+
+	tsk_tsm_constant_scores(label, 4, 0.3, &ll, &brier);
+	tm_check(tm_near(ll, -(2 * log(0.3) + 2 * log(0.7)) / 4), "constant log loss");
+	tm_check(tm_near(brier, (2 * 0.49 + 2 * 0.09) / 4), "constant brier");
+	tsk_tsm_compute_metrics(label, prob, 4, 0, NULL, &m);
+	tm_check(tm_near(ll, m.log_loss) && tm_near(brier, m.brier), "equal to the metrics of a constant prediction");
+	tsk_tsm_constant_scores(label, 4, 1.0, &ll, &brier);
+	tm_check(isfinite(ll), "p = 1 is clipped");
+	tsk_tsm_constant_scores(label, 0, 0.5, &ll, &brier);
+	tm_check(isnan(ll) && isnan(brier), "no rows: NaN");
 }
 
 /*
@@ -324,6 +361,7 @@ main(void)
 {
 	tm_psi_edges_match_sort();
 	tm_labels_split();
+	tm_constant_scores();
 	tm_metrics_small();
 	tm_auc_random();
 	tm_parse();

@@ -129,5 +129,29 @@ main(void)
 	check(tsk_tsm_forest_from_json("{\"learner\": ", 12, 2, err, sizeof(err)) == NULL && err[0] != '\0',
 			 "truncated JSON refused with a message");
 
+	/* the structural check applies to every objective and to dart's trees */
+	{
+		char		json[4096];
+		char		dart[4096];
+
+		tt_model(json, sizeof(json), "reg:squarederror", "gbtree", "0.5", TREE1);
+		check(tsk_tsm_trees_check(json, strlen(json), 2, err, sizeof(err)) == 0,
+				 "check: a regression model on 2 features passes");
+		check(tsk_tsm_trees_check(json, strlen(json), 1, err, sizeof(err)) == -1 &&
+				 strstr(err, "splits on feature 1 of 1") != NULL,
+				 "check: a split on feature 1 of a 1-feature row fails, whatever the objective");
+		snprintf(dart, sizeof(dart),
+				 "{\"learner\": {\"gradient_booster\": {\"name\": \"dart\", \"gbtree\": {\"model\": {\"trees\": [%s]}}}}}",
+				 TREE1);
+		check(tsk_tsm_trees_check(dart, strlen(dart), 1, err, sizeof(err)) == -1, "check: dart trees are checked");
+		tt_model(json, sizeof(json), "binary:logistic", "gblinear", "0.5", "");
+		check(tsk_tsm_trees_check(json, strlen(json), 1, err, sizeof(err)) == 0, "check: no trees pass");
+		tt_model(json, sizeof(json), "binary:logistic", "gbtree", "0.5",
+				 "{\"tree_param\": {\"num_nodes\": \"2\"}, \"left_children\": [1, 0],"
+				 " \"right_children\": [1, 0], \"split_indices\": [0, 0]}");
+		check(tsk_tsm_trees_check(json, strlen(json), 2, err, sizeof(err)) == -1, "check: a cycle fails");
+		check(tsk_tsm_trees_check("{\"learner\": ", 12, 2, err, sizeof(err)) == -1, "check: truncated JSON fails");
+	}
+
 	return unit_summary(NULL);
 }
