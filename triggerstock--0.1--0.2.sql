@@ -1014,7 +1014,8 @@ RETURNS float8
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp AS $$
     SELECT (@extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
-                                   k.open_time, k.close_time)::@extschema@.ohlcv)).close
+                                   k.open_time, k.close_time, k.open_seq, k.close_seq,
+                                   k.sums)::@extschema@.ohlcv)).close
     FROM triggerstock.candles k
     WHERE k.symbol OPERATOR(pg_catalog.=) $1
       AND k.width OPERATOR(pg_catalog.=) pg_catalog.interval '1 minute'
