@@ -70,7 +70,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-ffp-contract=off -fvisibility=hidden
 SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models candle_merge hostile_rows security
+
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models hostile_rows candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

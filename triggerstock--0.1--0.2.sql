@@ -988,7 +988,6 @@ FROM (SELECT t.symbol, pg_catalog.date_bin('1 minute', t.ts, TIMESTAMPTZ 'epoch'
 WHERE k.width = interval '1 minute' AND k.symbol = f.symbol AND k.bucket = f.bucket
   AND k.trades = (f.c).trades;
 
-------------------------------------------------------------------------------
 -- Issue 11: honest model evaluation, live scoring for every width and
 -- horizon, no crash on rows the extension reads.  (Generated from the
 -- pieces; keep in step with src/candles/candles.sql and src/models/models.sql.)

@@ -32,7 +32,9 @@ BEGIN
     RETURN 'ok: ' || coalesce(left(r, 100), 'NULL');
 EXCEPTION WHEN OTHERS THEN
     RETURN 'ERROR ' || SQLSTATE || ': '
-           || left(regexp_replace(SQLERRM, '\[\d\d:\d\d:\d\d\].*$', '<xgboost message>'), 160);
+           -- libxgboost's own text varies (a truncated model may also fail
+           -- with std::bad_alloc, depending on the bytes cut): keep only that it failed
+           || left(regexp_replace(SQLERRM, '(\[\d\d:\d\d:\d\d\].*|std::bad_alloc)$', '<xgboost message>'), 160);
 END
 $$;
 
