@@ -26,8 +26,12 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -77,18 +81,40 @@ tsk_register_launcher(void)
 
 /*
  * supervisor_database_oid
- *	  The OID of triggerstock.database, InvalidOid if it does not exist
- *	  (pg_database is a shared catalog: no database connection needed).
+ *	  The OID of triggerstock.database, InvalidOid if it does not exist.
+ *
+ * pg_database is a shared catalog, readable without a database connection,
+ * but only by a heap scan (as autovacuum's get_database_list() does): its
+ * indexes are not among the relcache entries a process without a database
+ * can build before the shared relcache init file exists (right after a
+ * restart get_database_oid() fails with "cannot read pg_class without
+ * having selected a database").
  */
 static Oid
 supervisor_database_oid(void)
 {
-	Oid			oid;
+	Oid			oid = InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	oid = get_database_oid(tsk_database, true);
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), tsk_database) == 0)
+		{
+			oid = db->oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return oid;

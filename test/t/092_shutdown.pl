@@ -6,7 +6,8 @@
 #  - DROP EXTENSION while an ingest worker holds a batch: every worker exits
 #    by itself, and DROP DATABASE ... WITH (FORCE) then succeeds;
 #  - the launcher waits quietly while its database does not exist (no
-#    FATAL every 10 s), and serves it again once it is back.
+#    FATAL every 10 s), and serves it again once it is back;
+#  - after a restart the supervisor starts the launcher without a FATAL.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -131,6 +132,18 @@ $node->safe_psql('postgres', 'CREATE DATABASE market');
 $node->safe_psql('market', 'CREATE EXTENSION triggerstock');
 ok($node->poll_query_until('market', 'SELECT count(*) >= 8 FROM trade_partitions() WHERE range_to > now()'),
 	'once the database is back, the launcher serves it again (maintenance ran)');
+
+# --- a restart: the supervisor finds its database before any backend has -----
+# (with no database connection it can read pg_database by a heap scan only:
+# right after a start, get_database_oid()'s index scan failed every time)
+$node->stop;
+$offset = -s $node->logfile;
+$node->start;
+ok($node->poll_query_until('market',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'triggerstock launcher'}),
+	'after a restart the launcher runs again');
+$log = slurp_file($node->logfile, $offset);
+unlike($log, qr/FATAL|cannot read pg_class/, 'no FATAL from the supervisor after a restart');
 
 $node->stop;
 done_testing();
