@@ -23,7 +23,9 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql bgworker/worker_plan.sql src/privileges.sql
+	src/backfill/import.sql src/backfill/backfill.sql src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql \
+	src/features/features.sql \
+	bgworker/worker_plan.sql src/privileges.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 COMMON_SRCS = src/common/bytebuf.c src/common/hostcheck.c
@@ -39,13 +41,17 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
 BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
+REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
+	src/backfill/rest_options.c src/backfill/idgap.c
 URL_SRCS = src/ingest/ws_url.c
 FAST_SRCS = src/ingest/decode_fast.c
+FEATURE_SRCS = src/features/feature_stream.c
 # What the workers read from the network besides frames and feeds: WebSocket
 # reassembly, JSON quotes, HTTP validators (each fuzzed on its own).
 WIRE_SRCS = src/ingest/ws_assemble.c src/news/quote.c src/news/http_header.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
-	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS)
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS) \
+	$(FEATURE_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
 GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/candles/complete.o \
@@ -53,11 +59,13 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/ca
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
-	src/models/model_predict.o src/models/model_explain.o \
+	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
+	src/features/online.o src/features/online_sql.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
 	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
-	bgworker/ingest_book_http.o bgworker/predictor.o
+	bgworker/ingest_book_http.o bgworker/predictor.o \
+	bgworker/backfill.o bgworker/backfill_store.o src/backfill/backfill_sql.o bgworker/ingest_gaps.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
@@ -68,10 +76,10 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir) -I/usr/include/libxml2 \
 # entry points, _PG_init and the worker mains (PGDLLEXPORT) are exported.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-ffp-contract=off -fvisibility=hidden
-SHLIB_LINK = -lxgboost -lwebsockets -lcurl -lcjson -lxml2 -lm
+SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm
 
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest books models hostile_rows candle_merge security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models hostile_rows candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -98,7 +106,8 @@ UNIT_BIN = test/unit/bin
 UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/test_sentiment \
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
-	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_book
+	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill \
+	$(UNIT_BIN)/test_feature_stream $(UNIT_BIN)/test_book
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -121,7 +130,8 @@ $(UNIT_BIN)/test_decode_fast: test/unit/test_decode_fast.c $(FAST_SRCS) $(DECODE
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/test_indicators: test/unit/test_indicators.c test/unit/test_indicators_naive.c \
-		test/unit/test_indicators.h $(INDICATOR_SRCS) src/indicators/indicators.h src/indicators/indicators_internal.h
+		test/unit/test_indicators.h $(INDICATOR_SRCS) src/candles/exactsum.c \
+		src/indicators/indicators.h src/indicators/indicators_internal.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
 
@@ -155,6 +165,16 @@ $(UNIT_BIN)/test_book: test/unit/test_book.c test/unit/test_book_feeds.c $(BOOK_
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
+$(UNIT_BIN)/test_backfill: test/unit/test_backfill.c test/unit/test_backfill_more.c $(REST_SRCS) \
+		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/backfill/idgap.h src/ingest/decode.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
+
+$(UNIT_BIN)/test_feature_stream: test/unit/test_feature_stream.c $(FEATURE_SRCS) $(INDICATOR_SRCS) src/candles/exactsum.c \
+		src/features/feature_stream.h src/indicators/indicators.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lm
+
 $(UNIT_BIN)/test_hostcheck: test/unit/test_hostcheck.c src/common/hostcheck.c src/common/hostcheck.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -Itest/unit -o $@ $(filter %.c,$^)
@@ -174,6 +194,11 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 DECODE_FUZZ = binance coinbase kraken finnhub generic
 FUZZ_TARGETS = $(FUZZ_BIN)/fuzz_sentiment $(FUZZ_BIN)/fuzz_feed $(FUZZ_BIN)/fuzz_sentiment_api \
 	$(FUZZ_BIN)/fuzz_decode_fast $(FUZZ_BIN)/fuzz_ws_assemble $(FUZZ_BIN)/fuzz_quote $(FUZZ_BIN)/fuzz_http_header
+
+# The REST backfill parsers and pagination step (seeded by run-fuzz.sh rest).
+$(FUZZ_BIN)/fuzz_rest: test/fuzz/fuzz_rest.c $(REST_SRCS) $(DECODE_SRCS) src/backfill/rest.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_decode.c $(DECODE_SRCS) src/ingest/decode.h
 	@mkdir -p $(FUZZ_BIN)
@@ -227,9 +252,9 @@ $(FUZZ_BIN)/fuzz_http_header: test/fuzz/fuzz_http_header.c src/news/http_header.
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^
 
-fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_TARGETS) \
+fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_BIN)/fuzz_rest $(FUZZ_TARGETS) \
 		$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)) $(FUZZ_BIN)/fuzz_book
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) $(BOOK_FUZZ) book
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) rest $(BOOK_FUZZ) book
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; n=$$(basename $$t); mkdir -p test/fuzz/corpus/$$n; \
 	  if [ -d test/fuzz/seeds/$$n ]; then cp -n test/fuzz/seeds/$$n/* test/fuzz/corpus/$$n/; fi; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=test/fuzz/crashes/$$n- \

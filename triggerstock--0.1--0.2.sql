@@ -1332,13 +1332,1308 @@ GRANT EXECUTE ON FUNCTION
 REVOKE EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() TO triggerstock_reader;
 
+-- Issue 16 (history and gaps: REST backfill, gap repair, file imports) begin
+-- Candles remember where they come from; 0.1 candles were computed from
+-- trades or loaded by hand: both become origin 'trades' (the default).
+-- (added without a default, then filled: no attmissingval, as in a fresh install)
+ALTER TABLE triggerstock.candles ADD COLUMN origin text;
+UPDATE triggerstock.candles SET origin = 'trades';
+ALTER TABLE triggerstock.candles ALTER COLUMN origin SET DEFAULT 'trades',
+    ALTER COLUMN origin SET NOT NULL,
+    ADD CONSTRAINT candles_origin_valid CHECK (origin = 'trades' OR origin ~ '^(rest|file):[a-z0-9_]+$');
+COMMENT ON COLUMN triggerstock.candles.origin IS
+'trades: computed from the stored trades (ingest, refresh_candles, backfilled or imported trades); rest:<endpoint>: an exchange''s candle from a backfill job; file:<format>: from import_candles(); exchange and file candles never replace a candle computed from trades, trades always replace them';
+
+-- the one merge of candles computed from trades replaces, never merges, an
+-- exchange or file candle of the minute, and writes origin trades
+CREATE OR REPLACE FUNCTION @extschema@.store_candles(symbols text[], buckets timestamptz[],
+                                          candles @extschema@.ohlcv[], replace boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    written bigint;
+BEGIN
+    IF pg_catalog.cardinality(symbols) IS DISTINCT FROM pg_catalog.cardinality(buckets)
+       OR pg_catalog.cardinality(symbols) IS DISTINCT FROM pg_catalog.cardinality(candles) THEN
+        RAISE EXCEPTION 'store_candles needs as many buckets and candles as symbols'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass three arrays of the same length: symbol, minute and candle of each bucket.';
+    END IF;
+    IF EXISTS (SELECT FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+                            FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+               WHERE u.c IS DISTINCT FROM NULL
+                 AND (u.symbol IS NULL OR u.bucket IS NULL
+                      OR u.bucket OPERATOR(pg_catalog.<>) pg_catalog.date_bin('1 minute', u.bucket, TIMESTAMPTZ 'epoch')
+                      OR (u.c).open_time OPERATOR(pg_catalog.<) u.bucket
+                      OR (u.c).close_time OPERATOR(pg_catalog.>=) (u.bucket OPERATOR(pg_catalog.+) interval '1 minute'))) THEN
+        RAISE EXCEPTION 'store_candles got a candle outside its 1-minute bucket'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each bucket is the start of a minute (date_bin(''1 minute'', ts, TIMESTAMPTZ ''epoch'')) holding its candle''s open_time and close_time.';
+    END IF;
+    IF replace THEN
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
+             open_seq, close_seq, sums, origin)
+        SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
+               (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
+        FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+              FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+        WHERE u.c IS DISTINCT FROM NULL
+        ORDER BY u.symbol, u.bucket
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
+             = (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.vwap,
+                EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time, EXCLUDED.open_seq,
+                EXCLUDED.close_seq, EXCLUDED.sums, 'trades')
+           WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time,
+                  k.open_seq, k.close_seq, k.sums, k.origin)
+                 IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time,
+                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums, 'trades');
+    ELSE
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
+             open_seq, close_seq, sums, origin)
+        SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
+               (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
+        FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
+              FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
+        WHERE u.c IS DISTINCT FROM NULL
+        ORDER BY u.symbol, u.bucket
+        ON CONFLICT (symbol, width, bucket) DO UPDATE
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
+             = (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,
+                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums, 'trades'
+                FROM (SELECT @extschema@.rollup(v.c) AS m
+                      -- an exchange or file candle is replaced, not merged
+                      FROM (VALUES (CASE WHEN k.origin OPERATOR(pg_catalog.=) 'trades' THEN
+                                    ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
+                                        k.open_time, k.close_time, k.open_seq, k.close_seq,
+                                        k.sums)::@extschema@.ohlcv END),
+                                   (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                                        EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,
+                                        EXCLUDED.close_time, EXCLUDED.open_seq, EXCLUDED.close_seq,
+                                        EXCLUDED.sums)::@extschema@.ohlcv)) AS v(c)) AS r);
+    END IF;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean) IS
+'the one writer of 1-minute candles computed from trades (origin trades): upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; an exchange or file candle of the minute is replaced, never merged; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    WITH touched AS (
+        SELECT DISTINCT u.symbol, pg_catalog.date_bin(interval '1 minute', u.bucket, timestamp with time zone 'epoch') AS bucket
+        FROM ROWS FROM (pg_catalog.unnest(symbols), pg_catalog.unnest(buckets)) AS u(symbol, bucket)
+        WHERE u.symbol IS NOT NULL AND u.bucket IS NOT NULL
+    ), fresh AS (
+        SELECT b.symbol, b.bucket, @extschema@.ohlcv(t.ts, t.price, t.qty, t.trade_id) AS c
+        FROM touched b
+        JOIN triggerstock.trades t
+          ON t.symbol OPERATOR(pg_catalog.=) b.symbol AND t.ts OPERATOR(pg_catalog.>=) b.bucket
+         AND t.ts OPERATOR(pg_catalog.<) (b.bucket OPERATOR(pg_catalog.+) interval '1 minute')
+        GROUP BY b.symbol, b.bucket
+    )
+    SELECT coalesce(@extschema@.store_candles(pg_catalog.array_agg(symbol), pg_catalog.array_agg(bucket),
+                                              pg_catalog.array_agg(c), true), 0)
+    FROM fresh
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true; origin trades, in place of an exchange or file candle of the minute); idempotent; returns the number of candles written or changed';
+
+------------------------------------------------------------------------------
+-- src/backfill/import.sql
+-- Loading history from files: import_trades() and import_candles() read a
+-- server-side file (COPY, so the caller needs pg_read_server_files) or the
+-- lines a client staged with \copy into pg_temp.triggerstock_import
+-- (import_staging()), parse one of the common formats in SQL and store the
+-- rows with every bookkeeping column filled in:
+--   trades   exchange, instrument, symbol, trade_id (the line number where
+--            the format has no id, so a re-import dedupes), received_at;
+--            their 1-minute candles are recomputed (origin 'trades');
+--   candles  open_time = bucket, close_time = bucket + 59.999 s (the
+--            convention of Binance klines: the last millisecond of the
+--            minute), trades 0 and vwap NULL where the file does not say,
+--            origin 'file:<format>'; a candle computed from stored trades
+--            is never replaced.
+-- Invariants: re-importing a file changes nothing; a line that does not
+-- parse raises an error naming its line number and nothing is stored.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.import_staging()
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_temp.triggerstock_import') IS NULL THEN
+        CREATE TEMP TABLE triggerstock_import (
+            n    bigint GENERATED ALWAYS AS IDENTITY,
+            line text);
+    ELSE
+        TRUNCATE pg_temp.triggerstock_import RESTART IDENTITY;
+    END IF;
+    RETURN 'pg_temp.triggerstock_import'::regclass;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_staging() IS
+'creates, or empties, the session''s staging table pg_temp.triggerstock_import (n = line number, line) and returns it: fill it from the client with \copy pg_temp.triggerstock_import (line) FROM ''file'' WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02''), then call import_trades or import_candles with path NULL';
+
+-- Reads a file into the staging table (path given), or uses what the client
+-- staged (path NULL); returns the number of lines.
+CREATE FUNCTION @extschema@.import_lines(path text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF path IS NOT NULL OR pg_catalog.to_regclass('pg_temp.triggerstock_import') IS NULL THEN
+        PERFORM @extschema@.import_staging();
+    END IF;
+    IF path IS NOT NULL THEN
+        EXECUTE pg_catalog.format('COPY pg_temp.triggerstock_import (line) FROM %L '
+                       'WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'')', path);
+    END IF;
+    SELECT pg_catalog.count(*) INTO n FROM pg_temp.triggerstock_import WHERE line IS NOT NULL;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'nothing to import: %', coalesce('file ' || path || ' is empty',
+                                                          'pg_temp.triggerstock_import is empty')
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Give a path the server can read, or stage the lines with \copy pg_temp.triggerstock_import (line) FROM ''file'' WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'') and pass path NULL.';
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_lines(text) IS
+'import_trades/import_candles helper: copies the server-side file path (one line per row) into pg_temp.triggerstock_import, or, with path NULL, uses the lines a client staged there; returns the number of lines';
+
+-- The staged lines split on commas, blank lines and a byte order mark dropped.
+CREATE FUNCTION @extschema@.import_fields()
+RETURNS TABLE (n bigint, f text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT s.n OPERATOR(pg_catalog.-) m.first OPERATOR(pg_catalog.+) 1,
+           pg_catalog.string_to_array(pg_catalog.btrim(s.line, E' \t\r\n\uFEFF'), ',')
+    FROM pg_temp.triggerstock_import s,
+         (SELECT pg_catalog.min(x.n) AS first FROM pg_temp.triggerstock_import x) m
+    WHERE s.line IS NOT NULL AND pg_catalog.btrim(s.line, E' \t\r\n\uFEFF') OPERATOR(pg_catalog.<>) '';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_fields() IS
+'import helper: the staged lines (pg_temp.triggerstock_import) as arrays of comma-separated fields, with their line numbers in the file (from 1); blank lines skipped';
+
+-- A time in a file: epoch seconds / ms / µs / ns told apart by magnitude,
+-- or a timestamp text (without a zone it is read in time_zone).
+CREATE FUNCTION @extschema@.import_time(v text, time_zone text)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+        WHEN v OPERATOR(pg_catalog.~) '^\s*[0-9]+(\.[0-9]*)?\s*$' THEN
+            'epoch'::pg_catalog.timestamptz OPERATOR(pg_catalog.+) ((CASE
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e11 THEN pg_catalog.round(v::numeric OPERATOR(pg_catalog.*) 1e6)
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e14 THEN pg_catalog.round(v::numeric OPERATOR(pg_catalog.*) 1e3)
+                WHEN v::numeric OPERATOR(pg_catalog.<) 1e17 THEN pg_catalog.round(v::numeric)
+                ELSE pg_catalog.trunc(v::numeric OPERATOR(pg_catalog./) 1e3) END)::bigint
+                OPERATOR(pg_catalog.*) INTERVAL '1 microsecond')
+        WHEN v OPERATOR(pg_catalog.~) '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$' THEN v::pg_catalog.timestamptz
+        ELSE v::timestamp AT TIME ZONE time_zone END;
+END;
+COMMENT ON FUNCTION @extschema@.import_time(text, text) IS
+'import helper: a file''s time as timestamptz: an epoch number in s (< 1e11), ms (< 1e14), µs (< 1e17) or ns, exact to the µs; else a timestamp text, read in time_zone when it names no zone';
+
+-- The position of the first header name found among names, or NULL.
+CREATE FUNCTION @extschema@.import_column(header text[], names text[])
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.min(pg_catalog.array_position(header, x)) FROM pg_catalog.unnest(names) x
+$$;
+COMMENT ON FUNCTION @extschema@.import_column(text[], text[]) IS
+'import helper: 1-based position in header (lower-case, trimmed names) of the first of names present, or NULL';
+
+-- Raises the import error of line n.
+CREATE FUNCTION @extschema@.import_line_error(format text, n bigint, detail text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'line % of the % file does not parse: %', n, format, detail
+        USING ERRCODE = 'invalid_text_representation',
+              HINT = 'Check the format name and the file; nothing was imported.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_line_error(text, bigint, text) IS
+'import helper: raises the error for a line that does not parse (nothing is stored)';
+
+-- Runs INSERT INTO target SELECT select_list FROM the staged fields x WHERE
+-- skip (parameters $1 day, $2 time_zone, $3 price_scale); when a line does
+-- not parse, evaluates the lines one by one to name the first bad one.
+CREATE FUNCTION @extschema@.import_parse(target text, select_list text, skip text, format text, day date,
+                                         time_zone text, price_scale float8)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    line   bigint;
+    keep   boolean;
+    rec    record;
+BEGIN
+    EXECUTE pg_catalog.format('INSERT INTO %s SELECT %s FROM @extschema@.import_fields() x WHERE %s',
+                              target, select_list, skip)
+        USING day, time_zone, price_scale;
+EXCEPTION WHEN data_exception THEN
+    BEGIN
+        FOR rec IN SELECT x.n, x.f FROM @extschema@.import_fields() x ORDER BY x.n LOOP
+            line := rec.n;
+            EXECUTE pg_catalog.format('SELECT %s FROM (SELECT $1::bigint AS n, $2::text[] AS f) x', skip)
+                INTO keep USING rec.n, rec.f;
+            CONTINUE WHEN NOT keep;
+            EXECUTE pg_catalog.format('SELECT %s FROM (SELECT $4::bigint AS n, $5::text[] AS f) x',
+                                      select_list)
+                USING day, time_zone, price_scale, rec.n, rec.f;
+        END LOOP;
+    EXCEPTION WHEN data_exception THEN
+        PERFORM @extschema@.import_line_error(format, line, SQLERRM);
+    END;
+    RAISE;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_parse(text, text, text, text, date, text, float8) IS
+'import helper: inserts the parsed staged lines into a temporary table; a line that does not parse raises an error naming its line number';
+
+-- The SQL expression of a side field: is_buyer_maker true/false, or buy/sell/b/s.
+CREATE FUNCTION @extschema@.import_side_sql(field text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN field IS NULL THEN 'NULL::text' ELSE
+        'CASE pg_catalog.lower(pg_catalog.btrim(' || field || ', '' "'')) WHEN ''true'' THEN ''sell'' '
+        'WHEN ''false'' THEN ''buy'' WHEN ''buy'' THEN ''buy'' WHEN ''b'' THEN ''buy'' '
+        'WHEN ''sell'' THEN ''sell'' WHEN ''s'' THEN ''sell'' END' END
+$$;
+COMMENT ON FUNCTION @extschema@.import_side_sql(text) IS
+'import helper: SQL text reading a side from field: is_buyer_maker (true: the taker sold) or buy/sell/b/s as the taker''s side';
+
+------------------------------------------------------------------------------
+-- Trades
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.import_trades(
+    path        text,
+    format      text,
+    exchange    text,
+    instrument  text,
+    symbol      text DEFAULT NULL,
+    day         date DEFAULT NULL,
+    time_zone   text DEFAULT 'UTC',
+    price_scale float8 DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    fmt  text := pg_catalog.lower(import_trades.format);
+    sym  text := coalesce(import_trades.symbol, @extschema@.canonical_symbol(import_trades.instrument));
+    hdr  text[];
+    hdr_n bigint := 0;
+    pos  integer[];
+    cols text[];                -- trade_id, ts, price, qty, side expressions
+    skip text := 'true';
+    lo   timestamptz;
+    hi   timestamptz;
+    syms text[];
+    bks  timestamptz[];
+    stored bigint;
+    bad  bigint;
+BEGIN
+    IF fmt IS NULL OR fmt NOT IN ('binance_aggtrades', 'binance_trades', 'kraken_trades', 'lean_tick', 'csv') THEN
+        RAISE EXCEPTION 'unknown trade file format "%"', import_trades.format
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use binance_aggtrades, binance_trades, kraken_trades, lean_tick or csv (with a header).';
+    END IF;
+    IF import_trades.exchange IS NULL OR import_trades.instrument IS NULL OR sym IS NULL THEN
+        RAISE EXCEPTION 'import_trades needs the exchange and the instrument of the trades'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example import_trades(''/path/XRPETH-aggTrades-2019-10-11.csv'', ''binance_aggtrades'', ''binance'', ''XRPETH'').';
+    END IF;
+    IF fmt = 'lean_tick' AND import_trades.day IS NULL THEN
+        RAISE EXCEPTION 'the lean_tick format needs the day of the file'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Lean times are milliseconds since midnight: pass day => ''2013-10-07'' (and time_zone => ''America/New_York'', price_scale => 10000 for US equities).';
+    END IF;
+    PERFORM @extschema@.import_lines(import_trades.path);
+    IF fmt = 'csv' THEN
+        SELECT x.n, ARRAY(SELECT pg_catalog.lower(pg_catalog.btrim(h, E' "\t')) FROM pg_catalog.unnest(x.f) WITH ORDINALITY u(h, i) ORDER BY i)
+        INTO hdr_n, hdr FROM @extschema@.import_fields() x ORDER BY x.n LIMIT 1;
+        pos := ARRAY[@extschema@.import_column(hdr, '{ts,time,timestamp,datetime,date,transact_time}'),
+                     @extschema@.import_column(hdr, '{price,p}'),
+                     @extschema@.import_column(hdr, '{qty,size,amount,quantity,volume,q}'),
+                     @extschema@.import_column(hdr, '{trade_id,id,tid,agg_trade_id}'),
+                     @extschema@.import_column(hdr, '{side}')];
+        IF pos[1] IS NULL OR pos[2] IS NULL OR pos[3] IS NULL THEN
+            RAISE EXCEPTION 'the csv header "%" names no time, price or quantity column', pg_catalog.array_to_string(hdr, ',')
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The first line names the columns: time (ts, time, timestamp), price, qty (size, amount, quantity); optional trade_id (id) and side.';
+        END IF;
+        cols := ARRAY[CASE WHEN pos[4] IS NULL THEN 'x.n'
+                           ELSE pg_catalog.format('coalesce(nullif(pg_catalog.btrim(x.f[%s]), '''')::bigint, x.n)', pos[4]) END,
+                      pg_catalog.format('@extschema@.import_time(pg_catalog.btrim(x.f[%s], '' "''), $2)', pos[1]),
+                      pg_catalog.format('x.f[%s]', pos[2]), pg_catalog.format('x.f[%s]', pos[3]),
+                      @extschema@.import_side_sql(CASE WHEN pos[5] IS NOT NULL THEN pg_catalog.format('x.f[%s]', pos[5]) END)];
+        skip := pg_catalog.format('x.n <> %s', hdr_n);
+    ELSIF fmt = 'binance_aggtrades' THEN
+        cols := ARRAY['x.f[1]::bigint', '@extschema@.import_time(x.f[6], ''UTC'')', 'x.f[2]', 'x.f[3]',
+                      @extschema@.import_side_sql('x.f[7]')];
+        skip := 'x.f[1] ~ ''^[0-9]''';     -- the optional header
+    ELSIF fmt = 'binance_trades' THEN
+        cols := ARRAY['x.f[1]::bigint', '@extschema@.import_time(x.f[5], ''UTC'')', 'x.f[2]', 'x.f[3]',
+                      @extschema@.import_side_sql('x.f[6]')];
+        skip := 'x.f[1] ~ ''^[0-9]''';
+    ELSIF fmt = 'kraken_trades' THEN
+        cols := ARRAY['x.n', '@extschema@.import_time(x.f[1], ''UTC'')', 'x.f[2]', 'x.f[3]', 'NULL::text'];
+    ELSE    -- lean_tick: suspicious ticks are skipped
+        cols := ARRAY['x.n', '($1 + x.f[1]::bigint * INTERVAL ''1 millisecond'') AT TIME ZONE $2', 'x.f[2]',
+                      'x.f[3]', 'NULL::text'];
+        skip := 'pg_catalog.btrim(x.f[6]) IS DISTINCT FROM ''1''';
+    END IF;
+
+    IF pg_catalog.to_regclass('pg_temp.triggerstock_import_rows') IS NULL THEN
+        CREATE TEMP TABLE triggerstock_import_rows (
+            n bigint, trade_id bigint, ts timestamptz, price float8, qty float8, side text);
+    END IF;
+    TRUNCATE pg_temp.triggerstock_import_rows;
+    PERFORM @extschema@.import_parse('pg_temp.triggerstock_import_rows',
+        pg_catalog.format('x.n, %s, %s, (%s)::float8 / coalesce($3, 1), (%s)::float8, %s',
+               cols[1], cols[2], cols[3], cols[4], cols[5]),
+        skip, fmt, import_trades.day, import_trades.time_zone, import_trades.price_scale);
+    SELECT pg_catalog.min(r.n) INTO bad FROM pg_temp.triggerstock_import_rows r
+    WHERE r.ts IS NULL OR r.price IS NULL OR r.qty IS NULL OR r.trade_id IS NULL;
+    IF bad IS NOT NULL THEN
+        PERFORM @extschema@.import_line_error(fmt, bad, 'a field is missing');
+    END IF;
+
+    SELECT pg_catalog.min(r.ts), pg_catalog.max(r.ts) INTO lo, hi FROM pg_temp.triggerstock_import_rows r;
+    -- a caller who may not create partitions (triggerstock_admin): the rows
+    -- wait in trades_default until the launcher's maintain() moves them
+    IF hi - lo <= interval '3660 days'
+       AND pg_catalog.has_function_privilege('@extschema@.create_partitions(timestamptz, timestamptz)', 'EXECUTE')
+       AND pg_catalog.has_schema_privilege('triggerstock', 'CREATE') THEN
+        PERFORM pg_catalog.count(*) FROM @extschema@.create_partitions(lo, hi);
+    END IF;
+    WITH ins AS (
+        INSERT INTO triggerstock.trades AS t (exchange, instrument, symbol, trade_id, ts, price, qty, side)
+        SELECT import_trades.exchange, import_trades.instrument, sym, r.trade_id, r.ts, r.price, r.qty, r.side
+        FROM pg_temp.triggerstock_import_rows r
+        ON CONFLICT DO NOTHING
+        RETURNING t.symbol, t.ts
+    ), touched AS (
+        SELECT i.symbol, pg_catalog.date_bin(interval '1 minute', i.ts, timestamp with time zone 'epoch') AS bucket, pg_catalog.count(*) AS c
+        FROM ins i GROUP BY 1, 2
+    )
+    SELECT coalesce(pg_catalog.sum(c), 0), pg_catalog.array_agg(t.symbol), pg_catalog.array_agg(t.bucket) INTO stored, syms, bks FROM touched t;
+    PERFORM @extschema@.refresh_candle_buckets(syms, bks);
+    TRUNCATE pg_temp.triggerstock_import, pg_temp.triggerstock_import_rows RESTART IDENTITY;
+    RETURN stored;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_trades(text, text, text, text, text, date, text, float8) IS
+$c$loads trades from a file and returns how many were new: path is a server-side file (needs pg_read_server_files), or NULL for the lines staged with \copy into pg_temp.triggerstock_import (import_staging()). Formats: binance_aggtrades and binance_trades (data.binance.vision CSVs, with or without header; ms or µs times), kraken_trades (Kraken time and sales CSV: time, price, volume), lean_tick (QuantConnect Lean ticks: ms since midnight of day in time_zone, price / price_scale, size; suspicious ticks skipped), csv (a header naming time, price, qty and optionally trade_id and side; times as epoch s/ms/µs/ns or timestamps in time_zone). Formats without ids use the line number as trade_id, so re-importing dedupes. The trades' 1-minute candles are recomputed.$c$;
+
+------------------------------------------------------------------------------
+-- Candles
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.import_candles(
+    path        text,
+    format      text,
+    symbol      text,
+    day         date DEFAULT NULL,
+    time_zone   text DEFAULT 'UTC',
+    price_scale float8 DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    fmt  text := pg_catalog.lower(import_candles.format);
+    hdr  text[];
+    hdr_n bigint := 0;
+    pos  integer[];
+    cols text[];                -- bucket, vwap, trades, span expressions
+    skip text := 'x.f[1] ~ ''^[0-9]''';    -- an optional header
+    bad  record;
+    written bigint;
+BEGIN
+    IF fmt IS NULL OR fmt NOT IN ('lean_minute', 'binance_klines', 'kraken_ohlcvt', 'csv') THEN
+        RAISE EXCEPTION 'unknown candle file format "%"', import_candles.format
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use lean_minute, binance_klines, kraken_ohlcvt or csv (with a header).';
+    END IF;
+    IF import_candles.symbol IS NULL THEN
+        RAISE EXCEPTION 'import_candles needs the symbol the candles belong to'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example import_candles(''/path/btc.csv'', ''csv'', ''BTC'').';
+    END IF;
+    IF fmt = 'lean_minute' AND import_candles.day IS NULL THEN
+        RAISE EXCEPTION 'the lean_minute format needs the day of the file'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Lean times are milliseconds since midnight: pass day => ''2017-09-03'' (and time_zone => ''America/New_York'', price_scale => 10000 for US equities).';
+    END IF;
+    PERFORM @extschema@.import_lines(import_candles.path);
+    pos := '{1,2,3,4,5,6}';
+    IF fmt = 'csv' THEN
+        SELECT x.n, ARRAY(SELECT pg_catalog.lower(pg_catalog.btrim(h, E' "\t')) FROM pg_catalog.unnest(x.f) WITH ORDINALITY u(h, i) ORDER BY i)
+        INTO hdr_n, hdr FROM @extschema@.import_fields() x ORDER BY x.n LIMIT 1;
+        pos := ARRAY[@extschema@.import_column(hdr, '{timestamp,time,ts,open_time,bucket,datetime,date}'),
+                     @extschema@.import_column(hdr, '{open,o}'), @extschema@.import_column(hdr, '{high,h}'),
+                     @extschema@.import_column(hdr, '{low,l}'), @extschema@.import_column(hdr, '{close,c}'),
+                     @extschema@.import_column(hdr, '{volume,vol,v}'), @extschema@.import_column(hdr, '{vwap}'),
+                     @extschema@.import_column(hdr, '{trades,count,n,number_of_trades}')];
+        IF pg_catalog.array_position(pos[1:6], NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'the csv header "%" lacks one of time, open, high, low, close, volume', pg_catalog.array_to_string(hdr, ',')
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The first line names the columns: timestamp (time, open_time), open, high, low, close, volume; optional vwap and trades.';
+        END IF;
+        cols := ARRAY[pg_catalog.format('@extschema@.import_time(pg_catalog.btrim(x.f[%s], '' "''), $2)', pos[1]),
+                      CASE WHEN pos[7] IS NULL THEN 'NULL::float8' ELSE
+                           pg_catalog.format('nullif(pg_catalog.btrim(x.f[%s]), '''')::float8 / coalesce($3, 1)', pos[7]) END,
+                      CASE WHEN pos[8] IS NULL THEN '0' ELSE
+                           pg_catalog.format('coalesce(nullif(pg_catalog.btrim(x.f[%s]), '''')::bigint, 0)', pos[8]) END,
+                      'NULL::interval'];
+        skip := pg_catalog.format('x.n <> %s', hdr_n);
+    ELSIF fmt = 'lean_minute' THEN
+        cols := ARRAY['($1 + x.f[1]::bigint * INTERVAL ''1 millisecond'') AT TIME ZONE $2', 'NULL::float8', '0',
+                      'NULL::interval'];
+    ELSIF fmt = 'binance_klines' THEN
+        cols := ARRAY['@extschema@.import_time(x.f[1], ''UTC'')',
+                      'x.f[8]::float8 / nullif(x.f[6]::float8, 0)', 'x.f[9]::bigint',
+                      '@extschema@.import_time(x.f[7], ''UTC'') - @extschema@.import_time(x.f[1], ''UTC'')'];
+    ELSE    -- kraken_ohlcvt
+        cols := ARRAY['@extschema@.import_time(x.f[1], ''UTC'')', 'NULL::float8', 'x.f[7]::bigint', 'NULL::interval'];
+    END IF;
+
+    IF pg_catalog.to_regclass('pg_temp.triggerstock_import_candles') IS NULL THEN
+        CREATE TEMP TABLE triggerstock_import_candles (
+            n bigint, bucket timestamptz, open float8, high float8, low float8, close float8,
+            volume float8, vwap float8, trades bigint, span interval);
+    END IF;
+    TRUNCATE pg_temp.triggerstock_import_candles;
+    PERFORM @extschema@.import_parse('pg_temp.triggerstock_import_candles',
+        pg_catalog.format('x.n, %s, (x.f[%s])::float8 / coalesce($3, 1), (x.f[%s])::float8 / coalesce($3, 1), '
+               '(x.f[%s])::float8 / coalesce($3, 1), (x.f[%s])::float8 / coalesce($3, 1), '
+               '(x.f[%s])::float8, %s, %s, %s',
+               cols[1], pos[2], pos[3], pos[4], pos[5], pos[6], cols[2], cols[3], cols[4]),
+        skip, fmt, import_candles.day, import_candles.time_zone, import_candles.price_scale);
+    SELECT c.n, CASE
+               WHEN c.bucket IS NULL OR c.open IS NULL OR c.high IS NULL OR c.low IS NULL
+                    OR c.close IS NULL OR c.volume IS NULL THEN 'a field is missing'
+               WHEN pg_catalog.date_bin(interval '1 minute', c.bucket, timestamp with time zone 'epoch') <> c.bucket THEN
+                   pg_catalog.format('%s is not the start of a minute (only 1-minute candles are stored)', c.bucket)
+               WHEN c.span IS NOT NULL AND NOT (c.span > interval '59 seconds' AND c.span < interval '1 minute') THEN
+                   pg_catalog.format('a kline spanning %s, not 1 minute', c.span)
+               ELSE pg_catalog.format('a second candle for %s', c.bucket) END AS why
+    INTO bad
+    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.bucket ORDER BY x.n) AS k
+          FROM pg_temp.triggerstock_import_candles x) c
+    WHERE c.bucket IS NULL OR c.open IS NULL OR c.high IS NULL OR c.low IS NULL OR c.close IS NULL
+       OR c.volume IS NULL OR pg_catalog.date_bin(interval '1 minute', c.bucket, timestamp with time zone 'epoch') <> c.bucket
+       OR (c.span IS NOT NULL AND NOT (c.span > interval '59 seconds' AND c.span < interval '1 minute'))
+       OR c.k > 1
+    ORDER BY c.n LIMIT 1;
+    IF bad.n IS NOT NULL THEN
+        PERFORM @extschema@.import_line_error(fmt, bad.n, bad.why);
+    END IF;
+
+    WITH written AS (
+        INSERT INTO triggerstock.candles AS k
+            (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time, origin)
+        SELECT import_candles.symbol, interval '1 minute', c.bucket, c.open, c.high, c.low, c.close, c.volume,
+               c.vwap, c.trades, c.bucket, c.bucket + interval '59.999 seconds', 'file:' || fmt
+        FROM pg_temp.triggerstock_import_candles c
+        ON CONFLICT ON CONSTRAINT candles_pkey DO UPDATE
+           SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+               volume = EXCLUDED.volume, vwap = EXCLUDED.vwap, trades = EXCLUDED.trades,
+               open_time = EXCLUDED.open_time, close_time = EXCLUDED.close_time, origin = EXCLUDED.origin
+           WHERE k.origin <> 'trades'
+             AND (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.origin) IS DISTINCT FROM
+                 (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
+                  EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.origin)
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) INTO written FROM written;
+    TRUNCATE pg_temp.triggerstock_import, pg_temp.triggerstock_import_candles RESTART IDENTITY;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.import_candles(text, text, text, date, text, float8) IS
+$c$loads 1-minute candles of symbol from a file into triggerstock.candles and returns how many it wrote: path is a server-side file (needs pg_read_server_files), or NULL for the lines staged with \copy into pg_temp.triggerstock_import (import_staging()). Formats: lean_minute (QuantConnect Lean: ms since midnight of day in time_zone, open, high, low, close / price_scale, volume), binance_klines (data.binance.vision 1m klines; vwap = quote volume / volume, trades = count), kraken_ohlcvt (Kraken OHLCVT CSV: time s, open, high, low, close, volume, trades), csv (a header naming timestamp, open, high, low, close, volume and optionally vwap and trades; times as epoch numbers or timestamps in time_zone). Candles get open_time = bucket and close_time = bucket + 59.999 s, trades 0 and vwap NULL when the file does not say, origin file:<format>; a candle computed from stored trades is never replaced; re-importing changes nothing.$c$;
+
+------------------------------------------------------------------------------
+-- src/backfill/backfill.sql
+-- History over REST: the backfill job queue that the poll worker works
+-- (bgworker/backfill*.c), backfill() / backfill_cancel(), and the trade-id
+-- gaps the ingest workers find and repair with jobs of their own.
+-- Invariants: a job's cursor, rows and progress commit in the transaction
+-- that stores its rows (a restart resumes where the last commit left off);
+-- only changes of a job's state wake the launcher and the poll worker.
+------------------------------------------------------------------------------
+
+CREATE TABLE triggerstock.backfills (
+    id          bigserial PRIMARY KEY,
+    exchange    text NOT NULL CONSTRAINT backfills_exchange_valid
+                    CHECK (exchange IN ('binance', 'coinbase', 'kraken', 'generic')),
+    market      text NOT NULL DEFAULT 'spot' CONSTRAINT backfills_market_valid
+                    CHECK (market IN ('spot', 'usdm', 'coinm')),
+    instrument  text NOT NULL,
+    symbol      text NOT NULL,
+    kind        text NOT NULL CONSTRAINT backfills_kind_valid CHECK (kind IN ('trades', 'candles')),
+    endpoint    text NOT NULL,
+    range_from  timestamptz,
+    range_to    timestamptz,
+    from_id     bigint,
+    to_id       bigint,
+    base_url    text,
+    options     jsonb NOT NULL DEFAULT '{}' CONSTRAINT backfills_options_object
+                    CHECK (jsonb_typeof(options) = 'object'),
+    source      integer,
+    state       text NOT NULL DEFAULT 'queued' CONSTRAINT backfills_state_valid
+                    CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    cursor      text,
+    rows        bigint NOT NULL DEFAULT 0,
+    pages       bigint NOT NULL DEFAULT 0,
+    errors      integer NOT NULL DEFAULT 0,
+    last_error  text,
+    progress    float8 NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    started_at  timestamptz,
+    finished_at timestamptz,
+    CONSTRAINT backfills_range_or_ids
+        CHECK ((range_from < range_to) OR (from_id <= to_id))
+);
+CREATE INDEX backfills_active ON triggerstock.backfills (id) WHERE state IN ('queued', 'running');
+COMMENT ON TABLE triggerstock.backfills IS
+'REST backfill jobs (backfill(), and the ingest workers'' gap repairs): the poll worker fetches their pages with libcurl, stores each page''s rows with the job''s cursor in one transaction, and resumes from the cursor after a restart';
+COMMENT ON SEQUENCE triggerstock.backfills_id_seq IS 'ids of triggerstock.backfills';
+COMMENT ON COLUMN triggerstock.backfills.exchange IS 'binance, coinbase, kraken or generic';
+COMMENT ON COLUMN triggerstock.backfills.market IS 'Binance market: spot, usdm (USD-M futures) or coinm (COIN-M futures); spot elsewhere';
+COMMENT ON COLUMN triggerstock.backfills.instrument IS 'the exchange''s instrument name (BTCUSDT, BTC-USD, XBTUSDT)';
+COMMENT ON COLUMN triggerstock.backfills.symbol IS 'canonical symbol the trades or candles are stored under';
+COMMENT ON COLUMN triggerstock.backfills.kind IS 'trades (into triggerstock.trades, candles recomputed) or candles (the exchange''s 1-minute candles, origin rest:<endpoint>)';
+COMMENT ON COLUMN triggerstock.backfills.endpoint IS 'binance_aggtrades, binance_trades (historicalTrades), binance_klines, coinbase_trades, coinbase_candles, kraken_trades, kraken_ohlc or generic_trades';
+COMMENT ON COLUMN triggerstock.backfills.range_from IS 'start of the time range (inclusive); for an id range, where the search starts';
+COMMENT ON COLUMN triggerstock.backfills.range_to IS 'end of the time range (exclusive)';
+COMMENT ON COLUMN triggerstock.backfills.from_id IS 'first trade id of an id range (gap repair)';
+COMMENT ON COLUMN triggerstock.backfills.to_id IS 'last trade id of an id range (inclusive)';
+COMMENT ON COLUMN triggerstock.backfills.base_url IS 'REST base URL (scheme://host[:port]); NULL: the exchange''s public API';
+COMMENT ON COLUMN triggerstock.backfills.options IS
+'jsonb: limit (rows per page), min_interval_ms (pause between requests to the host), max_errors (transient errors in a row before the job fails, default 10), max_pages; generic: url, next_url, cursor (id, time_ms, time_s, path), next_path, map (as sources.options->''map'')';
+COMMENT ON COLUMN triggerstock.backfills.source IS 'the ingest source whose trade-id gap this job repairs, NULL for jobs asked with backfill()';
+COMMENT ON COLUMN triggerstock.backfills.state IS 'queued, running, done, failed (last_error says why) or cancelled';
+COMMENT ON COLUMN triggerstock.backfills.cursor IS 'where the next page starts (mode:value:last_us:last_id[:token]), committed with the rows';
+COMMENT ON COLUMN triggerstock.backfills.rows IS 'rows stored (new trades, or candles written)';
+COMMENT ON COLUMN triggerstock.backfills.pages IS 'pages fetched and stored';
+COMMENT ON COLUMN triggerstock.backfills.errors IS 'transient errors met (HTTP 5xx, 429/418, timeouts, truncated or repeated pages), each retried after a back-off';
+COMMENT ON COLUMN triggerstock.backfills.last_error IS 'the last error, and why a failed job failed';
+COMMENT ON COLUMN triggerstock.backfills.progress IS 'fraction of the range (or of the ids) covered, 0 to 1';
+COMMENT ON COLUMN triggerstock.backfills.created_at IS 'when the job was queued';
+COMMENT ON COLUMN triggerstock.backfills.started_at IS 'when its first page was requested';
+COMMENT ON COLUMN triggerstock.backfills.finished_at IS 'when it ended (done, failed or cancelled)';
+
+CREATE TRIGGER backfills_config_changed
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF state ON triggerstock.backfills
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
+
+CREATE TABLE triggerstock.gaps (
+    id          bigserial PRIMARY KEY,
+    source      integer NOT NULL,
+    exchange    text NOT NULL,
+    instrument  text NOT NULL,
+    first_id    bigint NOT NULL,
+    last_id     bigint NOT NULL,
+    after_ts    timestamptz,
+    before_ts   timestamptz,
+    detected_at timestamptz NOT NULL DEFAULT now(),
+    backfill    bigint REFERENCES triggerstock.backfills (id) ON DELETE SET NULL,
+    CONSTRAINT gaps_ids CHECK (first_id <= last_id)
+);
+CREATE INDEX gaps_source ON triggerstock.gaps (source);
+COMMENT ON TABLE triggerstock.gaps IS
+'trade-id gaps an ingest worker found in a feed whose ids are consecutive per market (Binance trade and aggTrade, Coinbase matches, Kraken v2), each with the backfill job that repairs it; ingest_status counts the open and repaired ones';
+COMMENT ON SEQUENCE triggerstock.gaps_id_seq IS 'ids of triggerstock.gaps';
+COMMENT ON COLUMN triggerstock.gaps.source IS 'the source (triggerstock.sources.id; kept after the source is dropped)';
+COMMENT ON COLUMN triggerstock.gaps.exchange IS 'trades.exchange of the missing trades';
+COMMENT ON COLUMN triggerstock.gaps.instrument IS 'the instrument whose ids jumped';
+COMMENT ON COLUMN triggerstock.gaps.first_id IS 'first missing trade id';
+COMMENT ON COLUMN triggerstock.gaps.last_id IS 'last missing trade id';
+COMMENT ON COLUMN triggerstock.gaps.after_ts IS 'time of the trade before the gap';
+COMMENT ON COLUMN triggerstock.gaps.before_ts IS 'time of the trade after the gap';
+COMMENT ON COLUMN triggerstock.gaps.detected_at IS 'when the worker found it';
+COMMENT ON COLUMN triggerstock.gaps.backfill IS 'the repairing job (triggerstock.backfills.id): open while it is queued or running, repaired when done';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.backfills', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.backfills_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.gaps', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.gaps_id_seq', '');
+
+CREATE FUNCTION @extschema@.backfill_check(endpoint text, market text, base_url text, instrument text,
+                                           range_from timestamptz, range_to timestamptz,
+                                           from_id bigint, to_id bigint, options jsonb)
+RETURNS void AS 'MODULE_PATHNAME', 'backfill_check'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.backfill_check(text, text, text, text, timestamptz, timestamptz, bigint, bigint, jsonb) IS
+'raises the error the poll worker would fail a job with (bad URL, instrument, range, limit or generic map); backfill() calls it before queuing';
+
+CREATE FUNCTION @extschema@.backfill(
+    exchange   text,
+    instrument text,
+    range_from timestamptz,
+    range_to   timestamptz,
+    kind       text DEFAULT 'trades',
+    symbol     text DEFAULT NULL,
+    market     text DEFAULT 'spot',
+    from_id    bigint DEFAULT NULL,
+    to_id      bigint DEFAULT NULL,
+    base_url   text DEFAULT NULL,
+    options    jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ex   text := pg_catalog.lower(backfill.exchange);
+    mk   text := coalesce(pg_catalog.lower(backfill.market), 'spot');
+    k    text := pg_catalog.lower(backfill.kind);
+    ep   text;
+    new_id bigint;
+BEGIN
+    IF ex IS NULL OR ex NOT IN ('binance', 'coinbase', 'kraken', 'generic') THEN
+        RAISE EXCEPTION 'cannot backfill from exchange "%"', backfill.exchange
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use binance, coinbase, kraken or generic (with options url and map).';
+    END IF;
+    IF k IS NULL OR k NOT IN ('trades', 'candles') OR (ex = 'generic' AND k = 'candles') THEN
+        RAISE EXCEPTION 'cannot backfill "%" from %', backfill.kind, ex
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'kind is trades or candles (generic: trades only).';
+    END IF;
+    IF mk NOT IN ('spot', 'usdm', 'coinm') OR (ex <> 'binance' AND mk <> 'spot') THEN
+        RAISE EXCEPTION 'unknown market "%" for %', backfill.market, ex
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Binance markets are spot, usdm and coinm; other exchanges have spot only.';
+    END IF;
+    IF (backfill.from_id IS NULL) <> (backfill.to_id IS NULL) THEN
+        RAISE EXCEPTION 'an id range needs both from_id and to_id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give both, or neither for a time range.';
+    END IF;
+    IF backfill.from_id IS NULL AND (backfill.range_from IS NULL OR backfill.range_to IS NULL
+                                     OR backfill.range_from >= backfill.range_to) THEN
+        RAISE EXCEPTION 'invalid backfill range from % to %', backfill.range_from, backfill.range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give range_from before range_to, for example now() - interval ''7 days'' and now().';
+    END IF;
+    -- Binance trades: keep the id space of the market's live feed (trade ids
+    -- or aggregate ids), so backfilled and live trades dedupe each other
+    ep := CASE
+        WHEN ex = 'binance' AND k = 'candles' THEN 'binance_klines'
+        WHEN ex = 'binance' AND coalesce(backfill.options->>'ids',
+                 CASE WHEN EXISTS (SELECT 1 FROM triggerstock.sources s
+                                   WHERE s.exchange = 'binance' AND s.market = mk
+                                     AND backfill.instrument = ANY (s.instruments)
+                                     AND coalesce(s.options->>'feed', 'binance_trade') = 'binance_trade')
+                      THEN 'trade' ELSE 'agg' END) = 'trade' THEN 'binance_trades'
+        WHEN ex = 'binance' THEN 'binance_aggtrades'
+        WHEN ex = 'generic' THEN 'generic_trades'
+        ELSE ex || CASE k WHEN 'trades' THEN '_trades' WHEN 'candles' THEN
+                         CASE ex WHEN 'kraken' THEN '_ohlc' ELSE '_candles' END END END;
+    PERFORM @extschema@.backfill_check(ep, mk, backfill.base_url, backfill.instrument, backfill.range_from,
+                                       backfill.range_to, backfill.from_id, backfill.to_id,
+                                       coalesce(backfill.options, '{}'));
+    -- the same job already queued or running: that one
+    SELECT b.id INTO new_id FROM triggerstock.backfills b
+    WHERE b.state IN ('queued', 'running') AND b.exchange = ex AND b.market = mk
+      AND b.instrument = backfill.instrument AND b.endpoint = ep
+      AND b.range_from IS NOT DISTINCT FROM backfill.range_from AND b.range_to IS NOT DISTINCT FROM backfill.range_to
+      AND b.from_id IS NOT DISTINCT FROM backfill.from_id AND b.to_id IS NOT DISTINCT FROM backfill.to_id
+      AND b.base_url IS NOT DISTINCT FROM backfill.base_url AND b.options = coalesce(backfill.options, '{}')
+    ORDER BY b.id LIMIT 1;
+    IF new_id IS NOT NULL THEN
+        RETURN new_id;
+    END IF;
+    INSERT INTO triggerstock.backfills AS b
+        (exchange, market, instrument, symbol, kind, endpoint, range_from, range_to, from_id, to_id,
+         base_url, options)
+    -- the symbol defaults to the one a source of the same market streams the
+    -- instrument under, so backfilled and live trades share their candles
+    VALUES (ex, mk, backfill.instrument,
+            coalesce(backfill.symbol,
+                     (SELECT s.symbols[pg_catalog.array_position(s.instruments, backfill.instrument)]
+                      FROM triggerstock.sources s
+                      WHERE s.exchange = ex AND s.market = mk AND backfill.instrument = ANY (s.instruments)
+                      ORDER BY s.id LIMIT 1),
+                     @extschema@.canonical_symbol(backfill.instrument)), k, ep,
+            backfill.range_from, backfill.range_to, backfill.from_id, backfill.to_id, backfill.base_url,
+            coalesce(backfill.options, '{}'))
+    RETURNING b.id INTO new_id;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb) IS
+$c$queues a REST backfill of instrument's trades or 1-minute candles for [range_from, range_to) (or the trade ids from_id..to_id) and returns the job id (an identical queued or running job's id if there is one); the trades are stored with exchange, market and instrument as a live source of that market stores them, under the symbol such a source uses (else canonical_symbol(instrument)); the poll worker (needs shared_preload_libraries) works it: see triggerstock.backfills for its state, cursor, rows and progress, backfill_cancel(id) to stop it. Binance trades use historicalTrades when a Binance source streams the instrument's trade feed (same trade ids), else aggTrades (options ids => 'trade' or 'agg' chooses).$c$;
+
+CREATE FUNCTION @extschema@.backfill_cancel(id bigint)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $$
+    WITH c AS (
+        UPDATE triggerstock.backfills b
+        SET state = 'cancelled', finished_at = pg_catalog.now()
+        WHERE b.id = backfill_cancel.id AND b.state IN ('queued', 'running')
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*) > 0 FROM c
+$$;
+COMMENT ON FUNCTION @extschema@.backfill_cancel(bigint) IS
+'cancels a queued or running backfill job (the rows already stored stay); true if it was queued or running';
+
+-- ingest_status counts the gaps (its columns as in src/ingest/ingest.sql)
+CREATE OR REPLACE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state,
+                CASE WHEN NOT s.enabled THEN 'disabled'
+                     WHEN pg_catalog.current_setting('triggerstock.max_workers', true) IS NULL THEN 'starting'
+                     WHEN (SELECT pg_catalog.count(*) FROM @extschema@.worker_status())
+                          OPERATOR(pg_catalog.>=) pg_catalog.current_setting('triggerstock.max_workers')::integer
+                          THEN 'no worker slot'
+                     ELSE 'starting' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
+       coalesce(g.open_gaps, 0) AS open_gaps, coalesce(g.repaired_gaps, 0) AS repaired_gaps,
+       coalesce(g.failed_gaps, 0) AS failed_gaps
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN (SELECT gp.source,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('queued', 'running')) AS open_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state = 'done') AS repaired_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('failed', 'cancelled')) AS failed_gaps
+           FROM triggerstock.gaps gp
+           LEFT JOIN triggerstock.backfills b ON b.id = gp.backfill
+           GROUP BY gp.source) g ON g.source = s.id;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps)';
+
+-- the poll worker runs while a backfill job is queued or running
+CREATE OR REPLACE VIEW triggerstock.worker_plan AS
+SELECT 'poll'::text AS kind, 0 AS id
+WHERE EXISTS (SELECT 1 FROM triggerstock.feeds WHERE enabled)
+   OR EXISTS (SELECT 1 FROM triggerstock.quote_sources WHERE enabled)
+   OR EXISTS (SELECT 1 FROM triggerstock.backfills WHERE state IN ('queued', 'running'))
+UNION ALL
+SELECT 'ingest', s.id FROM triggerstock.sources s WHERE s.enabled
+UNION ALL
+SELECT 'predictor', 1
+WHERE EXISTS (SELECT 1 FROM triggerstock.deployments);
+COMMENT ON VIEW triggerstock.worker_plan IS
+'the dynamic background workers the launcher keeps running, one per (kind, id)';
+
+-- history and gaps (issue 16): the job queue and the gaps are read like the
+-- other status tables; queuing and cancelling jobs and importing files
+-- change data, so they are the admin's (the helpers of the imports run as
+-- the caller, so the admin needs them too; the pure ones stay PUBLIC's)
+GRANT SELECT ON triggerstock.backfills, triggerstock.gaps TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.backfills TO triggerstock_admin;
+GRANT DELETE ON triggerstock.gaps TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.backfills_id_seq TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb),
+    @extschema@.backfill_cancel(bigint),
+    @extschema@.backfill_check(text, text, text, text, timestamptz, timestamptz, bigint, bigint, jsonb),
+    @extschema@.import_trades(text, text, text, text, text, date, text, float8),
+    @extschema@.import_candles(text, text, text, date, text, float8),
+    @extschema@.import_staging(),
+    @extschema@.import_lines(text),
+    @extschema@.import_fields(),
+    @extschema@.import_line_error(text, bigint, text),
+    @extschema@.import_parse(text, text, text, text, date, text, float8)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb),
+    @extschema@.backfill_cancel(bigint),
+    @extschema@.backfill_check(text, text, text, text, timestamptz, timestamptz, bigint, bigint, jsonb),
+    @extschema@.import_trades(text, text, text, text, text, date, text, float8),
+    @extschema@.import_candles(text, text, text, date, text, float8),
+    @extschema@.import_staging(),
+    @extschema@.import_lines(text),
+    @extschema@.import_fields(),
+    @extschema@.import_line_error(text, bigint, text),
+    @extschema@.import_parse(text, text, text, text, date, text, float8)
+    TO triggerstock_admin;
+-- Issue 16 end
+
+------------------------------------------------------------------------------
+-- issue 13 (online features): candles(symbol, width, since, until, warmup)
+-- and its warm-up start, features() over a bounded warm-up, and the online
+-- feature state (src/features/features.sql)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
+                                               warmup integer)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: bound to pg_catalog and the extension's schema when
+    -- created, whatever the caller's search_path.  -infinity: from the
+    -- first candle.  The warmup-th bucket before since is found by walking
+    -- back one index probe per bucket (width > 1 minute) or by an index
+    -- scan of warmup entries (1 minute).
+    SELECT CASE
+        WHEN $3 IS NULL THEN timestamp with time zone '-infinity'
+        WHEN $4 IS NULL OR $4 < 0 THEN NULL
+        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch')
+        WHEN $2 = interval '1 minute' THEN LEAST(
+            pg_catalog.date_bin(interval '1 day', $3, timestamp with time zone 'epoch'),
+            coalesce((SELECT c.bucket FROM triggerstock.candles c
+                      WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
+                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), timestamp with time zone '-infinity'))
+        ELSE LEAST(
+            pg_catalog.date_bin(interval '1 day',
+                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'),
+                                timestamp with time zone 'epoch'),
+            (WITH RECURSIVE back(b, n) AS (
+                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'), 0
+                 UNION ALL
+                 SELECT pg_catalog.date_bin($2, p.prev, timestamp with time zone 'epoch'), back.n + 1
+                 FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
+                                     WHERE c.symbol = $1 AND c.width = interval '1 minute'
+                                       AND c.bucket < back.b) p
+                 WHERE back.n < $4 AND p.prev IS NOT NULL)
+             SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
+                         ELSE timestamp with time zone '-infinity' END
+             FROM back))
+    END;
+END;
+COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
+'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
+
+CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamptz,
+                                    until timestamptz DEFAULT 'infinity', warmup integer DEFAULT 0)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz, warmup boolean)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query (BEGIN ATOMIC: bound when created,
+    -- and still inlined): the start is computed once (candle_warmup_start)
+    -- and bounds an index range scan, so the cost is the rows returned,
+    -- warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
+    SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
+           c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
+    FROM triggerstock.candles c
+    WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, timestamp with time zone '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
+    UNION ALL
+    SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
+           (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
+           coalesce(s.bucket < $3, false)
+    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, timestamp with time zone 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time,
+                                        k.open_seq, k.close_seq, k.sums)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   timestamp with time zone 'epoch'),
+                                               timestamp with time zone '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, timestamp with time zone 'epoch')
+          GROUP BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
+$c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
+  SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi
+                           FROM candles('BTC', '1 minute', now() - interval '6 hours', warmup => 1000)) s
+  WHERE NOT warmup;
+since NULL reads from the first candle; warmup 1000 makes the exponential indicators (rsi, macd, atr, adx) equal their full-history values (README "Indicators over a time range").$c$;
+
+CREATE FUNCTION @extschema@.indicator_warmup()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined
+RETURN coalesce(nullif(pg_catalog.current_setting('triggerstock.indicator_warmup', true), '')::integer,
+                1000);
+COMMENT ON FUNCTION @extschema@.indicator_warmup() IS
+'triggerstock.indicator_warmup (default 1000 when the library is not loaded): the buckets of warm-up features(symbol, width, since) reads before since; 0 reads from the first candle';
+
+CREATE OR REPLACE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  PARALLEL UNSAFE, as
+    -- candles(symbol, width, since, ...): the window functions run in one
+    -- process anyway, and the planner, unable to estimate a warm-up's rows,
+    -- would start parallel workers for a few thousand rows.  With `since`,
+    -- the candles are read from candle_warmup_start():
+    -- triggerstock.indicator_warmup buckets (default 1000) before since, and
+    -- at least from the start of since's UTC day (the session VWAP), so the
+    -- cost is the rows returned plus a bounded warm-up; indicator_warmup = 0
+    -- reads from the first candle.  `since` filters the outermost level
+    -- only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.  A bucket closes at bucket +
+    -- width, the width taken as a fixed number of seconds (never a calendar
+    -- day of the session's time zone).
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h
+    FROM (
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.closes_at, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)) AS closes_at,
+                     c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($1, $2,
+                       CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
+                       @extschema@.indicator_warmup()) c) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.closes_at - interval '1 hour'
+          AND e.published_at <= g.closes_at
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
+
+COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
+$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
+bucket, close: the candle.
+ret_1, ret_5, ret_15: ln(close / close 1, 5, 15 buckets back).
+rsi_14: rsi(close, 14).
+macd_hist: macd(close, 12, 26, 9) histogram / close.
+bb_pct_b: (close - lower) / (upper - lower) of bbands(close, 20, 2); NULL when the bands are flat.
+bb_width: (upper - lower) / middle of bbands(close, 20, 2).
+atr_pct: atr(high, low, close, 14) / close.
+stoch_k, stoch_d: stoch(high, low, close, 14, 3, 3).
+willr_14, cci_14, mfi_14, adx_14: willr/cci/mfi/adx(..., 14).
+volume_z: (volume - mean) / population stddev of the last 60 volumes (current included); NULL when they are all equal.
+vwap_dist: close / session VWAP - 1, the session being the UTC day (candle vwap, or the typical price when it is NULL, weighted by volume).
+rv_30: realised volatility, sqrt(sum of the last 30 squared ret_1).
+tod_sin, tod_cos: sin and cos of 2*pi * (time of day of the bucket's close, UTC) / 24h.
+sentiment_1h, news_1h: mean sentiment (NULL when none) and count (0 when none) of triggerstock.news items mentioning the symbol published in the hour up to the bucket's close.$c$;
+
+CREATE TABLE triggerstock.feature_state (
+    symbol      text NOT NULL,
+    width       interval NOT NULL,
+    bucket      timestamptz,
+    rows        bigint NOT NULL DEFAULT 0,
+    state       bytea,
+    watermark   timestamptz,
+    stalled_at  timestamptz,
+    error       text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (symbol, width)
+) WITH (fillfactor = 50);
+-- the state (4.6 kB, about 3 kB compressed) stays in the row, compressed:
+-- no TOAST round trip per fold, and two versions fit a page (HOT updates)
+ALTER TABLE triggerstock.feature_state ALTER COLUMN state SET STORAGE MAIN;
+COMMENT ON TABLE triggerstock.feature_state IS
+'one row per served (symbol, width): the online feature state after its last folded bucket; changed only with the row locked, by the candle trigger in the transaction that changed the candles (README "Serving"); rows are added by serve_features() and removed by unserve_features()';
+COMMENT ON COLUMN triggerstock.feature_state.bucket IS 'last bucket folded: the newest complete bucket (bucket + width <= watermark); NULL before the first';
+COMMENT ON COLUMN triggerstock.feature_state.rows IS 'buckets folded since the first candle';
+COMMENT ON COLUMN triggerstock.feature_state.state IS 'the stream state of every candle feature after bucket (src/features/feature_stream.c; a format version in its header: a state of another build is rebuilt, never misread)';
+COMMENT ON COLUMN triggerstock.feature_state.watermark IS 'the symbol''s watermark when the state was last advanced: close_time of its newest 1-minute candle';
+COMMENT ON COLUMN triggerstock.feature_state.stalled_at IS 'bucket of a candle the state refused (a NaN or infinite value, which features() refuses too); folding resumes when a candle at or before it changes';
+COMMENT ON COLUMN triggerstock.feature_state.error IS 'why folding stalled, NULL when healthy';
+
+CREATE TABLE triggerstock.feature_checkpoints (
+    symbol      text NOT NULL,
+    width       interval NOT NULL,
+    bucket      timestamptz NOT NULL,
+    rows        bigint NOT NULL,
+    state       bytea NOT NULL,
+    daily       boolean NOT NULL,
+    PRIMARY KEY (symbol, width, bucket)
+);
+ALTER TABLE triggerstock.feature_checkpoints ALTER COLUMN state SET STORAGE MAIN;
+COMMENT ON TABLE triggerstock.feature_checkpoints IS
+'online feature states at hour boundaries (the last 24 hours of buckets) and day boundaries (for good): a change to a folded candle refolds from the newest checkpoint before it';
+COMMENT ON COLUMN triggerstock.feature_checkpoints.bucket IS 'the state is the one after this bucket';
+COMMENT ON COLUMN triggerstock.feature_checkpoints.daily IS 'the last checkpoint of its UTC day: kept when older hourly ones are pruned';
+
+CREATE TABLE triggerstock.feature_rows (
+    symbol       text NOT NULL,
+    width        interval NOT NULL,
+    bucket       timestamptz NOT NULL,
+    close        float8,
+    ret_1        float8,
+    ret_5        float8,
+    ret_15       float8,
+    rsi_14       float8,
+    macd_hist    float8,
+    bb_pct_b     float8,
+    bb_width     float8,
+    atr_pct      float8,
+    stoch_k      float8,
+    stoch_d      float8,
+    willr_14     float8,
+    cci_14       float8,
+    mfi_14       float8,
+    adx_14       float8,
+    volume_z     float8,
+    vwap_dist    float8,
+    rv_30        float8,
+    tod_sin      float8,
+    tod_cos      float8,
+    sentiment_1h float8,
+    news_1h      bigint,
+    PRIMARY KEY (symbol, width, bucket)
+);
+COMMENT ON TABLE triggerstock.feature_rows IS
+'the online feature rows of served (symbol, width) pairs, one per complete bucket (the last triggerstock.feature_rows_keep), equal to the rows of features(symbol, width) for the same buckets; predict() reads the newest with one index probe';
+COMMENT ON COLUMN triggerstock.feature_rows.sentiment_1h IS 'as in features(); recomputed when news of the hour up to the bucket''s close change';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.feature_state', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.feature_checkpoints', '');
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.feature_rows', '');
+
+-- which pairs are served is cached per backend: adding or removing one
+-- invalidates that cache at commit
+CREATE TRIGGER feature_state_served AFTER INSERT OR DELETE OR TRUNCATE
+    ON triggerstock.feature_state FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();
+
+CREATE FUNCTION @extschema@.online_candles_changed()
+RETURNS trigger AS 'MODULE_PATHNAME', 'online_candles_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.online_candles_changed() IS
+'statement trigger of triggerstock.candles: folds the newly complete buckets of every served pair whose candles changed, and refolds from the newest checkpoint before a changed bucket that was already folded';
+CREATE TRIGGER candles_online_insert AFTER INSERT ON triggerstock.candles
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_candles_changed();
+CREATE TRIGGER candles_online_update AFTER UPDATE ON triggerstock.candles
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_candles_changed();
+CREATE TRIGGER candles_online_delete AFTER DELETE ON triggerstock.candles
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_candles_changed();
+CREATE TRIGGER candles_online_truncate AFTER TRUNCATE ON triggerstock.candles
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_candles_changed();
+
+CREATE FUNCTION @extschema@.serve_features(symbol text, width interval DEFAULT '1 minute',
+                                           rebuild boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'online_serve'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.serve_features(text, interval, boolean) IS
+'starts maintaining the online feature rows of (symbol, width) (deploying a model does it for the model''s symbol and width): builds the state from the first candle when the pair is new or rebuild is true (one pass over the history, holding SHARE lock on triggerstock.candles), else brings it up to date; returns the number of buckets folded';
+
+CREATE FUNCTION @extschema@.unserve_features(symbol text, width interval DEFAULT '1 minute')
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+    WITH s AS (DELETE FROM triggerstock.feature_state f
+               WHERE f.symbol OPERATOR(pg_catalog.=) $1 AND f.width OPERATOR(pg_catalog.=) $2
+               RETURNING 1),
+         r AS (DELETE FROM triggerstock.feature_rows f
+               WHERE f.symbol OPERATOR(pg_catalog.=) $1 AND f.width OPERATOR(pg_catalog.=) $2),
+         c AS (DELETE FROM triggerstock.feature_checkpoints f
+               WHERE f.symbol OPERATOR(pg_catalog.=) $1 AND f.width OPERATOR(pg_catalog.=) $2)
+    SELECT EXISTS (SELECT 1 FROM s)
+$$;
+COMMENT ON FUNCTION @extschema@.unserve_features(text, interval) IS
+'stops maintaining the online feature rows of (symbol, width) and deletes its state, rows and checkpoints; returns whether it was served';
+
+CREATE FUNCTION @extschema@.serve_deployed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.serve_features(p.symbol, p.width)
+    FROM (SELECT DISTINCT d.symbol, m.width
+          FROM new_rows d JOIN triggerstock.models m ON m.id OPERATOR(pg_catalog.=) d.model_id
+          ORDER BY 1, 2) p;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.serve_deployed() IS
+'statement trigger of triggerstock.deployments: serves the features of each deployed (symbol, model width) so predict() and the predictor read online rows';
+CREATE TRIGGER deployments_serve AFTER INSERT ON triggerstock.deployments
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.serve_deployed();
+
+CREATE FUNCTION @extschema@.online_news_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    items text[];
+    times timestamptz[];
+BEGIN
+    -- the (symbol, published_at) pairs of the items changed
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM new_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM (SELECT o.symbols, o.published_at FROM old_rows o
+              UNION ALL SELECT n.symbols, n.published_at FROM new_rows n) i,
+             pg_catalog.unnest(i.symbols) u(s)
+        WHERE i.published_at IS NOT NULL;
+    ELSE
+        SELECT pg_catalog.array_agg(u.s), pg_catalog.array_agg(i.published_at) INTO items, times
+        FROM old_rows i, pg_catalog.unnest(i.symbols) u(s) WHERE i.published_at IS NOT NULL;
+    END IF;
+    IF items IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- lock the served pairs concerned, in the candle trigger's order, so a
+    -- fold running concurrently either sees these news or is seen below
+    PERFORM 1 FROM triggerstock.feature_state f
+    WHERE f.symbol OPERATOR(pg_catalog.=) ANY (items)
+    ORDER BY f.symbol, f.width FOR UPDATE;
+    -- the rows whose hour up to their close holds one of the items
+    UPDATE triggerstock.feature_rows r
+    SET (sentiment_1h, news_1h) = (
+        SELECT pg_catalog.avg(e.sentiment), pg_catalog.count(*)
+        FROM triggerstock.news e
+        WHERE e.published_at OPERATOR(pg_catalog.>)
+                  ((r.bucket OPERATOR(pg_catalog.+) a.w) OPERATOR(pg_catalog.-) interval '1 hour')
+          AND e.published_at OPERATOR(pg_catalog.<=) (r.bucket OPERATOR(pg_catalog.+) a.w)
+          AND r.symbol OPERATOR(pg_catalog.=) ANY (e.symbols))
+    FROM (SELECT DISTINCT f.symbol, f.width,
+                 pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', f.width)) AS w,
+                 u.t
+          FROM triggerstock.feature_state f
+          JOIN ROWS FROM (pg_catalog.unnest(items), pg_catalog.unnest(times)) AS u(s, t) ON u.s OPERATOR(pg_catalog.=) f.symbol) a
+    WHERE r.symbol OPERATOR(pg_catalog.=) a.symbol AND r.width OPERATOR(pg_catalog.=) a.width
+      AND r.bucket OPERATOR(pg_catalog.>=) (a.t OPERATOR(pg_catalog.-) a.w)
+      AND r.bucket OPERATOR(pg_catalog.<)
+          ((a.t OPERATOR(pg_catalog.+) interval '1 hour') OPERATOR(pg_catalog.-) a.w);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.online_news_changed() IS
+'statement trigger of triggerstock.news: recomputes sentiment_1h and news_1h of the stored feature rows whose hour up to their close holds a changed item (news are often stored after the candles they concern closed)';
+CREATE TRIGGER news_online_insert AFTER INSERT ON triggerstock.news
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+CREATE TRIGGER news_online_update AFTER UPDATE ON triggerstock.news
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+CREATE TRIGGER news_online_delete AFTER DELETE ON triggerstock.news
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+
+-- online features (issue 13): readers read the stored rows; the candle and
+-- news triggers and serve_features() write them as the role that changed
+-- candles, news or deployments, so the admin may write them too
+GRANT SELECT ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    TO triggerstock_admin;
+
+-- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
+-- 0.2 deployment would be (the predictor scores served pairs; this builds
+-- their online state from their first candle)
+SELECT @extschema@.serve_features(p.symbol, p.width)
+FROM (SELECT DISTINCT d.symbol, m.width
+      FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+      ORDER BY 1, 2) p;
+-- end of issue 13
+
 ------------------------------------------------------------------------------
 -- Issue 17: order books
 -- (src/ingest/book.sql; maintain() and retention() of src/candles/candles.sql;
 -- ingest_status and sources.options of src/ingest/ingest.sql; the grants of
 -- src/privileges.sql).  No 0.1 data to migrate: every object is new.  Runs
--- under the search_path issue 12 set; after issues 10 and 12, so what it
--- replaces is their final version plus the books.
+-- under the search_path issue 12 set; after issues 10, 12, 16 and 13, so what
+-- it replaces is their final version plus the books.
 ------------------------------------------------------------------------------
 
 COMMENT ON SCHEMA triggerstock IS
@@ -1694,9 +2989,18 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.bytes, 0) AS bytes,
        st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
        coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
+       coalesce(g.open_gaps, 0) AS open_gaps, coalesce(g.repaired_gaps, 0) AS repaired_gaps,
+       coalesce(g.failed_gaps, 0) AS failed_gaps,
        bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN (SELECT gp.source,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('queued', 'running')) AS open_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state = 'done') AS repaired_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('failed', 'cancelled')) AS failed_gaps
+           FROM triggerstock.gaps gp
+           LEFT JOIN triggerstock.backfills b ON b.id = gp.backfill
+           GROUP BY gp.source) g ON g.source = s.id
 LEFT JOIN LATERAL (
     SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
            pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
@@ -1706,7 +3010,7 @@ LEFT JOIN LATERAL (
     HAVING pg_catalog.count(*) > 0
 ) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
 
 -- order books (issue 17): read like the trades; partitions made by the
 -- workers and maintain(), dropped by retention()

@@ -248,6 +248,7 @@ ingest_add_trades(const td_trade *t, int n, TimestampTz received, char *error, s
 		}
 		batch.trades[batch.n] = t[i];
 		batch.symbol_index[batch.n] = k;
+		tsk_ingest_gaps_observe(k, &t[i]);
 		batch.received[batch.n] = received;
 		if (batch.n++ == 0)
 			batch.first_at = received;
@@ -499,6 +500,7 @@ ingest_reload(int32 id)
 	cfg_cxt = cxt;
 	cfg = fresh;
 	last_symbol = 0;
+	tsk_ingest_gaps_configure(cfg);
 	if (tsk_ingest_book_configure(cfg))
 		reconnect = true;
 	return reconnect;

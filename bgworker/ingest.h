@@ -149,6 +149,12 @@ extern void tsk_ingest_candles_add(ingest_candles *c, const char *symbol, Timest
 								   double price, double qty);
 extern int64 tsk_ingest_candles_store(ingest_candles *c);
 
+/* ---- ingest_gaps.c ---- */
+extern void tsk_ingest_gaps_configure(const ingest_config *cfg);
+extern void tsk_ingest_gaps_observe(int k, const td_trade *t);
+extern void tsk_ingest_gaps_store(const ingest_config *cfg);
+extern void tsk_ingest_gaps_committed(void);
+
 /* ---- ingest_stats.c ---- */
 
 extern void tsk_ingest_preload(void);

@@ -152,22 +152,6 @@ tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
 }
 
 /*
- * store_prepare
- *	  Prepare and keep a plan (inside SPI).
- */
-static SPIPlanPtr
-store_prepare(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/*
  * store_prepare_plans
  *	  The statements of a flush, once per worker.
  */
@@ -196,12 +180,12 @@ store_prepare_plans(void)
 				 errmsg("extension \"triggerstock\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
 	schema = pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
-	store_row_plan = store_prepare(
+	store_row_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.book_snapshots (exchange, instrument, symbol, ts, event_ts,"
 		" bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs, market)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-		13, row_types);
-	store_status_plan = store_prepare(
+		13, row_types, 0);
+	store_status_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.book_status AS b (source, instrument, symbol, state, state_since,"
 		" levels_bid, levels_ask, messages, snapshots, resyncs, gaps, checksum_ok, checksum_failures,"
 		" stale, skipped, levels_evicted, levels_refused, crossed, snapshot_requests, samples,"
@@ -217,15 +201,15 @@ store_prepare_plans(void)
 		" levels_refused = EXCLUDED.levels_refused, crossed = EXCLUDED.crossed,"
 		" snapshot_requests = EXCLUDED.snapshot_requests, samples = EXCLUDED.samples,"
 		" last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at",
-		22, status_types);
-	store_prune_plan = store_prepare(
+		22, status_types, 0);
+	store_prune_plan = tsk_worker_keep_plan(
 		"DELETE FROM triggerstock.book_status b WHERE b.source OPERATOR(pg_catalog.=) $1"
-		" AND b.instrument OPERATOR(pg_catalog.<>) ALL ($2)", 2, prune_types);
-	store_dead_plan = store_prepare(
+		" AND b.instrument OPERATOR(pg_catalog.<>) ALL ($2)", 2, prune_types, 0);
+	store_dead_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
-		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types);
-	store_partition_plan = store_prepare(psprintf(
-		"SELECT pg_catalog.count(*) FROM %s.create_book_partitions($1, $1)", schema), 1, day_types);
+		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types, 0);
+	store_partition_plan = tsk_worker_keep_plan(psprintf(
+		"SELECT pg_catalog.count(*) FROM %s.create_book_partitions($1, $1)", schema), 1, day_types, 0);
 }
 
 /*

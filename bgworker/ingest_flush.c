@@ -330,7 +330,8 @@ typedef struct flush_call
 
 /*
  * flush_in_xact
- *	  tsk_worker_xact callback: partitions, trades, candles, dead letters.
+ *	  tsk_worker_xact callback: partitions, trades, candles, trade-id gaps,
+ *	  dead letters.
  */
 static void
 flush_in_xact(void *arg)
@@ -350,6 +351,7 @@ flush_in_xact(void *arg)
 		if (c->inserted < 0)	/* small, or a concurrent writer: ON CONFLICT */
 			c->inserted = flush_insert(c->cfg, c->batch, candles);
 		(void) tsk_ingest_candles_store(candles);
+		tsk_ingest_gaps_store(c->cfg);
 	}
 	flush_dead_letters(c->cfg, c->dead, c->ndead);
 	MemoryContextSwitchTo(old);
@@ -385,6 +387,7 @@ tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_lett
 		MemoryContextReset(flush_cxt);
 		return error;
 	}
+	tsk_ingest_gaps_committed();
 
 	for (int j = 0; j < c.ndays; j++)
 		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = c.days[j];

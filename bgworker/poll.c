@@ -12,9 +12,13 @@
  *	  stored in its own short transaction (poll_store.c);
  *	- the curl multi handle and every easy handle in flight are freed by a
  *	  reset callback of the worker's poll memory context;
- *	- http and https only (also after redirects), redirect limit, total
- *	  timeout; a failed poll records last_error on its row and the worker
- *	  carries on; SIGTERM ends the loop between transfers.
+ *	- http and https only, redirects followed here (not by curl) so that
+ *	  every hop's host is checked against triggerstock.allowed_hosts (feeds,
+ *	  quotes and backfill pages alike), redirect limit, total timeout; a
+ *	  failed poll records last_error on its row and the worker carries on;
+ *	  SIGTERM ends the loop between transfers;
+ *	- backfill jobs (bgworker/backfill.c) hand their page requests to this
+ *	  loop through a fetch function and get each response back whole.
  */
 #include "postgres.h"
 
@@ -31,6 +35,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "bgworker/backfill.h"
 #include "bgworker/poll.h"
 #include "bgworker/workers.h"
 #include "common/bytebuf.h"
@@ -50,9 +55,9 @@ typedef struct poll_request
 	CURL	   *easy;
 	struct curl_slist *headers;
 	poll_kind	kind;
-	int32		id;
+	int64		id;				/* target id, or backfill job id */
 	tsk_bytebuf body;			/* the response body, up to triggerstock.poll_max_body */
-	tsk_http_validators validators; /* ETag, Last-Modified (news/http_header.c) */
+	tsk_http_validators validators; /* ETag, Last-Modified, rate limits (news/http_header.c) */
 	char		errbuf[CURL_ERROR_SIZE];
 	int			redirects;		/* redirects followed to get here */
 	char		host[TSK_HOST_NAME_MAX + 1];	/* of this request's URL */
@@ -118,8 +123,8 @@ poll_cleanup_callback(void *arg)
 
 /*
  * poll_header_cb
- *	  CURLOPT_HEADERFUNCTION: keep ETag and Last-Modified of the final
- *	  response (a status line starts a new response after a redirect).
+ *	  CURLOPT_HEADERFUNCTION: keep ETag, Last-Modified, Retry-After and the
+ *	  Binance used weight of the response.
  */
 static size_t
 poll_header_cb(char *data, size_t size, size_t nmemb, void *userdata)
@@ -211,48 +216,43 @@ poll_setopt_failed(const CURLcode *rc, int n)
 }
 
 /*
- * poll_start_url
- *	  Start a transfer of url for target t (a slot must be free), the
- *	  redirects-th hop; false (error recorded) if its host is not allowed
- *	  or curl refused.  Redirects are not followed by curl: poll_finish
- *	  checks each target before it starts the next hop here.
+ * poll_new_request
+ *	  A transfer of url for (kind, id), the redirects-th hop, added to the
+ *	  multi handle (a slot must be free); takes ownership of headers.  NULL
+ *	  with *err set (palloc'd) if its host is not allowed (*refused set
+ *	  too) or curl refused.
+ *	  Redirects are not followed by curl: poll_finish checks each target
+ *	  before it starts the next hop here.
  */
-static bool
-poll_start_url(poll_target *t, const char *url, int redirects)
+static poll_request *
+poll_new_request(poll_kind kind, int64 id, const char *url, int redirects,
+				 struct curl_slist *headers, char **err, bool *refused)
 {
 	poll_request *req;
 	CURLcode	rc[20];
 	int			n = 0;
-	char		hdr[POLL_HEADER_LEN + 32];
 
 	Assert(poll_ninflight < POLL_MAX_INFLIGHT);
 	if ((req = calloc(1, sizeof(poll_request))) == NULL || (req->easy = curl_easy_init()) == NULL)
 	{
+		curl_slist_free_all(headers);
 		poll_request_free(req);
-		tsk_poll_record_status(t, 0, "out of memory starting the HTTP request");
-		return false;
+		*err = pstrdup("out of memory starting the HTTP request");
+		return NULL;
 	}
-	req->kind = t->kind;
-	req->id = t->id;
+	req->kind = kind;
+	req->id = id;
 	req->redirects = redirects;
+	req->headers = headers;
 	req->body.max = (size_t) tsk_poll_max_body;
 	/* a URL without a host (file://...) is left to curl, which refuses it */
 	if (tsk_url_host(url, req->host, sizeof(req->host)) &&
 		!tsk_host_name_allowed(tsk_allowed_hosts_policy, req->host, req->refused, sizeof(req->refused)))
 	{
-		tsk_poll_record_status(t, 0, psprintf("destination not allowed: %s", req->refused));
+		*err = psprintf("destination not allowed: %s", req->refused);
+		*refused = true;
 		poll_request_free(req);
-		return false;
-	}
-	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
-	{
-		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
-		req->headers = curl_slist_append(req->headers, hdr);
-	}
-	if (t->kind == POLL_FEED && t->last_modified != NULL && strlen(t->last_modified) < POLL_HEADER_LEN)
-	{
-		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
-		req->headers = curl_slist_append(req->headers, hdr);
+		return NULL;
 	}
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_URL, url);
 	rc[n++] = curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -273,11 +273,43 @@ poll_start_url(poll_target *t, const char *url, int redirects)
 	if (poll_setopt_failed(rc, n) || curl_multi_add_handle(poll_multi, req->easy) != CURLM_OK)
 	{
 		poll_request_free(req);
-		tsk_poll_record_status(t, 0, "could not set up the HTTP request (invalid URL or option)");
-		return false;
+		*err = pstrdup("could not set up the HTTP request (invalid URL or option)");
+		return NULL;
 	}
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
 	poll_inflight[poll_ninflight++] = req;
+	return req;
+}
+
+/*
+ * poll_start_url
+ *	  Start a transfer of url for target t (a slot must be free), the
+ *	  redirects-th hop (see poll_new_request); false (error recorded) if
+ *	  its host is not allowed or curl refused.
+ */
+static bool
+poll_start_url(poll_target *t, const char *url, int redirects)
+{
+	struct curl_slist *headers = NULL;
+	char	   *err = NULL;
+	bool		refused = false;
+	char		hdr[POLL_HEADER_LEN + 32];
+
+	if (t->kind == POLL_FEED && t->etag != NULL && strlen(t->etag) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
+		headers = curl_slist_append(headers, hdr);
+	}
+	if (t->kind == POLL_FEED && t->last_modified != NULL && strlen(t->last_modified) < POLL_HEADER_LEN)
+	{
+		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
+		headers = curl_slist_append(headers, hdr);
+	}
+	if (poll_new_request(t->kind, t->id, url, redirects, headers, &err, &refused) == NULL)
+	{
+		tsk_poll_record_status(t, 0, err);
+		return false;
+	}
 	t->in_flight = true;
 	return true;
 }
@@ -290,6 +322,30 @@ static bool
 poll_start(poll_target *t)
 {
 	return poll_start_url(t, t->url, 0);
+}
+
+/*
+ * poll_fetch_backfill
+ *	  Start a GET of url for backfill job id (backfill_fetch_fn); false with
+ *	  err set if no slot is free, curl refused or its host is not allowed
+ *	  (then *final: retrying cannot help).
+ */
+static bool
+poll_fetch_backfill(int64 id, const char *url, char *err, size_t errsz, bool *final)
+{
+	char	   *why = NULL;
+
+	if (poll_ninflight >= POLL_MAX_INFLIGHT)
+	{
+		strlcpy(err, "too many HTTP requests in flight", errsz);
+		return false;
+	}
+	if (poll_new_request(POLL_BACKFILL, id, url, 0, NULL, &why, final) == NULL)
+	{
+		strlcpy(err, why, errsz);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -364,7 +420,7 @@ poll_start_due(List *targets, TimestampTz now)
  *	  The target of (kind, id) in the current list, or NULL (removed).
  */
 static poll_target *
-poll_find(List *targets, poll_kind kind, int32 id)
+poll_find(List *targets, poll_kind kind, int64 id)
 {
 	ListCell   *lc;
 
@@ -410,38 +466,85 @@ poll_error_message(poll_request *req, CURLcode result)
 }
 
 /*
+ * poll_redirect
+ *	  Whether the completed transfer is a redirect (3xx with a Location);
+ *	  if so *location is its target (palloc'd) and *error says why it is
+ *	  not followed (too many hops, not http or https), or is NULL.
+ */
+static bool
+poll_redirect(poll_request *req, long status, char **location, char **error)
+{
+	char	   *url = NULL;
+
+	*location = *error = NULL;
+	if (status < 300 || status > 399 ||
+		curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &url) != CURLE_OK || url == NULL)
+		return false;
+	*location = pstrdup(url);
+	if (req->redirects >= tsk_poll_max_redirects)
+		*error = psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d)",
+						  tsk_poll_max_redirects);
+	else if (pg_strncasecmp(url, "http://", 7) != 0 && pg_strncasecmp(url, "https://", 8) != 0)
+		*error = psprintf("unsupported protocol (only http and https are polled): redirect to %s", url);
+	return true;
+}
+
+/*
  * poll_finish
  *	  Act on one completed transfer (curl has returned): store or record.
  */
 static void
 poll_finish(List *targets, poll_request *req, CURLcode result)
 {
-	poll_target *t = poll_find(targets, req->kind, req->id);
+	poll_target *t;
 	long		status = 0;
 	char	   *location = NULL;
+	char	   *redirect_error;
 
+	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (req->kind == POLL_BACKFILL)
+	{
+		backfill_response r = {0};
+
+		r.status = status;
+		if (result == CURLE_OK && poll_redirect(req, status, &location, &redirect_error))
+		{
+			/* the next hop of the same page: the job stays in flight */
+			if (redirect_error == NULL &&
+				poll_new_request(POLL_BACKFILL, req->id, location, req->redirects + 1, NULL,
+								 &redirect_error, &r.final) != NULL)
+				return;
+			r.error = redirect_error;
+			r.final = true;		/* the exchange sends us where we may not go */
+		}
+		else
+		{
+			r.too_large = req->body.too_large || result == CURLE_FILESIZE_EXCEEDED;
+			r.error = result != CURLE_OK ? poll_error_message(req, result) : NULL;
+			r.final = req->refused[0] != '\0';	/* its address is not allowed */
+			r.body = req->body.data;
+			r.len = req->body.len;
+		}
+		r.retry_after = req->validators.retry_after;
+		r.used_weight = req->validators.used_weight;
+		tsk_backfill_finish(req->id, &r);
+		return;
+	}
+	t = poll_find(targets, req->kind, req->id);
 	if (t == NULL)
 		return;					/* removed while in flight */
 	t->in_flight = false;
-	(void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK)
 		tsk_poll_record_status(t, status, poll_error_message(req, result));
 	else if (t->kind == POLL_FEED && status == 304)
 		tsk_poll_record_status(t, status, NULL);
-	else if (status >= 300 && status <= 399 &&
-			 curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != NULL)
+	else if (poll_redirect(req, status, &location, &redirect_error))
 	{
 		/* a redirect: its target is checked like the first URL */
-		if (req->redirects >= tsk_poll_max_redirects)
-			tsk_poll_record_status(t, status,
-								   psprintf("too many redirects (more than triggerstock.poll_max_redirects = %d)",
-											tsk_poll_max_redirects));
-		else if (pg_strncasecmp(location, "http://", 7) != 0 && pg_strncasecmp(location, "https://", 8) != 0)
-			tsk_poll_record_status(t, status,
-								   psprintf("unsupported protocol (only http and https are polled): redirect to %s",
-											location));
+		if (redirect_error != NULL)
+			tsk_poll_record_status(t, status, redirect_error);
 		else
-			(void) poll_start_url(t, pstrdup(location), req->redirects + 1);
+			(void) poll_start_url(t, location, req->redirects + 1);
 	}
 	else if (status < 200 || status > 299)
 		tsk_poll_record_status(t, status, psprintf("HTTP status %ld; nothing stored", status));
@@ -642,6 +745,7 @@ triggerstock_poll_main(Datum main_arg)
 		WaitEvent	events[16];
 		int			nevents;
 		bool		waiting;
+		long		backfill_wait;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -656,10 +760,12 @@ triggerstock_poll_main(Datum main_arg)
 		{
 			poll_reload = false;
 			targets = poll_reload_targets(targets, &targets_cxt);
+			tsk_backfill_reload(poll_cxt);
 		}
 
 		now = GetCurrentTimestamp();
 		waiting = poll_start_due(targets, now);
+		backfill_wait = tsk_backfill_tick(now, poll_fetch_backfill);
 		tsk_worker_set_state(poll_ninflight > 0 ? "polling" : "idle");
 		if (poll_timer_ms == 0)
 			poll_socket_action(CURL_SOCKET_TIMEOUT, 0);
@@ -672,7 +778,7 @@ triggerstock_poll_main(Datum main_arg)
 			set = poll_build_wait_set();
 		}
 		now = GetCurrentTimestamp();
-		nevents = WaitEventSetWait(set, poll_wait_timeout(targets, now, waiting), events,
+		nevents = WaitEventSetWait(set, Min(poll_wait_timeout(targets, now, waiting), backfill_wait), events,
 								   lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{
@@ -690,6 +796,7 @@ triggerstock_poll_main(Datum main_arg)
 	}
 
 	tsk_worker_set_state("stopping");
+	tsk_backfill_shutdown();	/* pages fetched but not stored yet */
 	MemoryContextSwitchTo(TopMemoryContext);
 	if (set != NULL)
 		FreeWaitEventSet(set);

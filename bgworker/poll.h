@@ -23,7 +23,8 @@
 typedef enum poll_kind
 {
 	POLL_FEED,
-	POLL_QUOTE
+	POLL_QUOTE,
+	POLL_BACKFILL				/* a page of a backfill job (backfill.h) */
 } poll_kind;
 
 typedef struct poll_target

@@ -65,27 +65,8 @@ static char *
 poll_txn(PollTxnFn fn, void *arg, const char *activity)
 {
 	ErrorData  *edata = tsk_worker_xact(fn, arg, activity, TSK_XACT_SPI | TSK_XACT_QUIET);
-	char	   *error;
 
-	if (edata == NULL)
-		return NULL;
-	error = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-		: pstrdup(edata->message);
-	FreeErrorData(edata);
-	return error;
-}
-
-/*
- * poll_exec
- *	  Run one statement with text/other parameters; ERROR on failure.
- */
-static void
-poll_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expect)
-{
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-
-	if (ret != expect)
-		elog(ERROR, "poll statement failed: %s", SPI_result_code_string(ret));
+	return edata ? tsk_worker_error_text(edata) : NULL;
 }
 
 /* ---- targets ----------------------------------------------------------- */
@@ -95,18 +76,6 @@ typedef struct poll_load_arg
 	MemoryContext cxt;
 	List	   *targets;
 } poll_load_arg;
-
-/*
- * poll_getstr
- *	  Column `col` of row `row` as a string copied into cxt, or NULL.
- */
-static char *
-poll_getstr(int row, int col, MemoryContext cxt)
-{
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-
-	return v != NULL ? MemoryContextStrdup(cxt, v) : NULL;
-}
 
 /*
  * poll_load_in_txn
@@ -128,7 +97,7 @@ poll_load_in_txn(void *p)
 	 * Times are clamped to 1900..2200 before they become microseconds: any
 	 * stored value (infinity, year 294276) converts (issue 11).
 	 */
-	poll_exec("SELECT 0, f.id, f.url, (extract(epoch FROM f.poll_interval) * 1000)::bigint, "
+	tsk_worker_exec("poll", "SELECT 0, f.id, f.url, (extract(epoch FROM f.poll_interval) * 1000)::bigint, "
 			  "  (extract(epoch FROM least(greatest(f.last_polled, '1900-01-01+00'), '2200-01-01+00')) * 1000000)::bigint, "
 			  "  f.etag, f.last_modified, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
 			  "FROM triggerstock.feeds f WHERE f.enabled "
@@ -151,18 +120,18 @@ poll_load_in_txn(void *p)
 		t->kind = atoi(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)) == 0
 			? POLL_FEED : POLL_QUOTE;
 		t->id = atoi(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-		t->url = poll_getstr(i, 3, arg->cxt);
+		t->url = tsk_worker_getstr(i, 3, arg->cxt);
 		t->interval_ms = strtoll(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4), NULL, 10);
 		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5)) != NULL)
 			t->last_polled = tsk_timestamptz_from_unix_us(strtoll(v, NULL, 10));
-		t->etag = poll_getstr(i, 6, arg->cxt);
-		t->last_modified = poll_getstr(i, 7, arg->cxt);
-		t->symbol = poll_getstr(i, 8, arg->cxt);
-		t->price_path = poll_getstr(i, 9, arg->cxt);
-		t->ts_path = poll_getstr(i, 10, arg->cxt);
+		t->etag = tsk_worker_getstr(i, 6, arg->cxt);
+		t->last_modified = tsk_worker_getstr(i, 7, arg->cxt);
+		t->symbol = tsk_worker_getstr(i, 8, arg->cxt);
+		t->price_path = tsk_worker_getstr(i, 9, arg->cxt);
+		t->ts_path = tsk_worker_getstr(i, 10, arg->cxt);
 		if (t->ts_path != NULL && t->ts_path[0] == '\0')
 			t->ts_path = NULL;
-		t->qty_path = poll_getstr(i, 11, arg->cxt);
+		t->qty_path = tsk_worker_getstr(i, 11, arg->cxt);
 		t->ts_unit_us = 1000000;
 		if ((v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 12)) != NULL)
 			t->ts_unit_us = strcmp(v, "ms") == 0 ? 1000 : strcmp(v, "us") == 0 ? 1 : 1000000;
@@ -230,7 +199,7 @@ poll_status_in_txn(void *p)
 	nulls[1] = a->status == 0 ? 'n' : ' ';
 	values[2] = a->error ? CStringGetTextDatum(a->error) : (Datum) 0;
 	nulls[2] = a->error ? ' ' : 'n';
-	poll_exec(a->t->kind == POLL_FEED
+	tsk_worker_exec("poll", a->t->kind == POLL_FEED
 			  ? "UPDATE triggerstock.feeds SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1"
 			  : "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $2, last_error = $3 WHERE id = $1",
 			  3, types, values, nulls, SPI_OK_UPDATE);
@@ -331,7 +300,7 @@ poll_feed_in_txn(void *p)
 	nulls[4] = a->last_modified[0] ? ' ' : 'n';
 	poll_scores_param(a, values, nulls);
 
-	poll_exec(psprintf("WITH api AS ("
+	tsk_worker_exec("poll", psprintf("WITH api AS ("
 					   "  SELECT * FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), "
 					   "    pg_catalog.unnest($7::double precision[]), pg_catalog.unnest($8::pg_catalog.text[])) "
 					   "    AS s(guid, score, scorer)), "
@@ -391,7 +360,7 @@ poll_list_in_txn(void *p)
 	memcpy(VARDATA(body), l->feed->body, l->feed->len);
 	values[0] = PointerGetDatum(body);
 	values[1] = Int32GetDatum(tsk_sentiment_max_items);
-	poll_exec(psprintf("SELECT guid, txt FROM ("
+	tsk_worker_exec("poll", psprintf("SELECT guid, txt FROM ("
 					   "  SELECT DISTINCT ON (i.guid) i.guid, pg_catalog.concat_ws(E'\\n', i.title, i.summary) AS txt, i.ord "
 					   "  FROM %s.parse_feed($1) WITH ORDINALITY AS i(guid, title, summary, link, published_at, ord) "
 					   "  WHERE NOT EXISTS (SELECT 1 FROM triggerstock.news n WHERE n.guid = i.guid) "
@@ -403,8 +372,8 @@ poll_list_in_txn(void *p)
 	l->texts = MemoryContextAllocZero(l->cxt, sizeof(char *) * (l->n + 1));
 	for (int i = 0; i < l->n; i++)
 	{
-		l->guids[i] = poll_getstr(i, 1, l->cxt);
-		l->texts[i] = poll_getstr(i, 2, l->cxt);
+		l->guids[i] = tsk_worker_getstr(i, 1, l->cxt);
+		l->texts[i] = tsk_worker_getstr(i, 2, l->cxt);
 	}
 }
 
@@ -576,10 +545,10 @@ poll_quote_in_txn(void *p)
 	values[5] = Float8GetDatum(a->qty);
 	values[6] = Int32GetDatum((int32) a->status);
 	if (a->store)
-		poll_exec("INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, price, qty) "
+		tsk_worker_exec("poll", "INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, price, qty) "
 				  "VALUES ('quote', $2, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 				  6, types, values, NULL, SPI_OK_INSERT);
-	poll_exec(a->store
+	tsk_worker_exec("poll", a->store
 			  ? "UPDATE triggerstock.quote_sources SET last_polled = pg_catalog.now(), last_status = $7, "
 			  "  last_error = NULL, last_price = $5, last_ts = $4 WHERE id = $1 AND $2 IS NOT NULL "
 			  "  AND $3 IS NOT NULL AND $6 IS NOT NULL"

@@ -417,3 +417,44 @@ config_changed(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }
+
+/*
+ * tsk_worker_error_text
+ *	  "message: detail" of an error returned by tsk_worker_xact, in the
+ *	  current memory context; frees edata.
+ */
+char *
+tsk_worker_error_text(ErrorData *edata)
+{
+	char	   *text = edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+		: pstrdup(edata->message);
+
+	FreeErrorData(edata);
+	return text;
+}
+
+/*
+ * tsk_worker_exec
+ *	  Run one statement inside SPI; ERROR unless SPI returns expect.
+ */
+void
+tsk_worker_exec(const char *what, const char *sql, int nargs, Oid *types,
+				Datum *values, const char *nulls, int expect)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (ret != expect)
+		elog(ERROR, "%s statement failed: %s", what, SPI_result_code_string(ret));
+}
+
+/*
+ * tsk_worker_getstr
+ *	  Column col of row of SPI_tuptable as a string copied into cxt, or NULL.
+ */
+char *
+tsk_worker_getstr(uint64 row, int col, MemoryContext cxt)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return v != NULL ? MemoryContextStrdup(cxt, v) : NULL;
+}

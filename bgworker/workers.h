@@ -129,6 +129,16 @@ extern SPIPlanPtr tsk_worker_keep_plan(const char *sql, int nargs, Oid *types, i
 extern ErrorData *tsk_worker_xact_bounded(void (*fn) (void *), void *arg, const char *activity,
 										  int flags, int timeout_ms);
 
+/* "message: detail" of an error from tsk_worker_xact (palloc'd; edata freed). */
+extern char *tsk_worker_error_text(ErrorData *edata);
+
+/* Inside SPI: run one statement; ERROR "<what> statement failed" unless it returns expect. */
+extern void tsk_worker_exec(const char *what, const char *sql, int nargs, Oid *types,
+							Datum *values, const char *nulls, int expect);
+
+/* Inside SPI: column col of row of SPI_tuptable as a string copied into cxt, or NULL. */
+extern char *tsk_worker_getstr(uint64 row, int col, MemoryContext cxt);
+
 /* True while the extension exists in the worker's database (own transaction). */
 extern bool tsk_worker_extension_exists(void);
 

@@ -108,6 +108,8 @@ GRANT SELECT ON triggerstock.candles, triggerstock.news, triggerstock.prediction
                 triggerstock.ingest_status,
                 grafana.ingest_history, grafana.training_runs
     TO triggerstock_grafana;
+-- feature_drift() reads the stored online rows of the served pairs (issue 13)
+GRANT SELECT ON triggerstock.feature_state, triggerstock.feature_rows TO triggerstock_grafana;
 -- configuration tables: the columns the panels show (no URLs, options or secrets)
 GRANT SELECT (id, name, exchange, instruments, symbols, enabled) ON triggerstock.sources TO triggerstock_grafana;
 GRANT SELECT (id, poll_interval, enabled, last_polled, last_status, last_error) ON triggerstock.feeds

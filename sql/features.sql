@@ -164,12 +164,39 @@ FROM ind_feat.early e JOIN ind_feat.full f USING (bucket);
 SELECT bucket, news_1h, sentiment_1h FROM ind_feat.full
 WHERE bucket BETWEEN '2022-01-14 20:19+00' AND '2022-01-14 20:22+00' ORDER BY bucket;
 
--- since only filters: the values do not depend on it
+-- since: the indicators run from triggerstock.indicator_warmup (1000)
+-- buckets before it and the start of its day; the exponential ones (rsi,
+-- macd, atr, adx) have converged to the last bit by then, window sums are
+-- exact (a function of the window alone): every value equals the
+-- full-history one, bit for bit
 SELECT count(*) AS rows,
        count(*) FILTER (WHERE s IS DISTINCT FROM f) AS differing,
        min(bucket) AS first_bucket
 FROM features('FEAT', '1 minute', '2022-01-20 12:34:56+00') s
 LEFT JOIN ind_feat.full f USING (bucket);
+-- ... and with indicator_warmup = 0 they run from the first candle: equal
+SET triggerstock.indicator_warmup = 0;
+SELECT count(*) AS rows, count(*) FILTER (WHERE s IS DISTINCT FROM f) AS differing
+FROM features('FEAT', '1 minute', '2022-01-20 12:34:56+00') s
+LEFT JOIN ind_feat.full f USING (bucket);
+RESET triggerstock.indicator_warmup;
+-- the warm-up reads 1000 buckets before since, or from the day's start
+SELECT candle_warmup_start('FEAT', '1 minute', '2022-01-20 12:34:56+00', 1000) AS start_1m,
+       candle_warmup_start('FEAT', '1 minute', '2022-01-20 23:59:00+00', 10) AS start_day,
+       candle_warmup_start('FEAT', '5 minutes', '2022-01-20 12:34:56+00', 1000) AS start_5m,
+       candle_warmup_start('FEAT', '1 minute', '2021-12-31 23:30+00', 1000) AS start_short,
+       candle_warmup_start('FEAT', '1 minute', NULL, 1000) AS start_null,
+       candle_warmup_start('FEAT', '5 minutes', '2022-01-20 12:34:56+00', 0) AS start_none;
+-- candles(symbol, width, since, until, warmup): the rows asked for plus
+-- the flagged warm-up, equal to candles(width)
+SELECT count(*) AS rows, count(*) FILTER (WHERE c.warmup) AS warmup_rows,
+       min(c.bucket) AS first, max(c.bucket) AS last,
+       count(*) FILTER (WHERE (c.open, c.high, c.low, c.close, c.volume, c.vwap, c.trades,
+                               c.open_time, c.close_time) IS DISTINCT FROM
+                              (a.open, a.high, a.low, a.close, a.volume, a.vwap, a.trades,
+                               a.open_time, a.close_time)) AS differing
+FROM candles('FEAT', '5 minutes', '2022-01-20 12:00+00', '2022-01-20 18:00+00', 100) c
+LEFT JOIN candles('5 minutes') a ON a.symbol = 'FEAT' AND a.bucket = c.bucket;
 SELECT count(*) AS rows FROM features('FEAT', since => '2022-01-25 23:00+00');
 
 -- coarser widths come from candles(width): one row per 5-minute candle, the

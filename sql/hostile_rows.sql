@@ -6,7 +6,8 @@
 -- reads the table: each answers or raises an ERROR, never crashes the
 -- backend (a crash would end this file's connection: every later statement
 -- would fail).  XGBoost's own messages carry a timestamp and a source line,
--- so try() below keeps the SQLSTATE and the message up to them.
+-- so try() below keeps the SQLSTATE and the message up to them (a truncated
+-- model sometimes fails as std::bad_alloc instead: masked the same way).
 -- The workers that read these tables are covered by test/t/052_hostile_rows.pl.
 --
 SET client_min_messages = warning;

@@ -53,6 +53,8 @@ int			tsk_predict_threads = 1;
 int			tsk_model_cache_size = 8;
 int			tsk_last_score_max_age = 300;
 int			tsk_feature_cache_ttl = 1000;
+int			tsk_feature_rows_keep = 10080;
+int			tsk_indicator_warmup = 1000;
 
 static const struct config_enum_entry sentiment_api_options[] = {
 	{"openai", SENTIMENT_API_OPENAI, false},
@@ -328,6 +330,26 @@ guc_define_models(void)
 }
 
 /*
+ * guc_define_features
+ *	  The online feature state and the warm-up of features(since).
+ */
+static void
+guc_define_features(void)
+{
+	DefineCustomIntVariable("triggerstock.feature_rows_keep",
+							"Feature rows kept per served (symbol, width) in triggerstock.feature_rows.",
+							"Rows of older buckets are deleted as new ones are folded; "
+							"feature_drift() reads at most this many.",
+							&tsk_feature_rows_keep,
+							10080, 1, 10000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.indicator_warmup",
+							"Buckets of warm-up features(symbol, width, since) reads before since.",
+							"0 reads from the symbol's first candle (full history).",
+							&tsk_indicator_warmup,
+							1000, 0, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+/*
  * tsk_guc_define
  *	  Define every triggerstock.* variable; preloading adds the
  *	  PGC_POSTMASTER ones.
@@ -339,6 +361,7 @@ tsk_guc_define(bool preloading)
 	guc_define_ingest();
 	guc_define_poll();
 	guc_define_models();
+	guc_define_features();
 }
 
 /*

@@ -48,6 +48,10 @@ extern int	tsk_model_cache_size;
 extern int	tsk_last_score_max_age;
 extern int	tsk_feature_cache_ttl;
 
+/* online features */
+extern int	tsk_feature_rows_keep;
+extern int	tsk_indicator_warmup;
+
 /* What a secret GUC shows instead of its value. */
 #define TSK_SECRET_MASK "********"
 

@@ -89,6 +89,57 @@ GRANT EXECUTE ON FUNCTION
 REVOKE EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.worker_status(), @extschema@.ingest_stats() TO triggerstock_reader;
 
+-- history and gaps (issue 16): the job queue and the gaps are read like the
+-- other status tables; queuing and cancelling jobs and importing files
+-- change data, so they are the admin's (the helpers of the imports run as
+-- the caller, so the admin needs them too; the pure ones stay PUBLIC's)
+GRANT SELECT ON triggerstock.backfills, triggerstock.gaps TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.backfills TO triggerstock_admin;
+GRANT DELETE ON triggerstock.gaps TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.backfills_id_seq TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb),
+    @extschema@.backfill_cancel(bigint),
+    @extschema@.backfill_check(text, text, text, text, timestamptz, timestamptz, bigint, bigint, jsonb),
+    @extschema@.import_trades(text, text, text, text, text, date, text, float8),
+    @extschema@.import_candles(text, text, text, date, text, float8),
+    @extschema@.import_staging(),
+    @extschema@.import_lines(text),
+    @extschema@.import_fields(),
+    @extschema@.import_line_error(text, bigint, text),
+    @extschema@.import_parse(text, text, text, text, date, text, float8)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.backfill(text, text, timestamptz, timestamptz, text, text, text, bigint, bigint, text, jsonb),
+    @extschema@.backfill_cancel(bigint),
+    @extschema@.backfill_check(text, text, text, text, timestamptz, timestamptz, bigint, bigint, jsonb),
+    @extschema@.import_trades(text, text, text, text, text, date, text, float8),
+    @extschema@.import_candles(text, text, text, date, text, float8),
+    @extschema@.import_staging(),
+    @extschema@.import_lines(text),
+    @extschema@.import_fields(),
+    @extschema@.import_line_error(text, bigint, text),
+    @extschema@.import_parse(text, text, text, text, date, text, float8)
+    TO triggerstock_admin;
+
+-- online features (issue 13): readers read the stored rows; the candle and
+-- news triggers and serve_features() write them as the role that changed
+-- candles, news or deployments, so the admin may write them too
+GRANT SELECT ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.feature_state, triggerstock.feature_checkpoints,
+    triggerstock.feature_rows
+    TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.serve_features(text, interval, boolean),
+    @extschema@.unserve_features(text, interval)
+    TO triggerstock_admin;
+
 -- order books (issue 17): read like the trades; partitions made by the
 -- workers and maintain(), dropped by retention()
 GRANT SELECT ON triggerstock.book_snapshots, triggerstock.book_snapshots_default, triggerstock.book_status

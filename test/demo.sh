@@ -25,5 +25,5 @@ for _ in $(seq 50); do [ -e "$workdir/ready" ] && break; sleep 0.1; done
 [ -e "$workdir/ready" ] || { cat "$workdir/sim.log"; echo "the local exchange did not start"; exit 1; }
 
 pg_virtualenv -t -o shared_preload_libraries=pg_cron,triggerstock -o max_worker_processes=16 \
-  -o triggerstock.allowed_hosts=127.0.0.1 \
+  -o triggerstock.allowed_hosts=127.0.0.1,localhost \
   psql -X -q -v ON_ERROR_STOP=1 -v port="$(cat "$workdir/port")" -f test/demo.sql

@@ -201,8 +201,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send_json(404, {"error": "not found"})
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # listen backlog: socketserver's default of 5 overflows when the poll
+    # worker opens its 64 transfers at once (093); the kernel then drops the
+    # handshake's last ACK and the client's retransmissions back off (0.2 s
+    # doubling), so some requests arrive after triggerstock.poll_timeout
+    request_queue_size = 128
+
+
 def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     tmp = os.path.join(STATE, "port.tmp")
     with open(tmp, "w") as f:

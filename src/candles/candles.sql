@@ -179,6 +179,8 @@ CREATE TABLE triggerstock.candles (
     open_seq    bigint,
     close_seq   bigint,
     sums        bytea,
+    origin      text NOT NULL DEFAULT 'trades' CONSTRAINT candles_origin_valid
+                    CHECK (origin = 'trades' OR origin ~ '^(rest|file):[a-z0-9_]+$'),
     PRIMARY KEY (symbol, width, bucket)
 );
 COMMENT ON TABLE triggerstock.candles IS
@@ -186,6 +188,8 @@ COMMENT ON TABLE triggerstock.candles IS
 COMMENT ON COLUMN triggerstock.candles.open_seq IS 'seq (trade id) of the open trade; NULL for candles loaded from elsewhere';
 COMMENT ON COLUMN triggerstock.candles.close_seq IS 'seq (trade id) of the close trade; NULL for candles loaded from elsewhere';
 COMMENT ON COLUMN triggerstock.candles.sums IS 'exact sums of qty and price*qty (see type ohlcv); NULL for candles loaded from elsewhere';
+COMMENT ON COLUMN triggerstock.candles.origin IS
+'trades: computed from the stored trades (ingest, refresh_candles, backfilled or imported trades); rest:<endpoint>: an exchange''s candle from a backfill job; file:<format>: from import_candles(); exchange and file candles never replace a candle computed from trades, trades always replace them';
 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.trades_default', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.candles', '');
@@ -356,44 +360,48 @@ BEGIN
     IF replace THEN
         INSERT INTO triggerstock.candles AS k
             (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
-             open_seq, close_seq, sums)
+             open_seq, close_seq, sums, origin)
         SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
                (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
-               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
         FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
               FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
         WHERE u.c IS DISTINCT FROM NULL
         ORDER BY u.symbol, u.bucket
         ON CONFLICT (symbol, width, bucket) DO UPDATE
-           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
              = (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.vwap,
                 EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time, EXCLUDED.open_seq,
-                EXCLUDED.close_seq, EXCLUDED.sums)
+                EXCLUDED.close_seq, EXCLUDED.sums, 'trades')
            WHERE (k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades, k.open_time, k.close_time,
-                  k.open_seq, k.close_seq, k.sums)
+                  k.open_seq, k.close_seq, k.sums, k.origin)
                  IS DISTINCT FROM
                  (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,
                   EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time, EXCLUDED.close_time,
-                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums);
+                  EXCLUDED.open_seq, EXCLUDED.close_seq, EXCLUDED.sums, 'trades');
     ELSE
         INSERT INTO triggerstock.candles AS k
             (symbol, width, bucket, open, high, low, close, volume, vwap, trades, open_time, close_time,
-             open_seq, close_seq, sums)
+             open_seq, close_seq, sums, origin)
         SELECT u.symbol, interval '1 minute', u.bucket, (u.c).open, (u.c).high, (u.c).low, (u.c).close,
                (u.c).volume, (u.c).vwap, (u.c).trades, (u.c).open_time, (u.c).close_time,
-               (u.c).open_seq, (u.c).close_seq, (u.c).sums
+               (u.c).open_seq, (u.c).close_seq, (u.c).sums, 'trades'
         FROM (SELECT symbols[i] AS symbol, buckets[i] AS bucket, candles[i] AS c
               FROM pg_catalog.generate_subscripts(symbols, 1) AS i) u
         WHERE u.c IS DISTINCT FROM NULL
         ORDER BY u.symbol, u.bucket
         ON CONFLICT (symbol, width, bucket) DO UPDATE
-           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums)
+           SET (open, high, low, close, volume, vwap, trades, open_time, close_time, open_seq, close_seq, sums,
+                origin)
              = (SELECT (m).open, (m).high, (m).low, (m).close, (m).volume, (m).vwap, (m).trades,
-                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums
+                       (m).open_time, (m).close_time, (m).open_seq, (m).close_seq, (m).sums, 'trades'
                 FROM (SELECT @extschema@.rollup(v.c) AS m
-                      FROM (VALUES (ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
+                      -- an exchange or file candle is replaced, not merged
+                      FROM (VALUES (CASE WHEN k.origin OPERATOR(pg_catalog.=) 'trades' THEN
+                                    ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap, k.trades,
                                         k.open_time, k.close_time, k.open_seq, k.close_seq,
-                                        k.sums)::@extschema@.ohlcv),
+                                        k.sums)::@extschema@.ohlcv END),
                                    (ROW(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
                                         EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.trades, EXCLUDED.open_time,
                                         EXCLUDED.close_time, EXCLUDED.open_seq, EXCLUDED.close_seq,
@@ -404,7 +412,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_candles(text[], timestamptz[], @extschema@.ohlcv[], boolean) IS
-'the one writer of 1-minute candles: upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
+'the one writer of 1-minute candles computed from trades (origin trades): upserts candles[i] as the candle of (symbols[i], minute buckets[i]) into triggerstock.candles, merged exactly with the stored candle (rollup) or, with replace, instead of it; an exchange or file candle of the minute is replaced, never merged; the ingest workers merge the candles of the trades each flush stored, refresh_candle_buckets() replaces; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candle_buckets(symbols text[], buckets timestamptz[])
 RETURNS bigint
@@ -427,7 +435,7 @@ SET search_path = pg_catalog, pg_temp AS $$
     FROM fresh
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_candle_buckets(text[], timestamptz[]) IS
-'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true); idempotent; returns the number of candles written or changed';
+'recomputes from all their trades the 1-minute candles of the given (symbols[i], minute of buckets[i]) pairs and writes them with store_candles(..., replace => true; origin trades, in place of an exchange or file candle of the minute); idempotent; returns the number of candles written or changed';
 
 CREATE FUNCTION @extschema@.refresh_candles(since timestamptz)
 RETURNS bigint
@@ -481,6 +489,95 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.candles(interval) IS
 'candles of any whole-minute width (buckets aligned to the Unix epoch, so days are UTC days), rolled up from the 1-minute candles with rollup(): every field equals ohlcv() over the trades of the bucket when the 1-minute candles carry their sums';
+
+CREATE FUNCTION @extschema@.candle_warmup_start(symbol text, width interval, since timestamptz,
+                                               warmup integer)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: bound to pg_catalog and the extension's schema when
+    -- created, whatever the caller's search_path.  -infinity: from the
+    -- first candle.  The warmup-th bucket before since is found by walking
+    -- back one index probe per bucket (width > 1 minute) or by an index
+    -- scan of warmup entries (1 minute).
+    SELECT CASE
+        WHEN $3 IS NULL THEN timestamp with time zone '-infinity'
+        WHEN $4 IS NULL OR $4 < 0 THEN NULL
+        WHEN $4 = 0 THEN pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch')
+        WHEN $2 = interval '1 minute' THEN LEAST(
+            pg_catalog.date_bin(interval '1 day', $3, timestamp with time zone 'epoch'),
+            coalesce((SELECT c.bucket FROM triggerstock.candles c
+                      WHERE c.symbol = $1 AND c.width = interval '1 minute' AND c.bucket < $3
+                      ORDER BY c.bucket DESC OFFSET $4 - 1 LIMIT 1), timestamp with time zone '-infinity'))
+        ELSE LEAST(
+            pg_catalog.date_bin(interval '1 day',
+                                pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'),
+                                timestamp with time zone 'epoch'),
+            (WITH RECURSIVE back(b, n) AS (
+                 SELECT pg_catalog.date_bin(@extschema@.candle_width($2), $3, timestamp with time zone 'epoch'), 0
+                 UNION ALL
+                 SELECT pg_catalog.date_bin($2, p.prev, timestamp with time zone 'epoch'), back.n + 1
+                 FROM back, LATERAL (SELECT pg_catalog.max(c.bucket) AS prev FROM triggerstock.candles c
+                                     WHERE c.symbol = $1 AND c.width = interval '1 minute'
+                                       AND c.bucket < back.b) p
+                 WHERE back.n < $4 AND p.prev IS NOT NULL)
+             SELECT CASE WHEN pg_catalog.max(back.n) = $4 THEN pg_catalog.min(back.b)
+                         ELSE timestamp with time zone '-infinity' END
+             FROM back))
+    END;
+END;
+COMMENT ON FUNCTION @extschema@.candle_warmup_start(text, interval, timestamptz, integer) IS
+'the first bucket to read so that indicators over the candles of symbol at width from since on have their warm-up: the warmup-th bucket before since, or the start of since''s UTC day (the session of a session VWAP), whichever is earlier; -infinity when since is NULL or the history is shorter (read from the first candle); since''s own bucket when warmup is 0';
+
+CREATE FUNCTION @extschema@.candles(symbol text, width interval, since timestamptz,
+                                    until timestamptz DEFAULT 'infinity', warmup integer DEFAULT 0)
+RETURNS TABLE (symbol text, width interval, bucket timestamptz, open float8, high float8,
+               low float8, close float8, volume float8, vwap float8, trades bigint,
+               open_time timestamptz, close_time timestamptz, warmup boolean)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query (BEGIN ATOMIC: bound when created,
+    -- and still inlined): the start is computed once (candle_warmup_start)
+    -- and bounds an index range scan, so the cost is the rows returned,
+    -- warm-up included, whatever the history length.
+    -- A constant warmup of 0 (the online fold) folds the start to since's
+    -- bucket at plan time: no call, no planning of candle_warmup_start.
+    -- PARALLEL UNSAFE keeps the caller's plan serial: the planner cannot
+    -- know how many rows the start leaves (it guesses a third of the
+    -- symbol's history) and would start parallel workers, which cost more
+    -- than reading the few thousand rows of a range and its warm-up.
+    SELECT c.symbol, c.width, c.bucket, c.open, c.high, c.low, c.close, c.volume, c.vwap,
+           c.trades, c.open_time, c.close_time, coalesce(c.bucket < $3, false)
+    FROM triggerstock.candles c
+    WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
+      AND c.bucket >= CASE WHEN $5 = 0
+                           THEN coalesce($3, timestamp with time zone '-infinity')
+                           ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+      AND c.bucket < $4
+    UNION ALL
+    SELECT $1, $2, s.bucket, (s.c).open, (s.c).high, (s.c).low, (s.c).close, (s.c).volume,
+           (s.c).vwap, (s.c).trades, (s.c).open_time, (s.c).close_time,
+           coalesce(s.bucket < $3, false)
+    FROM (SELECT pg_catalog.date_bin(@extschema@.candle_width($2), k.bucket, timestamp with time zone 'epoch') AS bucket,
+                 @extschema@.rollup(ROW(k.open, k.high, k.low, k.close, k.volume, k.vwap,
+                                        k.trades, k.open_time, k.close_time,
+                                        k.open_seq, k.close_seq, k.sums)::@extschema@.ohlcv) AS c
+          FROM triggerstock.candles k
+          WHERE $2 <> interval '1 minute' AND k.symbol = $1 AND k.width = interval '1 minute'
+            AND k.bucket >= CASE WHEN $5 = 0
+                                 THEN coalesce(pg_catalog.date_bin(@extschema@.candle_width($2), $3,
+                                                                   timestamp with time zone 'epoch'),
+                                               timestamp with time zone '-infinity')
+                                 ELSE @extschema@.candle_warmup_start($1, $2, $3, $5) END
+            AND k.bucket < pg_catalog.date_bin(@extschema@.candle_width($2), $4, timestamp with time zone 'epoch')
+          GROUP BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@.candles(text, interval, timestamptz, timestamptz, integer) IS
+$c$the candles of one symbol at any whole-minute width (rolled up from the 1-minute candles exactly as candles(width) does) with since <= bucket < until, plus `warmup` buckets of warm-up before since (and back to the start of since's UTC day), flagged by the column warmup; cost in proportion to the rows returned, not to the history.  Indicators over a time range with correct warm-up:
+  SELECT bucket, rsi FROM (SELECT bucket, warmup, rsi(close, 14) OVER (ORDER BY bucket) AS rsi
+                           FROM candles('BTC', '1 minute', now() - interval '6 hours', warmup => 1000)) s
+  WHERE NOT warmup;
+since NULL reads from the first candle; warmup 1000 makes the exponential indicators (rsi, macd, atr, adx) equal their full-history values (README "Indicators over a time range").$c$;
 
 CREATE VIEW triggerstock.candles_5m AS SELECT * FROM @extschema@.candles('5 minutes');
 CREATE VIEW triggerstock.candles_15m AS SELECT * FROM @extschema@.candles('15 minutes');

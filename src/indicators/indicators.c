@@ -141,10 +141,9 @@ tsk_ind_ring_push(ind_ring *ring, ind_cell *cells, double x, double *displaced)
 }
 
 /* ---------------------------------------------------------------------
- * Building block: running sum over the last n values.
- * The float sequence is TA-Lib's "add new, emit, subtract leaving": the
- * leaving value is subtracted just before the next value is added, which is
- * the same chain of roundings.
+ * Building block: exact sum over the last n values (see
+ * indicators_internal.h): the entering value is added and the leaving one
+ * subtracted exactly, the total rounded once when read.
  * ---------------------------------------------------------------------
  */
 
@@ -156,7 +155,9 @@ void
 tsk_ind_rolling_sum_init(ind_rolling_sum *rs, int n, int32_t *cursor)
 {
 	tsk_ind_ring_init(&rs->window, n, cursor);
+	rs->inexact = 0;
 	rs->sum = 0.0;
+	tsk_xsum_init(&rs->exact);
 }
 
 /*
@@ -169,9 +170,27 @@ tsk_ind_rolling_sum_push(ind_rolling_sum *rs, ind_cell *cells, double x)
 	double		leaving;
 
 	if (tsk_ind_ring_push(&rs->window, cells, x, &leaving))
+	{
 		rs->sum -= leaving;
+		/* refused for the same magnitude it was refused when it entered */
+		if (!tsk_xsum_add(&rs->exact, -leaving))
+			rs->inexact--;
+	}
 	rs->sum += x;
+	if (!tsk_xsum_add(&rs->exact, x))
+		rs->inexact++;
 	return tsk_ind_ring_full(&rs->window);
+}
+
+/*
+ * tsk_ind_rolling_sum_total
+ *	  The window's sum: exact and rounded once, or the plain running sum
+ *	  while a value beyond the exact range is in the window.
+ */
+double
+tsk_ind_rolling_sum_total(const ind_rolling_sum *rs)
+{
+	return rs->inexact == 0 ? tsk_xsum_value(&rs->exact) : rs->sum;
 }
 
 /*
@@ -181,7 +200,18 @@ tsk_ind_rolling_sum_push(ind_rolling_sum *rs, ind_cell *cells, double x)
 double
 tsk_ind_rolling_sum_mean(const ind_rolling_sum *rs)
 {
-	return rs->sum / rs->window.capacity;
+	return tsk_ind_rolling_sum_total(rs) / rs->window.capacity;
+}
+
+/*
+ * tsk_ind_rolling_sum_zero
+ *	  Drops the plain sum's rounding residue when every value in the window is
+ *	  known to be 0 (the exact sum is then exactly 0 already).
+ */
+void
+tsk_ind_rolling_sum_zero(ind_rolling_sum *rs)
+{
+	rs->sum = 0.0;
 }
 
 /* ---------------------------------------------------------------------

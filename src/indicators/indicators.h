@@ -24,7 +24,13 @@
  *	  as if the row did not exist.
  *	- Values reproduce TA-Lib 0.6 (TA_EPSILON = 1e-14, unstable period 0)
  *	  bit for bit where the operation order allows, and at least to 1e-9
- *	  relative; the lookback of each indicator is noted next to it.
+ *	  relative; the lookback of each indicator is noted next to it.  One
+ *	  deliberate difference: sums over a window (SMA, Bollinger bands,
+ *	  stochastic, MFI, rolling VWAP, CCI) are the exact sums of the window's
+ *	  values, rounded once, so they depend on the window alone and not on
+ *	  how many rows came before it (TA-Lib's running sums carry the rounding
+ *	  residue of every earlier row); the two agree bit for bit whenever
+ *	  TA-Lib's running sum is exact, e.g. on integer prices.
  *	  Periods of 1 are accepted even where TA-Lib requires 2; they give the
  *	  natural degenerate result (e.g. sma(1) = x).
  *	- Periods above IND_MAX_PERIOD are rejected (bounds memory and overflow).

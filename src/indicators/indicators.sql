@@ -128,6 +128,15 @@ LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.vwap(float8, float8, int4) IS
 'window function: rolling volume-weighted average price over the last n rows; NULL for the first n-1 rows and while the window''s volume sum is 0';
 
+CREATE FUNCTION @extschema@.indicator_warmup()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+-- BEGIN ATOMIC: bound to pg_catalog when created, and still inlined
+RETURN coalesce(nullif(pg_catalog.current_setting('triggerstock.indicator_warmup', true), '')::integer,
+                1000);
+COMMENT ON FUNCTION @extschema@.indicator_warmup() IS
+'triggerstock.indicator_warmup (default 1000 when the library is not loaded): the buckets of warm-up features(symbol, width, since) reads before since; 0 reads from the first candle';
+
 CREATE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
                                      since timestamptz DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, close float8,
@@ -137,20 +146,29 @@ RETURNS TABLE (bucket timestamptz, close float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
                sentiment_1h float8, news_1h bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 BEGIN ATOMIC
     -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
     -- the extension is created (pg_catalog, the extension's schema), so no
-    -- search_path of a caller can change what it calls.  Indicators run
-    -- from the symbol's first candle whatever `since` is: `since` filters
-    -- the outermost level only, above every window.  All windows order by (day, bucket), so one
-    -- sort serves them and the output order.
+    -- search_path of a caller can change what it calls.  PARALLEL UNSAFE, as
+    -- candles(symbol, width, since, ...): the window functions run in one
+    -- process anyway, and the planner, unable to estimate a warm-up's rows,
+    -- would start parallel workers for a few thousand rows.  With `since`,
+    -- the candles are read from candle_warmup_start():
+    -- triggerstock.indicator_warmup buckets (default 1000) before since, and
+    -- at least from the start of since's UTC day (the session VWAP), so the
+    -- cost is the rows returned plus a bounded warm-up; indicator_warmup = 0
+    -- reads from the first candle.  `since` filters the outermost level
+    -- only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.  A bucket closes at bucket +
+    -- width, the width taken as a fixed number of seconds (never a calendar
+    -- day of the session's time zone).
     SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
            g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
            g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
            n.sentiment_1h, n.news_1h
     FROM (
-    SELECT f.day, f.bucket, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
            f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
            f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
            -- the running sum of squares may round to just below 0
@@ -159,7 +177,7 @@ BEGIN ATOMIC
            pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
            pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
     FROM (
-        SELECT k.day, k.bucket, k.close,
+        SELECT k.day, k.bucket, k.closes_at, k.close,
                CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
                     THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
                CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
@@ -190,14 +208,11 @@ BEGIN ATOMIC
                pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
                  / 86400 AS day_fraction
         FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
-                     c.bucket + $2 AS closes_at, c.high, c.low, c.close, c.volume, c.vwap
-              FROM triggerstock.candles c
-              WHERE $2 = interval '1 minute' AND c.symbol = $1 AND c.width = interval '1 minute'
-              UNION ALL
-              SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch'), c.bucket,
-                     c.bucket + $2, c.high, c.low, c.close, c.volume, c.vwap
-              FROM @extschema@.candles($2) c
-              WHERE $2 <> interval '1 minute' AND c.symbol = $1) k
+                     c.bucket + pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)) AS closes_at,
+                     c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($1, $2,
+                       CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
+                       @extschema@.indicator_warmup()) c) k
         WINDOW w AS (ORDER BY k.day, k.bucket),
                session AS (PARTITION BY k.day ORDER BY k.bucket)
     ) f
@@ -206,8 +221,8 @@ BEGIN ATOMIC
     LEFT JOIN LATERAL (
         SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
         FROM triggerstock.news e
-        WHERE e.published_at > g.bucket + $2 - interval '1 hour'
-          AND e.published_at <= g.bucket + $2
+        WHERE e.published_at > g.closes_at - interval '1 hour'
+          AND e.published_at <= g.closes_at
           AND $1 = ANY (e.symbols)
     ) n ON true
     WHERE $3 IS NULL OR g.bucket >= $3
@@ -215,7 +230,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
-$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser from candles(width)), oldest first, from `since` on (indicators always run from the first candle, so values never depend on `since`); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
+$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
 bucket, close: the candle.
 ret_1, ret_5, ret_15: ln(close / close 1, 5, 15 buckets back).
 rsi_14: rsi(close, 14).

@@ -211,7 +211,9 @@ tsk_ind_stoch_push(ind_stoch_state *s, double high, double low, double close,
 
 /* =====================================================================
  * CCI: ring of typical prices; mean and mean deviation recomputed over
- * the ring in slot order (TA-Lib's summation order) each row.
+ * the window oldest first each row (TA-Lib sums in its buffer's slot
+ * order, which depends on where the computation started; oldest first
+ * makes the value a function of the window alone).
  * =====================================================================
  */
 struct ind_cci_state
@@ -266,10 +268,12 @@ tsk_ind_cci_push(ind_cci_state *s, double high, double low, double close,
 	tsk_ind_ring_push(&s->prices, s->cells, price, &unused);
 	if (!tsk_ind_ring_full(&s->prices))
 		return false;
-	for (int slot = 0; slot < n; slot++)
+	/* oldest first (the ring is full: the next slot holds the oldest), so
+	 * the sums depend on the window only, not on where it started */
+	for (int i = 0, slot = s->prices.next; i < n; i++, slot = (slot + 1 == n) ? 0 : slot + 1)
 		mean += slots[slot].value;
 	mean /= n;
-	for (int slot = 0; slot < n; slot++)
+	for (int i = 0, slot = s->prices.next; i < n; i++, slot = (slot + 1 == n) ? 0 : slot + 1)
 		deviation_sum += fabs(slots[slot].value - mean);
 	distance = price - mean;
 	if (distance != 0.0 && deviation_sum != 0.0)
@@ -523,8 +527,8 @@ tsk_ind_mfi_push(ind_mfi_state *s, double high, double low, double close,
 	tsk_ind_rolling_sum_push(&s->positive, s->cells, change > 0 ? flow : 0.0);
 	if (!tsk_ind_rolling_sum_push(&s->negative, s->cells, change < 0 ? flow : 0.0))
 		return false;
-	total = s->positive.sum + s->negative.sum;
-	*out = (total < 1.0) ? 0.0 : 100.0 * (s->positive.sum / total);
+	total = tsk_ind_rolling_sum_total(&s->positive) + tsk_ind_rolling_sum_total(&s->negative);
+	*out = (total < 1.0) ? 0.0 : 100.0 * (tsk_ind_rolling_sum_total(&s->positive) / total);
 	return true;
 }
 
@@ -632,11 +636,11 @@ tsk_ind_vwap_rolling_push(ind_vwap_rolling_state *s, double price, double volume
 	if (s->zero_run >= s->volume.window.capacity)
 	{
 		/* Every row in the window has volume 0: drop rounding residue. */
-		s->price_volume.sum = 0.0;
-		s->volume.sum = 0.0;
+		tsk_ind_rolling_sum_zero(&s->price_volume);
+		tsk_ind_rolling_sum_zero(&s->volume);
 	}
-	if (!full || s->volume.sum == 0.0)
+	if (!full || tsk_ind_rolling_sum_total(&s->volume) == 0.0)
 		return false;
-	*out = s->price_volume.sum / s->volume.sum;
+	*out = tsk_ind_rolling_sum_total(&s->price_volume) / tsk_ind_rolling_sum_total(&s->volume);
 	return true;
 }

@@ -16,14 +16,18 @@
  *	  copied or moved between calls.  Each block function therefore takes
  *	  the owning state's `cells`.
  *	- Floating-point operations follow TA-Lib's order exactly (see each
- *	  block), so results match TA-Lib to the last bits.  Do not "simplify"
- *	  an expression without re-running test/unit/test_indicators.
+ *	  block), so results match TA-Lib to the last bits, except that window
+ *	  sums are exact (ind_rolling_sum) and CCI sums its window oldest
+ *	  first: a window's value never depends on the rows before the window.
+ *	  Do not "simplify" an expression without re-running
+ *	  test/unit/test_indicators.
  *	- Nothing allocates; every operation is O(1) amortised.
  */
 #ifndef TRIGGERSTOCK_INDICATORS_INTERNAL_H
 #define TRIGGERSTOCK_INDICATORS_INTERNAL_H
 
 #include "indicators/indicators.h"
+#include "candles/exactsum.h"
 
 #include <stdint.h>
 
@@ -66,18 +70,31 @@ extern bool tsk_ind_ring_push(ind_ring *ring, ind_cell *cells, double x,
 						  double *displaced);
 
 /*
- * Running sum over the last n values, in TA-Lib's float order ("add new,
- * emit, subtract leaving").
+ * Sum over the last n values, exact: an exact accumulator (exactsum.h) adds
+ * the entering and subtracts the leaving value without rounding, and the
+ * total is rounded once when read.  So the sum of a window depends only on
+ * the window's values, never on the rows before it: a computation started
+ * anywhere (features(since) over its warm-up, the online state, TA-Lib on a
+ * range) gives the same bits once the window is full.  TA-Lib's running sum
+ * (add new, subtract leaving, rounding each time) carries the residue of
+ * every earlier row; the two agree bit for bit whenever that running sum is
+ * exact (e.g. integer prices) and otherwise to the last bits.  A value the
+ * accumulator cannot hold (|x| >= 2^96) makes the block fall back to the
+ * plain running sum while it is in the window.
  */
 typedef struct ind_rolling_sum
 {
 	ind_ring	window;
-	double		sum;
+	int32_t		inexact;		/* values in the window beyond 2^96 */
+	double		sum;			/* plain running sum (the fallback) */
+	xsum		exact;			/* exact sum of the window's values */
 } ind_rolling_sum;
 
 extern void tsk_ind_rolling_sum_init(ind_rolling_sum *rs, int n, int32_t *cursor);
 extern bool tsk_ind_rolling_sum_push(ind_rolling_sum *rs, ind_cell *cells, double x);
+extern double tsk_ind_rolling_sum_total(const ind_rolling_sum *rs);
 extern double tsk_ind_rolling_sum_mean(const ind_rolling_sum *rs);
+extern void tsk_ind_rolling_sum_zero(ind_rolling_sum *rs);
 
 /*
  * Maximum (or minimum) of the last n values: a monotonic deque kept in a

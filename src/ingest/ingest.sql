@@ -287,9 +287,18 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.bytes, 0) AS bytes,
        st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
        coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
+       coalesce(g.open_gaps, 0) AS open_gaps, coalesce(g.repaired_gaps, 0) AS repaired_gaps,
+       coalesce(g.failed_gaps, 0) AS failed_gaps,
        bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN (SELECT gp.source,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('queued', 'running')) AS open_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state = 'done') AS repaired_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('failed', 'cancelled')) AS failed_gaps
+           FROM triggerstock.gaps gp
+           LEFT JOIN triggerstock.backfills b ON b.id = gp.backfill
+           GROUP BY gp.source) g ON g.source = s.id
 LEFT JOIN LATERAL (
     SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
            pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
@@ -299,7 +308,7 @@ LEFT JOIN LATERAL (
     HAVING pg_catalog.count(*) > 0
 ) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
 
 CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
 RETURNS bigint

@@ -19,6 +19,7 @@
 #include <xgboost/c_api.h>
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
@@ -128,6 +129,9 @@ extern const char *tsk_fallback_name(fallback_t level);
 /* Run the fallback chain for symbol (inside a transaction, SPI not
  * connected by the caller). */
 extern void tsk_predict_symbol(const char *symbol, prediction_t *out);
+
+/* The symbol argument of predict() and its kin, or ERROR when NULL or empty. */
+extern char *tsk_predict_symbol_arg(FunctionCallInfo fcinfo);
 
 /* The prediction as jsonb text (predict_explain and the audit rows). */
 extern void tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf);

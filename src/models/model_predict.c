@@ -18,9 +18,14 @@
  *	- these functions are VOLATILE: they read the deployment, the candles
  *	  and the clock;
  *	- the latest feature row of a (symbol, width) is cached per backend and
- *	  recomputed only when the newest complete bucket or its last 1-minute
+ *	  read again only when the newest complete bucket or its last 1-minute
  *	  candle changes (bucket, close, volume or trade count), so a predict()
  *	  costs a few index probes plus one booster call when nothing changed;
+ *	- the row of a served (symbol, width) is its online row
+ *	  (triggerstock.feature_rows, src/features/online.c): one index probe,
+ *	  whatever the history length; an unserved pair's row (or a served one
+ *	  whose online row is not that of the newest complete bucket) is
+ *	  computed by features() over its bounded warm-up;
  *	- a feature row is complete when its bucket ends at or before the
  *	  symbol's watermark: predict() scores the row of
  *	  last_complete_bucket(symbol, width), the one rule shared with train()
@@ -50,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "candles/complete.h"
+#include "features/online.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "guc.h"
@@ -61,13 +67,13 @@ extern PGDLLEXPORT Datum model_predict_features(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_features);
 extern PGDLLEXPORT Datum model_predict_explain(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_predict_explain);
-extern PGDLLEXPORT Datum model_feature_drift(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_feature_drift);
 extern PGDLLEXPORT Datum model_cache_size_now(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(model_cache_size_now);
 
 /* Feature rows remembered per backend before the cache is reset. */
 #define PREDICT_MAX_ROWS 64
+/* Most columns of a feature row. */
+#define PREDICT_MAX_COLUMNS 64
 
 /* The latest complete feature row of a (symbol, width). */
 typedef struct predict_row
@@ -86,7 +92,7 @@ typedef struct predict_row
 	bool		found;
 	TimestampTz bucket;
 	int			n;
-	char	  **names;
+	char	  **names;			/* PREDICT_MAX_COLUMNS slots, allocated once */
 	double	   *values;
 } predict_row;
 
@@ -133,20 +139,51 @@ predict_cached_row(const char *symbol, const Interval *width)
 }
 
 /*
+ * predict_new_row
+ *	  A cache slot for (symbol, width), its arrays allocated once.
+ */
+static predict_row *
+predict_new_row(const char *symbol, const Interval *width)
+{
+	predict_row *row;
+
+	if (predict_nrows == PREDICT_MAX_ROWS || strlen(symbol) >= NAMEDATALEN)
+	{
+		MemoryContextReset(predict_cxt);
+		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
+		predict_nrows = 0;
+	}
+	row = &predict_rows[predict_nrows++];
+	strlcpy(row->symbol, symbol, NAMEDATALEN);
+	row->width = *width;
+	row->names = MemoryContextAllocZero(predict_cxt, sizeof(char *) * PREDICT_MAX_COLUMNS);
+	row->values = MemoryContextAllocZero(predict_cxt, sizeof(double) * PREDICT_MAX_COLUMNS);
+	return row;
+}
+
+/*
+ * predict_keep_name
+ *	  Column i of the row is called name (copied into predict_cxt once).
+ */
+static void
+predict_keep_name(predict_row *row, int i, const char *name)
+{
+	if (row->names[i] == NULL || strcmp(row->names[i], name) != 0)
+		row->names[i] = MemoryContextStrdup(predict_cxt, name);
+}
+
+/*
  * predict_keep_row
- *	  Copy the numeric columns of a features() row into row (in
- *	  predict_cxt): NaN for NULL; the bucket column sets row->bucket.
+ *	  Copy the numeric columns of a features() row into row: NaN for NULL;
+ *	  the bucket column sets row->bucket.
  */
 static void
 predict_keep_row(predict_row *row, HeapTuple tup, TupleDesc desc)
 {
-	MemoryContext old = MemoryContextSwitchTo(predict_cxt);
 	bool		isnull;
 
-	row->names = palloc(sizeof(char *) * desc->natts);
-	row->values = palloc(sizeof(double) * desc->natts);
 	row->n = 0;
-	for (int i = 0; i < desc->natts; i++)
+	for (int i = 0; i < desc->natts && row->n < PREDICT_MAX_COLUMNS; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		Datum		d = SPI_getbinval(tup, desc, i + 1, &isnull);
@@ -179,26 +216,76 @@ predict_keep_row(predict_row *row, HeapTuple tup, TupleDesc desc)
 			default:
 				continue;
 		}
-		row->names[row->n] = pstrdup(NameStr(att->attname));
+		predict_keep_name(row, row->n, NameStr(att->attname));
 		row->values[row->n++] = v;
 	}
-	MemoryContextSwitchTo(old);
 	row->found = true;
+}
+
+/*
+ * predict_online_row
+ *	  The stored online row of (symbol, width) into row when it is the row
+ *	  of bucket (one index probe of triggerstock.feature_rows, no SPI);
+ *	  false when the pair is not served or its newest row is another one.
+ */
+static bool
+predict_online_row(predict_row *row, const char *symbol, const Interval *width,
+				   TimestampTz bucket, bool *spi)
+{
+	double		values[ONLINE_NCOLUMNS];
+	TimestampTz stored;
+
+	if (!tsk_online_latest_row(symbol, width, &stored, values, spi) || stored != bucket)
+		return false;
+	row->bucket = stored;
+	row->n = ONLINE_NCOLUMNS;
+	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
+	{
+		predict_keep_name(row, i, tsk_online_column_name(i));
+		row->values[i] = values[i];
+	}
+	row->found = true;
+	return true;
+}
+
+/*
+ * predict_computed_row
+ *	  The row of bucket computed by features() over its bounded warm-up
+ *	  (a pair that is not served online).
+ */
+static void
+predict_computed_row(predict_row *row, const char *symbol, Interval *width,
+					 TimestampTz bucket, Oid nsp)
+{
+	Datum		args[3];
+	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
+	int			ret;
+
+	args[0] = CStringGetTextDatum(symbol);
+	args[1] = IntervalPGetDatum(width);
+	args[2] = TimestampTzGetDatum(bucket);
+	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
+										 "WHERE f.bucket OPERATOR(pg_catalog.<=) $3 ORDER BY f.bucket DESC LIMIT 1",
+										 quote_identifier(get_namespace_name(nsp))),
+								3, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 }
 
 /*
  * predict_latest_row
  *	  The latest complete feature row of (symbol, width), from the cache
  *	  when it was checked less than triggerstock.feature_cache_ttl ago or
- *	  the latest complete candle did not change.  Returns NULL when the
+ *	  the latest complete candle did not change, else the online row of a
+ *	  served pair or features() over its warm-up.  Returns NULL when the
  *	  symbol has no complete candle.  Connects SPI (*spi set) only when it
  *	  has to read.
  */
 static predict_row *
 predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 {
-	Datum		args[3];
-	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
 	predict_row *row = NULL;
 	candle_completeness complete;
 	TimestampTz sig_complete,
@@ -207,7 +294,6 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	double		sig_close,
 				sig_volume;
 	int64		sig_trades;
-	int			ret;
 
 	if (predict_cxt == NULL)
 	{
@@ -245,33 +331,14 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		return row->found ? row : NULL;
 	}
 	if (row == NULL)
-	{
-		if (predict_nrows == PREDICT_MAX_ROWS || strlen(symbol) >= NAMEDATALEN)
-		{
-			MemoryContextReset(predict_cxt);
-			predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
-			predict_nrows = 0;
-		}
-		row = &predict_rows[predict_nrows++];
-		strlcpy(row->symbol, symbol, NAMEDATALEN);
-		row->width = *width;
-	}
+		row = predict_new_row(symbol, width);
 	/* mark stale until the new row is read (an ERROR leaves it stale) */
 	row->sig_complete = DT_NOBEGIN;
 	row->found = false;
 
-	/* the row of the newest complete bucket */
-	args[0] = CStringGetTextDatum(symbol);
-	args[1] = IntervalPGetDatum(width);
-	args[2] = TimestampTzGetDatum(sig_complete);
-	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s.features($1, $2, $3) f "
-										 "WHERE f.bucket OPERATOR(pg_catalog.<=) $3 ORDER BY f.bucket DESC LIMIT 1",
-										 quote_identifier(get_namespace_name(nsp))),
-								3, types, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	/* the row of the newest complete bucket: stored online, else computed */
+	if (!predict_online_row(row, symbol, width, sig_complete, spi))
+		predict_computed_row(row, symbol, width, sig_complete, nsp);
 	row->sig_complete = sig_complete;
 	row->sig_bucket = sig_bucket;
 	row->sig_close = sig_close;
@@ -461,11 +528,11 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 }
 
 /*
- * predict_symbol_arg
- *	  The symbol argument, or ERROR when NULL or empty.
+ * tsk_predict_symbol_arg
+ *	  See model.h.
  */
-static char *
-predict_symbol_arg(FunctionCallInfo fcinfo)
+char *
+tsk_predict_symbol_arg(FunctionCallInfo fcinfo)
 {
 	char	   *symbol;
 
@@ -495,7 +562,7 @@ model_predict_symbol(PG_FUNCTION_ARGS)
 {
 	prediction_t p;
 
-	tsk_predict_symbol(predict_symbol_arg(fcinfo), &p);
+	tsk_predict_symbol(tsk_predict_symbol_arg(fcinfo), &p);
 	if (!p.has_probability)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(p.probability);
@@ -511,7 +578,7 @@ model_predict_explain(PG_FUNCTION_ARGS)
 {
 	prediction_t p;
 	StringInfoData buf;
-	char	   *symbol = predict_symbol_arg(fcinfo);
+	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 
 	tsk_predict_symbol(symbol, &p);
 	initStringInfo(&buf);
@@ -527,7 +594,7 @@ model_predict_explain(PG_FUNCTION_ARGS)
 Datum
 model_predict_features(PG_FUNCTION_ARGS)
 {
-	char	   *symbol = predict_symbol_arg(fcinfo);
+	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 	int64		model_id;
 	model_t   *m;
 	ArrayType  *arr;
@@ -588,153 +655,4 @@ Datum
 model_cache_size_now(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(tsk_model_cache_count());
-}
-
-/*
- * drift_recent_values
- *	  The values of one feature in the recent rows (one jsonb row each, NaN
- *	  when missing or not a number).
- */
-static void
-drift_recent_values(SPITupleTable *rows, uint64 nrows, const char *feature, double *col)
-{
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
-		JsonbValue	key,
-				   *v = NULL;
-
-		key.type = jbvString;
-		key.val.string.val = (char *) feature;
-		key.val.string.len = strlen(feature);
-		if (!isnull)
-			v = findJsonbValueFromContainer(&DatumGetJsonbP(d)->root, JB_FOBJECT, &key);
-		col[i] = (v != NULL && v->type == jbvNumeric)
-			? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)))
-			: NAN;
-	}
-}
-
-/*
- * model_feature_drift
- *	  feature_drift(symbol, recent int) -> setof (feature, psi,
- *	  training_fraction_missing, recent_fraction_missing): PSI of each
- *	  feature of the deployed model between its training rows (the bins
- *	  stored in models.drift_reference) and the last `recent` feature rows.
- */
-Datum
-model_feature_drift(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *symbol = predict_symbol_arg(fcinfo);
-	int32		recent = PG_GETARG_INT32(1);
-	int64		model_id;
-	model_t   *m;
-	Oid			types[3] = {INT8OID, TEXTOID, INT4OID};
-	Datum		args[3];
-	int			ret;
-	uint64		nrows;
-	double	   *col;
-	int			guc_level;
-
-	if (recent < 10)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("recent must be at least 10 rows, got %d", recent),
-				 errhint("The default compares the last 1440 feature rows (one day of 1-minute candles).")));
-	model_id = tsk_model_deployed(symbol);
-	if (model_id == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("no model is deployed for symbol \"%s\"", symbol),
-				 errhint("Feature drift compares recent rows with the deployed model's training rows.")));
-	m = tsk_model_get(model_id);
-	InitMaterializedSRF(fcinfo, 0);
-
-	guc_level = tsk_guc_internal_begin();
-	predict_spi_connect();
-	args[0] = Int64GetDatum(model_id);
-	args[1] = CStringGetTextDatum(symbol);
-	args[2] = Int32GetDatum(recent);
-	/* one row per (feature, recent value): the stored bins travel along */
-	ret = SPI_execute_with_args(psprintf("WITH recent AS ("
-										 "  SELECT f.* FROM %s.features($2, (SELECT m.width FROM triggerstock.models m WHERE m.id = $1)) f "
-										 "  ORDER BY f.bucket DESC LIMIT $3) "
-										 "SELECT pg_catalog.to_jsonb(r) FROM recent r",
-										 quote_identifier(get_namespace_name(tsk_model_extension_namespace()))),
-								3, types, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	nrows = SPI_processed;
-	col = palloc(sizeof(double) * Max(nrows, 1));
-	for (int j = 0; j < m->nfeatures; j++)
-	{
-		SPITupleTable *rows = SPI_tuptable;
-		double		edges[TSM_PSI_BINS];
-		double		expected[TSM_PSI_BINS + 1];
-		double		actual[TSM_PSI_BINS + 1];
-		int			ne = 0,
-					nf = 0;
-		Datum		values[4];
-		bool		nulls[4] = {false};
-		char	   *sql;
-		SPITupleTable *ref;
-
-		drift_recent_values(rows, nrows, m->features[j], col);
-		/* the stored bins */
-		sql = psprintf("SELECT a.e, b.f FROM triggerstock.models m, "
-					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
-					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'edges') x) a(e), "
-					   "LATERAL (SELECT pg_catalog.array_agg(x::double precision) "
-					   "         FROM pg_catalog.jsonb_array_elements_text(m.drift_reference -> %s -> 'fractions') x) b(f) "
-					   "WHERE m.id = $1",
-					   quote_literal_cstr(m->features[j]), quote_literal_cstr(m->features[j]));
-		ret = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the drift reference of model %lld", (long long) model_id);
-		ref = SPI_tuptable;
-		{
-			bool		isnull;
-			Datum		d;
-			Datum	   *el;
-			int			n;
-
-			d = SPI_getbinval(ref->vals[0], ref->tupdesc, 1, &isnull);
-			if (!isnull)
-			{
-				deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, NULL, &n);
-				for (ne = 0; ne < n && ne < TSM_PSI_BINS; ne++)
-					edges[ne] = DatumGetFloat8(el[ne]);
-			}
-			d = SPI_getbinval(ref->vals[0], ref->tupdesc, 2, &isnull);
-			if (!isnull)
-			{
-				deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, NULL, &n);
-				for (nf = 0; nf < n && nf < TSM_PSI_BINS + 1; nf++)
-					expected[nf] = DatumGetFloat8(el[nf]);
-			}
-		}
-		SPI_freetuptable(ref);
-		SPI_tuptable = rows;
-
-		values[0] = CStringGetTextDatum(m->features[j]);
-		if (nf != ne + 2 || nrows == 0)
-			nulls[1] = true;
-		else
-		{
-			tsk_tsm_psi_fractions(col, nrows, edges, ne, actual);
-			values[1] = Float8GetDatum(tsk_tsm_psi(expected, actual, ne + 2));
-		}
-		nulls[2] = nf != ne + 2;
-		if (!nulls[2])
-			values[2] = Float8GetDatum(expected[ne + 1]);
-		nulls[3] = nulls[1];
-		if (!nulls[3])
-			values[3] = Float8GetDatum(actual[ne + 1]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	predict_spi_finish();
-	tsk_guc_internal_end(guc_level);
-	return (Datum) 0;
 }

@@ -24,6 +24,10 @@
 
 #include "utils/memutils.h"
 
+/* libgomp (XGBoost's OpenMP runtime); declared here to need no omp.h */
+extern int	omp_get_max_threads(void);
+extern void omp_set_num_threads(int n);
+
 #include "models/model.h"
 #include "guc.h"
 
@@ -207,10 +211,22 @@ tsk_xgb_load(MemoryContext cxt, const void *bytes, size_t len, int nthread)
 	BoosterHandle booster = NULL;
 	char		threads[16];
 
+	int			omp_saved;
+	int			rc;
+
 	tsk_xgb_check(XGBoosterCreate(NULL, 0, &booster), "XGBoosterCreate");
 	tsk_xgb_own_booster(cxt, booster);
-	tsk_xgb_check(XGBoosterLoadModelFromBuffer(booster, bytes, (bst_ulong) len),
-				 "XGBoosterLoadModelFromBuffer");
+	/*
+	 * The loader runs its parallel loops on OpenMP's default team (every
+	 * core), before any nthread parameter applies: on a busy machine the
+	 * wait for the other threads cost a fresh backend's first predict()
+	 * tens of milliseconds (0.1 ms on one thread).  Load on nthread threads.
+	 */
+	omp_saved = omp_get_max_threads();
+	omp_set_num_threads(Max(nthread, 1));
+	rc = XGBoosterLoadModelFromBuffer(booster, bytes, (bst_ulong) len);
+	omp_set_num_threads(omp_saved);
+	tsk_xgb_check(rc, "XGBoosterLoadModelFromBuffer");
 	snprintf(threads, sizeof(threads), "%d", nthread);
 	tsk_xgb_check(XGBoosterSetParam(booster, "nthread", threads), "XGBoosterSetParam(nthread)");
 	return booster;

@@ -1,6 +1,7 @@
 /*
  * http_header.c
- *	  ETag and Last-Modified of an HTTP response (see http_header.h).
+ *	  ETag, Last-Modified and the rate-limit headers of an HTTP response
+ *	  (see http_header.h).
  */
 #include <string.h>
 #include <strings.h>
@@ -39,9 +40,13 @@ void
 tsk_http_header_line(tsk_http_validators *v, const char *data, size_t n)
 {
 	if (n >= 5 && strncasecmp(data, "HTTP/", 5) == 0)
-		v->etag[0] = v->last_modified[0] = '\0';
+		v->etag[0] = v->last_modified[0] = v->retry_after[0] = v->used_weight[0] = '\0';
 	else if (n > 5 && strncasecmp(data, "etag:", 5) == 0)
 		http_header_copy(v->etag, data + 5, n - 5);
 	else if (n > 14 && strncasecmp(data, "last-modified:", 14) == 0)
 		http_header_copy(v->last_modified, data + 14, n - 14);
+	else if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0)
+		http_header_copy(v->retry_after, data + 12, n - 12);
+	else if (n > 21 && strncasecmp(data, "x-mbx-used-weight-1m:", 21) == 0)
+		http_header_copy(v->used_weight, data + 21, n - 21);
 }

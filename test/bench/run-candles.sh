@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
-pg_virtualenv -o shared_buffers=1GB -o max_worker_processes=16 \
+pg_virtualenv -t -o shared_buffers=1GB -o max_worker_processes=16 \
   psql -X -q -v ON_ERROR_STOP=1 -f test/bench/candles.sql

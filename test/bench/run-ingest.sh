@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 if [ -n "${PGHOST:-}" ] && [ "${TRIGGERSTOCK_BENCH_USE_RUNNING:-0}" = 1 ]; then
   exec bash test/bench/ingest-driver.sh
 fi
-pg_virtualenv -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
-  -o triggerstock.allowed_hosts=127.0.0.1 \
+pg_virtualenv -t -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
+  -o triggerstock.allowed_hosts=127.0.0.1,localhost \
   -o max_worker_processes=16 -o shared_buffers=1GB -o max_wal_size=4GB \
   bash test/bench/ingest-driver.sh

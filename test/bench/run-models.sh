@@ -10,5 +10,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
-pg_virtualenv -o shared_buffers=1GB -o max_worker_processes=16 -o work_mem=256MB \
+pg_virtualenv -t -o shared_buffers=1GB -o max_worker_processes=16 -o work_mem=256MB \
   bash test/bench/models.sh

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TRIGGERSTOCK_SHARED="${TRIGGERSTOCK_SHARED:-$(cd .. && pwd)/shared}"
-pg_virtualenv -o shared_buffers=256MB \
+pg_virtualenv -t -o shared_buffers=256MB \
   psql -X -q -v ON_ERROR_STOP=1 -f test/bench/news.sql

@@ -25,7 +25,8 @@
  *   - single-threaded: everything runs on the lws service thread;
  *   - the stream is a sequence of frames indexed from 0 (the position);
  *     every connection has its own cursor into it; a closed connection
- *     leaves a resume point (its cursor minus --overlap) for the next one;
+ *     leaves a resume point (its cursor minus --overlap, or plus --gap)
+ *     for the next one;
  *   - frames are framed by us (server frames are unmasked, no extensions)
  *     and written in batches with one lws_write(LWS_WRITE_RAW) per
  *     writeable callback, so a batch always holds whole frames;
@@ -275,6 +276,7 @@ typedef struct sim_config
 	int64_t		count;			/* simulate: trades; 0 = unlimited */
 	uint64_t	drop_every;		/* 0 = never */
 	uint64_t	overlap;
+	uint64_t	gap;			/* --gap: frames skipped after a drop */
 	int			require_subscribe;	/* -1 = exchange default */
 	const char *tls_cert;
 	const char *tls_key;
@@ -298,6 +300,7 @@ typedef struct sim_stats
 	uint64_t	trades_sent;	/* trades inside those frames */
 	uint64_t	connections;	/* WebSocket connections established */
 	uint64_t	drops;			/* connections closed by --drop-every */
+	uint64_t	skipped;		/* frames never sent (--gap) */
 	uint64_t	stream_frames;	/* frames taken from the stream */
 	uint64_t	control_frames; /* acks, greetings, heartbeats */
 	uint64_t	bytes_sent;

@@ -73,6 +73,8 @@ sim_usage(FILE *out)
 		  "  --drop-every N         close each connection after N stream frames sent\n"
 		  "  --overlap K            a reconnecting client resumes K stream frames before\n"
 		  "                         the cut (default 0); the position is per server run\n"
+		  "  --gap K                a reconnecting client resumes K stream frames after\n"
+		  "                         the cut: those frames are never sent (no overlap)\n"
 		  "  --require-subscribe    stream only after a valid subscribe message (default:\n"
 		  "                         on for all but binance, whose URL may name streams;\n"
 		  "                         binance without streams in the URL gets everything)\n"
@@ -232,6 +234,8 @@ sim_parse_args(int argc, char **argv)
 			sim_cfg.drop_every = sim_value_u64(argc, argv, &i, eq);
 		else if (strcmp(name, "--overlap") == 0)
 			sim_cfg.overlap = sim_value_u64(argc, argv, &i, eq);
+		else if (strcmp(name, "--gap") == 0)
+			sim_cfg.gap = sim_value_u64(argc, argv, &i, eq);
 		else if (strcmp(name, "--require-subscribe") == 0)
 			sim_cfg.require_subscribe = 1;
 		else if (strcmp(name, "--no-require-subscribe") == 0)
@@ -302,6 +306,10 @@ sim_parse_args(int argc, char **argv)
 		sim_bad_usage("--overlap must be smaller than --drop-every", NULL);
 	if (sim_cfg.overlap > 10000000)
 		sim_bad_usage("--overlap must be at most 10000000", NULL);
+	if (sim_cfg.gap > 0 && (sim_cfg.overlap > 0 || sim_cfg.simulate))
+		sim_bad_usage("--gap goes with --replay and no --overlap", NULL);
+	if (sim_cfg.gap > 10000000)
+		sim_bad_usage("--gap must be at most 10000000", NULL);
 }
 
 /*
@@ -363,13 +371,14 @@ sim_write_stats(double seconds, bool end_of_data)
 
 	snprintf(text, sizeof(text),
 			 "{\"frames_sent\":%llu,\"trades_sent\":%llu,\"connections\":%llu,"
-			 "\"drops\":%llu,\"stream_frames\":%llu,\"control_frames\":%llu,"
+			 "\"drops\":%llu,\"skipped\":%llu,\"stream_frames\":%llu,\"control_frames\":%llu,"
 			 "\"bytes_sent\":%llu,\"messages_in\":%llu,\"bad_messages\":%llu,"
 			 "\"seconds\":%.3f,\"end_of_data\":%s}\n",
 			 (unsigned long long) sim_st.frames_sent,
 			 (unsigned long long) sim_st.trades_sent,
 			 (unsigned long long) sim_st.connections,
 			 (unsigned long long) sim_st.drops,
+			 (unsigned long long) sim_st.skipped,
 			 (unsigned long long) sim_st.stream_frames,
 			 (unsigned long long) sim_st.control_frames,
 			 (unsigned long long) sim_st.bytes_sent,

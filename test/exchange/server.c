@@ -16,7 +16,8 @@
  *
  * Drops and the end of data close only after the output is flushed, so a
  * client has every frame before the cursor when the socket closes; the
- * next connection starts --overlap frames before that cursor.
+ * next connection starts --overlap frames before that cursor (or --gap
+ * frames after it: a stretch of the stream no client ever gets).
  *
  * Invariants: a connection's cursor only moves forward; pace_sul and
  * hb_sul are cancelled before the connection's memory goes away; nothing
@@ -384,7 +385,12 @@ sim_on_closed(sim_conn *c)
 			*pp = c->next;
 			break;
 		}
-	if (c->sent_stream > 0)
+	if (c->sent_stream > 0 && sim_cfg.gap > 0 && c->closing && c->close_code == LWS_CLOSE_STATUS_GOINGAWAY)
+	{
+		sim_resume = c->pos + sim_cfg.gap;	/* frames c->pos .. +gap are never sent */
+		sim_st.skipped += sim_cfg.gap;
+	}
+	else if (c->sent_stream > 0)
 		sim_resume = c->pos > sim_cfg.overlap ? c->pos - sim_cfg.overlap : 0;
 	if (sim_cfg.verbose)
 		lwsl_user("connection %llu closed after %llu frames, at frame %llu\n",

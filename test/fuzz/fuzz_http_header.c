@@ -4,7 +4,7 @@
  *	  (src/news/http_header.c: tsk_http_header_line).
  *
  * Input: header lines, split after each '\n' (the last one may lack it),
- * handed over as libcurl does (not NUL-terminated).  After every line both
+ * handed over as libcurl does (not NUL-terminated).  After every line all
  * kept values must be NUL-terminated, shorter than TSK_HTTP_HEADER_LEN and
  * free of control characters.
  *
@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(line, data + i, n);
 		tsk_http_header_line(&v, line, n);
 		free(line);
-		if (!header_clean(v.etag) || !header_clean(v.last_modified))
+		if (!header_clean(v.etag) || !header_clean(v.last_modified) ||
+			!header_clean(v.retry_after) || !header_clean(v.used_weight))
 			abort();
 		i += n;
 	}

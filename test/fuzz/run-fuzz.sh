@@ -40,6 +40,29 @@ seed_book() {
   done
 }
 
+seed_rest() {  # REST answers built from the dumps, one per endpoint and cursor
+  python3 - "$1" "$shared/data" <<'PY'
+import json, os, sys
+out, data = sys.argv[1], sys.argv[2]
+agg = [t["info"] for t in json.load(open(data + "/trades/binance_xrpeth_aggtrades_ccxt_2019-10-11.json"))[:40]]
+cb = [json.loads(l) for l in open(data + "/trades/coinbase_btcusd_rest_trades_2016-05-12.jsonl")][:40][::-1]
+kt = json.load(open(data + "/trades/kraken_xbtusdt_rest_trades_2025-11-10.json"))
+kt["result"]["XBTUSDT"] = kt["result"]["XBTUSDT"][:40]
+ko = json.load(open(data + "/candles/crypto/kraken_xbtusdt_rest_ohlc_1m_2025-11-10.json"))
+ko["result"]["XBTUSDT"] = ko["result"]["XBTUSDT"][:40]
+kl = [[1640991660000, "46319.0", "46385.0", "46319.0", "46377.0", "2300413.7295", 1640991719999,
+       "1", 3, "0", "0", "0"]]
+cc = [[1475798460, 611.87, 611.88, 611.87, 611.88, 0.56799]]
+gen = {"data": [{"p": "1.5", "q": 2, "t": 1600000000000, "i": 1001, "s": "buy"}], "next": "abc"}
+bodies = [json.dumps(agg), json.dumps(agg), json.dumps(kl), json.dumps(cb), json.dumps(cc),
+          json.dumps(kt), json.dumps(ko), json.dumps(gen)]
+for ep, body in enumerate(bodies):
+    for variant in range(4):
+        with open(os.path.join(out, "seed-%d-%d" % (ep, variant)), "wb") as f:
+            f.write(bytes([ep | variant << 3 | 6 << 5]) + body.encode())
+PY
+}
+
 for target in "$@"; do
   corpus=test/fuzz/corpus/$target
   mkdir -p "$corpus"
@@ -52,6 +75,7 @@ for target in "$@"; do
         "$captures"/coinbase/advanced_trade_all*;;
     book_kraken) seed_book "$corpus" 'book-' "$captures"/kraken/spot_v1_book*;;
     book) ;;
+    rest) seed_rest "$corpus" ;;
     *) seed "$corpus" "$captures/$target"/* ;;
   esac
   echo "== fuzz_$target for ${seconds}s ($(ls "$corpus" | wc -l) corpus files)"
