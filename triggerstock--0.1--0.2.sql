@@ -2973,6 +2973,69 @@ COMMENT ON FUNCTION @extschema@.retention(interval) IS
 COMMENT ON COLUMN triggerstock.sources.options IS
 'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
 
+-- the REST snapshot URL is checked where it enters, as the stream URL is
+CREATE OR REPLACE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad  text;
+    rest text := NEW.options ->> 'book_rest_url';
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    -- order books (issue 17): the REST snapshot URL, checked as the stream
+    -- URL is (the worker copies it into a buffer of 1024 bytes); never echoed
+    IF rest IS NOT NULL THEN
+        IF pg_catalog.octet_length(rest) > 900 THEN
+            RAISE EXCEPTION 'book_rest_url of % bytes exceeds the limit of 900 bytes', pg_catalog.octet_length(rest)
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Give a shorter http:// or https:// URL, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF rest !~* '^https?://[^/?#@:]+(:[0-9]{1,5})?([/?#]|$)' AND rest !~* '^https?://[^/?#]*@' THEN
+            RAISE EXCEPTION 'book_rest_url is not an http:// or https:// URL with a host'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the REST depth endpoint, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF pg_catalog.octet_length(pg_catalog.substring(rest, '^[a-zA-Z]+://([^/?#:]*)')) > 255 THEN
+            RAISE EXCEPTION 'host name of book_rest_url exceeds the limit of 255 bytes'
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'A DNS host name has at most 255 bytes.';
+        END IF;
+        IF rest ~* '^https?://[^/?#]*@' OR rest ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
+            RAISE EXCEPTION 'book_rest_url carries a credential'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The depth snapshot is public: give the URL without user information or keys.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, options->''subscribe'' over 65536 bytes, and an options->''book_rest_url'' over 900 bytes (host over 255), not http(s) with a host, or carrying a credential, with the limit in the error and never the URL';
+
 CREATE OR REPLACE VIEW triggerstock.ingest_status AS
 SELECT s.id AS source, s.name, s.exchange, s.enabled,
        coalesce(st.state,

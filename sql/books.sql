@@ -48,3 +48,36 @@ SELECT count(*) FROM triggerstock.book_snapshots;
 SELECT * FROM create_book_partitions('2024-01-02', '2024-01-01');
 SELECT * FROM book_retention(NULL);
 SELECT * FROM book_retention('-1 day');
+
+-- book_rest_url is checked where it enters (sources_check), as the stream
+-- URL is, and never echoed (it could carry a key)
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-long', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        jsonb_build_object('book', true, 'book_rest_url', 'https://api.binance.com/' || repeat('p', 877)));
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-ftp', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        '{"book": true, "book_rest_url": "ftp://api.binance.com/api/v3/depth"}');
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-nohost', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        '{"book": true, "book_rest_url": "https:///api/v3/depth"}');
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-host', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        jsonb_build_object('book', true, 'book_rest_url', 'https://' || repeat('h', 256) || '/api/v3/depth'));
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-user', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        '{"book": true, "book_rest_url": "https://me:hunter2@api.binance.com/api/v3/depth"}');
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-key', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        '{"book": true, "book_rest_url": "https://api.binance.com/api/v3/depth?apiKey=hunter2"}');
+-- at the limits: 900 bytes, a 255-byte host, a port; an UPDATE is checked too
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('rest-ok', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['RB'], false,
+        jsonb_build_object('book', true, 'book_rest_url', 'https://api.binance.com/' || repeat('p', 876)));
+UPDATE triggerstock.sources SET options = jsonb_build_object('book', true, 'book_rest_url',
+        'http://' || repeat('h', 255) || ':8080/api/v3/depth') WHERE name = 'rest-ok';
+UPDATE triggerstock.sources SET options = '{"book": true, "book_rest_url": "http://127.0.0.1:8080/api/v3/depth"}'
+WHERE name = 'rest-ok';
+UPDATE triggerstock.sources SET options = '{"book": true, "book_rest_url": "http://127.0.0.1:8080/depth?token=x"}'
+WHERE name = 'rest-ok';
+SELECT name, options ->> 'book_rest_url' AS book_rest_url FROM triggerstock.sources WHERE name LIKE 'rest-%';
+DELETE FROM triggerstock.sources WHERE name LIKE 'rest-%';
