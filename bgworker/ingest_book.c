@@ -14,6 +14,10 @@
  *	  that could not be decoded);
  *	- TB_ACT_REPORT: a dead letter carrying the frame and the reason (gap,
  *	  checksum mismatch, level cap).
+ * Coinbase Advanced Trade numbers every message of the connection
+ * (sequence_num, all channels): every frame's number is checked before
+ * anything else, and a break (a lost message, whatever its channel) is a
+ * dead letter, one gap on every book, and every book resubscribed.
  * Every book_interval_ms (aligned to multiples of it) the synced books are
  * sampled (their first book_levels levels a side, plus the order-flow
  * imbalance, messages and resyncs since the previous sample) and the
@@ -69,6 +73,9 @@ static TimestampTz bdead_first_at = 0;
 /* triggerstock.dead_letters_per_minute, counted apart from the trade path's */
 static TimestampTz bdead_window_start = 0;
 static int	bdead_window_count = 0;
+
+/* Coinbase Advanced Trade: the connection's sequence_num (book_sync.h) */
+static tb_seq bseq;
 
 static TimestampTz next_sample = 0;
 static TimestampTz flush_retry_at = 0;
@@ -215,6 +222,7 @@ tsk_ingest_book_configure(const ingest_config *cfg)
 		books[k].state_since = GetCurrentTimestamp();
 	}
 	next_sample = 0;
+	tsk_tb_seq_init(&bseq);
 	return true;
 }
 
@@ -315,6 +323,32 @@ book_looks_like(const char *data, size_t len)
 }
 
 /*
+ * book_check_sequence
+ *	  Coinbase Advanced Trade: a frame whose sequence_num is not the
+ *	  previous one's + 1 follows lost messages; any of them may have been
+ *	  a book update (or snapshot), so every book counts a gap and is
+ *	  resubscribed.
+ */
+static void
+book_check_sequence(const char *data, size_t len, TimestampTz received)
+{
+	int64		seq = tsk_tb_sequence_num(data, len);
+	int64		expected = bseq.last + 1;
+	char		err[256];
+
+	if (seq < 0 || !tsk_tb_seq_check(&bseq, seq))
+		return;
+	snprintf(err, sizeof(err), "books: sequence gap: expected sequence_num " INT64_FORMAT ", got " INT64_FORMAT
+			 "; resubscribing every book", expected, seq);
+	book_dead_letter(data, len, received, err);
+	for (int i = 0; i < nbooks; i++)
+	{
+		books[i].sync.st.gaps++;
+		book_resync(&books[i], received);
+	}
+}
+
+/*
  * tsk_ingest_book_frame
  *	  Decode and apply a depth frame; false if it is not one.
  */
@@ -325,7 +359,11 @@ tsk_ingest_book_frame(const char *data, size_t len, TimestampTz received)
 	tb_kind		k;
 	char		err[256];
 
-	if (!tsk_ingest_book_enabled() || !book_looks_like(data, len))
+	if (!tsk_ingest_book_enabled())
+		return false;
+	if (bsrc == TB_SRC_COINBASE && bcfg->feed == TD_FEED_COINBASE_ADVANCED)
+		book_check_sequence(data, len, received);
+	if (!book_looks_like(data, len))
 		return false;
 	k = tsk_tb_decode(bsrc, data, len, chg, chg_cap, &m);
 	if (k == TB_OVERFLOW)
@@ -382,6 +420,7 @@ tsk_ingest_book_connection(void)
 	TimestampTz now = GetCurrentTimestamp();
 
 	tsk_ingest_http_cancel_all();
+	tsk_tb_seq_init(&bseq);		/* numbered per connection */
 	for (int i = 0; i < nbooks; i++)
 	{
 		tsk_tb_sync_reset(&books[i].sync);
@@ -391,39 +430,6 @@ tsk_ingest_book_connection(void)
 		books[i].resub_pending = false;
 		book_note_state(&books[i], now);
 	}
-}
-
-/*
- * book_rest_url
- *	  The REST depth URL of an instrument.
- */
-static void
-book_rest_url(const book_entry *b, char *url, size_t urlsz)
-{
-	char		sym[TD_INSTRUMENT_MAX];
-	const char *base = opt.rest_url;
-	char		derived[512];
-
-	strlcpy(sym, bcfg->instruments[b->index], sizeof(sym));
-	for (char *p = sym; *p; p++)
-		*p = pg_ascii_toupper((unsigned char) *p);
-	if (base[0] == '\0')
-	{
-		/* from the stream host: fstream -> fapi, dstream -> dapi, else spot */
-		const char *h = strstr(bcfg->url, "://");
-
-		h = h ? h + 3 : bcfg->url;
-		if (strncmp(h, "fstream.", 8) == 0)
-			snprintf(derived, sizeof(derived), "https://fapi.binance.com/fapi/v1/depth");
-		else if (strncmp(h, "dstream.", 8) == 0)
-			snprintf(derived, sizeof(derived), "https://dapi.binance.com/dapi/v1/depth");
-		else if (strstr(h, "binance.us"))
-			snprintf(derived, sizeof(derived), "https://api.binance.us/api/v3/depth");
-		else
-			snprintf(derived, sizeof(derived), "https://api.binance.com/api/v3/depth");
-		base = derived;
-	}
-	snprintf(url, urlsz, "%s%csymbol=%s&limit=%d", base, strchr(base, '?') ? '&' : '?', sym, opt.rest_limit);
 }
 
 /*
@@ -492,7 +498,8 @@ book_rest_tick(TimestampTz now)
 
 		if (b->fetching || !tsk_tb_sync_wants_snapshot(&b->sync) || now < b->fetch_after)
 			continue;
-		book_rest_url(b, url, sizeof(url));
+		tsk_ingest_book_rest_url(opt.rest_url, bcfg->url, bcfg->instruments[b->index], opt.rest_limit,
+								 url, sizeof(url));
 		b->requests++;
 		if (tsk_ingest_http_start(i, url, err, sizeof(err)))
 			b->fetching = true;

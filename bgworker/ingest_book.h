@@ -132,5 +132,7 @@ extern bool tsk_ingest_http_start(int key, const char *url, char *err, size_t er
 extern int	tsk_ingest_http_poll(ingest_http_result *done, int max);
 extern int	tsk_ingest_http_active(void);
 extern void tsk_ingest_http_cancel_all(void);
+extern void tsk_ingest_book_rest_url(const char *base, const char *stream_url, const char *instrument,
+									 int limit, char *url, size_t urlsz);
 
 #endif							/* TRIGGERSTOCK_INGEST_BOOK_H */

@@ -18,6 +18,7 @@
  *	  the host name before the request starts, the address curl resolved
  *	  before it connects (CURLOPT_OPENSOCKETFUNCTION); redirects are not
  *	  followed.
+ * Also builds the Binance REST depth URL of an instrument.
  */
 #include "postgres.h"
 
@@ -287,4 +288,39 @@ tsk_ingest_http_poll(ingest_http_result *done, int max)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * tsk_ingest_book_rest_url
+ *	  The REST depth URL of an instrument: base (book_rest_url) or, when
+ *	  base is "", the endpoint of the stream URL's host (fstream -> fapi,
+ *	  dstream -> dapi, binance.us, else spot), with symbol (upper case) and
+ *	  limit appended to its query.
+ */
+void
+tsk_ingest_book_rest_url(const char *base, const char *stream_url, const char *instrument, int limit,
+						 char *url, size_t urlsz)
+{
+	char		sym[TD_INSTRUMENT_MAX];
+	char		derived[512];
+
+	strlcpy(sym, instrument, sizeof(sym));
+	for (char *p = sym; *p; p++)
+		*p = pg_ascii_toupper((unsigned char) *p);
+	if (base[0] == '\0')
+	{
+		const char *h = strstr(stream_url, "://");
+
+		h = h ? h + 3 : stream_url;
+		if (strncmp(h, "fstream.", 8) == 0)
+			snprintf(derived, sizeof(derived), "https://fapi.binance.com/fapi/v1/depth");
+		else if (strncmp(h, "dstream.", 8) == 0)
+			snprintf(derived, sizeof(derived), "https://dapi.binance.com/dapi/v1/depth");
+		else if (strstr(h, "binance.us"))
+			snprintf(derived, sizeof(derived), "https://api.binance.us/api/v3/depth");
+		else
+			snprintf(derived, sizeof(derived), "https://api.binance.com/api/v3/depth");
+		base = derived;
+	}
+	snprintf(url, urlsz, "%s%csymbol=%s&limit=%d", base, strchr(base, '?') ? '&' : '?', sym, limit);
 }

@@ -8,6 +8,7 @@
  * snapshot's lastUpdateId); the diff buffer never holds more than
  * max_buffer changes (plus one diff larger than the limit on its own);
  * err is always NUL-terminated when an action carries TB_ACT_REPORT.
+ * tsk_tb_sequence_num never reads frame[len] or beyond.
  */
 #include "ingest/book_sync.h"
 
@@ -459,4 +460,75 @@ const char *
 tsk_tb_state_name(tb_state st)
 {
 	return st == TB_ST_SYNCED ? "synced" : st == TB_ST_RESYNCING ? "resyncing" : "waiting";
+}
+
+/*
+ * tsk_tb_seq_init
+ *	  No frame seen yet.
+ */
+void
+tsk_tb_seq_init(tb_seq *q)
+{
+	memset(q, 0, sizeof *q);
+	q->last = -1;
+}
+
+/*
+ * tsk_tb_sequence_num
+ *	  Scan for "sequence_num" : digits without parsing the JSON (the key
+ *	  sits in the envelope, before the events).
+ */
+int64_t
+tsk_tb_sequence_num(const char *frame, size_t len)
+{
+	static const char key[] = "\"sequence_num\"";
+	const size_t klen = sizeof key - 1;
+
+	for (size_t i = 0; i + klen <= len; i++)
+	{
+		size_t		j;
+		int64_t		v = 0;
+		int			nd = 0;
+
+		if (frame[i] != '"' || memcmp(frame + i, key, klen) != 0)
+			continue;
+		j = i + klen;
+		while (j < len && (frame[j] == ' ' || frame[j] == '\t' || frame[j] == '\n' || frame[j] == '\r'))
+			j++;
+		if (j >= len || frame[j] != ':')
+			return -1;
+		j++;
+		while (j < len && (frame[j] == ' ' || frame[j] == '\t' || frame[j] == '\n' || frame[j] == '\r'))
+			j++;
+		while (j < len && frame[j] >= '0' && frame[j] <= '9' && nd < 18)
+		{
+			v = v * 10 + (frame[j++] - '0');
+			nd++;
+		}
+		if (nd == 0 || nd > 18 || (j < len && frame[j] >= '0' && frame[j] <= '9') ||
+			(j < len && (frame[j] == '.' || frame[j] == 'e' || frame[j] == 'E')))
+			return -1;
+		return v;
+	}
+	return -1;
+}
+
+/*
+ * tsk_tb_seq_check
+ *	  One numbered frame: a break unless it is the first or last + 1.
+ */
+bool
+tsk_tb_seq_check(tb_seq *q, int64_t seq)
+{
+	bool		gap = q->last >= 0 && seq != q->last + 1;
+
+	if (gap)
+	{
+		q->gaps++;
+		if (seq > q->last + 1)
+			q->missed += seq - q->last - 1;
+	}
+	q->frames++;
+	q->last = seq;
+	return gap;
 }

@@ -24,7 +24,9 @@
  *   are counted as skipped.
  *
  *   Coinbase (level2 / l2_data): the snapshot replaces the book, updates
- *   apply; updates before a snapshot are counted as skipped.
+ *   apply; updates before a snapshot are counted as skipped.  Advanced
+ *   Trade's per-connection sequence_num is checked by tb_seq (below): a
+ *   break discards every book of the connection.
  *
  * Every discarded book counts one resync.  Levels beyond the book's cap
  * are evicted or refused (book.h) and reported.  The order-flow imbalance
@@ -137,5 +139,30 @@ bool		tsk_tb_sync_wants_snapshot(const tb_sync *s);
 void		tsk_tb_sync_sample(tb_sync *s, int n, tb_level *bids, tb_level *asks, tb_sample *out);
 /* "waiting", "synced", "resyncing". */
 const char *tsk_tb_state_name(tb_state st);
+
+/*
+ * Coinbase Advanced Trade numbers every message of a connection, of every
+ * channel (l2_data, market_trades, heartbeats, subscriptions, ...), with
+ * an envelope "sequence_num" one more than the previous message's.  A
+ * number that is not last + 1 means messages were lost (or repeated, or
+ * reordered): any of them may have been a book update, so the caller
+ * discards every book of the connection and resubscribes.
+ */
+typedef struct tb_seq
+{
+	int64_t		last;			/* last sequence_num seen, -1 before the first */
+	int64_t		frames;			/* numbered frames seen */
+	int64_t		gaps;			/* discontinuities */
+	int64_t		missed;			/* numbers skipped over by forward gaps */
+} tb_seq;
+
+/* Before the first frame of a connection. */
+void		tsk_tb_seq_init(tb_seq *q);
+/* The envelope's sequence_num of a frame (its first "sequence_num" key
+ * followed by a non-negative integer of at most 18 digits), or -1. */
+int64_t		tsk_tb_sequence_num(const char *frame, size_t len);
+/* Account for one numbered frame: true if it breaks the sequence (the
+ * first frame never does); the sequence continues from seq either way. */
+bool		tsk_tb_seq_check(tb_seq *q, int64_t seq);
 
 #endif							/* TRIGGERSTOCK_BOOK_SYNC_H */

@@ -104,6 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				levels;
 	size_t		pos = 1;
 	char		err[256];
+	tb_seq		seqs;
 
 	if (size < 1)
 		return 0;
@@ -112,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
 	src = (tb_source) ((data[0] & 3) % TB_SRC_COUNT);
 #endif
+	tsk_tb_seq_init(&seqs);
 	cap = (data[0] >> 4) * 4;
 	levels = caps[(data[0] >> 2) & 3];
 	while (pos <= size)
@@ -126,6 +128,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		k = tsk_tb_decode(src, frame, len, out, cap, &m);
 		tb_fuzz_check(k, &m, out, cap);
+		/* the Advanced Trade sequence scan reads the same guarded bytes */
+		{
+			int64_t		seq = tsk_tb_sequence_num(frame, len);
+
+			if (seq < -1 || seq > INT64_C(999999999999999999))
+				abort();
+			if (seq >= 0)
+				(void) tsk_tb_seq_check(&seqs, seq);
+		}
 		if (k != TB_BOOK)
 			continue;
 		for (int g = 0; g < m.ngroups; g++)

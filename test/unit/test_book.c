@@ -728,6 +728,7 @@ main(int argc, char **argv)
 	test_kraken_capture(shared);
 	test_coinbase_capture(shared);
 	test_binance_capture(shared);
+	test_coinbase_advanced_capture(shared);
 	bench_churn();
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;

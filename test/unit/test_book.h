@@ -60,5 +60,6 @@ int			ref_equal(const ref_book *r, const tb_book *b, int k, char *why, size_t wh
 void		test_kraken_capture(const char *shared);
 void		test_coinbase_capture(const char *shared);
 void		test_binance_capture(const char *shared);
+void		test_coinbase_advanced_capture(const char *shared);
 
 #endif							/* TEST_BOOK_H */

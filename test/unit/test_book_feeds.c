@@ -13,6 +13,9 @@
  *   from the capture, the book equals the full replay after every diff; a
  *   dropped diff is a gap, resynchronised by the next snapshot; a snapshot
  *   older than the buffer is refused.  The futures capture (pu) likewise.
+ *   Coinbase Advanced Trade (every channel on one connection): the
+ *   sequence_num runs without a break; a lost frame (a book update or a
+ *   heartbeat) is a break on the next frame and discards every book.
  *
  * Derived Binance snapshot: the capture starts mid-stream without a
  * snapshot, so "the book" is defined as the replay of every diff from the
@@ -25,6 +28,7 @@
  */
 #include "test_book.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -519,5 +523,180 @@ test_binance_capture(const char *shared)
 	binance_run("binance usdm (pu)", &d, 5, 8, 10, -1, -1, -1, 0);
 	binance_run("binance usdm (pu), diff 100 dropped", &d, 5, 8, 10, 100, 102, 103, 1);
 	diffs_free(&d);
+	book_free_lines(&L);
+}
+
+/* ---- Coinbase Advanced Trade: the connection's sequence_num -------------- */
+
+/*
+ * advanced_apply
+ *	  Apply a decoded frame to a set's books (and their references if ref).
+ */
+static void
+advanced_apply(feed_set *fs, const tb_msg *m, const tb_change *out, bool ref)
+{
+	char		err[256];
+
+	for (int gi = 0; gi < m->ngroups; gi++)
+	{
+		const tb_group *g = &m->groups[gi];
+		feed_book  *fb = feed_get(fs, g->instrument);
+
+		if (ref)
+			ref_apply(&fb->ref, g, out + g->first, 0);
+		else
+			tsk_tb_sync_apply(&fb->sync, g, out + g->first, err, sizeof err);
+	}
+}
+
+/*
+ * advanced_run
+ *	  Replay the Advanced Trade capture (every channel on one connection)
+ *	  without line `drop` (-1: none), doing what the worker does: every
+ *	  frame's sequence_num checked first, a break discards every book.
+ *	  Returns the line where the break was seen (-1: none).  The reference
+ *	  (fs's ref) takes every frame; *blind_differs: a replay that does not
+ *	  check the sequence holds, right after the lost frame, a book unlike
+ *	  the reference (so the loss mattered).
+ */
+static int
+advanced_run(const book_lines *L, int drop, tb_seq *q, feed_set *fs, int *mism, int *numbers_wrong,
+			 int *blind_differs)
+{
+	tb_change  *out = NULL;
+	int			cap = 0,
+				seen_at = -1;
+	tb_msg		m;
+	char		why[200];
+	feed_set	blind = {.src = TB_SRC_COINBASE, .max_levels = 100000};
+
+	tsk_tb_seq_init(q);
+	*mism = *numbers_wrong = *blind_differs = 0;
+	for (int i = 0; i < L->n; i++)
+	{
+		cJSON	   *root = cJSON_ParseWithLength(L->line[i], L->len[i]);
+		const cJSON *sn = cJSON_GetObjectItemCaseSensitive(root, "sequence_num");
+		int64_t		seq = tsk_tb_sequence_num(L->line[i], L->len[i]);
+		tb_kind		k = decode(TB_SRC_COINBASE, L->line[i], L->len[i], &out, &cap, &m);
+
+		/* the scan equals the JSON parse (an independent reading) */
+		if (!cJSON_IsNumber(sn) || (double) seq != sn->valuedouble)
+			(*numbers_wrong)++;
+		cJSON_Delete(root);
+		if (k == TB_BOOK)
+			advanced_apply(fs, &m, out, true);
+		if (i == drop)
+		{
+			for (int gi = 0; gi < m.ngroups; gi++)
+			{
+				feed_book  *fb = feed_get(fs, m.groups[gi].instrument);
+
+				*blind_differs |= !ref_equal(&fb->ref, &feed_get(&blind, fb->name)->sync.book, -1,
+											 why, sizeof why);
+			}
+			continue;
+		}
+		if (seq >= 0 && tsk_tb_seq_check(q, seq))
+		{
+			if (seen_at < 0)
+				seen_at = i;
+			for (int b = 0; b < fs->n; b++)
+				tsk_tb_sync_reset(&fs->b[b].sync);
+		}
+		if (k != TB_BOOK)
+			continue;
+		advanced_apply(fs, &m, out, false);
+		advanced_apply(&blind, &m, out, false);
+	}
+	for (int b = 0; b < fs->n; b++)
+		if (fs->b[b].sync.state == TB_ST_SYNCED &&
+			!ref_equal(&fs->b[b].ref, &fs->b[b].sync.book, -1, why, sizeof why))
+			(*mism)++;
+	feed_free(&blind);
+	free(out);
+	return seen_at;
+}
+
+/*
+ * test_coinbase_advanced_capture
+ *	  The capture intact: numbered 0..N-1 without a break, both books
+ *	  synced and equal to the reference.  A lost l2_data update (BTC-USD,
+ *	  line 402) or a lost heartbeat (line 400): the break is seen on the
+ *	  next frame, every book discarded (no snapshot follows in the
+ *	  capture, so they stay resyncing and skip what follows).  The scanner
+ *	  on hand-made envelopes.
+ */
+void
+test_coinbase_advanced_capture(const char *shared)
+{
+	char		path[1024];
+	book_lines	L;
+	tb_seq		q;
+	int			mism,
+				wrong,
+				blind,
+				at;
+	static const struct
+	{
+		const char *text;
+		int64_t		want;
+	}			scans[] = {
+		{"{\"channel\":\"l2_data\",\"sequence_num\": 12,\"events\":[]}", 12},
+		{"{\"sequence_num\":0}", 0},
+		{"{\"sequence_num\":-1}", -1},
+		{"{\"sequence_num\":1.5}", -1},
+		{"{\"sequence_num\":1e3}", -1},
+		{"{\"sequence_num\":\"7\"}", -1},
+		{"{\"sequence_num\"", -1},
+		{"{\"sequence_num\":999999999999999999}", INT64_C(999999999999999999)},
+		{"{\"sequence_num\":1000000000000000000}", -1},
+		{"{\"sequence\":5}", -1},
+	};
+
+	for (size_t i = 0; i < sizeof scans / sizeof scans[0]; i++)
+		CHECK(tsk_tb_sequence_num(scans[i].text, strlen(scans[i].text)) == scans[i].want,
+			  "sequence_num scan of %s", scans[i].text);
+	/* never past len: the number cut by len is read as far as len */
+	CHECK(tsk_tb_sequence_num("{\"sequence_num\":123", 18) == 12, "sequence_num scan stops at len");
+
+	snprintf(path, sizeof path, "%s/data/websocket/coinbase/advanced_trade_all_channels_2026-08-09.jsonl.gz", shared);
+	if (book_load_lines(path, &L) != 0)
+	{
+		CHECK(0, "cannot read %s", path);
+		return;
+	}
+	{
+		feed_set	fs = {.src = TB_SRC_COINBASE, .max_levels = 100000};
+
+		at = advanced_run(&L, -1, &q, &fs, &mism, &wrong, &blind);
+		printf("coinbase advanced: %d frames, sequence_num %lld..%lld, %lld breaks; %d books\n", L.n,
+			   (long long) (q.last - q.frames + 1), (long long) q.last, (long long) q.gaps, fs.n);
+		CHECK(wrong == 0, "advanced: %d sequence_num scans differ from the JSON", wrong);
+		CHECK(at == -1 && q.gaps == 0 && q.frames == L.n && q.last == L.n - 1,
+			  "advanced intact: no break (%lld, at %d)", (long long) q.gaps, at);
+		CHECK(fs.n == 2 && fs.b[0].sync.state == TB_ST_SYNCED && fs.b[1].sync.state == TB_ST_SYNCED &&
+			  mism == 0, "advanced intact: %d books synced and equal to the reference (%d differ)", fs.n, mism);
+		feed_free(&fs);
+	}
+	for (int d = 0; d < 2; d++)
+	{
+		int			drop = d == 0 ? 402 : 400;	/* an l2_data update, a heartbeat */
+		feed_set	fs = {.src = TB_SRC_COINBASE, .max_levels = 100000};
+
+		at = advanced_run(&L, drop, &q, &fs, &mism, &wrong, &blind);
+		printf("coinbase advanced, line %d dropped: break seen at line %d (%lld missed); "
+			   "unchecked book differs: %s\n", drop, at, (long long) q.missed, blind ? "yes" : "no");
+		CHECK(at == drop + 1 && q.gaps == 1 && q.missed == 1,
+			  "advanced, line %d dropped: one break at the next line (at %d, %lld)", drop, at, (long long) q.gaps);
+		CHECK(d == 1 || blind, "advanced: the lost l2_data update changes the book");
+		for (int b = 0; b < fs.n; b++)
+			CHECK(fs.b[b].sync.state == TB_ST_RESYNCING && fs.b[b].sync.st.resyncs == 1 &&
+				  fs.b[b].sync.st.skipped > 0,
+				  "advanced, line %d dropped: %s discarded (state %s, %lld resyncs, %lld skipped)", drop,
+				  fs.b[b].name, tsk_tb_state_name(fs.b[b].sync.state), (long long) fs.b[b].sync.st.resyncs,
+				  (long long) fs.b[b].sync.st.skipped);
+		CHECK(fs.n == 2 && mism == 0, "advanced, line %d dropped: %d books", drop, fs.n);
+		feed_free(&fs);
+	}
 	book_free_lines(&L);
 }
