@@ -22,8 +22,8 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # The install script's pieces, in dependency order.  Each piece starts with a
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
-	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
-	src/backfill/import.sql src/backfill/backfill.sql src/ingest/book.sql src/ingest/ingest.sql src/models/models.sql \
+	src/news/news.sql src/sentiment/sentiment.sql src/ingest/book.sql src/indicators/indicators.sql \
+	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql \
 	src/features/features.sql \
 	bgworker/worker_plan.sql src/privileges.sql
 

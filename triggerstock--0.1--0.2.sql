@@ -2618,13 +2618,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.unserve_features(text, interval)
     TO triggerstock_admin;
 
--- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
--- 0.2 deployment would be (the predictor scores served pairs; this builds
--- their online state from their first candle)
-SELECT @extschema@.serve_features(p.symbol, p.width)
-FROM (SELECT DISTINCT d.symbol, m.width
-      FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
-      ORDER BY 1, 2) p;
+-- (its data step, serving the pairs deployed in 0.1, is the last statement
+-- of this script: the fold writes every column of feature_rows, the order-book
+-- ones of issue 17 included)
 -- end of issue 13
 
 ------------------------------------------------------------------------------
@@ -2841,7 +2837,7 @@ COMMENT ON COLUMN triggerstock.book_status.last_event_at IS 'exchange time of th
 COMMENT ON COLUMN triggerstock.book_status.updated_at IS 'when the worker last wrote this row';
 
 CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1 minute',
-                                          since timestamptz DEFAULT NULL)
+                                          since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
                imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
                ofi float8, updates bigint, resyncs bigint, snapshots bigint)
@@ -2849,26 +2845,45 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     -- BEGIN ATOMIC: every name is bound when the extension is created, so no
     -- caller's search_path can change what it calls, and it is still inlined.
+    -- Every sum runs in (ts, exchange, market, instrument) order, so a bucket
+    -- read alone (the online feature rows) and the same bucket read with the
+    -- others (features()) give the same bits.  The width is a fixed number
+    -- of seconds (never a calendar day of the session's time zone).
     SELECT v.bucket,
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread) FILTER (WHERE v.spread IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.spread IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid) FILTER (WHERE v.mid IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.mid IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro) FILTER (WHERE v.micro IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.micro IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1) FILTER (WHERE v.imb1 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb1 IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5) FILTER (WHERE v.imb5 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb5 IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10) FILTER (WHERE v.imb10 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb10 IS NOT NULL), 0),
-           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL), 0),
+           pg_catalog.sum(v.ofi ORDER BY v.ts, v.exchange, v.market, v.instrument),
+           pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
            pg_catalog.count(*)
     FROM (
-        SELECT r.bucket, r.ofi, r.updates, r.resyncs,
+        SELECT r.bucket, r.ts, r.exchange, r.market, r.instrument, r.ofi, r.updates, r.resyncs,
                -- time-weighted: a sample holds until the next one or the bucket's end
                pg_catalog.date_part('epoch',
-                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+) $2) OPERATOR(pg_catalog.-) r.ts) AS w,
+                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+)
+                                    pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)))
+                   OPERATOR(pg_catalog.-) r.ts) AS w,
                r.a1 OPERATOR(pg_catalog.-) r.b1 AS spread,
                (r.a1 OPERATOR(pg_catalog.+) r.b1) OPERATOR(pg_catalog./) 2 AS mid,
                ((r.a1 OPERATOR(pg_catalog.*) r.bq1) OPERATOR(pg_catalog.+) (r.b1 OPERATOR(pg_catalog.*) r.aq1))
@@ -2878,6 +2893,7 @@ BEGIN ATOMIC
                (r.sb10 OPERATOR(pg_catalog.-) r.sa10) OPERATOR(pg_catalog./) NULLIF(r.sb10 OPERATOR(pg_catalog.+) r.sa10, 0) AS imb10
         FROM (
             SELECT pg_catalog.date_bin($2, b.ts, TIMESTAMPTZ 'epoch') AS bucket, b.ts,
+                   b.exchange, b.market, b.instrument,
                    pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.market, b.instrument ORDER BY b.ts) AS next_ts,
                    b.ofi, b.updates, b.resyncs,
                    b.bid_price[1] AS b1, b.bid_qty[1] AS bq1, b.ask_price[1] AS a1, b.ask_qty[1] AS aq1,
@@ -2890,13 +2906,14 @@ BEGIN ATOMIC
             FROM triggerstock.book_snapshots b
             WHERE b.symbol OPERATOR(pg_catalog.=) $1
               AND ($3 IS NULL OR b.ts OPERATOR(pg_catalog.>=) pg_catalog.date_bin($2, $3, TIMESTAMPTZ 'epoch'))
+              AND ($4 IS NULL OR b.ts OPERATOR(pg_catalog.<) $4)
         ) r
     ) v
     GROUP BY v.bucket
     ORDER BY v.bucket;
 END;
-COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz) IS
-$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on. Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined.
+COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz, timestamptz) IS
+$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on and of the samples before `until` (NULL: no bound). Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined; features() joins them to its rows (the book_* columns).
 spread: time-weighted best ask - best bid.
 mid: time-weighted (best ask + best bid) / 2.
 microprice: time-weighted (ask * bid_qty + bid * ask_qty) / (bid_qty + ask_qty) at the best levels.
@@ -2904,6 +2921,195 @@ imbalance_1, imbalance_5, imbalance_10: time-weighted (bid depth - ask depth) / 
 ofi: sum of the samples' order-flow imbalance (Cont, Kukanov and Stoikov 2014, every applied message).
 updates, resyncs: book messages applied and books rebuilt, summed over the samples.
 snapshots: samples in the bucket.$c$;
+
+-- features() gains the book columns (a new result type: dropped and
+-- created again; nothing of the extension depends on it, and it keeps
+-- PUBLIC's EXECUTE as before)
+DROP FUNCTION @extschema@.features(text, interval, timestamptz);
+CREATE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint,
+               book_spread float8, book_microprice_dist float8, book_imbalance_1 float8,
+               book_imbalance_5 float8, book_imbalance_10 float8, book_ofi float8, book_updates bigint)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  PARALLEL UNSAFE, as
+    -- candles(symbol, width, since, ...): the window functions run in one
+    -- process anyway, and the planner, unable to estimate a warm-up's rows,
+    -- would start parallel workers for a few thousand rows.  With `since`,
+    -- the candles are read from candle_warmup_start():
+    -- triggerstock.indicator_warmup buckets (default 1000) before since, and
+    -- at least from the start of since's UTC day (the session VWAP), so the
+    -- cost is the rows returned plus a bounded warm-up; indicator_warmup = 0
+    -- reads from the first candle.  `since` filters the outermost level
+    -- only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.  A bucket closes at bucket +
+    -- width, the width taken as a fixed number of seconds (never a calendar
+    -- day of the session's time zone).
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h,
+           bf.spread / nullif(bf.mid, 0) AS book_spread,
+           bf.microprice / nullif(bf.mid, 0) - 1 AS book_microprice_dist,
+           bf.imbalance_1, bf.imbalance_5, bf.imbalance_10, bf.ofi, bf.updates
+    FROM (
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.closes_at, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)) AS closes_at,
+                     c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($1, $2,
+                       CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
+                       @extschema@.indicator_warmup()) c) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.closes_at - interval '1 hour'
+          AND e.published_at <= g.closes_at
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    -- order books (issue 17): the bucket's samples, none for symbols without books
+    LEFT JOIN @extschema@.book_features($1, $2, $3) bf ON bf.bucket = g.bucket
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
+
+COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
+$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
+bucket, close: the candle.
+ret_1, ret_5, ret_15: ln(close / close 1, 5, 15 buckets back).
+rsi_14: rsi(close, 14).
+macd_hist: macd(close, 12, 26, 9) histogram / close.
+bb_pct_b: (close - lower) / (upper - lower) of bbands(close, 20, 2); NULL when the bands are flat.
+bb_width: (upper - lower) / middle of bbands(close, 20, 2).
+atr_pct: atr(high, low, close, 14) / close.
+stoch_k, stoch_d: stoch(high, low, close, 14, 3, 3).
+willr_14, cci_14, mfi_14, adx_14: willr/cci/mfi/adx(..., 14).
+volume_z: (volume - mean) / population stddev of the last 60 volumes (current included); NULL when they are all equal.
+vwap_dist: close / session VWAP - 1, the session being the UTC day (candle vwap, or the typical price when it is NULL, weighted by volume).
+rv_30: realised volatility, sqrt(sum of the last 30 squared ret_1).
+tod_sin, tod_cos: sin and cos of 2*pi * (time of day of the bucket's close, UTC) / 24h.
+sentiment_1h, news_1h: mean sentiment (NULL when none) and count (0 when none) of triggerstock.news items mentioning the symbol published in the hour up to the bucket's close.
+book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10, book_ofi, book_updates: from book_features(symbol, width) of the bucket (the order-book samples taken inside it): spread / mid, microprice / mid - 1, the depth imbalances, the order-flow imbalance and the book messages applied; all NULL when the bucket has no sample (symbols without books), so train() leaves them out of the models of such symbols.$c$;
+
+-- the online feature rows carry the book columns too (NULL in every row
+-- stored before: 0.1 had no books)
+ALTER TABLE triggerstock.feature_rows
+    ADD COLUMN book_spread          float8,
+    ADD COLUMN book_microprice_dist float8,
+    ADD COLUMN book_imbalance_1     float8,
+    ADD COLUMN book_imbalance_5     float8,
+    ADD COLUMN book_imbalance_10    float8,
+    ADD COLUMN book_ofi             float8,
+    ADD COLUMN book_updates         bigint;
+COMMENT ON COLUMN triggerstock.feature_rows.book_spread IS 'as in features() (book_spread ... book_updates: the order-book samples of the bucket, NULL without any); recomputed when samples of the bucket are stored or deleted after the row was written';
+
+CREATE FUNCTION @extschema@.online_books_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    syms text[];
+    los  timestamptz[];
+    his  timestamptz[];
+BEGIN
+    -- the symbols and time ranges of the samples stored or deleted
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT i.symbol, pg_catalog.min(i.ts) AS lo, pg_catalog.max(i.ts) AS hi
+              FROM new_rows i GROUP BY i.symbol) s;
+    ELSE
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT o.symbol, pg_catalog.min(o.ts) AS lo, pg_catalog.max(o.ts) AS hi
+              FROM old_rows o GROUP BY o.symbol) s;
+    END IF;
+    IF syms IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- lock the served pairs concerned, in the candle trigger's order, so a
+    -- fold running concurrently either sees these samples or is seen below
+    PERFORM 1 FROM triggerstock.feature_state f
+    WHERE f.symbol OPERATOR(pg_catalog.=) ANY (syms)
+    ORDER BY f.symbol, f.width FOR UPDATE;
+    -- the stored rows of the buckets holding a changed sample, as the fold
+    -- writes them
+    UPDATE triggerstock.feature_rows r
+    SET (book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10,
+         book_ofi, book_updates) = (
+        SELECT bk.spread OPERATOR(pg_catalog./) NULLIF(bk.mid, 0),
+               bk.microprice OPERATOR(pg_catalog./) NULLIF(bk.mid, 0) OPERATOR(pg_catalog.-) 1,
+               bk.imbalance_1, bk.imbalance_5, bk.imbalance_10, bk.ofi, bk.updates
+        FROM @extschema@.book_features(r.symbol, r.width, r.bucket,
+                 r.bucket OPERATOR(pg_catalog.+)
+                 pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', r.width))) bk)
+    FROM ROWS FROM (pg_catalog.unnest(syms), pg_catalog.unnest(los), pg_catalog.unnest(his)) AS a(s, lo, hi)
+    WHERE r.symbol OPERATOR(pg_catalog.=) a.s
+      AND r.bucket OPERATOR(pg_catalog.>=) pg_catalog.date_bin(r.width, a.lo, timestamp with time zone 'epoch')
+      AND r.bucket OPERATOR(pg_catalog.<=) a.hi;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.online_books_changed() IS
+'statement trigger of triggerstock.book_snapshots: recomputes the book_* columns of the stored feature rows whose bucket holds a stored or deleted sample (samples are flushed apart from the trades, so often after the bucket''s row was folded)';
+CREATE TRIGGER book_snapshots_online_insert AFTER INSERT ON triggerstock.book_snapshots
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();
+CREATE TRIGGER book_snapshots_online_delete AFTER DELETE ON triggerstock.book_snapshots
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();
 
 CREATE OR REPLACE FUNCTION @extschema@.maintain()
 RETURNS integer
@@ -3085,3 +3291,13 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.book_partition_indexes(regclass),
     @extschema@.book_retention(interval)
     FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Data step of issue 13, last: every object it writes through exists now.
+-- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
+-- 0.2 deployment would be (the predictor scores served pairs; this builds
+-- their online state from their first candle)
+SELECT @extschema@.serve_features(p.symbol, p.width)
+FROM (SELECT DISTINCT d.symbol, m.width
+      FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+      ORDER BY 1, 2) p;

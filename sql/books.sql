@@ -34,6 +34,52 @@ SELECT bucket, round(spread::numeric, 9) AS spread, snapshots FROM book_features
 SELECT bucket, snapshots FROM book_features('HB', '1 minute', '2024-01-01 00:00:45');
 SELECT count(*) FROM book_features('nobody');
 
+-- features() carries the bucket's book columns (spread / mid, microprice /
+-- mid - 1, imbalances, ofi, updates), from the same samples:
+--  00:00  0.75 / 100.625 = 0.007453416, 100.75 / 100.625 - 1 = 0.001242236,
+--         0.333333333, 0.095238095, 0.095238095, ofi 1, 5 updates
+--  00:01  no bid side: every price column NULL; ofi 0, 1 update
+--  00:02  no sample: all NULL (as for every symbol without books)
+INSERT INTO triggerstock.candles (symbol, width, bucket, open, high, low, close, volume, vwap, trades,
+                                  open_time, close_time)
+SELECT 'HB', '1 minute', t, 100, 101, 99, 100.5, 1, 100.5, 1, t, t + interval '59.999 s'
+FROM generate_series(timestamptz '2024-01-01 00:00', '2024-01-01 00:02', '1 minute') t;
+SELECT bucket, round(book_spread::numeric, 9) AS spread, round(book_microprice_dist::numeric, 9) AS micro,
+       round(book_imbalance_1::numeric, 9) AS imb1, round(book_imbalance_5::numeric, 9) AS imb5,
+       round(book_imbalance_10::numeric, 9) AS imb10, book_ofi, book_updates
+FROM features('HB');
+-- the online rows of a served pair: the complete buckets (00:00, 00:01)
+-- equal features() in every column, the book ones included
+SELECT serve_features('HB', '1 minute');
+CREATE TEMP VIEW hb_online_diff AS
+SELECT r.bucket FROM triggerstock.feature_rows r JOIN features('HB') f USING (bucket)
+WHERE r.symbol = 'HB' AND r.width = '1 minute'
+  AND (r.close, r.ret_1, r.vwap_dist, r.tod_sin, r.sentiment_1h, r.news_1h, r.book_spread,
+       r.book_microprice_dist, r.book_imbalance_1, r.book_imbalance_5, r.book_imbalance_10,
+       r.book_ofi, r.book_updates)
+      IS DISTINCT FROM
+      (f.close, f.ret_1, f.vwap_dist, f.tod_sin, f.sentiment_1h, f.news_1h, f.book_spread,
+       f.book_microprice_dist, f.book_imbalance_1, f.book_imbalance_5, f.book_imbalance_10,
+       f.book_ofi, f.book_updates);
+SELECT count(*) AS rows, (SELECT count(*) FROM hb_online_diff) AS differ
+FROM triggerstock.feature_rows WHERE symbol = 'HB';
+-- a sample stored after its bucket was folded (samples are flushed apart
+-- from the trades) updates the row; deleting it restores it.  00:01 then:
+-- the new sample alone has both sides (30 s): spread 1 / 100.5 = 0.009950249,
+-- imbalance_1 (3 - 1) / 4 = 0.5, ofi 0 + 0.25, updates 1 + 2
+INSERT INTO triggerstock.book_snapshots
+    (exchange, instrument, symbol, ts, event_ts, bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs)
+VALUES ('test', 'HB-USD', 'HB', '2024-01-01 00:01:30', NULL, '{100}', '{3}', '{101}', '{1}', 2, 0.25, 0);
+SELECT bucket, round(book_spread::numeric, 9) AS spread, round(book_imbalance_1::numeric, 9) AS imb1,
+       book_ofi, book_updates, (SELECT count(*) FROM hb_online_diff) AS differ
+FROM triggerstock.feature_rows WHERE symbol = 'HB' ORDER BY bucket;
+DELETE FROM triggerstock.book_snapshots WHERE symbol = 'HB' AND ts = '2024-01-01 00:01:30';
+SELECT bucket, book_spread, book_ofi, book_updates, (SELECT count(*) FROM hb_online_diff) AS differ
+FROM triggerstock.feature_rows WHERE symbol = 'HB' AND bucket = '2024-01-01 00:01';
+SELECT unserve_features('HB', '1 minute');
+DROP VIEW hb_online_diff;
+DELETE FROM triggerstock.candles WHERE symbol = 'HB';
+
 -- a sample whose sides disagree in length is refused
 INSERT INTO triggerstock.book_snapshots
 VALUES ('test', 'HB-USD', 'HB', '2024-01-01 00:02:00', NULL, '{1,2}', '{1}', '{3}', '{1}', 0, 0, 0);

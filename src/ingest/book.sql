@@ -207,7 +207,7 @@ COMMENT ON COLUMN triggerstock.book_status.last_event_at IS 'exchange time of th
 COMMENT ON COLUMN triggerstock.book_status.updated_at IS 'when the worker last wrote this row';
 
 CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1 minute',
-                                          since timestamptz DEFAULT NULL)
+                                          since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
                imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
                ofi float8, updates bigint, resyncs bigint, snapshots bigint)
@@ -215,26 +215,45 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     -- BEGIN ATOMIC: every name is bound when the extension is created, so no
     -- caller's search_path can change what it calls, and it is still inlined.
+    -- Every sum runs in (ts, exchange, market, instrument) order, so a bucket
+    -- read alone (the online feature rows) and the same bucket read with the
+    -- others (features()) give the same bits.  The width is a fixed number
+    -- of seconds (never a calendar day of the session's time zone).
     SELECT v.bucket,
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread) FILTER (WHERE v.spread IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.spread IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid) FILTER (WHERE v.mid IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.mid IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro) FILTER (WHERE v.micro IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.micro IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1) FILTER (WHERE v.imb1 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb1 IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5) FILTER (WHERE v.imb5 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb5 IS NOT NULL), 0),
-           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10) FILTER (WHERE v.imb10 IS NOT NULL)
-             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w) FILTER (WHERE v.imb10 IS NOT NULL), 0),
-           pg_catalog.sum(v.ofi), pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL), 0),
+           pg_catalog.sum(v.ofi ORDER BY v.ts, v.exchange, v.market, v.instrument),
+           pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
            pg_catalog.count(*)
     FROM (
-        SELECT r.bucket, r.ofi, r.updates, r.resyncs,
+        SELECT r.bucket, r.ts, r.exchange, r.market, r.instrument, r.ofi, r.updates, r.resyncs,
                -- time-weighted: a sample holds until the next one or the bucket's end
                pg_catalog.date_part('epoch',
-                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+) $2) OPERATOR(pg_catalog.-) r.ts) AS w,
+                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+)
+                                    pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)))
+                   OPERATOR(pg_catalog.-) r.ts) AS w,
                r.a1 OPERATOR(pg_catalog.-) r.b1 AS spread,
                (r.a1 OPERATOR(pg_catalog.+) r.b1) OPERATOR(pg_catalog./) 2 AS mid,
                ((r.a1 OPERATOR(pg_catalog.*) r.bq1) OPERATOR(pg_catalog.+) (r.b1 OPERATOR(pg_catalog.*) r.aq1))
@@ -244,6 +263,7 @@ BEGIN ATOMIC
                (r.sb10 OPERATOR(pg_catalog.-) r.sa10) OPERATOR(pg_catalog./) NULLIF(r.sb10 OPERATOR(pg_catalog.+) r.sa10, 0) AS imb10
         FROM (
             SELECT pg_catalog.date_bin($2, b.ts, TIMESTAMPTZ 'epoch') AS bucket, b.ts,
+                   b.exchange, b.market, b.instrument,
                    pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.market, b.instrument ORDER BY b.ts) AS next_ts,
                    b.ofi, b.updates, b.resyncs,
                    b.bid_price[1] AS b1, b.bid_qty[1] AS bq1, b.ask_price[1] AS a1, b.ask_qty[1] AS aq1,
@@ -256,13 +276,14 @@ BEGIN ATOMIC
             FROM triggerstock.book_snapshots b
             WHERE b.symbol OPERATOR(pg_catalog.=) $1
               AND ($3 IS NULL OR b.ts OPERATOR(pg_catalog.>=) pg_catalog.date_bin($2, $3, TIMESTAMPTZ 'epoch'))
+              AND ($4 IS NULL OR b.ts OPERATOR(pg_catalog.<) $4)
         ) r
     ) v
     GROUP BY v.bucket
     ORDER BY v.bucket;
 END;
-COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz) IS
-$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on. Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined.
+COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz, timestamptz) IS
+$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on and of the samples before `until` (NULL: no bound). Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined; features() joins them to its rows (the book_* columns).
 spread: time-weighted best ask - best bid.
 mid: time-weighted (best ask + best bid) / 2.
 microprice: time-weighted (ask * bid_qty + bid * ask_qty) / (bid_qty + ask_qty) at the best levels.

@@ -23,5 +23,6 @@ echo "== end to end: synthetic Binance depth, 100 symbols, ${TRIGGERSTOCK_BENCH_
 if [ -n "${PGHOST:-}" ] && [ "${TRIGGERSTOCK_BENCH_USE_RUNNING:-0}" = 1 ]; then
   exec bash test/bench/books-driver.sh
 fi
-pg_virtualenv -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
+pg_virtualenv -t -o shared_preload_libraries=triggerstock -o triggerstock.database=postgres \
+  -o triggerstock.allowed_hosts=127.0.0.1,localhost \
   -o max_worker_processes=16 bash test/bench/books-driver.sh
