@@ -3084,6 +3084,9 @@ BEGIN
     PERFORM 1 FROM triggerstock.feature_state f
     WHERE f.symbol OPERATOR(pg_catalog.=) ANY (syms)
     ORDER BY f.symbol, f.width FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;            -- no served pair of these symbols: no row to touch
+    END IF;
     -- the stored rows of the buckets holding a changed sample, as the fold
     -- writes them
     UPDATE triggerstock.feature_rows r

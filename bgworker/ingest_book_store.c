@@ -158,8 +158,9 @@ tsk_ingest_book_load_options(int32 source, ingest_book_options *opt)
 static void
 store_prepare_plans(void)
 {
-	Oid			row_types[13] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4OID, FLOAT8OID, INT4OID, TEXTOID};
+	Oid			row_types[14] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+	INT4ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID};
 	Oid			status_types[22] = {INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INT4OID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
 	INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -180,11 +181,29 @@ store_prepare_plans(void)
 				 errmsg("extension \"triggerstock\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION triggerstock in the database named by triggerstock.database.")));
 	schema = pstrdup(quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+	/*
+	 * every sample of a flush in one statement (one firing of the statement
+	 * trigger on book_snapshots): the levels of all rows travel as one flat
+	 * price and one flat quantity array, each row taking its slice ($9: the
+	 * 1-based offset of its bids, $10 and $11: bid and ask counts)
+	 */
 	store_row_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.book_snapshots (exchange, instrument, symbol, ts, event_ts,"
 		" bid_price, bid_qty, ask_price, ask_qty, updates, ofi, resyncs, market)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-		13, row_types, 0);
+		" SELECT $1, u.i, u.s, u.ts, u.ev,"
+		" ($7)[u.o : u.o OPERATOR(pg_catalog.+) u.nb OPERATOR(pg_catalog.-) 1],"
+		" ($8)[u.o : u.o OPERATOR(pg_catalog.+) u.nb OPERATOR(pg_catalog.-) 1],"
+		" ($7)[u.o OPERATOR(pg_catalog.+) u.nb : u.o OPERATOR(pg_catalog.+) u.nb OPERATOR(pg_catalog.+) u.na"
+		" OPERATOR(pg_catalog.-) 1],"
+		" ($8)[u.o OPERATOR(pg_catalog.+) u.nb : u.o OPERATOR(pg_catalog.+) u.nb OPERATOR(pg_catalog.+) u.na"
+		" OPERATOR(pg_catalog.-) 1],"
+		" u.up, u.ofi, u.rs, $2"
+		" FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+		" pg_catalog.unnest($6), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
+		" pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14))"
+		" AS u(i, s, ts, ev, o, nb, na, up, ofi, rs)"
+		" ON CONFLICT DO NOTHING",
+		14, row_types, 0);
 	store_status_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.book_status AS b (source, instrument, symbol, state, state_since,"
 		" levels_bid, levels_ask, messages, snapshots, resyncs, gaps, checksum_ok, checksum_failures,"
@@ -228,20 +247,6 @@ tsk_ingest_book_store_reset(void)
 			SPI_freeplan(*plans[i]);
 			*plans[i] = NULL;
 		}
-}
-
-/*
- * store_array
- *	  A float8[] of n values.
- */
-static Datum
-store_array(const double *v, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		d[i] = Float8GetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /*
@@ -292,6 +297,79 @@ typedef struct store_call
 } store_call;
 
 /*
+ * store_rows
+ *	  Insert the samples with store_row_plan (one statement).
+ */
+static void
+store_rows(const ingest_book_row *rows, int nrows, Datum exchange, Datum market)
+{
+	Datum	   *ins = palloc(sizeof(Datum) * nrows),
+			   *sym = palloc(sizeof(Datum) * nrows),
+			   *ts = palloc(sizeof(Datum) * nrows),
+			   *ev = palloc(sizeof(Datum) * nrows),
+			   *off = palloc(sizeof(Datum) * nrows),
+			   *nb = palloc(sizeof(Datum) * nrows),
+			   *na = palloc(sizeof(Datum) * nrows),
+			   *up = palloc(sizeof(Datum) * nrows),
+			   *ofi = palloc(sizeof(Datum) * nrows),
+			   *rs = palloc(sizeof(Datum) * nrows),
+			   *px,
+			   *qty;
+	bool	   *evnull = palloc(sizeof(bool) * nrows);
+	int64		nlev = 0;
+	int			k = 0,
+				dims[1],
+				lbs[1] = {1};
+	Datum		a[14];
+
+	for (int i = 0; i < nrows; i++)
+		nlev += rows[i].nbid + rows[i].nask;
+	if (nlev >= PG_INT32_MAX / 2)
+		elog(ERROR, "too many book levels in one flush");
+	px = palloc(sizeof(Datum) * Max(nlev, 1));
+	qty = palloc(sizeof(Datum) * Max(nlev, 1));
+	for (int i = 0; i < nrows; i++)
+	{
+		const ingest_book_row *r = &rows[i];
+
+		ins[i] = CStringGetTextDatum(r->instrument);
+		sym[i] = CStringGetTextDatum(r->symbol);
+		ts[i] = TimestampTzGetDatum(r->ts);
+		evnull[i] = r->event_us < 0;
+		ev[i] = TimestampTzGetDatum(evnull[i] ? 0 : r->event_us - BOOK_EPOCH_SHIFT_US);
+		off[i] = Int32GetDatum(k + 1);
+		nb[i] = Int32GetDatum(r->nbid);
+		na[i] = Int32GetDatum(r->nask);
+		up[i] = Int32GetDatum((int32) Min(r->updates, PG_INT32_MAX));
+		ofi[i] = Float8GetDatum(r->ofi);
+		rs[i] = Int32GetDatum((int32) Min(r->resyncs, PG_INT32_MAX));
+		for (int j = 0; j < r->nbid + r->nask; j++, k++)
+		{
+			px[k] = Float8GetDatum(r->px[j]);
+			qty[k] = Float8GetDatum(r->qty[j]);
+		}
+	}
+	dims[0] = nrows;
+	a[0] = exchange;
+	a[1] = market;
+	a[2] = PointerGetDatum(construct_array(ins, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	a[3] = PointerGetDatum(construct_array(sym, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	a[4] = PointerGetDatum(construct_array(ts, nrows, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	a[5] = PointerGetDatum(construct_md_array(ev, evnull, 1, dims, lbs, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
+	a[6] = PointerGetDatum(construct_array(px, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	a[7] = PointerGetDatum(construct_array(qty, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	a[8] = PointerGetDatum(construct_array(off, nrows, INT4OID, 4, true, TYPALIGN_INT));
+	a[9] = PointerGetDatum(construct_array(nb, nrows, INT4OID, 4, true, TYPALIGN_INT));
+	a[10] = PointerGetDatum(construct_array(na, nrows, INT4OID, 4, true, TYPALIGN_INT));
+	a[11] = PointerGetDatum(construct_array(up, nrows, INT4OID, 4, true, TYPALIGN_INT));
+	a[12] = PointerGetDatum(construct_array(ofi, nrows, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	a[13] = PointerGetDatum(construct_array(rs, nrows, INT4OID, 4, true, TYPALIGN_INT));
+	if (SPI_execute_plan(store_row_plan, a, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "book snapshot insert failed");
+}
+
+/*
  * store_in_xact
  *	  tsk_worker_xact callback: samples, states (and, with prune, deleting
  *	  the state rows of instruments not in books), dead letters.
@@ -318,31 +396,8 @@ store_in_xact(void *p)
 	market = CStringGetTextDatum(cfg->market ? cfg->market : "spot");
 
 	c->ndays = store_partitions(rows, nrows, c->days);
-	for (int i = 0; i < nrows; i++)
-	{
-		const ingest_book_row *r = &rows[i];
-		Datum		a[13];
-		char		nulls[13];
-
-		memset(nulls, ' ', sizeof(nulls));
-		a[0] = exchange;
-		a[1] = CStringGetTextDatum(r->instrument);
-		a[2] = CStringGetTextDatum(r->symbol);
-		a[3] = TimestampTzGetDatum(r->ts);
-		a[4] = TimestampTzGetDatum(r->event_us - BOOK_EPOCH_SHIFT_US);
-		if (r->event_us < 0)
-			nulls[4] = 'n';
-		a[5] = store_array(r->px, r->nbid);
-		a[6] = store_array(r->qty, r->nbid);
-		a[7] = store_array(r->px + r->nbid, r->nask);
-		a[8] = store_array(r->qty + r->nbid, r->nask);
-		a[9] = Int32GetDatum((int32) Min(r->updates, PG_INT32_MAX));
-		a[10] = Float8GetDatum(r->ofi);
-		a[11] = Int32GetDatum((int32) Min(r->resyncs, PG_INT32_MAX));
-		a[12] = market;
-		if (SPI_execute_plan(store_row_plan, a, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "book snapshot insert failed");
-	}
+	if (nrows > 0)
+		store_rows(rows, nrows, exchange, market);
 	for (int i = 0; i < nbooks; i++)
 	{
 		const tb_stats *st = &books[i].sync->st;
