@@ -291,7 +291,8 @@ tsk_online_width_datum(int64 usecs)
 
 /*
  * online_flush_rows
- *	  Write the batched feature rows (upsert, news window computed in SQL).
+ *	  Write the batched feature rows (upsert; the news window and the
+ *	  order-book columns computed in SQL).
  */
 static void
 online_flush_rows(online_fold *f)
