@@ -22,7 +22,7 @@ PGFILEDESC = "triggerstock - real-time market analytics inside PostgreSQL"
 # The install script's pieces, in dependency order.  Each piece starts with a
 # banner naming its file, so an error line can be traced back to it.
 SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
-	src/news/news.sql src/sentiment/sentiment.sql src/indicators/indicators.sql \
+	src/news/news.sql src/sentiment/sentiment.sql src/ingest/book.sql src/indicators/indicators.sql \
 	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql \
 	src/features/features.sql \
 	bgworker/worker_plan.sql src/privileges.sql
@@ -39,6 +39,8 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
 	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
+	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
 REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
 	src/backfill/rest_options.c src/backfill/idgap.c
 URL_SRCS = src/ingest/ws_url.c
@@ -48,7 +50,7 @@ FEATURE_SRCS = src/features/feature_stream.c
 # reassembly, JSON quotes, HTTP validators (each fuzzed on its own).
 WIRE_SRCS = src/ingest/ws_assemble.c src/news/quote.c src/news/http_header.c
 CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(NEWS_SRCS) \
-	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS) \
+	$(DECODE_SRCS) $(SENTIMENT_API_SRCS) $(MODEL_SRCS) $(BOOK_SRCS) $(URL_SRCS) $(FAST_SRCS) $(WIRE_SRCS) \
 	$(FEATURE_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
@@ -61,7 +63,8 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/cand
 	src/features/online.o src/features/online_sql.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
-	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/predictor.o \
+	bgworker/ingest_candles.o bgworker/ingest_stats.o bgworker/ingest_book.o bgworker/ingest_book_store.o \
+	bgworker/ingest_book_http.o bgworker/predictor.o \
 	bgworker/backfill.o bgworker/backfill_store.o src/backfill/backfill_sql.o bgworker/ingest_gaps.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
@@ -78,7 +81,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 # predict() paid for that), and its relocations are then read-only (full RELRO).
 SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm -Wl,-z,now,-z,relro
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill models hostile_rows candle_merge security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models hostile_rows candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -106,7 +109,7 @@ UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/tes
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
 	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill \
-	$(UNIT_BIN)/test_feature_stream
+	$(UNIT_BIN)/test_feature_stream $(UNIT_BIN)/test_book
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -158,6 +161,11 @@ $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_tree
 $(UNIT_BIN)/test_sentiment_api: test/unit/test_sentiment_api.c $(SENTIMENT_API_SRCS) $(COMMON_SRCS) src/sentiment/sentiment_api.h
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcurl -lcjson -lm
+
+$(UNIT_BIN)/test_book: test/unit/test_book.c test/unit/test_book_feeds.c $(BOOK_SRCS) \
+		test/unit/test_book.h src/ingest/book.h src/ingest/book_decode.h src/ingest/book_sync.h
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcjson -lm
 
 $(UNIT_BIN)/test_backfill: test/unit/test_backfill.c test/unit/test_backfill_more.c $(REST_SRCS) \
 		$(DECODE_SRCS) test/unit/test_backfill.h src/backfill/rest.h src/backfill/idgap.h src/ingest/decode.h
@@ -218,6 +226,22 @@ $(FUZZ_BIN)/fuzz_sentiment_api: test/fuzz/fuzz_sentiment_api.c $(SENTIMENT_API_S
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcurl -lcjson -lm
 
+# Depth decoders + sync rules (one binary per source) and the book structure.
+BOOK_FUZZ = book_binance book_binance_rest book_coinbase book_kraken
+BOOK_FUZZ_SRC_book_binance = TB_SRC_BINANCE
+BOOK_FUZZ_SRC_book_binance_rest = TB_SRC_BINANCE_REST
+BOOK_FUZZ_SRC_book_coinbase = TB_SRC_COINBASE
+BOOK_FUZZ_SRC_book_kraken = TB_SRC_KRAKEN
+
+$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)): $(FUZZ_BIN)/fuzz_book_%: test/fuzz/fuzz_book_decode.c $(BOOK_SRCS) \
+		src/ingest/book.h src/ingest/book_decode.h src/ingest/book_sync.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -DTB_FUZZ_ONLY=$(BOOK_FUZZ_SRC_book_$*) -o $@ $(filter %.c,$^) -lcjson -lm
+
+$(FUZZ_BIN)/fuzz_book: test/fuzz/fuzz_book.c src/ingest/book.c src/ingest/book.h
+	@mkdir -p $(FUZZ_BIN)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
 $(FUZZ_BIN)/fuzz_ws_assemble: test/fuzz/fuzz_ws_assemble.c src/ingest/ws_assemble.c $(COMMON_SRCS)
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^
@@ -230,8 +254,9 @@ $(FUZZ_BIN)/fuzz_http_header: test/fuzz/fuzz_http_header.c src/news/http_header.
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $^
 
-fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_BIN)/fuzz_rest $(FUZZ_TARGETS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) rest
+fuzz: $(addprefix $(FUZZ_BIN)/fuzz_,$(DECODE_FUZZ)) $(FUZZ_BIN)/fuzz_rest $(FUZZ_TARGETS) \
+		$(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)) $(FUZZ_BIN)/fuzz_book
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SHARED_DIR=$(SHARED_DIR) bash test/fuzz/run-fuzz.sh $(DECODE_FUZZ) rest $(BOOK_FUZZ) book
 	@for t in $(FUZZ_TARGETS); do echo "== $$t"; n=$$(basename $$t); mkdir -p test/fuzz/corpus/$$n; \
 	  if [ -d test/fuzz/seeds/$$n ]; then cp -n test/fuzz/seeds/$$n/* test/fuzz/corpus/$$n/; fi; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=test/fuzz/crashes/$$n- \

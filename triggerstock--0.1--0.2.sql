@@ -2618,6 +2618,685 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.unserve_features(text, interval)
     TO triggerstock_admin;
 
+-- (its data step, serving the pairs deployed in 0.1, is the last statement
+-- of this script: the fold writes every column of feature_rows, the order-book
+-- ones of issue 17 included)
+-- end of issue 13
+
+------------------------------------------------------------------------------
+-- Issue 17: order books
+-- (src/ingest/book.sql; maintain() and retention() of src/candles/candles.sql;
+-- ingest_status and sources.options of src/ingest/ingest.sql; the grants of
+-- src/privileges.sql).  No 0.1 data to migrate: every object is new.  Runs
+-- under the search_path issue 12 set; after issues 10, 12, 16 and 13, so what
+-- it replaces is their final version plus the books.
+------------------------------------------------------------------------------
+
+COMMENT ON SCHEMA triggerstock IS
+'triggerstock data: trades, order books, candles, news, sources, models and their configuration, status and views';
+
+CREATE TABLE triggerstock.book_snapshots (
+    exchange    text NOT NULL,
+    instrument  text NOT NULL,
+    symbol      text NOT NULL,
+    ts          timestamptz NOT NULL,
+    event_ts    timestamptz,
+    bid_price   float8[] NOT NULL,
+    bid_qty     float8[] NOT NULL,
+    ask_price   float8[] NOT NULL,
+    ask_qty     float8[] NOT NULL,
+    updates     integer NOT NULL CONSTRAINT book_snapshots_updates_valid CHECK (updates >= 0),
+    ofi         float8 NOT NULL,
+    resyncs     integer NOT NULL CONSTRAINT book_snapshots_resyncs_valid CHECK (resyncs >= 0),
+    market      text NOT NULL DEFAULT 'spot',
+    CONSTRAINT book_snapshots_sides_match
+        CHECK (cardinality(bid_price) = cardinality(bid_qty) AND cardinality(ask_price) = cardinality(ask_qty))
+) PARTITION BY RANGE (ts);
+CREATE TABLE triggerstock.book_snapshots_default PARTITION OF triggerstock.book_snapshots DEFAULT;
+COMMENT ON TABLE triggerstock.book_snapshots IS
+'order-book samples: the first N levels of each side of a synced book every interval (sources.options book_levels, book_interval_ms), one partition per UTC day (created by the ingest worker and maintain(), dropped by retention() with the trades); book_features() aggregates them';
+COMMENT ON TABLE triggerstock.book_snapshots_default IS
+'default partition of triggerstock.book_snapshots; maintain() moves its rows into daily partitions';
+COMMENT ON COLUMN triggerstock.book_snapshots.exchange IS 'exchange of the book (as triggerstock.trades.exchange)';
+COMMENT ON COLUMN triggerstock.book_snapshots.instrument IS 'the exchange''s instrument name';
+COMMENT ON COLUMN triggerstock.book_snapshots.symbol IS 'canonical symbol, as in triggerstock.trades';
+COMMENT ON COLUMN triggerstock.book_snapshots.ts IS 'when the worker sampled the book (its clock)';
+COMMENT ON COLUMN triggerstock.book_snapshots.event_ts IS 'exchange time of the last update applied before the sample, NULL if the feed gives none';
+COMMENT ON COLUMN triggerstock.book_snapshots.bid_price IS 'bid prices, best (highest) first';
+COMMENT ON COLUMN triggerstock.book_snapshots.bid_qty IS 'quantities at bid_price, same positions';
+COMMENT ON COLUMN triggerstock.book_snapshots.ask_price IS 'ask prices, best (lowest) first';
+COMMENT ON COLUMN triggerstock.book_snapshots.ask_qty IS 'quantities at ask_price, same positions';
+COMMENT ON COLUMN triggerstock.book_snapshots.updates IS 'book messages applied since the previous sample of this instrument';
+COMMENT ON COLUMN triggerstock.book_snapshots.ofi IS 'order-flow imbalance (Cont, Kukanov and Stoikov 2014) summed over every applied message since the previous sample, from best bid/ask price and quantity changes';
+COMMENT ON COLUMN triggerstock.book_snapshots.market IS 'market type at the exchange (sources.market, as triggerstock.trades.market): with exchange and instrument it names the market, so the books of two markets never share a key';
+COMMENT ON COLUMN triggerstock.book_snapshots.resyncs IS 'times the book was discarded and rebuilt since the previous sample (gap, checksum mismatch, reconnect)';
+
+-- As for trades: the unique key and indexes live on each partition.
+CREATE FUNCTION @extschema@.book_partition_indexes(partition regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) partition);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (exchange, market, instrument, ts)',
+                              partition, name OPERATOR(pg_catalog.||) '_unique');
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (symbol, ts)', name OPERATOR(pg_catalog.||) '_symbol_ts', partition);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.book_partition_indexes(regclass) IS
+'gives a book_snapshots partition its unique key (exchange, market, instrument, ts) and its index on (symbol, ts); create_book_partitions() calls it';
+SELECT @extschema@.book_partition_indexes('triggerstock.book_snapshots_default');
+
+CREATE FUNCTION @extschema@.book_partitions()
+RETURNS TABLE (partition regclass, range_from timestamptz, range_to timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           coalesce(pg_catalog.substring(b.expr, $r$FROM \('([^']*)'\)$r$)::pg_catalog.timestamptz, '-infinity'),
+           coalesce(pg_catalog.substring(b.expr, $r$TO \('([^']*)'\)$r$)::pg_catalog.timestamptz, 'infinity')
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) b
+    WHERE i.inhparent OPERATOR(pg_catalog.=) 'triggerstock.book_snapshots'::pg_catalog.regclass
+      AND b.expr OPERATOR(pg_catalog.<>) 'DEFAULT'
+    ORDER BY 2
+$$;
+COMMENT ON FUNCTION @extschema@.book_partitions() IS
+'the range partitions of triggerstock.book_snapshots with their bounds, oldest first (the default partition is not listed)';
+
+CREATE FUNCTION @extschema@.create_book_partitions(range_from timestamptz, range_to timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    day  timestamptz;
+    name text;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL OR range_to OPERATOR(pg_catalog.<) range_from
+       OR NOT pg_catalog.isfinite(range_from) OR NOT pg_catalog.isfinite(range_to) THEN
+        RAISE EXCEPTION 'invalid partition range from % to %', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give two finite timestamps, the first not after the second.';
+    END IF;
+    IF (range_to OPERATOR(pg_catalog.-) range_from) OPERATOR(pg_catalog.>) interval '3660 days' THEN
+        RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create partitions for a shorter range at a time.';
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('triggerstock.create_book_partitions'));
+    day := pg_catalog.date_bin('1 day', range_from, TIMESTAMPTZ 'epoch');
+    WHILE day OPERATOR(pg_catalog.<=) range_to LOOP
+        IF NOT EXISTS (SELECT 1 FROM @extschema@.book_partitions() p
+                       WHERE p.range_from OPERATOR(pg_catalog.<=) day
+                         AND p.range_to OPERATOR(pg_catalog.>=) (day OPERATOR(pg_catalog.+) interval '24 hours')) THEN
+            name := 'book_snapshots_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+            EXECUTE pg_catalog.format('CREATE TABLE triggerstock.%I (LIKE triggerstock.book_snapshots INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE pg_catalog.format('WITH moved AS (DELETE FROM triggerstock.book_snapshots_default '
+                                      'WHERE ts OPERATOR(pg_catalog.>=) $1 AND ts OPERATOR(pg_catalog.<) $2 RETURNING *) '
+                                      'INSERT INTO triggerstock.%I SELECT * FROM moved', name)
+                USING day, day OPERATOR(pg_catalog.+) interval '24 hours';
+            PERFORM @extschema@.book_partition_indexes(pg_catalog.format('triggerstock.%I', name)::pg_catalog.regclass);
+            EXECUTE pg_catalog.format('ALTER TABLE triggerstock.book_snapshots ATTACH PARTITION triggerstock.%I FOR VALUES FROM (%L) TO (%L)',
+                                      name, day, day OPERATOR(pg_catalog.+) interval '24 hours');
+            RETURN NEXT 'triggerstock.' OPERATOR(pg_catalog.||) name;
+        END IF;
+        day := day OPERATOR(pg_catalog.+) interval '24 hours';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_book_partitions(timestamptz, timestamptz) IS
+'creates the missing daily (UTC) partitions of triggerstock.book_snapshots covering range_from..range_to, moving any rows of those days out of the default partition; returns the partitions created';
+
+CREATE FUNCTION @extschema@.book_retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep OPERATOR(pg_catalog.<) interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) keep;
+    FOR part IN SELECT * FROM @extschema@.book_partitions() p WHERE p.range_to OPERATOR(pg_catalog.<=) cutoff LOOP
+        partition_name := part.partition::pg_catalog.text;
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.book_snapshots_default b WHERE b.ts OPERATOR(pg_catalog.<) cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted OPERATOR(pg_catalog.>) 0 THEN
+        partition_name := 'triggerstock.book_snapshots_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.book_retention(interval) IS
+'drops whole book_snapshots partitions that end at or before now() - keep and older stray rows of the default partition; retention() calls it, so books keep what trades keep';
+
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.book_snapshots_default', '');
+
+CREATE TABLE triggerstock.book_status (
+    source             integer NOT NULL,
+    instrument         text NOT NULL,
+    symbol             text NOT NULL,
+    state              text NOT NULL CONSTRAINT book_status_state_valid
+                           CHECK (state IN ('waiting', 'synced', 'resyncing')),
+    state_since        timestamptz NOT NULL,
+    levels_bid         integer NOT NULL,
+    levels_ask         integer NOT NULL,
+    messages           bigint NOT NULL,
+    snapshots          bigint NOT NULL,
+    resyncs            bigint NOT NULL,
+    gaps               bigint NOT NULL,
+    checksum_ok        bigint NOT NULL,
+    checksum_failures  bigint NOT NULL,
+    stale              bigint NOT NULL,
+    skipped            bigint NOT NULL,
+    levels_evicted     bigint NOT NULL,
+    levels_refused     bigint NOT NULL,
+    crossed            bigint NOT NULL,
+    snapshot_requests  bigint NOT NULL,
+    samples            bigint NOT NULL,
+    last_event_at      timestamptz,
+    updated_at         timestamptz NOT NULL,
+    PRIMARY KEY (source, instrument)
+);
+COMMENT ON TABLE triggerstock.book_status IS
+'state of every order book an ingest worker keeps, written with its snapshots (counters since the worker started); triggerstock.ingest_status sums it per source';
+COMMENT ON COLUMN triggerstock.book_status.source IS 'the source (triggerstock.sources.id)';
+COMMENT ON COLUMN triggerstock.book_status.instrument IS 'the exchange''s instrument name';
+COMMENT ON COLUMN triggerstock.book_status.symbol IS 'canonical symbol';
+COMMENT ON COLUMN triggerstock.book_status.state IS 'waiting (no book yet), synced, or resyncing (book discarded, waiting for a snapshot)';
+COMMENT ON COLUMN triggerstock.book_status.state_since IS 'when the book entered its state';
+COMMENT ON COLUMN triggerstock.book_status.levels_bid IS 'bid levels held';
+COMMENT ON COLUMN triggerstock.book_status.levels_ask IS 'ask levels held';
+COMMENT ON COLUMN triggerstock.book_status.messages IS 'update messages applied';
+COMMENT ON COLUMN triggerstock.book_status.snapshots IS 'snapshots applied (subscription, REST)';
+COMMENT ON COLUMN triggerstock.book_status.resyncs IS 'books discarded and rebuilt (gap, checksum mismatch, reconnect, bad frame)';
+COMMENT ON COLUMN triggerstock.book_status.gaps IS 'sequence gaps detected (Binance U/u/pu; Coinbase Advanced Trade sequence_num, counted on every book of the connection)';
+COMMENT ON COLUMN triggerstock.book_status.checksum_ok IS 'Kraken checksums that matched the reconstructed book';
+COMMENT ON COLUMN triggerstock.book_status.checksum_failures IS 'Kraken checksums that did not (each one resubscribes)';
+COMMENT ON COLUMN triggerstock.book_status.stale IS 'Binance diffs already covered by the book (dropped as Binance documents)';
+COMMENT ON COLUMN triggerstock.book_status.skipped IS 'updates received while waiting for a snapshot (superseded by it)';
+COMMENT ON COLUMN triggerstock.book_status.levels_evicted IS 'levels evicted at the level cap (sources.options book_max_levels), each reported in triggerstock.dead_letters';
+COMMENT ON COLUMN triggerstock.book_status.levels_refused IS 'levels refused at the level cap, each reported in triggerstock.dead_letters';
+COMMENT ON COLUMN triggerstock.book_status.crossed IS 'messages after which the best bid was at or above the best ask';
+COMMENT ON COLUMN triggerstock.book_status.snapshot_requests IS 'REST snapshots requested (Binance) or resubscriptions sent (Kraken, Coinbase)';
+COMMENT ON COLUMN triggerstock.book_status.samples IS 'rows written to triggerstock.book_snapshots';
+COMMENT ON COLUMN triggerstock.book_status.last_event_at IS 'exchange time of the last applied update';
+COMMENT ON COLUMN triggerstock.book_status.updated_at IS 'when the worker last wrote this row';
+
+CREATE FUNCTION @extschema@.book_features(symbol text, width interval DEFAULT '1 minute',
+                                          since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, spread float8, mid float8, microprice float8,
+               imbalance_1 float8, imbalance_5 float8, imbalance_10 float8,
+               ofi float8, updates bigint, resyncs bigint, snapshots bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    -- BEGIN ATOMIC: every name is bound when the extension is created, so no
+    -- caller's search_path can change what it calls, and it is still inlined.
+    -- Every sum runs in (ts, exchange, market, instrument) order, so a bucket
+    -- read alone (the online feature rows) and the same bucket read with the
+    -- others (features()) give the same bits.  The width is a fixed number
+    -- of seconds (never a calendar day of the session's time zone).
+    SELECT v.bucket,
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.spread ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.spread IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.mid ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.mid IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.micro ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.micro IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb1 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb1 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb5 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb5 IS NOT NULL), 0),
+           pg_catalog.sum(v.w OPERATOR(pg_catalog.*) v.imb10 ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL)
+             OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(v.w ORDER BY v.ts, v.exchange, v.market, v.instrument)
+               FILTER (WHERE v.imb10 IS NOT NULL), 0),
+           pg_catalog.sum(v.ofi ORDER BY v.ts, v.exchange, v.market, v.instrument),
+           pg_catalog.sum(v.updates)::bigint, pg_catalog.sum(v.resyncs)::bigint,
+           pg_catalog.count(*)
+    FROM (
+        SELECT r.bucket, r.ts, r.exchange, r.market, r.instrument, r.ofi, r.updates, r.resyncs,
+               -- time-weighted: a sample holds until the next one or the bucket's end
+               pg_catalog.date_part('epoch',
+                   LEAST(r.next_ts, r.bucket OPERATOR(pg_catalog.+)
+                                    pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)))
+                   OPERATOR(pg_catalog.-) r.ts) AS w,
+               r.a1 OPERATOR(pg_catalog.-) r.b1 AS spread,
+               (r.a1 OPERATOR(pg_catalog.+) r.b1) OPERATOR(pg_catalog./) 2 AS mid,
+               ((r.a1 OPERATOR(pg_catalog.*) r.bq1) OPERATOR(pg_catalog.+) (r.b1 OPERATOR(pg_catalog.*) r.aq1))
+                 OPERATOR(pg_catalog./) NULLIF(r.bq1 OPERATOR(pg_catalog.+) r.aq1, 0) AS micro,
+               (r.sb1 OPERATOR(pg_catalog.-) r.sa1) OPERATOR(pg_catalog./) NULLIF(r.sb1 OPERATOR(pg_catalog.+) r.sa1, 0) AS imb1,
+               (r.sb5 OPERATOR(pg_catalog.-) r.sa5) OPERATOR(pg_catalog./) NULLIF(r.sb5 OPERATOR(pg_catalog.+) r.sa5, 0) AS imb5,
+               (r.sb10 OPERATOR(pg_catalog.-) r.sa10) OPERATOR(pg_catalog./) NULLIF(r.sb10 OPERATOR(pg_catalog.+) r.sa10, 0) AS imb10
+        FROM (
+            SELECT pg_catalog.date_bin($2, b.ts, TIMESTAMPTZ 'epoch') AS bucket, b.ts,
+                   b.exchange, b.market, b.instrument,
+                   pg_catalog.lead(b.ts) OVER (PARTITION BY b.exchange, b.market, b.instrument ORDER BY b.ts) AS next_ts,
+                   b.ofi, b.updates, b.resyncs,
+                   b.bid_price[1] AS b1, b.bid_qty[1] AS bq1, b.ask_price[1] AS a1, b.ask_qty[1] AS aq1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:1]) x) AS sb1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:1]) x) AS sa1,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:5]) x) AS sb5,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:5]) x) AS sa5,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.bid_qty[1:10]) x) AS sb10,
+                   (SELECT pg_catalog.sum(x) FROM pg_catalog.unnest(b.ask_qty[1:10]) x) AS sa10
+            FROM triggerstock.book_snapshots b
+            WHERE b.symbol OPERATOR(pg_catalog.=) $1
+              AND ($3 IS NULL OR b.ts OPERATOR(pg_catalog.>=) pg_catalog.date_bin($2, $3, TIMESTAMPTZ 'epoch'))
+              AND ($4 IS NULL OR b.ts OPERATOR(pg_catalog.<) $4)
+        ) r
+    ) v
+    GROUP BY v.bucket
+    ORDER BY v.bucket;
+END;
+COMMENT ON FUNCTION @extschema@.book_features(text, interval, timestamptz, timestamptz) IS
+$c$microstructure features per bucket of `width` from the stored samples of triggerstock.book_snapshots of `symbol`, oldest first, from the bucket holding `since` on and of the samples before `until` (NULL: no bound). Each sample holds until the next sample of its instrument or the end of its bucket, whichever comes first; the time-weighted averages use that duration as weight and skip samples where the value is undefined; features() joins them to its rows (the book_* columns).
+spread: time-weighted best ask - best bid.
+mid: time-weighted (best ask + best bid) / 2.
+microprice: time-weighted (ask * bid_qty + bid * ask_qty) / (bid_qty + ask_qty) at the best levels.
+imbalance_1, imbalance_5, imbalance_10: time-weighted (bid depth - ask depth) / (bid depth + ask depth) over the first 1, 5, 10 levels (fewer where the book is thinner).
+ofi: sum of the samples' order-flow imbalance (Cont, Kukanov and Stoikov 2014, every applied message).
+updates, resyncs: book messages applied and books rebuilt, summed over the samples.
+snapshots: samples in the bucket.$c$;
+
+-- features() gains the book columns (a new result type: dropped and
+-- created again; nothing of the extension depends on it, and it keeps
+-- PUBLIC's EXECUTE as before)
+DROP FUNCTION @extschema@.features(text, interval, timestamptz);
+CREATE FUNCTION @extschema@.features(symbol text, width interval DEFAULT '1 minute',
+                                     since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, close float8,
+               ret_1 float8, ret_5 float8, ret_15 float8,
+               rsi_14 float8, macd_hist float8, bb_pct_b float8, bb_width float8,
+               atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
+               cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
+               vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
+               sentiment_1h float8, news_1h bigint,
+               book_spread float8, book_microprice_dist float8, book_imbalance_1 float8,
+               book_imbalance_5 float8, book_imbalance_10 float8, book_ofi float8, book_updates bigint)
+LANGUAGE sql STABLE PARALLEL UNSAFE
+BEGIN ATOMIC
+    -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
+    -- the extension is created (pg_catalog, the extension's schema), so no
+    -- search_path of a caller can change what it calls.  PARALLEL UNSAFE, as
+    -- candles(symbol, width, since, ...): the window functions run in one
+    -- process anyway, and the planner, unable to estimate a warm-up's rows,
+    -- would start parallel workers for a few thousand rows.  With `since`,
+    -- the candles are read from candle_warmup_start():
+    -- triggerstock.indicator_warmup buckets (default 1000) before since, and
+    -- at least from the start of since's UTC day (the session VWAP), so the
+    -- cost is the rows returned plus a bounded warm-up; indicator_warmup = 0
+    -- reads from the first candle.  `since` filters the outermost level
+    -- only, above every window.  All windows order by (day, bucket), so one
+    -- sort serves them and the output order.  A bucket closes at bucket +
+    -- width, the width taken as a fixed number of seconds (never a calendar
+    -- day of the session's time zone).
+    SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
+           g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
+           g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
+           n.sentiment_1h, n.news_1h,
+           bf.spread / nullif(bf.mid, 0) AS book_spread,
+           bf.microprice / nullif(bf.mid, 0) - 1 AS book_microprice_dist,
+           bf.imbalance_1, bf.imbalance_5, bf.imbalance_10, bf.ofi, bf.updates
+    FROM (
+    SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
+           f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
+           f.mfi_14, f.adx_14, f.volume_z, f.vwap_dist,
+           -- the running sum of squares may round to just below 0
+           pg_catalog.sqrt(CASE WHEN 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w < 0 THEN 0
+                     ELSE 30 * @extschema@.sma(f.ret_1 * f.ret_1, 30) OVER w END) AS rv_30,
+           pg_catalog.sin(2 * pg_catalog.pi() * f.day_fraction) AS tod_sin,
+           pg_catalog.cos(2 * pg_catalog.pi() * f.day_fraction) AS tod_cos
+    FROM (
+        SELECT k.day, k.bucket, k.closes_at, k.close,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 1) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 1) OVER w) END AS ret_1,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 5) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 5) OVER w) END AS ret_5,
+               CASE WHEN k.close > 0 AND pg_catalog.lag(k.close, 15) OVER w > 0
+                    THEN pg_catalog.ln(k.close / pg_catalog.lag(k.close, 15) OVER w) END AS ret_15,
+               @extschema@.rsi(k.close, 14) OVER w AS rsi_14,
+               (@extschema@.macd(k.close, 12, 26, 9) OVER w).hist / nullif(k.close, 0) AS macd_hist,
+               (k.close - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                          - (@extschema@.bbands(k.close, 20, 2) OVER w).lower, 0) AS bb_pct_b,
+               ((@extschema@.bbands(k.close, 20, 2) OVER w).upper
+                - (@extschema@.bbands(k.close, 20, 2) OVER w).lower)
+                 / nullif((@extschema@.bbands(k.close, 20, 2) OVER w).middle, 0) AS bb_width,
+               @extschema@.atr(k.high, k.low, k.close, 14) OVER w / nullif(k.close, 0) AS atr_pct,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).k AS stoch_k,
+               (@extschema@.stoch(k.high, k.low, k.close, 14, 3, 3) OVER w).d AS stoch_d,
+               @extschema@.willr(k.high, k.low, k.close, 14) OVER w AS willr_14,
+               @extschema@.cci(k.high, k.low, k.close, 14) OVER w AS cci_14,
+               @extschema@.mfi(k.high, k.low, k.close, k.volume, 14) OVER w AS mfi_14,
+               @extschema@.adx(k.high, k.low, k.close, 14) OVER w AS adx_14,
+               (k.volume - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle)
+                 / nullif((@extschema@.bbands(k.volume, 60, 1) OVER w).upper
+                          - (@extschema@.bbands(k.volume, 60, 1) OVER w).middle, 0) AS volume_z,
+               k.close / nullif(@extschema@.vwap(coalesce(k.vwap, (k.high + k.low + k.close) / 3),
+                                                 k.volume) OVER session, 0) - 1 AS vwap_dist,
+               -- date_part (float8), not extract (numeric): it runs once per row
+               pg_catalog.date_part('epoch', k.closes_at - pg_catalog.date_bin(interval '1 day', k.closes_at, timestamp with time zone 'epoch'))
+                 / 86400 AS day_fraction
+        FROM (SELECT pg_catalog.date_bin(interval '1 day', c.bucket, timestamp with time zone 'epoch') AS day, c.bucket,
+                     c.bucket + pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', $2)) AS closes_at,
+                     c.high, c.low, c.close, c.volume, c.vwap
+              FROM @extschema@.candles($1, $2,
+                       CASE WHEN @extschema@.indicator_warmup() > 0 THEN $3 END, 'infinity',
+                       @extschema@.indicator_warmup()) c) k
+        WINDOW w AS (ORDER BY k.day, k.bucket),
+               session AS (PARTITION BY k.day ORDER BY k.bucket)
+    ) f
+    WINDOW w AS (ORDER BY f.day, f.bucket)
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT pg_catalog.avg(e.sentiment) AS sentiment_1h, pg_catalog.count(*) AS news_1h
+        FROM triggerstock.news e
+        WHERE e.published_at > g.closes_at - interval '1 hour'
+          AND e.published_at <= g.closes_at
+          AND $1 = ANY (e.symbols)
+    ) n ON true
+    -- order books (issue 17): the bucket's samples, none for symbols without books
+    LEFT JOIN @extschema@.book_features($1, $2, $3) bf ON bf.bucket = g.bucket
+    WHERE $3 IS NULL OR g.bucket >= $3
+    ORDER BY g.day, g.bucket;
+END;
+
+COMMENT ON FUNCTION @extschema@.features(text, interval, timestamptz) IS
+$c$the model's feature rows: one row per candle of `symbol` at `width` (1 minute from triggerstock.candles, coarser rolled up as candles(width) does), oldest first, from `since` on; with `since` the indicators run from triggerstock.indicator_warmup buckets before it (default 1000, and at least from the start of its UTC day), so the cost is the rows returned plus that warm-up and the values equal the full-history ones to 1e-9 (0 sets no warm-up limit: from the first candle); every feature of bucket t uses only data known when t closed; NULL inside lookbacks.
+bucket, close: the candle.
+ret_1, ret_5, ret_15: ln(close / close 1, 5, 15 buckets back).
+rsi_14: rsi(close, 14).
+macd_hist: macd(close, 12, 26, 9) histogram / close.
+bb_pct_b: (close - lower) / (upper - lower) of bbands(close, 20, 2); NULL when the bands are flat.
+bb_width: (upper - lower) / middle of bbands(close, 20, 2).
+atr_pct: atr(high, low, close, 14) / close.
+stoch_k, stoch_d: stoch(high, low, close, 14, 3, 3).
+willr_14, cci_14, mfi_14, adx_14: willr/cci/mfi/adx(..., 14).
+volume_z: (volume - mean) / population stddev of the last 60 volumes (current included); NULL when they are all equal.
+vwap_dist: close / session VWAP - 1, the session being the UTC day (candle vwap, or the typical price when it is NULL, weighted by volume).
+rv_30: realised volatility, sqrt(sum of the last 30 squared ret_1).
+tod_sin, tod_cos: sin and cos of 2*pi * (time of day of the bucket's close, UTC) / 24h.
+sentiment_1h, news_1h: mean sentiment (NULL when none) and count (0 when none) of triggerstock.news items mentioning the symbol published in the hour up to the bucket's close.
+book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10, book_ofi, book_updates: from book_features(symbol, width) of the bucket (the order-book samples taken inside it): spread / mid, microprice / mid - 1, the depth imbalances, the order-flow imbalance and the book messages applied; all NULL when the bucket has no sample (symbols without books), so train() leaves them out of the models of such symbols.$c$;
+
+-- the online feature rows carry the book columns too (NULL in every row
+-- stored before: 0.1 had no books)
+ALTER TABLE triggerstock.feature_rows
+    ADD COLUMN book_spread          float8,
+    ADD COLUMN book_microprice_dist float8,
+    ADD COLUMN book_imbalance_1     float8,
+    ADD COLUMN book_imbalance_5     float8,
+    ADD COLUMN book_imbalance_10    float8,
+    ADD COLUMN book_ofi             float8,
+    ADD COLUMN book_updates         bigint;
+COMMENT ON COLUMN triggerstock.feature_rows.book_spread IS 'as in features() (book_spread ... book_updates: the order-book samples of the bucket, NULL without any); recomputed when samples of the bucket are stored or deleted after the row was written';
+
+CREATE FUNCTION @extschema@.online_books_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    syms text[];
+    los  timestamptz[];
+    his  timestamptz[];
+BEGIN
+    -- the symbols and time ranges of the samples stored or deleted
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT i.symbol, pg_catalog.min(i.ts) AS lo, pg_catalog.max(i.ts) AS hi
+              FROM new_rows i GROUP BY i.symbol) s;
+    ELSE
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT o.symbol, pg_catalog.min(o.ts) AS lo, pg_catalog.max(o.ts) AS hi
+              FROM old_rows o GROUP BY o.symbol) s;
+    END IF;
+    IF syms IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- lock the served pairs concerned, in the candle trigger's order, so a
+    -- fold running concurrently either sees these samples or is seen below
+    PERFORM 1 FROM triggerstock.feature_state f
+    WHERE f.symbol OPERATOR(pg_catalog.=) ANY (syms)
+    ORDER BY f.symbol, f.width FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;            -- no served pair of these symbols: no row to touch
+    END IF;
+    -- the stored rows of the buckets holding a changed sample, as the fold
+    -- writes them
+    UPDATE triggerstock.feature_rows r
+    SET (book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10,
+         book_ofi, book_updates) = (
+        SELECT bk.spread OPERATOR(pg_catalog./) NULLIF(bk.mid, 0),
+               bk.microprice OPERATOR(pg_catalog./) NULLIF(bk.mid, 0) OPERATOR(pg_catalog.-) 1,
+               bk.imbalance_1, bk.imbalance_5, bk.imbalance_10, bk.ofi, bk.updates
+        FROM @extschema@.book_features(r.symbol, r.width, r.bucket,
+                 r.bucket OPERATOR(pg_catalog.+)
+                 pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', r.width))) bk)
+    FROM ROWS FROM (pg_catalog.unnest(syms), pg_catalog.unnest(los), pg_catalog.unnest(his)) AS a(s, lo, hi)
+    WHERE r.symbol OPERATOR(pg_catalog.=) a.s
+      AND r.bucket OPERATOR(pg_catalog.>=) pg_catalog.date_bin(r.width, a.lo, timestamp with time zone 'epoch')
+      AND r.bucket OPERATOR(pg_catalog.<=) a.hi;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.online_books_changed() IS
+'statement trigger of triggerstock.book_snapshots: recomputes the book_* columns of the stored feature rows whose bucket holds a stored or deleted sample (samples are flushed apart from the trades, so often after the bucket''s row was folded)';
+CREATE TRIGGER book_snapshots_online_insert AFTER INSERT ON triggerstock.book_snapshots
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();
+CREATE TRIGGER book_snapshots_online_delete AFTER DELETE ON triggerstock.book_snapshots
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();
+
+CREATE OR REPLACE FUNCTION @extschema@.maintain()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ahead   integer := coalesce(nullif(pg_catalog.current_setting('triggerstock.partitions_ahead', true), '')::integer, 7);
+    created integer;
+    stray   timestamptz;
+BEGIN
+    SELECT pg_catalog.count(*) INTO created
+    FROM @extschema@.create_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.trades_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
+    END LOOP;
+    -- order books (issue 17): the same days ahead, the same stray rule
+    created := created + (SELECT pg_catalog.count(*)
+                          FROM @extschema@.create_book_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.book_snapshots_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    END LOOP;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.maintain() IS
+'the launcher''s periodic pass: creates trade and book_snapshots partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in a default partition its own partition; returns the number of partitions created';
+
+CREATE OR REPLACE FUNCTION @extschema@.retention(keep interval)
+RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff  timestamptz;
+    part    record;
+    deleted bigint;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'retention period must be a non-negative interval, got %', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT * FROM retention(''30 days'').';
+    END IF;
+    cutoff := pg_catalog.now() - keep;
+    FOR part IN SELECT * FROM @extschema@.trade_partitions() p WHERE p.range_to <= cutoff LOOP
+        partition_name := part.partition::text;
+        EXECUTE pg_catalog.format('DROP TABLE %s', partition_name);
+        range_from := part.range_from;
+        range_to := part.range_to;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM triggerstock.trades_default d WHERE d.ts < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted > 0 THEN
+        partition_name := 'triggerstock.trades_default';
+        range_from := NULL;
+        range_to := cutoff;
+        RETURN NEXT;
+    END IF;
+    -- order books (issue 17) keep what trades keep
+    RETURN QUERY SELECT * FROM @extschema@.book_retention(keep);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retention(interval) IS
+'drops whole trade and book_snapshots partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partitions; candles are kept; returns what it dropped';
+
+COMMENT ON COLUMN triggerstock.sources.options IS
+'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
+
+-- the REST snapshot URL is checked where it enters, as the stream URL is
+CREATE OR REPLACE FUNCTION @extschema@.sources_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad  text;
+    rest text := NEW.options ->> 'book_rest_url';
+BEGIN
+    IF pg_catalog.octet_length(NEW.url) > 2048 THEN
+        RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Give a shorter ws:// or wss:// URL.';
+    END IF;
+    IF pg_catalog.octet_length(pg_catalog.substring(NEW.url, '^wss?://([^/?#:]*)')) > 255 THEN
+        RAISE EXCEPTION 'host name of the source URL exceeds the limit of 255 bytes'
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'A DNS host name has at most 255 bytes.';
+    END IF;
+    SELECT i INTO bad FROM pg_catalog.unnest(NEW.instruments || NEW.symbols) i
+    WHERE i !~ '^[\x20-\x7e]{1,63}$' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'instrument or symbol "%" is empty, longer than 63 bytes or not printable ASCII',
+                        pg_catalog.left(bad, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Instruments and symbols are exchange names such as BTCUSDT, XBT/USD or BTC.';
+    END IF;
+    IF pg_catalog.octet_length(NEW.options ->> 'subscribe') > 65536 THEN
+        RAISE EXCEPTION 'subscribe message of % bytes exceeds the limit of 65536 bytes',
+                        pg_catalog.octet_length(NEW.options ->> 'subscribe')
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
+    END IF;
+    -- order books (issue 17): the REST snapshot URL, checked as the stream
+    -- URL is (the worker copies it into a buffer of 1024 bytes); never echoed
+    IF rest IS NOT NULL THEN
+        IF pg_catalog.octet_length(rest) > 900 THEN
+            RAISE EXCEPTION 'book_rest_url of % bytes exceeds the limit of 900 bytes', pg_catalog.octet_length(rest)
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Give a shorter http:// or https:// URL, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF rest !~* '^https?://[^/?#@:]+(:[0-9]{1,5})?([/?#]|$)' AND rest !~* '^https?://[^/?#]*@' THEN
+            RAISE EXCEPTION 'book_rest_url is not an http:// or https:// URL with a host'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the REST depth endpoint, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF pg_catalog.octet_length(pg_catalog.substring(rest, '^[a-zA-Z]+://([^/?#:]*)')) > 255 THEN
+            RAISE EXCEPTION 'host name of book_rest_url exceeds the limit of 255 bytes'
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'A DNS host name has at most 255 bytes.';
+        END IF;
+        IF rest ~* '^https?://[^/?#]*@' OR rest ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
+            RAISE EXCEPTION 'book_rest_url carries a credential'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The depth snapshot is public: give the URL without user information or keys.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.sources_check() IS
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, options->''subscribe'' over 65536 bytes, and an options->''book_rest_url'' over 900 bytes (host over 255), not http(s) with a host, or carrying a credential, with the limit in the error and never the URL';
+
+CREATE OR REPLACE VIEW triggerstock.ingest_status AS
+SELECT s.id AS source, s.name, s.exchange, s.enabled,
+       coalesce(st.state,
+                CASE WHEN NOT s.enabled THEN 'disabled'
+                     WHEN pg_catalog.current_setting('triggerstock.max_workers', true) IS NULL THEN 'starting'
+                     WHEN (SELECT pg_catalog.count(*) FROM @extschema@.worker_status())
+                          OPERATOR(pg_catalog.>=) pg_catalog.current_setting('triggerstock.max_workers')::integer
+                          THEN 'no worker slot'
+                     ELSE 'starting' END) AS state,
+       st.state_since, st.connected_since, st.pid,
+       coalesce(st.frames, 0) AS frames, coalesce(st.trades, 0) AS trades,
+       coalesce(st.duplicates, 0) AS duplicates, coalesce(st.dead_letters, 0) AS dead_letters,
+       coalesce(st.reconnects, 0) AS reconnects, coalesce(st.flushes, 0) AS flushes,
+       coalesce(st.bytes, 0) AS bytes,
+       st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
+       coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
+       coalesce(g.open_gaps, 0) AS open_gaps, coalesce(g.repaired_gaps, 0) AS repaired_gaps,
+       coalesce(g.failed_gaps, 0) AS failed_gaps,
+       bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
+FROM triggerstock.sources s
+LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
+LEFT JOIN (SELECT gp.source,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('queued', 'running')) AS open_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state = 'done') AS repaired_gaps,
+                  pg_catalog.count(*) FILTER (WHERE b.state IN ('failed', 'cancelled')) AS failed_gaps
+           FROM triggerstock.gaps gp
+           LEFT JOIN triggerstock.backfills b ON b.id = gp.backfill
+           GROUP BY gp.source) g ON g.source = s.id
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
+           pg_catalog.sum(b.checksum_failures)::bigint AS book_checksum_failures
+    FROM triggerstock.book_status b
+    WHERE b.source = s.id
+    HAVING pg_catalog.count(*) > 0
+) bk ON true;
+COMMENT ON VIEW triggerstock.ingest_status IS
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
+
+-- order books (issue 17): read like the trades; partitions made by the
+-- workers and maintain(), dropped by retention()
+GRANT SELECT ON triggerstock.book_snapshots, triggerstock.book_snapshots_default, triggerstock.book_status
+    TO triggerstock_reader;
+GRANT DELETE ON triggerstock.book_snapshots TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.create_book_partitions(timestamptz, timestamptz),
+    @extschema@.book_partition_indexes(regclass),
+    @extschema@.book_retention(interval)
+    FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Data step of issue 13, last: every object it writes through exists now.
 -- data: each (symbol, model width) deployed in 0.1 is served from now on, as a
 -- 0.2 deployment would be (the predictor scores served pairs; this builds
 -- their online state from their first candle)
@@ -2625,4 +3304,3 @@ SELECT @extschema@.serve_features(p.symbol, p.width)
 FROM (SELECT DISTINCT d.symbol, m.width
       FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
       ORDER BY 1, 2) p;
--- end of issue 13

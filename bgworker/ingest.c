@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/ingest_book.h"
 #include "bgworker/workers.h"
 #include "candles/exactsum.h"
 #include "common/unix_time.h"
@@ -302,6 +303,9 @@ ingest_on_frame(const char *data, size_t len, size_t total_len, bool binary, Tim
 		ingest_dead_letter_add(data, len, total_len, received, "binary message, expected JSON text");
 		return;
 	}
+	/* order books (ingest_book.c) take their depth frames first */
+	if (tsk_ingest_book_frame(data, len, received))
+		return;
 	if (scratch_cap == 0)
 	{
 		scratch_cap = 64;
@@ -430,19 +434,27 @@ ingest_same_connection(const ingest_config *a, const ingest_config *b)
 
 /*
  * ingest_shutdown
- *	  SIGTERM: store what we hold if that can be done within
- *	  INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement may delay
- *	  the exit), then leave.
+ *	  SIGTERM: store what we hold (trades, then order books) if that can be
+ *	  done within INGEST_SHUTDOWN_FLUSH_MS (no lock wait or slow statement
+ *	  may delay the exit), then leave.
  */
 static void
 ingest_shutdown(int32 id)
 {
 	int			held = batch.n;
+	TimestampTz start = GetCurrentTimestamp();
+	long		left;
 
 	if (!ingest_try_flush_bounded(INGEST_SHUTDOWN_FLUSH_MS) && held > 0)
 		ereport(LOG,
 				(errmsg("triggerstock ingest worker for source %d could not store %d trades before exiting",
 						id, held)));
+	/* the order books get what is left of the same limit */
+	left = INGEST_SHUTDOWN_FLUSH_MS - (long) ((GetCurrentTimestamp() - start) / 1000);
+	if (!tsk_ingest_book_flush_now((int) Max(left, 50)))
+		ereport(LOG,
+				(errmsg("triggerstock ingest worker for source %d could not store its order-book samples before exiting",
+						id)));
 	tsk_ingest_ws_close();
 	ereport(LOG, (errmsg("triggerstock ingest worker for source %d stopped", id)));
 	proc_exit(0);
@@ -489,6 +501,8 @@ ingest_reload(int32 id)
 	cfg = fresh;
 	last_symbol = 0;
 	tsk_ingest_gaps_configure(cfg);
+	if (tsk_ingest_book_configure(cfg))
+		reconnect = true;
 	return reconnect;
 }
 
@@ -585,6 +599,8 @@ triggerstock_ingest_main(Datum main_arg)
 			{
 				ingest_try_flush();
 				tsk_ingest_ws_close();
+				tsk_ingest_book_connection();
+				(void) tsk_ingest_book_flush_now(0);
 				if (streaming)
 					tsk_ingest_stats_disconnected(false);
 				streaming = false;
@@ -607,6 +623,7 @@ triggerstock_ingest_main(Datum main_arg)
 
 			tsk_worker_set_state(INGEST_STATE_CONNECTING);
 			last_frame_at = now;
+			tsk_ingest_book_connection();	/* books start over with the connection */
 			if (!tsk_ingest_ws_connect(cfg, err, sizeof(err)))
 			{
 				failures++;
@@ -657,6 +674,7 @@ triggerstock_ingest_main(Datum main_arg)
 		if (ev.closed)
 		{
 			tsk_ingest_ws_close();
+			tsk_ingest_book_connection();
 			failures++;
 			next_attempt = TimestampTzPlusMilliseconds(now, ingest_backoff_ms(failures));
 			tsk_ingest_stats_disconnected(true);
@@ -676,6 +694,9 @@ triggerstock_ingest_main(Datum main_arg)
 				flush_retry_at = ingest_try_flush() ? 0 : TimestampTzPlusMilliseconds(now, 1000);
 		}
 
+		/* order books: REST snapshots, resubscriptions, samples, their flush */
+		tsk_ingest_book_tick(now, tsk_ingest_ws_send);
+
 		/* sleep until the next thing to do */
 		if (tsk_ingest_ws_active() && tsk_ingest_ws_wants_service())
 			timeout = 0;
@@ -692,6 +713,7 @@ triggerstock_ingest_main(Datum main_arg)
 		}
 		if (flush_retry_at != 0)
 			timeout = Max(0, Min(timeout, (long) ((flush_retry_at - now) / 1000)));
+		timeout = Min(timeout, tsk_ingest_book_timeout(now));
 		ingest_wait(timeout);
 	}
 

@@ -122,6 +122,7 @@ extern uint64 tsk_ingest_ws_generation(void);
 extern bool tsk_ingest_ws_wants_service(void);
 extern int	tsk_ingest_ws_service(ingest_frame_fn fn);
 extern void tsk_ingest_ws_events_take(ingest_ws_events *ev);
+extern bool tsk_ingest_ws_send(const char *text);
 extern void tsk_ingest_ws_shown_url(const ingest_config *cfg, char *out, size_t outsz);
 
 /* ---- ingest_flush.c ---- */

@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "bgworker/ingest.h"
+#include "bgworker/ingest_book.h"
 #include "common/bytebuf.h"
 #include "common/hostcheck.h"
 #include "guc.h"
@@ -241,7 +242,9 @@ ws_log(int level, const char *line)
  * ws_prepare_request
  *	  Parse cfg->url and fill ws_host_header and ws_target
  *	  (Binance: a URL without a path streams the instruments' combined
- *	  stream).  False with a message in err (the URL redacted).
+ *	  stream, or /stream for a depth-only source, whose book streams are
+ *	  subscribed by message).  False with a message in err (the URL
+ *	  redacted).
  */
 static bool
 ws_prepare_request(const ingest_config *cfg, ws_url *url, char *err, size_t errsz)
@@ -258,7 +261,12 @@ ws_prepare_request(const ingest_config *cfg, ws_url *url, char *err, size_t errs
 		snprintf(err, errsz, "invalid WebSocket URL \"%s\": %s", shown, why);
 		return false;
 	}
-	if (cfg->decoder == TD_BINANCE && strcmp(url->path, "/") == 0)
+	if (cfg->decoder == TD_BINANCE && strcmp(url->path, "/") == 0 && !tsk_ingest_book_trades())
+	{
+		/* a depth-only source (ingest_book.c) subscribes by message only */
+		path = "/stream";
+	}
+	else if (cfg->decoder == TD_BINANCE && strcmp(url->path, "/") == 0)
 	{
 		char	   *q;
 
@@ -312,24 +320,49 @@ ws_subscribe_message(const ingest_config *cfg, char **sub, size_t *sublen, char 
 			memcpy(*sub, cfg->subscribe, *sublen);
 		}
 	}
-	else if (cfg->decoder != TD_BINANCE)
+	else
 	{
-		int			n;
+		int			n = 0,
+					booklen;
 
 		if ((*sub = malloc(INGEST_SUBSCRIBE_MAX + 1)) == NULL)
 		{
 			snprintf(err, errsz, "out of memory");
 			return false;
 		}
-		n = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
-									 cfg->ninstruments, *sub, INGEST_SUBSCRIBE_MAX + 1);
-		if (n <= 0 || n > INGEST_SUBSCRIBE_MAX)
+		/* Binance's trade streams are in the URL; its depth streams are not */
+		if (cfg->decoder != TD_BINANCE && tsk_ingest_book_trades())
+		{
+			n = tsk_td_subscribe_message(cfg->feed, (const char *const *) cfg->instruments,
+										 cfg->ninstruments, *sub, INGEST_SUBSCRIBE_MAX + 1);
+			if (n <= 0 || n > INGEST_SUBSCRIBE_MAX)
+			{
+				free(*sub);
+				*sub = NULL;
+				snprintf(err, errsz, "could not build the subscribe message for %d instruments "
+						 "(it would exceed %d bytes)", cfg->ninstruments, INGEST_SUBSCRIBE_MAX);
+				return false;
+			}
+		}
+		/* order books (ingest_book.c): their subscription follows, on its own line */
+		if (n > 0 && tsk_ingest_book_enabled())
+			(*sub)[n++] = '\n';
+		booklen = tsk_ingest_book_subscribe(cfg, *sub + n, INGEST_SUBSCRIBE_MAX + 1 - n);
+		if (booklen < 0 || booklen > INGEST_SUBSCRIBE_MAX - n)
 		{
 			free(*sub);
 			*sub = NULL;
-			snprintf(err, errsz, "could not build the subscribe message for %d instruments "
+			snprintf(err, errsz, "could not build the book subscribe message for %d instruments "
 					 "(it would exceed %d bytes)", cfg->ninstruments, INGEST_SUBSCRIBE_MAX);
 			return false;
+		}
+		n += booklen;
+		if (n > 0 && (*sub)[n - 1] == '\n')
+			n--;
+		if (n == 0)
+		{
+			free(*sub);
+			*sub = NULL;
 		}
 		*sublen = (size_t) n;
 	}
@@ -497,6 +530,40 @@ tsk_ingest_ws_connect(const ingest_config *cfg, char *err, size_t errsz)
 		tsk_ingest_ws_close();
 		return false;
 	}
+	return true;
+}
+
+/*
+ * tsk_ingest_ws_send
+ *	  Queue one more text message on the open connection (order-book
+ *	  resubscriptions); it is written from the next lws_service().  False
+ *	  if there is no connection or no memory.
+ */
+bool
+tsk_ingest_ws_send(const char *text)
+{
+	size_t		n = strlen(text);
+	size_t		left;
+	char	   *p;
+
+	if (ws.context == NULL || ws.wsi == NULL || n == 0)
+		return false;
+	left = ws.tx ? ws.tx_len - ws.tx_pos : 0;
+	p = malloc(left + n + 1);
+	if (p == NULL)
+		return false;
+	if (left > 0)
+	{
+		memcpy(p, ws.tx + ws.tx_pos, left);
+		p[left++] = '\n';
+	}
+	memcpy(p + left, text, n);
+	free(ws.tx);
+	ws.tx = p;
+	ws.tx_len = left + n;
+	ws.tx_pos = 0;
+	ws.want_write = true;
+	lws_callback_on_writable(ws.wsi);
 	return true;
 }
 

@@ -16,7 +16,8 @@ SELECT tableoid::regclass AS partition, count(*)
 FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY tableoid::regclass::text;
 
 -- maintain(): today plus partitions_ahead (7) days, and a partition for each
--- day found in the default partition (its rows move along)
+-- day found in the default partition (its rows move along); book_snapshots
+-- gets the same 8 days ahead (2 trade days + 8 + 8 = 18)
 SELECT maintain() AS created;
 SELECT tableoid::regclass AS partition, count(*)
 FROM triggerstock.trades WHERE exchange = 'test' GROUP BY 1 ORDER BY tableoid::regclass::text;

@@ -139,3 +139,14 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.serve_features(text, interval, boolean),
     @extschema@.unserve_features(text, interval)
     TO triggerstock_admin;
+
+-- order books (issue 17): read like the trades; partitions made by the
+-- workers and maintain(), dropped by retention()
+GRANT SELECT ON triggerstock.book_snapshots, triggerstock.book_snapshots_default, triggerstock.book_status
+    TO triggerstock_reader;
+GRANT DELETE ON triggerstock.book_snapshots TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.create_book_partitions(timestamptz, timestamptz),
+    @extschema@.book_partition_indexes(regclass),
+    @extschema@.book_retention(interval)
+    FROM PUBLIC;

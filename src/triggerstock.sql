@@ -14,4 +14,4 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 
 CREATE SCHEMA triggerstock;
 COMMENT ON SCHEMA triggerstock IS
-'triggerstock data: trades, candles, news, sources, models and their configuration, status and views';
+'triggerstock data: trades, order books, candles, news, sources, models and their configuration, status and views';

@@ -275,14 +275,22 @@ BEGIN
                  FROM triggerstock.trades_default d LOOP
         created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_partitions(stray, stray));
     END LOOP;
+    -- order books (issue 17): the same days ahead, the same stray rule
+    created := created + (SELECT pg_catalog.count(*)
+                          FROM @extschema@.create_book_partitions(pg_catalog.now(), pg_catalog.now() + pg_catalog.make_interval(days => ahead)));
+    FOR stray IN SELECT DISTINCT pg_catalog.date_bin(interval '1 day', d.ts, timestamp with time zone 'epoch')
+                 FROM triggerstock.book_snapshots_default d LOOP
+        created := created + (SELECT pg_catalog.count(*) FROM @extschema@.create_book_partitions(stray, stray));
+    END LOOP;
     RETURN created;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.maintain() IS
-'the launcher''s periodic pass: creates trade partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in the default partition its own partition; returns the number of partitions created';
+'the launcher''s periodic pass: creates trade and book_snapshots partitions for today and triggerstock.partitions_ahead days ahead, and gives every day found in a default partition its own partition; returns the number of partitions created';
 
 -- SECURITY DEFINER: triggerstock_admin runs it without owning the partitions
--- (the launcher creates them); it drops only what trade_partitions() lists.
+-- (the launcher creates them); it drops only what trade_partitions() and
+-- book_partitions() list.
 CREATE FUNCTION @extschema@.retention(keep interval)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -313,10 +321,12 @@ BEGIN
         range_to := cutoff;
         RETURN NEXT;
     END IF;
+    -- order books (issue 17) keep what trades keep
+    RETURN QUERY SELECT * FROM @extschema@.book_retention(keep);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.retention(interval) IS
-'drops whole trade partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partition; candles are kept; returns what it dropped';
+'drops whole trade and book_snapshots partitions that end at or before now() - keep (no VACUUM FULL, no row-by-row delete), and deletes older stray rows of the default partitions; candles are kept; returns what it dropped';
 
 ------------------------------------------------------------------------------
 -- Candles

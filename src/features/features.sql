@@ -72,11 +72,19 @@ CREATE TABLE triggerstock.feature_rows (
     tod_cos      float8,
     sentiment_1h float8,
     news_1h      bigint,
+    book_spread          float8,
+    book_microprice_dist float8,
+    book_imbalance_1     float8,
+    book_imbalance_5     float8,
+    book_imbalance_10    float8,
+    book_ofi             float8,
+    book_updates         bigint,
     PRIMARY KEY (symbol, width, bucket)
 );
 COMMENT ON TABLE triggerstock.feature_rows IS
 'the online feature rows of served (symbol, width) pairs, one per complete bucket (the last triggerstock.feature_rows_keep), equal to the rows of features(symbol, width) for the same buckets; predict() reads the newest with one index probe';
 COMMENT ON COLUMN triggerstock.feature_rows.sentiment_1h IS 'as in features(); recomputed when news of the hour up to the bucket''s close change';
+COMMENT ON COLUMN triggerstock.feature_rows.book_spread IS 'as in features() (book_spread ... book_updates: the order-book samples of the bucket, NULL without any); recomputed when samples of the bucket are stored or deleted after the row was written';
 
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.feature_state', '');
 SELECT pg_catalog.pg_extension_config_dump('triggerstock.feature_checkpoints', '');
@@ -207,3 +215,62 @@ CREATE TRIGGER news_online_update AFTER UPDATE ON triggerstock.news
 CREATE TRIGGER news_online_delete AFTER DELETE ON triggerstock.news
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_news_changed();
+
+CREATE FUNCTION @extschema@.online_books_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    syms text[];
+    los  timestamptz[];
+    his  timestamptz[];
+BEGIN
+    -- the symbols and time ranges of the samples stored or deleted
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT i.symbol, pg_catalog.min(i.ts) AS lo, pg_catalog.max(i.ts) AS hi
+              FROM new_rows i GROUP BY i.symbol) s;
+    ELSE
+        SELECT pg_catalog.array_agg(s.symbol), pg_catalog.array_agg(s.lo), pg_catalog.array_agg(s.hi)
+        INTO syms, los, his
+        FROM (SELECT o.symbol, pg_catalog.min(o.ts) AS lo, pg_catalog.max(o.ts) AS hi
+              FROM old_rows o GROUP BY o.symbol) s;
+    END IF;
+    IF syms IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- lock the served pairs concerned, in the candle trigger's order, so a
+    -- fold running concurrently either sees these samples or is seen below
+    PERFORM 1 FROM triggerstock.feature_state f
+    WHERE f.symbol OPERATOR(pg_catalog.=) ANY (syms)
+    ORDER BY f.symbol, f.width FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;            -- no served pair of these symbols: no row to touch
+    END IF;
+    -- the stored rows of the buckets holding a changed sample, as the fold
+    -- writes them
+    UPDATE triggerstock.feature_rows r
+    SET (book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10,
+         book_ofi, book_updates) = (
+        SELECT bk.spread OPERATOR(pg_catalog./) NULLIF(bk.mid, 0),
+               bk.microprice OPERATOR(pg_catalog./) NULLIF(bk.mid, 0) OPERATOR(pg_catalog.-) 1,
+               bk.imbalance_1, bk.imbalance_5, bk.imbalance_10, bk.ofi, bk.updates
+        FROM @extschema@.book_features(r.symbol, r.width, r.bucket,
+                 r.bucket OPERATOR(pg_catalog.+)
+                 pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', r.width))) bk)
+    FROM ROWS FROM (pg_catalog.unnest(syms), pg_catalog.unnest(los), pg_catalog.unnest(his)) AS a(s, lo, hi)
+    WHERE r.symbol OPERATOR(pg_catalog.=) a.s
+      AND r.bucket OPERATOR(pg_catalog.>=) pg_catalog.date_bin(r.width, a.lo, timestamp with time zone 'epoch')
+      AND r.bucket OPERATOR(pg_catalog.<=) a.hi;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.online_books_changed() IS
+'statement trigger of triggerstock.book_snapshots: recomputes the book_* columns of the stored feature rows whose bucket holds a stored or deleted sample (samples are flushed apart from the trades, so often after the bucket''s row was folded)';
+CREATE TRIGGER book_snapshots_online_insert AFTER INSERT ON triggerstock.book_snapshots
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();
+CREATE TRIGGER book_snapshots_online_delete AFTER DELETE ON triggerstock.book_snapshots
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.online_books_changed();

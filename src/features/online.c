@@ -51,8 +51,8 @@ typedef struct online_rows
 	int			n;
 	int			capacity;
 	Datum	   *bucket;
-	Datum	   *value[ONLINE_NCOLUMNS - 2];
-	bool	   *isnull[ONLINE_NCOLUMNS - 2];
+	Datum	   *value[ONLINE_NSTREAM];
+	bool	   *isnull[ONLINE_NSTREAM];
 } online_rows;
 
 /* One pair being folded. */
@@ -85,7 +85,9 @@ static SPIPlanPtr plan_save = NULL;
 static const char *const online_columns[ONLINE_NCOLUMNS] = {
 	"close", "ret_1", "ret_5", "ret_15", "rsi_14", "macd_hist", "bb_pct_b", "bb_width",
 	"atr_pct", "stoch_k", "stoch_d", "willr_14", "cci_14", "mfi_14", "adx_14",
-	"volume_z", "vwap_dist", "rv_30", "tod_sin", "tod_cos", "sentiment_1h", "news_1h"
+	"volume_z", "vwap_dist", "rv_30", "tod_sin", "tod_cos", "sentiment_1h", "news_1h",
+	"book_spread", "book_microprice_dist", "book_imbalance_1", "book_imbalance_5",
+	"book_imbalance_10", "book_ofi", "book_updates"
 };
 
 /*
@@ -184,21 +186,25 @@ online_prepare_plans(void)
 	row_types[1] = INTERVALOID;
 	row_types[2] = INTERVALOID;
 	row_types[3] = TIMESTAMPTZARRAYOID;
-	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+	for (int i = 0; i < ONLINE_NSTREAM; i++)
 		row_types[4 + i] = FLOAT8ARRAYOID;
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "INSERT INTO triggerstock.feature_rows AS r (symbol, width, bucket");
 	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
 		appendStringInfo(&sql, ", %s", online_columns[i]);
 	appendStringInfoString(&sql, ") SELECT $1, $2, u.bucket");
-	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+	for (int i = 0; i < ONLINE_NSTREAM; i++)
 		appendStringInfo(&sql, ", u.%s", online_columns[i]);
 	/* ROWS FROM: multi-argument unnest() is unqualified syntax only */
-	appendStringInfoString(&sql, ", n.sentiment_1h, n.news_1h FROM ROWS FROM (pg_catalog.unnest($4)");
-	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+	appendStringInfoString(&sql, ", n.sentiment_1h, n.news_1h"
+						   ", bk.spread OPERATOR(pg_catalog./) NULLIF(bk.mid, 0)"
+						   ", bk.microprice OPERATOR(pg_catalog./) NULLIF(bk.mid, 0) OPERATOR(pg_catalog.-) 1"
+						   ", bk.imbalance_1, bk.imbalance_5, bk.imbalance_10, bk.ofi, bk.updates"
+						   " FROM ROWS FROM (pg_catalog.unnest($4)");
+	for (int i = 0; i < ONLINE_NSTREAM; i++)
 		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", 5 + i);
 	appendStringInfoString(&sql, ") AS u(bucket");
-	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+	for (int i = 0; i < ONLINE_NSTREAM; i++)
 		appendStringInfo(&sql, ", %s", online_columns[i]);
 	/* the news window of features(): the hour up to the bucket's close */
 	appendStringInfoString(&sql,
@@ -208,8 +214,11 @@ online_prepare_plans(void)
 						   "WHERE e.published_at OPERATOR(pg_catalog.>) "
 						   "  ((u.bucket OPERATOR(pg_catalog.+) $3) OPERATOR(pg_catalog.-) pg_catalog.interval '1 hour') "
 						   "AND e.published_at OPERATOR(pg_catalog.<=) (u.bucket OPERATOR(pg_catalog.+) $3) "
-						   "AND $1 OPERATOR(pg_catalog.=) ANY (e.symbols)) n "
-						   "ON CONFLICT (symbol, width, bucket) DO UPDATE SET ");
+						   "AND $1 OPERATOR(pg_catalog.=) ANY (e.symbols)) n ");
+	/* the order-book samples of the bucket, as features() joins them */
+	appendStringInfo(&sql,
+					 "LEFT JOIN LATERAL %s.book_features($1, $2, u.bucket, u.bucket OPERATOR(pg_catalog.+) $3) bk "
+					 "ON true ON CONFLICT (symbol, width, bucket) DO UPDATE SET ", nsp);
 	for (int i = 0; i < ONLINE_NCOLUMNS; i++)
 		appendStringInfo(&sql, "%s%s = EXCLUDED.%s", i ? ", " : "", online_columns[i],
 						 online_columns[i]);
@@ -282,7 +291,8 @@ tsk_online_width_datum(int64 usecs)
 
 /*
  * online_flush_rows
- *	  Write the batched feature rows (upsert, news window computed in SQL).
+ *	  Write the batched feature rows (upsert; the news window and the
+ *	  order-book columns computed in SQL).
  */
 static void
 online_flush_rows(online_fold *f)
@@ -299,7 +309,7 @@ online_flush_rows(online_fold *f)
 	args[2] = f->width_arith;
 	args[3] = PointerGetDatum(construct_array(f->rows->bucket, f->rows->n, TIMESTAMPTZOID,
 											  sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
-	for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+	for (int i = 0; i < ONLINE_NSTREAM; i++)
 		args[4 + i] = PointerGetDatum(construct_md_array(f->rows->value[i], f->rows->isnull[i], 1,
 														 dims, lbs, FLOAT8OID, sizeof(float8),
 														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -322,7 +332,7 @@ online_add_row(online_fold *f, const fs_row *row)
 		f->rows = palloc0(sizeof(online_rows));
 		f->rows->capacity = 8;
 		f->rows->bucket = palloc(sizeof(Datum) * 8);
-		for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+		for (int i = 0; i < ONLINE_NSTREAM; i++)
 		{
 			f->rows->value[i] = palloc(sizeof(Datum) * 8);
 			f->rows->isnull[i] = palloc(sizeof(bool) * 8);
@@ -333,7 +343,7 @@ online_add_row(online_fold *f, const fs_row *row)
 		int			cap = Min(f->rows->capacity * 4, ONLINE_BATCH);
 
 		f->rows->bucket = repalloc(f->rows->bucket, sizeof(Datum) * cap);
-		for (int i = 0; i < ONLINE_NCOLUMNS - 2; i++)
+		for (int i = 0; i < ONLINE_NSTREAM; i++)
 		{
 			f->rows->value[i] = repalloc(f->rows->value[i], sizeof(Datum) * cap);
 			f->rows->isnull[i] = repalloc(f->rows->isnull[i], sizeof(bool) * cap);

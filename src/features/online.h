@@ -35,11 +35,15 @@
 
 #include "features/feature_stream.h"
 
-/* Columns of a stored feature row after bucket: close, the candle features,
- * sentiment_1h and news_1h. */
-#define ONLINE_NCOLUMNS (1 + FS_NFEATURES + 2)
+/* Columns of a stored feature row after bucket: close and the candle
+ * features (ONLINE_NSTREAM, from the feature stream), then those computed
+ * in SQL when the row is written: sentiment_1h, news_1h and the order-book
+ * columns (book_spread ... book_updates, from book_features()). */
+#define ONLINE_NSTREAM (1 + FS_NFEATURES)
+#define ONLINE_NBOOK 7
+#define ONLINE_NCOLUMNS (ONLINE_NSTREAM + 2 + ONLINE_NBOOK)
 
-/* Name of column i of a feature row (0: close ... last: news_1h). */
+/* Name of column i of a feature row (0: close ... last: book_updates). */
 extern const char *tsk_online_column_name(int i);
 
 /*

@@ -145,7 +145,9 @@ RETURNS TABLE (bucket timestamptz, close float8,
                atr_pct float8, stoch_k float8, stoch_d float8, willr_14 float8,
                cci_14 float8, mfi_14 float8, adx_14 float8, volume_z float8,
                vwap_dist float8, rv_30 float8, tod_sin float8, tod_cos float8,
-               sentiment_1h float8, news_1h bigint)
+               sentiment_1h float8, news_1h bigint,
+               book_spread float8, book_microprice_dist float8, book_imbalance_1 float8,
+               book_imbalance_5 float8, book_imbalance_10 float8, book_ofi float8, book_updates bigint)
 LANGUAGE sql STABLE PARALLEL UNSAFE
 BEGIN ATOMIC
     -- Inlined into the caller's query; BEGIN ATOMIC binds every name when
@@ -166,7 +168,10 @@ BEGIN ATOMIC
     SELECT g.bucket, g.close, g.ret_1, g.ret_5, g.ret_15, g.rsi_14, g.macd_hist,
            g.bb_pct_b, g.bb_width, g.atr_pct, g.stoch_k, g.stoch_d, g.willr_14, g.cci_14,
            g.mfi_14, g.adx_14, g.volume_z, g.vwap_dist, g.rv_30, g.tod_sin, g.tod_cos,
-           n.sentiment_1h, n.news_1h
+           n.sentiment_1h, n.news_1h,
+           bf.spread / nullif(bf.mid, 0) AS book_spread,
+           bf.microprice / nullif(bf.mid, 0) - 1 AS book_microprice_dist,
+           bf.imbalance_1, bf.imbalance_5, bf.imbalance_10, bf.ofi, bf.updates
     FROM (
     SELECT f.day, f.bucket, f.closes_at, f.close, f.ret_1, f.ret_5, f.ret_15, f.rsi_14, f.macd_hist,
            f.bb_pct_b, f.bb_width, f.atr_pct, f.stoch_k, f.stoch_d, f.willr_14, f.cci_14,
@@ -225,6 +230,8 @@ BEGIN ATOMIC
           AND e.published_at <= g.closes_at
           AND $1 = ANY (e.symbols)
     ) n ON true
+    -- order books (issue 17): the bucket's samples, none for symbols without books
+    LEFT JOIN @extschema@.book_features($1, $2, $3) bf ON bf.bucket = g.bucket
     WHERE $3 IS NULL OR g.bucket >= $3
     ORDER BY g.day, g.bucket;
 END;
@@ -244,4 +251,5 @@ volume_z: (volume - mean) / population stddev of the last 60 volumes (current in
 vwap_dist: close / session VWAP - 1, the session being the UTC day (candle vwap, or the typical price when it is NULL, weighted by volume).
 rv_30: realised volatility, sqrt(sum of the last 30 squared ret_1).
 tod_sin, tod_cos: sin and cos of 2*pi * (time of day of the bucket's close, UTC) / 24h.
-sentiment_1h, news_1h: mean sentiment (NULL when none) and count (0 when none) of triggerstock.news items mentioning the symbol published in the hour up to the bucket's close.$c$;
+sentiment_1h, news_1h: mean sentiment (NULL when none) and count (0 when none) of triggerstock.news items mentioning the symbol published in the hour up to the bucket's close.
+book_spread, book_microprice_dist, book_imbalance_1, book_imbalance_5, book_imbalance_10, book_ofi, book_updates: from book_features(symbol, width) of the bucket (the order-book samples taken inside it): spread / mid, microprice / mid - 1, the depth imbalances, the order-flow imbalance and the book messages applied; all NULL when the bucket has no sample (symbols without books), so train() leaves them out of the models of such symbols.$c$;

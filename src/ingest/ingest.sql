@@ -45,7 +45,7 @@ COMMENT ON COLUMN triggerstock.sources.active_days IS 'ISO days of the week (1 =
 COMMENT ON COLUMN triggerstock.sources.active_from IS 'UTC time of day streaming starts (with active_until; from > until wraps past midnight); NULL = all day';
 COMMENT ON COLUMN triggerstock.sources.active_until IS 'UTC time of day streaming stops; outside the hours the worker holds no connection';
 COMMENT ON COLUMN triggerstock.sources.options IS
-'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const)';
+'jsonb: feed (binance_trade, binance_aggtrade, coinbase_matches, coinbase_advanced, kraken_v1, kraken_v2, kraken_futures, finnhub), batch_size, flush_ms, tls_skip_hostname_check, subscribe (generic: message sent on connect), map (generic field paths: items, instrument, price, qty, ts, ts_unit s|ms|us|ns|rfc3339, trade_id, side, side_mode taker|maker, match_path, match_value, instrument_const); order books (binance, coinbase, kraken v1 and coinbase_advanced feeds): book (true: subscribe the depth channel and keep a book per instrument), trades (false: depth only), book_levels (levels a side per sample, default 10), book_interval_ms (sampling period, default 1000), book_max_levels (level cap a side, default 5000), book_depth (Kraken subscription depth, default 100), book_rest_url (Binance REST depth endpoint; default from the stream host), book_rest_limit (default 1000)';
 COMMENT ON COLUMN triggerstock.sources.created_at IS 'when the source was added';
 COMMENT ON COLUMN triggerstock.sources.market IS 'market type at the exchange (spot, usdm, coinm, futures, ...), stored in trades.market: (exchange, market, instrument) names a market and is part of the trade key; add_source() derives it with source_market() unless given';
 COMMENT ON SEQUENCE triggerstock.sources_id_seq IS 'ids of triggerstock.sources';
@@ -68,7 +68,8 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    bad text;
+    bad  text;
+    rest text := NEW.options ->> 'book_rest_url';
 BEGIN
     IF pg_catalog.octet_length(NEW.url) > 2048 THEN
         RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
@@ -94,11 +95,35 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
     END IF;
+    -- order books (issue 17): the REST snapshot URL, checked as the stream
+    -- URL is (the worker copies it into a buffer of 1024 bytes); never echoed
+    IF rest IS NOT NULL THEN
+        IF pg_catalog.octet_length(rest) > 900 THEN
+            RAISE EXCEPTION 'book_rest_url of % bytes exceeds the limit of 900 bytes', pg_catalog.octet_length(rest)
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Give a shorter http:// or https:// URL, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF rest !~* '^https?://[^/?#@:]+(:[0-9]{1,5})?([/?#]|$)' AND rest !~* '^https?://[^/?#]*@' THEN
+            RAISE EXCEPTION 'book_rest_url is not an http:// or https:// URL with a host'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the REST depth endpoint, such as https://api.binance.com/api/v3/depth.';
+        END IF;
+        IF pg_catalog.octet_length(pg_catalog.substring(rest, '^[a-zA-Z]+://([^/?#:]*)')) > 255 THEN
+            RAISE EXCEPTION 'host name of book_rest_url exceeds the limit of 255 bytes'
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'A DNS host name has at most 255 bytes.';
+        END IF;
+        IF rest ~* '^https?://[^/?#]*@' OR rest ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
+            RAISE EXCEPTION 'book_rest_url carries a credential'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The depth snapshot is public: give the URL without user information or keys.';
+        END IF;
+    END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.sources_check() IS
-'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, and options->''subscribe'' over 65536 bytes, with the limit in the error';
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, options->''subscribe'' over 65536 bytes, and an options->''book_rest_url'' over 900 bytes (host over 255), not http(s) with a host, or carrying a credential, with the limit in the error and never the URL';
 CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
     FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
 
@@ -288,7 +313,8 @@ SELECT s.id AS source, s.name, s.exchange, s.enabled,
        st.last_trade_at, st.last_commit_at, st.latency_p50_ms, st.latency_p99_ms,
        coalesce(st.dead_letters_dropped, 0) AS dead_letters_dropped,
        coalesce(g.open_gaps, 0) AS open_gaps, coalesce(g.repaired_gaps, 0) AS repaired_gaps,
-       coalesce(g.failed_gaps, 0) AS failed_gaps
+       coalesce(g.failed_gaps, 0) AS failed_gaps,
+       bk.books, bk.books_synced, bk.book_resyncs, bk.book_gaps, bk.book_checksum_failures
 FROM triggerstock.sources s
 LEFT JOIN @extschema@.ingest_stats() st ON st.source = s.id
 LEFT JOIN (SELECT gp.source,
@@ -297,9 +323,17 @@ LEFT JOIN (SELECT gp.source,
                   pg_catalog.count(*) FILTER (WHERE b.state IN ('failed', 'cancelled')) AS failed_gaps
            FROM triggerstock.gaps gp
            LEFT JOIN triggerstock.backfills b ON b.id = gp.backfill
-           GROUP BY gp.source) g ON g.source = s.id;
+           GROUP BY gp.source) g ON g.source = s.id
+LEFT JOIN LATERAL (
+    SELECT pg_catalog.count(*) AS books, pg_catalog.count(*) FILTER (WHERE b.state = 'synced') AS books_synced,
+           pg_catalog.sum(b.resyncs)::bigint AS book_resyncs, pg_catalog.sum(b.gaps)::bigint AS book_gaps,
+           pg_catalog.sum(b.checksum_failures)::bigint AS book_checksum_failures
+    FROM triggerstock.book_status b
+    WHERE b.source = s.id
+    HAVING pg_catalog.count(*) > 0
+) bk ON true;
 COMMENT ON VIEW triggerstock.ingest_status IS
-'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps)';
+'per source: worker state (starting, connecting, streaming, backoff, outside-hours, stopped, disabled, no worker slot: triggerstock.max_workers or max_worker_processes used up), connected since, frames, trades stored, duplicates skipped, dead letters, reconnects, last trade time, feed-to-commit latency p50/p99 in ms (frame arrival to commit), bad frames counted but not stored (dead_letters_dropped: over triggerstock.dead_letters_per_minute), trade-id gaps being repaired (open), repaired and failed (triggerstock.gaps); for sources keeping order books (options book), books held and synced, resyncs, sequence gaps and checksum failures (details per instrument in triggerstock.book_status; NULL without books)';
 
 CREATE FUNCTION @extschema@.dead_letters_retention(keep interval)
 RETURNS bigint

@@ -277,3 +277,48 @@ tsk_train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
 				 errmsg("the feature query must be a SELECT"),
 				 errhint("Give a query returning bucket, close and the feature columns.")));
 }
+
+/*
+ * tsk_train_drop_empty
+ *	  See model_rows.h.  Compacts the row-major matrix in place (a column
+ *	  only moves to a lower index, so rows can be rewritten front to back).
+ */
+int
+tsk_train_drop_empty(train_rows *r, const char *prefix)
+{
+	bool	   *keep = palloc(sizeof(bool) * Max(r->nfeat, 1));
+	size_t		plen = strlen(prefix);
+	int			nkeep = 0;
+
+	for (int j = 0; j < r->nfeat; j++)
+	{
+		keep[j] = strncmp(r->names[j], prefix, plen) != 0;
+		for (size_t i = 0; i < r->n && !keep[j]; i++)
+			keep[j] = !isnan(r->x[i * r->nfeat + j]);
+		nkeep += keep[j];
+	}
+	if (nkeep == r->nfeat || nkeep == 0)
+	{
+		pfree(keep);
+		return 0;
+	}
+	for (size_t i = 0; i < r->n; i++)
+	{
+		int			k = 0;
+
+		for (int j = 0; j < r->nfeat; j++)
+			if (keep[j])
+				r->x[i * nkeep + k++] = r->x[i * r->nfeat + j];
+	}
+	{
+		int			k = 0;
+
+		for (int j = 0; j < r->nfeat; j++)
+			if (keep[j])
+				r->names[k++] = r->names[j];
+	}
+	nkeep = r->nfeat - nkeep;
+	r->nfeat -= nkeep;
+	pfree(keep);
+	return nkeep;
+}

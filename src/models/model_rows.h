@@ -37,4 +37,13 @@ extern void tsk_train_fetch_search_path(const char *path);
 extern void tsk_train_fetch(const char *query, int nargs, Oid *argtypes, Datum *args,
 						   MemoryContext cxt, train_rows *r);
 
+/*
+ * Drop the feature columns whose name starts with prefix and that are NULL
+ * (NaN) in every row, keeping the others in order: train() leaves the
+ * book_* columns of features() out of the models of symbols without order
+ * books, so those models are what they were before books existed.
+ * Returns the number of columns dropped (never the last one).
+ */
+extern int	tsk_train_drop_empty(train_rows *r, const char *prefix);
+
 #endif							/* TRIGGERSTOCK_MODEL_ROWS_H */

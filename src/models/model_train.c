@@ -135,6 +135,9 @@ train_read(train_state *t, const char *query, int nargs, Oid *argtypes, Datum *a
 							 "at the training width.", train_needed_rows(&t->s, t->horizon) + t->horizon)));
 	}
 	tsk_train_fetch(query, nargs, argtypes, args, t->cxt, &t->r);
+	/* features() of a symbol without order books: its models stay as they were */
+	if (t->source == NULL)
+		(void) tsk_train_drop_empty(&t->r, "book_");
 	elog(DEBUG1, "train %s: %zu rows read in %ld ms", t->symbol, t->r.n,
 		 TimestampDifferenceMilliseconds(t->started, GetCurrentTimestamp()));
 	return true;

@@ -8,7 +8,7 @@ EXCHANGE_DIR := test/exchange
 EXCHANGE_BIN := $(EXCHANGE_DIR)/exchange_sim
 EXCHANGE_SRCS := $(addprefix $(EXCHANGE_DIR)/, main.c server.c conn.c stream.c \
 	replay.c market.c text.c fmt_common.c fmt_binance.c fmt_coinbase.c \
-	fmt_kraken.c fmt_finnhub.c)
+	fmt_kraken.c fmt_finnhub.c book.c)
 EXCHANGE_HDRS := $(EXCHANGE_DIR)/exchange_sim.h
 EXCHANGE_CC ?= $(CC)
 EXCHANGE_CFLAGS ?= -O2 -g -std=gnu11 -Wall -Wextra -Werror

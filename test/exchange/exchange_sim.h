@@ -17,6 +17,9 @@
  *   market.c        simulated market (random walk, ids, frame history)
  *   text.c          byte buffer, WebSocket framing, number/time printing
  *   fmt_*.c         one file per exchange family: wire formats, acks
+ *   book.c          order books of a replayed depth capture: Binance REST
+ *                   /depth snapshots, Kraken resubscription snapshots,
+ *                   --drop-frame and --corrupt-checksum faults
  *
  * Invariants shared by every module:
  *   - single-threaded: everything runs on the lws service thread;
@@ -286,6 +289,9 @@ typedef struct sim_config
 	int			settle_ms;		/* wait after the first subscribe */
 	bool		hold;			/* keep connections open at end of data */
 	int			verbose;
+	uint64_t	rest_ahead;		/* REST depth snapshot: frames beyond the cursor */
+	uint64_t	drop_frame;		/* never send this stream position (0 = none) */
+	uint64_t	corrupt_checksum;	/* alter the Kraken checksum at this position */
 } sim_config;
 
 typedef struct sim_stats
@@ -309,5 +315,12 @@ extern sim_stats sim_st;
 extern const struct lws_protocols sim_protocols[];
 bool		sim_server_finished(void);
 void		sim_server_shutdown(void);
+uint64_t	sim_server_position(void);
+
+/* book.c: order books of a replayed depth capture (REST snapshot, Kraken
+ * resubscription snapshot, fault injection) */
+int			sim_book_rest(const char *path, uint64_t position, char **body, size_t *len);
+int			sim_book_kraken_snapshot(sim_conn *c, int id, int depth);
+int			sim_book_fault(uint64_t pos, const char **payload, size_t *len, sim_buf *scratch);
 
 #endif							/* EXCHANGE_SIM_H */

@@ -24,6 +24,7 @@
 #include "exchange_sim.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -231,6 +232,10 @@ sim_kr_message(sim_conn *c, const cJSON *msg)
 		if (on && sim_cfg.simulate && strcmp(name, "trade") == 0)
 			(void) sim_market_ensure(pair->valuestring);	/* warns if it cannot */
 		if (sim_kr_status(c, id, chan, name, reqid, on) != 0)
+			return -1;
+		/* a book resubscription while replaying: the book as replayed so far */
+		if (on && !sim_cfg.simulate && strcmp(name, "book") == 0 && c->sent_stream > 0 &&
+			sim_book_kraken_snapshot(c, id, atoi(chan + 5)) != 0)
 			return -1;
 		ok++;
 	}

@@ -32,6 +32,7 @@ sim_config	sim_cfg = {
 	.batch = 1,
 	.heartbeat_ms = -1,
 	.settle_ms = 50,
+	.rest_ahead = 3,
 };
 sim_stats	sim_st;
 
@@ -96,6 +97,13 @@ sim_usage(FILE *out)
 		  "                         messages before the first frame (default 50)\n"
 		  "  --hold                 at the end of data keep connections open (heartbeats\n"
 		  "                         continue) until SIGTERM instead of closing and exiting\n"
+		  "  --rest-ahead K         binance replay: GET /api/v3/depth (/fapi/v1, /dapi/v1)\n"
+		  "                         serves the capture's book K frames beyond the most\n"
+		  "                         advanced connection (default 3; see book.c)\n"
+		  "  --drop-frame N         never send stream position N (once per run)\n"
+		  "  --corrupt-checksum N   alter the Kraken book checksum of stream position N\n"
+		  "                         (once per run); kraken replay answers a book\n"
+		  "                         resubscription with a snapshot of the replayed book\n"
 		  "  --verbose              log connections and client messages to stderr\n"
 		  "  --help                 this text\n"
 		  "\n"
@@ -273,6 +281,12 @@ sim_parse_args(int argc, char **argv)
 		}
 		else if (strcmp(name, "--hold") == 0)
 			sim_cfg.hold = true;
+		else if (strcmp(name, "--rest-ahead") == 0)
+			sim_cfg.rest_ahead = sim_value_u64(argc, argv, &i, eq);
+		else if (strcmp(name, "--drop-frame") == 0)
+			sim_cfg.drop_frame = sim_value_u64(argc, argv, &i, eq);
+		else if (strcmp(name, "--corrupt-checksum") == 0)
+			sim_cfg.corrupt_checksum = sim_value_u64(argc, argv, &i, eq);
 		else if (strcmp(name, "--verbose") == 0)
 			sim_cfg.verbose++;
 		else

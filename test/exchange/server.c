@@ -35,6 +35,7 @@ static uint64_t sim_resume;		/* where the next connection starts */
 static uint64_t sim_nconn;
 static bool sim_ended;			/* a connection reached the end of data */
 static sim_buf sim_out;			/* the batch; LWS_PRE bytes of headroom */
+static sim_buf sim_fault;		/* an altered copy of a frame (book.c) */
 static char sim_scratch[2 * SIM_MAX_RENDER];
 
 /*
@@ -287,6 +288,11 @@ sim_fill(sim_conn *c, int64_t now)
 				return 1;		/* let other connections run */
 			continue;
 		}
+		if (it.payload != NULL && sim_book_fault(c->pos, &it.payload, &it.len, &sim_fault))
+		{
+			c->pos++;			/* --drop-frame: lost on the way */
+			continue;
+		}
 		if (it.payload != NULL)
 		{
 			if (sim_out.len > base && sim_out.len - base + it.len > SIM_BATCH_BYTES)
@@ -396,8 +402,93 @@ sim_on_closed(sim_conn *c)
 }
 
 /*
+ * sim_on_http
+ *	  Plain HTTP: GET of a REST depth snapshot (Binance replay, book.c) is
+ *	  answered from c->ctl over writeable callbacks; anything else is a 404.
+ */
+static int
+sim_on_http(struct lws *wsi, sim_conn *c)
+{
+	char	   *path = sim_request_path(wsi);
+	char	   *body = NULL;
+	size_t		len = 0;
+	int			status = 404;
+	unsigned char hdr[LWS_PRE + 512];
+	unsigned char *start = hdr + LWS_PRE,
+			   *p = start,
+			   *end = hdr + sizeof(hdr) - 1;
+
+	if (path != NULL && !sim_cfg.simulate && sim_cfg.fmt == &sim_fmt_binance)
+		status = sim_book_rest(path, sim_server_position(), &body, &len);
+	if (sim_cfg.verbose && path)
+		lwsl_user("HTTP GET %s: %d\n", path, status);
+	free(path);
+	if (status == 404 || body == NULL)
+	{
+		free(body);
+		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "WebSocket endpoint") != 0)
+			return -1;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	memset(c, 0, sizeof(*c));
+	c->ctl.data = body;
+	c->ctl.len = c->ctl.cap = len;
+	c->pos = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned int) status, "application/json", len, &p, end) ||
+		lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	sim_st.messages_in++;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*
+ * sim_on_http_writeable
+ *	  Write the next piece of an HTTP body; complete the transaction at its
+ *	  end.
+ */
+static int
+sim_on_http_writeable(struct lws *wsi, sim_conn *c)
+{
+	size_t		left = c->ctl.len - c->pos;
+	size_t		n = left > 16384 ? 16384 : left;
+	bool		last = n == left;
+
+	if (sim_buf_reserve(&sim_out, LWS_PRE + n) != 0)
+		return -1;
+	memcpy(sim_out.data + LWS_PRE, c->ctl.data + c->pos, n);
+	if (lws_write(wsi, (unsigned char *) sim_out.data + LWS_PRE, n,
+				  last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
+		return -1;
+	c->pos += n;
+	if (!last)
+	{
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	sim_buf_free(&c->ctl);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/*
+ * sim_server_position
+ *	  The stream position of the most advanced live connection (REST snapshots
+ *	  are taken "now"), or the resume point when none is live.
+ */
+uint64_t
+sim_server_position(void)
+{
+	uint64_t	pos = sim_resume;
+
+	for (sim_conn *c = sim_live; c != NULL; c = c->next)
+		if (c->pos > pos)
+			pos = c->pos;
+	return pos;
+}
+
+/*
  * sim_callback
- *	  The protocol callback: WebSocket events, and 404 for plain HTTP.
+ *	  The protocol callback: WebSocket events, REST depth, 404 for other HTTP.
  */
 static int
 sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -418,10 +509,13 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				sim_on_closed(c);
 			return 0;
 		case LWS_CALLBACK_HTTP:
-			if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
-									   "WebSocket endpoint") != 0)
-				return -1;
-			return lws_http_transaction_completed(wsi) ? -1 : 0;
+			return sim_on_http(wsi, c);
+		case LWS_CALLBACK_HTTP_WRITEABLE:
+			return sim_on_http_writeable(wsi, c);
+		case LWS_CALLBACK_CLOSED_HTTP:
+			if (c != NULL)
+				sim_buf_free(&c->ctl);
+			return 0;
 		default:
 			break;
 	}

@@ -6,7 +6,9 @@
 # prefixed with the control byte 0xf0 (capacity 15, first generic map).
 # The corpus grows in test/fuzz/corpus/<decoder> (not tracked); crashes are
 # written to test/fuzz/crashes/ and fail the run.
-# Usage: test/fuzz/run-fuzz.sh binance coinbase kraken finnhub generic
+# Usage: test/fuzz/run-fuzz.sh binance coinbase kraken finnhub generic book_kraken ... book
+# (book_<source>: the depth decoders + sync rules, seeded from the depth
+# captures; book: the book structure, no seeds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
@@ -20,6 +22,21 @@ seed() {  # seed DIR CAPTURE...: one corpus file per frame
   for f in "$@"; do
     { gzip -dcf "$f" 2>/dev/null || true; } | head -n 300 | awk -v dir="$dir" -v base="$(basename "$f")" '
       { name = sprintf("%s/%s-%04d", dir, base, NR); printf "\360%s", $0 > name; close(name) }'
+  done
+}
+
+# seed_book DIR PATTERN CAPTURE...: depth frames one per file (control byte
+# 0xf4: 60 changes, 10 levels a side) plus runs of 40 consecutive frames in
+# one file (0xfc: 1000 levels), so the sync rules see snapshots then updates.
+seed_book() {
+  local dir=$1 pattern=$2; shift 2
+  local f
+  for f in "$@"; do
+    { gzip -dcf "$f" 2>/dev/null | grep -E "$pattern" || true; } | head -n 400 | awk -v dir="$dir" -v base="$(basename "$f")" '
+      { name = sprintf("%s/%s-%04d", dir, base, NR); printf "\364%s", $0 > name; close(name)
+        run = sprintf("%s/%s-run%02d", dir, base, int((NR - 1) / 40));
+        if ((NR - 1) % 40 == 0) printf "\374" > run; else printf "\n" >> run;
+        printf "%s", $0 >> run; close(run) }'
   done
 }
 
@@ -49,13 +66,18 @@ PY
 for target in "$@"; do
   corpus=test/fuzz/corpus/$target
   mkdir -p "$corpus"
-  if [ "$target" = generic ]; then
-    seed "$corpus" "$captures"/binance/*trade*.jsonl "$captures"/kraken/spot_v1_trade*.jsonl
-  elif [ "$target" = rest ]; then
-    seed_rest "$corpus"
-  else
-    seed "$corpus" "$captures/$target"/*
-  fi
+  case "$target" in
+    generic) seed "$corpus" "$captures"/binance/*trade*.jsonl "$captures"/kraken/spot_v1_trade*.jsonl ;;
+    book_binance) seed_book "$corpus" 'depthUpdate' "$captures"/binance/*depth* "$captures"/binance/cryptofeed_*;;
+    book_binance_rest) printf '\364{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}' \
+        > "$corpus/rest-seed";;
+    book_coinbase) seed_book "$corpus" 'snapshot|l2update|l2_data' "$captures"/coinbase/exchange_wsfeed_level2* \
+        "$captures"/coinbase/advanced_trade_all*;;
+    book_kraken) seed_book "$corpus" 'book-' "$captures"/kraken/spot_v1_book*;;
+    book) ;;
+    rest) seed_rest "$corpus" ;;
+    *) seed "$corpus" "$captures/$target"/* ;;
+  esac
   echo "== fuzz_$target for ${seconds}s ($(ls "$corpus" | wc -l) corpus files)"
   test/fuzz/bin/fuzz_"$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 \
     -artifact_prefix=test/fuzz/crashes/"$target"- -print_final_stats=1 "$corpus" 2>&1 \
