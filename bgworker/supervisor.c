@@ -20,6 +20,10 @@
  *	  supervisor (dynamic workers outlive who registered them) is stopped
  *	  first, and a stopped launcher is started again after a pause of
  *	  SUPERVISOR_RESTART_MS (SUPERVISOR_CRASH_MS if it lived less than that);
+ *	- it never runs on a hot standby: registered with
+ *	  BgWorkerStart_RecoveryFinished, it is started by the postmaster once
+ *	  recovery ends (on a primary, or at promotion), and so are the launcher
+ *	  and the workers it starts (README "Beyond one server");
  *	- it sleeps on its latch with WL_EXIT_ON_PM_DEATH, wakes at least every
  *	  second, reloads the configuration on SIGHUP and on SIGTERM stops its
  *	  launcher, then exits.

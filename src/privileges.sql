@@ -150,3 +150,12 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.book_partition_indexes(regclass),
     @extschema@.book_retention(interval)
     FROM PUBLIC;
+
+-- beyond one server (issue 18): the coordinator's tables and the node's
+-- predictions_now are read like the local data (through postgres_fdw the
+-- reader also needs a user mapping); shard_symbol() creates foreign
+-- partitions of the extension's tables, which only their owner may
+GRANT SELECT ON triggerstock.cluster_trades, triggerstock.cluster_candles,
+    triggerstock.cluster_predictions, triggerstock.predictions_now, triggerstock.shards
+    TO triggerstock_reader;
+REVOKE EXECUTE ON FUNCTION @extschema@.shard_symbol(text, name) FROM PUBLIC;

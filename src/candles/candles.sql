@@ -26,43 +26,43 @@ COMMENT ON COLUMN @extschema@.ohlcv.sums IS 'exact sums of qty and of price*qty 
 
 CREATE FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_trade_sfunc'
-LANGUAGE C PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8) IS
 'transition function of aggregate ohlcv(ts, price, qty)';
 
 CREATE FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8, bigint)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_trade_sfunc'
-LANGUAGE C PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_trade_sfunc(internal, timestamptz, float8, float8, bigint) IS
 'transition function of aggregate ohlcv(ts, price, qty, seq)';
 
 CREATE FUNCTION @extschema@.ohlcv_rollup_sfunc(internal, @extschema@.ohlcv)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_rollup_sfunc'
-LANGUAGE C PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_rollup_sfunc(internal, @extschema@.ohlcv) IS
 'transition function of aggregate rollup(ohlcv)';
 
 CREATE FUNCTION @extschema@.ohlcv_combine(internal, internal)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_combine'
-LANGUAGE C PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_combine(internal, internal) IS
 'combine function of aggregates ohlcv and rollup (parallel aggregation)';
 
 CREATE FUNCTION @extschema@.ohlcv_serialize(internal)
 RETURNS bytea AS 'MODULE_PATHNAME', 'ohlcv_serialize'
-LANGUAGE C STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_serialize(internal) IS
 'serialization function of aggregates ohlcv and rollup';
 
 CREATE FUNCTION @extschema@.ohlcv_deserialize(bytea, internal)
 RETURNS internal AS 'MODULE_PATHNAME', 'ohlcv_deserialize'
-LANGUAGE C STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_deserialize(bytea, internal) IS
 'deserialization function of aggregates ohlcv and rollup';
 
 CREATE FUNCTION @extschema@.ohlcv_final(internal)
 RETURNS @extschema@.ohlcv AS 'MODULE_PATHNAME', 'ohlcv_final'
-LANGUAGE C PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.ohlcv_final(internal) IS
 'final function of aggregates ohlcv and rollup';
 
