@@ -38,7 +38,7 @@ SENTIMENT_API_SRCS = src/sentiment/sentiment_api.c
 DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out.c \
 	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
 	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
-MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c src/models/model_regress.c
 REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
 	src/backfill/rest_options.c src/backfill/idgap.c
 URL_SRCS = src/ingest/ws_url.c
@@ -56,7 +56,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/candles/ohlcv.o src/ca
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
-	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
+	src/models/model_train.o src/models/model_train_regress.o src/models/model_settings.o src/models/model_store.o \
 	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
 	src/features/online.o src/features/online_sql.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \

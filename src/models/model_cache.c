@@ -41,6 +41,7 @@
 typedef struct cache_deployed
 {
 	char		symbol[NAMEDATALEN];
+	int			target;			/* tsm_target */
 	int64		model_id;
 } cache_deployed;
 
@@ -97,6 +98,22 @@ cache_init(void)
 		if (OidIsValid(nsp))
 			cache_deployments_relid = get_relname_relid("deployments", nsp);
 	}
+}
+
+/*
+ * tsk_model_has_target
+ *	  Whether triggerstock.<relname> has the column target (0.2 after issue
+ *	  15); a 0.1 database served by this library until ALTER EXTENSION
+ *	  UPDATE has none, and every model in it is a direction model.  A
+ *	  syscache probe: cheap enough to ask on every use.
+ */
+bool
+tsk_model_has_target(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("triggerstock", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "target") != InvalidAttrNumber;
 }
 
 /*
@@ -173,7 +190,10 @@ cache_load(int64 model_id)
 	bst_ulong	booster_features;
 	int			spi = tsk_spi_connect();
 
-	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
+	ret = SPI_execute_with_args(tsk_model_has_target("models") ?
+								"SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model, m.target "
+								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1" :
+								"SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model, 'direction' "
 								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -200,6 +220,9 @@ cache_load(int64 model_id)
 		m->horizon = DatumGetInt32(cache_column(tup, desc, 4, model_id));
 		if (m->horizon < 1 || m->horizon > 10000)
 			cache_bad_model(model_id, "horizon outside 1 to 10000");
+		m->target = tsk_tsm_target_parse(TextDatumGetCString(cache_column(tup, desc, 7, model_id)));
+		if (m->target < 0)
+			cache_bad_model(model_id, "unknown target");
 		names = DatumGetArrayTypeP(cache_column(tup, desc, 5, model_id));
 		if (ARR_NDIM(names) != 1)
 			cache_bad_model(model_id, "features is not a one-dimensional array");
@@ -303,30 +326,38 @@ tsk_model_cache_count(void)
 
 /*
  * tsk_model_deployed
- *	  The deployed model of symbol from the map, read on a miss.
+ *	  The deployed model of (symbol, target) from the map, read on a miss.
  */
 int64
-tsk_model_deployed(const char *symbol)
+tsk_model_deployed(const char *symbol, int target)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
 	int64		model_id = 0;
 	int			ret;
 	int			spi;
 
 	cache_init();
 	for (int i = 0; i < cache_ndeployments; i++)
-		if (strcmp(cache_deployments[i].symbol, symbol) == 0)
+		if (cache_deployments[i].target == target && strcmp(cache_deployments[i].symbol, symbol) == 0)
 			return cache_deployments[i].model_id;
 
 	args[0] = CStringGetTextDatum(symbol);
+	args[1] = CStringGetTextDatum(tsk_tsm_target_name((tsm_target) target));
 	spi = tsk_spi_connect();
-	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
-								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
-								1, argtypes, args, NULL, true, 1);
+	if (!tsk_model_has_target("deployments"))
+		ret = target != TSM_TARGET_DIRECTION ? SPI_OK_SELECT :
+			SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+								  "WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
+								  1, argtypes, args, NULL, true, 1);
+	else
+		ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+									"WHERE d.symbol OPERATOR(pg_catalog.=) $1 AND d.target OPERATOR(pg_catalog.=) $2 "
+									"ORDER BY d.id DESC LIMIT 1",
+									2, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	if (SPI_processed == 1 && SPI_tuptable != NULL)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -340,6 +371,7 @@ tsk_model_deployed(const char *symbol)
 		if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
 			cache_ndeployments = 0;
 		strlcpy(cache_deployments[cache_ndeployments].symbol, symbol, NAMEDATALEN);
+		cache_deployments[cache_ndeployments].target = target;
 		cache_deployments[cache_ndeployments].model_id = model_id;
 		cache_ndeployments++;
 	}
