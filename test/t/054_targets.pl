@@ -101,6 +101,12 @@ sub run_check
 	note($out);
 	ok($ok && $out !~ /^FAIL/m, "model $id ($what): python3-xgboost gives the same model, forecasts and metrics")
 	  or diag($out . $err);
+	# a deployed model's live forecast was compared too
+	if ($node->safe_psql('postgres', "SELECT count(*) FROM triggerstock.deployed WHERE model_id = $id") eq '1')
+	{
+		like($out, qr/^ok predict\(symbol, '\w+'\) .* equals python3-xgboost on its feature row/m,
+			"model $id is deployed: predict(symbol, target) equals python3-xgboost on the row it scored");
+	}
 }
 
 for my $id (sort { $a <=> $b } keys %models)
