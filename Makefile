@@ -104,7 +104,7 @@ UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/tes
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
 	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill \
-	$(UNIT_BIN)/test_feature_stream
+	$(UNIT_BIN)/test_feature_stream $(UNIT_BIN)/test_model_regress
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -148,6 +148,10 @@ $(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_frames.c 
 $(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c $(MODEL_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
+
+$(UNIT_BIN)/test_model_regress: test/unit/test_model_regress.c src/models/model_regress.c
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
 $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_trees.c
 	@mkdir -p $(UNIT_BIN)

@@ -2813,6 +2813,34 @@ ORDER BY symbol, width, horizon, target, bucket DESC;
 COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions per (symbol, width, horizon, target)';
 
 CREATE OR REPLACE VIEW triggerstock.model_live_metrics AS
+WITH r AS (
+    SELECT q.* FROM (
+        SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome,
+               CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
+                    THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
+               END AS train_base_rate,
+               row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target ORDER BY p.bucket DESC) AS age
+        FROM triggerstock.predictions p
+        LEFT JOIN triggerstock.models m ON m.id = p.model_id
+        WHERE p.outcome IS NOT NULL AND p.probability IS NOT NULL AND p.fallback_level = 'model'
+          AND p.target = 'direction') q
+    WHERE q.age <= 1440
+), bins AS (
+    -- calibration (issue 15): ten equal-width probability bins
+    SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
+           least(floor(r.probability * 10), 9)::int AS bin,
+           count(*) AS n, avg(r.probability) AS mean_probability, avg(r.outcome::int) AS observed_rate
+    FROM r
+    GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, 7
+), calibration AS (
+    SELECT b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256,
+           sum(b.n * abs(b.mean_probability - b.observed_rate)) / sum(b.n) AS ece,
+           jsonb_agg(jsonb_build_object('bin', b.bin, 'from', b.bin / 10.0, 'to', (b.bin + 1) / 10.0, 'n', b.n,
+                                        'mean_probability', b.mean_probability, 'observed_rate', b.observed_rate)
+                     ORDER BY b.bin) AS reliability
+    FROM bins b
+    GROUP BY b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256
+)
 SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        count(*) AS n,
        avg(((r.probability >= 0.5) = r.outcome)::int) AS accuracy,
@@ -2826,20 +2854,13 @@ SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        avg(r.outcome::int) AS base_rate,
        greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
        min(r.bucket) AS since, max(r.bucket) AS until,
-       r.target
-FROM (SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome,
-             CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
-                  THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
-             END AS train_base_rate,
-             row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target ORDER BY p.bucket DESC) AS age
-      FROM triggerstock.predictions p
-      LEFT JOIN triggerstock.models m ON m.id = p.model_id
-      WHERE p.outcome IS NOT NULL AND p.probability IS NOT NULL AND p.fallback_level = 'model'
-        AND p.target = 'direction') r
-WHERE r.age <= 1440
-GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256;
+       r.target, c.ece, c.reliability
+FROM r
+JOIN calibration c ON c.symbol = r.symbol AND c.width = r.width AND c.horizon = r.horizon AND c.target = r.target
+                  AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256
+GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability;
 COMMENT ON VIEW triggerstock.model_live_metrics IS
-'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); target is always direction (the regressions: model_live_regression)';
+'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression)';
 
 -- Issue 15: targets other than direction.  A model has a target; a symbol
 -- has one deployed model per target; predictions carry their target, the

@@ -227,6 +227,23 @@ is($node->safe_psql('postgres', q{
 	  ON p.symbol = l.symbol AND p.target = l.target AND p.bucket = '2022-01-25 23:24+00'
 	WHERE l.symbol = 'BTC'}), 'return t, volatility t',
 	'model_live_regression: the realised forecasts per (symbol, width, horizon, target) beside the training mean');
+# calibration of the direction deployment, recomputed here from its rows
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) > 0 FROM triggerstock.predictions
+	WHERE symbol = 'BTC' AND target = 'direction' AND fallback_level = 'model' AND outcome IS NOT NULL}),
+	'a direction forecast of BTC is realised');
+is($node->safe_psql('postgres', q{
+	SELECT abs(l.ece - x.ece) < 1e-12 AND jsonb_array_length(l.reliability) = x.bins AND l.n = x.n
+	       AND (SELECT sum((e ->> 'n')::int) FROM jsonb_array_elements(l.reliability) e) = x.n
+	FROM triggerstock.model_live_metrics l,
+	     (SELECT sum(n * abs(mp - o)) / sum(n) AS ece, count(*) AS bins, sum(n) AS n
+	      FROM (SELECT width_bucket(probability, 0, 1, 10) AS b, count(*) AS n, avg(probability) AS mp,
+	                   avg(outcome::int) AS o
+	            FROM triggerstock.predictions
+	            WHERE symbol = 'BTC' AND target = 'direction' AND fallback_level = 'model' AND outcome IS NOT NULL
+	            GROUP BY 1) s) x
+	WHERE l.symbol = 'BTC'}), 't',
+	'model_live_metrics: expected calibration error and the 10-bin reliability table equal their recomputation');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM triggerstock.latest_predictions WHERE symbol = 'BTC'}), '3',
 	'latest_predictions: one row per target');
