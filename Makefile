@@ -38,7 +38,7 @@ SENTIMENT_API_SRCS = src/sentiment/sentiment_api.c
 DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out.c \
 	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
 	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
-MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c
+MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c src/models/model_regress.c
 BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
 REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
@@ -58,7 +58,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/cand
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
-	src/models/model_train.o src/models/model_settings.o src/models/model_store.o \
+	src/models/model_train.o src/models/model_train_regress.o src/models/model_settings.o src/models/model_store.o \
 	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
 	src/features/online.o src/features/online_sql.o src/shard/shard.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
@@ -109,7 +109,7 @@ UNIT_TESTS = $(UNIT_BIN)/test_candle $(UNIT_BIN)/test_indicators $(UNIT_BIN)/tes
 	$(UNIT_BIN)/test_news $(UNIT_BIN)/test_decode $(UNIT_BIN)/test_model_metrics \
 	$(UNIT_BIN)/test_model_trees $(UNIT_BIN)/test_sentiment_api $(UNIT_BIN)/test_hostcheck $(UNIT_BIN)/test_bytebuf \
 	$(UNIT_BIN)/test_ws_url $(UNIT_BIN)/test_decode_fast $(UNIT_BIN)/test_backfill \
-	$(UNIT_BIN)/test_feature_stream $(UNIT_BIN)/test_book
+	$(UNIT_BIN)/test_feature_stream $(UNIT_BIN)/test_book $(UNIT_BIN)/test_model_regress
 
 # the small unit tests share their check counter
 $(UNIT_TESTS): test/unit/unit_check.h
@@ -153,6 +153,10 @@ $(UNIT_BIN)/test_decode: test/unit/test_decode.c test/unit/test_decode_frames.c 
 $(UNIT_BIN)/test_model_metrics: test/unit/test_model_metrics.c $(MODEL_SRCS)
 	@mkdir -p $(UNIT_BIN)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcjson -lm
+
+$(UNIT_BIN)/test_model_regress: test/unit/test_model_regress.c src/models/model_regress.c
+	@mkdir -p $(UNIT_BIN)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lm
 
 $(UNIT_BIN)/test_model_trees: test/unit/test_model_trees.c src/models/model_trees.c
 	@mkdir -p $(UNIT_BIN)

@@ -2,11 +2,13 @@
  * predictor.c
  *	  The online predictor: one dynamic worker (kind "predictor", planned
  *	  by triggerstock.worker_plan while any deployment exists).  For each
- *	  deployed model, of any width and horizon, it scores the newest
- *	  complete bucket of the model's width once, writing an audit row of
- *	  triggerstock.predictions keyed by (symbol, width, horizon, bucket);
- *	  it fills a row's outcome once the bucket `horizon` buckets of that
- *	  width later is complete, comparing the closes of that width.
+ *	  deployed model, of any width, horizon and target (one per symbol and
+ *	  target), it scores the newest complete bucket of the model's width
+ *	  once, writing an audit row of triggerstock.predictions keyed by
+ *	  (symbol, width, horizon, target, bucket); it fills a row's outcome
+ *	  once the bucket `horizon` buckets of that width later is complete,
+ *	  comparing the closes of that width, and for a return or volatility
+ *	  model its realised value (realised_target(), the rule of the labels).
  *
  * Invariants:
  *	- completeness is the extension's one rule, last_complete_bucket()
@@ -62,6 +64,7 @@ typedef struct predictor_due
 	char	   *symbol;
 	Interval	width;
 	int32		horizon;
+	int			target;			/* tsm_target */
 } predictor_due;
 
 /*
@@ -75,7 +78,7 @@ predictor_due_list(const char *ext)
 	List	   *due = NIL;
 	int			ret;
 
-	ret = SPI_execute(psprintf("SELECT d.symbol, d.width, d.horizon "
+	ret = SPI_execute(psprintf("SELECT d.symbol, d.width, d.horizon, d.target "
 							   "FROM triggerstock.deployed d "
 							   "CROSS JOIN LATERAL (SELECT %s.last_complete_bucket(d.symbol, d.width) AS b) c "
 							   "WHERE c.b IS NOT NULL AND NOT EXISTS ("
@@ -83,6 +86,7 @@ predictor_due_list(const char *ext)
 							   "  WHERE p.symbol OPERATOR(pg_catalog.=) d.symbol "
 							   "    AND p.width OPERATOR(pg_catalog.=) d.width "
 							   "    AND p.horizon OPERATOR(pg_catalog.=) d.horizon "
+							   "    AND p.target OPERATOR(pg_catalog.=) d.target "
 							   "    AND p.bucket OPERATOR(pg_catalog.=) c.b)",
 							   ext),
 					  true, 0);
@@ -94,20 +98,27 @@ predictor_due_list(const char *ext)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		n1,
 					n2,
-					n3;
+					n3,
+					n4;
 		Datum		symbol = SPI_getbinval(tup, desc, 1, &n1);
 		Datum		width = SPI_getbinval(tup, desc, 2, &n2);
 		Datum		horizon = SPI_getbinval(tup, desc, 3, &n3);
+		Datum		target = SPI_getbinval(tup, desc, 4, &n4);
+		int			t;
 		MemoryContext old;
 		predictor_due *d;
 
-		if (n1 || n2 || n3)
+		if (n1 || n2 || n3 || n4)
 			continue;			/* NOT NULL columns; never trusted */
+		t = tsk_tsm_target_parse(TextDatumGetCString(target));
+		if (t < 0)
+			continue;			/* the CHECK of deployments.target says it cannot be */
 		old = MemoryContextSwitchTo(CurTransactionContext);
 		d = palloc(sizeof(predictor_due));
 		d->symbol = TextDatumGetCString(symbol);
 		d->width = *DatumGetIntervalP(width);
 		d->horizon = DatumGetInt32(horizon);
+		d->target = t;
 		due = lappend(due, d);
 		MemoryContextSwitchTo(old);
 	}
@@ -126,14 +137,15 @@ predictor_score(const predictor_due *d)
 	instr_time	start,
 				elapsed;
 	StringInfoData json;
-	Oid			types[10] = {TEXTOID, TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-	INT8OID, INTERVALOID, INT4OID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			types[12] = {TEXTOID, TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	INT8OID, INTERVALOID, INT4OID, TEXTOID, FLOAT8OID};
+	Datum		values[12];
+	char		nulls[12];
+	bool		regression = d->target != TSM_TARGET_DIRECTION;
 	int			ret;
 
 	INSTR_TIME_SET_CURRENT(start);
-	tsk_predict_symbol(d->symbol, &p);
+	tsk_predict_symbol(d->symbol, d->target, &p);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	if (!p.has_bucket)
@@ -144,7 +156,7 @@ predictor_score(const predictor_due *d)
 	values[0] = CStringGetTextDatum(d->symbol);
 	values[1] = TimestampTzGetDatum(p.bucket);
 	values[2] = Float8GetDatum(p.probability);
-	nulls[2] = p.has_probability ? ' ' : 'n';
+	nulls[2] = p.has_probability && !regression ? ' ' : 'n';
 	values[3] = Int64GetDatum(p.model_id);
 	nulls[3] = p.model_id ? ' ' : 'n';
 	values[4] = CStringGetTextDatum(p.sha256);
@@ -155,13 +167,16 @@ predictor_score(const predictor_due *d)
 	/* the deployment may have changed since the due list was read: p says which answered */
 	values[8] = IntervalPGetDatum(&p.width);
 	values[9] = Int32GetDatum(p.horizon);
+	values[10] = CStringGetTextDatum(tsk_tsm_target_name((tsm_target) d->target));
+	values[11] = Float8GetDatum(p.probability);
+	nulls[11] = p.has_probability && regression ? ' ' : 'n';
 	ret = SPI_execute_with_args("INSERT INTO triggerstock.predictions "
 								"(symbol, bucket, probability, model_id, model_sha256, fallback_level, "
-								" features, latency_us, width, horizon) "
+								" features, latency_us, width, horizon, target, forecast) "
 								"VALUES ($1, $2, $3, $4, $5, $6, ($7::pg_catalog.jsonb) OPERATOR(pg_catalog.->) 'features', "
-								" $8, $9, $10) "
+								" $8, $9, $10, $11, $12) "
 								"ON CONFLICT DO NOTHING",
-								10, types, values, nulls, false, 0);
+								12, types, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 }
@@ -180,13 +195,13 @@ predictor_outcomes(const char *ext)
 	int			ret;
 
 	ret = SPI_execute(psprintf("WITH pending AS ("
-							   "  SELECT p.symbol, p.width, p.horizon, p.bucket FROM triggerstock.predictions p "
+							   "  SELECT p.symbol, p.width, p.horizon, p.target AS kind, p.bucket FROM triggerstock.predictions p "
 							   "  WHERE p.outcome IS NULL"
 							   "), complete AS ("
 							   "  SELECT s.symbol, s.width, %s.last_complete_bucket(s.symbol, s.width) AS lc "
 							   "  FROM (SELECT DISTINCT q.symbol, q.width FROM pending q) s"
 							   "), due AS ("
-							   "  SELECT q.symbol, q.width, q.horizon, q.bucket, c.lc, "
+							   "  SELECT q.symbol, q.width, q.horizon, q.kind, q.bucket, c.lc, "
 							   "         %s.bucket_ahead(q.symbol, q.width, q.bucket, q.horizon) AS target "
 							   "  FROM pending q JOIN complete c "
 							   "    ON c.symbol OPERATOR(pg_catalog.=) q.symbol AND c.width OPERATOR(pg_catalog.=) q.width "
@@ -196,12 +211,15 @@ predictor_outcomes(const char *ext)
 							   "UPDATE triggerstock.predictions p "
 							   "SET outcome = (%s.bucket_close(d.symbol, d.width, d.target) OPERATOR(pg_catalog.>) "
 							   "               %s.bucket_close(d.symbol, d.width, d.bucket)), "
+							   "    outcome_value = CASE WHEN d.kind OPERATOR(pg_catalog.<>) 'direction' THEN "
+							   "        %s.realised_target(d.symbol, d.width, d.bucket, d.horizon, d.kind) END, "
 							   "    outcome_at = pg_catalog.now() "
 							   "FROM due d "
 							   "WHERE d.target OPERATOR(pg_catalog.<=) d.lc "
 							   "  AND p.symbol OPERATOR(pg_catalog.=) d.symbol AND p.width OPERATOR(pg_catalog.=) d.width "
-							   "  AND p.horizon OPERATOR(pg_catalog.=) d.horizon AND p.bucket OPERATOR(pg_catalog.=) d.bucket",
-							   ext, ext, ext, ext),
+							   "  AND p.horizon OPERATOR(pg_catalog.=) d.horizon AND p.target OPERATOR(pg_catalog.=) d.kind "
+							   "  AND p.bucket OPERATOR(pg_catalog.=) d.bucket",
+							   ext, ext, ext, ext, ext),
 					  false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));

@@ -49,6 +49,26 @@ tsk_direct_table(const char *relname, bool *direct)
 }
 
 /*
+ * tsk_direct_first_where
+ *	  See direct_read.h.
+ */
+bool
+tsk_direct_first_where(Relation heap, Relation index, ScanKey keys, int nkeys, bool backward,
+					   TupleTableSlot *slot, tsk_direct_accept accept, void *arg)
+{
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	IndexScanDesc scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+	bool		found;
+
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	while ((found = index_getnext_slot(scan, backward ? BackwardScanDirection : ForwardScanDirection,
+									   slot)) && accept != NULL && !accept(slot, arg))
+		CHECK_FOR_INTERRUPTS();
+	index_endscan(scan);
+	return found;
+}
+
+/*
  * tsk_direct_first
  *	  See direct_read.h.
  */
@@ -56,14 +76,7 @@ bool
 tsk_direct_first(Relation heap, Relation index, ScanKey keys, int nkeys, bool backward,
 				 TupleTableSlot *slot)
 {
-	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	IndexScanDesc scan = index_beginscan(heap, index, snapshot, nkeys, 0);
-	bool		found;
-
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, backward ? BackwardScanDirection : ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
+	return tsk_direct_first_where(heap, index, keys, nkeys, backward, slot, NULL, NULL);
 }
 
 /*

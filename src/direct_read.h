@@ -34,6 +34,12 @@ extern Oid	tsk_direct_table(const char *relname, bool *direct);
 extern bool tsk_direct_first(Relation heap, Relation index, ScanKey keys, int nkeys,
 							 bool backward, TupleTableSlot *slot);
 
+/* The same, the first tuple that accept(slot, arg) takes. */
+typedef bool (*tsk_direct_accept) (TupleTableSlot *slot, void *arg);
+extern bool tsk_direct_first_where(Relation heap, Relation index, ScanKey keys, int nkeys,
+								   bool backward, TupleTableSlot *slot,
+								   tsk_direct_accept accept, void *arg);
+
 /* The attribute number of column name of heap (ERROR if it is gone). */
 extern AttrNumber tsk_direct_column(Relation heap, const char *name);
 

@@ -37,6 +37,7 @@ GRANT SELECT ON triggerstock.trades, triggerstock.trades_default, triggerstock.c
     triggerstock.news, triggerstock.feeds, triggerstock.symbol_aliases, triggerstock.quote_sources,
     triggerstock.lexicons, triggerstock.models, triggerstock.deployments, triggerstock.predictions,
     triggerstock.deployed, triggerstock.latest_predictions, triggerstock.model_live_metrics,
+    triggerstock.model_live_regression,
     triggerstock.worker_plan
     TO triggerstock_reader;
 
@@ -57,10 +58,11 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text, text, boolean),
     @extschema@.add_feed(text, interval),
     @extschema@.add_quote_source(text, text, jsonb, interval),
-    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train(text, interval, integer, jsonb, text, timestamptz, timestamptz, interval),
     @extschema@.train_from_query(text, text, interval, integer, jsonb),
     @extschema@.deploy(bigint),
     @extschema@.deploy(text, text),
+    @extschema@.deploy(text, text, text),
     @extschema@.retention(interval),
     @extschema@.dead_letters_retention(interval),
     @extschema@.refresh_candles(timestamptz),
@@ -74,10 +76,11 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.add_source(text, text, text, text[], text[], jsonb, boolean, integer[], time, time, text, text, boolean),
     @extschema@.add_feed(text, interval),
     @extschema@.add_quote_source(text, text, jsonb, interval),
-    @extschema@.train(text, interval, integer, jsonb),
+    @extschema@.train(text, interval, integer, jsonb, text, timestamptz, timestamptz, interval),
     @extschema@.train_from_query(text, text, interval, integer, jsonb),
     @extschema@.deploy(bigint),
     @extschema@.deploy(text, text),
+    @extschema@.deploy(text, text, text),
     @extschema@.retention(interval),
     @extschema@.dead_letters_retention(interval),
     @extschema@.refresh_candles(timestamptz),

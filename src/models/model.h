@@ -23,6 +23,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "models/model_regress.h"
 #include "models/model_trees.h"
 
 /* GUCs (model_cache.c defines them) */
@@ -72,6 +73,7 @@ typedef struct model_t
 	char		sha256[65];
 	Interval	width;
 	int32		horizon;
+	int			target;			/* tsm_target (model_regress.h) */
 	int			nfeatures;
 	char	  **features;		/* names, in matrix column order */
 	BoosterHandle booster;
@@ -83,9 +85,14 @@ typedef struct model_t
 /* The model with this id, loaded on first use (ERROR if it does not exist). */
 extern model_t *tsk_model_get(int64 model_id);
 
-/* Id of the model deployed for symbol, 0 when none (cached, invalidated by
- * relcache invalidation of triggerstock.deployments at commit). */
-extern int64 tsk_model_deployed(const char *symbol);
+/* Id of the model deployed for (symbol, target), 0 when none (cached,
+ * invalidated by relcache invalidation of triggerstock.deployments at
+ * commit). */
+extern int64 tsk_model_deployed(const char *symbol, int target);
+
+/* Whether triggerstock.<relname> has its issue-15 column target (a 0.1
+ * database not yet updated has none: every model in it is a direction one). */
+extern bool tsk_model_has_target(const char *relname);
 
 /* Schema of the extension (where features() lives), cached. */
 extern Oid	tsk_model_extension_namespace(void);
@@ -108,8 +115,10 @@ typedef enum fallback_t
 typedef struct prediction_t
 {
 	fallback_t level;
-	bool		has_probability;
-	double		probability;
+	int			target;			/* tsm_target */
+	bool		has_probability;	/* an answer: a probability (direction) or a
+									 * forecast (return, volatility) */
+	double		probability;	/* the answer: see has_probability */
 	int64		model_id;		/* 0 when no model answered */
 	char		sha256[65];		/* "" when unknown */
 	Interval	width;			/* the deployed model's, else 1 minute */
@@ -126,9 +135,9 @@ typedef struct prediction_t
 
 extern const char *tsk_fallback_name(fallback_t level);
 
-/* Run the fallback chain for symbol (inside a transaction, SPI not
- * connected by the caller). */
-extern void tsk_predict_symbol(const char *symbol, prediction_t *out);
+/* Run the fallback chain for the deployment of (symbol, target) (inside a
+ * transaction, SPI not connected by the caller). */
+extern void tsk_predict_symbol(const char *symbol, int target, prediction_t *out);
 
 /* The symbol argument of predict() and its kin, or ERROR when NULL or empty. */
 extern char *tsk_predict_symbol_arg(FunctionCallInfo fcinfo);

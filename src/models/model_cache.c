@@ -30,6 +30,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/parse_relation.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -53,6 +54,7 @@
 typedef struct cache_deployed
 {
 	char		symbol[NAMEDATALEN];
+	int			target;			/* tsm_target */
 	int64		model_id;
 } cache_deployed;
 
@@ -112,6 +114,22 @@ cache_init(void)
 }
 
 /*
+ * tsk_model_has_target
+ *	  Whether triggerstock.<relname> has the column target (0.2 after issue
+ *	  15); a 0.1 database served by this library until ALTER EXTENSION
+ *	  UPDATE has none, and every model in it is a direction model.  A
+ *	  syscache probe: cheap enough to ask on every use.
+ */
+bool
+tsk_model_has_target(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("triggerstock", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "target") != InvalidAttrNumber;
+}
+
+/*
  * cache_evict_to
  *	  Free least recently used models until at most `keep` remain.
  */
@@ -166,7 +184,8 @@ cache_bad_model(int64 model_id, const char *what)
  * cache_build
  *	  A model_t, in a new context under the cache's, from a models row
  *	  (cols: the attribute numbers of symbol, sha256, width, horizon,
- *	  features, model in tup), with its booster loaded.
+ *	  features, model and target in tup; target 0: a 0.1 table without
+ *	  it, a direction model), with its booster loaded.
  */
 static model_t *
 cache_build(int64 model_id, HeapTuple tup, TupleDesc desc, const int *cols)
@@ -195,6 +214,11 @@ cache_build(int64 model_id, HeapTuple tup, TupleDesc desc, const int *cols)
 		m->horizon = DatumGetInt32(cache_column(tup, desc, cols[3], model_id));
 		if (m->horizon < 1 || m->horizon > 10000)
 			cache_bad_model(model_id, "horizon outside 1 to 10000");
+		m->target = cols[6] > 0
+			? tsk_tsm_target_parse(TextDatumGetCString(cache_column(tup, desc, cols[6], model_id)))
+			: TSM_TARGET_DIRECTION;
+		if (m->target < 0)
+			cache_bad_model(model_id, "unknown target");
 		names = DatumGetArrayTypeP(cache_column(tup, desc, cols[4], model_id));
 		if (ARR_NDIM(names) != 1)
 			cache_bad_model(model_id, "features is not a one-dimensional array");
@@ -250,14 +274,17 @@ cache_missing(int64 model_id)
 static model_t *
 cache_load_spi(int64 model_id)
 {
-	static const int cols[6] = {1, 2, 3, 4, 5, 6};
+	static const int cols[7] = {1, 2, 3, 4, 5, 6, 7};
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(model_id)};
 	int			spi = tsk_spi_connect();
 	int			ret;
 	model_t    *m;
 
-	ret = SPI_execute_with_args("SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model "
+	ret = SPI_execute_with_args(tsk_model_has_target("models") ?
+								"SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model, m.target "
+								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1" :
+								"SELECT m.symbol, m.sha256, m.width, m.horizon, m.features, m.model, 'direction' "
 								"FROM triggerstock.models m WHERE m.id OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -288,7 +315,7 @@ cache_load(int64 model_id)
 	HeapTuple	tup;
 	bool		should_free;
 	bool		pushed = false;
-	int			cols[6];
+	int			cols[7];
 	model_t    *m;
 
 	if (!direct)
@@ -311,6 +338,8 @@ cache_load(int64 model_id)
 		cache_missing(model_id);
 	for (int i = 0; i < 6; i++)
 		cols[i] = tsk_direct_column(heap, names[i]);
+	/* a 0.1 table (before ALTER EXTENSION UPDATE) has no target: direction */
+	cols[6] = Max(attnameAttNum(heap, "target", false), 0);
 	tup = ExecFetchSlotHeapTuple(slot, true, &should_free);
 	m = cache_build(model_id, tup, RelationGetDescr(heap), cols);
 	if (should_free)
@@ -391,24 +420,34 @@ tsk_model_cache_count(void)
 
 /*
  * deployed_read_spi
- *	  The symbol's latest deployment through SPI (a caller under
- *	  row-level security); 0 when none.
+ *	  The latest deployment of (symbol, target) through SPI (a caller
+ *	  under row-level security); 0 when none.
  */
 static int64
-deployed_read_spi(const char *symbol)
+deployed_read_spi(const char *symbol, int target)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(symbol)};
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
 	int64		model_id = 0;
-	int			spi = tsk_spi_connect();
+	int			spi;
 	int			ret;
 
-	ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
-								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
-								1, argtypes, args, NULL, true, 1);
+	args[0] = CStringGetTextDatum(symbol);
+	args[1] = CStringGetTextDatum(tsk_tsm_target_name((tsm_target) target));
+	spi = tsk_spi_connect();
+	if (!tsk_model_has_target("deployments"))
+		ret = target != TSM_TARGET_DIRECTION ? SPI_OK_SELECT :
+			SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+								  "WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
+								  1, argtypes, args, NULL, true, 1);
+	else
+		ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+									"WHERE d.symbol OPERATOR(pg_catalog.=) $1 AND d.target OPERATOR(pg_catalog.=) $2 "
+									"ORDER BY d.id DESC LIMIT 1",
+									2, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	if (SPI_processed == 1 && SPI_tuptable != NULL)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -419,14 +458,36 @@ deployed_read_spi(const char *symbol)
 	return model_id;
 }
 
+/* Which deployments rows deployed_read takes: those of one target. */
+typedef struct deployed_filter
+{
+	AttrNumber	att;			/* deployments.target */
+	const char *target;
+} deployed_filter;
+
+/*
+ * deployed_accept
+ *	  tsk_direct_accept: a deployments row of the filter's target.
+ */
+static bool
+deployed_accept(TupleTableSlot *slot, void *arg)
+{
+	deployed_filter *f = arg;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, f->att, &isnull);
+
+	return !isnull && strcmp(TextDatumGetCString(d), f->target) == 0;
+}
+
 /*
  * deployed_read
- *	  The symbol's latest deployment (highest id): one backward probe of
- *	  index deployments_symbol_id (symbol, id), without SPI
- *	  (direct_read.h); 0 when none.
+ *	  The latest deployment (highest id) of (symbol, target): a backward
+ *	  scan of index deployments_symbol_id (symbol, id) to the first row of
+ *	  the target, without SPI (direct_read.h); 0 when none.  A 0.1 table
+ *	  has no target column: its rows are direction deployments.
  */
 static int64
-deployed_read(const char *symbol)
+deployed_read(const char *symbol, int target)
 {
 	bool		direct;
 	Oid			relid = tsk_direct_table("deployments", &direct);
@@ -436,16 +497,25 @@ deployed_read(const char *symbol)
 				index;
 	ScanKeyData key;
 	TupleTableSlot *slot;
+	deployed_filter filter;
 	int64		model_id = 0;
 
 	if (!OidIsValid(indexid))
-		return deployed_read_spi(symbol);
+		return deployed_read_spi(symbol, target);
 	heap = table_open(relid, AccessShareLock);
+	filter.att = attnameAttNum(heap, "target", false);
+	filter.target = tsk_tsm_target_name((tsm_target) target);
+	if (filter.att <= 0 && target != TSM_TARGET_DIRECTION)
+	{
+		table_close(heap, AccessShareLock);
+		return 0;
+	}
 	index = index_open(indexid, AccessShareLock);
 	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
 						   F_TEXTEQ, CStringGetTextDatum(symbol));
 	slot = table_slot_create(heap, NULL);
-	if (tsk_direct_first(heap, index, &key, 1, true, slot))
+	if (tsk_direct_first_where(heap, index, &key, 1, true, slot,
+							   filter.att > 0 ? deployed_accept : NULL, &filter))
 	{
 		bool		isnull;
 		Datum		d = slot_getattr(slot, tsk_direct_column(heap, "model_id"), &isnull);
@@ -460,24 +530,25 @@ deployed_read(const char *symbol)
 
 /*
  * tsk_model_deployed
- *	  The deployed model of symbol from the map, read on a miss.
+ *	  The deployed model of (symbol, target) from the map, read on a miss.
  */
 int64
-tsk_model_deployed(const char *symbol)
+tsk_model_deployed(const char *symbol, int target)
 {
 	int64		model_id;
 
 	cache_init();
 	for (int i = 0; i < cache_ndeployments; i++)
-		if (strcmp(cache_deployments[i].symbol, symbol) == 0)
+		if (cache_deployments[i].target == target && strcmp(cache_deployments[i].symbol, symbol) == 0)
 			return cache_deployments[i].model_id;
 
-	model_id = deployed_read(symbol);
+	model_id = deployed_read(symbol, target);
 	if (strlen(symbol) < NAMEDATALEN)
 	{
 		if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
 			cache_ndeployments = 0;
 		strlcpy(cache_deployments[cache_ndeployments].symbol, symbol, NAMEDATALEN);
+		cache_deployments[cache_ndeployments].target = target;
 		cache_deployments[cache_ndeployments].model_id = model_id;
 		cache_ndeployments++;
 	}

@@ -114,7 +114,7 @@ model_feature_drift(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("recent must be at least 10 rows, got %d", recent),
 				 errhint("The default compares the last 1440 feature rows (one day of 1-minute candles).")));
-	model_id = tsk_model_deployed(symbol);
+	model_id = tsk_model_deployed(symbol, TSM_TARGET_DIRECTION);
 	if (model_id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

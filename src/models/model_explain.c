@@ -64,9 +64,17 @@ tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
 {
 	char		ts[MAXDATELEN + 1];
 
+	bool		regression = p->target != TSM_TARGET_DIRECTION;
+	const char *wtext = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width)));
+
 	appendStringInfoString(buf, "{\"symbol\": ");
 	escape_json(buf, symbol);
-	appendStringInfoString(buf, ", \"probability\": ");
+	/* a regression answers a forecast; the direction keys stay as in 0.2 */
+	if (regression)
+		appendStringInfo(buf, ", \"target\": \"%s\", \"forecast\": ",
+						 tsk_tsm_target_name((tsm_target) p->target));
+	else
+		appendStringInfoString(buf, ", \"probability\": ");
 	if (p->has_probability)
 		tsk_json_double(buf, p->probability);
 	else
@@ -76,7 +84,15 @@ tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
 	appendStringInfoString(buf, ", \"width\": ");
 	escape_json(buf, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&p->width))));
 	appendStringInfo(buf, ", \"horizon\": %d, \"question\": ", p->horizon);
-	if (p->has_bucket)
+	if (p->has_bucket && p->target == TSM_TARGET_RETURN)
+		escape_json(buf, psprintf("ln of the close %d bucket%s of %s after the bucket starting %s "
+								  "over that bucket's close", p->horizon, p->horizon == 1 ? "" : "s",
+								  wtext, timestamptz_to_str(p->bucket)));
+	else if (p->has_bucket && p->target == TSM_TARGET_VOLATILITY)
+		escape_json(buf, psprintf("realised volatility (sqrt of the sum of squared log returns) of the %d "
+								  "bucket%s of %s after the bucket starting %s (exp of the model's log forecast)",
+								  p->horizon, p->horizon == 1 ? "" : "s", wtext, timestamptz_to_str(p->bucket)));
+	else if (p->has_bucket)
 		escape_json(buf, psprintf("probability that the close %d bucket%s of %s after the bucket starting %s "
 								  "is higher than that bucket's close",
 								  p->horizon, p->horizon == 1 ? "" : "s",

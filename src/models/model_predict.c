@@ -389,24 +389,32 @@ predict_one(const model_t *m, const float *x, double *out)
 static void
 predict_last_score(const char *symbol, prediction_t *out)
 {
-	Oid			types[4] = {TEXTOID, INT4OID, INTERVALOID, INT4OID};
-	Datum		args[4] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
-	IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon)};
+	Oid			types[5] = {TEXTOID, INT4OID, INTERVALOID, INT4OID, TEXTOID};
+	Datum		args[5] = {CStringGetTextDatum(symbol), Int32GetDatum(tsk_last_score_max_age),
+		IntervalPGetDatum(&out->width), Int32GetDatum(out->horizon),
+	CStringGetTextDatum(tsk_tsm_target_name((tsm_target) out->target))};
+	bool		regression = out->target != TSM_TARGET_DIRECTION;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 	int			ret;
 
-	ret = SPI_execute_with_args("SELECT probability, model_id, model_sha256 FROM triggerstock.predictions "
-								"WHERE symbol OPERATOR(pg_catalog.=) $1 "
-								"AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
-								"AND fallback_level OPERATOR(pg_catalog.=) 'model' "
-								"AND probability IS NOT NULL "
-								"AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
-								"    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
-								"ORDER BY predicted_at DESC LIMIT 1",
-								4, types, args, NULL, true, 1);
+	ret = SPI_execute_with_args(psprintf("SELECT %s, model_id, model_sha256 FROM triggerstock.predictions "
+										 "WHERE symbol OPERATOR(pg_catalog.=) $1 "
+										 "AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
+										 "%s"
+										 "AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+										 "AND %s IS NOT NULL "
+										 "AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
+										 "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
+										 "ORDER BY predicted_at DESC LIMIT 1",
+										 regression ? "forecast" : "probability",
+										 /* a 0.1 database (not yet updated): direction rows only */
+										 tsk_model_has_target("predictions") ?
+										 "AND target OPERATOR(pg_catalog.=) $5 " : "AND $5 IS NOT NULL ",
+										 regression ? "forecast" : "probability"),
+								5, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1)
@@ -414,7 +422,8 @@ predict_last_score(const char *symbol, prediction_t *out)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	d = SPI_getbinval(tup, desc, 1, &isnull);
-	if (isnull || !(DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1))
+	if (isnull || (regression ? !isfinite(DatumGetFloat8(d))
+				   : !(DatumGetFloat8(d) >= 0 && DatumGetFloat8(d) <= 1)))
 		return;
 	out->probability = DatumGetFloat8(d);
 	out->has_probability = true;
@@ -431,7 +440,7 @@ predict_last_score(const char *symbol, prediction_t *out)
  *	  Run the fallback chain for symbol; see the file header.
  */
 void
-tsk_predict_symbol(const char *symbol, prediction_t *out)
+tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 {
 	int64		model_id;
 	model_t    *m;
@@ -442,9 +451,10 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 				macd;
 	int			guc_level = tsk_guc_internal_begin();
 
-	model_id = tsk_model_deployed(symbol);
+	model_id = tsk_model_deployed(symbol, target);
 	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
+	out->target = target;
 	out->level = TS_LEVEL_ABSTAIN;
 	out->width = m ? m->width : one_minute;
 	out->horizon = m ? m->horizon : 1;
@@ -464,7 +474,11 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 
 	/* level 1: the deployed model */
 	if (m == NULL)
-		out->reason = "no model is deployed for the symbol";
+		out->reason = target == TSM_TARGET_DIRECTION ? "no model is deployed for the symbol"
+			: psprintf("no %s model is deployed for the symbol", tsk_tsm_target_name((tsm_target) target));
+	else if (m->target != target)
+		out->reason = psprintf("deployed model %lld has target %s", (long long) m->id,
+							   tsk_tsm_target_name((tsm_target) m->target));
 	else if (row == NULL)
 		out->reason = "no complete candle for the symbol";
 	else
@@ -488,8 +502,13 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 			double		prob;
 
 			predict_one(m, x, &prob);
+			/* the volatility model forecasts ln of the realised volatility */
+			if (target == TSM_TARGET_VOLATILITY)
+				prob = exp(prob);
+			if (target != TSM_TARGET_DIRECTION && !isfinite(prob))
+				out->reason = psprintf("model %lld answered %g", (long long) m->id, prob);
 			/* a stored booster of another objective answers something else */
-			if (!(prob >= 0 && prob <= 1))
+			else if (target == TSM_TARGET_DIRECTION && !(prob >= 0 && prob <= 1))
 				out->reason = psprintf("model %lld answered %g, not a probability", (long long) m->id, prob);
 			else
 			{
@@ -513,8 +532,8 @@ tsk_predict_symbol(const char *symbol, prediction_t *out)
 		predict_last_score(symbol, out);
 	}
 
-	/* level 3: the rules baseline */
-	if (!out->has_probability && row != NULL &&
+	/* level 3: the rules baseline (a probability: direction only) */
+	if (!out->has_probability && row != NULL && target == TSM_TARGET_DIRECTION &&
 		predict_row_value(row, "rsi_14", &rsi) && predict_row_value(row, "macd_hist", &macd) &&
 		!isnan(tsk_tsm_rules_probability(rsi, macd)))
 	{
@@ -551,6 +570,34 @@ tsk_predict_symbol_arg(FunctionCallInfo fcinfo)
 }
 
 /*
+ * predict_target_arg
+ *	  The target argument of predict(symbol, target) and
+ *	  predict_explain(symbol, target); direction for the one-argument forms.
+ */
+static int
+predict_target_arg(FunctionCallInfo fcinfo)
+{
+	char	   *name;
+	int			target;
+
+	if (PG_NARGS() < 2)
+		return TSM_TARGET_DIRECTION;
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must not be NULL"),
+				 errhint("Use direction, return or volatility.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	target = tsk_tsm_target_parse(name);
+	if (target < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown target \"%s\"", name),
+				 errhint("Use direction, return or volatility.")));
+	return target;
+}
+
+/*
  * model_predict_symbol
  *	  predict(symbol) -> float8: probability that the close horizon buckets
  *	  (of the deployed model's width) after the newest complete bucket is
@@ -561,8 +608,9 @@ Datum
 model_predict_symbol(PG_FUNCTION_ARGS)
 {
 	prediction_t p;
+	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 
-	tsk_predict_symbol(tsk_predict_symbol_arg(fcinfo), &p);
+	tsk_predict_symbol(symbol, predict_target_arg(fcinfo), &p);
 	if (!p.has_probability)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(p.probability);
@@ -580,7 +628,7 @@ model_predict_explain(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 
-	tsk_predict_symbol(symbol, &p);
+	tsk_predict_symbol(symbol, predict_target_arg(fcinfo), &p);
 	initStringInfo(&buf);
 	tsk_prediction_json(symbol, &p, &buf);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
@@ -609,7 +657,7 @@ model_predict_features(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("features must not be NULL"),
 				 errhint("Give one value per model feature; NULL elements are missing values.")));
-	model_id = tsk_model_deployed(symbol);
+	model_id = tsk_model_deployed(symbol, TSM_TARGET_DIRECTION);
 	if (model_id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

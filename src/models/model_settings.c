@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 
 #include "guc.h"
+#include "models/model_regress.h"
 #include "models/model_settings.h"
 
 /*
@@ -54,12 +55,15 @@ settings_known_param(const char *key)
  *	  to XGBoost, any other is an ERROR.
  */
 void
-tsk_train_settings_parse(Jsonb *params, train_settings *s)
+tsk_train_settings_parse(Jsonb *params, int target, train_settings *s)
 {
+	bool		regression = target != TSM_TARGET_DIRECTION;
 	static const char *const defaults[][2] = {
 		{"objective", "binary:logistic"}, {"eval_metric", "logloss"},
 		{"tree_method", "hist"}, {"max_depth", "4"}, {"eta", "0.1"},
 		{"seed", "0"}, {"validate_parameters", "1"}, {"nthread", NULL}};
+	bool		user[TRAIN_MAX_PARAMS] = {false};
+	const char *booster;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -75,6 +79,11 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 		s->keys[s->nparams] = pstrdup(defaults[i][0]);
 		s->values[s->nparams++] = defaults[i][1] ? pstrdup(defaults[i][1])
 			: psprintf("%d", tsk_train_threads);
+	}
+	if (regression)
+	{
+		s->values[0] = pstrdup("reg:squarederror");
+		s->values[1] = pstrdup("rmse");
 	}
 
 	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
@@ -112,8 +121,12 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("parameter \"%s\" cannot be set", key),
-					 errhint("train() always uses objective binary:logistic with eval_metric logloss "
-							 "for early stopping; the thread count is the GUC triggerstock.train_threads.")));
+					 regression ?
+					 errhint("train() uses objective reg:squarederror with eval_metric rmse for early stopping "
+							 "for the return and volatility targets; the thread count is the GUC "
+							 "triggerstock.train_threads.") :
+					 errhint("train() always uses objective binary:logistic with eval_metric logloss for early stopping; "
+							 "the thread count is the GUC triggerstock.train_threads.")));
 		if (strcmp(key, "test_fraction") == 0 || strcmp(key, "validation_fraction") == 0)
 		{
 			bool		test = key[0] == 't';
@@ -168,5 +181,62 @@ tsk_train_settings_parse(Jsonb *params, train_settings *s)
 		if (i == s->nparams)
 			s->keys[s->nparams++] = key;
 		s->values[i] = value;
+		user[i] = true;
 	}
+
+	/* a linear booster: the tree defaults are not its parameters */
+	booster = tsk_train_settings_get(s, "booster");
+	s->gblinear = booster != NULL && strcmp(booster, "gblinear") == 0;
+	if (s->gblinear)
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < s->nparams; i++)
+		{
+			if (!user[i] && (strcmp(s->keys[i], "tree_method") == 0 || strcmp(s->keys[i], "max_depth") == 0 ||
+							 strcmp(s->keys[i], "eta") == 0))
+				continue;
+			s->keys[kept] = s->keys[i];
+			s->values[kept++] = s->values[i];
+		}
+		s->nparams = kept;
+		/* shotgun, XGBoost's default, is not reproducible with more than one thread */
+		if (tsk_train_settings_get(s, "updater") == NULL)
+			tsk_train_settings_set(s, "updater", "coord_descent");
+	}
+}
+
+/*
+ * tsk_train_settings_get
+ *	  The value of key, or NULL.
+ */
+const char *
+tsk_train_settings_get(const train_settings *s, const char *key)
+{
+	for (int i = 0; i < s->nparams; i++)
+		if (strcmp(s->keys[i], key) == 0)
+			return s->values[i];
+	return NULL;
+}
+
+/*
+ * tsk_train_settings_set
+ *	  Add or replace key = value.
+ */
+void
+tsk_train_settings_set(train_settings *s, const char *key, const char *value)
+{
+	for (int i = 0; i < s->nparams; i++)
+		if (strcmp(s->keys[i], key) == 0)
+		{
+			s->values[i] = pstrdup(value);
+			return;
+		}
+	if (s->nparams == TRAIN_MAX_PARAMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many parameters"),
+				 errhint("Give at most 50 parameters.")));
+	s->keys[s->nparams] = pstrdup(key);
+	s->values[s->nparams++] = pstrdup(value);
 }

@@ -6,7 +6,8 @@
  *	  (model_settings.c).
  *
  * Invariants: objective, eval_metric and the thread count cannot be set
- * (train() fixes the first two; triggerstock.train_threads is the third);
+ * (train() fixes the first two from the target; triggerstock.train_threads
+ * is the third);
  * every value is validated before training starts.
  */
 #ifndef TRIGGERSTOCK_MODEL_SETTINGS_H
@@ -29,8 +30,22 @@ typedef struct train_settings
 	int			nparams;
 	char	   *keys[TRAIN_MAX_PARAMS];
 	char	   *values[TRAIN_MAX_PARAMS];
+	bool		gblinear;		/* booster gblinear: a linear model (issue 15) */
 } train_settings;
 
-extern void tsk_train_settings_parse(Jsonb *params, train_settings *s);
+/*
+ * Parse params for a model of target (tsm_target): direction trains
+ * binary:logistic with logloss, return and volatility reg:squarederror
+ * with rmse.  With booster gblinear, the tree defaults (tree_method,
+ * max_depth, eta) are not set, and updater defaults to coord_descent
+ * (deterministic; XGBoost's shotgun is not with several threads).
+ */
+extern void tsk_train_settings_parse(Jsonb *params, int target, train_settings *s);
+
+/* The value of an XGBoost parameter in s, or NULL. */
+extern const char *tsk_train_settings_get(const train_settings *s, const char *key);
+
+/* Set (add or replace) an XGBoost parameter. */
+extern void tsk_train_settings_set(train_settings *s, const char *key, const char *value);
 
 #endif							/* TRIGGERSTOCK_MODEL_SETTINGS_H */

@@ -26,6 +26,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #include "models/model.h"
@@ -57,7 +58,9 @@ store_importance(train_state *t)
 	const bst_ulong *shape;
 	const float *scores;
 
-	tsk_xgb_check(XGBoosterFeatureScore(t->booster, "{\"importance_type\": \"gain\"}",
+	/* a linear model has no gain: its importance is its coefficient */
+	tsk_xgb_check(XGBoosterFeatureScore(t->booster, t->s.gblinear ? "{\"importance_type\": \"weight\"}"
+									   : "{\"importance_type\": \"gain\"}",
 									   &nf, &fnames, &dim, &shape, &scores),
 				 "XGBoosterFeatureScore");
 	initStringInfo(&t->importance);
@@ -228,11 +231,12 @@ tsk_train_decide(train_state *t)
 	TimestampTz dm_test_from;
 	tsm_metrics dtm;
 
-	t->deployed_id = tsk_model_deployed(t->symbol);
+	t->deployed_id = tsk_model_deployed(t->symbol, t->target);
 	if (t->deployed_id == 0)
 	{
 		t->deploy = true;
-		t->deploy_reason = "first model of the symbol";
+		t->deploy_reason = t->target == TSM_TARGET_DIRECTION ? "first model of the symbol"
+			: psprintf("first %s model of the symbol", tsk_tsm_target_name(t->target));
 		return;
 	}
 	dm = store_load_deployed(t->deployed_id, &t->deploy_reason);
@@ -241,7 +245,7 @@ tsk_train_decide(train_state *t)
 		t->deploy = true;
 		return;
 	}
-	same = dm->nfeatures == t->r.nfeat && dm->horizon == t->horizon &&
+	same = dm->nfeatures == t->r.nfeat && dm->horizon == t->horizon && dm->target == (int) t->target &&
 		memcmp(&dm->width, t->width, sizeof(Interval)) == 0;
 	for (int j = 0; same && j < t->r.nfeat; j++)
 		same = strcmp(dm->features[j], t->r.names[j]) == 0;
@@ -260,6 +264,19 @@ tsk_train_decide(train_state *t)
 									"(its own test window starts at %s, after %s): not compared",
 									(long long) t->deployed_id, pstrdup(timestamptz_to_str(dm_test_from)),
 									pstrdup(timestamptz_to_str(window_from)));
+		return;
+	}
+	if (t->target != TSM_TARGET_DIRECTION)
+	{
+		double		dmse = tsk_train_regression_mse(t, dm->booster);
+
+		t->compared = true;
+		t->deploy = t->rm.mse < dmse;
+		t->deploy_reason = psprintf("test mse %.9g %s %.9g of deployed %s model %lld on the same window [%s, %s] "
+									"(same symbol, width %s and horizon %d)",
+									t->rm.mse, t->deploy ? "<" : ">=", dmse, tsk_tsm_target_name(t->target),
+									(long long) t->deployed_id, pstrdup(timestamptz_to_str(window_from)),
+									pstrdup(timestamptz_to_str(window_to)), store_interval_text(t->width), t->horizon);
 		return;
 	}
 	tsk_xgb_predict(dm->booster, t->r.x + t->test_begin * t->r.nfeat, t->n_test, t->r.nfeat, t->prob);
@@ -295,6 +312,21 @@ store_metrics_json(train_state *t, StringInfo buf)
 	const tsm_metrics *m = &t->tm;
 
 	initStringInfo(buf);
+	if (t->target != TSM_TARGET_DIRECTION)
+	{
+		appendStringInfo(buf, "{\"n_test\": %zu, \"n_train\": %zu, \"n_fit\": %zu, \"n_validation\": %zu, "
+						 "\"n_gap\": %d, \"target\": \"%s\"%s",
+						 t->n_test, t->n_train, t->n_fit, t->n_train - t->val_begin, t->horizon,
+						 tsk_tsm_target_name(t->target), t->regress_json.data);
+		appendStringInfo(buf, ", \"rounds\": %d, \"best_iteration\": %d, \"rounds_boosted\": %d, "
+						 "\"refit\": true",
+						 t->best_iteration + 1, t->best_iteration, t->rounds_boosted);
+		store_key_double(buf, "validation_rmse", t->validation_log_loss);
+		appendStringInfo(buf, ", \"deployed_model_id\": %lld, \"auto_deploy\": ", (long long) t->deployed_id);
+		escape_json(buf, t->deploy_reason);
+		appendStringInfoChar(buf, '}');
+		return;
+	}
 	appendStringInfo(buf, "{\"n_test\": %zu, \"n_train\": %zu, \"n_fit\": %zu, \"n_validation\": %zu, "
 					 "\"n_gap\": %d, \"majority_class\": %d",
 					 t->n_test, t->n_train, t->n_fit, t->n_train - t->val_begin, t->horizon, t->majority);
@@ -335,6 +367,8 @@ store_metrics_json(train_state *t, StringInfo buf)
 static void
 store_params_json(train_state *t, StringInfo buf)
 {
+	char		ts[MAXDATELEN + 1];
+
 	initStringInfo(buf);
 	appendStringInfo(buf, "{\"test_fraction\": %.17g, \"validation_fraction\": %.17g, "
 					 "\"num_boost_round\": %d, \"early_stopping_rounds\": %d",
@@ -349,6 +383,18 @@ store_params_json(train_state *t, StringInfo buf)
 		appendStringInfoString(buf, ": ");
 		escape_json(buf, t->s.values[i]);
 	}
+	/* the training window (issue 15): what rows the model may have learned from */
+	if (t->window.has_since)
+		appendStringInfo(buf, ", \"since\": \"%s\"",
+						 JsonEncodeDateTime(ts, TimestampTzGetDatum(t->window.since), TIMESTAMPTZOID, NULL));
+	if (t->window.has_until)
+		appendStringInfo(buf, ", \"until\": \"%s\"",
+						 JsonEncodeDateTime(ts, TimestampTzGetDatum(t->window.until), TIMESTAMPTZOID, NULL));
+	if (t->window.window)
+	{
+		appendStringInfoString(buf, ", \"window\": ");
+		escape_json(buf, t->window.window);
+	}
 	appendStringInfoChar(buf, '}');
 }
 
@@ -359,14 +405,15 @@ store_params_json(train_state *t, StringInfo buf)
 void
 tsk_train_store(train_state *t)
 {
-	Oid			types[13] = {TEXTOID, INTERVALOID, INT4OID, BYTEAOID, TEXTOID, TEXTARRAYOID,
-	INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
-	Datum		values[13];
+	Oid			types[14] = {TEXTOID, INTERVALOID, INT4OID, BYTEAOID, TEXTOID, TEXTARRAYOID,
+	INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[14];
 	Datum	   *names = palloc(sizeof(Datum) * t->r.nfeat);
 	StringInfoData metrics,
 				params;
 	char	   *sql;
 	bool		isnull;
+	bool		has_target;
 	int			ret;
 
 	store_metrics_json(t, &metrics);
@@ -386,20 +433,29 @@ tsk_train_store(train_state *t)
 	values[10] = TimestampTzGetDatum(t->r.bucket[t->nl - 1]);
 	values[11] = CStringGetTextDatum(metrics.data);
 	values[12] = CStringGetTextDatum(t->importance.data);
+	values[13] = CStringGetTextDatum(tsk_tsm_target_name(t->target));
+	/* a 0.1 database (not yet updated) has no target column: direction only */
+	has_target = tsk_model_has_target("models");
+	if (!has_target && t->target != TSM_TARGET_DIRECTION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a %s model needs triggerstock 0.2", tsk_tsm_target_name(t->target)),
+				 errhint("Run ALTER EXTENSION triggerstock UPDATE.")));
 	sql = psprintf("INSERT INTO triggerstock.models (symbol, width, horizon, model, sha256, params, features, "
 				   "best_iteration, train_from, train_to, test_from, test_to, metrics, importance, "
-				   "drift_reference, source) "
+				   "drift_reference, source%s) "
 				   "VALUES ($1, $2, $3, $4, pg_catalog.encode(pg_catalog.sha256($4), 'hex'), $5::pg_catalog.jsonb, $6, "
 				   "$7, $8, $9, $10, $11, $12::pg_catalog.jsonb OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object("
 				   "'train_from', $8, 'train_to', $9, 'test_from', $10, 'test_to', $11, "
 				   "'training_ms', pg_catalog.round(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() "
 				   "OPERATOR(pg_catalog.-) %s::pg_catalog.timestamptz)::pg_catalog.numeric "
 				   "OPERATOR(pg_catalog.*) 1000, 1)), "
-				   "$13::pg_catalog.jsonb, %s::pg_catalog.jsonb, %s) RETURNING id",
+				   "$13::pg_catalog.jsonb, %s::pg_catalog.jsonb, %s%s) RETURNING id",
+				   has_target ? ", target" : "",
 				   quote_literal_cstr(timestamptz_to_str(t->started)),
 				   quote_literal_cstr(t->drift.data),
-				   t->source ? quote_literal_cstr(t->source) : "'features()'");
-	ret = SPI_execute_with_args(sql, 13, types, values, NULL, false, 1);
+				   t->source ? quote_literal_cstr(t->source) : "'features()'", has_target ? ", $14" : "");
+	ret = SPI_execute_with_args(sql, has_target ? 14 : 13, types, values, NULL, false, 1);
 	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	t->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -416,14 +472,19 @@ tsk_train_deploy(train_state *t)
 {
 	if (t->deploy)
 	{
-		Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
-		Datum		values[3] = {CStringGetTextDatum(t->symbol), Int64GetDatum(t->model_id),
-		CStringGetTextDatum(t->deploy_reason)};
+		Oid			types[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
+		Datum		values[4] = {CStringGetTextDatum(t->symbol), Int64GetDatum(t->model_id),
+			CStringGetTextDatum(t->deploy_reason), CStringGetTextDatum(tsk_tsm_target_name(t->target))};
 		int			ret;
 
-		ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason) "
-									"VALUES ($1, $2, 'best_score', 'train(): ' OPERATOR(pg_catalog.||) $3)",
-									3, types, values, NULL, false, 0);
+		if (tsk_model_has_target("deployments"))
+			ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason, target) "
+										"VALUES ($1, $2, 'best_score', 'train(): ' OPERATOR(pg_catalog.||) $3, $4)",
+										4, types, values, NULL, false, 0);
+		else
+			ret = SPI_execute_with_args("INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason) "
+										"VALUES ($1, $2, 'best_score', 'train(): ' OPERATOR(pg_catalog.||) $3)",
+										3, types, values, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		if (t->deployed_id != 0)

@@ -154,7 +154,22 @@ train_split(train_state *t)
 	size_t		needed = train_needed_rows(&t->s, t->horizon);
 
 	t->label = palloc(sizeof(float) * Max(t->r.n, 1));
-	t->nl = tsk_tsm_labels(t->r.close, t->r.n, t->horizon, t->label);
+	if (t->target == TSM_TARGET_DIRECTION)
+		t->nl = tsk_tsm_labels(t->r.close, t->r.n, t->horizon, t->label);
+	else
+	{
+		size_t		bad = 0;
+		long		nl = tsk_tsm_regression_labels(t->r.close, t->r.n, t->horizon, t->target, t->label, &bad);
+
+		if (nl < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("close %g of \"%s\" at %s is not a positive number", t->r.close[bad], t->symbol,
+							timestamptz_to_str(t->r.bucket[bad])),
+					 errhint("The %s target takes logarithms of closes; train on rows whose closes are positive.",
+							 tsk_tsm_target_name(t->target))));
+		t->nl = (size_t) nl;
+	}
 	if (t->nl < needed ||
 		!train_layout(t->nl, &t->s, t->horizon, &t->n_fit, &t->val_begin, &t->n_train, &t->test_begin))
 		ereport(ERROR,
@@ -166,6 +181,21 @@ train_split(train_state *t)
 						 needed + t->horizon, t->horizon, t->s.test_fraction, t->s.validation_fraction,
 						 TRAIN_MIN_FIT_ROWS, TRAIN_MIN_VALIDATION_ROWS, TRAIN_MIN_TEST_ROWS, t->horizon)));
 	t->n_test = t->nl - t->test_begin;
+	if (t->target != TSM_TARGET_DIRECTION)
+	{
+		double		sum = 0;
+
+		for (size_t i = 0; i < t->n_train; i++)
+			sum += t->label[i];
+		t->train_mean = sum / (double) t->n_train;
+		/*
+		 * the boosting starts from the mean label of the rows it learns from
+		 * (fit rows under early stopping, all training rows for the refit:
+		 * train_fit) unless params say otherwise
+		 */
+		t->auto_base_score = tsk_train_settings_get(&t->s, "base_score") == NULL;
+		return;
+	}
 	for (size_t i = 0; i < t->n_train; i++)
 		t->positives += t->label[i] > 0.5f;
 	if (t->positives == 0 || t->positives == t->n_train)
@@ -267,6 +297,21 @@ train_round(BoosterHandle booster, int iter, DMatrixHandle dtrain, DMatrixHandle
 }
 
 /*
+ * train_set_base_score
+ *	  base_score = the mean label of rows [0, n) (a regression), as text
+ *	  that reads back to the same float.
+ */
+static void
+train_set_base_score(train_state *t, size_t n)
+{
+	double		sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += t->label[i];
+	tsk_train_settings_set(&t->s, "base_score", psprintf("%.17g", sum / (double) n));
+}
+
+/*
  * train_fit
  *	  Choose the number of rounds on the validation slice (early stopping
  *	  on its log loss, XGBoost's rule: stop after early_stopping_rounds
@@ -296,6 +341,8 @@ train_fit(train_state *t)
 		int			best_iter = 0,
 					iter;
 
+		if (t->auto_base_score)
+			train_set_base_score(t, t->n_fit);
 		dms[0] = train_matrix(t, 0, t->n_fit);
 		dms[1] = train_matrix(t, t->val_begin, t->n_train - t->val_begin);
 		es = train_booster(t, dms, 2);
@@ -304,7 +351,8 @@ train_fit(train_state *t)
 			const char *eval = train_round(es, iter, dms[0], dms[1], iter == 0);
 			double		ll;
 
-			if (tsk_tsm_parse_eval(eval, "validation-logloss", &ll) != 0)
+			if (tsk_tsm_parse_eval(eval, t->target == TSM_TARGET_DIRECTION ? "validation-logloss"
+								   : "validation-rmse", &ll) != 0)
 				elog(ERROR, "unexpected xgboost evaluation output: %s", eval);
 			if (ll < best)
 			{
@@ -330,6 +378,8 @@ train_fit(train_state *t)
 		t->best_iteration = rounds - 1;
 	}
 
+	if (t->auto_base_score)
+		train_set_base_score(t, t->n_train);
 	all = train_matrix(t, 0, t->n_train);
 	t->booster = train_booster(t, &all, 1);
 	for (int iter = 0; iter < rounds; iter++)
@@ -356,6 +406,11 @@ train_evaluate(train_state *t)
 
 	t->prob = palloc(sizeof(double) * nmax);
 	t->scratch = palloc(sizeof(size_t) * nmax);
+	if (t->target != TSM_TARGET_DIRECTION)
+	{
+		tsk_train_evaluate_regression(t);
+		return;
+	}
 	tsk_xgb_predict(t->booster, t->r.x + first * t->r.nfeat, t->n_train - first, t->r.nfeat, t->prob);
 	tsk_tsm_compute_metrics(t->label + first, t->prob, t->n_train - first, t->majority, NULL, &t->trm);
 
@@ -374,7 +429,8 @@ train_evaluate(train_state *t)
  */
 static int64
 train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum *args,
-		  Interval *width, int horizon, Jsonb *params, const char *source)
+		  Interval *width, int horizon, Jsonb *params, const char *source, tsm_target target,
+		  const train_window *window)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "triggerstock train",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -389,14 +445,17 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	t->symbol = symbol;
 	t->width = width;
 	t->horizon = horizon;
+	t->target = target;
 	t->source = source;
+	if (window != NULL)
+		t->window = *window;
 	if (horizon < 1 || horizon > 10000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("horizon must be between 1 and 10000 buckets, got %d", horizon),
 				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
 	tsk_candle_check_width(width);
-	tsk_train_settings_parse(params, &t->s);
+	tsk_train_settings_parse(params, target, &t->s);
 
 	guc_level = tsk_guc_internal_begin();
 	/* a feature query given by the user runs under the user's search_path */
@@ -423,8 +482,9 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 
 /*
  * model_train
- *	  train(symbol text, width interval, horizon int, params jsonb) -> bigint
- *	  on the complete rows of features(symbol, width).
+ *	  train(symbol, width, horizon, params, target, since, until, "window")
+ *	  -> bigint on the complete rows of features(symbol, width), in the
+ *	  training window when one is given.
  */
 Datum
 model_train(PG_FUNCTION_ARGS)
@@ -432,26 +492,87 @@ model_train(PG_FUNCTION_ARGS)
 	char	   *symbol;
 	const char *nsp;
 	char	   *query;
-	Oid			argtypes[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
-	Datum		args[3];
+	char	   *target_name;
+	int			target;
+	Oid			argtypes[4] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[4];
 	candle_completeness complete;
+	TimestampTz until;
+	TimestampTz since = DT_NOBEGIN;
+	train_window win = {0};
 	int64		id;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	/* a 0.1 database (not yet updated) calls the four-argument train() */
+	bool		v02 = PG_NARGS() >= 8;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || (v02 && PG_ARGISNULL(4)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("train() arguments must not be NULL"),
-				 errhint("Call train('BTC'), or give width, horizon and params explicitly.")));
+				 errhint("Call train('BTC'), or give width, horizon, params and target explicitly; "
+						 "only since, until and \"window\" may be NULL.")));
 	symbol = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	target_name = v02 ? text_to_cstring(PG_GETARG_TEXT_PP(4)) : "direction";
+	target = tsk_tsm_target_parse(target_name);
+	if (target < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown target \"%s\"", target_name),
+				 errhint("Use direction (the default), return or volatility.")));
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = PG_GETARG_DATUM(1);
 	/* the complete buckets only: the extension's one rule (candles/complete.h) */
 	tsk_candle_completeness(symbol, PG_GETARG_INTERVAL_P(1), &complete);
-	args[2] = TimestampTzGetDatum(complete.has_bucket ? complete.bucket : DT_NOBEGIN);
+	until = complete.has_bucket ? complete.bucket : DT_NOBEGIN;
+	/* the training window: [since, until], or the "window" ending at until */
+	if (v02 && !PG_ARGISNULL(6))
+	{
+		win.has_until = true;
+		win.until = PG_GETARG_TIMESTAMPTZ(6);
+		if (win.until < until)
+			until = win.until;
+	}
+	if (v02 && !PG_ARGISNULL(5) && !PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("since and \"window\" cannot both be given"),
+				 errhint("\"window\" is the interval ending at until (or at the newest complete bucket).")));
+	if (v02 && !PG_ARGISNULL(5))
+		since = PG_GETARG_TIMESTAMPTZ(5);
+	if (v02 && !PG_ARGISNULL(7))
+	{
+		Interval   *w = PG_GETARG_INTERVAL_P(7);
+		Interval	zero = {0};
+
+		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(w), IntervalPGetDatum(&zero))) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"window\" must be a positive interval"),
+					 errhint("For example \"window\" => '10 days'.")));
+		win.window = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(w)));
+		if (!TIMESTAMP_NOT_FINITE(until))
+			since = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(until),
+															IntervalPGetDatum(w)));
+	}
+	win.has_since = !TIMESTAMP_NOT_FINITE(since);
+	win.since = since;
+	if (!TIMESTAMP_NOT_FINITE(since) && !TIMESTAMP_NOT_FINITE(until) && since > until)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training window of \"%s\" is empty: since %s is after %s", symbol,
+						pstrdup(timestamptz_to_str(since)), pstrdup(timestamptz_to_str(until))),
+				 errhint("until is capped at the newest complete bucket.")));
+	args[2] = TimestampTzGetDatum(until);
+	args[3] = TimestampTzGetDatum(since);
 	nsp = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
-	query = psprintf("SELECT * FROM %s.features($1, $2) WHERE bucket OPERATOR(pg_catalog.<=) $3", nsp);
-	id = train_run(symbol, query, 3, argtypes, args, PG_GETARG_INTERVAL_P(1), PG_GETARG_INT32(2),
-				   PG_GETARG_JSONB_P(3), NULL);
+	/* features() from since computes its bounded warm-up before it */
+	if (TIMESTAMP_NOT_FINITE(since))
+		query = psprintf("SELECT * FROM %s.features($1, $2) WHERE bucket OPERATOR(pg_catalog.<=) $3", nsp);
+	else
+		query = psprintf("SELECT * FROM %s.features($1, $2, $4) WHERE bucket OPERATOR(pg_catalog.<=) $3 "
+						 "AND bucket OPERATOR(pg_catalog.>=) $4", nsp);
+	id = train_run(symbol, query, 4, argtypes, args, PG_GETARG_INTERVAL_P(1), PG_GETARG_INT32(2),
+				   PG_GETARG_JSONB_P(3), NULL, (tsm_target) target, &win);
 	if (id == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);
@@ -475,7 +596,7 @@ model_train_query(PG_FUNCTION_ARGS)
 				 errhint("Give a symbol and a query returning bucket, close and feature columns.")));
 	id = train_run(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
 				   0, NULL, NULL, PG_GETARG_INTERVAL_P(2), PG_GETARG_INT32(3), PG_GETARG_JSONB_P(4),
-				   text_to_cstring(PG_GETARG_TEXT_PP(1)));
+				   text_to_cstring(PG_GETARG_TEXT_PP(1)), TSM_TARGET_DIRECTION, NULL);
 	if (id == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);

@@ -33,8 +33,19 @@
 #include "lib/stringinfo.h"
 
 #include "models/model_metrics.h"
+#include "models/model_regress.h"
 #include "models/model_rows.h"
 #include "models/model_settings.h"
+
+/* The training window of train() (issue 15): only rows in [since, until]. */
+typedef struct train_window
+{
+	bool		has_since;		/* since given, or derived from "window" */
+	TimestampTz since;
+	bool		has_until;		/* until given by the caller */
+	TimestampTz until;
+	char	   *window;			/* "window" as text, or NULL */
+} train_window;
 
 /* One train() run. */
 typedef struct train_state
@@ -43,7 +54,9 @@ typedef struct train_state
 	const char *symbol;
 	Interval   *width;
 	int			horizon;
+	tsm_target	target;			/* direction, return, volatility (issue 15) */
 	const char *source;			/* NULL: features() */
+	train_window window;		/* stored in params (since, until, window) */
 	train_settings s;
 	TimestampTz started;
 	MemoryContext cxt;
@@ -62,12 +75,15 @@ typedef struct train_state
 	size_t		positives;		/* in the training rows */
 	int			majority;		/* majority class of the training rows */
 	double		train_base_rate;
+	double		train_mean;		/* regressions: mean label of the training rows */
+	bool		auto_base_score;	/* regressions: base_score is the mean label */
 
 	/* fit */
 	BoosterHandle booster;		/* the final model */
 	int			best_iteration; /* zero-based; the model has best_iteration + 1 rounds */
 	int			rounds_boosted; /* rounds run under early stopping (0 without) */
-	double		validation_log_loss;	/* XGBoost's, at best_iteration; NaN without */
+	double		validation_log_loss;	/* XGBoost's, at best_iteration; NaN without
+										 * (regressions: the validation rmse) */
 
 	/* evaluate */
 	tsm_metrics tm;				/* test window */
@@ -76,6 +92,9 @@ typedef struct train_state
 	double		baseline_brier;
 	double	   *prob;			/* scratch, Max(n_train, n_test) */
 	size_t	   *scratch;
+	tsm_regression rm;			/* regressions: the test window */
+	double		train_mse;		/* regressions: latest training rows */
+	StringInfoData regress_json;	/* regressions: metrics keys and baselines */
 
 	/* reference */
 	bytea	   *model_bytes;
@@ -91,6 +110,10 @@ typedef struct train_state
 	char	   *deploy_reason;
 	bool		compared;		/* the deployed model was scored on our window */
 } train_state;
+
+/* model_train_regress.c */
+extern void tsk_train_evaluate_regression(train_state *t);
+extern double tsk_train_regression_mse(train_state *t, BoosterHandle booster);
 
 /* model_store.c */
 extern void tsk_train_reference(train_state *t);

@@ -32,6 +32,7 @@ struct tsm_forest
 	int			ntrees;
 	int			nnodes;
 	float		base_margin;
+	int			identity;		/* reg:squarederror: the margin is the answer */
 	int32_t    *roots;			/* [ntrees], into nodes */
 	tsm_node   *nodes;			/* [nnodes] */
 };
@@ -172,6 +173,7 @@ tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err,
 	const cJSON *tree;
 	const cJSON *name;
 	double		base_score;
+	int			identity;
 	int			ntrees = 0,
 				nnodes = 0,
 				at = 0,
@@ -182,19 +184,21 @@ tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err,
 		return trees_fail(err, errlen, "model JSON does not parse");
 
 	name = trees_path(root, "learner.objective.name");
-	if (!cJSON_IsString(name) || strcmp(name->valuestring, "binary:logistic") != 0)
+	if (!cJSON_IsString(name) || (strcmp(name->valuestring, "binary:logistic") != 0 &&
+								  strcmp(name->valuestring, "reg:squarederror") != 0))
 	{
 		cJSON_Delete(root);
-		return trees_fail(err, errlen, "objective is not binary:logistic");
+		return trees_fail(err, errlen, "objective is not binary:logistic or reg:squarederror");
 	}
+	identity = strcmp(name->valuestring, "reg:squarederror") == 0;
 	name = trees_path(root, "learner.gradient_booster.name");
 	trees = trees_path(root, "learner.gradient_booster.model.trees");
 	if (!cJSON_IsString(name) || strcmp(name->valuestring, "gbtree") != 0 || !cJSON_IsArray(trees) ||
 		!trees_number(trees_path(root, "learner.learner_model_param.base_score"), &base_score) ||
-		base_score <= 0 || base_score >= 1)
+		!isfinite(base_score) || (!identity && (base_score <= 0 || base_score >= 1)))
 	{
 		cJSON_Delete(root);
-		return trees_fail(err, errlen, "not a gbtree model with a base score in (0, 1)");
+		return trees_fail(err, errlen, "not a gbtree model with a base score in (0, 1) (logistic) or finite (regression)");
 	}
 
 	cJSON_ArrayForEach(tree, trees)
@@ -220,8 +224,9 @@ tsk_tsm_forest_from_json(const char *json, size_t len, int nfeatures, char *err,
 	forest->nnodes = nnodes;
 	forest->roots = (int32_t *) (forest + 1);
 	forest->nodes = (tsm_node *) (forest->roots + ntrees);
-	/* libxgboost's ProbToMargin for the logistic objective, in float */
-	forest->base_margin = -logf(1.0f / (float) base_score - 1.0f);
+	/* libxgboost's ProbToMargin: logistic, in float; identity for squared error */
+	forest->identity = identity;
+	forest->base_margin = identity ? (float) base_score : -logf(1.0f / (float) base_score - 1.0f);
 
 	cJSON_ArrayForEach(tree, trees)
 	{
@@ -365,6 +370,8 @@ tsk_tsm_forest_predict(const tsm_forest *forest, const float *x)
 		}
 		margin += node->value;
 	}
+	if (forest->identity)
+		return margin;
 	return 1.0f / (1.0f + expf(-margin));
 }
 

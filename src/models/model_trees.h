@@ -8,7 +8,7 @@
  * tsk_tsm_forest_from_json() reads XGBoost's own JSON model format (what
  * XGBoosterSaveModelToBuffer gives with {"format": "json"}) and supports
  * exactly what the models here use: a "gbtree" booster with objective
- * "binary:logistic" and numerical splits.  Anything else is reported as
+ * "binary:logistic" or "reg:squarederror" (issue 15) and numerical splits.  Anything else is reported as
  * unsupported, and the caller keeps using libxgboost.
  *
  * The arithmetic follows libxgboost 1.7's CPU predictor so that results
@@ -16,7 +16,8 @@
  * are float, a split goes left when value < condition, a missing value
  * (NaN) follows the node's default direction, the margin starts at the
  * base margin and adds each tree's leaf value in float, and the probability
- * is 1 / (1 + expf(-margin)).
+ * is 1 / (1 + expf(-margin)) (a regression answers the margin itself; its
+ * base margin is the base score).
  */
 #ifndef TRIGGERSTOCK_MODEL_TREES_H
 #define TRIGGERSTOCK_MODEL_TREES_H
@@ -44,7 +45,8 @@ extern tsm_forest *tsk_tsm_forest_from_json(const char *json, size_t len, int nf
  */
 extern int	tsk_tsm_trees_check(const char *json, size_t len, int nfeatures, char *err, size_t errlen);
 
-/* Probability of the positive class for one row of nfeatures floats. */
+/* Probability of the positive class (regression: the forecast) for one row
+ * of nfeatures floats. */
 extern double tsk_tsm_forest_predict(const tsm_forest *forest, const float *x);
 
 /* Number of trees (for tests and explain output). */

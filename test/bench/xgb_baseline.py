@@ -4,13 +4,15 @@
 generate N FILE   write N rows "i,close,f01..f20" (float32-exact values, so
                   Postgres and numpy see bit-identical matrices): a random
                   walk close and 20 noisy features, some related to it.
-train FILE NTHREAD  load FILE (not timed), then time what train_from_query()
+train FILE NTHREAD [gblinear]  load FILE (not timed), then time what train_from_query()
                   does from a matrix already in memory: labels (next close
                   higher), the same time-ordered split (last 20 %, one row
                   left out), DMatrix construction and 100 rounds with the
                   same parameters, then the test window scored once (with
                   early_stopping_rounds 0 train() evaluates nothing per
-                  round); prints milliseconds.
+                  round); prints milliseconds.  With gblinear: the linear
+                  booster as train() sets it up (tree defaults dropped,
+                  updater coord_descent).
 """
 import sys
 import time
@@ -32,7 +34,7 @@ def generate(n, path):
             np.savetxt(f, block, delimiter=",", fmt=["%d"] + ["%.9g"] * 21)
 
 
-def train(path, nthread):
+def train(path, nthread, booster_name="gbtree"):
     import xgboost as xgb
     data = np.loadtxt(path, delimiter=",", dtype=np.float64)
     close = data[:, 1]
@@ -47,6 +49,9 @@ def train(path, nthread):
     dtest = xgb.DMatrix(x[test_begin:n], label=y[test_begin:n], missing=np.nan)
     params = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist",
               "max_depth": 4, "eta": 0.1, "seed": 0, "nthread": nthread}
+    if booster_name == "gblinear":
+        params = {"objective": "binary:logistic", "eval_metric": "logloss", "booster": "gblinear",
+                  "updater": "coord_descent", "seed": 0, "nthread": nthread}
     booster = xgb.train(params, dtrain, 100)
     booster.predict(dtest)
     print("%.1f" % ((time.perf_counter() - t0) * 1000))
@@ -56,4 +61,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(int(sys.argv[2]), sys.argv[3])
     else:
-        train(sys.argv[2], int(sys.argv[3]))
+        train(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])

@@ -41,7 +41,8 @@ import sys
 import numpy as np
 import xgboost
 
-OUR_KEYS = ("test_fraction", "validation_fraction", "num_boost_round", "early_stopping_rounds")
+OUR_KEYS = ("test_fraction", "validation_fraction", "num_boost_round", "early_stopping_rounds",
+            "since", "until", "window")
 
 
 def fail_or_ok(ok, what):
@@ -72,9 +73,13 @@ def log_loss(y, p):
 
 
 def trees_of(booster):
-    """The trees of a booster's JSON model (what decides its predictions)."""
+    """The trees of a booster's JSON model (what decides its predictions);
+    the weights of a linear (gblinear) one."""
     model = json.loads(booster.save_raw("json"))
-    return model["learner"]["gradient_booster"]["model"]["trees"], \
+    gb = model["learner"]["gradient_booster"]
+    if gb["name"] == "gblinear":
+        return gb["model"], model["learner"]["learner_model_param"]["base_score"]
+    return gb["model"]["trees"], \
         model["learner"]["learner_model_param"]["base_score"]
 
 

@@ -110,8 +110,22 @@ main(void)
 		tsk_tsm_forest_free(f);
 	}
 
+	/* a squared-error regression (issue 15): the margin is the forecast */
+	f = tt_load("reg:squarederror", "gbtree", "-6.5", TREE2, 2, err, sizeof(err));
+	check(f != NULL, "reg:squarederror with a negative base score loads");
+	if (f != NULL)
+	{
+		float		m = -6.5f;
+
+		x[0] = x[1] = 0;
+		m += 0.25f;
+		m += 0.0f;
+		check(tsk_tsm_forest_predict(f, x) == m, "regression: base score plus the leaves, in float, no sigmoid");
+		tsk_tsm_forest_free(f);
+	}
+
 	/* refusals: unsupported or inconsistent, never a crash */
-	check(tt_load("reg:squarederror", "gbtree", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "other objective refused");
+	check(tt_load("count:poisson", "gbtree", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "other objective refused");
 	check(tt_load("binary:logistic", "gblinear", "0.5", TREE2, 2, err, sizeof(err)) == NULL, "gblinear refused");
 	check(tt_load("binary:logistic", "gbtree", "1.5", TREE2, 2, err, sizeof(err)) == NULL, "base score outside (0,1) refused");
 	check(tt_load("binary:logistic", "gbtree", "0.5", TREE1, 1, err, sizeof(err)) == NULL, "feature index beyond the row refused");
