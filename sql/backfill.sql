@@ -50,3 +50,26 @@ SELECT backfill_cancel(:spot_trades) AS cancelled, backfill_cancel(:spot_trades)
 SELECT state, finished_at IS NOT NULL AS finished FROM triggerstock.backfills WHERE id = :spot_trades;
 UPDATE triggerstock.backfills SET state = 'cancelled' WHERE state = 'queued';
 SELECT kind, id FROM triggerstock.worker_plan;
+
+-- a source's rest_url (gap repair: the base URL of the jobs it queues) is
+-- checked where it enters, as book_rest_url is, and never echoed
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('gap-long', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['GB'], false,
+        jsonb_build_object('rest_url', 'https://api.binance.com/' || repeat('p', 489)));
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('gap-ftp', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['GB'], false,
+        '{"rest_url": "ftp://api.binance.com"}');
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('gap-host', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['GB'], false,
+        jsonb_build_object('rest_url', 'https://' || repeat('h', 256)));
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('gap-user', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['GB'], false,
+        '{"rest_url": "https://me:hunter2@api.binance.com"}');
+-- at the limit (512 bytes), and an UPDATE is checked too
+INSERT INTO triggerstock.sources (name, exchange, url, instruments, symbols, enabled, options)
+VALUES ('gap-ok', 'binance', 'wss://stream.binance.com:9443', ARRAY['BTCUSDT'], ARRAY['GB'], false,
+        jsonb_build_object('rest_url', 'https://api.binance.com/' || repeat('p', 488)));
+UPDATE triggerstock.sources SET options = '{"rest_url": "http://127.0.0.1:8080/x?apiKey=hunter2"}'
+WHERE name = 'gap-ok';
+SELECT name, octet_length(options ->> 'rest_url') AS rest_url_bytes FROM triggerstock.sources WHERE name LIKE 'gap-%';
+DELETE FROM triggerstock.sources WHERE name LIKE 'gap-%';

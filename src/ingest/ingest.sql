@@ -69,7 +69,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bad  text;
-    rest text := NEW.options ->> 'book_rest_url';
+    key  text;
+    rest text;
+    lim  integer;
 BEGIN
     IF pg_catalog.octet_length(NEW.url) > 2048 THEN
         RAISE EXCEPTION 'source URL of % bytes exceeds the limit of 2048 bytes', pg_catalog.octet_length(NEW.url)
@@ -95,35 +97,41 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   HINT = 'options->''subscribe'' is sent once after connecting; keep it under 64 KiB.';
     END IF;
-    -- order books (issue 17): the REST snapshot URL, checked as the stream
-    -- URL is (the worker copies it into a buffer of 1024 bytes); never echoed
-    IF rest IS NOT NULL THEN
-        IF pg_catalog.octet_length(rest) > 900 THEN
-            RAISE EXCEPTION 'book_rest_url of % bytes exceeds the limit of 900 bytes', pg_catalog.octet_length(rest)
-                USING ERRCODE = 'program_limit_exceeded',
-                      HINT = 'Give a shorter http:// or https:// URL, such as https://api.binance.com/api/v3/depth.';
+    -- the REST URLs of a source, checked as the stream URL is; never echoed:
+    -- book_rest_url (order books, issue 17: the worker copies it into a
+    -- buffer of 1024 bytes) and rest_url (gap repair, issue 16: the base URL
+    -- of the backfill jobs it queues, which take at most 512 bytes)
+    FOREACH key IN ARRAY ARRAY['book_rest_url', 'rest_url'] LOOP
+        rest := NEW.options ->> key;
+        lim := CASE key WHEN 'book_rest_url' THEN 900 ELSE 512 END;
+        IF rest IS NOT NULL THEN
+            IF pg_catalog.octet_length(rest) > lim THEN
+                RAISE EXCEPTION '% of % bytes exceeds the limit of % bytes', key, pg_catalog.octet_length(rest), lim
+                    USING ERRCODE = 'program_limit_exceeded',
+                          HINT = 'Give a shorter http:// or https:// URL, such as https://api.binance.com.';
+            END IF;
+            IF rest !~* '^https?://[^/?#@:]+(:[0-9]{1,5})?([/?#]|$)' AND rest !~* '^https?://[^/?#]*@' THEN
+                RAISE EXCEPTION '% is not an http:// or https:// URL with a host', key
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Give the REST endpoint, such as https://api.binance.com/api/v3/depth (book_rest_url) or https://api.binance.com (rest_url).';
+            END IF;
+            IF pg_catalog.octet_length(pg_catalog.substring(rest, '^[a-zA-Z]+://([^/?#:]*)')) > 255 THEN
+                RAISE EXCEPTION 'host name of % exceeds the limit of 255 bytes', key
+                    USING ERRCODE = 'program_limit_exceeded',
+                          HINT = 'A DNS host name has at most 255 bytes.';
+            END IF;
+            IF rest ~* '^https?://[^/?#]*@' OR rest ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
+                RAISE EXCEPTION '% carries a credential', key
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Depth snapshots and trade history are public: give the URL without user information or keys.';
+            END IF;
         END IF;
-        IF rest !~* '^https?://[^/?#@:]+(:[0-9]{1,5})?([/?#]|$)' AND rest !~* '^https?://[^/?#]*@' THEN
-            RAISE EXCEPTION 'book_rest_url is not an http:// or https:// URL with a host'
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Give the REST depth endpoint, such as https://api.binance.com/api/v3/depth.';
-        END IF;
-        IF pg_catalog.octet_length(pg_catalog.substring(rest, '^[a-zA-Z]+://([^/?#:]*)')) > 255 THEN
-            RAISE EXCEPTION 'host name of book_rest_url exceeds the limit of 255 bytes'
-                USING ERRCODE = 'program_limit_exceeded',
-                      HINT = 'A DNS host name has at most 255 bytes.';
-        END IF;
-        IF rest ~* '^https?://[^/?#]*@' OR rest ~* '[?&](token|api_?key|key|secret|password|passphrase|signature|access_token|auth)=' THEN
-            RAISE EXCEPTION 'book_rest_url carries a credential'
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'The depth snapshot is public: give the URL without user information or keys.';
-        END IF;
-    END IF;
+    END LOOP;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.sources_check() IS
-'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, options->''subscribe'' over 65536 bytes, and an options->''book_rest_url'' over 900 bytes (host over 255), not http(s) with a host, or carrying a credential, with the limit in the error and never the URL';
+'trigger of triggerstock.sources: refuses a URL over 2048 bytes (host over 255), an instrument or symbol that is not 1 to 63 printable ASCII bytes, options->''subscribe'' over 65536 bytes, and an options->''book_rest_url'' over 900 bytes or options->''rest_url'' over 512 bytes (host over 255), not http(s) with a host, or carrying a credential, with the limit in the error and never the URL';
 CREATE TRIGGER sources_check BEFORE INSERT OR UPDATE ON triggerstock.sources
     FOR EACH ROW EXECUTE FUNCTION @extschema@.sources_check();
 
