@@ -163,22 +163,9 @@ tsk_backfill_load_jobs(MemoryContext cxt)
 
 /* ---- one page ----------------------------------------------------------- */
 
-/*
- * store_array
- *	  A one-dimensional array of n datums.
- */
-static Datum
-store_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
-}
-
-#define STORE_F8_ARRAY(v, nulls, n) store_array(v, nulls, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
-#define STORE_I8_ARRAY(v, n) store_array(v, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
-#define STORE_TS_ARRAY(v, n) store_array(v, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
+#define STORE_F8_ARRAY(v, nulls, n) tsk_worker_array(v, nulls, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
+#define STORE_I8_ARRAY(v, n) tsk_worker_array(v, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
+#define STORE_TS_ARRAY(v, n) tsk_worker_array(v, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
 
 /*
  * store_partitions

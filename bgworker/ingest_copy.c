@@ -174,19 +174,6 @@ copy_find(const ingest_trade_owner *cfg, const ingest_batch *batch, const int *o
 }
 
 /*
- * copy_array
- *	  A one-dimensional array from datums (and optional nulls).
- */
-static Datum
-copy_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
-}
-
-/*
  * copy_int64_cmp
  *	  qsort comparator of int64 values.
  */
@@ -251,9 +238,9 @@ copy_probe(const ingest_trade_owner *cfg, const ingest_batch *batch, const int *
 		hi[nwin] = lo[nwin];
 		nwin++;
 	}
-	args[0] = copy_array(syms, NULL, nsyms, TEXTOID, -1, false, TYPALIGN_INT);
-	args[1] = copy_array(lo, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[2] = copy_array(hi, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[0] = tsk_worker_array(syms, NULL, nsyms, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = tsk_worker_array(lo, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[2] = tsk_worker_array(hi, NULL, nwin, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 
 	/*
 	 * The partition the stream writes to grows from empty during a run: plan

@@ -185,19 +185,6 @@ flush_partitions(const ingest_batch *batch, int *ndays)
 }
 
 /*
- * flush_array
- *	  A one-dimensional array from datums (and optional nulls).
- */
-static Datum
-flush_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
-}
-
-/*
  * flush_insert
  *	  The statement path: insert the batch with ON CONFLICT DO NOTHING and
  *	  add the rows it returns (the new ones) to the candles; returns the
@@ -242,13 +229,13 @@ flush_insert(const ingest_config *cfg, const ingest_batch *batch, ingest_candles
 	}
 	args[0] = CStringGetTextDatum(cfg->exchange);
 	args[1] = CStringGetTextDatum(cfg->market);
-	args[2] = flush_array(ins, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
-	args[3] = flush_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
-	args[4] = flush_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[5] = flush_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[6] = flush_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[7] = flush_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[8] = flush_array(side, side_null, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[2] = tsk_worker_array(ins, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = tsk_worker_array(sym, NULL, n, TEXTOID, -1, false, TYPALIGN_INT);
+	args[4] = tsk_worker_array(ids, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[5] = tsk_worker_array(ts, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[6] = tsk_worker_array(price, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[7] = tsk_worker_array(qty, NULL, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[8] = tsk_worker_array(side, side_null, n, TEXTOID, -1, false, TYPALIGN_INT);
 
 	ret = SPI_execute_plan(flush_insert_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING)

@@ -19,6 +19,7 @@
 #include "storage/latch.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -445,6 +446,20 @@ tsk_worker_exec(const char *what, const char *sql, int nargs, Oid *types,
 
 	if (ret != expect)
 		elog(ERROR, "%s statement failed: %s", what, SPI_result_code_string(ret));
+}
+
+/*
+ * tsk_worker_array
+ *	  See workers.h (the statements' array arguments: the ingest flush, its
+ *	  COPY probe, the backfill store).
+ */
+Datum
+tsk_worker_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval, char align)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
 }
 
 /*

@@ -139,6 +139,10 @@ extern void tsk_worker_exec(const char *what, const char *sql, int nargs, Oid *t
 /* Inside SPI: column col of row of SPI_tuptable as a string copied into cxt, or NULL. */
 extern char *tsk_worker_getstr(uint64 row, int col, MemoryContext cxt);
 
+/* A one-dimensional array of n datums (nulls may be NULL) of the given element type. */
+extern Datum tsk_worker_array(Datum *values, bool *nulls, int n, Oid type, int typlen, bool byval,
+							  char align);
+
 /* True while the extension exists in the worker's database (own transaction). */
 extern bool tsk_worker_extension_exists(void);
 

@@ -46,6 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "direct_read.h"
 #include "features/online.h"
 #include "schema.h"
 
@@ -257,9 +258,7 @@ tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bu
 	Relation	heap,
 				index;
 	ScanKeyData keys[2];
-	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	Snapshot	snapshot;
 	bool		found = false;
 
 	if (!latest_lookup())
@@ -270,11 +269,8 @@ tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bu
 						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(symbol));
 	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
 						   index->rd_indcollation[1], F_INTERVAL_EQ, tsk_online_width_datum(w));
-	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	scan = index_beginscan(heap, index, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
 	slot = table_slot_create(heap, NULL);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	if (tsk_direct_first(heap, index, keys, 2, true, slot))
 	{
 		bool		isnull;
 		Datum		d;
@@ -295,7 +291,6 @@ tsk_online_latest_row(const char *symbol, const Interval *width, TimestampTz *bu
 		found = true;
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	return found;
