@@ -53,6 +53,8 @@ int			tsk_predict_threads = 1;
 int			tsk_model_cache_size = 8;
 int			tsk_last_score_max_age = 300;
 int			tsk_feature_cache_ttl = 1000;
+int			tsk_predict_cache_size = 4096;
+bool		tsk_predict_cache = true;
 int			tsk_feature_rows_keep = 10080;
 int			tsk_indicator_warmup = 1000;
 
@@ -157,6 +159,12 @@ guc_define_launcher(bool preloading)
 								"Each ingest source or poll worker takes one; each also "
 								"needs a max_worker_processes slot.",
 								&tsk_max_workers, 8, 1, 256, PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+		DefineCustomIntVariable("triggerstock.predict_cache_size",
+								"Answers kept in the shared prediction cache.",
+								"One per (database, symbol, target) that predict() serves; "
+								"0 turns the cache off.",
+								&tsk_predict_cache_size, 4096, 0, 1000000, PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
 	}
 	DefineCustomStringVariable("triggerstock.allowed_hosts",
@@ -327,6 +335,11 @@ guc_define_models(void)
 							"0 checks the latest candle on every call.",
 							&tsk_feature_cache_ttl,
 							1000, 0, 60000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("triggerstock.predict_cache",
+							 "Whether predict() uses and fills the shared prediction cache.",
+							 "Off: every call computes its answer in this backend.",
+							 &tsk_predict_cache,
+							 true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*

@@ -47,6 +47,8 @@ extern int	tsk_predict_threads;
 extern int	tsk_model_cache_size;
 extern int	tsk_last_score_max_age;
 extern int	tsk_feature_cache_ttl;
+extern int	tsk_predict_cache_size;
+extern bool tsk_predict_cache;
 
 /* online features */
 extern int	tsk_feature_rows_keep;

@@ -6,13 +6,14 @@
  * Invariants: every GUC is named triggerstock.<name> and the prefix is
  * reserved at the end of _PG_init; the pure SQL functions (aggregates,
  * partition and candle maintenance) work without preloading, and only the
- * background workers need it.
+ * background workers and the shared prediction cache need it.
  */
 #include "triggerstock.h"
 #include "guc.h"
 #include "bgworker/workers.h"
 #include "bgworker/poll.h"
 #include "bgworker/ingest.h"
+#include "models/predict_cache.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -38,6 +39,7 @@ _PG_init(void)
 	{
 		tsk_workers_preload();
 		tsk_ingest_preload();
+		tsk_predict_cache_preload();
 		tsk_register_launcher();
 	}
 

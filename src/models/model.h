@@ -127,6 +127,7 @@ typedef struct prediction_t
 	bool		has_bucket;
 	TimestampTz watermark;		/* watermark(symbol) when the row was read */
 	bool		has_watermark;
+	bool		online_row;		/* the row was the stored online row */
 	int			nfeatures;
 	char	  **names;			/* feature row used (all columns) */
 	double	   *values;			/* NaN for NULL */
@@ -138,6 +139,12 @@ extern const char *tsk_fallback_name(fallback_t level);
 /* Run the fallback chain for the deployment of (symbol, target) (inside a
  * transaction, SPI not connected by the caller). */
 extern void tsk_predict_symbol(const char *symbol, int target, prediction_t *out);
+
+/* The same for predict(): through the shared prediction cache (predict_cache.h). */
+extern void tsk_predict_symbol_shared(const char *symbol, int target, prediction_t *out);
+
+/* A writer of symbol's candles fills the shared cache for its commit. */
+extern void tsk_predict_prefill(const char *symbol);
 
 /* The symbol argument of predict() and its kin, or ERROR when NULL or empty. */
 extern char *tsk_predict_symbol_arg(FunctionCallInfo fcinfo);

@@ -39,6 +39,8 @@
 
 #include <math.h>
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -52,12 +54,15 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "candles/complete.h"
 #include "features/online.h"
 #include "models/model.h"
 #include "models/model_metrics.h"
+#include "models/predict_cache.h"
 #include "guc.h"
 #include "schema.h"
 
@@ -90,6 +95,7 @@ typedef struct predict_row
 	TimestampTz watermark;
 	/* the row */
 	bool		found;
+	bool		online;			/* read from triggerstock.feature_rows */
 	TimestampTz bucket;
 	int			n;
 	char	  **names;			/* PREDICT_MAX_COLUMNS slots, allocated once */
@@ -245,6 +251,7 @@ predict_online_row(predict_row *row, const char *symbol, const Interval *width,
 		row->values[i] = values[i];
 	}
 	row->found = true;
+	row->online = true;
 	return true;
 }
 
@@ -270,6 +277,7 @@ predict_computed_row(predict_row *row, const char *symbol, Interval *width,
 								3, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	row->online = false;
 	if (SPI_processed == 1)
 		predict_keep_row(row, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 }
@@ -279,12 +287,13 @@ predict_computed_row(predict_row *row, const char *symbol, Interval *width,
  *	  The latest complete feature row of (symbol, width), from the cache
  *	  when it was checked less than triggerstock.feature_cache_ttl ago or
  *	  the latest complete candle did not change, else the online row of a
- *	  served pair or features() over its warm-up.  Returns NULL when the
- *	  symbol has no complete candle.  Connects SPI (*spi set) only when it
- *	  has to read.
+ *	  served pair or features() over its warm-up; fresh: always read (the
+ *	  shared cache stores only what the snapshot shows).  Returns NULL when
+ *	  the symbol has no complete candle.  Connects SPI (*spi set) only when
+ *	  it has to read.
  */
 static predict_row *
-predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
+predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool fresh, bool *spi)
 {
 	predict_row *row = NULL;
 	candle_completeness complete;
@@ -302,7 +311,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 		predict_rows = MemoryContextAllocZero(predict_cxt, sizeof(predict_row) * PREDICT_MAX_ROWS);
 	}
 	row = predict_cached_row(symbol, width);
-	if (row != NULL && row->sig_complete != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
+	if (row != NULL && !fresh && row->sig_complete != DT_NOBEGIN && tsk_feature_cache_ttl > 0 &&
 		!TimestampDifferenceExceeds(row->checked_at, GetCurrentTimestamp(),
 									tsk_feature_cache_ttl))
 		return row->found ? row : NULL;
@@ -323,7 +332,7 @@ predict_latest_row(const char *symbol, Interval *width, Oid nsp, bool *spi)
 	sig_trades = complete.last_trades;
 	watermark = complete.watermark;
 
-	if (row != NULL && row->sig_complete == sig_complete && row->sig_bucket == sig_bucket &&
+	if (row != NULL && !fresh && row->sig_complete == sig_complete && row->sig_bucket == sig_bucket &&
 		row->sig_close == sig_close && row->sig_volume == sig_volume && row->sig_trades == sig_trades)
 	{
 		row->checked_at = GetCurrentTimestamp();
@@ -436,11 +445,12 @@ predict_last_score(const char *symbol, prediction_t *out)
 }
 
 /*
- * tsk_predict_symbol
- *	  Run the fallback chain for symbol; see the file header.
+ * predict_chain
+ *	  Run the fallback chain for symbol; see the file header.  fresh: read
+ *	  the feature row whatever the per-backend cache holds.
  */
-void
-tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
+static void
+predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 {
 	int64		model_id;
 	model_t    *m;
@@ -459,10 +469,11 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 	out->width = m ? m->width : one_minute;
 	out->horizon = m ? m->horizon : 1;
 
-	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), &spi);
+	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), fresh, &spi);
 
 	if (row != NULL)
 	{
+		out->online_row = row->online;
 		out->has_watermark = true;
 		out->watermark = row->watermark;
 		out->has_bucket = true;
@@ -547,6 +558,130 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 }
 
 /*
+ * tsk_predict_symbol
+ *	  See model.h: the fallback chain in the caller's snapshot, without
+ *	  the shared cache (the predictor worker and predict_explain, which
+ *	  need the feature row).
+ */
+void
+tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
+{
+	predict_chain(symbol, target, false, out);
+}
+
+/*
+ * predict_cache_relids
+ *	  The tables a model answer is read from (deployments, models, candles,
+ *	  feature_rows): a cached hit checks the caller may read them.
+ */
+static int
+predict_cache_relids(Oid *relids, Oid *nsp)
+{
+	static const char *const names[] = {"deployments", "models", "candles", "feature_rows"};
+	int			n = 0;
+
+	*nsp = get_namespace_oid("triggerstock", true);
+	if (!OidIsValid(*nsp))
+		return 0;
+	for (int i = 0; i < (int) lengthof(names); i++)
+	{
+		Oid			relid = get_relname_relid(names[i], *nsp);
+
+		if (!OidIsValid(relid))
+			return 0;
+		relids[n++] = relid;
+	}
+	return n;
+}
+
+/*
+ * predict_cache_compute
+ *	  The chain with the counters of the shared cache read first and then
+ *	  a new snapshot (predict_cache.c: an answer never claims counters
+ *	  newer than its data), offered to the cache.  In READ COMMITTED the
+ *	  new snapshot only adds commits made since the statement started, as
+ *	  a VOLATILE function's own queries would see.
+ */
+static void
+predict_cache_compute(const char *symbol, int target, prediction_t *out)
+{
+	predict_cache_stamp stamp;
+	Oid			relids[4];
+	Oid			nsp;
+	int			nrelids;
+
+	tsk_predict_cache_stamp(symbol, &stamp);
+	PushActiveSnapshot(GetLatestSnapshot());
+	predict_chain(symbol, target, true, out);
+	PopActiveSnapshot();
+	if (out->level == TS_LEVEL_MODEL && out->online_row &&
+		(nrelids = predict_cache_relids(relids, &nsp)) > 0)
+		tsk_predict_cache_offer(symbol, target, &stamp, out, nsp, relids, nrelids);
+}
+
+/*
+ * tsk_predict_symbol_shared
+ *	  See model.h: predict()'s path, through the shared prediction cache
+ *	  when this call may use it.
+ */
+void
+tsk_predict_symbol_shared(const char *symbol, int target, prediction_t *out)
+{
+	if (!tsk_predict_cache_usable())
+		predict_chain(symbol, target, false, out);
+	else if (!tsk_predict_cache_get(symbol, target, out))
+		predict_cache_compute(symbol, target, out);
+}
+
+/*
+ * tsk_predict_prefill
+ *	  See model.h: a writer computes the answers of symbol's deployed
+ *	  models for the shared cache (installed at its commit), each in a
+ *	  subtransaction whose failure is only logged (DEBUG1): serving must
+ *	  never fail the write.
+ */
+void
+tsk_predict_prefill(const char *symbol)
+{
+	if (!tsk_predict_cache || !tsk_predict_cache_marked())
+		return;
+	/* the writer's own changes so far are visible to the new snapshot */
+	CommandCounterIncrement();
+	for (int target = TSM_TARGET_DIRECTION; target <= TSM_TARGET_VOLATILITY; target++)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		prediction_t p;
+
+		if (tsk_model_deployed(symbol, target) == 0)
+			continue;
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			predict_cache_compute(symbol, target, &p);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			elog(DEBUG1, "triggerstock: no shared prediction for \"%s\": %s", symbol, edata->message);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+	}
+}
+
+/*
  * tsk_predict_symbol_arg
  *	  See model.h.
  */
@@ -610,7 +745,7 @@ model_predict_symbol(PG_FUNCTION_ARGS)
 	prediction_t p;
 	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
 
-	tsk_predict_symbol(symbol, predict_target_arg(fcinfo), &p);
+	tsk_predict_symbol_shared(symbol, predict_target_arg(fcinfo), &p);
 	if (!p.has_probability)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(p.probability);
