@@ -32,6 +32,8 @@
  *	- a hit checks the caller's USAGE on the schema and SELECT on every
  *	  table the answer was read from, and refuses tables with row-level
  *	  security, as the uncached path would (its errors come from there);
+ *	  an answer computed by a user row-level security applies to is never
+ *	  offered (it is not what others would read);
  *	- only level "model" answers are cached: the lower levels depend on
  *	  the clock and on session settings.
  */
@@ -556,6 +558,10 @@ tsk_predict_cache_offer(const char *symbol, int target, const predict_cache_stam
 		!p->has_watermark || !p->has_bucket || nrelids > PC_MAX_RELS ||
 		p->watermark >= GetCurrentTransactionStartTimestamp())
 		return;
+	/* an answer computed under row-level security is not everyone's */
+	for (int i = 0; i < nrelids; i++)
+		if (check_enable_rls(relids[i], InvalidOid, true) != RLS_NONE)
+			return;
 	memset(&e, 0, sizeof(e));
 	pc_make_key(&e.key, symbol, target);
 	e.watermark = p->watermark;

@@ -108,8 +108,13 @@ row "cold predict() p99 ms at 1M candles (10k: $c10_p99)" "$COLD_ROUNDS" "$c1m_p
 read -r _ fl_p50 fl_p99 _ _ < <(grep '^FLOOR ' "$work/cold")
 row "floor: a fresh connection's first SELECT 1, p99 ms (p50 $fl_p50)" "$COLD_ROUNDS" "$fl_p99" "5" \
   "$(ratio "$fl_p99" 5)" "-"
+read -r _ cf_p50 cf_p99 _ _ < <(grep '^CFLOOR ' "$work/cold")
+row "floor: a fresh connection's first model_cache_count(), p99 ms (p50 $cf_p50)" "$COLD_ROUNDS" "$cf_p99" "5" \
+  "$(ratio "$cf_p99" 5)" "-"
 row "cold predict() median ms: 100k candles vs 10k (p99 $c100_p99)" "$COLD_ROUNDS" "$c100_p50" "$c10_p50" \
   "$(ratio "$c100_p50" "$c10_p50")" "-"
+q "SELECT format('shared prediction cache: %s hits, %s misses, %s installs', hits, misses, installs)
+   FROM predict_cache_stats()"
 fi
 
 # --- 3. features over the last day ------------------------------------------

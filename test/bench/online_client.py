@@ -5,7 +5,10 @@
       N rounds; each round, for each symbol: write its next candle (closing
       the previous one) on a writer connection, then open a fresh
       connection and time its first SELECT predict(symbol) (the call only,
-      not the connection set-up).  Prints per symbol: median, p99, max ms.
+      not the connection set-up).  Prints per symbol: median, p99, max ms;
+      FLOOR: the same for a fresh connection's first SELECT 1, CFLOOR: for
+      its first call of a trivial C function of the extension
+      (model_cache_count()).
 
   online_client.py predictor ROUNDS PREFIX
       For the symbols named PREFIX%: each round writes the next candle of
@@ -35,6 +38,7 @@ def cold(rounds, symbols):
     wc = w.cursor()
     times = {s: [] for s in symbols}
     floor = []
+    cfloor = []
     levels = {}
     for _ in range(rounds):
         for s in symbols:
@@ -50,18 +54,21 @@ def cold(rounds, symbols):
                             "predict_explain(%s) ->> 'bucket'", (s, s))
                 levels[s] = cur.fetchone()
             c.close()
-        # the floor: a fresh connection's first statement, SELECT 1
-        c = psycopg2.connect("")
-        cur = c.cursor()
-        t0 = time.perf_counter()
-        cur.execute("SELECT 1")
-        cur.fetchone()
-        floor.append((time.perf_counter() - t0) * 1000.0)
-        c.close()
+        # the floors: a fresh connection's first statement, SELECT 1, and
+        # its first call of a trivial C function of the extension
+        for sql, out in (("SELECT 1", floor), ("SELECT model_cache_count()", cfloor)):
+            c = psycopg2.connect("")
+            cur = c.cursor()
+            t0 = time.perf_counter()
+            cur.execute(sql)
+            cur.fetchone()
+            out.append((time.perf_counter() - t0) * 1000.0)
+            c.close()
     for s in symbols:
         t = times[s]
         print("%s %.3f %.3f %.3f %s" % (s, pct(t, 0.5), pct(t, 0.99), max(t), levels[s][0]))
     print("FLOOR %.3f %.3f %.3f -" % (pct(floor, 0.5), pct(floor, 0.99), max(floor)))
+    print("CFLOOR %.3f %.3f %.3f -" % (pct(cfloor, 0.5), pct(cfloor, 0.99), max(cfloor)))
 
 
 def predictor(rounds, prefix):

@@ -262,6 +262,10 @@ my $rls_plain = $node->safe_psql('postgres',
 ($hr1, $mr1) = stats();
 is($rls, $rls_plain, 'row-level security on candles: the policy applies, as without the cache');
 is($hr1 - $hr0, 0, 'no hit under row-level security');
+# an answer computed under a policy must not become everyone's
+$node->safe_psql('postgres', "SELECT pc_next('BTC', 0.0015); SELECT predict_cache_reset()");
+$node->safe_psql('postgres', "SET ROLE pc_reader; SELECT predict('BTC')");
+check('the superuser after a user under row-level security computed the answer');
 $node->safe_psql('postgres', 'DROP POLICY pc_hide_new ON triggerstock.candles;
 	ALTER TABLE triggerstock.candles DISABLE ROW LEVEL SECURITY');
 
