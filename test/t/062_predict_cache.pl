@@ -88,7 +88,9 @@ sub check
 	if ($cached ne $plain)
 	{
 		$mismatches++;
-		diag("$label: cached '$cached' vs uncached '$plain'");
+		# expected only where the triggers are disabled on purpose
+		if ($label =~ /triggers disabled/) { note("$label: cached '$cached' vs uncached '$plain'"); }
+		else { diag("$label: cached '$cached' vs uncached '$plain'"); }
 	}
 	ok($cached eq $plain, "$label: through the cache '$cached' = without it") unless $quiet;
 	return $cached;
