@@ -2,7 +2,8 @@
 # (btc_perp_1m_2021-12-31_2022-02-01.csv of ../shared/data/candles/crypto):
 #  - a direction model of symbol SG is deployed with two enabled rules (a
 #    narrow band with a 2-minute cooldown, and a wide band), a disabled
-#    rule, and a rule of another symbol;
+#    rule, a rule of another symbol, and two hostile rules past their
+#    dropped constraints (a NaN threshold, an inverted band), skipped;
 #  - the last 10 minutes of the file are fed one at a time; the predictor
 #    scores each newest complete bucket and, in the same transaction,
 #    writes one signal per enabled rule;
@@ -11,6 +12,9 @@
 #    other, each sent by the predictor worker, its payload equal to the
 #    stored row field by field (jsonb_populate_record of the payload IS NOT
 #    DISTINCT FROM the row, and the same text as row_to_json of the row);
+#  - while a trigger makes the signals INSERT fail, the predictor's pass
+#    rolls back the prediction with its signals, nothing is notified, and
+#    the bucket is scored, decided and notified once when it succeeds;
 #  - every decision is recomputed here from the prediction's probability,
 #    the thresholds and the cooldown (a trade within 2 minutes of the
 #    rule's previous trade is none / cooldown), and every signal carries
@@ -69,6 +73,14 @@ $node->safe_psql('postgres', q{
 	INSERT INTO triggerstock.signal_rules (symbol, long_above, short_below) VALUES ('SG', 0.99, 0.01);
 	INSERT INTO triggerstock.signal_rules (symbol, long_above, short_below, enabled) VALUES ('SG', 0.5, 0.5, false);
 	INSERT INTO triggerstock.signal_rules (symbol, long_above, short_below) VALUES ('OTHER', 0.5, 0.5);});
+# hostile rules past their constraints (dropped by the owner): a NaN threshold
+# and an inverted band are skipped by the predictor, never decided on, and the
+# other rules go on
+$node->safe_psql('postgres', q{
+	ALTER TABLE triggerstock.signal_rules DROP CONSTRAINT signal_rules_thresholds_finite,
+	    DROP CONSTRAINT signal_rules_band_ordered, DROP CONSTRAINT signal_rules_probability_range;
+	INSERT INTO triggerstock.signal_rules (symbol, long_above, short_below) VALUES ('SG', 'NaN', 0.5);
+	INSERT INTO triggerstock.signal_rules (symbol, long_above, short_below) VALUES ('SG', 0.2, 0.8);});
 my %rule = (1 => [0.5, 0.5, 120], 2 => [0.99, 0.01, 0]);
 
 my $listener = $node->background_psql('postgres');
@@ -107,17 +119,50 @@ sub wait_scored
 	diag("bucket $bucket: not decided in time");
 	return 0;
 }
+# a switch that makes the signals INSERT fail: the predictor's pass for that
+# bucket rolls back, prediction and signals alike, and sends nothing
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.fail_signals (why text);
+	CREATE FUNCTION public.refuse_signal() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+	    IF EXISTS (SELECT 1 FROM public.fail_signals) THEN
+	        RAISE EXCEPTION 'signals refused by the test';
+	    END IF;
+	    RETURN NEW;
+	END $$;
+	CREATE TRIGGER refuse_signal BEFORE INSERT ON triggerstock.signals
+	    FOR EACH ROW EXECUTE FUNCTION public.refuse_signal();});
 my $ok = wait_scored($first_fed - 120);
+my ($refused_rows, $refused_notified) = ('', '');
+my $nth = 0;
 for my $m (@minutes[-$nfed .. -1])
 {
 	my $ts = ts_of($m);
+	$nth++;
+	$session->query_safe(q{INSERT INTO public.fail_signals VALUES ('test')}) if $nth == 5;
 	$session->query_safe("SELECT feed('$ts', '$ts')");
+	if ($nth == 5)
+	{
+		sleep 3;    # three passes of the predictor, each rolled back
+		my $b = $m - 60;
+		$refused_rows = $session->query_safe(qq{
+			SELECT (SELECT count(*) FROM triggerstock.predictions WHERE bucket = to_timestamp($b)) || ' '
+			    || (SELECT count(*) FROM triggerstock.signals WHERE bucket = to_timestamp($b))});
+		collect();
+		my $iso = $session->query_safe(qq{SELECT to_json(to_timestamp($b))::text});
+		$refused_notified = scalar(grep { index($_->[0], "\"bucket\":$iso") >= 0 } @payloads);
+		$session->query_safe('DELETE FROM public.fail_signals');
+	}
 	$ok &&= wait_scored($m - 60);
 	collect();
 }
+is("$refused_rows $refused_notified", '0 0 0',
+	'while the signals INSERT fails, the prediction and its signals roll back together and nothing is notified');
+like(slurp_file($node->logfile), qr/predictor could not score "SG": signals refused by the test/,
+	'the predictor logged the failure as a WARNING and went on');
 ok($ok, "each of $nfed fed minutes: the newest complete bucket scored and decided by both enabled rules");
 my $nsignals = $session->query_safe('SELECT count(*) FROM triggerstock.signals');
-is($nsignals, 2 * ($nfed + 1), 'two signals per scored bucket: the disabled rule and the rule of another symbol wrote none');
+is($nsignals, 2 * ($nfed + 1), 'two signals per scored bucket: the disabled rule, the rule of another symbol and the hostile rules wrote none');
 
 # the notifications still in flight
 my $deadline = time + 30;
@@ -151,7 +196,7 @@ for my $p (@payloads)
 }
 is("$same $same_text", scalar(@payloads) . ' ' . scalar(@payloads),
 	'every payload equals the stored row (typed, every column; and as text)');
-is($session->query_safe(q{SELECT count(*) FROM (SELECT jsonb_object_keys(row_to_json(s)::jsonb) FROM triggerstock.signals s LIMIT 1 OFFSET 0) k}),
+is($session->query_safe(q{SELECT count(*) FROM (SELECT * FROM triggerstock.signals ORDER BY id LIMIT 1) s, jsonb_object_keys(row_to_json(s)::jsonb) k}),
 	$session->query_safe(q{SELECT count(*) FROM pg_attribute WHERE attrelid = 'triggerstock.signals'::regclass AND attnum > 0 AND NOT attisdropped}),
 	'a payload carries every column');
 
