@@ -57,7 +57,8 @@ typedef struct bt_stats
 	double		gross;
 	double		fees;
 	double		pnl;
-	double		sum_sq;			/* of the period pnl, for the Sharpe ratio */
+	double		mean;			/* of the period pnl (Welford), for the Sharpe ratio */
+	double		m2;				/* sum of squared deviations from mean (Welford) */
 	double		peak;
 	double		max_drawdown;
 	double		turnover;
@@ -104,6 +105,7 @@ bt_step(bt_stats *st, int s, double r, double fee, bool last)
 	double		change = fabs((double) (s - st->last)) + (last ? fabs((double) s) : 0.0);
 	double		g = s * r;
 	double		p = g - fee * change;
+	double		delta = p - st->mean;
 
 	st->periods++;
 	st->trades += s != 0;
@@ -112,7 +114,8 @@ bt_step(bt_stats *st, int s, double r, double fee, bool last)
 	st->gross += g;
 	st->fees += fee * change;
 	st->pnl += p;
-	st->sum_sq += p * p;
+	st->mean += delta / st->periods;
+	st->m2 += delta * (p - st->mean);
 	st->turnover += change;
 	st->peak = Max(st->peak, st->pnl);
 	st->max_drawdown = Max(st->max_drawdown, st->peak - st->pnl);
@@ -128,9 +131,8 @@ bt_step(bt_stats *st, int s, double r, double fee, bool last)
 static void
 bt_json(StringInfo buf, const char *name, const bt_stats *st, double periods_per_year)
 {
-	double		mean = st->periods > 0 ? st->pnl / st->periods : NAN;
-	double		var = st->periods > 1
-		? (st->sum_sq - st->periods * mean * mean) / (st->periods - 1) : NAN;
+	double		mean = st->periods > 0 ? st->mean : NAN;
+	double		var = st->periods > 1 ? st->m2 / (st->periods - 1) : NAN;
 
 	appendStringInfo(buf, "\"%s\": {\"periods\": " INT64_FORMAT ", \"trades\": " INT64_FORMAT
 					 ", \"hits\": " INT64_FORMAT ", \"false_signals\": " INT64_FORMAT ", \"hit_rate\": ",
@@ -319,8 +321,7 @@ model_backtest(PG_FUNCTION_ARGS)
 				rules_threshold,
 				periods_per_year;
 	bool		probability;
-	size_t		first = 0,
-				last_start = 0;
+	size_t		last_start = 0;
 	int64		nperiods = 0;
 	TimestampTz first_bucket = 0,
 				last_bucket = 0;
@@ -388,12 +389,12 @@ model_backtest(PG_FUNCTION_ARGS)
 		(m.horizon * ((double) m.width.time / USECS_PER_SEC + (double) m.width.day * SECS_PER_DAY));
 
 	/* the periods: every horizon rows from the first, up to "to", each with its closing row */
-	for (size_t i = first; i + m.horizon < r.n && r.bucket[i] <= to; i += m.horizon)
+	for (size_t i = 0; i + m.horizon < r.n && r.bucket[i] <= to; i += m.horizon)
 	{
 		last_start = i;
 		nperiods++;
 	}
-	for (size_t i = first; nperiods > 0 && i <= last_start; i += m.horizon)
+	for (size_t i = 0; nperiods > 0 && i <= last_start; i += m.horizon)
 	{
 		double		c0 = r.close[i],
 					c1 = r.close[i + m.horizon];
@@ -408,7 +409,7 @@ model_backtest(PG_FUNCTION_ARGS)
 					 errmsg("the close of %s at %s or %d rows later is not positive", m.symbol,
 							bt_ts(r.bucket[i]), m.horizon),
 					 errhint("A backtest needs positive closes; check triggerstock.candles.")));
-		if (i == first)
+		if (i == 0)
 			first_bucket = r.bucket[i];
 		last_bucket = r.bucket[i];
 		bt_step(&st_model, bt_position(score[i], probability, threshold), ret, fee, last);
