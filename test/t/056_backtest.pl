@@ -75,6 +75,7 @@ for my $sym ('BTC', 'ETH')
 			my $ok = IPC::Run::run(['/usr/bin/python3', "$repo/test/python/check_backtest.py", "$tmp/model_$id.hex",
 				$rows, $meta], '>', \$pout, '2>', \$perr);
 			note($pout);
+			diag("$sym $target h=$h, $what: $1") if $pout =~ /^ok model: (.*)$/m;
 			ok($ok && $pout !~ /^FAIL/m && $pout =~ /^ok \d+ figures/m,
 				"$sym $target h=$h, $what: every figure of backtest() equals python3-xgboost's recomputation")
 			  or diag($pout . $perr);
