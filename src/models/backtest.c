@@ -78,6 +78,25 @@ typedef struct bt_model
 	TimestampTz test_to;
 } bt_model;
 
+/* One backtest: its arguments, the model and the figures of each strategy. */
+typedef struct bt_run
+{
+	int64		id;
+	bt_model	m;
+	TimestampTz from;
+	TimestampTz to;
+	double		fee_bps;
+	double		threshold;
+	double		rules_threshold;
+	bool		probability;	/* a direction model (else a return one) */
+	int64		nperiods;
+	TimestampTz first_bucket;
+	TimestampTz last_bucket;
+	bt_stats	model;
+	bt_stats	hold;
+	bt_stats	rules;
+} bt_run;
+
 /*
  * bt_position
  *	  -1, 0 or +1 from a score: a probability against threshold and
@@ -296,6 +315,155 @@ bt_column(const train_rows *r, const char *name)
 }
 
 /*
+ * bt_args
+ *	  The arguments of backtest() into run, and the model row (SPI
+ *	  connected); ERROR for NULLs, a fee or threshold out of range, a
+ *	  volatility model and a range before the test window.
+ */
+static void
+bt_args(FunctionCallInfo fcinfo, bt_run *run)
+{
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("backtest() needs a model id, from, to and fee_bps"),
+					 errhint("Only threshold may be NULL (its default for the model's target).")));
+	run->id = PG_GETARG_INT64(0);
+	run->from = PG_GETARG_TIMESTAMPTZ(1);
+	run->to = PG_GETARG_TIMESTAMPTZ(2);
+	run->fee_bps = PG_GETARG_FLOAT8(3);
+	if (!(run->fee_bps >= 0 && run->fee_bps <= 10000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fee_bps must be within [0, 10000], got %g", run->fee_bps),
+				 errhint("Fees are in basis points of the notional per unit of position change.")));
+	bt_read_model(run->id, &run->m);
+	if (run->m.target != TSM_TARGET_DIRECTION && run->m.target != TSM_TARGET_RETURN)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model %lld forecasts %s, which has no direction to trade", (long long) run->id,
+						run->m.target >= 0 ? tsk_tsm_target_name((tsm_target) run->m.target) : "an unknown target"),
+				 errhint("Backtest a direction or return model.")));
+	run->probability = run->m.target == TSM_TARGET_DIRECTION;
+	run->threshold = PG_ARGISNULL(4) ? (run->probability ? 0.5 : 0.0) : PG_GETARG_FLOAT8(4);
+	if (run->probability ? !(run->threshold >= 0.5 && run->threshold < 1)
+		: !(run->threshold >= 0 && run->threshold < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold %g is out of range for a %s model", run->threshold,
+						tsk_tsm_target_name((tsm_target) run->m.target)),
+				 errhint(run->probability
+						 ? "A direction threshold is a probability within [0.5, 1): long above it, short below 1 - threshold."
+						 : "A return threshold is a log return within [0, 1): long above it, short below its negative.")));
+	/* the rules baseline answers a probability: 0.5 beside a return model */
+	run->rules_threshold = run->probability ? run->threshold : 0.5;
+	bt_check_range(run->id, &run->m, run->from, run->to);
+}
+
+/*
+ * bt_periods
+ *	  Every strategy over the periods of the rows: every horizon rows from
+ *	  the first, up to "to", each with its closing row.
+ */
+static void
+bt_periods(bt_run *run, const train_rows *r, const double *score)
+{
+	int32		h = run->m.horizon;
+	int			rsi_col = bt_column(r, "rsi_14");
+	int			macd_col = bt_column(r, "macd_hist");
+	double		fee = run->fee_bps / 10000.0;
+	size_t		last_start = 0;
+
+	for (size_t i = 0; i + h < r->n && r->bucket[i] <= run->to; i += h)
+	{
+		last_start = i;
+		run->nperiods++;
+	}
+	for (size_t i = 0; run->nperiods > 0 && i <= last_start; i += h)
+	{
+		double		c0 = r->close[i],
+					c1 = r->close[i + h];
+		double		ret = (c0 > 0 && c1 > 0) ? log(c1 / c0) : NAN;
+		bool		last = i == last_start;
+		double		rules = (rsi_col >= 0 && macd_col >= 0)
+			? tsk_tsm_rules_probability(r->x[i * r->nfeat + rsi_col], r->x[i * r->nfeat + macd_col]) : NAN;
+
+		if (isnan(ret))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the close of %s at %s or %d rows later is not positive", run->m.symbol,
+							bt_ts(r->bucket[i]), h),
+					 errhint("A backtest needs positive closes; check triggerstock.candles.")));
+		if (i == 0)
+			run->first_bucket = r->bucket[i];
+		run->last_bucket = r->bucket[i];
+		bt_step(&run->model, bt_position(score[i], run->probability, run->threshold), ret, fee, last);
+		bt_step(&run->hold, 1, ret, fee, last);
+		bt_step(&run->rules, bt_position(rules, true, run->rules_threshold), ret, fee, last);
+	}
+}
+
+/*
+ * bt_ts_json
+ *	  A timestamptz as a JSON string, or null when there is none.
+ */
+static void
+bt_ts_json(StringInfo buf, bool has, TimestampTz t)
+{
+	if (has)
+		escape_json(buf, bt_ts(t));
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * bt_result
+ *	  The backtest as JSON text (palloc'd): its arguments, the figures of
+ *	  each strategy and false_signal_rate_vs_rules.
+ */
+static char *
+bt_result(const bt_run *run)
+{
+	const bt_model *m = &run->m;
+	double		periods_per_year = 365.0 * SECS_PER_DAY /
+		(m->horizon * ((double) m->width.time / USECS_PER_SEC + (double) m->width.day * SECS_PER_DAY));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"model_id\": %lld, \"symbol\": ", (long long) run->id);
+	escape_json(&buf, m->symbol);
+	appendStringInfo(&buf, ", \"target\": \"%s\", \"width\": ", tsk_tsm_target_name((tsm_target) m->target));
+	escape_json(&buf, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&m->width))));
+	appendStringInfo(&buf, ", \"horizon\": %d, \"from\": ", m->horizon);
+	escape_json(&buf, bt_ts(run->from));
+	appendStringInfoString(&buf, ", \"to\": ");
+	escape_json(&buf, bt_ts(run->to));
+	appendStringInfoString(&buf, ", \"first_bucket\": ");
+	bt_ts_json(&buf, run->nperiods > 0, run->first_bucket);
+	appendStringInfoString(&buf, ", \"last_bucket\": ");
+	bt_ts_json(&buf, run->nperiods > 0, run->last_bucket);
+	appendStringInfoString(&buf, ", \"fee_bps\": ");
+	tsk_json_double(&buf, run->fee_bps);
+	appendStringInfoString(&buf, ", \"threshold\": ");
+	tsk_json_double(&buf, run->threshold);
+	appendStringInfoString(&buf, ", \"rules_threshold\": ");
+	tsk_json_double(&buf, run->rules_threshold);
+	appendStringInfoString(&buf, ", ");
+	bt_json(&buf, "model", &run->model, periods_per_year);
+	appendStringInfoString(&buf, ", ");
+	bt_json(&buf, "buy_and_hold", &run->hold, periods_per_year);
+	appendStringInfoString(&buf, ", ");
+	bt_json(&buf, "rules", &run->rules, periods_per_year);
+	appendStringInfoString(&buf, ", \"false_signal_rate_vs_rules\": ");
+	tsk_json_double(&buf, run->model.trades > 0 && run->rules.trades > 0
+					? (double) run->model.false_signals / run->model.trades
+					- (double) run->rules.false_signals / run->rules.trades : NAN);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
  * model_backtest
  *	  backtest(model_id, from, to, fee_bps, threshold) -> jsonb; see the
  *	  file header and the SQL comment.
@@ -303,158 +471,30 @@ bt_column(const train_rows *r, const char *name)
 Datum
 model_backtest(PG_FUNCTION_ARGS)
 {
-	int64		id;
-	TimestampTz from,
-				to;
-	double		fee_bps,
-				threshold;
-	bt_model	m;
+	bt_run		run;
 	model_t    *mdl;
 	train_rows	r;
-	double	   *score;
-	int			rsi_col,
-				macd_col;
-	bt_stats	st_model = {0},
-				st_hold = {0},
-				st_rules = {0};
-	double		fee,
-				rules_threshold,
-				periods_per_year;
-	bool		probability;
-	size_t		last_start = 0;
-	int64		nperiods = 0;
-	TimestampTz first_bucket = 0,
-				last_bucket = 0;
 	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
 	Datum		args[3];
-	StringInfoData buf;
-	int			guc_level,
-				spi_level;
-	const char *nsp;
+	char	   *result;
+	int			guc_level = tsk_guc_internal_begin();
+	int			spi_level = tsk_spi_connect();
+	const char *nsp = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
 
-	for (int i = 0; i < 4; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("backtest() needs a model id, from, to and fee_bps"),
-					 errhint("Only threshold may be NULL (its default for the model's target).")));
-	id = PG_GETARG_INT64(0);
-	from = PG_GETARG_TIMESTAMPTZ(1);
-	to = PG_GETARG_TIMESTAMPTZ(2);
-	fee_bps = PG_GETARG_FLOAT8(3);
-	if (!(fee_bps >= 0 && fee_bps <= 10000))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fee_bps must be within [0, 10000], got %g", fee_bps),
-				 errhint("Fees are in basis points of the notional per unit of position change.")));
-
-	guc_level = tsk_guc_internal_begin();
-	spi_level = tsk_spi_connect();
-	bt_read_model(id, &m);
-	if (m.target != TSM_TARGET_DIRECTION && m.target != TSM_TARGET_RETURN)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model %lld forecasts %s, which has no direction to trade", (long long) id,
-						m.target >= 0 ? tsk_tsm_target_name((tsm_target) m.target) : "an unknown target"),
-				 errhint("Backtest a direction or return model.")));
-	probability = m.target == TSM_TARGET_DIRECTION;
-	threshold = PG_ARGISNULL(4) ? (probability ? 0.5 : 0.0) : PG_GETARG_FLOAT8(4);
-	if (probability ? !(threshold >= 0.5 && threshold < 1) : !(threshold >= 0 && threshold < 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("threshold %g is out of range for a %s model", threshold,
-						tsk_tsm_target_name((tsm_target) m.target)),
-				 errhint(probability ? "A direction threshold is a probability within [0.5, 1): long above it, short below 1 - threshold."
-						 : "A return threshold is a log return within [0, 1): long above it, short below its negative.")));
-	bt_check_range(id, &m, from, to);
-
-	mdl = tsk_model_get(id);
-
-	nsp = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
-	args[0] = CStringGetTextDatum(m.symbol);
-	args[1] = IntervalPGetDatum(&m.width);
-	args[2] = TimestampTzGetDatum(from);
+	memset(&run, 0, sizeof(run));
+	bt_args(fcinfo, &run);
+	mdl = tsk_model_get(run.id);
+	args[0] = CStringGetTextDatum(run.m.symbol);
+	args[1] = IntervalPGetDatum(&run.m.width);
+	args[2] = TimestampTzGetDatum(run.from);
 	tsk_train_fetch(psprintf("SELECT * FROM %s.features($1, $2, $3) "
 							 "WHERE bucket OPERATOR(pg_catalog.>=) $3 "
 							 "AND bucket OPERATOR(pg_catalog.<=) %s.last_complete_bucket($1, $2)",
 							 nsp, nsp),
 					3, types, args, CurrentMemoryContext, &r);
-	score = bt_scores(mdl, &r);
-	rsi_col = bt_column(&r, "rsi_14");
-	macd_col = bt_column(&r, "macd_hist");
-
-	fee = fee_bps / 10000.0;
-	rules_threshold = probability ? threshold : 0.5;
-	periods_per_year = 365.0 * SECS_PER_DAY /
-		(m.horizon * ((double) m.width.time / USECS_PER_SEC + (double) m.width.day * SECS_PER_DAY));
-
-	/* the periods: every horizon rows from the first, up to "to", each with its closing row */
-	for (size_t i = 0; i + m.horizon < r.n && r.bucket[i] <= to; i += m.horizon)
-	{
-		last_start = i;
-		nperiods++;
-	}
-	for (size_t i = 0; nperiods > 0 && i <= last_start; i += m.horizon)
-	{
-		double		c0 = r.close[i],
-					c1 = r.close[i + m.horizon];
-		double		ret = (c0 > 0 && c1 > 0) ? log(c1 / c0) : NAN;
-		bool		last = i == last_start;
-		double		rules = (rsi_col >= 0 && macd_col >= 0)
-			? tsk_tsm_rules_probability(r.x[i * r.nfeat + rsi_col], r.x[i * r.nfeat + macd_col]) : NAN;
-
-		if (isnan(ret))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the close of %s at %s or %d rows later is not positive", m.symbol,
-							bt_ts(r.bucket[i]), m.horizon),
-					 errhint("A backtest needs positive closes; check triggerstock.candles.")));
-		if (i == 0)
-			first_bucket = r.bucket[i];
-		last_bucket = r.bucket[i];
-		bt_step(&st_model, bt_position(score[i], probability, threshold), ret, fee, last);
-		bt_step(&st_hold, 1, ret, fee, last);
-		bt_step(&st_rules, bt_position(rules, true, rules_threshold), ret, fee, last);
-	}
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"model_id\": %lld, \"symbol\": ", (long long) id);
-	escape_json(&buf, m.symbol);
-	appendStringInfo(&buf, ", \"target\": \"%s\", \"width\": ", tsk_tsm_target_name((tsm_target) m.target));
-	escape_json(&buf, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&m.width))));
-	appendStringInfo(&buf, ", \"horizon\": %d, \"from\": ", m.horizon);
-	escape_json(&buf, bt_ts(from));
-	appendStringInfoString(&buf, ", \"to\": ");
-	escape_json(&buf, bt_ts(to));
-	appendStringInfoString(&buf, ", \"first_bucket\": ");
-	if (nperiods > 0)
-		escape_json(&buf, bt_ts(first_bucket));
-	else
-		appendStringInfoString(&buf, "null");
-	appendStringInfoString(&buf, ", \"last_bucket\": ");
-	if (nperiods > 0)
-		escape_json(&buf, bt_ts(last_bucket));
-	else
-		appendStringInfoString(&buf, "null");
-	appendStringInfoString(&buf, ", \"fee_bps\": ");
-	tsk_json_double(&buf, fee_bps);
-	appendStringInfoString(&buf, ", \"threshold\": ");
-	tsk_json_double(&buf, threshold);
-	appendStringInfoString(&buf, ", \"rules_threshold\": ");
-	tsk_json_double(&buf, rules_threshold);
-	appendStringInfoString(&buf, ", ");
-	bt_json(&buf, "model", &st_model, periods_per_year);
-	appendStringInfoString(&buf, ", ");
-	bt_json(&buf, "buy_and_hold", &st_hold, periods_per_year);
-	appendStringInfoString(&buf, ", ");
-	bt_json(&buf, "rules", &st_rules, periods_per_year);
-	appendStringInfoString(&buf, ", \"false_signal_rate_vs_rules\": ");
-	tsk_json_double(&buf, st_model.trades > 0 && st_rules.trades > 0
-					? (double) st_model.false_signals / st_model.trades
-					- (double) st_rules.false_signals / st_rules.trades : NAN);
-	appendStringInfoChar(&buf, '}');
-
+	bt_periods(&run, &r, bt_scores(mdl, &r));
+	result = bt_result(&run);
 	tsk_spi_finish(spi_level);
 	tsk_guc_internal_end(guc_level);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
 }
