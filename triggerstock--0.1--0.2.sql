@@ -3821,6 +3821,7 @@ COMMENT ON COLUMN triggerstock.signal_rules.short_below IS 'short when the answe
 COMMENT ON COLUMN triggerstock.signal_rules.cooldown IS 'no long or short within this interval of bucket time after the rule''s previous long or short: the decision is none with reason cooldown (0: no cooldown; at most 366 days)';
 COMMENT ON COLUMN triggerstock.signal_rules.models_only IS 'when true (default) an answer of a fallback level (last_score, rules) gives decision none with reason fallback; when false it is decided like a model answer';
 COMMENT ON COLUMN triggerstock.signal_rules.enabled IS 'only enabled rules produce signals';
+COMMENT ON COLUMN triggerstock.signal_rules.created_at IS 'when the rule was created';
 COMMENT ON SEQUENCE triggerstock.signal_rules_id_seq IS 'ids of triggerstock.signal_rules';
 
 CREATE TABLE triggerstock.signals (
@@ -3850,6 +3851,11 @@ CREATE INDEX signals_symbol_created ON triggerstock.signals (symbol, created_at)
 COMMENT ON TABLE triggerstock.signals IS
 'one row per decision of an enabled signal rule on a prediction the predictor committed (same transaction as the prediction row); each row is sent at commit as NOTIFY triggerstock_signals with the row as JSON (row_to_json) as payload, so a listener sees each committed signal exactly once';
 COMMENT ON COLUMN triggerstock.signals.rule_id IS 'the rule that decided (NULL once the rule is deleted)';
+COMMENT ON COLUMN triggerstock.signals.symbol IS 'symbol of the prediction decided on';
+COMMENT ON COLUMN triggerstock.signals.target IS 'target of the prediction (direction or return)';
+COMMENT ON COLUMN triggerstock.signals.width IS 'candle width of the model that was scored';
+COMMENT ON COLUMN triggerstock.signals.horizon IS 'horizon, in buckets of width, of the model that was scored';
+COMMENT ON COLUMN triggerstock.signals.created_at IS 'when the predictor decided (its transaction''s start)';
 COMMENT ON COLUMN triggerstock.signals.bucket IS 'bucket of the prediction (triggerstock.predictions.bucket): the feature row scored';
 COMMENT ON COLUMN triggerstock.signals.decision IS 'long, short or none (no trade)';
 COMMENT ON COLUMN triggerstock.signals.reason IS 'long_above / short_below (a trade), band (the answer is in the abstain band), cooldown (a trade within the rule''s cooldown of its previous trade), fallback (the answer came from a fallback level and the rule is models_only), no_answer (every fallback level abstained)';
