@@ -21,7 +21,9 @@ use IPC::Run;
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
-my $tmp = $PostgreSQL::Test::Utils::tmp_check;
+# a directory of its own: tmp_check is shared by the TAP tests of one run
+# (054_targets.pl leaves its model_<id>.hex there)
+my $tmp = PostgreSQL::Test::Utils::tempdir;
 
 my $node = PostgreSQL::Test::Cluster->new('backtest');
 $node->init;
@@ -29,6 +31,15 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
 $node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "shared=$shared",
 	'-d', $node->connstr('postgres'), '-f', "$repo/test/sql/load_candles.sql"], 'real candles loaded');
+
+# write (not append) a file
+sub write_file
+{
+	my ($path, $text) = @_;
+	open(my $fh, '>', $path) or die "$path: $!";
+	print $fh $text;
+	close $fh or die "$path: $!";
+}
 
 my @table;
 for my $sym ('BTC', 'ETH')
@@ -52,7 +63,7 @@ for my $sym ('BTC', 'ETH')
 			      FROM features('$sym', '1 minute', '$from') WHERE bucket >= '$from'
 			        AND bucket <= last_complete_bucket('$sym', '1 minute') ORDER BY bucket)
 			TO '$rows' WITH (FORMAT csv, HEADER true)});
-		PostgreSQL::Test::Utils::append_to_file("$tmp/model_$id.hex",
+		write_file("$tmp/model_$id.hex",
 			$node->safe_psql('postgres', "SELECT encode(model, 'hex') FROM triggerstock.models WHERE id = $id"));
 
 		# the look-ahead refusal
@@ -68,7 +79,7 @@ for my $sym ('BTC', 'ETH')
 			my ($what, $thr, $fee) = @$run;
 			my $bt = $node->safe_psql('postgres', "SELECT backtest($id, '$from', '$to', $fee, $thr)");
 			my $meta = "$tmp/meta_${id}_$fee" . ($thr eq 'NULL' ? '' : '_band') . '.json';
-			PostgreSQL::Test::Utils::append_to_file($meta,
+			write_file($meta,
 				qq({"backtest": $bt, "horizon": $h, "target": "$target", "features": $names, )
 				  . qq("from": $from_epoch, "to": $to_epoch, "width_seconds": $width_s}));
 			my ($pout, $perr) = ('', '');
