@@ -26,6 +26,9 @@
  *	  key, ON CONFLICT DO NOTHING); the row records the fallback level,
  *	  model sha256, feature snapshot and the scoring latency;
  *	- scoring uses tsk_predict_symbol, the very code behind predict();
+ *	- a prediction row it inserts is decided on by the enabled signal rules
+ *	  of its symbol and target in the same subtransaction (signals.c):
+ *	  both commit, with their NOTIFY, or neither;
  *	- every column read is checked for NULL; a deployment that cannot be
  *	  scored (a models row that cannot be served) fails in its own
  *	  subtransaction with a WARNING (at most one a minute) and never stops
@@ -55,6 +58,7 @@
 #include "utils/timestamp.h"
 
 #include "models/model.h"
+#include "models/signals.h"
 #include "triggerstock.h"
 #include "bgworker/workers.h"
 
@@ -131,7 +135,7 @@ predictor_due_list(const char *ext)
  *	  under the width and horizon of the model that answered for it.
  */
 static void
-predictor_score(const predictor_due *d)
+predictor_score(const predictor_due *d, const char *ext)
 {
 	prediction_t p;
 	instr_time	start,
@@ -179,6 +183,9 @@ predictor_score(const predictor_due *d)
 								12, types, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	/* issue 15: the signal rules decide on the row, in its transaction */
+	if (SPI_processed == 1)
+		tsk_signals_record(ext, d->symbol, &p.width, p.horizon, d->target, p.bucket);
 }
 
 /*
@@ -231,7 +238,7 @@ predictor_outcomes(const char *ext)
  *	  (at most one a minute) and rolled back; the pass goes on.
  */
 static void
-predictor_score_guarded(const predictor_due *d)
+predictor_score_guarded(const predictor_due *d, const char *ext)
 {
 	static TimestampTz last_warning = 0;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -241,7 +248,7 @@ predictor_score_guarded(const predictor_due *d)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		predictor_score(d);
+		predictor_score(d, ext);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -282,7 +289,7 @@ predictor_pass(void)
 	ext = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
 	due = predictor_due_list(ext);
 	foreach(lc, due)
-		predictor_score_guarded(lfirst(lc));
+		predictor_score_guarded(lfirst(lc), ext);
 	predictor_outcomes(ext);
 }
 

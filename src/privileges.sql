@@ -162,3 +162,20 @@ GRANT SELECT ON triggerstock.cluster_trades, triggerstock.cluster_candles,
     triggerstock.cluster_predictions, triggerstock.predictions_now, triggerstock.shards
     TO triggerstock_reader;
 REVOKE EXECUTE ON FUNCTION @extschema@.shard_symbol(text, name) FROM PUBLIC;
+
+-- decisions and signals (issue 15): rules and signals are read like the
+-- predictions; the admin writes the rules; only the predictor (a
+-- superuser) records signals; backtest() reads models and candles
+GRANT SELECT ON triggerstock.signal_rules, triggerstock.signals TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.signal_rules TO triggerstock_admin;
+GRANT DELETE ON triggerstock.signals TO triggerstock_admin;
+GRANT USAGE ON SEQUENCE triggerstock.signal_rules_id_seq TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.signals_record(text, interval, integer, text, timestamptz),
+    @extschema@.backtest(bigint, timestamptz, timestamptz, float8, float8),
+    @extschema@.backtest(text, timestamptz, timestamptz, float8, float8, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.backtest(bigint, timestamptz, timestamptz, float8, float8),
+    @extschema@.backtest(text, timestamptz, timestamptz, float8, float8, text)
+    TO triggerstock_reader;
