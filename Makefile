@@ -25,7 +25,7 @@ SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/ingest/book.sql src/indicators/indicators.sql \
 	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql \
 	src/features/features.sql src/shard/shard.sql \
-	bgworker/worker_plan.sql src/privileges.sql
+	bgworker/worker_plan.sql src/privileges.sql src/models/rollout.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 COMMON_SRCS = src/common/bytebuf.c src/common/hostcheck.c

@@ -94,6 +94,10 @@ extern int64 tsk_model_deployed(const char *symbol, int target);
  * database not yet updated has none: every model in it is a direction one). */
 extern bool tsk_model_has_target(const char *relname);
 
+/* Whether triggerstock.<relname> has column attname (0.2's are absent from a
+ * 0.1 database not yet updated). */
+extern bool tsk_model_has_column(const char *relname, const char *attname);
+
 /* Schema of the extension (where features() lives), cached. */
 extern Oid	tsk_model_extension_namespace(void);
 
@@ -138,6 +142,10 @@ extern const char *tsk_fallback_name(fallback_t level);
 /* Run the fallback chain for the deployment of (symbol, target) (inside a
  * transaction, SPI not connected by the caller). */
 extern void tsk_predict_symbol(const char *symbol, int target, prediction_t *out);
+
+/* The model level only, with model model_id (a rollout candidate scored by
+ * the predictor): no fallback; level abstain when the model cannot answer. */
+extern void tsk_predict_model(const char *symbol, int target, int64 model_id, prediction_t *out);
 
 /* The symbol argument of predict() and its kin, or ERROR when NULL or empty. */
 extern char *tsk_predict_symbol_arg(FunctionCallInfo fcinfo);

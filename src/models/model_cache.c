@@ -123,10 +123,22 @@ cache_init(void)
 bool
 tsk_model_has_target(const char *relname)
 {
+	return tsk_model_has_column(relname, "target");
+}
+
+/*
+ * tsk_model_has_column
+ *	  Whether triggerstock.<relname> has column attname (a syscache probe):
+ *	  the columns 0.2 added (target; mode, the rollouts) are absent from a
+ *	  0.1 database served before ALTER EXTENSION UPDATE.
+ */
+bool
+tsk_model_has_column(const char *relname, const char *attname)
+{
 	Oid			nsp = get_namespace_oid("triggerstock", true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
 
-	return OidIsValid(relid) && get_attnum(relid, "target") != InvalidAttrNumber;
+	return OidIsValid(relid) && get_attnum(relid, attname) != InvalidAttrNumber;
 }
 
 /*
@@ -435,7 +447,14 @@ deployed_read_spi(const char *symbol, int target)
 	args[0] = CStringGetTextDatum(symbol);
 	args[1] = CStringGetTextDatum(tsk_tsm_target_name((tsm_target) target));
 	spi = tsk_spi_connect();
-	if (!tsk_model_has_target("deployments"))
+	/* the live rows only: candidates (rollouts) are never served */
+	if (tsk_model_has_column("deployments", "mode"))
+		ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+									"WHERE d.symbol OPERATOR(pg_catalog.=) $1 AND d.target OPERATOR(pg_catalog.=) $2 "
+									"AND d.mode OPERATOR(pg_catalog.=) 'live' "
+									"ORDER BY d.id DESC LIMIT 1",
+									2, argtypes, args, NULL, true, 1);
+	else if (!tsk_model_has_target("deployments"))
 		ret = target != TSM_TARGET_DIRECTION ? SPI_OK_SELECT :
 			SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
 								  "WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
@@ -458,16 +477,18 @@ deployed_read_spi(const char *symbol, int target)
 	return model_id;
 }
 
-/* Which deployments rows deployed_read takes: those of one target. */
+/* Which deployments rows deployed_read takes: the live ones of one target. */
 typedef struct deployed_filter
 {
 	AttrNumber	att;			/* deployments.target */
+	AttrNumber	mode_att;		/* deployments.mode, 0 before the rollouts */
 	const char *target;
 } deployed_filter;
 
 /*
  * deployed_accept
- *	  tsk_direct_accept: a deployments row of the filter's target.
+ *	  tsk_direct_accept: a live deployments row of the filter's target (a
+ *	  rollout candidate or retirement row is never the deployed model).
  */
 static bool
 deployed_accept(TupleTableSlot *slot, void *arg)
@@ -476,15 +497,21 @@ deployed_accept(TupleTableSlot *slot, void *arg)
 	bool		isnull;
 	Datum		d = slot_getattr(slot, f->att, &isnull);
 
-	return !isnull && strcmp(TextDatumGetCString(d), f->target) == 0;
+	if (isnull || strcmp(TextDatumGetCString(d), f->target) != 0)
+		return false;
+	if (f->mode_att <= 0)
+		return true;
+	d = slot_getattr(slot, f->mode_att, &isnull);
+	return !isnull && strcmp(TextDatumGetCString(d), "live") == 0;
 }
 
 /*
  * deployed_read
- *	  The latest deployment (highest id) of (symbol, target): a backward
- *	  scan of index deployments_symbol_id (symbol, id) to the first row of
- *	  the target, without SPI (direct_read.h); 0 when none.  A 0.1 table
- *	  has no target column: its rows are direction deployments.
+ *	  The latest live deployment (highest id) of (symbol, target): a
+ *	  backward scan of index deployments_symbol_id (symbol, id) to the
+ *	  first live row of the target, without SPI (direct_read.h); 0 when
+ *	  none.  A 0.1 table has no target column: its rows are direction
+ *	  deployments; nor a mode column: every row is live.
  */
 static int64
 deployed_read(const char *symbol, int target)
@@ -504,6 +531,7 @@ deployed_read(const char *symbol, int target)
 		return deployed_read_spi(symbol, target);
 	heap = table_open(relid, AccessShareLock);
 	filter.att = attnameAttNum(heap, "target", false);
+	filter.mode_att = Max(attnameAttNum(heap, "mode", false), 0);
 	filter.target = tsk_tsm_target_name((tsm_target) target);
 	if (filter.att <= 0 && target != TSM_TARGET_DIRECTION)
 	{

@@ -404,7 +404,7 @@ predict_last_score(const char *symbol, prediction_t *out)
 										 "WHERE symbol OPERATOR(pg_catalog.=) $1 "
 										 "AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
 										 "%s"
-										 "AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+										 "AND fallback_level OPERATOR(pg_catalog.=) 'model' %s"
 										 "AND %s IS NOT NULL "
 										 "AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
 										 "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
@@ -413,6 +413,9 @@ predict_last_score(const char *symbol, prediction_t *out)
 										 /* a 0.1 database (not yet updated): direction rows only */
 										 tsk_model_has_target("predictions") ?
 										 "AND target OPERATOR(pg_catalog.=) $5 " : "AND $5 IS NOT NULL ",
+										 /* a rollout candidate's score is never served */
+										 tsk_model_has_column("predictions", "mode") ?
+										 "AND mode OPERATOR(pg_catalog.=) 'live' " : "",
 										 regression ? "forecast" : "probability"),
 								5, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -436,13 +439,14 @@ predict_last_score(const char *symbol, prediction_t *out)
 }
 
 /*
- * tsk_predict_symbol
- *	  Run the fallback chain for symbol; see the file header.
+ * predict_chain
+ *	  The fallback chain for symbol with its deployed model (fallbacks), or
+ *	  the model level alone with model model_id (a rollout candidate's
+ *	  score: no fallback).
  */
-void
-tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
+static void
+predict_chain(const char *symbol, int target, int64 model_id, bool fallbacks, prediction_t *out)
 {
-	int64		model_id;
 	model_t    *m;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
@@ -451,7 +455,8 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 				macd;
 	int			guc_level = tsk_guc_internal_begin();
 
-	model_id = tsk_model_deployed(symbol, target);
+	if (fallbacks)
+		model_id = tsk_model_deployed(symbol, target);
 	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
 	out->target = target;
@@ -522,7 +527,7 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 	}
 
 	/* level 2: a recent model score of the same width and horizon */
-	if (!out->has_probability)
+	if (!out->has_probability && fallbacks)
 	{
 		if (!spi)
 		{
@@ -533,7 +538,7 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 	}
 
 	/* level 3: the rules baseline (a probability: direction only) */
-	if (!out->has_probability && row != NULL && target == TSM_TARGET_DIRECTION &&
+	if (!out->has_probability && fallbacks && row != NULL && target == TSM_TARGET_DIRECTION &&
 		predict_row_value(row, "rsi_14", &rsi) && predict_row_value(row, "macd_hist", &macd) &&
 		!isnan(tsk_tsm_rules_probability(rsi, macd)))
 	{
@@ -544,6 +549,27 @@ tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 	if (spi)
 		predict_spi_finish();
 	tsk_guc_internal_end(guc_level);
+}
+
+/*
+ * tsk_predict_symbol
+ *	  Run the fallback chain for the deployed model of symbol; see the file
+ *	  header.
+ */
+void
+tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
+{
+	predict_chain(symbol, target, 0, true, out);
+}
+
+/*
+ * tsk_predict_model
+ *	  See model.h.
+ */
+void
+tsk_predict_model(const char *symbol, int target, int64 model_id, prediction_t *out)
+{
+	predict_chain(symbol, target, model_id, false, out);
 }
 
 /*
