@@ -81,7 +81,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 # predict() paid for that), and its relocations are then read-only (full RELRO).
 SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm -Wl,-z,now,-z,relro
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models hostile_rows candle_merge security
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models rollouts hostile_rows candle_merge security
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
