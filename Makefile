@@ -59,7 +59,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/cand
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_train_regress.o src/models/model_settings.o src/models/model_store.o \
-	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o \
+	src/models/model_predict.o src/models/model_explain.o src/models/model_drift.o src/models/rollout.o \
 	src/features/online.o src/features/online_sql.o src/shard/shard.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \

@@ -3926,6 +3926,7 @@ WITH r AS (
                CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
                     THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
                END AS train_base_rate,
+               CASE WHEN jsonb_typeof(m.metrics -> 'ece') = 'number' THEN (m.metrics ->> 'ece')::float8 END AS test_ece,
                row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
         FROM triggerstock.predictions p
         LEFT JOIN triggerstock.models m ON m.id = p.model_id
@@ -3961,13 +3962,17 @@ SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        avg(r.outcome::int) AS base_rate,
        greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
        min(r.bucket) AS since, max(r.bucket) AS until,
-       r.target, c.ece, c.reliability, r.mode
+       r.target, c.ece, c.reliability, r.mode,
+       max(r.test_ece) AS test_ece, c.ece - max(r.test_ece) AS ece_drift,
+       count(*) >= 100 AND c.ece - max(r.test_ece)
+           > coalesce(nullif(current_setting('triggerstock.calibration_drift_threshold', true), '')::float8, 0.05)
+           AS calibration_alert
 FROM r
 JOIN calibration c ON c.symbol = r.symbol AND c.width = r.width AND c.horizon = r.horizon AND c.target = r.target
                   AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256 AND c.mode = r.mode
 GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability, r.mode;
 COMMENT ON VIEW triggerstock.model_live_metrics IS
-'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows)';
+'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows); calibration drift: test_ece, the model''s ece on its test window (models.metrics.ece; NULL for a model trained before it was stored), ece_drift = ece - test_ece, and calibration_alert, true when n >= 100 and ece_drift exceeds triggerstock.calibration_drift_threshold (default 0.05; the ece of few rows is biased upwards)';
 
 CREATE OR REPLACE VIEW triggerstock.model_live_regression AS
 SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
@@ -3999,7 +4004,7 @@ COMMENT ON VIEW triggerstock.model_live_regression IS
 COMMENT ON COLUMN triggerstock.deployments.mode IS
 'live (the deployed model of its symbol and target: the latest live row), shadow (a candidate scored by the predictor beside the live model, never served), canary (a candidate that also serves predict() for a share of buckets, see fraction), retired (the end of a candidacy: rollback or retirement)';
 COMMENT ON COLUMN triggerstock.deployments.fraction IS
-'canary only: the share of scored buckets in (0, 1) whose predict() the candidate serves (rollout_canary_serves())';
+'canary only: the share of scored buckets in (0, 1) whose predict() the candidate serves (those whose rollout_canary_share() is below it)';
 COMMENT ON COLUMN triggerstock.deployments.metrics IS
 'for the rows of an automatic decision (promotion, rollback, retirement): the figures of rollout_status at the decision and the rule applied; NULL otherwise';
 COMMENT ON COLUMN triggerstock.deployments.strategy IS
@@ -4037,10 +4042,21 @@ SELECT c.id AS deployment_id, c.symbol, c.target, c.model_id, c.mode, c.fraction
 FROM triggerstock.deployments c JOIN triggerstock.models m ON m.id = c.model_id
 WHERE c.mode IN ('shadow', 'canary')
   AND NOT EXISTS (SELECT 1 FROM triggerstock.deployments e
-                  WHERE e.symbol = c.symbol AND e.target = c.target AND e.id > c.id
-                    AND (e.mode <> 'live' OR e.model_id = c.model_id));
+                  WHERE e.symbol = c.symbol AND e.target = c.target AND e.id > c.id);
 COMMENT ON VIEW triggerstock.rollout_candidates IS
-'the active rollout candidate of each symbol and target: a deployments row of mode shadow or canary not followed by another candidate, a retirement or a live row of its model';
+'the active rollout candidate of each symbol and target: a deployments row of mode shadow or canary that is the latest row of its symbol and target (any later deployment ends it: another candidate, a decision, a new live model)';
+
+CREATE FUNCTION @extschema@.rollout_canary_share(symbol text, target text, bucket timestamptz)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(
+               $1 OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) ' '
+               OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', $3))::bigint::text), 1, 8))
+            ::bit(32)::bigint)::float8 OPERATOR(pg_catalog./) 4294967296.0::float8
+$$;
+COMMENT ON FUNCTION @extschema@.rollout_canary_share(text, text, timestamptz) IS
+'the canary share of a scored bucket, in [0, 1): the first 32 bits of md5(symbol || '' '' || target || '' '' || Unix epoch seconds of bucket) as an unsigned integer / 2^32; a canary candidate of fraction f serves predict() for the buckets whose share is below f (the same computation in C, src/models/rollout.c), so which model answered a bucket depends on nothing but (symbol, target, bucket)';
 
 CREATE VIEW triggerstock.rollout_status AS
 WITH c AS (
@@ -4170,7 +4186,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.deploy(bigint, text, double precision) IS
-'deploys a model as a rollout candidate beside the live model of its symbol and target (which it must not be, of the same width and horizon): mode shadow (the predictor scores it into predictions with mode shadow; predict() never serves it) or canary with fraction (also serves that share of predict(): rollout_canary_serves()); mode live is deploy(model_id); a new candidate replaces the active one; rollout_evaluate() promotes or retires it by the rule of rollout_rules; returns the model id';
+'deploys a model as a rollout candidate beside the live model of its symbol and target (which it must not be, of the same width and horizon): mode shadow (the predictor scores it into predictions with mode shadow; predict() never serves it) or canary with fraction (the predictor scores it with mode canary, and predict() serves it for the buckets whose rollout_canary_share() is below fraction; predict_explain() says deployment_mode canary or live); mode live is deploy(model_id); a new candidate replaces the active one, any later deployment ends it; rollout_evaluate() promotes or retires it by the rule of rollout_rules; returns the model id';
 
 CREATE FUNCTION @extschema@.retire(symbol text, target text DEFAULT 'direction')
 RETURNS bigint

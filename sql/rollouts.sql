@@ -72,11 +72,14 @@ SELECT retire('ETH');
 SELECT deploy(:m2, mode => 'shadow') = :m2 AS shadow_m2;
 SELECT deploy(:m2, mode => 'live') = :m2 AS live_m2;
 SELECT count(*) FROM triggerstock.rollout_candidates;
--- deploy(symbol, 'rollback') goes back to the previous live model, never a candidate row
+-- deploy(symbol, 'rollback') goes back to the previous live model, never a
+-- candidate row; a new live deployment ends the candidacy (a candidate is
+-- judged against the live model it was deployed beside)
 SELECT deploy(:m3, mode => 'shadow') = :m3 AS shadow_m3;
 SELECT deploy('ETH', 'rollback') = :m1 AS rolled_back_to_m1;
-SELECT model_id = :m3 AS candidate_still_m3 FROM triggerstock.rollout_candidates;
+SELECT count(*) FROM triggerstock.rollout_candidates;
 SELECT (predict_explain('ETH') ->> 'model_id')::bigint = :m1 AS serves_m1;
+SELECT deploy(:m3, mode => 'shadow') = :m3 AS shadow_m3;
 -- a regression candidate of the return target is another (symbol, target)
 SELECT deploy(:mr, mode => 'shadow');
 
@@ -174,4 +177,53 @@ FROM triggerstock.deployments WHERE symbol = 'ETH' AND target = 'direction' AND 
 ORDER BY id;
 -- still append-only
 UPDATE triggerstock.deployments SET mode = 'live';
+
+-- canary: the share of a bucket is md5(symbol target epoch), its first 32 bits / 2^32
+SELECT rollout_canary_share('ETH', 'direction', '2017-09-04 23:59:00+00') AS share,
+       ('x' || substr(md5('ETH direction 1504569540'), 1, 8))::bit(32)::bigint / 4294967296.0 AS by_hand,
+       rollout_canary_share('ETH', 'return', '2017-09-04 23:59:00+00') AS other_target,
+       rollout_canary_share('BTC', 'direction', '2017-09-04 23:59:00+00') AS other_symbol;
+SELECT min(s) >= 0 AND max(s) < 1 AS in_range, round(avg((s < 0.1)::int), 2) AS share_below_01
+FROM (SELECT rollout_canary_share('ETH', 'direction', timestamptz '2017-09-03' + i * interval '1 minute') AS s
+      FROM generate_series(0, 99999) i) x;
+-- predict() serves the canary for a bucket whose share is below its fraction, else the live model
+SELECT model_id = :m2 AS live_is_m2 FROM triggerstock.deployed WHERE symbol = 'ETH' AND target = 'direction';
+SELECT rollout_canary_share('ETH', 'direction', (predict_explain('ETH') ->> 'bucket')::timestamptz) AS share \gset
+SELECT deploy(:m3, mode => 'canary', fraction => :share / 2) = :m3 AS canary_m3;
+SELECT mode, fraction = :share / 2 AS fraction FROM triggerstock.rollout_candidates;
+SELECT e ->> 'deployment_mode' AS mode, (e ->> 'model_id')::bigint = :m2 AS served_m2,
+       (e -> 'canary' ->> 'model_id')::bigint = :m3 AS canary_m3, (e -> 'canary' ->> 'share')::float8 = :share AS same_share
+FROM predict_explain('ETH') e;
+SELECT deploy(:m3, mode => 'canary', fraction => (1 + :share) / 2) = :m3 AS canary_m3;
+SELECT e ->> 'deployment_mode' AS mode, (e ->> 'model_id')::bigint = :m3 AS served_m3,
+       e ->> 'sha256' = (SELECT sha256 FROM triggerstock.models WHERE id = :m3) AS sha_m3,
+       e ->> 'fallback_level' AS level
+FROM predict_explain('ETH') e;
+SELECT predict('ETH') = (predict_explain('ETH') ->> 'probability')::float8 AS predict_agrees;
+-- the canary is judged on the buckets the live model answered (the others it served)
+SELECT n, n_paired, decision FROM triggerstock.rollout_status;
+-- a shadow in its place: the live model again
+SELECT deploy(:m3, mode => 'shadow') = :m3 AS shadow_m3;
+SELECT predict_explain('ETH') ->> 'deployment_mode' AS mode, (predict_explain('ETH') ->> 'model_id')::bigint = :m2 AS served_m2;
+SELECT retire('ETH') = :m3 AS retired;
+
+-- calibration: the test-window ece of a direction model is stored; the live
+-- one against it raises calibration_alert (120 scores of 0.95, all wrong)
+SELECT jsonb_typeof(metrics -> 'ece') AS ece_type, (metrics ->> 'ece')::float8 BETWEEN 0 AND 1 AS ece_range
+FROM triggerstock.models WHERE id = :m2;
+SELECT metrics ? 'ece' AS regression_has_ece FROM triggerstock.models WHERE id = :mr;
+DELETE FROM triggerstock.predictions;
+INSERT INTO triggerstock.predictions (symbol, bucket, probability, model_id, model_sha256, fallback_level,
+                                      width, horizon, mode, outcome, outcome_at)
+SELECT 'ETH', timestamptz '2017-09-05' + i * interval '1 minute', 0.95, m.id, m.sha256, 'model', '1 minute', 1,
+       'live', i > 110, now()
+FROM generate_series(1, 120) i, triggerstock.models m WHERE m.id = :m2;
+SELECT n, round(ece::numeric, 12) AS ece, round(test_ece::numeric, 12) = round(((SELECT metrics ->> 'ece' FROM triggerstock.models WHERE id = :m2))::numeric, 12) AS test_ece_stored,
+       round(ece_drift::numeric, 12) = round((ece - test_ece)::numeric, 12) AS drift, calibration_alert, reliability
+FROM triggerstock.model_live_metrics;
+SET triggerstock.calibration_drift_threshold = 0.99;
+SELECT calibration_alert FROM triggerstock.model_live_metrics;
+RESET triggerstock.calibration_drift_threshold;
+DELETE FROM triggerstock.predictions WHERE bucket > '2017-09-05 01:39';
+SELECT n, calibration_alert FROM triggerstock.model_live_metrics;
 DELETE FROM triggerstock.predictions;

@@ -52,6 +52,7 @@ int			tsk_train_threads = 2;
 int			tsk_predict_threads = 1;
 int			tsk_model_cache_size = 8;
 int			tsk_last_score_max_age = 300;
+double		tsk_calibration_drift_threshold = 0.05;
 int			tsk_feature_cache_ttl = 1000;
 int			tsk_feature_rows_keep = 10080;
 int			tsk_indicator_warmup = 1000;
@@ -327,6 +328,12 @@ guc_define_models(void)
 							"0 checks the latest candle on every call.",
 							&tsk_feature_cache_ttl,
 							1000, 0, 60000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("triggerstock.calibration_drift_threshold",
+							 "Worsening of a direction model's live expected calibration error over "
+							 "its test-window one that raises calibration_alert.",
+							 "Read by the view triggerstock.model_live_metrics (issue 15).",
+							 &tsk_calibration_drift_threshold,
+							 0.05, 0.0, 1.0, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*

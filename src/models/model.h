@@ -98,6 +98,10 @@ extern bool tsk_model_has_target(const char *relname);
  * 0.1 database not yet updated). */
 extern bool tsk_model_has_column(const char *relname, const char *attname);
 
+/* The canary candidate of (symbol, target) and its fraction, 0 when the
+ * active rollout candidate is not a canary (cached with the deployment). */
+extern int64 tsk_model_canary(const char *symbol, int target, double *fraction);
+
 /* Schema of the extension (where features() lives), cached. */
 extern Oid	tsk_model_extension_namespace(void);
 
@@ -135,6 +139,12 @@ typedef struct prediction_t
 	char	  **names;			/* feature row used (all columns) */
 	double	   *values;			/* NaN for NULL */
 	const char *reason;			/* why the levels above were skipped */
+	/* a canary rollout of (symbol, target) is active (rollout.c) */
+	bool		has_canary;
+	bool		canary_served;	/* the canary candidate answered */
+	int64		canary_model_id;
+	double		canary_fraction;
+	double		canary_share;	/* of the bucket, NaN without one */
 } prediction_t;
 
 extern const char *tsk_fallback_name(fallback_t level);
@@ -155,5 +165,15 @@ extern void tsk_prediction_json(const char *symbol, const prediction_t *p, Strin
 
 /* Append a double as JSON (null for NaN or infinities). */
 extern void tsk_json_double(StringInfo buf, double v);
+
+/* ---- rollout.c ---- */
+
+/* The canary share of a scored bucket in [0, 1): the first 32 bits of
+ * md5(symbol || ' ' || target || ' ' || Unix epoch seconds of bucket) / 2^32
+ * (SQL: rollout_canary_share()); NaN when md5 fails. */
+extern double tsk_rollout_canary_share(const char *symbol, const char *target, TimestampTz bucket);
+
+/* Whether a canary of fraction serves that bucket: share < fraction. */
+extern bool tsk_rollout_canary_serves(const char *symbol, int target, TimestampTz bucket, double fraction);
 
 #endif							/* TRIGGERSTOCK_MODEL_H */

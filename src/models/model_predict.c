@@ -439,6 +439,37 @@ predict_last_score(const char *symbol, prediction_t *out)
 }
 
 /*
+ * predict_canary
+ *	  When a canary candidate of (symbol, target) is active, say so in out
+ *	  and, for a bucket of its share, replace *m by it (a model of the same
+ *	  question only: deploy() refuses another).
+ */
+static void
+predict_canary(const char *symbol, int target, TimestampTz bucket, model_t **m, prediction_t *out)
+{
+	double		fraction;
+	int64		canary = tsk_model_canary(symbol, target, &fraction);
+	model_t    *c;
+
+	if (canary == 0)
+		return;
+	out->has_canary = true;
+	out->canary_model_id = canary;
+	out->canary_fraction = fraction;
+	out->canary_share = tsk_rollout_canary_share(symbol, tsk_tsm_target_name((tsm_target) target), bucket);
+	if (!(out->canary_share < fraction))
+		return;
+	c = tsk_model_get(canary);
+	if (c->target == (*m)->target && c->horizon == (*m)->horizon &&
+		c->width.time == (*m)->width.time && c->width.day == (*m)->width.day &&
+		c->width.month == (*m)->width.month)
+	{
+		*m = c;
+		out->canary_served = true;
+	}
+}
+
+/*
  * predict_chain
  *	  The fallback chain for symbol with its deployed model (fallbacks), or
  *	  the model level alone with model model_id (a rollout candidate's
@@ -465,6 +496,10 @@ predict_chain(const char *symbol, int target, int64 model_id, bool fallbacks, pr
 	out->horizon = m ? m->horizon : 1;
 
 	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), &spi);
+
+	/* a canary rollout serves the buckets of its share (rollout.c) */
+	if (fallbacks && m != NULL && row != NULL)
+		predict_canary(symbol, target, row->bucket, &m, out);
 
 	if (row != NULL)
 	{

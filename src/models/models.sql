@@ -360,6 +360,7 @@ WITH r AS (
                CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
                     THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
                END AS train_base_rate,
+               CASE WHEN jsonb_typeof(m.metrics -> 'ece') = 'number' THEN (m.metrics ->> 'ece')::float8 END AS test_ece,
                row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
         FROM triggerstock.predictions p
         LEFT JOIN triggerstock.models m ON m.id = p.model_id
@@ -395,13 +396,17 @@ SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        avg(r.outcome::int) AS base_rate,
        greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
        min(r.bucket) AS since, max(r.bucket) AS until,
-       r.target, c.ece, c.reliability, r.mode
+       r.target, c.ece, c.reliability, r.mode,
+       max(r.test_ece) AS test_ece, c.ece - max(r.test_ece) AS ece_drift,
+       count(*) >= 100 AND c.ece - max(r.test_ece)
+           > coalesce(nullif(current_setting('triggerstock.calibration_drift_threshold', true), '')::float8, 0.05)
+           AS calibration_alert
 FROM r
 JOIN calibration c ON c.symbol = r.symbol AND c.width = r.width AND c.horizon = r.horizon AND c.target = r.target
                   AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256 AND c.mode = r.mode
 GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability, r.mode;
 COMMENT ON VIEW triggerstock.model_live_metrics IS
-'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows)';
+'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows); calibration drift: test_ece, the model''s ece on its test window (models.metrics.ece; NULL for a model trained before it was stored), ece_drift = ece - test_ece, and calibration_alert, true when n >= 100 and ece_drift exceeds triggerstock.calibration_drift_threshold (default 0.05; the ece of few rows is biased upwards)';
 
 -- Issue 15: targets other than direction.  A model has a target; a symbol
 -- has one deployed model per target; predictions carry their target, the

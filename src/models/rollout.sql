@@ -6,10 +6,14 @@
 --
 -- Invariants:
 --  - deployments stay append-only: a candidate is a deployments row of mode
---    shadow or canary; it ends with a later row of the same symbol and target
---    of mode shadow, canary or retired, or a later live row of its model
---    (promotion, or deploy(model_id) by hand); at most one candidate per
---    (symbol, target) is active (rollout_candidates);
+--    shadow or canary, active while it is the latest row of its symbol and
+--    target: any later row ends it (another candidate, a retirement, its
+--    promotion, or any new live deployment: a candidate is judged against
+--    the live model it was deployed beside); so at most one candidate per
+--    (symbol, target) is active (rollout_candidates), and predict()'s
+--    backward index scan to the live row passes over it (model_cache.c);
+--  - a canary serves the buckets whose rollout_canary_share() is below its
+--    fraction, a pure function of (symbol, target, bucket) (rollout.c);
 --  - the live model of (symbol, target) is that of its latest live row
 --    (triggerstock.deployed, predict()): a candidate row is never served;
 --  - a candidate answers the live model's question: same width and horizon,
@@ -23,7 +27,7 @@
 COMMENT ON COLUMN triggerstock.deployments.mode IS
 'live (the deployed model of its symbol and target: the latest live row), shadow (a candidate scored by the predictor beside the live model, never served), canary (a candidate that also serves predict() for a share of buckets, see fraction), retired (the end of a candidacy: rollback or retirement)';
 COMMENT ON COLUMN triggerstock.deployments.fraction IS
-'canary only: the share of scored buckets in (0, 1) whose predict() the candidate serves (rollout_canary_serves())';
+'canary only: the share of scored buckets in (0, 1) whose predict() the candidate serves (those whose rollout_canary_share() is below it)';
 COMMENT ON COLUMN triggerstock.deployments.metrics IS
 'for the rows of an automatic decision (promotion, rollback, retirement): the figures of rollout_status at the decision and the rule applied; NULL otherwise';
 COMMENT ON COLUMN triggerstock.deployments.strategy IS
@@ -61,10 +65,21 @@ SELECT c.id AS deployment_id, c.symbol, c.target, c.model_id, c.mode, c.fraction
 FROM triggerstock.deployments c JOIN triggerstock.models m ON m.id = c.model_id
 WHERE c.mode IN ('shadow', 'canary')
   AND NOT EXISTS (SELECT 1 FROM triggerstock.deployments e
-                  WHERE e.symbol = c.symbol AND e.target = c.target AND e.id > c.id
-                    AND (e.mode <> 'live' OR e.model_id = c.model_id));
+                  WHERE e.symbol = c.symbol AND e.target = c.target AND e.id > c.id);
 COMMENT ON VIEW triggerstock.rollout_candidates IS
-'the active rollout candidate of each symbol and target: a deployments row of mode shadow or canary not followed by another candidate, a retirement or a live row of its model';
+'the active rollout candidate of each symbol and target: a deployments row of mode shadow or canary that is the latest row of its symbol and target (any later deployment ends it: another candidate, a decision, a new live model)';
+
+CREATE FUNCTION @extschema@.rollout_canary_share(symbol text, target text, bucket timestamptz)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(
+               $1 OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) ' '
+               OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', $3))::bigint::text), 1, 8))
+            ::bit(32)::bigint)::float8 OPERATOR(pg_catalog./) 4294967296.0::float8
+$$;
+COMMENT ON FUNCTION @extschema@.rollout_canary_share(text, text, timestamptz) IS
+'the canary share of a scored bucket, in [0, 1): the first 32 bits of md5(symbol || '' '' || target || '' '' || Unix epoch seconds of bucket) as an unsigned integer / 2^32; a canary candidate of fraction f serves predict() for the buckets whose share is below f (the same computation in C, src/models/rollout.c), so which model answered a bucket depends on nothing but (symbol, target, bucket)';
 
 CREATE VIEW triggerstock.rollout_status AS
 WITH c AS (
@@ -194,7 +209,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.deploy(bigint, text, double precision) IS
-'deploys a model as a rollout candidate beside the live model of its symbol and target (which it must not be, of the same width and horizon): mode shadow (the predictor scores it into predictions with mode shadow; predict() never serves it) or canary with fraction (also serves that share of predict(): rollout_canary_serves()); mode live is deploy(model_id); a new candidate replaces the active one; rollout_evaluate() promotes or retires it by the rule of rollout_rules; returns the model id';
+'deploys a model as a rollout candidate beside the live model of its symbol and target (which it must not be, of the same width and horizon): mode shadow (the predictor scores it into predictions with mode shadow; predict() never serves it) or canary with fraction (the predictor scores it with mode canary, and predict() serves it for the buckets whose rollout_canary_share() is below fraction; predict_explain() says deployment_mode canary or live); mode live is deploy(model_id); a new candidate replaces the active one, any later deployment ends it; rollout_evaluate() promotes or retires it by the rule of rollout_rules; returns the model id';
 
 CREATE FUNCTION @extschema@.retire(symbol text, target text DEFAULT 'direction')
 RETURNS bigint
