@@ -14,7 +14,13 @@
 #  - U: two sane models, a rule that cannot promote (min_improvement 0.5)
 #    nor roll back (baseline_margin 10): retired after max_outcomes = 10;
 #  - V: as S with the rule disabled: rollout_status says rollback, nothing
-#    is decided (the decisions come from the rule, not from the data alone).
+#    is decided (the decisions come from the rule, not from the data alone);
+#  - W: a canary of fraction 0.5 (rule disabled): after each minute,
+#    predict_explain() serves the canary exactly when the share of its
+#    bucket, computed here with Digest::MD5 (the first 32 bits of
+#    md5("W direction <epoch seconds>") / 2^32), is below 0.5, else the live
+#    model; the predictor's live rows carry the model predict() served, its
+#    canary rows the candidate's score of every bucket.
 # Judged against an independent reading of the file and of the rows: each
 # realised outcome is close(bucket + 1 minute) > close(bucket) from the CSV;
 # each decision's figures (n, log losses of candidate, baseline and live
@@ -32,6 +38,7 @@ use Time::HiRes qw(time sleep);
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
 use JSON::PP;
+use Digest::MD5 qw(md5_hex);
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $csv = "$shared/data/candles/crypto/btc_perp_1m_2021-12-31_2022-02-01.csv";
@@ -66,7 +73,7 @@ max_worker_processes = 16
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
-my @symbols = qw(S T U V);
+my @symbols = qw(S T U V W);
 my $values = join(', ', map { "('$_')" } @symbols);
 $node->safe_psql('postgres', qq{
 	CREATE TABLE stage (ts timestamp, open float8, high float8, low float8, close float8, volume float8);
@@ -106,10 +113,11 @@ for my $s (qw(S V))
 	$cand{T} = $good;
 	$node->safe_psql('postgres', "SELECT deploy($live{T})");
 }
+for my $s (qw(U W))
 {
-	my @m = (train('U', $sane), train('U', $sane2));
-	my $deployed = $node->safe_psql('postgres', q{SELECT model_id FROM triggerstock.deployed WHERE symbol = 'U'});
-	($live{U}, $cand{U}) = $deployed == $m[0] ? @m : reverse @m;
+	my @m = (train($s, $sane), train($s, $sane2));
+	my $deployed = $node->safe_psql('postgres', "SELECT model_id FROM triggerstock.deployed WHERE symbol = '$s'");
+	($live{$s}, $cand{$s}) = $deployed == $m[0] ? @m : reverse @m;
 }
 for my $s (@symbols)
 {
@@ -119,15 +127,17 @@ for my $s (@symbols)
 $node->safe_psql('postgres', q{
 	INSERT INTO triggerstock.rollout_rules (symbol, min_outcomes, max_outcomes, min_improvement, baseline_margin, enabled)
 	VALUES ('S', 10, NULL, 0, 0, true), ('T', 10, NULL, 0, 0.05, true), ('U', 10, 10, 0.5, 10, true),
-	       ('V', 10, NULL, 0, 0, false)});
+	       ('V', 10, NULL, 0, 0, false), ('W', 10, NULL, 0, 0, false)});
+my %mode = (map({ $_ => 'shadow' } qw(S T U V)), W => 'canary');
 for my $s (@symbols)
 {
-	is($node->safe_psql('postgres', "SELECT deploy($cand{$s}, mode => 'shadow')"), $cand{$s},
-		"$s: model $cand{$s} deployed in shadow");
+	my $args = $s eq 'W' ? "mode => 'canary', fraction => 0.5" : "mode => 'shadow'";
+	is($node->safe_psql('postgres', "SELECT deploy($cand{$s}, $args)"), $cand{$s},
+		"$s: model $cand{$s} deployed: $args");
 }
 is($node->safe_psql('postgres', q{SELECT string_agg(symbol || ':' || model_id || ':' || mode, ',' ORDER BY symbol)
 	FROM triggerstock.rollout_candidates}),
-	join(',', map { "$_:$cand{$_}:shadow" } @symbols), 'one active shadow candidate per symbol');
+	join(',', map { "$_:$cand{$_}:$mode{$_}" } @symbols), 'one active candidate per symbol');
 
 # --- feed, one minute at a time ------------------------------------------------
 # after minute m is fed the newest complete bucket is m - 1 minute; a pass
@@ -135,6 +145,13 @@ is($node->safe_psql('postgres', q{SELECT string_agg(symbol || ':' || model_id ||
 # applies the rules, in one transaction
 my $session = $node->background_psql('postgres');
 my %served_live = map { $_ => 1 } @symbols;
+my $n = scalar(@symbols);
+sub canary_share
+{
+	my ($s, $epoch) = @_;
+	return hex(substr(md5_hex("$s direction $epoch"), 0, 8)) / 4294967296;
+}
+my ($canary_checked, $canary_served, $canary_ok) = (0, 0, 1);
 sub wait_step
 {
 	my ($m) = @_;
@@ -144,7 +161,7 @@ sub wait_step
 	while (time < $deadline)
 	{
 		return 1 if $session->query_safe(qq{
-			SELECT count(*) FILTER (WHERE bucket = '$b+00') = 4 AND count(outcome) FILTER (WHERE bucket = '$p+00') = 4
+			SELECT count(*) FILTER (WHERE bucket = '$b+00') = $n AND count(outcome) FILTER (WHERE bucket = '$p+00') = $n
 			FROM triggerstock.predictions WHERE mode = 'live'}) eq 't';
 		sleep 0.05;
 	}
@@ -164,11 +181,25 @@ for my $m (@minutes[-$nfed .. -1])
 			SELECT (SELECT count(*) FROM triggerstock.rollout_candidates WHERE symbol = '$s'),
 			       predict_explain('$s') ->> 'model_id'});
 		my ($active, $served) = split /\|/, $r;
-		$served_live{$s} = 0 if $active && $served ne $live{$s};
+		$served_live{$s} = 0 if $active && $served ne $live{$s} && $s ne 'W';
+	}
+	# W's canary: the share of the scored bucket (m - 1 minute) decides
+	my $r = $session->query_safe(q{SELECT e ->> 'model_id', e ->> 'deployment_mode', extract(epoch FROM (e ->> 'bucket')::timestamptz)::bigint
+		FROM predict_explain('W') e});
+	my ($served, $dmode, $bucket) = split /\|/, $r;
+	my $canary = canary_share('W', $bucket) < 0.5;
+	$canary_checked++;
+	$canary_served++ if $canary;
+	if ($bucket != $m - 60 || $served != ($canary ? $cand{W} : $live{W}) || $dmode ne ($canary ? 'canary' : 'live'))
+	{
+		$canary_ok = 0;
+		diag("W after " . ts_of($m) . ": bucket $bucket, model $served ($dmode), share " . canary_share('W', $bucket));
 	}
 }
 ok($steps_ok, "$nfed minutes fed: each scored and realised by the predictor");
-ok($served_live{$_}, "$_: predict() served the live model $live{$_} while the shadow was active") for @symbols;
+ok($served_live{$_}, "$_: predict() served the live model $live{$_} while the shadow was active") for qw(S T U V);
+ok($canary_ok, "W: predict() served canary $cand{W} for the $canary_served of $canary_checked buckets whose md5 share is below 0.5, live model $live{W} for the others");
+ok($canary_served > 0 && $canary_served < $canary_checked, 'W: both models served');
 
 # --- the rows ------------------------------------------------------------------
 my %rows;    # symbol -> mode -> bucket epoch -> [model_id, probability, outcome, fallback_level]
@@ -199,7 +230,22 @@ for my $s (@symbols)
 	}
 }
 ok($outcomes_ok, 'every realised outcome, live and shadow, is close(bucket + 1 minute) > close(bucket) of the file');
-for my $s (@symbols)
+# W: every canary row is the candidate's score; each live row is the model
+# predict() serves for its bucket (the canary's share below 0.5 or not)
+{
+	my ($bad_canary, $bad_live, $nlive) = (0, 0, 0);
+	$bad_canary += $_->[0] != $cand{W} || $_->[3] ne 'model' for values %{ $rows{W}{canary} };
+	for my $b (keys %{ $rows{W}{live} })
+	{
+		# the buckets scored before the feed may precede the canary
+		next if $b < $first_fed - 60;
+		$nlive++;
+		$bad_live++ if $rows{W}{live}{$b}[0] != (canary_share('W', $b) < 0.5 ? $cand{W} : $live{W});
+	}
+	is($bad_canary, 0, 'W: ' . scalar(keys %{ $rows{W}{canary} }) . ' canary rows, each a model score of the candidate');
+	is($bad_live, 0, "W: $nlive live rows, each by the model predict() serves for its bucket");
+}
+for my $s (qw(S T U V))
 {
 	my @shadow = values %{ $rows{$s}{shadow} };
 	is(scalar(grep { $_->[0] != $cand{$s} || $_->[3] ne 'model' } @shadow), 0,
@@ -332,7 +378,7 @@ for my $s (qw(S U))
 		"$s: the live model stays $live{$s}");
 }
 is($node->safe_psql('postgres', q{SELECT string_agg(symbol, ',' ORDER BY symbol) FROM triggerstock.rollout_candidates}),
-	'V', 'only V (rule disabled) still has a candidate');
+	'V,W', 'only V and W (rules disabled) still have a candidate');
 # the shadow never reached a live row after it became a candidate (U's may
 # have been live before: the first of its two models is deployed by train())
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM triggerstock.predictions p
