@@ -3787,7 +3787,7 @@ GRANT SELECT ON triggerstock.cluster_trades, triggerstock.cluster_candles,
 REVOKE EXECUTE ON FUNCTION @extschema@.shard_symbol(text, name) FROM PUBLIC;
 -- end of issue 18
 
--- Issue 15, rollouts (shadow and canary candidates, the promotion rule) begin
+-- Issue 15, rollouts (shadow and canary candidates, the promotion rule) and training progress begin
 -- deployments get a mode (live, shadow, canary, retired), a canary fraction
 -- and the figures of an automatic decision; predictions get the mode of the
 -- deployment scored, in their key.  Every 0.1 and earlier 0.2 row is live.
@@ -3878,8 +3878,7 @@ BEGIN
                      n_same, kind, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, n_other, symbol, score_name;
     WHEN 'rollback' THEN
         SELECT d.model_id INTO chosen FROM triggerstock.deployments d
-        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current
-          AND d.mode = 'live'
+        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current AND d.mode = 'live'
         ORDER BY d.id DESC LIMIT 1;
         IF chosen IS NULL THEN
             RAISE EXCEPTION 'nothing to roll back to for %symbol "%"', CASE WHEN target = 'direction' THEN ''
@@ -4279,7 +4278,28 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.retire(text, text),
     @extschema@.rollout_evaluate()
     TO triggerstock_admin;
--- end of issue 15, rollouts
+
+-- training progress (src/models/progress.sql)
+CREATE FUNCTION @extschema@.train_progress(
+    OUT pid integer, OUT symbol text, OUT target text, OUT phase text, OUT round integer, OUT rounds integer,
+    OUT score float8, OUT best_score float8, OUT best_round integer, OUT "rows" bigint,
+    OUT started_at timestamptz, OUT phase_started_at timestamptz, OUT updated_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'train_progress'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.train_progress() IS
+'the running train() calls of every session (shared memory: only when the library is preloaded, else none); see the view triggerstock.train_progress';
+
+CREATE VIEW triggerstock.train_progress AS
+SELECT p.pid, p.symbol, p.target, p.phase, p.round, p.rounds, p.score, p.best_score, p.best_round, p."rows",
+       p.started_at, p.phase_started_at, p.updated_at
+FROM @extschema@.train_progress() p;
+COMMENT ON VIEW triggerstock.train_progress IS
+'one row per running train() (any session; the library must be preloaded): phase (read, validate: boosting on the fit rows with early stopping on the validation slice, refit: boosting on all training rows, evaluate, store), round (1-based, done in the phase) of rounds (the most it may run), score (the latest validation log loss, rmse for the regressions; NULL in the refit), best_score and best_round so far, rows boosted on (the test window''s in evaluate), started_at, phase_started_at, updated_at; a session asks for NOTICEs with SET triggerstock.train_progress_every = N';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.train_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.train_progress() TO triggerstock_reader;
+GRANT SELECT ON triggerstock.train_progress TO triggerstock_reader;
+-- end of issue 15, rollouts and training progress
 
 ------------------------------------------------------------------------------
 -- Data step of issue 13, last: every object it writes through exists now.

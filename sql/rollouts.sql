@@ -227,3 +227,11 @@ RESET triggerstock.calibration_drift_threshold;
 DELETE FROM triggerstock.predictions WHERE bucket > '2017-09-05 01:39';
 SELECT n, calibration_alert FROM triggerstock.model_live_metrics;
 DELETE FROM triggerstock.predictions;
+
+-- training progress: no train() runs now; the NOTICE interval is a GUC
+-- (test/t/057_train_progress.pl follows a run from another session)
+SELECT count(*) FROM triggerstock.train_progress;
+SET triggerstock.train_progress_every = -1;
+SET triggerstock.train_progress_every = 10;
+SHOW triggerstock.train_progress_every;
+RESET triggerstock.train_progress_every;

@@ -53,6 +53,7 @@ int			tsk_predict_threads = 1;
 int			tsk_model_cache_size = 8;
 int			tsk_last_score_max_age = 300;
 double		tsk_calibration_drift_threshold = 0.05;
+int			tsk_train_progress_every = 0;
 int			tsk_feature_cache_ttl = 1000;
 int			tsk_feature_rows_keep = 10080;
 int			tsk_indicator_warmup = 1000;
@@ -334,6 +335,12 @@ guc_define_models(void)
 							 "Read by the view triggerstock.model_live_metrics (issue 15).",
 							 &tsk_calibration_drift_threshold,
 							 0.05, 0.0, 1.0, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.train_progress_every",
+							"A NOTICE of train()'s progress every this many boosting rounds (0: none).",
+							"Round, validation score, best so far, rows and an ETA of the phase; "
+							"the view triggerstock.train_progress shows every running train().",
+							&tsk_train_progress_every,
+							0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*

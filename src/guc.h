@@ -48,6 +48,7 @@ extern int	tsk_model_cache_size;
 extern int	tsk_last_score_max_age;
 extern int	tsk_feature_cache_ttl;
 extern double tsk_calibration_drift_threshold;	/* read by model_live_metrics */
+extern int	tsk_train_progress_every;
 
 /* online features */
 extern int	tsk_feature_rows_keep;

@@ -13,6 +13,7 @@
 #include "bgworker/workers.h"
 #include "bgworker/poll.h"
 #include "bgworker/ingest.h"
+#include "models/model_progress.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -38,6 +39,7 @@ _PG_init(void)
 	{
 		tsk_workers_preload();
 		tsk_ingest_preload();
+		tsk_progress_preload();
 		tsk_register_launcher();
 	}
 

@@ -301,8 +301,7 @@ BEGIN
                      n_same, kind, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, n_other, symbol, score_name;
     WHEN 'rollback' THEN
         SELECT d.model_id INTO chosen FROM triggerstock.deployments d
-        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current
-          AND d.mode = 'live'
+        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current AND d.mode = 'live'
         ORDER BY d.id DESC LIMIT 1;
         IF chosen IS NULL THEN
             RAISE EXCEPTION 'nothing to roll back to for %symbol "%"', CASE WHEN target = 'direction' THEN ''
