@@ -144,6 +144,9 @@ is($node->safe_psql('postgres', q{SELECT string_agg(symbol || ':' || model_id ||
 # scores it (live and shadow), fills the outcome of m - 2 minutes and
 # applies the rules, in one transaction
 my $session = $node->background_psql('postgres');
+# predict() may reuse a feature row for feature_cache_ttl: read the newest
+# complete bucket on every call, as the predictor does
+$session->query_safe('SET triggerstock.feature_cache_ttl = 0');
 my %served_live = map { $_ => 1 } @symbols;
 my $n = scalar(@symbols);
 sub canary_share
