@@ -172,8 +172,7 @@ extern void tsk_json_double(StringInfo buf, double v);
  * md5(symbol || ' ' || target || ' ' || Unix epoch seconds of bucket) / 2^32
  * (SQL: rollout_canary_share()); NaN when md5 fails. */
 extern double tsk_rollout_canary_share(const char *symbol, const char *target, TimestampTz bucket);
-
-/* Whether a canary of fraction serves that bucket: share < fraction. */
-extern bool tsk_rollout_canary_serves(const char *symbol, int target, TimestampTz bucket, double fraction);
+/* A canary of fraction serves the bucket iff its share < fraction
+ * (model_predict.c; false for NaN). */
 
 #endif							/* TRIGGERSTOCK_MODEL_H */

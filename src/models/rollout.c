@@ -59,15 +59,3 @@ tsk_rollout_canary_share(const char *symbol, const char *target, TimestampTz buc
 	}
 	return (double) v / 4294967296.0;
 }
-
-/*
- * tsk_rollout_canary_serves
- *	  Whether the canary of fraction serves the bucket of (symbol, target).
- */
-bool
-tsk_rollout_canary_serves(const char *symbol, int target, TimestampTz bucket, double fraction)
-{
-	double		share = tsk_rollout_canary_share(symbol, tsk_tsm_target_name((tsm_target) target), bucket);
-
-	return share < fraction;	/* false for NaN */
-}
