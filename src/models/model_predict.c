@@ -7,7 +7,9 @@
  *
  * Fallback chain (the level used is reported by predict_explain and in
  * triggerstock.predictions.fallback_level):
- *	 model       the deployed model on the latest complete feature row;
+ *	 model       the deployed model on the latest complete feature row
+ *	             (a canary candidate's for a bucket of its share, rollout.c;
+ *	             never a shadow's);
  *	 last_score  the symbol's last model score in triggerstock.predictions
  *	             if younger than triggerstock.last_score_max_age;
  *	 rules       the rules baseline from rsi_14 and macd_hist
