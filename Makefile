@@ -25,7 +25,7 @@ SQL_PIECES = src/triggerstock.sql src/candles/candles.sql bgworker/workers.sql \
 	src/news/news.sql src/sentiment/sentiment.sql src/ingest/book.sql src/indicators/indicators.sql \
 	src/backfill/import.sql src/backfill/backfill.sql src/ingest/ingest.sql src/models/models.sql src/models/signals.sql \
 	src/features/features.sql src/shard/shard.sql \
-	bgworker/worker_plan.sql src/privileges.sql src/models/predict_cache.sql
+	bgworker/worker_plan.sql src/privileges.sql src/models/rollout.sql src/models/progress.sql src/models/predict_cache.sql
 
 # Pure-C cores: no Postgres headers, shared with the unit tests and fuzzers.
 COMMON_SRCS = src/common/bytebuf.c src/common/hostcheck.c
@@ -60,7 +60,7 @@ GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/cand
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_train_regress.o src/models/model_settings.o src/models/model_store.o \
 	src/models/model_predict.o src/models/predict_cache.o src/models/predict_cache_sql.o src/models/model_explain.o src/models/model_drift.o \
-	src/models/signals.o src/models/backtest.o \
+	src/models/signals.o src/models/backtest.o src/models/rollout.o src/models/model_progress.o \
 	src/features/online.o src/features/online_sql.o src/shard/shard.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \
 	bgworker/ingest.o bgworker/ingest_ws.o bgworker/ingest_flush.o bgworker/ingest_copy.o \
@@ -82,7 +82,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 # predict() paid for that), and its relocations are then read-only (full RELRO).
 SHLIB_LINK = -lxgboost -lgomp -lwebsockets -lcurl -lcjson -lxml2 -lm -Wl,-z,now,-z,relro
 
-REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models hostile_rows candle_merge security signals
+REGRESS = candles candle_errors storage indicators indicators_golden features news ingest import backfill books models rollouts hostile_rows candle_merge security signals
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

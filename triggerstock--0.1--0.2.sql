@@ -3985,6 +3985,520 @@ GRANT EXECUTE ON FUNCTION
     TO triggerstock_reader;
 -- end of issue 15, decisions and signals
 
+-- Issue 15, rollouts (shadow and canary candidates, the promotion rule) and training progress begin
+-- deployments get a mode (live, shadow, canary, retired), a canary fraction
+-- and the figures of an automatic decision; predictions get the mode of the
+-- deployment scored, in their key.  Every 0.1 and earlier 0.2 row is live.
+-- (Columns added without a default, then filled, as for the targets.)
+ALTER TABLE triggerstock.deployments ADD COLUMN mode text, ADD COLUMN fraction float8, ADD COLUMN metrics jsonb;
+ALTER TABLE triggerstock.deployments DISABLE TRIGGER deployments_append_only;
+UPDATE triggerstock.deployments SET mode = 'live';
+ALTER TABLE triggerstock.deployments ENABLE TRIGGER deployments_append_only;
+ALTER TABLE triggerstock.deployments ALTER COLUMN mode SET DEFAULT 'live',
+    ALTER COLUMN mode SET NOT NULL,
+    ADD CONSTRAINT deployments_mode_valid CHECK (mode IN ('live', 'shadow', 'canary', 'retired')),
+    ADD CONSTRAINT deployments_fraction_of_canary
+        CHECK ((mode = 'canary') = (fraction IS NOT NULL) AND (fraction IS NULL OR (fraction > 0 AND fraction < 1))),
+    ADD CONSTRAINT deployments_metrics_object CHECK (jsonb_typeof(metrics) = 'object'),
+    DROP CONSTRAINT deployments_strategy_valid,
+    ADD CONSTRAINT deployments_strategy_valid
+        CHECK (strategy IN ('best_score', 'most_recent', 'rollback', 'model_id', 'promotion', 'retirement'));
+ALTER TABLE triggerstock.predictions ADD COLUMN mode text;
+UPDATE triggerstock.predictions SET mode = 'live';
+ALTER TABLE triggerstock.predictions ALTER COLUMN mode SET DEFAULT 'live',
+    ALTER COLUMN mode SET NOT NULL,
+    DROP CONSTRAINT predictions_pkey,
+    ADD PRIMARY KEY (symbol, width, horizon, target, mode, bucket),
+    ADD CONSTRAINT predictions_mode_valid CHECK (mode IN ('live', 'shadow', 'canary'));
+
+-- the live deployment is the latest live row (src/models/models.sql)
+CREATE OR REPLACE FUNCTION @extschema@.deploy(symbol text, strategy text, target text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    current bigint;
+    chosen  bigint;
+    why     text;
+    ref     record;
+    n_same  bigint;
+    n_other bigint;
+    score_key text := CASE WHEN target = 'direction' THEN 'log_loss' ELSE 'mse' END;
+    -- messages about direction models read as before targets existed
+    score_name text := CASE WHEN target = 'direction' THEN 'log loss' ELSE 'mse' END;
+    kind text := CASE WHEN target = 'direction' THEN '' ELSE target OPERATOR(pg_catalog.||) ' ' END;
+BEGIN
+    SELECT d.model_id INTO current FROM triggerstock.deployments d
+    WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.mode = 'live' ORDER BY d.id DESC LIMIT 1;
+    IF target IS NULL OR target NOT IN ('direction', 'return', 'volatility') THEN
+        RAISE EXCEPTION 'unknown target "%"', target
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use direction, return or volatility.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM triggerstock.models m WHERE m.symbol = deploy.symbol AND m.target = deploy.target) THEN
+        RAISE EXCEPTION 'no %model for symbol "%"', kind, symbol
+            USING ERRCODE = 'no_data_found',
+                  HINT = CASE WHEN target = 'direction' THEN pg_catalog.format('Train one first: SELECT train(%L).', symbol)
+                              ELSE pg_catalog.format('Train one first: SELECT train(%L, target => %L).', symbol, target) END;
+    END IF;
+    CASE strategy
+    WHEN 'most_recent' THEN
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.target = deploy.target ORDER BY m.id DESC LIMIT 1;
+        why := 'newest model';
+    WHEN 'best_score' THEN
+        -- log losses are comparable only on the same rows: models of the
+        -- width, horizon and test window of the symbol's newest model
+        SELECT m.width, m.horizon, m.test_from, m.test_to INTO ref FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.target = deploy.target ORDER BY m.id DESC LIMIT 1;
+        SELECT pg_catalog.count(*) FILTER (WHERE m.width = ref.width AND m.horizon = ref.horizon
+                                             AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+                                             AND pg_catalog.jsonb_typeof(m.metrics -> score_key) = 'number'),
+               pg_catalog.count(*) FILTER (WHERE NOT (m.width = ref.width AND m.horizon = ref.horizon
+                                                    AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+                                                    AND pg_catalog.jsonb_typeof(m.metrics -> score_key) = 'number'))
+        INTO n_same, n_other
+        FROM triggerstock.models m WHERE m.symbol = deploy.symbol AND m.target = deploy.target;
+        SELECT m.id INTO chosen FROM triggerstock.models m
+        WHERE m.symbol = deploy.symbol AND m.target = deploy.target AND m.width = ref.width AND m.horizon = ref.horizon
+          AND m.test_from = ref.test_from AND m.test_to = ref.test_to
+          AND pg_catalog.jsonb_typeof(m.metrics -> score_key) = 'number'
+        ORDER BY (m.metrics ->> score_key)::double precision, m.id DESC LIMIT 1;
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'no %model of "%" with width %, horizon % and test window [%, %] has a test %',
+                            kind, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, score_name
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'best_score compares models on the test window of the symbol''s newest model.';
+        END IF;
+        why := pg_catalog.format('lowest test %s of %s %smodels of width %s, horizon %s on the test window [%s, %s]',
+                                 score_name, n_same, kind, ref.width, ref.horizon, ref.test_from, ref.test_to);
+        RAISE NOTICE 'best_score compared % %model(s) of "%" with width %, horizon % and test window [%, %] (those of its newest model); % other model(s) of "%" have another width, horizon or test window, or no test %, and were not compared',
+                     n_same, kind, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, n_other, symbol, score_name;
+    WHEN 'rollback' THEN
+        SELECT d.model_id INTO chosen FROM triggerstock.deployments d
+        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current AND d.mode = 'live'
+        ORDER BY d.id DESC LIMIT 1;
+        IF chosen IS NULL THEN
+            RAISE EXCEPTION 'nothing to roll back to for %symbol "%"', CASE WHEN target = 'direction' THEN ''
+                                                                             ELSE target OPERATOR(pg_catalog.||) ' of ' END, symbol
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'Rollback needs an earlier deployment of another model.';
+        END IF;
+        why := pg_catalog.format('rollback from model %s', current);
+    ELSE
+        RAISE EXCEPTION 'unknown deployment strategy "%"', strategy
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use best_score, most_recent or rollback, or deploy(model_id).';
+    END CASE;
+    IF chosen IS NOT DISTINCT FROM current THEN
+        RAISE NOTICE 'model % is already deployed for %"%"', chosen, kind, symbol;
+        RETURN chosen;
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason, target)
+    VALUES (symbol, chosen, strategy, why, target);
+    RETURN chosen;
+END
+$$;
+
+CREATE OR REPLACE VIEW triggerstock.deployed AS
+SELECT DISTINCT ON (d.symbol, d.target) d.symbol, d.model_id, m.sha256, d.strategy, d.deployed_at,
+       m.width, m.horizon, m.metrics, d.target
+FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+WHERE d.mode = 'live'
+ORDER BY d.symbol, d.target, d.id DESC;
+COMMENT ON VIEW triggerstock.deployed IS 'the deployed (live) model of each symbol and target (direction, return, volatility) with its test metrics: the latest deployments row of mode live; shadow and canary candidates are in rollout_candidates';
+
+CREATE OR REPLACE VIEW triggerstock.latest_predictions AS
+SELECT DISTINCT ON (symbol, width, horizon, target) symbol, width, horizon, bucket, probability, fallback_level,
+       model_id, model_sha256, latency_us, predicted_at, target, forecast
+FROM triggerstock.predictions
+WHERE mode = 'live'
+ORDER BY symbol, width, horizon, target, bucket DESC;
+COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions of the live deployment per (symbol, width, horizon, target) (candidates'' rows: rollout_status)';
+
+CREATE OR REPLACE VIEW triggerstock.model_live_metrics AS
+WITH r AS (
+    SELECT q.* FROM (
+        SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome, p.mode,
+               CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
+                    THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
+               END AS train_base_rate,
+               CASE WHEN jsonb_typeof(m.metrics -> 'ece') = 'number' THEN (m.metrics ->> 'ece')::float8 END AS test_ece,
+               row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
+        FROM triggerstock.predictions p
+        LEFT JOIN triggerstock.models m ON m.id = p.model_id
+        WHERE p.outcome IS NOT NULL AND p.probability IS NOT NULL AND p.fallback_level = 'model'
+          AND p.target = 'direction') q
+    WHERE q.age <= 1440
+), bins AS (
+    -- calibration (issue 15): ten equal-width probability bins
+    SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
+           least(floor(r.probability * 10), 9)::int AS bin,
+           count(*) AS n, avg(r.probability) AS mean_probability, avg(r.outcome::int) AS observed_rate, r.mode
+    FROM r
+    GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, 7, r.mode
+), calibration AS (
+    SELECT b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256, b.mode,
+           sum(b.n * abs(b.mean_probability - b.observed_rate)) / sum(b.n) AS ece,
+           jsonb_agg(jsonb_build_object('bin', b.bin, 'from', b.bin / 10.0, 'to', (b.bin + 1) / 10.0, 'n', b.n,
+                                        'mean_probability', b.mean_probability, 'observed_rate', b.observed_rate)
+                     ORDER BY b.bin) AS reliability
+    FROM bins b
+    GROUP BY b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256, b.mode
+)
+SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
+       count(*) AS n,
+       avg(((r.probability >= 0.5) = r.outcome)::int) AS accuracy,
+       -avg(CASE WHEN r.outcome THEN ln(greatest(r.probability, 1e-15))
+                 ELSE ln(greatest(1 - r.probability, 1e-15)) END) AS log_loss,
+       -avg(CASE WHEN r.outcome THEN ln(r.train_base_rate) ELSE ln(1 - r.train_base_rate) END)
+           AS baseline_log_loss,
+       -avg(CASE WHEN r.outcome THEN ln(r.train_base_rate) ELSE ln(1 - r.train_base_rate) END)
+           + avg(CASE WHEN r.outcome THEN ln(greatest(r.probability, 1e-15))
+                      ELSE ln(greatest(1 - r.probability, 1e-15)) END) AS edge_log_loss,
+       avg(r.outcome::int) AS base_rate,
+       greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
+       min(r.bucket) AS since, max(r.bucket) AS until,
+       r.target, c.ece, c.reliability, r.mode,
+       max(r.test_ece) AS test_ece, c.ece - max(r.test_ece) AS ece_drift,
+       count(*) >= 100 AND c.ece - max(r.test_ece)
+           > coalesce(nullif(current_setting('triggerstock.calibration_drift_threshold', true), '')::float8, 0.05)
+           AS calibration_alert
+FROM r
+JOIN calibration c ON c.symbol = r.symbol AND c.width = r.width AND c.horizon = r.horizon AND c.target = r.target
+                  AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256 AND c.mode = r.mode
+GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability, r.mode;
+COMMENT ON VIEW triggerstock.model_live_metrics IS
+'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows); calibration drift: test_ece, the model''s ece on its test window (models.metrics.ece; NULL for a model trained before it was stored), ece_drift = ece - test_ece, and calibration_alert, true when n >= 100 and ece_drift exceeds triggerstock.calibration_drift_threshold (default 0.05; the ece of few rows is biased upwards)';
+
+CREATE OR REPLACE VIEW triggerstock.model_live_regression AS
+SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
+       count(*) AS n,
+       avg((r.y - r.f) ^ 2) AS mse,
+       avg(abs(r.y - r.f)) AS mae,
+       avg((r.y - r.train_mean) ^ 2) AS baseline_mse,
+       1 - avg((r.y - r.f) ^ 2) / nullif(avg((r.y - r.train_mean) ^ 2), 0) AS r2,
+       avg(((r.f > 0) = (r.y > 0))::int) FILTER (WHERE r.target = 'return' AND r.y <> 0) AS directional_accuracy,
+       avg(exp(2 * (r.y - r.f)) - 2 * (r.y - r.f) - 1) FILTER (WHERE r.target = 'volatility') AS qlike,
+       min(r.bucket) AS since, max(r.bucket) AS until, r.mode
+FROM (SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.mode,
+             CASE WHEN p.target = 'volatility' THEN ln(p.forecast) ELSE p.forecast END AS f,
+             CASE WHEN p.target = 'volatility' THEN ln(p.outcome_value) ELSE p.outcome_value END AS y,
+             CASE WHEN jsonb_typeof(m.metrics -> 'train_mean') = 'number'
+                  THEN (m.metrics ->> 'train_mean')::float8 END AS train_mean,
+             row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
+      FROM triggerstock.predictions p
+      LEFT JOIN triggerstock.models m ON m.id = p.model_id
+      WHERE p.target <> 'direction' AND p.fallback_level = 'model'
+        AND p.forecast IS NOT NULL AND p.outcome_value IS NOT NULL
+        AND (p.target = 'return' OR (p.forecast > 0 AND p.outcome_value > 0))) r
+WHERE r.age <= 1440
+GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, r.mode;
+COMMENT ON VIEW triggerstock.model_live_regression IS
+'rolling live quality of the return and volatility models per (symbol, width, horizon, target) and model over the last 1440 realised model forecasts: mse and mae (on the log return; on ln of the realised volatility), baseline_mse of always forecasting the training mean of the label (metrics.train_mean) and r2 = 1 - mse / baseline_mse, directional_accuracy of a return (sign of forecast and outcome, zero outcomes left out), qlike of a volatility (on the variances: ratio - ln ratio - 1); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows)';
+
+-- src/models/rollout.sql
+COMMENT ON COLUMN triggerstock.deployments.mode IS
+'live (the deployed model of its symbol and target: the latest live row), shadow (a candidate scored by the predictor beside the live model, never served), canary (a candidate that also serves predict() for a share of buckets, see fraction), retired (the end of a candidacy: rollback or retirement)';
+COMMENT ON COLUMN triggerstock.deployments.fraction IS
+'canary only: the share of scored buckets in (0, 1) whose predict() the candidate serves (those whose rollout_canary_share() is below it)';
+COMMENT ON COLUMN triggerstock.deployments.metrics IS
+'for the rows of an automatic decision (promotion, rollback, retirement): the figures of rollout_status at the decision and the rule applied; NULL otherwise';
+COMMENT ON COLUMN triggerstock.deployments.strategy IS
+'best_score, most_recent, rollback, or model_id (deploy(id)); train() deploys with best_score; rollout decisions (rollout_evaluate()): promotion (a live row of the candidate), rollback (mode retired: the candidate was worse than its baseline on live data) and retirement (mode retired: not better than the live model after max_outcomes, or retire())';
+COMMENT ON COLUMN triggerstock.predictions.mode IS
+'live: the score of the deployed model; shadow or canary: the score of the rollout candidate of that mode (never served by predict() nor used as its last score)';
+
+CREATE TABLE triggerstock.rollout_rules (
+    symbol          text NOT NULL,
+    target          text NOT NULL DEFAULT 'direction',
+    min_outcomes    integer NOT NULL DEFAULT 500,
+    max_outcomes    integer,
+    min_improvement float8 NOT NULL DEFAULT 0,
+    baseline_margin float8 NOT NULL DEFAULT 0,
+    enabled         boolean NOT NULL DEFAULT true,
+    PRIMARY KEY (symbol, target),
+    CONSTRAINT rollout_rules_target_valid CHECK (target IN ('direction', 'return', 'volatility')),
+    CONSTRAINT rollout_rules_min_outcomes_valid CHECK (min_outcomes BETWEEN 1 AND 1000000),
+    CONSTRAINT rollout_rules_max_outcomes_valid CHECK (max_outcomes IS NULL OR max_outcomes >= min_outcomes),
+    CONSTRAINT rollout_rules_min_improvement_valid CHECK (min_improvement >= 0 AND min_improvement < 1),
+    CONSTRAINT rollout_rules_baseline_margin_valid CHECK (baseline_margin >= 0 AND baseline_margin <> 'Infinity')
+);
+COMMENT ON TABLE triggerstock.rollout_rules IS
+'the promotion rule of the rollout candidates of (symbol, target); a candidate without a row follows the column defaults (min_outcomes 500, no max_outcomes, min_improvement 0, baseline_margin 0, enabled)';
+COMMENT ON COLUMN triggerstock.rollout_rules.min_outcomes IS 'realised candidate scores needed before any decision (and paired with the live model''s before a promotion)';
+COMMENT ON COLUMN triggerstock.rollout_rules.max_outcomes IS 'realised candidate scores after which a candidate not promoted is retired (NULL: never)';
+COMMENT ON COLUMN triggerstock.rollout_rules.min_improvement IS 'promotion when the candidate''s live loss (log loss; mse for the regressions) on the buckets both scored is below the live model''s times (1 - min_improvement)';
+COMMENT ON COLUMN triggerstock.rollout_rules.baseline_margin IS 'rollback when the candidate''s live loss exceeds that of its baseline on the same rows (its training base rate; its training mean) by more than this';
+COMMENT ON COLUMN triggerstock.rollout_rules.enabled IS 'false: rollout_evaluate() decides nothing for (symbol, target); the figures stay in rollout_status';
+SELECT pg_catalog.pg_extension_config_dump('triggerstock.rollout_rules', '');
+
+CREATE VIEW triggerstock.rollout_candidates AS
+SELECT c.id AS deployment_id, c.symbol, c.target, c.model_id, c.mode, c.fraction, c.deployed_at, c.deployed_by,
+       m.width, m.horizon, m.sha256
+FROM triggerstock.deployments c JOIN triggerstock.models m ON m.id = c.model_id
+WHERE c.mode IN ('shadow', 'canary')
+  AND NOT EXISTS (SELECT 1 FROM triggerstock.deployments e
+                  WHERE e.symbol = c.symbol AND e.target = c.target AND e.id > c.id);
+COMMENT ON VIEW triggerstock.rollout_candidates IS
+'the active rollout candidate of each symbol and target: a deployments row of mode shadow or canary that is the latest row of its symbol and target (any later deployment ends it: another candidate, a decision, a new live model)';
+
+CREATE FUNCTION @extschema@.rollout_canary_share(symbol text, target text, bucket timestamptz)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(
+               $1 OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) ' '
+               OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', $3))::bigint::text), 1, 8))
+            ::bit(32)::bigint)::float8 OPERATOR(pg_catalog./) 4294967296.0::float8
+$$;
+COMMENT ON FUNCTION @extschema@.rollout_canary_share(text, text, timestamptz) IS
+'the canary share of a scored bucket, in [0, 1): the first 32 bits of md5(symbol || '' '' || target || '' '' || Unix epoch seconds of bucket) as an unsigned integer / 2^32; a canary candidate of fraction f serves predict() for the buckets whose share is below f (the same computation in C, src/models/rollout.c), so which model answered a bucket depends on nothing but (symbol, target, bucket)';
+
+CREATE VIEW triggerstock.rollout_status AS
+WITH c AS (
+    SELECT c.deployment_id, c.symbol, c.target, c.model_id, c.mode, c.fraction, c.deployed_at, c.width, c.horizon,
+           l.model_id AS live_model_id,
+           coalesce(r.min_outcomes, 500) AS min_outcomes, r.max_outcomes,
+           coalesce(r.min_improvement, 0) AS min_improvement, coalesce(r.baseline_margin, 0) AS baseline_margin,
+           coalesce(r.enabled, true) AS enabled,
+           CASE WHEN c.target = 'direction' AND jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
+                THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15) END AS base_rate,
+           CASE WHEN c.target <> 'direction' AND jsonb_typeof(m.metrics -> 'train_mean') = 'number'
+                THEN (m.metrics ->> 'train_mean')::float8 END AS train_mean
+    FROM triggerstock.rollout_candidates c
+    JOIN triggerstock.models m ON m.id = c.model_id
+    LEFT JOIN triggerstock.deployed l ON l.symbol = c.symbol AND l.target = c.target
+    LEFT JOIN triggerstock.rollout_rules r ON r.symbol = c.symbol AND r.target = c.target
+), scored AS (
+    -- the candidate's realised model scores since its deployment, each with
+    -- the live model's score of the same bucket when there is one
+    SELECT c.deployment_id, p.bucket,
+           CASE WHEN c.target = 'direction'
+                THEN -ln(CASE WHEN p.outcome THEN greatest(p.probability, 1e-15) ELSE greatest(1 - p.probability, 1e-15) END)
+                WHEN c.target = 'volatility' THEN (ln(p.outcome_value) - ln(p.forecast)) ^ 2
+                ELSE (p.outcome_value - p.forecast) ^ 2 END AS loss,
+           CASE WHEN c.target = 'direction'
+                THEN -ln(CASE WHEN p.outcome THEN c.base_rate ELSE 1 - c.base_rate END)
+                WHEN c.target = 'volatility' THEN (ln(p.outcome_value) - c.train_mean) ^ 2
+                ELSE (p.outcome_value - c.train_mean) ^ 2 END AS baseline_loss,
+           CASE WHEN q.bucket IS NULL THEN NULL
+                WHEN c.target = 'direction'
+                THEN -ln(CASE WHEN q.outcome THEN greatest(q.probability, 1e-15) ELSE greatest(1 - q.probability, 1e-15) END)
+                WHEN c.target = 'volatility' THEN (ln(q.outcome_value) - ln(q.forecast)) ^ 2
+                ELSE (q.outcome_value - q.forecast) ^ 2 END AS live_loss
+    FROM c
+    JOIN triggerstock.predictions p
+      ON p.symbol = c.symbol AND p.width = c.width AND p.horizon = c.horizon AND p.target = c.target
+     AND p.mode = c.mode AND p.model_id = c.model_id AND p.fallback_level = 'model'
+     AND p.predicted_at >= c.deployed_at
+     AND CASE WHEN c.target = 'direction' THEN p.outcome IS NOT NULL AND p.probability IS NOT NULL
+              WHEN c.target = 'volatility' THEN p.forecast > 0 AND p.outcome_value > 0
+              ELSE p.forecast IS NOT NULL AND p.outcome_value IS NOT NULL END
+    LEFT JOIN triggerstock.predictions q
+      ON q.symbol = p.symbol AND q.width = p.width AND q.horizon = p.horizon AND q.target = p.target
+     AND q.mode = 'live' AND q.bucket = p.bucket AND q.model_id = c.live_model_id AND q.fallback_level = 'model'
+     AND CASE WHEN c.target = 'direction' THEN q.outcome IS NOT NULL AND q.probability IS NOT NULL
+              WHEN c.target = 'volatility' THEN q.forecast > 0 AND q.outcome_value > 0
+              ELSE q.forecast IS NOT NULL AND q.outcome_value IS NOT NULL END
+), figures AS (
+    SELECT c.*, count(s.bucket) AS n, avg(s.loss) AS loss, avg(s.baseline_loss) AS baseline_loss,
+           count(s.live_loss) AS n_paired, avg(s.loss) FILTER (WHERE s.live_loss IS NOT NULL) AS loss_paired,
+           avg(s.live_loss) AS live_loss_paired, min(s.bucket) AS since, max(s.bucket) AS until
+    FROM c LEFT JOIN scored s ON s.deployment_id = c.deployment_id
+    GROUP BY c.deployment_id, c.symbol, c.target, c.model_id, c.mode, c.fraction, c.deployed_at, c.width, c.horizon,
+             c.live_model_id, c.min_outcomes, c.max_outcomes, c.min_improvement, c.baseline_margin, c.enabled,
+             c.base_rate, c.train_mean
+)
+SELECT f.deployment_id, f.symbol, f.target, f.mode, f.fraction, f.model_id, f.live_model_id, f.width, f.horizon,
+       f.deployed_at, f.n, f.loss, f.baseline_loss, f.n_paired, f.loss_paired, f.live_loss_paired,
+       f.since, f.until, f.min_outcomes, f.max_outcomes, f.min_improvement, f.baseline_margin, f.enabled,
+       CASE WHEN f.n < f.min_outcomes THEN 'wait'
+            WHEN f.baseline_loss IS NULL OR f.loss > f.baseline_loss + f.baseline_margin THEN 'rollback'
+            WHEN f.n_paired >= f.min_outcomes AND f.loss_paired < f.live_loss_paired * (1 - f.min_improvement)
+                THEN 'promotion'
+            WHEN f.n >= f.max_outcomes THEN 'retirement'
+            ELSE 'wait' END AS decision
+FROM figures f;
+COMMENT ON VIEW triggerstock.rollout_status IS
+'each active rollout candidate with its live figures and the decision its rule (rollout_rules, else the defaults) takes now: n realised model scores of the candidate since its deployment, loss (mean log loss; mean squared error, of ln for volatility) and baseline_loss on them (the candidate''s training base rate; its training mean), n_paired buckets the live model also scored with its model, loss_paired and live_loss_paired on them; decision: wait (fewer than min_outcomes), rollback (loss > baseline_loss + baseline_margin, or no baseline), promotion (n_paired >= min_outcomes and loss_paired < live_loss_paired * (1 - min_improvement)), retirement (n >= max_outcomes), else wait';
+
+CREATE FUNCTION @extschema@.deploy(model_id bigint, mode text, fraction float8 DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m    record;
+    live record;
+BEGIN
+    IF mode IS NULL OR mode NOT IN ('live', 'shadow', 'canary') THEN
+        RAISE EXCEPTION 'unknown deployment mode "%"', mode
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use live, shadow or canary.';
+    END IF;
+    IF (mode = 'canary') <> (fraction IS NOT NULL) THEN
+        RAISE EXCEPTION 'fraction is for mode canary only, and canary needs one'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'deploy(model_id, mode => ''canary'', fraction => 0.1)';
+    END IF;
+    IF NOT (fraction > 0 AND fraction < 1) THEN
+        RAISE EXCEPTION 'canary fraction % is not between 0 and 1', fraction
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The share of buckets the candidate serves, e.g. 0.1.';
+    END IF;
+    IF mode = 'live' THEN
+        RETURN @extschema@.deploy(model_id);
+    END IF;
+    SELECT x.symbol, x.target, x.width, x.horizon INTO m FROM triggerstock.models x WHERE x.id = deploy.model_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model % does not exist', model_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Models are listed in triggerstock.models.';
+    END IF;
+    SELECT d.model_id, d.width, d.horizon INTO live FROM triggerstock.deployed d
+    WHERE d.symbol = m.symbol AND d.target = m.target;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no live % model of "%" to roll model % out beside', m.target, m.symbol, model_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Deploy it live instead: SELECT deploy(%s).', model_id);
+    END IF;
+    IF live.model_id = model_id THEN
+        RAISE EXCEPTION 'model % is the live % model of "%"', model_id, m.target, m.symbol
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A candidate is another model of the same symbol and target.';
+    END IF;
+    IF live.width <> m.width OR live.horizon <> m.horizon THEN
+        RAISE EXCEPTION 'model % (width %, horizon %) does not answer the question of the live model % (width %, horizon %)',
+                        model_id, m.width, m.horizon, live.model_id, live.width, live.horizon
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A candidate is compared with the live model bucket by bucket: train it with the same width and horizon.';
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason, target, mode, fraction)
+    VALUES (m.symbol, model_id, 'model_id',
+            pg_catalog.format('deploy(model_id, mode => %s%s) beside live model %s', mode,
+                              CASE WHEN mode = 'canary' THEN ', fraction => ' OPERATOR(pg_catalog.||) fraction END,
+                              live.model_id),
+            m.target, mode, fraction);
+    RETURN model_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(bigint, text, double precision) IS
+'deploys a model as a rollout candidate beside the live model of its symbol and target (which it must not be, of the same width and horizon): mode shadow (the predictor scores it into predictions with mode shadow; predict() never serves it) or canary with fraction (the predictor scores it with mode canary, and predict() serves it for the buckets whose rollout_canary_share() is below fraction; predict_explain() says deployment_mode canary or live); mode live is deploy(model_id); a new candidate replaces the active one, any later deployment ends it; rollout_evaluate() promotes or retires it by the rule of rollout_rules; returns the model id';
+
+CREATE FUNCTION @extschema@.retire(symbol text, target text DEFAULT 'direction')
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT r.model_id, r.mode INTO c FROM triggerstock.rollout_candidates r
+    WHERE r.symbol = retire.symbol AND r.target = retire.target;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no rollout candidate of "%" for target %', symbol, target
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Active candidates are listed in triggerstock.rollout_candidates.';
+    END IF;
+    INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason, target, mode)
+    VALUES (symbol, c.model_id, 'retirement', pg_catalog.format('retire(): %s candidate ended by hand', c.mode),
+            target, 'retired');
+    RETURN c.model_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retire(text, text) IS
+'ends the active rollout candidate of (symbol, target) by hand (a deployments row of strategy retirement, mode retired); returns its model id';
+
+CREATE FUNCTION @extschema@.rollout_evaluate()
+RETURNS TABLE (symbol text, target text, model_id bigint, decision text, deployment_id bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    score text;
+    why text;
+BEGIN
+    -- one evaluation at a time (the predictor each pass, or a caller): a
+    -- decision is taken once; a second caller decides nothing now
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('triggerstock.rollout_evaluate')) THEN
+        RETURN;
+    END IF;
+    FOR s IN SELECT * FROM triggerstock.rollout_status r WHERE r.enabled AND r.decision <> 'wait'
+             ORDER BY r.deployment_id LOOP
+        score := CASE WHEN s.target = 'direction' THEN 'log loss' ELSE 'mse' END;
+        why := CASE s.decision
+            WHEN 'rollback' THEN pg_catalog.format(
+                'rollout: %s candidate rolled back: live %s %s on %s outcomes > %s of its baseline + margin %s',
+                s.mode, score, s.loss, s.n, s.baseline_loss, s.baseline_margin)
+            WHEN 'promotion' THEN pg_catalog.format(
+                'rollout: %s candidate promoted over live model %s: live %s %s < %s on the %s buckets both scored (min_improvement %s; baseline %s on %s outcomes)',
+                s.mode, s.live_model_id, score, s.loss_paired, s.live_loss_paired, s.n_paired, s.min_improvement,
+                s.baseline_loss, s.n)
+            ELSE pg_catalog.format(
+                'rollout: %s candidate retired after %s outcomes (max_outcomes %s) without beating live model %s: %s %s against %s on %s paired buckets',
+                s.mode, s.n, s.max_outcomes, s.live_model_id, score, s.loss_paired, s.live_loss_paired, s.n_paired)
+            END;
+        INSERT INTO triggerstock.deployments (symbol, model_id, strategy, reason, target, mode, metrics)
+        VALUES (s.symbol, s.model_id, s.decision, why, s.target,
+                CASE WHEN s.decision = 'promotion' THEN 'live' ELSE 'retired' END,
+                pg_catalog.jsonb_build_object(
+                    'candidate_deployment_id', s.deployment_id, 'candidate_mode', s.mode,
+                    'live_model_id', s.live_model_id, 'loss', score,
+                    'n', s.n, 'candidate_loss', s.loss, 'baseline_loss', s.baseline_loss,
+                    'n_paired', s.n_paired, 'candidate_loss_paired', s.loss_paired,
+                    'live_loss_paired', s.live_loss_paired, 'since', s.since, 'until', s.until,
+                    'rule', pg_catalog.jsonb_build_object('min_outcomes', s.min_outcomes, 'max_outcomes', s.max_outcomes,
+                                                          'min_improvement', s.min_improvement,
+                                                          'baseline_margin', s.baseline_margin)))
+        RETURNING id INTO deployment_id;
+        RAISE LOG 'triggerstock %', why;
+        symbol := s.symbol;
+        target := s.target;
+        model_id := s.model_id;
+        decision := s.decision;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rollout_evaluate() IS
+'applies the promotion rule to every active rollout candidate whose rollout_status decision is not wait (rules enabled): promotion inserts a live deployments row of the candidate (strategy promotion), rollback and retirement a row of mode retired; each row''s reason and metrics hold the figures and the rule; the predictor worker calls it after each pass; returns the decisions taken';
+
+-- privileges (as src/privileges.sql: reading for the reader, deciding for the admin)
+GRANT SELECT ON triggerstock.rollout_rules, triggerstock.rollout_candidates, triggerstock.rollout_status
+    TO triggerstock_reader;
+GRANT INSERT, UPDATE, DELETE ON triggerstock.rollout_rules TO triggerstock_admin;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.deploy(bigint, text, double precision),
+    @extschema@.retire(text, text),
+    @extschema@.rollout_evaluate()
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.deploy(bigint, text, double precision),
+    @extschema@.retire(text, text),
+    @extschema@.rollout_evaluate()
+    TO triggerstock_admin;
+
+-- training progress (src/models/progress.sql)
+CREATE FUNCTION @extschema@.train_progress(
+    OUT pid integer, OUT symbol text, OUT target text, OUT phase text, OUT round integer, OUT rounds integer,
+    OUT score float8, OUT best_score float8, OUT best_round integer, OUT "rows" bigint,
+    OUT started_at timestamptz, OUT phase_started_at timestamptz, OUT updated_at timestamptz)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'train_progress'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.train_progress() IS
+'the running train() calls of every session (shared memory: only when the library is preloaded, else none); see the view triggerstock.train_progress';
+
+CREATE VIEW triggerstock.train_progress AS
+SELECT p.pid, p.symbol, p.target, p.phase, p.round, p.rounds, p.score, p.best_score, p.best_round, p."rows",
+       p.started_at, p.phase_started_at, p.updated_at
+FROM @extschema@.train_progress() p;
+COMMENT ON VIEW triggerstock.train_progress IS
+'one row per running train() (any session; the library must be preloaded): phase (read, validate: boosting on the fit rows with early stopping on the validation slice, refit: boosting on all training rows, evaluate, store), round (1-based, done in the phase) of rounds (the most it may run), score (the latest validation log loss, rmse for the regressions; NULL in the refit), best_score and best_round so far, rows boosted on (the test window''s in evaluate), started_at, phase_started_at, updated_at; a session asks for NOTICEs with SET triggerstock.train_progress_every = N';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.train_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.train_progress() TO triggerstock_reader;
+GRANT SELECT ON triggerstock.train_progress TO triggerstock_reader;
+-- end of issue 15, rollouts and training progress
+
 -- issue 13: the shared prediction cache (src/models/predict_cache.sql)
 -- The shared prediction cache (src/models/predict_cache.c): predict()'s
 -- model answers per (database, symbol, target) in shared memory, valid

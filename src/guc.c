@@ -52,6 +52,8 @@ int			tsk_train_threads = 2;
 int			tsk_predict_threads = 1;
 int			tsk_model_cache_size = 8;
 int			tsk_last_score_max_age = 300;
+double		tsk_calibration_drift_threshold = 0.05;
+int			tsk_train_progress_every = 0;
 int			tsk_feature_cache_ttl = 1000;
 int			tsk_predict_cache_size = 4096;
 bool		tsk_predict_cache = true;
@@ -340,6 +342,18 @@ guc_define_models(void)
 							 "Off: every call computes its answer in this backend.",
 							 &tsk_predict_cache,
 							 true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("triggerstock.calibration_drift_threshold",
+							 "Worsening of a direction model's live expected calibration error over "
+							 "its test-window one that raises calibration_alert.",
+							 "Read by the view triggerstock.model_live_metrics (issue 15).",
+							 &tsk_calibration_drift_threshold,
+							 0.05, 0.0, 1.0, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("triggerstock.train_progress_every",
+							"A NOTICE of train()'s progress every this many boosting rounds (0: none).",
+							"Round, validation score, best so far, rows and an ETA of the phase; "
+							"the view triggerstock.train_progress shows every running train().",
+							&tsk_train_progress_every,
+							0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*

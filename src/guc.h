@@ -49,6 +49,8 @@ extern int	tsk_last_score_max_age;
 extern int	tsk_feature_cache_ttl;
 extern int	tsk_predict_cache_size;
 extern bool tsk_predict_cache;
+extern double tsk_calibration_drift_threshold;	/* read by model_live_metrics */
+extern int	tsk_train_progress_every;
 
 /* online features */
 extern int	tsk_feature_rows_keep;

@@ -14,6 +14,7 @@
 #include "bgworker/poll.h"
 #include "bgworker/ingest.h"
 #include "models/predict_cache.h"
+#include "models/model_progress.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -40,6 +41,7 @@ _PG_init(void)
 		tsk_workers_preload();
 		tsk_ingest_preload();
 		tsk_predict_cache_preload();
+		tsk_progress_preload();
 		tsk_register_launcher();
 	}
 

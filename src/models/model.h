@@ -94,6 +94,14 @@ extern int64 tsk_model_deployed(const char *symbol, int target);
  * database not yet updated has none: every model in it is a direction one). */
 extern bool tsk_model_has_target(const char *relname);
 
+/* Whether triggerstock.<relname> has column attname (0.2's are absent from a
+ * 0.1 database not yet updated). */
+extern bool tsk_model_has_column(const char *relname, const char *attname);
+
+/* The canary candidate of (symbol, target) and its fraction, 0 when the
+ * active rollout candidate is not a canary (cached with the deployment). */
+extern int64 tsk_model_canary(const char *symbol, int target, double *fraction);
+
 /* Schema of the extension (where features() lives), cached. */
 extern Oid	tsk_model_extension_namespace(void);
 
@@ -132,6 +140,12 @@ typedef struct prediction_t
 	char	  **names;			/* feature row used (all columns) */
 	double	   *values;			/* NaN for NULL */
 	const char *reason;			/* why the levels above were skipped */
+	/* a canary rollout of (symbol, target) is active (rollout.c) */
+	bool		has_canary;
+	bool		canary_served;	/* the canary candidate answered */
+	int64		canary_model_id;
+	double		canary_fraction;
+	double		canary_share;	/* of the bucket, NaN without one */
 } prediction_t;
 
 extern const char *tsk_fallback_name(fallback_t level);
@@ -146,6 +160,10 @@ extern void tsk_predict_symbol_shared(const char *symbol, int target, prediction
 /* A writer of symbol's candles fills the shared cache for its commit. */
 extern void tsk_predict_prefill(const char *symbol);
 
+/* The model level only, with model model_id (a rollout candidate scored by
+ * the predictor): no fallback; level abstain when the model cannot answer. */
+extern void tsk_predict_model(const char *symbol, int target, int64 model_id, prediction_t *out);
+
 /* The symbol argument of predict() and its kin, or ERROR when NULL or empty. */
 extern char *tsk_predict_symbol_arg(FunctionCallInfo fcinfo);
 
@@ -154,5 +172,14 @@ extern void tsk_prediction_json(const char *symbol, const prediction_t *p, Strin
 
 /* Append a double as JSON (null for NaN or infinities). */
 extern void tsk_json_double(StringInfo buf, double v);
+
+/* ---- rollout.c ---- */
+
+/* The canary share of a scored bucket in [0, 1): the first 32 bits of
+ * md5(symbol || ' ' || target || ' ' || Unix epoch seconds of bucket) / 2^32
+ * (SQL: rollout_canary_share()); NaN when md5 fails. */
+extern double tsk_rollout_canary_share(const char *symbol, const char *target, TimestampTz bucket);
+/* A canary of fraction serves the bucket iff its share < fraction
+ * (model_predict.c; false for NaN). */
 
 #endif							/* TRIGGERSTOCK_MODEL_H */

@@ -50,12 +50,14 @@
 /* Most symbols whose deployment is remembered before the map is reset. */
 #define CACHE_MAX_SYMBOLS 256
 
-/* One symbol's deployed model (0: none). */
+/* One symbol's deployed model (0: none) and canary candidate (0: none). */
 typedef struct cache_deployed
 {
 	char		symbol[NAMEDATALEN];
 	int			target;			/* tsm_target */
 	int64		model_id;
+	int64		canary_model_id;
+	double		canary_fraction;
 } cache_deployed;
 
 static MemoryContext cache_cxt = NULL;
@@ -123,10 +125,22 @@ cache_init(void)
 bool
 tsk_model_has_target(const char *relname)
 {
+	return tsk_model_has_column(relname, "target");
+}
+
+/*
+ * tsk_model_has_column
+ *	  Whether triggerstock.<relname> has column attname (a syscache probe):
+ *	  the columns 0.2 added (target; mode, the rollouts) are absent from a
+ *	  0.1 database served before ALTER EXTENSION UPDATE.
+ */
+bool
+tsk_model_has_column(const char *relname, const char *attname)
+{
 	Oid			nsp = get_namespace_oid("triggerstock", true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
 
-	return OidIsValid(relid) && get_attnum(relid, "target") != InvalidAttrNumber;
+	return OidIsValid(relid) && get_attnum(relid, attname) != InvalidAttrNumber;
 }
 
 /*
@@ -419,12 +433,46 @@ tsk_model_cache_count(void)
 }
 
 /*
- * deployed_read_spi
- *	  The latest deployment of (symbol, target) through SPI (a caller
- *	  under row-level security); 0 when none.
+ * deployed_canary_spi
+ *	  The canary candidate of (symbol, target) through SPI (connected):
+ *	  the latest row of the target when it is of mode canary.
  */
-static int64
-deployed_read_spi(const char *symbol, int target)
+static void
+deployed_canary_spi(Oid *argtypes, Datum *args, cache_deployed *out)
+{
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT d.model_id, d.fraction FROM triggerstock.deployments d "
+								"WHERE d.symbol OPERATOR(pg_catalog.=) $1 AND d.target OPERATOR(pg_catalog.=) $2 "
+								"AND d.mode OPERATOR(pg_catalog.=) 'canary' "
+								"AND d.id OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(e.id) "
+								"  FROM triggerstock.deployments e WHERE e.symbol OPERATOR(pg_catalog.=) $1 "
+								"  AND e.target OPERATOR(pg_catalog.=) $2)",
+								2, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1 && SPI_tuptable != NULL)
+	{
+		bool		n1,
+					n2;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1);
+		Datum		fraction = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2);
+
+		if (!n1 && !n2)
+		{
+			out->canary_model_id = DatumGetInt64(id);
+			out->canary_fraction = DatumGetFloat8(fraction);
+		}
+	}
+}
+
+/*
+ * deployed_read_spi
+ *	  The latest live deployment of (symbol, target) through SPI (a caller
+ *	  under row-level security), and its canary candidate; 0 when none.
+ */
+static void
+deployed_read_spi(const char *symbol, int target, cache_deployed *out)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -435,7 +483,14 @@ deployed_read_spi(const char *symbol, int target)
 	args[0] = CStringGetTextDatum(symbol);
 	args[1] = CStringGetTextDatum(tsk_tsm_target_name((tsm_target) target));
 	spi = tsk_spi_connect();
-	if (!tsk_model_has_target("deployments"))
+	/* the live rows only: candidates (rollouts) are never served */
+	if (tsk_model_has_column("deployments", "mode"))
+		ret = SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
+									"WHERE d.symbol OPERATOR(pg_catalog.=) $1 AND d.target OPERATOR(pg_catalog.=) $2 "
+									"AND d.mode OPERATOR(pg_catalog.=) 'live' "
+									"ORDER BY d.id DESC LIMIT 1",
+									2, argtypes, args, NULL, true, 1);
+	else if (!tsk_model_has_target("deployments"))
 		ret = target != TSM_TARGET_DIRECTION ? SPI_OK_SELECT :
 			SPI_execute_with_args("SELECT d.model_id FROM triggerstock.deployments d "
 								  "WHERE d.symbol OPERATOR(pg_catalog.=) $1 ORDER BY d.id DESC LIMIT 1",
@@ -454,20 +509,31 @@ deployed_read_spi(const char *symbol, int target)
 
 		model_id = isnull ? 0 : DatumGetInt64(d);
 	}
+	out->model_id = model_id;
+	if (model_id != 0 && tsk_model_has_column("deployments", "mode"))
+		deployed_canary_spi(argtypes, args, out);
 	tsk_spi_finish(spi);
-	return model_id;
 }
 
-/* Which deployments rows deployed_read takes: those of one target. */
+/* Which deployments rows deployed_read takes: the live ones of one target;
+ * on the way, the first (latest) row of the target says whether a canary
+ * candidate is active. */
 typedef struct deployed_filter
 {
 	AttrNumber	att;			/* deployments.target */
+	AttrNumber	mode_att;		/* deployments.mode, 0 before the rollouts */
+	AttrNumber	model_att;		/* deployments.model_id */
+	AttrNumber	fraction_att;	/* deployments.fraction */
 	const char *target;
+	bool		seen_latest;	/* the target's latest row was looked at */
+	int64		canary_model_id;
+	double		canary_fraction;
 } deployed_filter;
 
 /*
  * deployed_accept
- *	  tsk_direct_accept: a deployments row of the filter's target.
+ *	  tsk_direct_accept: a live deployments row of the filter's target (a
+ *	  rollout candidate or retirement row is never the deployed model).
  */
 static bool
 deployed_accept(TupleTableSlot *slot, void *arg)
@@ -476,18 +542,47 @@ deployed_accept(TupleTableSlot *slot, void *arg)
 	bool		isnull;
 	Datum		d = slot_getattr(slot, f->att, &isnull);
 
-	return !isnull && strcmp(TextDatumGetCString(d), f->target) == 0;
+	if (isnull || strcmp(TextDatumGetCString(d), f->target) != 0)
+		return false;
+	if (f->mode_att <= 0)
+		return true;
+	d = slot_getattr(slot, f->mode_att, &isnull);
+	if (isnull)
+		return false;
+	if (!f->seen_latest)
+	{
+		/* the latest row of the target: an active canary when of mode canary */
+		f->seen_latest = true;
+		if (strcmp(TextDatumGetCString(d), "canary") == 0)
+		{
+			bool		n1,
+						n2;
+			Datum		id = slot_getattr(slot, f->model_att, &n1);
+			Datum		fraction = slot_getattr(slot, f->fraction_att, &n2);
+
+			if (!n1 && !n2)
+			{
+				f->canary_model_id = DatumGetInt64(id);
+				f->canary_fraction = DatumGetFloat8(fraction);
+			}
+		}
+	}
+	return strcmp(TextDatumGetCString(d), "live") == 0;
 }
 
 /*
  * deployed_read
- *	  The latest deployment (highest id) of (symbol, target): a backward
- *	  scan of index deployments_symbol_id (symbol, id) to the first row of
- *	  the target, without SPI (direct_read.h); 0 when none.  A 0.1 table
- *	  has no target column: its rows are direction deployments.
+ *	  The latest live deployment (highest id) of (symbol, target): a
+ *	  backward scan of index deployments_symbol_id (symbol, id) to the
+ *	  first live row of the target, without SPI (direct_read.h); 0 when
+ *	  none; the canary candidate when the latest row of the target is one
+ *	  (the scan passes over it: candidates are never older than the live
+ *	  row they were deployed beside, a later row ends them).  A 0.1 table
+ *	  has no target column: its rows are direction deployments; nor a mode
+ *	  column: every row is live.
  */
-static int64
-deployed_read(const char *symbol, int target)
+static void
+deployed_read(const char *symbol, int target, cache_deployed *out)
 {
 	bool		direct;
 	Oid			relid = tsk_direct_table("deployments", &direct);
@@ -498,17 +593,28 @@ deployed_read(const char *symbol, int target)
 	ScanKeyData key;
 	TupleTableSlot *slot;
 	deployed_filter filter;
-	int64		model_id = 0;
 
+	out->model_id = 0;
+	out->canary_model_id = 0;
+	out->canary_fraction = 0;
 	if (!OidIsValid(indexid))
-		return deployed_read_spi(symbol, target);
+	{
+		deployed_read_spi(symbol, target, out);
+		return;
+	}
 	heap = table_open(relid, AccessShareLock);
+	memset(&filter, 0, sizeof(filter));
 	filter.att = attnameAttNum(heap, "target", false);
+	filter.mode_att = Max(attnameAttNum(heap, "mode", false), 0);
+	filter.model_att = tsk_direct_column(heap, "model_id");
+	filter.fraction_att = Max(attnameAttNum(heap, "fraction", false), 0);
+	if (filter.fraction_att <= 0)
+		filter.mode_att = 0;	/* a table between versions: no candidate */
 	filter.target = tsk_tsm_target_name((tsm_target) target);
 	if (filter.att <= 0 && target != TSM_TARGET_DIRECTION)
 	{
 		table_close(heap, AccessShareLock);
-		return 0;
+		return;
 	}
 	index = index_open(indexid, AccessShareLock);
 	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
@@ -518,14 +624,42 @@ deployed_read(const char *symbol, int target)
 							   filter.att > 0 ? deployed_accept : NULL, &filter))
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(slot, tsk_direct_column(heap, "model_id"), &isnull);
+		Datum		d = slot_getattr(slot, filter.model_att, &isnull);
 
-		model_id = isnull ? 0 : DatumGetInt64(d);
+		out->model_id = isnull ? 0 : DatumGetInt64(d);
+		out->canary_model_id = filter.canary_model_id;
+		out->canary_fraction = filter.canary_fraction;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
-	return model_id;
+}
+
+/*
+ * deployed_lookup
+ *	  The deployment of (symbol, target) from the map, read on a miss (into
+ *	  *scratch when the symbol is too long to be remembered).
+ */
+static const cache_deployed *
+deployed_lookup(const char *symbol, int target, cache_deployed *scratch)
+{
+	cache_deployed *e;
+
+	cache_init();
+	for (int i = 0; i < cache_ndeployments; i++)
+		if (cache_deployments[i].target == target && strcmp(cache_deployments[i].symbol, symbol) == 0)
+			return &cache_deployments[i];
+
+	deployed_read(symbol, target, scratch);
+	if (strlen(symbol) >= NAMEDATALEN)
+		return scratch;
+	if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
+		cache_ndeployments = 0;
+	e = &cache_deployments[cache_ndeployments++];
+	*e = *scratch;
+	strlcpy(e->symbol, symbol, NAMEDATALEN);
+	e->target = target;
+	return e;
 }
 
 /*
@@ -535,22 +669,21 @@ deployed_read(const char *symbol, int target)
 int64
 tsk_model_deployed(const char *symbol, int target)
 {
-	int64		model_id;
+	cache_deployed scratch;
 
-	cache_init();
-	for (int i = 0; i < cache_ndeployments; i++)
-		if (cache_deployments[i].target == target && strcmp(cache_deployments[i].symbol, symbol) == 0)
-			return cache_deployments[i].model_id;
+	return deployed_lookup(symbol, target, &scratch)->model_id;
+}
 
-	model_id = deployed_read(symbol, target);
-	if (strlen(symbol) < NAMEDATALEN)
-	{
-		if (cache_ndeployments >= CACHE_MAX_SYMBOLS)
-			cache_ndeployments = 0;
-		strlcpy(cache_deployments[cache_ndeployments].symbol, symbol, NAMEDATALEN);
-		cache_deployments[cache_ndeployments].target = target;
-		cache_deployments[cache_ndeployments].model_id = model_id;
-		cache_ndeployments++;
-	}
-	return model_id;
+/*
+ * tsk_model_canary
+ *	  See model.h.
+ */
+int64
+tsk_model_canary(const char *symbol, int target, double *fraction)
+{
+	cache_deployed scratch;
+	const cache_deployed *e = deployed_lookup(symbol, target, &scratch);
+
+	*fraction = e->canary_fraction;
+	return e->canary_model_id;
 }

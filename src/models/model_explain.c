@@ -116,6 +116,16 @@ tsk_prediction_json(const char *symbol, const prediction_t *p, StringInfo buf)
 	}
 	else
 		appendStringInfoString(buf, ", \"model_id\": null, \"sha256\": null");
+	/* a canary rollout (issue 15): which deployment served, by which share */
+	if (p->has_canary)
+	{
+		appendStringInfo(buf, ", \"deployment_mode\": \"%s\", \"canary\": {\"model_id\": %lld, \"fraction\": ",
+						 p->canary_served ? "canary" : "live", (long long) p->canary_model_id);
+		tsk_json_double(buf, p->canary_fraction);
+		appendStringInfoString(buf, ", \"share\": ");
+		tsk_json_double(buf, p->canary_share);
+		appendStringInfoChar(buf, '}');
+	}
 	appendStringInfoString(buf, ", \"reason\": ");
 	if (p->reason)
 		escape_json(buf, p->reason);

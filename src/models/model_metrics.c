@@ -154,6 +154,8 @@ tsk_tsm_compute_metrics(const float *label, const double *prob, size_t n,
 				fn = 0,
 				ll = 0,
 				brier = 0;
+	double		bin_p[TSM_ECE_BINS] = {0},
+				bin_y[TSM_ECE_BINS] = {0};
 
 	memset(out, 0, sizeof(*out));
 	out->n = n;
@@ -170,13 +172,26 @@ tsk_tsm_compute_metrics(const float *label, const double *prob, size_t n,
 		ll -= y ? log(pc) : log(1 - pc);
 		brier += (p - y) * (p - y);
 		out->positives += y;
+		if (p >= 0 && p <= 1)
+		{
+			int			b = (int) floor(p * TSM_ECE_BINS);
+
+			b = b > TSM_ECE_BINS - 1 ? TSM_ECE_BINS - 1 : b;
+			bin_p[b] += p;
+			bin_y[b] += y;
+		}
+		else
+			bin_p[0] = NAN;		/* not a probability: no calibration */
 	}
 	if (n == 0)
 	{
 		out->accuracy = out->precision = out->recall = out->f1 = out->roc_auc = NAN;
-		out->log_loss = out->brier = out->base_rate = out->majority_accuracy = NAN;
+		out->log_loss = out->brier = out->base_rate = out->majority_accuracy = out->ece = NAN;
 		return;
 	}
+	for (int b = 0; b < TSM_ECE_BINS; b++)
+		out->ece += fabs(bin_p[b] - bin_y[b]);
+	out->ece /= (double) n;
 	out->accuracy = (tp + tn) / (double) n;
 	out->precision = (tp + fp) > 0 ? tp / (tp + fp) : NAN;
 	out->recall = (tp + fn) > 0 ? tp / (tp + fn) : NAN;

@@ -32,7 +32,15 @@ typedef struct tsm_metrics
 	double		brier;
 	double		base_rate;		/* positives / n */
 	double		majority_accuracy;	/* accuracy of always answering majority_class */
+	double		ece;			/* expected calibration error over TSM_ECE_BINS
+								 * equal-width bins: sum over bins of |sum of
+								 * p - sum of labels| / n (issue 15) */
 } tsm_metrics;
+
+/* Equal-width probability bins of the expected calibration error; bin b
+ * holds b / 10 <= p < (b + 1) / 10, p = 1 in the last (as the view
+ * model_live_metrics bins: least(floor(p * 10), 9)). */
+#define TSM_ECE_BINS 10
 
 /*
  * Labels for a horizon: label[i] = 1 when close[i + horizon] > close[i],

@@ -7,7 +7,9 @@
  *
  * Fallback chain (the level used is reported by predict_explain and in
  * triggerstock.predictions.fallback_level):
- *	 model       the deployed model on the latest complete feature row;
+ *	 model       the deployed model on the latest complete feature row
+ *	             (a canary candidate's for a bucket of its share, rollout.c;
+ *	             never a shadow's);
  *	 last_score  the symbol's last model score in triggerstock.predictions
  *	             if younger than triggerstock.last_score_max_age;
  *	 rules       the rules baseline from rsi_14 and macd_hist
@@ -413,7 +415,7 @@ predict_last_score(const char *symbol, prediction_t *out)
 										 "WHERE symbol OPERATOR(pg_catalog.=) $1 "
 										 "AND width OPERATOR(pg_catalog.=) $3 AND horizon OPERATOR(pg_catalog.=) $4 "
 										 "%s"
-										 "AND fallback_level OPERATOR(pg_catalog.=) 'model' "
+										 "AND fallback_level OPERATOR(pg_catalog.=) 'model' %s"
 										 "AND %s IS NOT NULL "
 										 "AND predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() "
 										 "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2)) "
@@ -422,6 +424,9 @@ predict_last_score(const char *symbol, prediction_t *out)
 										 /* a 0.1 database (not yet updated): direction rows only */
 										 tsk_model_has_target("predictions") ?
 										 "AND target OPERATOR(pg_catalog.=) $5 " : "AND $5 IS NOT NULL ",
+										 /* a rollout candidate's score is never served */
+										 tsk_model_has_column("predictions", "mode") ?
+										 "AND mode OPERATOR(pg_catalog.=) 'live' " : "",
 										 regression ? "forecast" : "probability"),
 								5, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -445,14 +450,47 @@ predict_last_score(const char *symbol, prediction_t *out)
 }
 
 /*
- * predict_chain
- *	  Run the fallback chain for symbol; see the file header.  fresh: read
- *	  the feature row whatever the per-backend cache holds.
+ * predict_canary
+ *	  When a canary candidate of (symbol, target) is active, say so in out
+ *	  and, for a bucket of its share, replace *m by it (a model of the same
+ *	  question only: deploy() refuses another).
  */
 static void
-predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
+predict_canary(const char *symbol, int target, TimestampTz bucket, model_t **m, prediction_t *out)
 {
-	int64		model_id;
+	double		fraction;
+	int64		canary = tsk_model_canary(symbol, target, &fraction);
+	model_t    *c;
+
+	if (canary == 0)
+		return;
+	out->has_canary = true;
+	out->canary_model_id = canary;
+	out->canary_fraction = fraction;
+	out->canary_share = tsk_rollout_canary_share(symbol, tsk_tsm_target_name((tsm_target) target), bucket);
+	if (!(out->canary_share < fraction))
+		return;
+	c = tsk_model_get(canary);
+	if (c->target == (*m)->target && c->horizon == (*m)->horizon &&
+		c->width.time == (*m)->width.time && c->width.day == (*m)->width.day &&
+		c->width.month == (*m)->width.month)
+	{
+		*m = c;
+		out->canary_served = true;
+	}
+}
+
+/*
+ * predict_chain
+ *	  The fallback chain for symbol with its deployed model (fallbacks), or
+ *	  the model level alone with model model_id (a rollout candidate's
+ *	  score: no fallback).  fresh: read the feature row whatever the
+ *	  per-backend cache holds.
+ */
+static void
+predict_chain(const char *symbol, int target, int64 model_id, bool fallbacks, bool fresh,
+			  prediction_t *out)
+{
 	model_t    *m;
 	Interval	one_minute = {.time = USECS_PER_MINUTE};
 	predict_row *row;
@@ -461,7 +499,8 @@ predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 				macd;
 	int			guc_level = tsk_guc_internal_begin();
 
-	model_id = tsk_model_deployed(symbol, target);
+	if (fallbacks)
+		model_id = tsk_model_deployed(symbol, target);
 	m = model_id ? tsk_model_get(model_id) : NULL;
 	memset(out, 0, sizeof(*out));
 	out->target = target;
@@ -470,6 +509,10 @@ predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 	out->horizon = m ? m->horizon : 1;
 
 	row = predict_latest_row(symbol, &out->width, tsk_model_extension_namespace(), fresh, &spi);
+
+	/* a canary rollout serves the buckets of its share (rollout.c) */
+	if (fallbacks && m != NULL && row != NULL)
+		predict_canary(symbol, target, row->bucket, &m, out);
 
 	if (row != NULL)
 	{
@@ -533,7 +576,7 @@ predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 	}
 
 	/* level 2: a recent model score of the same width and horizon */
-	if (!out->has_probability)
+	if (!out->has_probability && fallbacks)
 	{
 		if (!spi)
 		{
@@ -544,7 +587,7 @@ predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 	}
 
 	/* level 3: the rules baseline (a probability: direction only) */
-	if (!out->has_probability && row != NULL && target == TSM_TARGET_DIRECTION &&
+	if (!out->has_probability && fallbacks && row != NULL && target == TSM_TARGET_DIRECTION &&
 		predict_row_value(row, "rsi_14", &rsi) && predict_row_value(row, "macd_hist", &macd) &&
 		!isnan(tsk_tsm_rules_probability(rsi, macd)))
 	{
@@ -559,14 +602,24 @@ predict_chain(const char *symbol, int target, bool fresh, prediction_t *out)
 
 /*
  * tsk_predict_symbol
- *	  See model.h: the fallback chain in the caller's snapshot, without
- *	  the shared cache (the predictor worker and predict_explain, which
- *	  need the feature row).
+ *	  See model.h: the fallback chain for the deployed model of symbol in
+ *	  the caller's snapshot, without the shared cache (the predictor
+ *	  worker and predict_explain, which need the feature row).
  */
 void
 tsk_predict_symbol(const char *symbol, int target, prediction_t *out)
 {
-	predict_chain(symbol, target, false, out);
+	predict_chain(symbol, target, 0, true, false, out);
+}
+
+/*
+ * tsk_predict_model
+ *	  See model.h.
+ */
+void
+tsk_predict_model(const char *symbol, int target, int64 model_id, prediction_t *out)
+{
+	predict_chain(symbol, target, model_id, false, false, out);
 }
 
 /*
@@ -612,7 +665,7 @@ predict_cache_compute(const char *symbol, int target, prediction_t *out)
 
 	tsk_predict_cache_stamp(symbol, &stamp);
 	PushActiveSnapshot(GetLatestSnapshot());
-	predict_chain(symbol, target, true, out);
+	predict_chain(symbol, target, 0, true, true, out);
 	PopActiveSnapshot();
 	if (out->level == TS_LEVEL_MODEL && out->online_row &&
 		(nrelids = predict_cache_relids(relids, &nsp)) > 0)
@@ -628,7 +681,7 @@ void
 tsk_predict_symbol_shared(const char *symbol, int target, prediction_t *out)
 {
 	if (!tsk_predict_cache_usable())
-		predict_chain(symbol, target, false, out);
+		predict_chain(symbol, target, 0, true, false, out);
 	else if (!tsk_predict_cache_get(symbol, target, out))
 		predict_cache_compute(symbol, target, out);
 }

@@ -346,6 +346,8 @@ store_metrics_json(train_state *t, StringInfo buf)
 	store_key_double(buf, "recall", m->recall);
 	store_key_double(buf, "f1", m->f1);
 	store_key_double(buf, "base_rate", m->base_rate);
+	/* calibration (issue 15): model_live_metrics compares the live ece with it */
+	store_key_double(buf, "ece", m->ece);
 	/* the training rows */
 	store_key_double(buf, "train_base_rate", t->train_base_rate);
 	store_key_double(buf, "train_log_loss", t->trm.log_loss);

@@ -42,6 +42,7 @@
 #include "candles/complete.h"
 #include "models/model.h"
 #include "models/model_train.h"
+#include "models/model_progress.h"
 #include "guc.h"
 #include "schema.h"
 
@@ -346,6 +347,7 @@ train_fit(train_state *t)
 		dms[0] = train_matrix(t, 0, t->n_fit);
 		dms[1] = train_matrix(t, t->val_begin, t->n_train - t->val_begin);
 		es = train_booster(t, dms, 2);
+		tsk_progress_phase("validate", t->s.num_boost_round, (int64) t->n_fit);
 		for (iter = 0; iter < t->s.num_boost_round; iter++)
 		{
 			const char *eval = train_round(es, iter, dms[0], dms[1], iter == 0);
@@ -359,7 +361,8 @@ train_fit(train_state *t)
 				best = ll;
 				best_iter = iter;
 			}
-			else if (iter - best_iter >= t->s.early_stopping_rounds)
+			tsk_progress_round(iter + 1, ll, best, best_iter + 1);
+			if (iter != best_iter && iter - best_iter >= t->s.early_stopping_rounds)
 			{
 				iter++;
 				break;
@@ -382,8 +385,12 @@ train_fit(train_state *t)
 		train_set_base_score(t, t->n_train);
 	all = train_matrix(t, 0, t->n_train);
 	t->booster = train_booster(t, &all, 1);
+	tsk_progress_phase("refit", rounds, (int64) t->n_train);
 	for (int iter = 0; iter < rounds; iter++)
+	{
 		(void) train_round(t->booster, iter, all, NULL, iter == 0 && t->s.early_stopping_rounds == 0);
+		tsk_progress_round(iter + 1, NAN, t->validation_log_loss, t->best_iteration + 1);
+	}
 	/* names travel with the model (python sees booster.feature_names) */
 	tsk_xgb_check(XGBoosterSetStrFeatureInfo(t->booster, "feature_name", (const char **) t->r.names, t->r.nfeat),
 				 "XGBoosterSetStrFeatureInfo");
@@ -456,6 +463,8 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 				 errhint("The label is whether the close horizon buckets ahead is higher than the close now.")));
 	tsk_candle_check_width(width);
 	tsk_train_settings_parse(params, target, &t->s);
+	/* progress (issue 15): the slot goes with cxt, at the end or an ERROR */
+	tsk_progress_begin(cxt, symbol, tsk_tsm_target_name(target));
 
 	guc_level = tsk_guc_internal_begin();
 	/* a feature query given by the user runs under the user's search_path */
@@ -465,9 +474,11 @@ train_run(const char *symbol, const char *query, int nargs, Oid *argtypes, Datum
 	{
 		train_split(t);
 		train_fit(t);
+		tsk_progress_phase("evaluate", 0, (int64) t->n_test);
 		train_evaluate(t);
 		tsk_train_reference(t);
 		tsk_train_decide(t);
+		tsk_progress_phase("store", 0, 0);
 		tsk_train_store(t);
 		tsk_train_deploy(t);
 		model_id = t->model_id;

@@ -74,12 +74,20 @@ CREATE TABLE triggerstock.deployments (
     symbol      text NOT NULL,
     model_id    bigint NOT NULL,
     strategy    text NOT NULL CONSTRAINT deployments_strategy_valid
-                    CHECK (strategy IN ('best_score', 'most_recent', 'rollback', 'model_id')),
+                    CHECK (strategy IN ('best_score', 'most_recent', 'rollback', 'model_id', 'promotion', 'retirement')),
     reason      text,
     deployed_at timestamptz NOT NULL DEFAULT now(),
     deployed_by text NOT NULL DEFAULT current_user,
     -- added in 0.2 (issue 15)
     target      text NOT NULL DEFAULT 'direction',
+    -- added in 0.2 (issue 15, rollouts: src/models/rollout.sql)
+    mode        text NOT NULL DEFAULT 'live',
+    fraction    float8,
+    metrics     jsonb,
+    CONSTRAINT deployments_mode_valid CHECK (mode IN ('live', 'shadow', 'canary', 'retired')),
+    CONSTRAINT deployments_fraction_of_canary
+        CHECK ((mode = 'canary') = (fraction IS NOT NULL) AND (fraction IS NULL OR (fraction > 0 AND fraction < 1))),
+    CONSTRAINT deployments_metrics_object CHECK (jsonb_typeof(metrics) = 'object'),
     -- a deployment serves a model of its own symbol (issue 11)
     CONSTRAINT deployments_model_fkey FOREIGN KEY (symbol, model_id) REFERENCES triggerstock.models (symbol, id),
     -- ... and of its own target (issue 15)
@@ -120,7 +128,10 @@ CREATE TABLE triggerstock.predictions (
     target          text NOT NULL DEFAULT 'direction',
     forecast        float8,
     outcome_value   float8,
-    PRIMARY KEY (symbol, width, horizon, target, bucket),
+    -- added in 0.2 (issue 15, rollouts: src/models/rollout.sql)
+    mode            text NOT NULL DEFAULT 'live',
+    PRIMARY KEY (symbol, width, horizon, target, mode, bucket),
+    CONSTRAINT predictions_mode_valid CHECK (mode IN ('live', 'shadow', 'canary')),
     CONSTRAINT predictions_width_valid CHECK (width > interval '0' AND date_part('month', width) = 0
                                               AND date_part('year', width) = 0
                                               AND date_part('epoch', width)::numeric % 60 = 0),
@@ -243,7 +254,7 @@ DECLARE
     kind text := CASE WHEN target = 'direction' THEN '' ELSE target OPERATOR(pg_catalog.||) ' ' END;
 BEGIN
     SELECT d.model_id INTO current FROM triggerstock.deployments d
-    WHERE d.symbol = deploy.symbol AND d.target = deploy.target ORDER BY d.id DESC LIMIT 1;
+    WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.mode = 'live' ORDER BY d.id DESC LIMIT 1;
     IF target IS NULL OR target NOT IN ('direction', 'return', 'volatility') THEN
         RAISE EXCEPTION 'unknown target "%"', target
             USING ERRCODE = 'invalid_parameter_value',
@@ -290,7 +301,7 @@ BEGIN
                      n_same, kind, symbol, ref.width, ref.horizon, ref.test_from, ref.test_to, n_other, symbol, score_name;
     WHEN 'rollback' THEN
         SELECT d.model_id INTO chosen FROM triggerstock.deployments d
-        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current
+        WHERE d.symbol = deploy.symbol AND d.target = deploy.target AND d.model_id IS DISTINCT FROM current AND d.mode = 'live'
         ORDER BY d.id DESC LIMIT 1;
         IF chosen IS NULL THEN
             RAISE EXCEPTION 'nothing to roll back to for %symbol "%"', CASE WHEN target = 'direction' THEN ''
@@ -329,24 +340,27 @@ CREATE VIEW triggerstock.deployed AS
 SELECT DISTINCT ON (d.symbol, d.target) d.symbol, d.model_id, m.sha256, d.strategy, d.deployed_at,
        m.width, m.horizon, m.metrics, d.target
 FROM triggerstock.deployments d JOIN triggerstock.models m ON m.id = d.model_id
+WHERE d.mode = 'live'
 ORDER BY d.symbol, d.target, d.id DESC;
-COMMENT ON VIEW triggerstock.deployed IS 'the deployed model of each symbol and target (direction, return, volatility) with its test metrics';
+COMMENT ON VIEW triggerstock.deployed IS 'the deployed (live) model of each symbol and target (direction, return, volatility) with its test metrics: the latest deployments row of mode live; shadow and canary candidates are in rollout_candidates';
 
 CREATE VIEW triggerstock.latest_predictions AS
 SELECT DISTINCT ON (symbol, width, horizon, target) symbol, width, horizon, bucket, probability, fallback_level,
        model_id, model_sha256, latency_us, predicted_at, target, forecast
 FROM triggerstock.predictions
+WHERE mode = 'live'
 ORDER BY symbol, width, horizon, target, bucket DESC;
-COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions per (symbol, width, horizon, target)';
+COMMENT ON VIEW triggerstock.latest_predictions IS 'the newest row of triggerstock.predictions of the live deployment per (symbol, width, horizon, target) (candidates'' rows: rollout_status)';
 
 CREATE VIEW triggerstock.model_live_metrics AS
 WITH r AS (
     SELECT q.* FROM (
-        SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome,
+        SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.probability, p.outcome, p.mode,
                CASE WHEN jsonb_typeof(m.metrics -> 'train_base_rate') = 'number'
                     THEN least(greatest((m.metrics ->> 'train_base_rate')::float8, 1e-15), 1 - 1e-15)
                END AS train_base_rate,
-               row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target ORDER BY p.bucket DESC) AS age
+               CASE WHEN jsonb_typeof(m.metrics -> 'ece') = 'number' THEN (m.metrics ->> 'ece')::float8 END AS test_ece,
+               row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
         FROM triggerstock.predictions p
         LEFT JOIN triggerstock.models m ON m.id = p.model_id
         WHERE p.outcome IS NOT NULL AND p.probability IS NOT NULL AND p.fallback_level = 'model'
@@ -356,17 +370,17 @@ WITH r AS (
     -- calibration (issue 15): ten equal-width probability bins
     SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
            least(floor(r.probability * 10), 9)::int AS bin,
-           count(*) AS n, avg(r.probability) AS mean_probability, avg(r.outcome::int) AS observed_rate
+           count(*) AS n, avg(r.probability) AS mean_probability, avg(r.outcome::int) AS observed_rate, r.mode
     FROM r
-    GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, 7
+    GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, 7, r.mode
 ), calibration AS (
-    SELECT b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256,
+    SELECT b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256, b.mode,
            sum(b.n * abs(b.mean_probability - b.observed_rate)) / sum(b.n) AS ece,
            jsonb_agg(jsonb_build_object('bin', b.bin, 'from', b.bin / 10.0, 'to', (b.bin + 1) / 10.0, 'n', b.n,
                                         'mean_probability', b.mean_probability, 'observed_rate', b.observed_rate)
                      ORDER BY b.bin) AS reliability
     FROM bins b
-    GROUP BY b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256
+    GROUP BY b.symbol, b.width, b.horizon, b.target, b.model_id, b.model_sha256, b.mode
 )
 SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        count(*) AS n,
@@ -381,13 +395,17 @@ SELECT r.symbol, r.width, r.horizon, r.model_id, r.model_sha256,
        avg(r.outcome::int) AS base_rate,
        greatest(avg(r.outcome::int), 1 - avg(r.outcome::int)) AS majority_accuracy,
        min(r.bucket) AS since, max(r.bucket) AS until,
-       r.target, c.ece, c.reliability
+       r.target, c.ece, c.reliability, r.mode,
+       max(r.test_ece) AS test_ece, c.ece - max(r.test_ece) AS ece_drift,
+       count(*) >= 100 AND c.ece - max(r.test_ece)
+           > coalesce(nullif(current_setting('triggerstock.calibration_drift_threshold', true), '')::float8, 0.05)
+           AS calibration_alert
 FROM r
 JOIN calibration c ON c.symbol = r.symbol AND c.width = r.width AND c.horizon = r.horizon AND c.target = r.target
-                  AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256
-GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability;
+                  AND c.model_id = r.model_id AND c.model_sha256 = r.model_sha256 AND c.mode = r.mode
+GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, c.ece, c.reliability, r.mode;
 COMMENT ON VIEW triggerstock.model_live_metrics IS
-'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression)';
+'rolling live quality of the direction models per (symbol, width, horizon) and model over the last 1440 realised model predictions of that width and horizon (outcome: the close horizon buckets of width later against the scored bucket''s close): accuracy and log loss beside the realised base rate, the (hindsight) majority-class accuracy and baseline_log_loss of always predicting the model''s training base rate (edge_log_loss = baseline_log_loss - log_loss); calibration: ece, the expected calibration error over ten equal-width probability bins (sum of n_bin / n * |mean probability - observed rate|), and reliability, those bins as a jsonb array (bin, from, to, n, mean_probability, observed_rate; empty bins left out); target is always direction (the regressions: model_live_regression); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows); calibration drift: test_ece, the model''s ece on its test window (models.metrics.ece; NULL for a model trained before it was stored), ece_drift = ece - test_ece, and calibration_alert, true when n >= 100 and ece_drift exceeds triggerstock.calibration_drift_threshold (default 0.05; the ece of few rows is biased upwards)';
 
 -- Issue 15: targets other than direction.  A model has a target; a symbol
 -- has one deployed model per target; predictions carry their target, the
@@ -463,19 +481,19 @@ SELECT r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256,
        1 - avg((r.y - r.f) ^ 2) / nullif(avg((r.y - r.train_mean) ^ 2), 0) AS r2,
        avg(((r.f > 0) = (r.y > 0))::int) FILTER (WHERE r.target = 'return' AND r.y <> 0) AS directional_accuracy,
        avg(exp(2 * (r.y - r.f)) - 2 * (r.y - r.f) - 1) FILTER (WHERE r.target = 'volatility') AS qlike,
-       min(r.bucket) AS since, max(r.bucket) AS until
-FROM (SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket,
+       min(r.bucket) AS since, max(r.bucket) AS until, r.mode
+FROM (SELECT p.symbol, p.width, p.horizon, p.target, p.model_id, p.model_sha256, p.bucket, p.mode,
              CASE WHEN p.target = 'volatility' THEN ln(p.forecast) ELSE p.forecast END AS f,
              CASE WHEN p.target = 'volatility' THEN ln(p.outcome_value) ELSE p.outcome_value END AS y,
              CASE WHEN jsonb_typeof(m.metrics -> 'train_mean') = 'number'
                   THEN (m.metrics ->> 'train_mean')::float8 END AS train_mean,
-             row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target ORDER BY p.bucket DESC) AS age
+             row_number() OVER (PARTITION BY p.symbol, p.width, p.horizon, p.target, p.mode ORDER BY p.bucket DESC) AS age
       FROM triggerstock.predictions p
       LEFT JOIN triggerstock.models m ON m.id = p.model_id
       WHERE p.target <> 'direction' AND p.fallback_level = 'model'
         AND p.forecast IS NOT NULL AND p.outcome_value IS NOT NULL
         AND (p.target = 'return' OR (p.forecast > 0 AND p.outcome_value > 0))) r
 WHERE r.age <= 1440
-GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256;
+GROUP BY r.symbol, r.width, r.horizon, r.target, r.model_id, r.model_sha256, r.mode;
 COMMENT ON VIEW triggerstock.model_live_regression IS
-'rolling live quality of the return and volatility models per (symbol, width, horizon, target) and model over the last 1440 realised model forecasts: mse and mae (on the log return; on ln of the realised volatility), baseline_mse of always forecasting the training mean of the label (metrics.train_mean) and r2 = 1 - mse / baseline_mse, directional_accuracy of a return (sign of forecast and outcome, zero outcomes left out), qlike of a volatility (on the variances: ratio - ln ratio - 1)';
+'rolling live quality of the return and volatility models per (symbol, width, horizon, target) and model over the last 1440 realised model forecasts: mse and mae (on the log return; on ln of the realised volatility), baseline_mse of always forecasting the training mean of the label (metrics.train_mean) and r2 = 1 - mse / baseline_mse, directional_accuracy of a return (sign of forecast and outcome, zero outcomes left out), qlike of a volatility (on the variances: ratio - ln ratio - 1); mode: live, or shadow / canary for the scores of a rollout candidate (each mode has its own 1440 rows)';

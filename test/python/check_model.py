@@ -67,6 +67,18 @@ def split(n, fraction, gap):
     return n - n_test - gap, n - n_test
 
 
+def ece10(y, p):
+    """Expected calibration error over ten equal-width bins (p = 1 in the
+    last), written independently of the C: per bin n_b / n * |mean p - mean y|."""
+    bins = np.minimum(np.floor(p * 10).astype(int), 9)
+    total = 0.0
+    for b in range(10):
+        sel = bins == b
+        if sel.any():
+            total += sel.sum() / len(p) * abs(float(np.mean(p[sel])) - float(np.mean(y[sel])))
+    return total
+
+
 def log_loss(y, p):
     p = np.clip(p, 1e-15, 1 - 1e-15)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -188,6 +200,7 @@ def main():
                if precision is not None and recall is not None and precision + recall else None),
         "base_rate": float(np.mean(yt)),
         "train_base_rate": train_base_rate,
+        "ece": ece10(yt, p),
     }
     for key, want in expect.items():
         got = stored.get(key)

@@ -156,6 +156,16 @@ tm_metrics_small(void)
 	tm_check(tm_near(m.base_rate, 0.5) && tm_near(m.majority_accuracy, 0.5), "base rate and majority");
 	tm_check(tm_near(m.roc_auc, tm_auc_pairs(label, prob, 6)), "auc equals the pair count");
 	tm_check(tm_near(m.roc_auc, 7.0 / 9), "auc 7/9");
+	/* one row per bin: |p - y| each */
+	tm_check(tm_near(m.ece, (0.1 + 0.6 + 0.6 + 0.3 + 0.2 + 0.5) / 6), "ece of one row per bin");
+	{
+		float		l3[3] = {1, 0, 1};
+		double		p3[3] = {0.31, 0.39, 1.0};
+
+		/* bin 3: |0.70 - 1|; p = 1 in the last bin: |1 - 1| */
+		tsk_tsm_compute_metrics(l3, p3, 3, 0, NULL, &m);
+		tm_check(tm_near(m.ece, 0.3 / 3), "ece: two rows in a bin, p = 1 in the last");
+	}
 
 	/* one class: auc and recall undefined, never a number */
 	{
