@@ -3,7 +3,7 @@
 -- promotion rule and its decisions, on models trained on the real ETH
 -- candles of ../shared/data/candles/crypto.  No predictor runs in this
 -- database: the candidate's scores are written here by hand, so that every
--- figure of a decision is known; test/t/056_rollouts.pl has the predictor
+-- figure of a decision is known; test/t/058_rollouts.pl has the predictor
 -- score them on real candles fed over time.
 --
 SET client_min_messages = warning;
