@@ -18,6 +18,9 @@
 #      their SQL applies to the database (in a transaction rolled back).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# the build is skipped below (run-tests.sh installed it), but not the one
+# package make start adds for its charts: a fresh machine lacks it
+bash test/install-deps.sh python3-matplotlib
 export STACK_DIR
 STACK_DIR=$(mktemp -d /tmp/triggerstock-stack.XXXXXX)
 chmod 755 "$STACK_DIR"
