@@ -252,10 +252,16 @@ my ($hr1, $mr1) = stats();
 my ($cached_now) = split / /, check('as the superuser', 1);
 is($as_reader, $cached_now, 'triggerstock_reader gets the cached answer');
 cmp_ok($hr1 - $hr0, '>=', 1, 'triggerstock_reader was served from the cache');
+# the policy hides the newest five minutes from pc_reader: its newest
+# complete bucket is an older one, whose online row exists
 $node->safe_psql('postgres', q{
 	ALTER TABLE triggerstock.candles ENABLE ROW LEVEL SECURITY;
-	CREATE POLICY pc_hide_new ON triggerstock.candles FOR SELECT TO pc_reader
-		USING (bucket < '2022-01-20');
+	DO $$
+	BEGIN
+		EXECUTE format('CREATE POLICY pc_hide_new ON triggerstock.candles FOR SELECT TO pc_reader USING (bucket < %L)',
+		               pc_newest('BTC') - interval '4 minutes');
+	END
+	$$;
 });
 ($hr0, $mr0) = stats();
 my $rls = $node->safe_psql('postgres', "SET ROLE pc_reader; SET extra_float_digits = 3; SELECT predict('BTC')::text");
@@ -264,12 +270,29 @@ my $rls_plain = $node->safe_psql('postgres',
 ($hr1, $mr1) = stats();
 is($rls, $rls_plain, 'row-level security on candles: the policy applies, as without the cache');
 is($hr1 - $hr0, 0, 'no hit under row-level security');
-# an answer computed under a policy must not become everyone's
-$node->safe_psql('postgres', "SELECT pc_next('BTC', 0.0015); SELECT predict_cache_reset()");
-$node->safe_psql('postgres', "SET ROLE pc_reader; SELECT predict('BTC')");
-check('the superuser after a user under row-level security computed the answer');
 $node->safe_psql('postgres', 'DROP POLICY pc_hide_new ON triggerstock.candles;
 	ALTER TABLE triggerstock.candles DISABLE ROW LEVEL SECURITY');
+# an answer computed under a policy must not become everyone's: a policy on
+# deployments hides the newest deployment from pc_reader, who is then
+# served the previous model, from the same online row
+$node->safe_psql('postgres', "SELECT deploy($m1); SELECT deploy($m2)");
+$node->safe_psql('postgres', q{
+	ALTER TABLE triggerstock.deployments ENABLE ROW LEVEL SECURITY;
+	DO $$
+	BEGIN
+		EXECUTE format('CREATE POLICY pc_hide_last ON triggerstock.deployments FOR SELECT TO pc_reader USING (id < %s)',
+		               (SELECT max(id) FROM triggerstock.deployments));
+	END
+	$$;
+});
+$node->safe_psql('postgres', "SELECT pc_next('BTC', 0.0015); SELECT predict_cache_reset()");
+my $rls_model = $node->safe_psql('postgres', "SET ROLE pc_reader; SELECT predict_explain('BTC') ->> 'model_id'");
+is($rls_model, $m1, "the user under the policy is served the previous model $m1");
+$node->safe_psql('postgres', "SET ROLE pc_reader; SELECT predict('BTC')");
+# (while row-level security is on, a hit is refused to everyone: check after)
+$node->safe_psql('postgres', 'DROP POLICY pc_hide_last ON triggerstock.deployments;
+	ALTER TABLE triggerstock.deployments DISABLE ROW LEVEL SECURITY');
+check('the superuser after a user under row-level security computed the answer');
 
 # --- the comparison can fail ------------------------------------------------------------
 check('before disabling the trigger', 1);
