@@ -79,6 +79,11 @@ done
 [ "$(sql_value "SELECT count(*) - count(DISTINCT (exchange, instrument, trade_id)) FROM triggerstock.trades")" = 0 ] ||
   fail "a trade id is stored twice"
 for pair in ${last_ids//,/ }; do
+  # every instrument of the stop has to resume, not only the busiest one
+  for _ in $(seq 60); do
+    [ -n "$(sql_value "SELECT min(trade_id) FROM triggerstock.trades WHERE instrument = '${pair%%=*}' AND trade_id > ${pair#*=}")" ] && break
+    sleep 0.5
+  done
   next=$(sql_value "SELECT min(trade_id) FROM triggerstock.trades WHERE instrument = '${pair%%=*}' AND trade_id > ${pair#*=}")
   [ "$next" = "$((${pair#*=} + 1))" ] || fail "${pair%%=*} resumed at id $next, not $((${pair#*=} + 1))"
 done
