@@ -54,12 +54,12 @@ CORE_SRCS = $(COMMON_SRCS) $(CANDLE_SRCS) $(INDICATOR_SRCS) $(SENTIMENT_SRCS) $(
 	$(FEATURE_SRCS) $(REST_SRCS)
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 # Postgres glue: fmgr functions, SPI, background workers.
-GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/candles/ohlcv.o src/candles/complete.o \
+GLUE_OBJS = src/triggerstock.o src/guc.o src/schema.o src/direct_read.o src/subxact.o src/candles/ohlcv.o src/candles/complete.o \
 	src/indicators/window_common.o src/indicators/window_close.o src/indicators/window_bar.o \
 	src/sentiment/sentiment_sql.o src/news/news_sql.o \
 	src/models/model_xgb.o src/models/model_cache.o src/models/model_fetch.o \
 	src/models/model_train.o src/models/model_train_regress.o src/models/model_settings.o src/models/model_store.o \
-	src/models/model_predict.o src/models/predict_cache.o src/models/predict_cache_sql.o src/models/model_explain.o src/models/model_drift.o \
+	src/models/model_predict.o src/models/model_predict_sql.o src/models/predict_cache.o src/models/predict_cache_sql.o src/models/model_explain.o src/models/model_drift.o \
 	src/models/signals.o src/models/backtest.o src/models/rollout.o src/models/model_progress.o \
 	src/features/online.o src/features/online_sql.o src/shard/shard.o \
 	bgworker/supervisor.o bgworker/launcher.o bgworker/workers.o bgworker/poll.o bgworker/poll_store.o \

@@ -29,7 +29,6 @@
 #include "postgres.h"
 
 #include "access/table.h"
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
@@ -43,11 +42,11 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/resowner.h"
 
 #include "bgworker/ingest.h"
 #include "bgworker/workers.h"
 #include "common/unix_time.h"
+#include "subxact.h"
 
 #define COPY_NCOLS 9
 /* Trades further apart than this (µs) are probed in separate windows. */
@@ -425,6 +424,25 @@ copy_run(StringInfo stream)
 	return processed;
 }
 
+/* copy_in_subxact's call of copy_run. */
+typedef struct copy_run_arg
+{
+	StringInfo	stream;
+	uint64		processed;
+} copy_run_arg;
+
+/*
+ * copy_run_cb
+ *	  tsk_subxact_try callback: copy_run.
+ */
+static void
+copy_run_cb(void *arg)
+{
+	copy_run_arg *a = arg;
+
+	a->processed = copy_run(a->stream);
+}
+
 /*
  * copy_in_subxact
  *	  copy_run inside a subtransaction; false (and the subtransaction rolled
@@ -433,37 +451,19 @@ copy_run(StringInfo stream)
 static bool
 copy_in_subxact(StringInfo stream, uint64 *processed)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool ok = true;
+	copy_run_arg a = {stream, 0};
+	ErrorData  *edata = tsk_subxact_try(copy_run_cb, &a);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	if (edata == NULL)
 	{
-		*processed = copy_run(stream);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		*processed = a.processed;
+		return true;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		copy_src_data = NULL;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	copy_src_data = NULL;
+	if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		ReThrowError(edata);
+	FreeErrorData(edata);
+	return false;
 }
 
 /*

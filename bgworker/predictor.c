@@ -66,6 +66,7 @@
 #include "models/signals.h"
 #include "triggerstock.h"
 #include "bgworker/workers.h"
+#include "subxact.h"
 
 /* A deployment whose newest complete bucket has no prediction yet. */
 typedef struct predictor_due
@@ -283,7 +284,7 @@ predictor_outcomes(const char *ext)
  *	  retirements, each a deployments row with its figures).
  */
 static void
-predictor_evaluate(const void *arg)
+predictor_evaluate(void *arg)
 {
 	const char *ext = arg;
 	int			ret;
@@ -298,7 +299,7 @@ predictor_evaluate(const void *arg)
  *	  predictor_guarded callback: score one due deployment.
  */
 static void
-predictor_score_cb(const void *arg)
+predictor_score_cb(void *arg)
 {
 	predictor_score(arg, predictor_pass_ext);
 }
@@ -309,39 +310,21 @@ predictor_score_cb(const void *arg)
  *	  not <what>" (at most one a minute) and rolled back; the pass goes on.
  */
 static void
-predictor_guarded(void (*fn) (const void *), const void *arg, const char *what)
+predictor_guarded(void (*fn) (void *), void *arg, const char *what)
 {
 	static TimestampTz last_warning = 0;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata = tsk_subxact_try(fn, arg);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (edata == NULL)
+		return;
+	if (TimestampDifferenceExceeds(last_warning, GetCurrentTimestamp(), 60 * 1000))
 	{
-		fn(arg);
-		ReleaseCurrentSubTransaction();
+		last_warning = GetCurrentTimestamp();
+		ereport(WARNING,
+				(errmsg("predictor could not %s: %s", what, edata->message),
+				 errhint("The other deployments are scored; this WARNING is repeated at most once a minute.")));
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		if (TimestampDifferenceExceeds(last_warning, GetCurrentTimestamp(), 60 * 1000))
-		{
-			last_warning = GetCurrentTimestamp();
-			ereport(WARNING,
-					(errmsg("predictor could not %s: %s", what, edata->message),
-					 errhint("The other deployments are scored; this WARNING is repeated at most once a minute.")));
-		}
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
+	FreeErrorData(edata);
 }
 
 /*
@@ -372,7 +355,7 @@ predictor_pass(void)
 	}
 	predictor_outcomes(ext);
 	if (predictor_rollouts)
-		predictor_guarded(predictor_evaluate, ext, "apply the rollout rules");
+		predictor_guarded(predictor_evaluate, unconstify(char *, ext), "apply the rollout rules");
 }
 
 /*

@@ -24,16 +24,31 @@
 #include "direct_read.h"
 
 /*
+ * tsk_direct_lookup
+ *	  See direct_read.h.
+ */
+Oid
+tsk_direct_lookup(const char *relname, Oid *nsp)
+{
+	*nsp = get_namespace_oid("triggerstock", true);
+	return OidIsValid(*nsp) ? get_relname_relid(relname, *nsp) : InvalidOid;
+}
+
+/*
  * tsk_direct_table
  *	  See direct_read.h.
  */
 Oid
 tsk_direct_table(const char *relname, bool *direct)
 {
-	Oid			nsp = get_namespace_oid("triggerstock", false);
-	Oid			relid = get_relname_relid(relname, nsp);
+	Oid			nsp;
+	Oid			relid = tsk_direct_lookup(relname, &nsp);
 	AclResult	acl;
 
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema \"triggerstock\" does not exist")));
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

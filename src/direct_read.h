@@ -30,6 +30,12 @@
  */
 extern Oid	tsk_direct_table(const char *relname, bool *direct);
 
+/*
+ * The OID of triggerstock.relname (schema's OID in *nsp), InvalidOid when
+ * either is missing; no privilege is checked.
+ */
+extern Oid	tsk_direct_lookup(const char *relname, Oid *nsp);
+
 /* The first tuple of an index scan with keys, in direction dir, into slot. */
 extern bool tsk_direct_first(Relation heap, Relation index, ScanKey keys, int nkeys,
 							 bool backward, TupleTableSlot *slot);

@@ -291,10 +291,7 @@ bt_scores(const model_t *mdl, const train_rows *r)
 	{
 		for (int j = 0; j < mdl->nfeatures; j++)
 			x[j] = r->x[i * r->nfeat + col[j]];
-		if (mdl->forest != NULL)
-			out[i] = tsk_tsm_forest_predict(mdl->forest, x);
-		else
-			tsk_xgb_predict(mdl->booster, x, 1, mdl->nfeatures, &out[i]);
+		tsk_model_score(mdl, x, &out[i]);
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}

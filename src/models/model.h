@@ -84,6 +84,11 @@ typedef struct model_t
 
 /* The model with this id, loaded on first use (ERROR if it does not exist). */
 extern model_t *tsk_model_get(int64 model_id);
+/*
+ * The model's answer for one row of its features (NaN: missing): the
+ * direct tree evaluator when it has one, else the booster.
+ */
+extern void tsk_model_score(const model_t *m, const float *x, double *out);
 
 /* Id of the model deployed for (symbol, target), 0 when none (cached,
  * invalidated by relcache invalidation of triggerstock.deployments at

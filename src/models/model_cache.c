@@ -367,6 +367,20 @@ cache_load(int64 model_id)
 }
 
 /*
+ * tsk_model_score
+ *	  See model.h: the direct evaluator does the booster's arithmetic, far
+ *	  cheaper per row.
+ */
+void
+tsk_model_score(const model_t *m, const float *x, double *out)
+{
+	if (m->forest != NULL)
+		*out = tsk_tsm_forest_predict(m->forest, x);
+	else
+		tsk_xgb_predict(m->booster, x, 1, m->nfeatures, out);
+}
+
+/*
  * tsk_model_get
  *	  The cached model, or load it (evicting the least recently used).
  */

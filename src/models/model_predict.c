@@ -1,9 +1,9 @@
 /*
  * model_predict.c
- *	  Serving: predict(symbol), predict(symbol, float8[]),
- *	  predict_explain(symbol), feature_drift(symbol, recent) and
- *	  model_cache_size_now(); the fallback chain shared with the predictor
- *	  worker.
+ *	  Serving: the fallback chain behind predict(symbol [, target]) and
+ *	  predict_explain() (their fmgr glue is model_predict_sql.c), shared
+ *	  with the predictor worker, and its use of the shared prediction
+ *	  cache (predict_cache.c).
  *
  * Fallback chain (the level used is reported by predict_explain and in
  * triggerstock.predictions.fallback_level):
@@ -56,7 +56,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -65,17 +64,10 @@
 #include "models/model.h"
 #include "models/model_metrics.h"
 #include "models/predict_cache.h"
+#include "direct_read.h"
 #include "guc.h"
 #include "schema.h"
-
-extern PGDLLEXPORT Datum model_predict_symbol(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_predict_symbol);
-extern PGDLLEXPORT Datum model_predict_features(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_predict_features);
-extern PGDLLEXPORT Datum model_predict_explain(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_predict_explain);
-extern PGDLLEXPORT Datum model_cache_size_now(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(model_cache_size_now);
+#include "subxact.h"
 
 /* Feature rows remembered per backend before the cache is reset. */
 #define PREDICT_MAX_ROWS 64
@@ -377,21 +369,6 @@ predict_row_value(const predict_row *row, const char *name, double *v)
 }
 
 /*
- * predict_one
- *	  Probability of one row: the direct tree evaluator when the model has
- *	  one (same arithmetic as libxgboost, far cheaper per row), else the
- *	  booster.
- */
-static void
-predict_one(const model_t *m, const float *x, double *out)
-{
-	if (m->forest != NULL)
-		*out = tsk_tsm_forest_predict(m->forest, x);
-	else
-		tsk_xgb_predict(m->booster, x, 1, m->nfeatures, out);
-}
-
-/*
  * predict_last_score
  *	  Level 2: the symbol's newest model score of out's width and horizon,
  *	  if younger than triggerstock.last_score_max_age (SPI connected).
@@ -555,7 +532,7 @@ predict_chain(const char *symbol, int target, int64 model_id, bool fallbacks, bo
 		{
 			double		prob;
 
-			predict_one(m, x, &prob);
+			tsk_model_score(m, x, &prob);
 			/* the volatility model forecasts ln of the realised volatility */
 			if (target == TSM_TARGET_VOLATILITY)
 				prob = exp(prob);
@@ -633,12 +610,9 @@ predict_cache_relids(Oid *relids, Oid *nsp)
 	static const char *const names[] = {"deployments", "models", "candles", "feature_rows"};
 	int			n = 0;
 
-	*nsp = get_namespace_oid("triggerstock", true);
-	if (!OidIsValid(*nsp))
-		return 0;
 	for (int i = 0; i < (int) lengthof(names); i++)
 	{
-		Oid			relid = get_relname_relid(names[i], *nsp);
+		Oid			relid = tsk_direct_lookup(names[i], nsp);
 
 		if (!OidIsValid(relid))
 			return 0;
@@ -686,6 +660,26 @@ tsk_predict_symbol_shared(const char *symbol, int target, prediction_t *out)
 		predict_cache_compute(symbol, target, out);
 }
 
+/* tsk_predict_prefill's call of predict_cache_compute. */
+typedef struct prefill_arg
+{
+	const char *symbol;
+	int			target;
+} prefill_arg;
+
+/*
+ * prefill_cb
+ *	  tsk_subxact_try callback: compute and offer one answer.
+ */
+static void
+prefill_cb(void *arg)
+{
+	prefill_arg *a = arg;
+	prediction_t p;
+
+	predict_cache_compute(a->symbol, a->target, &p);
+}
+
 /*
  * tsk_predict_prefill
  *	  See model.h: a writer computes the answers of symbol's deployed
@@ -702,193 +696,16 @@ tsk_predict_prefill(const char *symbol)
 	CommandCounterIncrement();
 	for (int target = TSM_TARGET_DIRECTION; target <= TSM_TARGET_VOLATILITY; target++)
 	{
-		MemoryContext cxt = CurrentMemoryContext;
-		ResourceOwner owner = CurrentResourceOwner;
-		prediction_t p;
+		prefill_arg a = {symbol, target};
+		ErrorData  *edata;
 
 		if (tsk_model_deployed(symbol, target) == 0)
 			continue;
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
+		edata = tsk_subxact_try(prefill_cb, &a);
+		if (edata != NULL)
 		{
-			predict_cache_compute(symbol, target, &p);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
 			elog(DEBUG1, "triggerstock: no shared prediction for \"%s\": %s", symbol, edata->message);
 			FreeErrorData(edata);
 		}
-		PG_END_TRY();
 	}
-}
-
-/*
- * tsk_predict_symbol_arg
- *	  See model.h.
- */
-char *
-tsk_predict_symbol_arg(FunctionCallInfo fcinfo)
-{
-	char	   *symbol;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("symbol must not be NULL"),
-				 errhint("Call predict('BTC').")));
-	symbol = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (symbol[0] == '\0' || strlen(symbol) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid symbol \"%s\"", symbol),
-				 errhint("A symbol is 1 to %d bytes long, as in triggerstock.candles.", NAMEDATALEN - 1)));
-	return symbol;
-}
-
-/*
- * predict_target_arg
- *	  The target argument of predict(symbol, target) and
- *	  predict_explain(symbol, target); direction for the one-argument forms.
- */
-static int
-predict_target_arg(FunctionCallInfo fcinfo)
-{
-	char	   *name;
-	int			target;
-
-	if (PG_NARGS() < 2)
-		return TSM_TARGET_DIRECTION;
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("target must not be NULL"),
-				 errhint("Use direction, return or volatility.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	target = tsk_tsm_target_parse(name);
-	if (target < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown target \"%s\"", name),
-				 errhint("Use direction, return or volatility.")));
-	return target;
-}
-
-/*
- * model_predict_symbol
- *	  predict(symbol) -> float8: probability that the close horizon buckets
- *	  (of the deployed model's width) after the newest complete bucket is
- *	  higher than that bucket's close; NULL when every level of the
- *	  fallback chain abstains.
- */
-Datum
-model_predict_symbol(PG_FUNCTION_ARGS)
-{
-	prediction_t p;
-	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
-
-	tsk_predict_symbol_shared(symbol, predict_target_arg(fcinfo), &p);
-	if (!p.has_probability)
-		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(p.probability);
-}
-
-/*
- * model_predict_explain
- *	  predict_explain(symbol) -> jsonb: the prediction, its level, model id
- *	  and sha256, the reason lower levels were used, the feature row.
- */
-Datum
-model_predict_explain(PG_FUNCTION_ARGS)
-{
-	prediction_t p;
-	StringInfoData buf;
-	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
-
-	tsk_predict_symbol(symbol, predict_target_arg(fcinfo), &p);
-	initStringInfo(&buf);
-	tsk_prediction_json(symbol, &p, &buf);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
-}
-
-/*
- * model_predict_features
- *	  predict(symbol, features float8[]) -> float8 with the deployed model
- *	  on the given features (in the model's feature order, NULL missing).
- */
-Datum
-model_predict_features(PG_FUNCTION_ARGS)
-{
-	char	   *symbol = tsk_predict_symbol_arg(fcinfo);
-	int64		model_id;
-	model_t   *m;
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	float	   *x;
-	double		prob;
-
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("features must not be NULL"),
-				 errhint("Give one value per model feature; NULL elements are missing values.")));
-	model_id = tsk_model_deployed(symbol, TSM_TARGET_DIRECTION);
-	if (model_id == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("no model is deployed for symbol \"%s\"", symbol),
-				 errhint("Train one with SELECT train('%s'), or deploy one with deploy().", symbol)));
-	m = tsk_model_get(model_id);
-	arr = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("features must be a one-dimensional array")));
-	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	if (n != m->nfeatures)
-	{
-		StringInfoData names;
-
-		initStringInfo(&names);
-		for (int j = 0; j < m->nfeatures; j++)
-			appendStringInfo(&names, "%s%s", j ? ", " : "", m->features[j]);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model %lld for \"%s\" takes %d features, got %d",
-						(long long) m->id, symbol, m->nfeatures, n),
-				 errhint("Give the features in this order: %s.", names.data)));
-	}
-	x = palloc(sizeof(float) * Max(n, 1));
-	for (int j = 0; j < n; j++)
-		x[j] = nulls[j] ? NAN : (float) DatumGetFloat8(elems[j]);
-	predict_one(m, x, &prob);
-	if (!(prob >= 0 && prob <= 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model %lld answered %g, not a probability", (long long) m->id, prob),
-				 errhint("Deploy a model trained by train(): objective binary:logistic.")));
-	PG_RETURN_FLOAT8(prob);
-}
-
-/*
- * model_cache_size_now
- *	  model_cache_count() -> int: boosters loaded in this backend.
- */
-Datum
-model_cache_size_now(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(tsk_model_cache_count());
 }

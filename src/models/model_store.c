@@ -19,10 +19,8 @@
 
 #include <math.h>
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "utils/resowner.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -31,6 +29,7 @@
 
 #include "models/model.h"
 #include "models/model_train.h"
+#include "subxact.h"
 
 /* Training rows behind the drift reference (evenly spaced). */
 #define STORE_PSI_SAMPLE 65536
@@ -176,6 +175,25 @@ store_deployed_test_from(int64 id)
 	return DatumGetTimestampTz(d);
 }
 
+/* store_load_deployed's call of tsk_model_get in a subtransaction. */
+typedef struct store_load_arg
+{
+	int64		id;
+	model_t    *model;
+} store_load_arg;
+
+/*
+ * store_load_cb
+ *	  tsk_subxact_try callback: load the model of arg->id.
+ */
+static void
+store_load_cb(void *arg)
+{
+	store_load_arg *a = arg;
+
+	a->model = tsk_model_get(a->id);
+}
+
 /*
  * store_load_deployed
  *	  The deployed model, or NULL (with the reason in *why) when its row
@@ -185,32 +203,14 @@ store_deployed_test_from(int64 id)
 static model_t *
 store_load_deployed(int64 id, char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	model_t    *volatile dm = NULL;
+	store_load_arg a = {id, NULL};
+	ErrorData  *edata = tsk_subxact_try(store_load_cb, &a);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		dm = tsk_model_get(id);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		*why = psprintf("deployed model %lld cannot be served (%s)", (long long) id, edata->message);
-		dm = NULL;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return dm;
+	if (edata == NULL)
+		return a.model;
+	*why = psprintf("deployed model %lld cannot be served (%s)", (long long) id, edata->message);
+	FreeErrorData(edata);
+	return NULL;
 }
 
 /*
