@@ -39,7 +39,7 @@ DECODE_SRCS = src/ingest/decode.c src/ingest/decode_util.c src/ingest/decode_out
 	src/ingest/decode_binance.c src/ingest/decode_coinbase.c src/ingest/decode_finnhub.c \
 	src/ingest/decode_kraken.c src/ingest/decode_generic.c src/ingest/decode_subscribe.c
 MODEL_SRCS = src/models/model_metrics.c src/models/model_trees.c src/models/model_regress.c
-BOOK_SRCS = src/ingest/book.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
+BOOK_SRCS = src/ingest/book.c src/ingest/book_dec.c src/ingest/book_sync.c src/ingest/book_decode.c src/ingest/book_decode_util.c \
 	src/ingest/book_decode_binance.c src/ingest/book_decode_coinbase.c src/ingest/book_decode_kraken.c
 REST_SRCS = src/backfill/rest_parse.c src/backfill/rest_plan.c src/backfill/rest_step.c \
 	src/backfill/rest_options.c src/backfill/idgap.c
@@ -243,7 +243,7 @@ $(addprefix $(FUZZ_BIN)/fuzz_,$(BOOK_FUZZ)): $(FUZZ_BIN)/fuzz_book_%: test/fuzz/
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -DTB_FUZZ_ONLY=$(BOOK_FUZZ_SRC_book_$*) -o $@ $(filter %.c,$^) -lcjson -lm
 
-$(FUZZ_BIN)/fuzz_book: test/fuzz/fuzz_book.c src/ingest/book.c src/ingest/book.h
+$(FUZZ_BIN)/fuzz_book: test/fuzz/fuzz_book.c src/ingest/book.c src/ingest/book_dec.c src/ingest/book.h
 	@mkdir -p $(FUZZ_BIN)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p test/unit/bin
 ${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -ffp-contract=off -Isrc -o test/unit/bin/book_bench \
-  test/bench/book_bench.c src/ingest/book.c
+  test/bench/book_bench.c src/ingest/book.c src/ingest/book_dec.c
 echo "== pure-C book (CPU time; baseline: sorted arrays, same updates)"
 test/unit/bin/book_bench
 [ -x test/exchange/exchange_sim ] || make -s -f test/exchange/exchange.mk exchange
