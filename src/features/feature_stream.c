@@ -9,7 +9,7 @@
  * operators, ln/sqrt/sin/cos are libm's), and the indicators are the very
  * state machines behind the window functions, fed the same rows: a row
  * whose input is NULL in SQL is not pushed (window.h).  Keep the two in
- * step: the equality test (test/t/060_online_features.pl) compares every
+ * step: the equality test (test/t/063_online_features.pl) compares every
  * feature of every row.
  *
  * Invariants: the block holds no pointers (sub-state offsets only); nothing

@@ -1,4 +1,4 @@
--- Helpers of the online feature tests and benchmarks (test/t/060_online_features.pl,
+-- Helpers of the online feature tests and benchmarks (test/t/063_online_features.pl,
 -- test/bench/online.sh), in schema online_cmp:
 --   online_cmp.compare(symbol, width): every stored online row of (symbol,
 --     width) against features(symbol, width) over the full history, every

@@ -11,7 +11,7 @@
  *	  - out-of-order and non-finite candles are refused without touching
  *	    the state; a corrupted header is not valid.
  *	The SQL-level equality with features() for every feature and row is
- *	test/t/060_online_features.pl.
+ *	test/t/063_online_features.pl.
  */
 #include <math.h>
 #include <stdio.h>
