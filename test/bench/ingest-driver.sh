@@ -13,16 +13,7 @@ trap cleanup EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 . test/bench/copy_baseline.sh
 
-start_sim() {  # start_sim PORT ARGS...: background exchange_sim, wait until ready
-  local port=$1; shift
-  rm -f "$work/ready"
-  test/exchange/exchange_sim --port "$port" --exchange binance --simulate --symbols BTCUSDT \
-    --ready-file "$work/ready" "$@" > "$work/sim.log" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do [ -e "$work/ready" ] && return 0; sleep 0.05; done
-  echo "exchange_sim did not start: $(cat "$work/sim.log")" >&2; exit 1
-}
-stop_sim() { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; sim_pid=; }
+. test/bench/sim.sh
 sim_ticks=0
 wait_rows() {  # wait_rows N: until N trades are stored (or 300 s); samples the simulator's CPU ticks
   for _ in $(seq 3000); do

@@ -161,16 +161,7 @@ fi
 
 # --- 4. ingest throughput with and without online features --------------------
 if want ingest; then
-start_sim() {  # start_sim PORT ARGS...: background exchange_sim, wait until ready
-  local port=$1; shift
-  rm -f "$work/ready"
-  test/exchange/exchange_sim --port "$port" --exchange binance --simulate --symbols BTCUSDT \
-    --ready-file "$work/ready" "$@" > "$work/sim.log" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do [ -e "$work/ready" ] && return 0; sleep 0.05; done
-  echo "exchange_sim did not start: $(cat "$work/sim.log")" >&2; exit 1
-}
-stop_sim() { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; sim_pid=; }
+. test/bench/sim.sh
 q "SELECT count(*) FROM create_partitions(now() - interval '1 day', now() + interval '1 day')" >/dev/null
 port=$(( 20000 + RANDOM % 20000 ))
 ingest_run() {  # ingest_run served|plain -> trades/s
