@@ -5,7 +5,8 @@
  *	  transaction (SPI):
  *		1. lock the job's row; a job no longer queued or running (cancelled,
  *		   deleted) stores nothing;
- *		2. trades: create the daily partitions of the page's days, store
+ *		2. trades: create the daily partitions of the page's days (the
+ *		   ingest flush's tsk_ingest_partitions), store
  *		   the new rows (replays and overlaps with live trades are no-ops;
  *		   the key includes the job's market) through the ingest worker's
  *		   COPY path (ingest_copy.c), or INSERT ... ON CONFLICT DO NOTHING
@@ -39,8 +40,6 @@
 #include "common/unix_time.h"
 #include "schema.h"
 
-#define STORE_DAY_US INT64CONST(86400000000)
-#define STORE_KNOWN_DAYS 64
 /* Pages of at least this many trades take the COPY path (ingest_copy.c). */
 #define STORE_COPY_MIN_ROWS 64
 /* After SIGTERM a store may take this long before it is cancelled. */
@@ -49,9 +48,6 @@
 /* quote_ident'ed schema of the extension's functions (tsk_extension_schema). */
 static char store_schema[2 * NAMEDATALEN + 3] = "public";
 
-/* Unix days whose trade partitions exist (committed); a small ring. */
-static int64 store_known_days[STORE_KNOWN_DAYS];
-static int	store_nknown = 0;
 
 /* What runs inside a store transaction. */
 typedef void (*store_fn) (void *arg);
@@ -166,35 +162,6 @@ tsk_backfill_load_jobs(MemoryContext cxt)
 #define STORE_F8_ARRAY(v, nulls, n) tsk_worker_array(v, nulls, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
 #define STORE_I8_ARRAY(v, n) tsk_worker_array(v, NULL, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
 #define STORE_TS_ARRAY(v, n) tsk_worker_array(v, NULL, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)
-
-/*
- * store_partitions
- *	  Create the daily trade partitions of the page's days not seen yet.
- */
-static void
-store_partitions(const td_trade *t, int n, int64 *days, int *ndays)
-{
-	*ndays = 0;
-	for (int i = 0; i < n && *ndays < 8; i++)
-	{
-		int64		day = t[i].ts_us / STORE_DAY_US;
-		bool		known = false;
-
-		for (int k = 0; k < Min(store_nknown, STORE_KNOWN_DAYS) && !known; k++)
-			known = store_known_days[k] == day;
-		for (int k = 0; k < *ndays && !known; k++)
-			known = days[k] == day;
-		if (!known)
-		{
-			Oid			types[1] = {TIMESTAMPTZOID};
-			Datum		arg = TimestampTzGetDatum(day * STORE_DAY_US - TSK_UNIX_EPOCH_SHIFT_US);
-
-			tsk_worker_exec("backfill", psprintf("SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", store_schema),
-					   1, types, &arg, NULL, SPI_OK_SELECT);
-			days[(*ndays)++] = day;
-		}
-	}
-}
 
 /*
  * store_merge_candles
@@ -384,8 +351,9 @@ store_candles(backfill_page *p)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+
 /* Days whose partitions this page created (remembered after commit). */
-static int64 store_page_days[8];
+static int64 store_page_days[INGEST_NEW_DAYS];
 static int	store_page_ndays = 0;
 
 /*
@@ -403,6 +371,7 @@ store_page_in_txn(void *arg)
 	char	   *state;
 	bool		state_changes;
 
+	store_page_ndays = 0;
 	args[0] = Int64GetDatum(p->bj->id);
 	tsk_worker_exec("backfill", "SELECT b.state FROM triggerstock.backfills b WHERE b.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			   1, types, args, NULL, SPI_OK_SELECT);
@@ -412,11 +381,10 @@ store_page_in_txn(void *arg)
 		p->cancelled = true;
 		return;
 	}
-	store_page_ndays = 0;
 	p->stored = 0;
 	if (p->n > 0 && p->trades != NULL)
 	{
-		store_partitions(p->trades, p->n, store_page_days, &store_page_ndays);
+		store_page_ndays = tsk_ingest_partitions(p->trades, p->n, store_page_days);
 		p->stored = store_trades(p);
 	}
 	else if (p->n > 0)
@@ -458,8 +426,7 @@ tsk_backfill_store_page(backfill_page *page)
 		tsk_ingest_candles_reset_plans();
 	}
 	if (err == NULL)
-		for (int k = 0; k < store_page_ndays; k++)
-			store_known_days[store_nknown++ % STORE_KNOWN_DAYS] = store_page_days[k];
+		tsk_ingest_partitions_committed(store_page_days, store_page_ndays);
 	return err;
 }
 

@@ -132,6 +132,18 @@ extern ErrorData *tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch
 								   ingest_dead_letter *dead, int ndead, int timeout_ms);
 extern void tsk_ingest_flush_reset_plans(void);
 
+/*
+ * The daily trade partitions of the days of t[0..n) this process has not
+ * seen, created in the caller's transaction (SPI connected); the days
+ * created go to created[] (returns how many: at most INGEST_NEW_DAYS, the
+ * rest go to trades_default until maintain()), for the caller to give
+ * tsk_ingest_partitions_committed() after its commit, never after a
+ * rollback.  The ingest flush and the backfill's pages.
+ */
+#define INGEST_NEW_DAYS 8
+extern int	tsk_ingest_partitions(const td_trade *t, int n, int64 *created);
+extern void tsk_ingest_partitions_committed(const int64 *created, int n);
+
 /* ---- ingest_copy.c ---- */
 
 /* The candles of a flush being built (ingest_candles.c). */

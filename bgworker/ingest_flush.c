@@ -45,20 +45,22 @@
 
 /* µs in a day: trades are grouped by UTC day to find their partitions. */
 #define INGEST_DAY_US ((int64) SECS_PER_DAY * USECS_PER_SEC)
-#define INGEST_KNOWN_DAYS 32
+#define INGEST_KNOWN_DAYS 64
 /* Batches of at least this many trades take the COPY path (ingest_copy.c). */
 #define INGEST_COPY_MIN_ROWS 64
 
 static SPIPlanPtr flush_insert_plan = NULL;
 static SPIPlanPtr flush_dead_plan = NULL;
-static SPIPlanPtr flush_partition_plan = NULL;
 static MemoryContext flush_cxt = NULL;
 /* The quoted schema the plans were prepared with. */
 static char flush_schema_name[2 * NAMEDATALEN + 3] = "";
 
-/* Unix days whose partitions exist (committed); a small ring. */
-static int64 flush_known_days[INGEST_KNOWN_DAYS];
-static int	flush_nknown = 0;
+/*
+ * Unix days whose trade partitions exist (committed): a small ring per
+ * process (an ingest worker, or the poll worker's backfill).
+ */
+static int64 known_days[INGEST_KNOWN_DAYS];
+static int	nknown = 0;
 
 /*
  * flush_schema
@@ -95,7 +97,6 @@ flush_prepare_plans(void)
 	Oid			insert_types[9] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
 	TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID};
 	Oid			dead_types[5] = {INT4OID, TIMESTAMPTZOID, BYTEAOID, INT4OID, TEXTOID};
-	Oid			day_types[1] = {TIMESTAMPTZOID};
 
 	s = flush_schema();
 	if (flush_insert_plan != NULL)
@@ -112,8 +113,6 @@ flush_prepare_plans(void)
 	flush_dead_plan = tsk_worker_keep_plan(
 		"INSERT INTO triggerstock.dead_letters (source, received_at, payload, payload_bytes, error) "
 		"VALUES ($1, $2, $3, $4, $5)", 5, dead_types, 0);
-	flush_partition_plan = tsk_worker_keep_plan(psprintf(
-		"SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", s), 1, day_types, 0);
 	tsk_ingest_copy_prepare();
 	tsk_ingest_candles_prepare(s);
 }
@@ -125,9 +124,9 @@ flush_prepare_plans(void)
 void
 tsk_ingest_flush_reset_plans(void)
 {
-	SPIPlanPtr *plans[3] = {&flush_insert_plan, &flush_dead_plan, &flush_partition_plan};
+	SPIPlanPtr *plans[2] = {&flush_insert_plan, &flush_dead_plan};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (*plans[i] != NULL)
 		{
 			SPI_freeplan(*plans[i]);
@@ -138,50 +137,65 @@ tsk_ingest_flush_reset_plans(void)
 }
 
 /*
- * flush_day_known
- *	  True if the partition of Unix day `day` is known to exist.
+ * day_known
+ *	  True if the partition of Unix day `day` is known to exist, or is one
+ *	  of the ncreated this transaction created.
  */
 static bool
-flush_day_known(int64 day)
+day_known(int64 day, const int64 *created, int ncreated)
 {
-	for (int i = 0; i < Min(flush_nknown, INGEST_KNOWN_DAYS); i++)
-		if (flush_known_days[i] == day)
+	for (int i = 0; i < Min(nknown, INGEST_KNOWN_DAYS); i++)
+		if (known_days[i] == day)
+			return true;
+	for (int i = 0; i < ncreated; i++)
+		if (created[i] == day)
 			return true;
 	return false;
 }
 
 /*
- * flush_partitions
- *	  Create the partitions of the batch's days not seen before; returns
- *	  the new days (palloc'd, *ndays of them), remembered after commit.
+ * tsk_ingest_partitions
+ *	  See ingest.h.  The schema is looked up only when a day is new (a
+ *	  flush of known days runs no statement here).
  */
-static int64 *
-flush_partitions(const ingest_batch *batch, int *ndays)
+int
+tsk_ingest_partitions(const td_trade *t, int n, int64 *created)
 {
-	int64	   *days = palloc(sizeof(int64) * 8);
-	int			n = 0;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	char	   *sql = NULL;
+	int			ncreated = 0;
 
-	for (int i = 0; i < batch->n && n < 8; i++)
+	for (int i = 0; i < n && ncreated < INGEST_NEW_DAYS; i++)
 	{
-		int64		day = batch->trades[i].ts_us / INGEST_DAY_US;
-		bool		dup = flush_day_known(day);
+		int64		day = t[i].ts_us / INGEST_DAY_US;
+		Datum		arg;
 
-		for (int j = 0; j < n && !dup; j++)
-			dup = days[j] == day;
-		if (dup)
+		if (day_known(day, created, ncreated))
 			continue;
-		days[n++] = day;
-	}
-	for (int j = 0; j < n; j++)
-	{
-		Datum		arg = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(days[j] * INGEST_DAY_US));
-		int			ret = SPI_execute_plan(flush_partition_plan, &arg, NULL, false, 1);
+		if (sql == NULL)
+		{
+			char	   *schema = tsk_extension_schema();
 
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "create_partitions failed: %s", SPI_result_code_string(ret));
+			if (schema == NULL)
+				elog(ERROR, "extension \"triggerstock\" is not installed in this database");
+			sql = psprintf("SELECT pg_catalog.count(*) FROM %s.create_partitions($1, $1)", schema);
+		}
+		arg = TimestampTzGetDatum(tsk_timestamptz_from_unix_us(day * INGEST_DAY_US));
+		tsk_worker_exec("create_partitions", sql, 1, types, &arg, NULL, SPI_OK_SELECT);
+		created[ncreated++] = day;
 	}
-	*ndays = n;
-	return days;
+	return ncreated;
+}
+
+/*
+ * tsk_ingest_partitions_committed
+ *	  See ingest.h.
+ */
+void
+tsk_ingest_partitions_committed(const int64 *created, int n)
+{
+	for (int j = 0; j < n; j++)
+		known_days[nknown++ % INGEST_KNOWN_DAYS] = created[j];
 }
 
 /*
@@ -303,7 +317,7 @@ typedef struct flush_call
 	ingest_dead_letter *dead;
 	int			ndead;
 	int64		inserted;
-	int64	   *days;			/* partitions created (in flush_cxt) */
+	int64		days[INGEST_NEW_DAYS];	/* partitions created */
 	int			ndays;
 } flush_call;
 
@@ -324,7 +338,7 @@ flush_in_xact(void *arg)
 	{
 		ingest_candles *candles = tsk_ingest_candles_begin();
 
-		c->days = flush_partitions(c->batch, &c->ndays);
+		c->ndays = tsk_ingest_partitions(c->batch->trades, c->batch->n, c->days);
 		/* small batches: one statement is faster than probe + COPY */
 		c->inserted = c->batch->n >= INGEST_COPY_MIN_ROWS ? flush_copy(c->cfg, c->batch, candles) : -1;
 		if (c->inserted < 0)	/* small, or a concurrent writer: ON CONFLICT */
@@ -348,7 +362,7 @@ ErrorData *
 tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_letter *dead, int ndead,
 				 int timeout_ms)
 {
-	flush_call	c = {cfg, batch, dead, ndead, 0, NULL, 0};
+	flush_call	c = {cfg, batch, dead, ndead, 0, {0}, 0};
 	ErrorData  *error;
 	int64		last_us = 0;
 
@@ -368,8 +382,7 @@ tsk_ingest_flush(const ingest_config *cfg, ingest_batch *batch, ingest_dead_lett
 	}
 	tsk_ingest_gaps_committed();
 
-	for (int j = 0; j < c.ndays; j++)
-		flush_known_days[flush_nknown++ % INGEST_KNOWN_DAYS] = c.days[j];
+	tsk_ingest_partitions_committed(c.days, c.ndays);
 	for (int i = 0; i < batch->n; i++)
 		last_us = Max(last_us, batch->trades[i].ts_us);
 	tsk_ingest_stats_committed(c.inserted, ndead, batch->received, batch->n,
