@@ -19,7 +19,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(start_exchange stop_exchange expected_trades ingest_node compare_trades
-  wait_for_trades exchange_stats);
+  wait_for_trades exchange_stats misplaced_trades);
 
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 my $sim = "$repo/test/exchange/exchange_sim";
@@ -164,6 +164,18 @@ triggerstock.allowed_hosts = '127.0.0.1'
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
 	return $node;
+}
+
+# "D M" for the trades matching $where: D in trades_default, M in any
+# partition but that of their UTC day ("0 0": every trade in its day's).
+sub misplaced_trades
+{
+	my ($node, $where) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT count(*) FILTER (WHERE tableoid = 'triggerstock.trades_default'::regclass) || ' '
+		    || count(*) FILTER (WHERE tableoid::regclass::text
+		                              <> 'triggerstock.trades_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD'))
+		FROM triggerstock.trades WHERE $where});
 }
 
 # Wait until source $id has stored at least $n trades and the count has been

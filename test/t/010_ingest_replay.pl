@@ -14,7 +14,9 @@ use IngestTest;
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $ws = "$shared/data/websocket";
 
-my $node = ingest_node('ingest_replay');
+# maintain() runs only at the launcher's start: the partitions of the
+# captures' days can only come from the flush
+my $node = ingest_node('ingest_replay', "triggerstock.maintenance_naptime = 86400\n");
 
 # [sim --exchange, sources.exchange, options, capture]
 my @cases = (
@@ -50,6 +52,8 @@ for my $case (@cases)
 	my $got = wait_for_trades($node, "exchange = '$exchange'", $total, 60);
 	is($got, $total, "$format: $total trades stored");
 	compare_trades($node, $exchange, $exp, $format);
+	is(misplaced_trades($node, 'true'), '0 0',
+		"$format: every trade sits in its UTC day's partition, created by the flush");
 
 	# live candles = candles recomputed from the stored trades, every field
 	is($node->safe_psql('postgres', q{

@@ -33,7 +33,9 @@ my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $data = "$shared/data";
 my $state = PostgreSQL::Test::Utils::tempdir();
 my $url = start_backfill_server($state);
-my $node = ingest_node('backfill', "triggerstock.poll_max_body = '4MB'\n");
+# maintain() runs only at the launcher's start: the partitions of the
+# jobs' days can only come from the pages' stores
+my $node = ingest_node('backfill', "triggerstock.poll_max_body = '4MB'\ntriggerstock.maintenance_naptime = 86400\n");
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 
@@ -67,6 +69,8 @@ is_deeply($got, [ map { join '|', $_->[0], $_->[1], $_->[2] + 0, $_->[3] + 0, $_
 	'aggTrades: every stored trade equals the dump (id, time, price, qty, side), each once')
   or diag("got " . scalar(@$got) . " rows");
 compare_candles($node, 'XRP', expected_candles([ map { [ @$_[0 .. 3] ] } @exp ]), 'aggTrades');
+is(misplaced_trades($node, "instrument = 'XRPETH'"), '0 0',
+	"aggTrades: every trade sits in its UTC day's partition (two days), created by the pages' stores");
 my @log = map { [ split / / ] } split /\n/, slurp_file("$state/requests.log");
 my ($i429) = grep { $log[$_][1] == 429 } 0 .. $#log;
 ok(defined $i429 && $log[ $i429 + 1 ][0] - $log[$i429][0] >= 0.95,
