@@ -63,7 +63,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give two finite timestamps, the first not after the second.';
     END IF;
-    IF range_to - range_from > interval '3660 days' THEN
+    -- in seconds: the interval of two extreme timestamps overflows
+    IF pg_catalog.date_part('epoch', range_to) - pg_catalog.date_part('epoch', range_from) > 3660 * 86400 THEN
         RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create partitions for a shorter range at a time.';
@@ -1497,6 +1498,12 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
+    -- a longer name fails in the server's open() with an internal error
+    IF pg_catalog.octet_length(path) > 1023 THEN
+        RAISE EXCEPTION 'file path of % bytes is too long', pg_catalog.octet_length(path)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A server file path is at most 1023 bytes.';
+    END IF;
     IF path IS NOT NULL OR pg_catalog.to_regclass('pg_temp.triggerstock_import') IS NULL THEN
         PERFORM @extschema@.import_staging();
     END IF;
@@ -1727,7 +1734,7 @@ BEGIN
     SELECT pg_catalog.min(r.ts), pg_catalog.max(r.ts) INTO lo, hi FROM pg_temp.triggerstock_import_rows r;
     -- a caller who may not create partitions (triggerstock_admin): the rows
     -- wait in trades_default until the launcher's maintain() moves them
-    IF hi - lo <= interval '3660 days'
+    IF pg_catalog.date_part('epoch', hi) - pg_catalog.date_part('epoch', lo) <= 3660 * 86400
        AND pg_catalog.has_function_privilege('@extschema@.create_partitions(timestamptz, timestamptz)', 'EXECUTE')
        AND pg_catalog.has_schema_privilege('triggerstock', 'CREATE') THEN
         PERFORM pg_catalog.count(*) FROM @extschema@.create_partitions(lo, hi);
@@ -2719,7 +2726,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give two finite timestamps, the first not after the second.';
     END IF;
-    IF (range_to OPERATOR(pg_catalog.-) range_from) OPERATOR(pg_catalog.>) interval '3660 days' THEN
+    -- in seconds: the interval of two extreme timestamps overflows
+    IF pg_catalog.date_part('epoch', range_to) OPERATOR(pg_catalog.-) pg_catalog.date_part('epoch', range_from)
+       OPERATOR(pg_catalog.>) 3660 * 86400 THEN
         RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create partitions for a shorter range at a time.';

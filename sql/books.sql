@@ -92,6 +92,8 @@ SELECT count(*) FROM triggerstock.book_snapshots_p20240101;
 SELECT * FROM book_retention('1 day');
 SELECT count(*) FROM triggerstock.book_snapshots;
 SELECT * FROM create_book_partitions('2024-01-02', '2024-01-01');
+-- the widest finite range: its interval overflows, the check must not
+SELECT * FROM create_book_partitions('4713-01-01 00:00+00 BC', '294276-12-31 00:00+00');
 SELECT * FROM book_retention(NULL);
 SELECT * FROM book_retention('-1 day');
 

@@ -232,3 +232,5 @@ SELECT import_staging();
 INSERT INTO pg_temp.triggerstock_import (line) VALUES ('when,price'), ('1,2');
 SELECT import_trades(NULL, 'csv', 'binance', 'XRPETH');
 SELECT import_trades('/nonexistent/file.csv', 'csv', 'binance', 'XRPETH');
+-- a path longer than any the server can open: refused, not an internal error
+SELECT import_trades('/' || repeat('x', 100000), 'csv', 'binance', 'XRPETH');

@@ -43,6 +43,8 @@ SELECT * FROM create_partitions('2024-01-02', '2024-01-01');
 SELECT * FROM create_partitions(NULL, '2024-01-01');
 SELECT * FROM create_partitions('-infinity', '2024-01-01');
 SELECT * FROM create_partitions('2000-01-01', '2030-01-01');
+-- the widest finite range: its interval overflows, the check must not
+SELECT * FROM create_partitions('4713-01-01 00:00+00 BC', '294276-12-31 00:00+00');
 
 -- retention(): drops whole old partitions, keeps candles and recent partitions
 INSERT INTO triggerstock.trades (exchange, instrument, symbol, trade_id, ts, price, qty)

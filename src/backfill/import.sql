@@ -44,6 +44,12 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
+    -- a longer name fails in the server's open() with an internal error
+    IF pg_catalog.octet_length(path) > 1023 THEN
+        RAISE EXCEPTION 'file path of % bytes is too long', pg_catalog.octet_length(path)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A server file path is at most 1023 bytes.';
+    END IF;
     IF path IS NOT NULL OR pg_catalog.to_regclass('pg_temp.triggerstock_import') IS NULL THEN
         PERFORM @extschema@.import_staging();
     END IF;
@@ -274,7 +280,7 @@ BEGIN
     SELECT pg_catalog.min(r.ts), pg_catalog.max(r.ts) INTO lo, hi FROM pg_temp.triggerstock_import_rows r;
     -- a caller who may not create partitions (triggerstock_admin): the rows
     -- wait in trades_default until the launcher's maintain() moves them
-    IF hi - lo <= interval '3660 days'
+    IF pg_catalog.date_part('epoch', hi) - pg_catalog.date_part('epoch', lo) <= 3660 * 86400
        AND pg_catalog.has_function_privilege('@extschema@.create_partitions(timestamptz, timestamptz)', 'EXECUTE')
        AND pg_catalog.has_schema_privilege('triggerstock', 'CREATE') THEN
         PERFORM pg_catalog.count(*) FROM @extschema@.create_partitions(lo, hi);

@@ -229,7 +229,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give two finite timestamps, the first not after the second.';
     END IF;
-    IF range_to - range_from > interval '3660 days' THEN
+    -- in seconds: the interval of two extreme timestamps overflows
+    IF pg_catalog.date_part('epoch', range_to) - pg_catalog.date_part('epoch', range_from) > 3660 * 86400 THEN
         RAISE EXCEPTION 'partition range from % to % spans more than 3660 days', range_from, range_to
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create partitions for a shorter range at a time.';
