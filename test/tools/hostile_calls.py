@@ -3,8 +3,9 @@
 extension with hostile arguments (run by test/tools/hostile-calls.sh).
 
 For each function whose argument types are listed in HOSTILE: all arguments
-NULL, all "normal", each one NULL in turn, then CALLS_PER_FUNCTION random
-combinations of hostile values (seeded).  Aggregates run over three rows,
+NULL, all "normal", every hostile value of each argument in turn (the others
+normal), then CALLS_PER_FUNCTION random combinations of hostile values
+(seeded).  Aggregates run over three rows,
 window functions OVER (), set-returning functions are counted.  Every
 outcome is tallied by SQLSTATE; the run fails (exit 1) when any call raised
 an internal error (XX000: an elog, not a refusal with its own errcode) and
@@ -70,7 +71,9 @@ def main():
             skipped.append(sig); continue
         combos = [["NULL"] * len(args), [NORMAL[a] for a in args]]
         for i in range(len(args)):
-            combos.append([NORMAL[a] if j != i else "NULL" for j, a in enumerate(args)])
+            # each hostile value of argument i, the others normal
+            for v in HOSTILE[args[i]]:
+                combos.append([NORMAL[a] if j != i else v for j, a in enumerate(args)])
         for _ in range(per):
             combos.append([rnd.choice(HOSTILE[a]) for a in args])
         for combo in combos:
