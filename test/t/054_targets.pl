@@ -22,23 +22,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ModelTest;
 use IPC::Run;
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 my $tmp = $PostgreSQL::Test::Utils::tmp_check;
 
-my $node = PostgreSQL::Test::Cluster->new('targets');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'triggerstock'
-triggerstock.database = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
-$node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "shared=$shared",
-	'-d', $node->connstr('postgres'), '-f', "$repo/test/sql/load_candles.sql"], 'real candles loaded');
+my $node = model_node('targets');
+load_candles($node);
 
 # --- train and check against python3-xgboost --------------------------------
 my %models;

@@ -24,6 +24,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ModelTest;
 use Time::HiRes qw(time sleep);
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
@@ -46,15 +47,7 @@ my $nfed = 10;
 my $first_fed = $minutes[-$nfed];
 sub ts_of { return strftime('%Y-%m-%d %H:%M:%S', gmtime($_[0])); }
 
-my $node = PostgreSQL::Test::Cluster->new('signals');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'triggerstock'
-triggerstock.database = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
+my $node = model_node('signals');
 $node->safe_psql('postgres', qq{
 	CREATE TABLE stage (ts timestamp, open float8, high float8, low float8, close float8, volume float8);
 	COPY stage FROM '$csv' WITH (FORMAT csv, HEADER true);

@@ -34,6 +34,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ModelTest;
 use Time::HiRes qw(time sleep);
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
@@ -64,15 +65,7 @@ for (my $t = $history_from; $t <= $minutes[-1]; $t += 60)
 }
 sub ts_of { return strftime('%Y-%m-%d %H:%M:%S', gmtime($_[0])); }
 
-my $node = PostgreSQL::Test::Cluster->new('rollouts');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'triggerstock'
-triggerstock.database = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
+my $node = model_node('rollouts');
 my @symbols = qw(S T U V W);
 my $values = join(', ', map { "('$_')" } @symbols);
 $node->safe_psql('postgres', qq{

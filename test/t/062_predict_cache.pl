@@ -26,21 +26,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ModelTest;
 
 my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 
-my $node = PostgreSQL::Test::Cluster->new('predict_cache');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'triggerstock'
-triggerstock.database = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
-$node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "shared=$shared",
-	'-d', $node->connstr('postgres'), '-f', "$repo/test/sql/load_candles.sql"], 'real candles loaded');
+my $node = model_node('predict_cache');
+load_candles($node);
 my $m1 = $node->safe_psql('postgres', "SELECT train('BTC')");
 my $m2 = $node->safe_psql('postgres',
 	q{SELECT train('BTC', params => '{"max_depth": 2, "eta": 0.3, "num_boost_round": 20, "early_stopping_rounds": 0}')});

@@ -17,24 +17,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ModelTest;
 use IPC::Run;
 
-my $shared = $ENV{TRIGGERSTOCK_SHARED} or die "TRIGGERSTOCK_SHARED is not set";
 my $repo = $ENV{TRIGGERSTOCK_REPO} or die "TRIGGERSTOCK_REPO is not set";
 
-my $node = PostgreSQL::Test::Cluster->new('hostile_calls');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'triggerstock'
-triggerstock.database = 'postgres'
-max_worker_processes = 16
-track_functions = all
-});
-$node->start;
-my $log_start = -s $node->logfile;
-$node->safe_psql('postgres', 'CREATE EXTENSION triggerstock');
-$node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "shared=$shared",
-	'-d', $node->connstr('postgres'), '-f', "$repo/test/sql/load_candles.sql"], 'real candles loaded');
+my $node = model_node('hostile_calls', "track_functions = all\n");
+load_candles($node);
 $node->safe_psql('postgres', q{
 	SELECT serve_features('BTC', '1 minute');
 	SELECT train('BTC', params => '{"num_boost_round": 20}');
@@ -59,7 +48,7 @@ for my $run ([ 'smith', 9, 40 ], [ scalar(getpwuid($<)), 8, 15 ])
 	note($out);
 }
 
-my $log = slurp_file($node->logfile, $log_start);
+my $log = slurp_file($node->logfile);
 my @crash = $log =~ /^.*(?:terminated by signal|PANIC|TRAP:).*$/mg;
 is(scalar(@crash), 0, 'no backend crashed' . (@crash ? ": $crash[0]" : ''));
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is up');
