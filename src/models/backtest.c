@@ -474,6 +474,7 @@ model_backtest(PG_FUNCTION_ARGS)
 	Oid			types[3] = {TEXTOID, INTERVALOID, TIMESTAMPTZOID};
 	Datum		args[3];
 	char	   *result;
+	MemoryContext caller = CurrentMemoryContext;
 	int			guc_level = tsk_guc_internal_begin();
 	int			spi_level = tsk_spi_connect();
 	const char *nsp = quote_identifier(get_namespace_name(tsk_model_extension_namespace()));
@@ -490,7 +491,8 @@ model_backtest(PG_FUNCTION_ARGS)
 							 nsp, nsp),
 					3, types, args, CurrentMemoryContext, &r);
 	bt_periods(&run, &r, bt_scores(mdl, &r));
-	result = bt_result(&run);
+	/* the text is built in SPI's context, which SPI_finish frees */
+	result = MemoryContextStrdup(caller, bt_result(&run));
 	tsk_spi_finish(spi_level);
 	tsk_guc_internal_end(guc_level);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
